@@ -1,0 +1,18 @@
+"""Every event Outlay puts on Kafka, defined once. Services import these; they never re-declare them."""
+
+from outlay.events.dead_letter import DeadLetter
+from outlay.events.ledger_progress import LedgerProgress
+from outlay.events.topics import TOPICS, Topic, topic_for
+from outlay.events.usage import CostKind, UsageRecord
+from outlay.events.utilization import UtilizationSample
+
+__all__ = [
+    "TOPICS",
+    "CostKind",
+    "DeadLetter",
+    "LedgerProgress",
+    "Topic",
+    "UsageRecord",
+    "UtilizationSample",
+    "topic_for",
+]

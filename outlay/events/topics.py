@@ -1,0 +1,39 @@
+"""The topic registry: names, partition counts and the event each topic carries.
+
+Every topic is created explicitly with its partition count before anything produces to it (brokers
+that auto-create topics pick their own partition count).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+
+from outlay.events.dead_letter import DeadLetter
+from outlay.events.ledger_progress import LedgerProgress
+from outlay.events.usage import UsageRecord
+from outlay.events.utilization import UtilizationSample
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    event: type[BaseModel]
+    key: str
+    partitions: int | None = None  # None: the deployment's default (settings.topic_partitions)
+
+
+USAGE = Topic("outlay.usage.v1", UsageRecord, "billing_account_id|service")
+UTILIZATION = Topic("outlay.utilization.v1", UtilizationSample, "resource_id")
+INGEST_DLQ = Topic("outlay.ingest.dlq.v1", DeadLetter, "file")
+LEDGER_PROGRESS = Topic("outlay.ledger.progress.v1", LedgerProgress, "'ledger'", partitions=1)
+
+TOPICS: tuple[Topic, ...] = (USAGE, UTILIZATION, INGEST_DLQ, LEDGER_PROGRESS)
+
+
+def topic_for(event: type[BaseModel]) -> Topic:
+    for topic in TOPICS:
+        if topic.event is event:
+            return topic
+    raise KeyError(f"no topic carries {event.__name__}")

@@ -1,0 +1,1 @@
+"""Kafka plumbing shared by every service: the embedded broker, topic creation, typed produce/consume."""

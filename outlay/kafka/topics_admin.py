@@ -1,0 +1,41 @@
+"""Create Outlay's topics explicitly, with their partition counts, before anything produces."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from outlay.events.topics import TOPICS, Topic
+
+
+async def ensure_topics(
+    bootstrap_servers: str,
+    topics: tuple[Topic, ...] = TOPICS,
+    default_partitions: int = 4,
+    replication: int = 1,
+    timeout: float = 20.0,
+) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="outlay-admin")
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [
+            NewTopic(t.name, num_partitions=t.partitions or default_partitions, replication_factor=replication)
+            for t in topics
+            if t.name not in existing
+        ]
+        if missing:
+            try:
+                await admin.create_topics(missing)
+            except TopicAlreadyExistsError:
+                pass  # another process won the race; that is fine
+        deadline = asyncio.get_running_loop().time() + timeout
+        wanted = {t.name for t in topics}
+        while not wanted <= set(await admin.list_topics()):
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError(f"topics not visible after {timeout}s: {sorted(wanted)}")
+            await asyncio.sleep(0.1)
+    finally:
+        await admin.close()

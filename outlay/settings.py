@@ -1,0 +1,81 @@
+"""The one definition of Outlay's settings, read from the environment (prefix-free, 12-factor).
+
+Secrets (database passwords inside DATABASE_URL, AWS keys) come from the environment only and are
+never logged: `Settings.redacted()` is what logs and `/readyz` may show.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_STATE_DIR = Path(".outlay")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
+
+    # Kafka: unset means "start (or reuse) the embedded broker".
+    kafka_bootstrap_servers: str | None = Field(default=None, alias="KAFKA_BOOTSTRAP_SERVERS")
+    kafka_client_id: str = Field(default="outlay", alias="OUTLAY_KAFKA_CLIENT_ID")
+    # Store: unset means a SQLite file in the state directory.
+    database_url: str | None = Field(default=None, alias="DATABASE_URL")
+    state_dir: Path = Field(default=DEFAULT_STATE_DIR, alias="OUTLAY_STATE_DIR")
+    # Gateway
+    api_host: str = Field(default="127.0.0.1", alias="OUTLAY_API_HOST")
+    api_port: int = Field(default=8000, alias="OUTLAY_API_PORT")
+    # AWS: endpoint override for moto / LocalStack; credentials come from boto3's normal chain.
+    aws_endpoint_url: str | None = Field(default=None, alias="AWS_ENDPOINT_URL")
+    aws_region: str = Field(default="us-east-1", alias="AWS_DEFAULT_REGION")
+    # Ledger consumer
+    ledger_group_id: str = Field(default="outlay-ledger", alias="OUTLAY_LEDGER_GROUP")
+    ledger_batch_size: int = Field(default=5000, alias="OUTLAY_LEDGER_BATCH")
+    # Topic layout: partitions for every topic Outlay creates.
+    topic_partitions: int = Field(default=4, alias="OUTLAY_TOPIC_PARTITIONS")
+    topic_replication: int = Field(default=1, alias="OUTLAY_TOPIC_REPLICATION")
+
+    @property
+    def store_url(self) -> str:
+        """The SQLAlchemy async URL of the store (SQLite file by default)."""
+        if self.database_url:
+            return to_async_url(self.database_url)
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        return f"sqlite+aiosqlite:///{(self.state_dir / 'outlay.db').resolve()}"
+
+    def redacted(self) -> dict[str, object]:
+        """Settings safe to log: passwords in URLs are masked."""
+        data = self.model_dump()
+        if self.database_url:
+            data["database_url"] = redact_url(self.database_url)
+        return data
+
+
+def to_async_url(url: str) -> str:
+    """Accept the usual `postgresql://` / `sqlite://` forms and pick the async driver."""
+    for prefix, driver in (
+        ("postgresql+asyncpg://", "postgresql+asyncpg://"),
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("postgres://", "postgresql+asyncpg://"),
+        ("sqlite+aiosqlite://", "sqlite+aiosqlite://"),
+        ("sqlite://", "sqlite+aiosqlite://"),
+    ):
+        if url.startswith(prefix):
+            return driver + url[len(prefix) :]
+    raise ValueError(f"DATABASE_URL: unsupported scheme in {redact_url(url)!r} (use postgresql:// or sqlite://)")
+
+
+def redact_url(url: str) -> str:
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    creds, host = rest.rsplit("@", 1)
+    user = creds.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}" if ":" in creds else url
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

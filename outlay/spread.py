@@ -1,0 +1,59 @@
+"""Spreading a line item's cost across finer time buckets, exactly.
+
+A line item's integer nano-units are split evenly over its minutes (remainder to the first minutes,
+see `money.split_evenly`); an hour or day bucket gets the sum of its minutes' shares. Every grain is
+derived from the same minute split, so minute, hour and day totals reconcile exactly with the source.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+MINUTE = timedelta(minutes=1)
+
+
+class Grain(StrEnum):
+    MINUTE = "minute"
+    HOUR = "hour"
+    DAY = "day"
+
+
+GRAIN_MINUTES = {Grain.MINUTE: 1, Grain.HOUR: 60, Grain.DAY: 1440}
+
+
+def floor_to(ts: datetime, grain: Grain) -> datetime:
+    if grain is Grain.MINUTE:
+        return ts.replace(second=0, microsecond=0)
+    if grain is Grain.HOUR:
+        return ts.replace(minute=0, second=0, microsecond=0)
+    return ts.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _minutes_between(a: datetime, b: datetime) -> int:
+    return int((b - a).total_seconds() // 60)
+
+
+def spread(total: int, start: datetime, end: datetime, grain: Grain) -> Iterator[tuple[datetime, int]]:
+    """Yield (bucket_start, share) for each `grain` bucket that [start, end) overlaps.
+
+    Shares sum exactly to `total`. Runs in O(buckets), not O(minutes).
+    """
+    n = _minutes_between(start, end)
+    if n <= 0:
+        raise ValueError("period must be at least one minute long")
+    sign = -1 if total < 0 else 1
+    base, rem = divmod(abs(total), n)
+    step = timedelta(minutes=GRAIN_MINUTES[grain])
+    bucket = floor_to(start, grain)
+    offset = 0  # minutes of the period before the current bucket
+    while bucket < end:
+        lo = max(bucket, start)
+        hi = min(bucket + step, end)
+        count = _minutes_between(lo, hi)
+        # minutes [offset, offset+count) of the period; those with index < rem carry one extra unit
+        extra = max(0, min(rem, offset + count) - offset)
+        yield bucket, sign * (base * count + extra)
+        offset += count
+        bucket += step

@@ -1,0 +1,116 @@
+"""SQL models of the ledger. Money columns are integer nano-units (see `outlay.money`).
+
+Datetimes are stored naive in UTC so PostgreSQL and SQLite compare them the same way. Rollup key
+columns are NOT NULL ('' for "none") because a NULL never matches in a unique constraint, and the
+rollup upsert relies on the constraint to add to an existing bucket.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, DateTime, Index, Integer, MetaData, Numeric, String, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class UsageRow(Base):
+    """One usage line as it arrived, with its native charge period."""
+
+    __tablename__ = "usage_records"
+
+    record_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source: Mapped[str] = mapped_column(String(32))
+    source_ref: Mapped[str] = mapped_column(String(1024), default="")
+    cost_kind: Mapped[str] = mapped_column(String(16))
+    provider: Mapped[str] = mapped_column(String(64))
+    charge_period_start: Mapped[datetime] = mapped_column(DateTime())
+    charge_period_end: Mapped[datetime] = mapped_column(DateTime())
+    billing_account_id: Mapped[str] = mapped_column(String(128))
+    sub_account_id: Mapped[str] = mapped_column(String(128), default="")
+    region: Mapped[str] = mapped_column(String(64), default="")
+    service: Mapped[str] = mapped_column(String(256))
+    service_category: Mapped[str] = mapped_column(String(128), default="")
+    resource_id: Mapped[str] = mapped_column(String(1024), default="")
+    usage_type: Mapped[str] = mapped_column(String(256), default="")
+    charge_category: Mapped[str] = mapped_column(String(64), default="Usage")
+    consumed_quantity: Mapped[float | None] = mapped_column(Numeric(38, 12, asdecimal=True), nullable=True)
+    consumed_unit: Mapped[str] = mapped_column(String(64), default="")
+    billed_nanos: Mapped[int] = mapped_column(BigInteger)
+    effective_nanos: Mapped[int] = mapped_column(BigInteger)
+    list_nanos: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    tags: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+
+    __table_args__ = (
+        Index("ix_usage_records_period", "charge_period_start", "charge_period_end"),
+        Index("ix_usage_records_service", "service", "charge_period_start"),
+    )
+
+
+ROLLUP_KEY = (
+    "grain",
+    "period_start",
+    "cost_kind",
+    "provider",
+    "billing_account_id",
+    "sub_account_id",
+    "region",
+    "service",
+    "resource_id",
+    "currency",
+    "tags_hash",
+)
+
+
+class CostRollup(Base):
+    """Hourly and daily cost per account, service, region, resource and tag set."""
+
+    __tablename__ = "cost_rollups"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    grain: Mapped[str] = mapped_column(String(8))
+    period_start: Mapped[datetime] = mapped_column(DateTime())
+    cost_kind: Mapped[str] = mapped_column(String(16))
+    provider: Mapped[str] = mapped_column(String(64))
+    billing_account_id: Mapped[str] = mapped_column(String(128))
+    sub_account_id: Mapped[str] = mapped_column(String(128))
+    region: Mapped[str] = mapped_column(String(64))
+    service: Mapped[str] = mapped_column(String(256))
+    resource_id: Mapped[str] = mapped_column(String(1024))
+    currency: Mapped[str] = mapped_column(String(3))
+    tags_hash: Mapped[str] = mapped_column(String(32))
+    tags: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    billed_nanos: Mapped[int] = mapped_column(BigInteger, default=0)
+    effective_nanos: Mapped[int] = mapped_column(BigInteger, default=0)
+    list_nanos: Mapped[int] = mapped_column(BigInteger, default=0)
+    records: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (
+        UniqueConstraint(*ROLLUP_KEY, name="uq_cost_rollups_key"),
+        Index("ix_cost_rollups_grain_period", "grain", "period_start"),
+    )
+
+
+class IngestCheckpoint(Base):
+    """One row per source file or object: a restart neither skips nor repeats a file."""
+
+    __tablename__ = "ingest_checkpoints"
+
+    uri: Mapped[str] = mapped_column(String(2048), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(256), default="")  # size+mtime or S3 ETag
+    source: Mapped[str] = mapped_column(String(32), default="")
+    rows_total: Mapped[int] = mapped_column(Integer, default=0)
+    rows_accepted: Mapped[int] = mapped_column(Integer, default=0)
+    rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="started")  # started | done
+    updated_at: Mapped[datetime] = mapped_column(DateTime())
