@@ -1,0 +1,1 @@
+"""Ingest: sources (cost exports on disk or S3, live metering, the demo generator) → Kafka; the ledger sink."""

@@ -1,0 +1,34 @@
+"""What every export parser yields: accepted usage records, or rejected rows with the reason."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from outlay.events import UsageRecord
+
+
+class NotACostExport(ValueError):
+    """The file is not a cost export this reader understands; the message names what is missing."""
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    """A row that could not be accepted. `row` is the 1-based data row number (header excluded)."""
+
+    row: int
+    field: str | None
+    reason: str
+    raw: dict[str, str | None] = field(default_factory=dict)
+
+
+ParsedRow = UsageRecord | RejectedRow
+
+
+class ExportParser(Protocol):
+    """Parses one export file. `uri` names the file in record ids and dead letters."""
+
+    format: str  # "focus" | "cur" | "cur2"
+
+    def parse(self, table_rows: Iterator[dict[str, object]], uri: str) -> Iterator[ParsedRow]: ...
