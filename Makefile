@@ -1,0 +1,40 @@
+# Outlay commands. `make run` and `make test` set themselves up (virtualenv + dependencies) when needed.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: setup run test test-fast lint bench-ingest migrate clean compose-up
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or run: make PYTHON=python3 …)"; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+run: setup
+	$(VENV)/bin/outlay run
+
+test: setup
+	$(VENV)/bin/pytest -q -p no:cacheprovider
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check outlay services tests bench
+	$(VENV)/bin/mypy outlay services
+
+bench-ingest: setup
+	$(PY) -m bench.ingest
+
+migrate: setup
+	$(VENV)/bin/outlay migrate
+
+compose-up:
+	docker compose up --build
+
+clean:
+	rm -rf $(VENV) .outlay build *.egg-info

@@ -1,0 +1,1 @@
+"""The `outlay` command line: an entrypoint that only translates arguments into calls."""

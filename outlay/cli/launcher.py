@@ -1,0 +1,114 @@
+"""`outlay run` / `make run`: the whole platform on one machine, each service in its own process.
+
+Starts the embedded broker (unless KAFKA_BOOTSTRAP_SERVERS is set), migrates the store, creates the
+topics, then supervises one child process per service. Ctrl-C (or SIGTERM) stops the children first,
+then the broker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+
+from outlay.kafka.embedded_broker import EmbeddedBroker
+from outlay.kafka.topics_admin import ensure_topics
+from outlay.settings import Settings
+from outlay.store.engine import upgrade
+
+console = Console(stderr=True)
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    args: tuple[str, ...]
+
+
+def default_services(backfill_days: int, live_source: str) -> list[ServiceSpec]:
+    return [
+        ServiceSpec("ledger", ()),
+        ServiceSpec("gateway", ()),
+        ServiceSpec(live_source, ("--backfill-days", str(backfill_days))),
+    ]
+
+
+def _spawn(spec: ServiceSpec, env: dict[str, str], log_dir: Path) -> subprocess.Popen[bytes]:
+    log = open(log_dir / f"{spec.name}.log", "ab")  # noqa: SIM115 - the child owns it for its lifetime
+    return subprocess.Popen(
+        [sys.executable, "-m", "outlay.cli.main", "services", "run", spec.name, *spec.args],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # Ctrl-C reaches us only; we stop children in order
+    )
+
+
+def _stop(procs: dict[str, subprocess.Popen[bytes]], timeout: float = 10.0) -> None:
+    for proc in procs.values():
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for name, proc in procs.items():
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            console.print(f"[yellow]{name} did not stop in time; killing it[/]")
+            proc.kill()
+            proc.wait()
+
+
+def run_platform(settings: Settings, backfill_days: int = 30, live_source: str = "generator") -> int:
+    log_dir = settings.state_dir / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    broker: EmbeddedBroker | None = None
+    env = dict(os.environ)
+    bootstrap = settings.kafka_bootstrap_servers
+    if not bootstrap:
+        broker = EmbeddedBroker(log_path=log_dir / "broker.log").start()
+        bootstrap = broker.bootstrap_servers
+        console.print(f"embedded Kafka-compatible broker on {bootstrap}")
+    env["KAFKA_BOOTSTRAP_SERVERS"] = bootstrap
+    env.setdefault("OUTLAY_STATE_DIR", str(settings.state_dir))
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    stopping = False
+
+    def _on_signal(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+    try:
+        asyncio.run(upgrade(settings.store_url))
+        asyncio.run(ensure_topics(bootstrap, default_partitions=settings.topic_partitions))
+        console.print(f"store: {settings.redacted()['database_url'] or settings.store_url}")
+        for spec in default_services(backfill_days, live_source):
+            procs[spec.name] = _spawn(spec, env, log_dir)
+        api = f"http://{settings.api_host}:{settings.api_port}"
+        console.print(
+            f"[bold green]Outlay is running.[/] API: {api}/v1/costs  docs: {api}/docs  "
+            f"stream: ws://{settings.api_host}:{settings.api_port}/v1/stream\n"
+            f"logs in {log_dir}/; backfilling {backfill_days} days, then streaming live. Ctrl-C stops everything."
+        )
+        while not stopping:
+            for name, proc in procs.items():
+                if proc.poll() is not None:
+                    console.print(f"[red]{name} exited with {proc.returncode}; see {log_dir}/{name}.log[/]")
+                    stopping = True
+            time.sleep(0.5)  # supervision tick: nothing to wait on but child exits and signals
+    finally:
+        console.print("stopping services…")
+        _stop(procs)
+        if broker:
+            broker.stop()
+        console.print("stopped.")
+    failed = [n for n, p in procs.items() if p.returncode not in (0, -signal.SIGTERM, None)]
+    return 1 if failed and not stopping else 0

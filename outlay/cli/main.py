@@ -1,0 +1,103 @@
+"""`outlay …`: run the platform, stream exports in, run one service, query costs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from outlay.settings import get_settings
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Outlay: FinOps for AWS, developer first.")
+services_app = typer.Typer(no_args_is_help=True, help="Run one Outlay service in this process.")
+app.add_typer(services_app, name="services")
+console = Console()
+err = Console(stderr=True)
+
+
+class ServiceName(StrEnum):
+    LEDGER = "ledger"
+    GATEWAY = "gateway"
+    GENERATOR = "generator"
+    METERING = "metering"
+
+
+class OutputFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+    MARKDOWN = "markdown"
+
+
+@app.command()
+def run(
+    backfill_days: Annotated[int, typer.Option(help="Days of generated history to backfill first.")] = 30,
+    live_source: Annotated[str, typer.Option(help="generator (demo company) or metering (your AWS).")] = "generator",
+) -> None:
+    """Start the broker (unless KAFKA_BOOTSTRAP_SERVERS is set), the store and every service."""
+    from outlay.cli.launcher import run_platform
+
+    raise typer.Exit(run_platform(get_settings(), backfill_days=backfill_days, live_source=live_source))
+
+
+@app.command()
+def migrate() -> None:
+    """Apply schema migrations to the store (DATABASE_URL, or the local SQLite file)."""
+    from outlay.store.engine import upgrade
+
+    asyncio.run(upgrade(get_settings().store_url))
+    console.print("store is at the latest schema")
+
+
+@app.command()
+def ingest(
+    location: Annotated[str, typer.Argument(help="A file, a directory, or s3://bucket/prefix/")],
+    force: Annotated[bool, typer.Option(help="Re-send files already ingested.")] = False,
+) -> None:
+    """Stream a cost export (FOCUS, CUR 2.0, legacy CUR; CSV or parquet) into outlay.usage.v1."""
+    from outlay.cli.ingest_command import run_ingest
+
+    raise typer.Exit(asyncio.run(run_ingest(location, force=force, console=console)))
+
+
+@services_app.command("run")
+def services_run(
+    name: Annotated[ServiceName, typer.Argument(help="Which service to run.")],
+    backfill_days: Annotated[int, typer.Option(help="generator: days of history to backfill.")] = 30,
+    speedup: Annotated[float, typer.Option(help="generator: simulated minutes per real minute.")] = 1.0,
+) -> None:
+    """Run one service until SIGINT/SIGTERM."""
+    from outlay.cli.service_runner import run_service
+
+    run_service(name.value, backfill_days=backfill_days, speedup=speedup)
+
+
+@app.command()
+def costs(
+    by: Annotated[str, typer.Option(help="Dimension to group by (service, region, tag:team, …).")] = "service",
+    days: Annotated[int, typer.Option(help="Period: the last N days (ignored with --start).")] = 30,
+    start: Annotated[datetime | None, typer.Option(help="Start (UTC), inclusive.")] = None,
+    end: Annotated[datetime | None, typer.Option(help="End (UTC), exclusive; default now.")] = None,
+    granularity: Annotated[str, typer.Option(help="Total over the period, or per day/hour/minute.")] = "total",
+    output: Annotated[OutputFormat, typer.Option("--format", help="table, json or markdown.")] = OutputFormat.TABLE,
+) -> None:
+    """A table of costs by a chosen dimension and period, straight from the ledger."""
+    from outlay.cli.costs_command import render_costs
+
+    stop = (end or datetime.now(UTC)).replace(tzinfo=None)
+    begin = start.replace(tzinfo=None) if start else (stop - timedelta(days=days))
+    text = asyncio.run(render_costs(by, begin, stop, granularity, output.value))
+    if output is OutputFormat.JSON:
+        console.print_json(json.dumps(text)) if not isinstance(text, str) else console.print(text)
+    elif isinstance(text, str):
+        console.print(text)
+    else:
+        console.print(text)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,54 @@
+"""Run one service in this process: translate `outlay services run NAME` into its entrypoint."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+from outlay.kafka.embedded_broker import EmbeddedBroker
+from outlay.kafka.producer import EventProducer
+from outlay.kafka.topics_admin import ensure_topics
+from outlay.settings import Settings, get_settings
+
+
+def _stop_event_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def _run_live(settings: Settings, source: str, backfill_days: int, speedup: float) -> None:
+    from services.ingest.live.runner import run_live
+
+    assert settings.kafka_bootstrap_servers
+    await ensure_topics(settings.kafka_bootstrap_servers, default_partitions=settings.topic_partitions)
+    stop = _stop_event_on_signals()
+    async with EventProducer(settings.kafka_bootstrap_servers, client_id=f"outlay-{source}") as producer:
+        await run_live(producer, source, stop, backfill_days=backfill_days, speedup=speedup)
+
+
+def run_service(name: str, backfill_days: int = 30, speedup: float = 1.0) -> None:
+    settings = get_settings()
+    broker: EmbeddedBroker | None = None
+    if not settings.kafka_bootstrap_servers:
+        # A lone service on a developer machine: give it its own embedded broker.
+        broker = EmbeddedBroker().start()
+        settings = settings.model_copy(update={"kafka_bootstrap_servers": broker.bootstrap_servers})
+    try:
+        if name == "ledger":
+            from services.ingest.ledger.main import run as run_ledger
+
+            asyncio.run(run_ledger(settings))
+        elif name == "gateway":
+            from services.gateway.main import serve
+
+            serve(settings)
+        elif name in ("generator", "metering"):
+            asyncio.run(_run_live(settings, name, backfill_days, speedup))
+        else:
+            raise ValueError(f"unknown service {name!r}")
+    finally:
+        if broker:
+            broker.stop()
