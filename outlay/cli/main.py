@@ -54,6 +54,25 @@ def migrate() -> None:
 
 
 @app.command()
+def topics() -> None:
+    """Create Outlay's topics with their partition counts (idempotent)."""
+    from outlay.kafka.topics_admin import ensure_topics
+
+    settings = get_settings()
+    if not settings.kafka_bootstrap_servers:
+        err.print("KAFKA_BOOTSTRAP_SERVERS is not set")
+        raise typer.Exit(2)
+    asyncio.run(
+        ensure_topics(
+            settings.kafka_bootstrap_servers,
+            default_partitions=settings.topic_partitions,
+            replication=settings.topic_replication,
+        )
+    )
+    console.print("topics are in place")
+
+
+@app.command()
 def ingest(
     location: Annotated[str, typer.Argument(help="A file, a directory, or s3://bucket/prefix/")],
     force: Annotated[bool, typer.Option(help="Re-send files already ingested.")] = False,
