@@ -1,0 +1,210 @@
+"""`make bench-ingest`: WorkshopCUR parquet (334,911 hourly lines) file → Kafka → ledger in PostgreSQL.
+
+In the same run it measures the raw baselines on the same machine, broker and database:
+- raw producer: aiokafka (acks=all, lz4, same linger) sending the same number of equally sized messages;
+- raw COPY: asyncpg COPY of the same rows into a table shaped like the ledger's.
+End-to-end runs `outlay ingest` and `outlay services run ledger` as two processes, timed from the start of
+the ingest until the last row is in PostgreSQL. Prints a table, then one JSON line with the figures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from rich.console import Console
+from rich.table import Table
+
+from outlay.kafka.embedded_broker import EmbeddedBroker
+from outlay.kafka.topics_admin import ensure_topics
+from outlay.money import to_nanos
+from outlay.store.engine import upgrade
+from services.ingest.sources.detect import parser_for
+from services.ingest.sources.tabular import iter_table
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("OUTLAY_SHARED_DATA", ROOT.parent / "shared" / "data"))
+CUR_DIR = DATA / "cur_samples" / "wa_labs_workshop_cur" / "cur" / "data"
+PG_ADMIN = os.environ.get("OUTLAY_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+console = Console()
+
+
+def load_records() -> list:  # type: ignore[type-arg]
+    records = []
+    for path in sorted(CUR_DIR.rglob("*.parquet")):
+        columns, rows = iter_table(path)
+        for item in parser_for(columns).parse(rows, path.as_uri()):
+            records.append(item)
+    return records
+
+
+async def raw_producer(bootstrap: str, n: int, size: int) -> float:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    await admin.create_topics([NewTopic("bench.raw.v1", num_partitions=4, replication_factor=1)])
+    await admin.close()
+    payload = b"x" * size
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", compression_type="lz4", linger_ms=20, max_batch_size=512 * 1024
+    )
+    await producer.start()
+    t0 = time.perf_counter()
+    pending = []
+    for i in range(n):
+        pending.append(await producer.send("bench.raw.v1", payload, key=str(i % 64).encode()))
+        if len(pending) >= 20_000:
+            await asyncio.gather(*pending)
+            pending.clear()
+    await asyncio.gather(*pending)
+    elapsed = time.perf_counter() - t0
+    await producer.stop()
+    return n / elapsed
+
+
+async def raw_copy(dsn: str, records: list) -> float:  # type: ignore[type-arg]
+    rows = [
+        (
+            r.record_id, r.source, r.source_ref, r.cost_kind.value, r.provider,
+            r.charge_period_start.replace(tzinfo=None), r.charge_period_end.replace(tzinfo=None),
+            r.billing_account_id, r.sub_account_id or "", r.region or "", r.service, r.service_category or "",
+            r.resource_id or "", r.usage_type or "", r.charge_category, r.consumed_quantity, r.consumed_unit or "",
+            to_nanos(r.billed_cost), to_nanos(r.effective_cost), to_nanos(r.list_cost), r.currency,
+            json.dumps(r.tags),
+        )
+        for r in records
+    ]
+    conn = await asyncpg.connect(dsn)
+    await conn.execute("CREATE TABLE bench_copy (LIKE usage_records INCLUDING ALL)")
+    await conn.execute("ALTER TABLE bench_copy ALTER COLUMN tags TYPE text")
+    columns = [
+        "record_id", "source", "source_ref", "cost_kind", "provider", "charge_period_start", "charge_period_end",
+        "billing_account_id", "sub_account_id", "region", "service", "service_category", "resource_id",
+        "usage_type", "charge_category", "consumed_quantity", "consumed_unit", "billed_nanos", "effective_nanos",
+        "list_nanos", "currency", "tags",
+    ]
+    t0 = time.perf_counter()
+    await conn.copy_records_to_table("bench_copy", records=rows, columns=columns)
+    elapsed = time.perf_counter() - t0
+    await conn.execute("DROP TABLE bench_copy")
+    await conn.close()
+    return len(rows) / elapsed
+
+
+def peak_rss_mb_of_running(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def count_rows(dsn: str) -> int:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return int(await conn.fetchval("SELECT count(*) FROM usage_records"))
+    finally:
+        await conn.close()
+
+
+async def end_to_end(bootstrap: str, dsn: str, expected: int, timeout: float = 900) -> dict[str, float]:
+    env = dict(os.environ, KAFKA_BOOTSTRAP_SERVERS=bootstrap, DATABASE_URL=dsn, OUTLAY_STATE_DIR="/tmp/outlay-bench")
+    outlay = [sys.executable, "-m", "outlay.cli.main"]
+    ledger = subprocess.Popen([*outlay, "services", "run", "ledger"], env=env, stdout=subprocess.DEVNULL,
+                              stderr=open("/tmp/outlay-bench-ledger.log", "wb"))  # noqa: SIM115
+    t0 = time.perf_counter()
+    ingest = subprocess.Popen([*outlay, "ingest", str(CUR_DIR), "--force"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=open("/tmp/outlay-bench-ingest.log", "wb"))  # noqa: SIM115
+    ingest_rss = float("nan")
+    ledger_rss = 0.0
+    try:
+        while True:
+            if ingest.returncode is None:
+                pid, status, usage = os.wait4(ingest.pid, os.WNOHANG)
+                if pid:
+                    ingest.returncode = os.waitstatus_to_exitcode(status)
+                    ingest_rss = usage.ru_maxrss / 1024
+                    if ingest.returncode != 0:
+                        raise RuntimeError("ingest failed; see /tmp/outlay-bench-ingest.log")
+            if ledger.poll() is not None:
+                raise RuntimeError("ledger exited; see /tmp/outlay-bench-ledger.log")
+            ledger_rss = max(ledger_rss, peak_rss_mb_of_running(ledger.pid))
+            if await count_rows(dsn.replace("+asyncpg", "")) >= expected:
+                break
+            if time.perf_counter() - t0 > timeout:
+                raise TimeoutError("end-to-end did not finish in time")
+            await asyncio.sleep(0.2)  # polling the database for the finish line, not synchronising
+        elapsed = time.perf_counter() - t0
+    finally:
+        ledger_rss = max(ledger_rss, peak_rss_mb_of_running(ledger.pid)) if ledger.poll() is None else ledger_rss
+        ledger.send_signal(signal.SIGTERM)
+        ledger.wait(timeout=30)
+        if ingest.returncode is None:
+            ingest.kill()
+    return {"seconds": elapsed, "per_s": expected / elapsed, "ingest_rss": ingest_rss, "ledger_rss": ledger_rss}
+
+
+async def main() -> None:
+    if not CUR_DIR.is_dir():
+        console.print(f"shared data not found at {CUR_DIR}; set OUTLAY_SHARED_DATA")
+        raise SystemExit(2)
+    console.print("parsing WorkshopCUR once to size the baselines…")
+    parsed = load_records()
+    records = [r for r in parsed if hasattr(r, "record_id")]
+    n = len(records)
+    avg_size = sum(len(r.model_dump_json()) for r in records[:2000]) // min(2000, n)
+    name = f"outlay_bench_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(PG_ADMIN)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    dsn = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    await upgrade(dsn.replace("postgresql://", "postgresql+asyncpg://"))
+    broker = EmbeddedBroker().start()
+    try:
+        await ensure_topics(broker.bootstrap_servers)
+        console.print(f"raw producer baseline: {n} messages of {avg_size} bytes…")
+        producer_rate = await raw_producer(broker.bootstrap_servers, n, avg_size)
+        console.print("raw COPY baseline…")
+        copy_rate = await raw_copy(dsn, records)
+        del parsed, records
+        console.print("end to end: outlay ingest → Kafka → ledger → PostgreSQL…")
+        e2e = await end_to_end(broker.bootstrap_servers, dsn.replace("postgresql://", "postgresql+asyncpg://"), n)
+        broker_rss = peak_rss_mb_of_running(broker.pid) if broker.pid else float("nan")
+    finally:
+        broker.stop()
+        admin = await asyncpg.connect(PG_ADMIN)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+    slower = min(producer_rate, copy_rate)
+    ratio = e2e["per_s"] / slower
+    table = Table(title=f"bench-ingest: WorkshopCUR, {n} records")
+    for col in ("measure", "records/s", "vs slower raw baseline"):
+        table.add_column(col)
+    table.add_row("raw aiokafka producer", f"{producer_rate:,.0f}", f"{producer_rate / slower:.2f}")
+    table.add_row("raw asyncpg COPY", f"{copy_rate:,.0f}", f"{copy_rate / slower:.2f}")
+    table.add_row("end to end (file→Kafka→ledger)", f"{e2e['per_s']:,.0f}", f"{ratio:.2f}")
+    console.print(table)
+    rss = {"ingest": round(e2e["ingest_rss"], 1), "ledger": round(e2e["ledger_rss"], 1), "broker": round(broker_rss, 1)}
+    console.print(f"peak RSS (MB): {rss}")
+    print(json.dumps({
+        "records": n,
+        "e2e_records_per_s": round(e2e["per_s"]),
+        "e2e_seconds": round(e2e["seconds"], 2),
+        "raw_producer_per_s": round(producer_rate),
+        "raw_copy_per_s": round(copy_rate),
+        "ratio": round(ratio, 3),
+        "goal_ratio": 0.5,
+        "peak_rss_mb": rss,
+    }))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
