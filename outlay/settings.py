@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     # AWS: endpoint override for moto / LocalStack; credentials come from boto3's normal chain.
     aws_endpoint_url: str | None = Field(default=None, alias="AWS_ENDPOINT_URL")
     aws_region: str = Field(default="us-east-1", alias="AWS_DEFAULT_REGION")
+    # Live metering: comma-separated regions to poll; empty means just aws_region.
+    metering_regions: str = Field(default="", alias="OUTLAY_METERING_REGIONS")
     # Ledger consumer
     ledger_group_id: str = Field(default="outlay-ledger", alias="OUTLAY_LEDGER_GROUP")
     ledger_batch_size: int = Field(default=5000, alias="OUTLAY_LEDGER_BATCH")

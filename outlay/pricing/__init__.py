@@ -1,0 +1,11 @@
+"""The bundled offline AWS price catalogue (EC2, RDS, EBS). See README.md here for sources and licenses."""
+
+from outlay.pricing.catalogue import (
+    Ec2InstanceType,
+    Price,
+    PriceCatalogue,
+    UnknownPrice,
+    normalise_rds_engine,
+)
+
+__all__ = ["Ec2InstanceType", "Price", "PriceCatalogue", "UnknownPrice", "normalise_rds_engine"]

@@ -1,0 +1,188 @@
+"""The bundled, offline AWS price catalogue: in-memory lookups over the CSVs next to this file.
+
+The CSVs are built by `scripts/build_price_catalogue.py` (sources and licenses in README.md here).
+Lookups are exact `Decimal`s; a price the catalogue does not have raises `UnknownPrice` naming what was
+asked, so callers can dead-letter the resource instead of inventing a number.
+
+EC2 outside us-east-1: GovCloud prices are published in the bundle; any other region listed in
+`ec2_region_factors.csv` is ESTIMATED as today's us-east-1 price x that region's median price ratio
+(measured on 2017 prices); other regions are unknown. EBS uses the same regional factor.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from types import MappingProxyType
+from typing import Literal
+
+HERE = Path(__file__).resolve().parent
+US_EAST_1 = "us-east-1"
+# Regional estimates carry the precision of a published price (AWS lists hourly prices to 6-8 places).
+_PRICE_QUANTUM = Decimal("1e-8")
+
+# RDS `Engine` values from the API (describe_db_instances) -> the catalogue's engine names.
+_RDS_ENGINES: dict[str, str] = {
+    "mysql": "MySQL",
+    "postgres": "PostgreSQL",
+    "postgresql": "PostgreSQL",
+    "mariadb": "MariaDB",
+    "oracle": "Oracle",
+    "sqlserver": "SQL Server",
+    "sql server": "SQL Server",
+}
+
+PriceBasis = Literal["list", "region-factor"]
+
+
+class UnknownPrice(LookupError):
+    """The catalogue has no price for this resource; the message names the type and region."""
+
+
+@dataclass(frozen=True)
+class Ec2InstanceType:
+    instance_type: str
+    family: str
+    vcpu: int | None  # None: the source does not list the shape of this (older) type
+    memory_gib: Decimal | None
+    arch: str | None
+    gpu_count: int
+    usd_hr_us_east_1: Decimal | None
+
+
+@dataclass(frozen=True)
+class Price:
+    amount: Decimal
+    unit: str  # "USD/hr" | "USD/GB-month"
+    basis: PriceBasis  # "list": a published price; "region-factor": estimated from us-east-1
+
+
+def normalise_rds_engine(engine: str) -> str:
+    """Map an API engine name ("postgres", "oracle-se2", "sqlserver-ex") to the catalogue's ("PostgreSQL")."""
+    key = engine.strip().lower()
+    if key in _RDS_ENGINES:
+        return _RDS_ENGINES[key]
+    # Editions ("oracle-ee", "sqlserver-se", ...) share their engine's row; Aurora is priced differently.
+    head = key.split("-", 1)[0]
+    if head in ("oracle", "sqlserver"):
+        return _RDS_ENGINES[head]
+    for name in _RDS_ENGINES.values():
+        if key == name.lower():
+            return name
+    return engine
+
+
+def _rows(path: Path) -> Iterator[dict[str, str]]:
+    with path.open(newline="") as fh:
+        yield from csv.DictReader(line for line in fh if not line.startswith("#"))
+
+
+class PriceCatalogue:
+    """Read-only price tables; build once with `PriceCatalogue.load()` (cached per folder)."""
+
+    def __init__(
+        self,
+        ec2_types: dict[str, Ec2InstanceType],
+        ec2_regional: dict[tuple[str, str], Decimal],
+        region_factors: dict[str, Decimal],
+        rds: dict[tuple[str, str, str], Decimal],
+        ebs: dict[tuple[str, str], Decimal],
+    ) -> None:
+        self._ec2_types = MappingProxyType(ec2_types)
+        self._ec2_regional = MappingProxyType(ec2_regional)
+        self._factors = MappingProxyType(region_factors)
+        self._rds = MappingProxyType(rds)
+        self._ebs = MappingProxyType(ebs)
+
+    @classmethod
+    def load(cls, folder: Path | None = None) -> PriceCatalogue:
+        return _load(folder or HERE)
+
+    # --- EC2 -------------------------------------------------------------------------------------
+
+    def ec2_instance(self, instance_type: str) -> Ec2InstanceType:
+        try:
+            return self._ec2_types[instance_type]
+        except KeyError:
+            raise UnknownPrice(f"unknown EC2 instance type {instance_type!r}") from None
+
+    def ec2_instance_types(self) -> list[Ec2InstanceType]:
+        return list(self._ec2_types.values())
+
+    def ec2_price(self, instance_type: str, region: str = US_EAST_1) -> Price:
+        spec = self.ec2_instance(instance_type)
+        published = self._ec2_regional.get((instance_type, region))
+        if published is not None:
+            return Price(published, "USD/hr", "list")
+        if spec.usd_hr_us_east_1 is None:
+            raise UnknownPrice(
+                f"no EC2 on-demand price for {instance_type!r} in {region} (not sold in us-east-1)"
+            )
+        if region == US_EAST_1:
+            return Price(spec.usd_hr_us_east_1, "USD/hr", "list")
+        factor = self._factors.get(region)
+        if factor is None:
+            raise UnknownPrice(f"no EC2 on-demand price for {instance_type!r} in region {region!r}")
+        return Price((spec.usd_hr_us_east_1 * factor).quantize(_PRICE_QUANTUM), "USD/hr", "region-factor")
+
+    def ec2_hourly(self, instance_type: str, region: str = US_EAST_1) -> Decimal:
+        """Linux on-demand USD per hour."""
+        return self.ec2_price(instance_type, region).amount
+
+    # --- RDS -------------------------------------------------------------------------------------
+
+    def rds_hourly(self, instance_class: str, engine: str, region: str = US_EAST_1) -> Decimal:
+        """On-demand USD per instance-hour, Single-AZ. `engine` may be the API name ("postgres")."""
+        name = normalise_rds_engine(engine)
+        price = self._rds.get((instance_class, name, region))
+        if price is None:
+            raise UnknownPrice(f"no RDS price for {instance_class!r} engine {engine!r} in region {region!r}")
+        return price
+
+    # --- EBS -------------------------------------------------------------------------------------
+
+    def ebs_price(self, volume_type: str, region: str = US_EAST_1) -> Price:
+        published = self._ebs.get((volume_type, region))
+        if published is not None:
+            return Price(published, "USD/GB-month", "list")
+        base = self._ebs.get((volume_type, US_EAST_1))
+        factor = self._factors.get(region)
+        if base is None or factor is None:
+            raise UnknownPrice(f"no EBS price for volume type {volume_type!r} in region {region!r}")
+        return Price((base * factor).quantize(_PRICE_QUANTUM), "USD/GB-month", "region-factor")
+
+    def ebs_gb_month(self, volume_type: str, region: str = US_EAST_1) -> Decimal:
+        """USD per GB-month of provisioned storage."""
+        return self.ebs_price(volume_type, region).amount
+
+
+@lru_cache(maxsize=4)
+def _load(folder: Path) -> PriceCatalogue:
+    ec2_types = {
+        r["instance_type"]: Ec2InstanceType(
+            instance_type=r["instance_type"],
+            family=r["family"],
+            vcpu=int(r["vcpu"]) if r["vcpu"] else None,
+            memory_gib=Decimal(r["memory_gib"]) if r["memory_gib"] else None,
+            arch=r["arch"] or None,
+            gpu_count=int(r["gpu_count"] or 0),
+            usd_hr_us_east_1=Decimal(r["usd_hr_us_east_1"]) if r["usd_hr_us_east_1"] else None,
+        )
+        for r in _rows(folder / "ec2_instances.csv")
+    }
+    regional = {
+        (r["instance_type"], r["region"]): Decimal(r["usd_hr"]) for r in _rows(folder / "ec2_regional.csv")
+    }
+    factors = {r["region"]: Decimal(r["factor"]) for r in _rows(folder / "ec2_region_factors.csv")}
+    rds = {
+        (r["instance_class"], r["engine"], r["region"]): Decimal(r["usd_hr"])
+        for r in _rows(folder / "rds_ondemand.csv")
+    }
+    ebs = {
+        (r["volume_type"], r["region"]): Decimal(r["usd_gb_month"]) for r in _rows(folder / "ebs_volumes.csv")
+    }
+    return PriceCatalogue(ec2_types, regional, factors, rds, ebs)

@@ -1,0 +1,1 @@
+"""Live sources: the demo usage generator and live AWS metering, both emitting one-minute estimated usage."""

@@ -1,0 +1,146 @@
+"""The boto3 adapter metering uses: describe what runs, read CloudWatch. Thin on purpose: no pricing here."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from functools import cached_property
+from typing import Any
+
+import boto3
+
+from services.ingest.live.metering import DbInstance, Ec2Instance, MetricQuery, Resource, Volume
+
+_MAX_QUERIES = 500  # get_metric_data's limit per call
+
+
+def _tags(items: list[dict[str, str]] | None) -> dict[str, str]:
+    return {t["Key"]: t.get("Value", "") for t in items or [] if "Key" in t}
+
+
+class AwsInventory:
+    """EC2, RDS, EBS and CloudWatch of one AWS account across `regions`, through boto3."""
+
+    def __init__(
+        self, regions: Sequence[str], endpoint_url: str | None = None, session: boto3.Session | None = None
+    ) -> None:
+        self._regions = tuple(regions)
+        self._endpoint = endpoint_url
+        # Typed as Any: boto3-stubs overloads `client` per literal service name, and we pass a variable.
+        self._session: Any = session or boto3.Session()
+        self._clients: dict[tuple[str, str], Any] = {}
+
+    def _client(self, service: str, region: str) -> Any:
+        key = (service, region)
+        if key not in self._clients:
+            self._clients[key] = self._session.client(
+                service, region_name=region, endpoint_url=self._endpoint
+            )
+        return self._clients[key]
+
+    @property
+    def regions(self) -> tuple[str, ...]:
+        return self._regions
+
+    @cached_property
+    def account_id(self) -> str:
+        return str(self._client("sts", self._regions[0]).get_caller_identity()["Account"])
+
+    def discover(self, region: str) -> list[Resource]:
+        return [*self.instances(region), *self.databases(region), *self.volumes(region)]
+
+    def instances(self, region: str) -> list[Ec2Instance]:
+        out = []
+        pages = self._client("ec2", region).get_paginator("describe_instances").paginate()
+        for page in pages:
+            for reservation in page.get("Reservations", []):
+                owner = reservation.get("OwnerId") or self.account_id
+                for inst in reservation.get("Instances", []):
+                    out.append(
+                        Ec2Instance(
+                            instance_id=inst["InstanceId"],
+                            instance_type=inst["InstanceType"],
+                            region=region,
+                            account_id=owner,
+                            state=inst.get("State", {}).get("Name", "unknown"),
+                            tags=_tags(inst.get("Tags")),
+                            platform=inst.get("Platform"),
+                            lifecycle=inst.get("InstanceLifecycle"),
+                        )
+                    )
+        return out
+
+    def databases(self, region: str) -> list[DbInstance]:
+        out = []
+        for page in self._client("rds", region).get_paginator("describe_db_instances").paginate():
+            for db in page.get("DBInstances", []):
+                arn = db.get("DBInstanceArn", "")
+                # The ARN carries the owning account: arn:aws:rds:region:ACCOUNT:db:name
+                account = arn.split(":")[4] if arn.count(":") >= 5 else self.account_id
+                out.append(
+                    DbInstance(
+                        arn=arn or db["DBInstanceIdentifier"],
+                        identifier=db["DBInstanceIdentifier"],
+                        instance_class=db["DBInstanceClass"],
+                        engine=db.get("Engine", ""),
+                        region=region,
+                        account_id=account,
+                        status=db.get("DBInstanceStatus", "unknown"),
+                        multi_az=bool(db.get("MultiAZ", False)),
+                        tags=_tags(db.get("TagList")),
+                    )
+                )
+        return out
+
+    def volumes(self, region: str) -> list[Volume]:
+        out = []
+        for page in self._client("ec2", region).get_paginator("describe_volumes").paginate():
+            for vol in page.get("Volumes", []):
+                out.append(
+                    Volume(
+                        volume_id=vol["VolumeId"],
+                        volume_type=vol.get("VolumeType", "standard"),
+                        size_gib=int(vol["Size"]),
+                        region=region,
+                        account_id=self.account_id,
+                        state=vol.get("State", "unknown"),
+                        tags=_tags(vol.get("Tags")),
+                    )
+                )
+        return out
+
+    def metric_values(
+        self, region: str, queries: Sequence[MetricQuery], start: datetime, end: datetime
+    ) -> dict[str, list[tuple[datetime, float]]]:
+        client = self._client("cloudwatch", region)
+        values: dict[str, list[tuple[datetime, float]]] = {}
+        for i in range(0, len(queries), _MAX_QUERIES):
+            batch = [
+                {
+                    "Id": q.id,
+                    "MetricStat": {
+                        "Metric": {
+                            "Namespace": q.namespace,
+                            "MetricName": q.metric,
+                            "Dimensions": [{"Name": q.dimension, "Value": q.dimension_value}],
+                        },
+                        "Period": 60,
+                        "Stat": "Average",
+                    },
+                    "ReturnData": True,
+                }
+                for q in queries[i : i + _MAX_QUERIES]
+            ]
+            token: str | None = None
+            while True:
+                kwargs: dict[str, Any] = {"MetricDataQueries": batch, "StartTime": start, "EndTime": end}
+                if token:
+                    kwargs["NextToken"] = token
+                response = client.get_metric_data(**kwargs)
+                for result in response.get("MetricDataResults", []):
+                    pairs = zip(result.get("Timestamps", []), result.get("Values", []), strict=False)
+                    values.setdefault(result["Id"], []).extend((ts, float(v)) for ts, v in pairs)
+                token = response.get("NextToken")
+                if not token:
+                    break
+        return values
