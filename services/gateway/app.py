@@ -1,0 +1,78 @@
+"""The gateway's bootstrap: wire settings, the store engine, the live stream and the routes into one app."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+import outlay
+from outlay.settings import Settings, get_settings
+from outlay.store.engine import make_engine
+from services.gateway.costs_query import CostStore
+from services.gateway.problems import install_problem_handlers
+from services.gateway.query import DEFAULT_MAX_CELLS
+from services.gateway.routes import costs, health
+from services.gateway.routes import stream as stream_routes
+from services.gateway.stream import ProgressFollower, TickHub
+
+DESCRIPTION = """\
+Outlay's public API: cost over time from the ledger, grouped and filtered by account, region, service,
+resource, cost kind, currency or tag; estimates against the bill; and live per-minute cost ticks over
+WebSocket (`/v1/stream`). Money is always an exact decimal string. Errors are RFC 9457 problem details.
+"""
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    max_cells: int = DEFAULT_MAX_CELLS,
+    heartbeat_seconds: float = 15.0,
+    client_queue_size: int = 256,
+    probe_timeout: float = 2.0,
+) -> FastAPI:
+    """The FastAPI app. The lifespan opens the store engine and follows the ledger progress topic."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.store_url, pool_pre_ping=True)
+        store = CostStore(engine)
+        hub = TickHub(queue_size=client_queue_size, heartbeat_seconds=heartbeat_seconds)
+        app.state.store = store
+        app.state.hub = hub
+        app.state.follower = None
+        background = [asyncio.create_task(hub.run_heartbeats(), name="gateway-heartbeats")]
+        if settings.kafka_bootstrap_servers:
+            follower = ProgressFollower(
+                settings.kafka_bootstrap_servers, store, hub, client_id=f"{settings.kafka_client_id}-gateway"
+            )
+            app.state.follower = follower
+            background.append(asyncio.create_task(follower.run(), name="gateway-progress-follower"))
+        try:
+            yield
+        finally:
+            for task in background:
+                task.cancel()
+            for task in background:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Outlay API",
+        version=outlay.__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.max_cells = max_cells
+    app.state.probe_timeout = probe_timeout
+    install_problem_handlers(app)
+    app.include_router(health.router)
+    app.include_router(costs.router)
+    app.include_router(stream_routes.router)
+    return app

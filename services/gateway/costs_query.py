@@ -1,0 +1,165 @@
+"""The store adapter behind /v1/costs: SQL for the rollups, usage records spread for minutes.
+
+Hour and day answers come straight from `cost_rollups`; minute answers spread the overlapping
+`usage_records` (see `minutes.MinuteGrid`). Both dialects (PostgreSQL, SQLite) run the same statements;
+tag access uses SQLAlchemy's JSON index + `as_string()`, which both understand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from outlay.events import CostKind
+from outlay.spread import Grain
+from outlay.store.models import CostRollup, UsageRow
+from services.gateway.minutes import MinuteGrid, TooManyCells
+from services.gateway.query import CostQuery, Filters, GroupKey, Metric, TimeRange, too_many_cells
+from services.gateway.report import CostReport, CostRow, KindAmounts, ReconciliationReport
+
+# The minute grid may hold this many times the answer's row cap while it accumulates: groups with
+# sparse coverage take cells in the grid that never become rows.
+GRID_SLACK = 10
+
+Model = type[CostRollup] | type[UsageRow]
+
+
+def group_expr(model: Model, key: GroupKey) -> ColumnElement[Any]:
+    if key.tag:
+        return model.tags[key.name].as_string()
+    return getattr(model, key.name)  # type: ignore[no-any-return]
+
+
+def filter_clauses(model: Model, filters: Filters) -> list[ColumnElement[bool]]:
+    clauses: list[ColumnElement[bool]] = [
+        getattr(model, dim).in_(values) for dim, values in filters.dimensions.items()
+    ]
+    clauses.extend(model.tags[key].as_string().in_(values) for key, values in filters.tags.items())
+    return clauses
+
+
+def _sort_key(row: CostRow) -> tuple[datetime, tuple[tuple[bool, str], ...]]:
+    # Sorted here rather than in SQL: PostgreSQL and SQLite place NULLs (missing tags) differently.
+    return row.period_start, tuple((value is None, value or "") for value in row.group)
+
+
+class CostStore:
+    """Read-only queries of the ledger for the gateway."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def ping(self) -> None:
+        async with self._engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    async def costs(self, query: CostQuery) -> CostReport:
+        if query.grain is Grain.MINUTE:
+            rows = await self._minute_rows(query)
+        else:
+            rows = await self._rollup_rows(query)
+        rows.sort(key=_sort_key)
+        return CostReport(query=query, rows=rows)
+
+    async def _rollup_rows(self, query: CostQuery) -> list[CostRow]:
+        metric_col = getattr(CostRollup, query.metric.column)
+        # Group in an outer query over labelled columns: PostgreSQL would not match `tags ->> $1` in
+        # SELECT with `tags ->> $2` in GROUP BY, since each bound tag key is a separate parameter.
+        inner = (
+            select(
+                CostRollup.period_start.label("period_start"),
+                *[group_expr(CostRollup, key).label(f"g{i}") for i, key in enumerate(query.group_by)],
+                metric_col.label("nanos"),
+            )
+            .where(
+                CostRollup.grain == query.grain.value,
+                CostRollup.period_start >= query.range.start,
+                CostRollup.period_start < query.range.end,
+                *filter_clauses(CostRollup, query.filters),
+            )
+            .subquery()
+        )
+        groups = [inner.c[f"g{i}"] for i in range(len(query.group_by))]
+        stmt = (
+            select(inner.c.period_start, *groups, func.sum(inner.c.nanos))
+            .group_by(inner.c.period_start, *groups)
+            .limit(query.max_cells + 1)
+        )
+        async with self._engine.connect() as conn:
+            result = (await conn.execute(stmt)).all()
+        if len(result) > query.max_cells:
+            raise too_many_cells(query)
+        return [CostRow(period_start=r[0], group=tuple(r[1:-1]), nanos=int(r[-1])) for r in result]
+
+    def _usage_select(self, query: CostQuery) -> Select[Any]:
+        metric_col = getattr(UsageRow, query.metric.column)
+        return select(
+            UsageRow.charge_period_start,
+            UsageRow.charge_period_end,
+            metric_col,
+            *[group_expr(UsageRow, key) for key in query.group_by],
+        ).where(
+            UsageRow.charge_period_start < query.range.end,
+            UsageRow.charge_period_end > query.range.start,
+            *filter_clauses(UsageRow, query.filters),
+        )
+
+    async def _minute_rows(self, query: CostQuery) -> list[CostRow]:
+        grid = MinuteGrid(query.range.start, query.range.end, max_cells=query.max_cells * GRID_SLACK)
+        async with self._engine.connect() as conn:
+            result = await conn.stream(self._usage_select(query))
+            try:
+                async for part in result.partitions(2000):
+                    for period_start, period_end, nanos, *group in part:
+                        grid.add(tuple(group), int(nanos), period_start, period_end)
+            except TooManyCells:
+                raise too_many_cells(query) from None
+            finally:
+                await result.close()
+        rows: list[CostRow] = []
+        for minute, group, nanos in grid.cells():
+            if len(rows) >= query.max_cells:
+                raise too_many_cells(query)
+            rows.append(CostRow(period_start=minute, group=group, nanos=nanos))  # type: ignore[arg-type]
+        return rows
+
+    async def reconciliation(self, time_range: TimeRange, metric: Metric) -> ReconciliationReport:
+        metric_col = getattr(CostRollup, metric.column)
+        stmt = (
+            select(
+                CostRollup.period_start,
+                CostRollup.service,
+                CostRollup.currency,
+                CostRollup.cost_kind,
+                func.sum(metric_col),
+            )
+            .where(
+                CostRollup.grain == Grain.DAY.value,
+                CostRollup.period_start >= time_range.start,
+                CostRollup.period_start < time_range.end,
+                CostRollup.cost_kind.in_((CostKind.ESTIMATED.value, CostKind.BILLED.value)),
+            )
+            .group_by(CostRollup.period_start, CostRollup.service, CostRollup.currency, CostRollup.cost_kind)
+        )
+        async with self._engine.connect() as conn:
+            result = (await conn.execute(stmt)).all()
+        return ReconciliationReport(
+            start=time_range.start, end=time_range.end, metric=metric.value, cells=_by_kind(result)
+        )
+
+
+def _by_kind(result: Sequence[Any]) -> dict[tuple[datetime, str, str], KindAmounts]:
+    cells: dict[tuple[datetime, str, str], KindAmounts] = {}
+    for day, service, currency, kind, nanos in result:
+        key = (day, service, currency)
+        current = cells.get(key, KindAmounts())
+        if kind == CostKind.ESTIMATED:
+            current = KindAmounts(estimated=current.estimated + int(nanos), billed=current.billed)
+        else:
+            current = KindAmounts(estimated=current.estimated, billed=current.billed + int(nanos))
+        cells[key] = current
+    return cells

@@ -1,0 +1,93 @@
+"""Errors as RFC 9457 problem details: {type, title, status, detail, errors: [{field, message}]}.
+
+Every failure the API can produce goes through here, so clients parse one error shape, and a bad
+request is always a 4xx naming the parameter, never a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from services.gateway.query import FieldError, QueryError
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+# Problem types are URNs: stable identifiers that do not pretend to be a page someone can open.
+PROBLEM_BASE = "urn:outlay:problem:"
+
+
+def problem(
+    status: int, detail: str, errors: Sequence[FieldError] = (), kind: str | None = None
+) -> JSONResponse:
+    title = HTTPStatus(status).phrase
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + (kind or title.lower().replace(" ", "-")),
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if errors:
+        body["errors"] = [{"field": e.field, "message": e.message} for e in errors]
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+def _field_of(loc: Sequence[str | int]) -> str:
+    # FastAPI locations look like ("query", "granularity") or ("body", "x", 0); the first item is the
+    # part of the request, the rest is the field path a client recognises.
+    parts = [str(p) for p in loc[1:]] if len(loc) > 1 else [str(p) for p in loc]
+    return ".".join(parts)
+
+
+async def _validation(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        FieldError(_field_of(err.get("loc", ())), str(err.get("msg", "invalid"))) for err in exc.errors()
+    ]
+    return problem(422, _summary(errors), errors, kind="invalid-parameters")
+
+
+async def _query_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, QueryError)
+    return problem(422, _summary(exc.errors), exc.errors, kind="invalid-parameters")
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    return problem(exc.status_code, str(exc.detail))
+
+
+async def _store_unavailable(_: Request, exc: Exception) -> JSONResponse:
+    # The request was fine; the store was not (down, or not migrated yet). Clients may retry.
+    log.error("store error: %s", exc)
+    response = problem(503, "the cost store could not answer; try again shortly", kind="store-unavailable")
+    response.headers["Retry-After"] = "5"
+    return response
+
+
+async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", exc_info=exc)
+    return problem(500, "the server failed to answer; the error has been logged")
+
+
+def _summary(errors: Sequence[FieldError]) -> str:
+    fields = ", ".join(dict.fromkeys(e.field for e in errors))
+    return f"invalid parameter(s): {fields}" if fields else "invalid request"
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(QueryError, _query_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DBAPIError, _store_unavailable)
+    app.add_exception_handler(ConnectionError, _store_unavailable)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,291 @@
+"""What a cost query asks for, validated in plain Python (no I/O).
+
+The HTTP route only gathers raw parameters; everything that can be wrong with them is decided here and
+raised as `QueryError` naming the parameter, so a bad request is always a 422 and never a 500.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
+
+from outlay.spread import GRAIN_MINUTES, Grain, floor_to
+
+# Columns present on both usage_records and cost_rollups that a caller may group or filter by.
+DIMENSIONS: tuple[str, ...] = (
+    "billing_account_id",
+    "sub_account_id",
+    "region",
+    "service",
+    "resource_id",
+    "provider",
+    "cost_kind",
+    "currency",
+)
+TAG_PREFIX = "tag:"
+# Amounts in different currencies or of different kinds (a live estimate and the bill for the same
+# usage) must never be added together, so every result row is split by these two.
+IMPLICIT_GROUPS: tuple[str, ...] = ("currency", "cost_kind")
+# Result rows (buckets x groups) one request may produce; larger answers must be narrowed by the caller.
+DEFAULT_MAX_CELLS = 20_000
+DEFAULT_RANGE = {
+    Grain.MINUTE: timedelta(hours=1),
+    Grain.HOUR: timedelta(days=2),
+    Grain.DAY: timedelta(days=30),
+}
+
+
+class Metric(StrEnum):
+    BILLED = "billed"
+    EFFECTIVE = "effective"
+    LIST = "list"
+
+    @property
+    def column(self) -> str:
+        return f"{self.value}_nanos"
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    message: str
+
+
+class QueryError(ValueError):
+    """One or more request parameters are invalid; each error names its parameter."""
+
+    def __init__(self, errors: Sequence[FieldError]) -> None:
+        self.errors = list(errors)
+        super().__init__("; ".join(f"{e.field}: {e.message}" for e in self.errors))
+
+    @classmethod
+    def single(cls, field_name: str, message: str) -> QueryError:
+        return cls([FieldError(field_name, message)])
+
+
+@dataclass(frozen=True)
+class GroupKey:
+    """A dimension column, or a tag key when `tag` is set."""
+
+    name: str  # column name, or the tag key
+    tag: bool = False
+
+    @property
+    def label(self) -> str:
+        return f"{TAG_PREFIX}{self.name}" if self.tag else self.name
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Values per dimension (OR within one dimension, AND across) and tag key -> allowed values."""
+
+    dimensions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    tags: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TimeRange:
+    start: datetime  # naive UTC, inclusive
+    end: datetime  # naive UTC, exclusive
+
+    def buckets(self, grain: Grain) -> int:
+        return int((self.end - self.start).total_seconds() // 60) // GRAIN_MINUTES[grain]
+
+
+@dataclass(frozen=True)
+class CostQuery:
+    range: TimeRange
+    grain: Grain
+    group_by: tuple[GroupKey, ...]  # what the caller asked for, implicit groups appended when missing
+    filters: Filters
+    metric: Metric = Metric.BILLED
+    max_cells: int = DEFAULT_MAX_CELLS
+
+
+def parse_instant(text: str, field_name: str) -> datetime:
+    """An ISO date (midnight UTC) or datetime; aware values are converted to UTC. Returns naive UTC."""
+    raw = text.strip()
+    if not raw:
+        raise QueryError.single(field_name, "must not be empty")
+    try:
+        if len(raw) == 10:
+            day = date.fromisoformat(raw)
+            return datetime(day.year, day.month, day.day)
+        value = datetime.fromisoformat(raw.replace("z", "Z"))
+    except ValueError:
+        raise QueryError.single(
+            field_name, f"not an ISO 8601 date or datetime: {raw!r} (e.g. 2024-05-01 or 2024-05-01T13:00:00Z)"
+        ) from None
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value
+
+
+def parse_range(start: str | None, end: str | None, grain: Grain, now: datetime | None = None) -> TimeRange:
+    """Parse [start, end); both must fall on `grain` boundaries so every bucket is whole.
+
+    Missing bounds default to the last `DEFAULT_RANGE[grain]`, ending at the end of the current bucket.
+    """
+    errors: list[FieldError] = []
+    parsed: dict[str, datetime] = {}
+    for name, raw in (("start", start), ("end", end)):
+        if raw is None:
+            continue
+        try:
+            value = parse_instant(raw, name)
+        except QueryError as exc:
+            errors.extend(exc.errors)
+            continue
+        if floor_to(value, grain) != value:
+            errors.append(
+                FieldError(name, f"must fall on a {grain.value} boundary for granularity={grain.value}")
+            )
+        parsed[name] = value
+    if errors:
+        raise QueryError(errors)
+    step = timedelta(minutes=GRAIN_MINUTES[grain])
+    if "end" in parsed:
+        end_at = parsed["end"]
+    elif "start" in parsed:
+        end_at = parsed["start"] + DEFAULT_RANGE[grain]
+    else:
+        current = (now or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None)
+        end_at = floor_to(current, grain) + step
+    start_at = parsed.get("start", end_at - DEFAULT_RANGE[grain])
+    if end_at <= start_at:
+        raise QueryError.single("end", "must be after start")
+    return TimeRange(start_at, end_at)
+
+
+def split_list(values: Iterable[str]) -> list[str]:
+    """Repeatable parameters that also accept comma lists: ?group_by=a,b&group_by=c."""
+    out: list[str] = []
+    for value in values:
+        out.extend(part.strip() for part in value.split(",") if part.strip())
+    return out
+
+
+def parse_group_by(values: Iterable[str]) -> tuple[GroupKey, ...]:
+    keys: list[GroupKey] = []
+    errors: list[FieldError] = []
+    for item in split_list(values):
+        if item.startswith(TAG_PREFIX):
+            tag_key = item[len(TAG_PREFIX) :].strip()
+            if not tag_key:
+                errors.append(FieldError("group_by", "tag group needs a key, e.g. tag:team"))
+                continue
+            key = GroupKey(tag_key, tag=True)
+        elif item in DIMENSIONS:
+            key = GroupKey(item)
+        else:
+            allowed = ", ".join(DIMENSIONS)
+            errors.append(
+                FieldError("group_by", f"unknown dimension {item!r} (use one of {allowed}, or tag:KEY)")
+            )
+            continue
+        if key not in keys:
+            keys.append(key)
+    if errors:
+        raise QueryError(errors)
+    for implicit in IMPLICIT_GROUPS:
+        if GroupKey(implicit) not in keys:
+            keys.append(GroupKey(implicit))
+    return tuple(keys)
+
+
+def parse_filters(dimension_values: Mapping[str, Sequence[str]], tag_values: Sequence[str]) -> Filters:
+    dims = {name: tuple(dict.fromkeys(values)) for name, values in dimension_values.items() if values}
+    tags: dict[str, list[str]] = {}
+    for raw in tag_values:
+        tag_key, sep, value = raw.partition(":")
+        if not sep or not tag_key.strip():
+            raise QueryError.single("tag", f"tag filter must be KEY:VALUE, e.g. team:checkout (got {raw!r})")
+        bucket = tags.setdefault(tag_key.strip(), [])
+        if value not in bucket:
+            bucket.append(value)
+    return Filters(dimensions=dims, tags={k: tuple(v) for k, v in tags.items()})
+
+
+def parse_metric(value: str | None) -> Metric:
+    if value is None:
+        return Metric.BILLED
+    try:
+        return Metric(value)
+    except ValueError:
+        raise QueryError.single("metric", f"must be one of {', '.join(m.value for m in Metric)}") from None
+
+
+def parse_grain(value: str | None) -> Grain:
+    if value is None:
+        return Grain.DAY
+    try:
+        return Grain(value)
+    except ValueError:
+        raise QueryError.single(
+            "granularity", f"must be one of {', '.join(g.value for g in Grain)}"
+        ) from None
+
+
+def build_query(
+    *,
+    start: str | None,
+    end: str | None,
+    granularity: str | None,
+    group_by: Sequence[str],
+    dimension_filters: Mapping[str, Sequence[str]],
+    tag_filters: Sequence[str],
+    metric: str | None,
+    max_cells: int = DEFAULT_MAX_CELLS,
+    now: datetime | None = None,
+) -> CostQuery:
+    """Validate every parameter, collecting all errors before failing so the caller can fix them at once."""
+    errors: list[FieldError] = []
+    grain = Grain.DAY
+    try:
+        grain = parse_grain(granularity)
+    except QueryError as exc:
+        errors.extend(exc.errors)
+    results: dict[str, object] = {}
+    steps = (
+        ("range", lambda: parse_range(start, end, grain, now)),
+        ("group_by", lambda: parse_group_by(group_by)),
+        ("filters", lambda: parse_filters(dimension_filters, tag_filters)),
+        ("metric", lambda: parse_metric(metric)),
+    )
+    for name, step in steps:
+        try:
+            results[name] = step()
+        except QueryError as exc:
+            errors.extend(exc.errors)
+    if errors:
+        raise QueryError(errors)
+    query = CostQuery(
+        range=results["range"],  # type: ignore[arg-type]
+        grain=grain,
+        group_by=results["group_by"],  # type: ignore[arg-type]
+        filters=results["filters"],  # type: ignore[arg-type]
+        metric=results["metric"],  # type: ignore[arg-type]
+        max_cells=max_cells,
+    )
+    check_bucket_cap(query)
+    return query
+
+
+def check_bucket_cap(query: CostQuery) -> None:
+    buckets = query.range.buckets(query.grain)
+    if buckets > query.max_cells:
+        raise QueryError.single(
+            "granularity",
+            f"{buckets} {query.grain.value} buckets between start and end exceed the limit of "
+            f"{query.max_cells}; narrow start/end or use a coarser granularity",
+        )
+
+
+def too_many_cells(query: CostQuery) -> QueryError:
+    return QueryError.single(
+        "group_by",
+        f"the answer has more than {query.max_cells} rows (buckets x groups); "
+        "narrow start/end, add filters, group by fewer dimensions or use a coarser granularity",
+    )

@@ -1,0 +1,133 @@
+"""Cost answers and their JSON shape (plain Python, no I/O). Money leaves as exact decimal strings."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from outlay.money import from_nanos
+from services.gateway.query import CostQuery, GroupKey
+
+
+def money(nanos: int) -> str:
+    """Nano-units as a plain decimal string with nine places ("12.500000000"), never exponent notation."""
+    return format(from_nanos(nanos), "f")
+
+
+def iso(ts: datetime) -> str:
+    """Naive UTC (as stored) to ISO 8601 with an explicit Z."""
+    aware = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+    return aware.isoformat().replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class CostRow:
+    period_start: datetime
+    group: tuple[str | None, ...]  # aligned with CostQuery.group_by
+    nanos: int
+
+
+@dataclass(frozen=True)
+class CostReport:
+    query: CostQuery
+    rows: list[CostRow]
+
+    def _index(self, name: str) -> int:
+        return self.query.group_by.index(GroupKey(name))
+
+    def totals(self) -> dict[tuple[str, str], int]:
+        """Nano-units per (currency, cost_kind): the only sums that mean something."""
+        cur, kind = self._index("currency"), self._index("cost_kind")
+        sums: dict[tuple[str, str], int] = defaultdict(int)
+        for row in self.rows:
+            sums[(row.group[cur] or "", row.group[kind] or "")] += row.nanos
+        return dict(sorted(sums.items()))
+
+    def to_json(self) -> dict[str, Any]:
+        q = self.query
+        labels = [key.label for key in q.group_by]
+        totals = self.totals()
+        currencies = sorted({c for c, _ in totals})
+        kinds = sorted({k for _, k in totals})
+        single = len(totals) == 1
+        return {
+            "granularity": q.grain.value,
+            "start": iso(q.range.start),
+            "end": iso(q.range.end),
+            "metric": q.metric.value,
+            "group_by": labels,
+            "currency": currencies[0] if len(currencies) == 1 else None,
+            "cost_kind": kinds[0] if len(kinds) == 1 else None,
+            "rows": [
+                {
+                    "period_start": iso(row.period_start),
+                    "group": dict(zip(labels, row.group, strict=True)),
+                    "cost": money(row.nanos),
+                }
+                for row in self.rows
+            ],
+            # One number only when it adds like with like; otherwise read `totals`.
+            "total": money(next(iter(totals.values()))) if single else (money(0) if not totals else None),
+            "totals": [{"currency": c, "cost_kind": k, "cost": money(n)} for (c, k), n in totals.items()],
+        }
+
+
+@dataclass(frozen=True)
+class KindAmounts:
+    estimated: int = 0
+    billed: int = 0
+
+
+def percent(part: int, whole: int) -> str | None:
+    if whole == 0:
+        return None
+    return format((Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.01")), "f")
+
+
+@dataclass(frozen=True)
+class ReconciliationReport:
+    """Estimated (live metering) against billed (exports) per service and day."""
+
+    start: datetime
+    end: datetime
+    metric: str
+    # (day, service, currency) -> amounts
+    cells: dict[tuple[datetime, str, str], KindAmounts]
+
+    def to_json(self) -> dict[str, Any]:
+        rows = []
+        totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for (day, service, currency), amounts in sorted(self.cells.items()):
+            diff = amounts.billed - amounts.estimated
+            rows.append(
+                {
+                    "day": iso(day),
+                    "service": service,
+                    "currency": currency,
+                    "estimated": money(amounts.estimated),
+                    "billed": money(amounts.billed),
+                    "difference": money(diff),
+                    "difference_pct": percent(diff, amounts.estimated),
+                }
+            )
+            totals[currency][0] += amounts.estimated
+            totals[currency][1] += amounts.billed
+        return {
+            "start": iso(self.start),
+            "end": iso(self.end),
+            "metric": self.metric,
+            "rows": rows,
+            "totals": [
+                {
+                    "currency": currency,
+                    "estimated": money(est),
+                    "billed": money(billed),
+                    "difference": money(billed - est),
+                    "difference_pct": percent(billed - est, est),
+                }
+                for currency, (est, billed) in sorted(totals.items())
+            ],
+        }

@@ -1,0 +1,1 @@
+"""HTTP and WebSocket entrypoints: they only translate requests into queries and results into JSON."""

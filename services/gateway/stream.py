@@ -1,0 +1,241 @@
+"""Live cost ticks: follow the ledger's progress topic and fan per-minute totals out to WebSocket clients.
+
+- `TickHub` keeps the connected clients. Each has a bounded queue; the hub never awaits a client, and a
+  client whose queue is full is dropped, so one slow reader cannot hold back the others.
+- `ProgressFollower` reads `outlay.ledger.progress.v1` from the latest offset with manual partition
+  assignment (no consumer group: every gateway process sees every event, and there is no group join to
+  wait for), asks the store for the minutes each batch of events touched, and hands ticks to the hub.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from pydantic import ValidationError
+
+from outlay.events import LedgerProgress
+from outlay.events.topics import LEDGER_PROGRESS
+from outlay.spread import Grain, floor_to
+from services.gateway.costs_query import CostStore
+from services.gateway.query import CostQuery, Filters, QueryError, TimeRange, parse_group_by
+from services.gateway.report import CostReport, iso, money
+
+log = logging.getLogger(__name__)
+
+TICK_WINDOW = timedelta(minutes=60)  # at most this many minutes are re-read per batch of progress events
+TICK_MAX_CELLS = 200_000  # services x kinds x minutes of one tick query; the window bounds it in practice
+DROP_SIGNAL: dict[str, Any] = {"type": "_drop"}
+
+
+@dataclass(frozen=True)
+class CostTick:
+    """One minute's cost of one kind and currency, per service (nano-units)."""
+
+    minute: datetime
+    cost_kind: str
+    currency: str
+    by_service: dict[str, int]
+
+    def message(self, services: frozenset[str] | None) -> dict[str, Any] | None:
+        """The JSON a client with this service filter receives, or None if nothing is left."""
+        chosen = {s: n for s, n in self.by_service.items() if services is None or s in services}
+        if not chosen:
+            return None
+        return {
+            "type": "cost_tick",
+            "minute": iso(self.minute),
+            "cost": money(sum(chosen.values())),
+            "by_service": {s: money(n) for s, n in sorted(chosen.items())},
+            "cost_kind": self.cost_kind,
+            "currency": self.currency,
+        }
+
+
+def ticks_from_report(report: CostReport) -> list[CostTick]:
+    """Fold a minute report grouped by (service, currency, cost_kind): one tick per minute, kind, currency."""
+    labels = [key.label for key in report.query.group_by]
+    service_at, currency_at, kind_at = (
+        labels.index("service"),
+        labels.index("currency"),
+        labels.index("cost_kind"),
+    )
+    folded: dict[tuple[datetime, str, str], dict[str, int]] = defaultdict(dict)
+    for row in report.rows:
+        key = (row.period_start, row.group[kind_at] or "", row.group[currency_at] or "")
+        service = row.group[service_at] or ""
+        folded[key][service] = folded[key].get(service, 0) + row.nanos
+    return [CostTick(m, k, c, by) for (m, k, c), by in sorted(folded.items())]
+
+
+def tick_query(events: list[LedgerProgress], window: timedelta = TICK_WINDOW) -> CostQuery:
+    """The minutes a batch of progress events touched, bounded to the last `window` of them."""
+    start = min(e.period_start for e in events).astimezone(UTC).replace(tzinfo=None)
+    end = max(e.period_end for e in events).astimezone(UTC).replace(tzinfo=None)
+    end_minute = floor_to(end, Grain.MINUTE)
+    if end_minute < end:
+        end_minute += timedelta(minutes=1)
+    start_minute = max(floor_to(start, Grain.MINUTE), end_minute - window)
+    kinds = tuple(sorted({k for e in events for k in e.cost_kinds}))
+    return CostQuery(
+        range=TimeRange(start_minute, end_minute),
+        grain=Grain.MINUTE,
+        group_by=parse_group_by(["service"]),
+        filters=Filters(dimensions={"cost_kind": kinds} if kinds else {}),
+        max_cells=TICK_MAX_CELLS,
+    )
+
+
+@dataclass(eq=False)
+class StreamClient:
+    queue: asyncio.Queue[dict[str, Any]]
+    services: frozenset[str] | None = None  # None: every service
+    dropped: bool = False
+
+    def offer(self, message: dict[str, Any]) -> bool:
+        """Queue without waiting; False once the client is too far behind and has been dropped."""
+        if self.dropped:
+            return False
+        try:
+            self.queue.put_nowait(message)
+            return True
+        except asyncio.QueueFull:
+            self.dropped = True
+            # Its backlog will never be sent; make room for the signal that tells its sender to close.
+            while not self.queue.empty():
+                self.queue.get_nowait()
+            self.queue.put_nowait(DROP_SIGNAL)
+            return False
+
+
+@dataclass
+class TickHub:
+    queue_size: int = 256
+    heartbeat_seconds: float = 15.0
+    clients: set[StreamClient] = field(default_factory=set)
+    ticks_sent: int = 0
+
+    def register(self) -> StreamClient:
+        client = StreamClient(asyncio.Queue(maxsize=self.queue_size))
+        self.clients.add(client)
+        return client
+
+    def unregister(self, client: StreamClient) -> None:
+        self.clients.discard(client)
+
+    def publish(self, ticks: list[CostTick]) -> None:
+        for client in list(self.clients):
+            for tick in ticks:
+                message = tick.message(client.services)
+                if message is None:
+                    continue
+                if not client.offer(message):
+                    self.unregister(client)
+                    log.warning("stream client too slow (queue of %d full): dropped", self.queue_size)
+                    break
+                self.ticks_sent += 1
+
+    def heartbeat(self) -> None:
+        message = {"type": "heartbeat", "at": iso(datetime.now(UTC))}
+        for client in list(self.clients):
+            if not client.offer(message):
+                self.unregister(client)
+
+    async def run_heartbeats(self) -> None:
+        while True:
+            await asyncio.sleep(self.heartbeat_seconds)
+            self.heartbeat()
+
+
+def parse_events(values: list[bytes | None]) -> list[LedgerProgress]:
+    events = []
+    for value in values:
+        if value is None:
+            continue
+        try:
+            events.append(LedgerProgress.model_validate_json(value))
+        except ValidationError as exc:
+            # A malformed event must not stop the stream; it only means one missed tick.
+            log.warning("skipping malformed ledger progress event: %s", exc.errors()[:1])
+    return events
+
+
+class ProgressFollower:
+    """Consumes ledger progress from the latest offset and publishes ticks to the hub."""
+
+    def __init__(
+        self, bootstrap_servers: str, store: CostStore, hub: TickHub, client_id: str = "outlay-gateway"
+    ):
+        self._bootstrap = bootstrap_servers
+        self._store = store
+        self._hub = hub
+        self._client_id = client_id
+        self.ready = asyncio.Event()  # set once positioned at the end of the topic
+
+    async def run(self) -> None:
+        """Follow forever; broker outages are retried with backoff (the REST API keeps serving)."""
+        backoff = 0.5
+        while True:
+            try:
+                await self._follow()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.ready.clear()
+                log.warning("ledger progress follower failed (%s); retrying in %.1fs", exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+
+    async def _follow(self) -> None:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._bootstrap,
+            client_id=self._client_id,
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="latest",
+        )
+        await consumer.start()
+        try:
+            partitions = await self._partitions(consumer)
+            consumer.assign(partitions)
+            await consumer.seek_to_end(*partitions)
+            for tp in partitions:
+                await consumer.position(tp)  # resolve "latest" now, so ready means positioned
+            self.ready.set()
+            while True:
+                batch = await consumer.getmany(timeout_ms=1000)
+                events = parse_events([m.value for records in batch.values() for m in records])
+                if events:
+                    await self.handle(events)
+        finally:
+            with contextlib.suppress(Exception):
+                await consumer.stop()
+
+    async def _partitions(self, consumer: AIOKafkaConsumer) -> list[TopicPartition]:
+        while True:
+            await consumer.topics()  # refreshes metadata
+            found = consumer.partitions_for_topic(LEDGER_PROGRESS.name)
+            if found:
+                return [TopicPartition(LEDGER_PROGRESS.name, p) for p in sorted(found)]
+            # The topic is created by whoever sets the platform up; wait for it rather than auto-create it.
+            await asyncio.sleep(1.0)
+
+    async def handle(self, events: list[LedgerProgress]) -> None:
+        if not self._hub.clients:
+            return  # nobody listening: skip the query
+        try:
+            report = await self._store.costs(tick_query(events))
+        except QueryError as exc:
+            log.warning("tick query refused: %s", exc)
+            return
+        except Exception:
+            # A store hiccup costs these ticks only; restarting the consumer would skip later events.
+            log.exception("tick query failed")
+            return
+        self._hub.publish(ticks_from_report(report))
