@@ -74,11 +74,27 @@ async def raw_producer(bootstrap: str, n: int, size: int) -> float:
 async def raw_copy(dsn: str, records: list) -> float:  # type: ignore[type-arg]
     rows = [
         (
-            r.record_id, r.source, r.source_ref, r.cost_kind.value, r.provider,
-            r.charge_period_start.replace(tzinfo=None), r.charge_period_end.replace(tzinfo=None),
-            r.billing_account_id, r.sub_account_id or "", r.region or "", r.service, r.service_category or "",
-            r.resource_id or "", r.usage_type or "", r.charge_category, r.consumed_quantity, r.consumed_unit or "",
-            to_nanos(r.billed_cost), to_nanos(r.effective_cost), to_nanos(r.list_cost), r.currency,
+            r.record_id,
+            r.source,
+            r.source_ref,
+            r.cost_kind.value,
+            r.provider,
+            r.charge_period_start.replace(tzinfo=None),
+            r.charge_period_end.replace(tzinfo=None),
+            r.billing_account_id,
+            r.sub_account_id or "",
+            r.region or "",
+            r.service,
+            r.service_category or "",
+            r.resource_id or "",
+            r.usage_type or "",
+            r.charge_category,
+            r.consumed_quantity,
+            r.consumed_unit or "",
+            to_nanos(r.billed_cost),
+            to_nanos(r.effective_cost),
+            to_nanos(r.list_cost),
+            r.currency,
             json.dumps(r.tags),
         )
         for r in records
@@ -87,10 +103,28 @@ async def raw_copy(dsn: str, records: list) -> float:  # type: ignore[type-arg]
     await conn.execute("CREATE TABLE bench_copy (LIKE usage_records INCLUDING ALL)")
     await conn.execute("ALTER TABLE bench_copy ALTER COLUMN tags TYPE text")
     columns = [
-        "record_id", "source", "source_ref", "cost_kind", "provider", "charge_period_start", "charge_period_end",
-        "billing_account_id", "sub_account_id", "region", "service", "service_category", "resource_id",
-        "usage_type", "charge_category", "consumed_quantity", "consumed_unit", "billed_nanos", "effective_nanos",
-        "list_nanos", "currency", "tags",
+        "record_id",
+        "source",
+        "source_ref",
+        "cost_kind",
+        "provider",
+        "charge_period_start",
+        "charge_period_end",
+        "billing_account_id",
+        "sub_account_id",
+        "region",
+        "service",
+        "service_category",
+        "resource_id",
+        "usage_type",
+        "charge_category",
+        "consumed_quantity",
+        "consumed_unit",
+        "billed_nanos",
+        "effective_nanos",
+        "list_nanos",
+        "currency",
+        "tags",
     ]
     t0 = time.perf_counter()
     await conn.copy_records_to_table("bench_copy", records=rows, columns=columns)
@@ -118,11 +152,19 @@ async def count_rows(dsn: str) -> int:
 async def end_to_end(bootstrap: str, dsn: str, expected: int, timeout: float = 900) -> dict[str, float]:
     env = dict(os.environ, KAFKA_BOOTSTRAP_SERVERS=bootstrap, DATABASE_URL=dsn, OUTLAY_STATE_DIR="/tmp/outlay-bench")
     outlay = [sys.executable, "-m", "outlay.cli.main"]
-    ledger = subprocess.Popen([*outlay, "services", "run", "ledger"], env=env, stdout=subprocess.DEVNULL,
-                              stderr=open("/tmp/outlay-bench-ledger.log", "wb"))  # noqa: SIM115
+    ledger = subprocess.Popen(
+        [*outlay, "services", "run", "ledger"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open("/tmp/outlay-bench-ledger.log", "wb"),
+    )  # noqa: SIM115
     t0 = time.perf_counter()
-    ingest = subprocess.Popen([*outlay, "ingest", str(CUR_DIR), "--force"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=open("/tmp/outlay-bench-ingest.log", "wb"))  # noqa: SIM115
+    ingest = subprocess.Popen(
+        [*outlay, "ingest", str(CUR_DIR), "--force"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open("/tmp/outlay-bench-ingest.log", "wb"),
+    )  # noqa: SIM115
     ingest_rss = float("nan")
     ledger_rss = 0.0
     try:
@@ -194,16 +236,20 @@ async def main() -> None:
     console.print(table)
     rss = {"ingest": round(e2e["ingest_rss"], 1), "ledger": round(e2e["ledger_rss"], 1), "broker": round(broker_rss, 1)}
     console.print(f"peak RSS (MB): {rss}")
-    print(json.dumps({
-        "records": n,
-        "e2e_records_per_s": round(e2e["per_s"]),
-        "e2e_seconds": round(e2e["seconds"], 2),
-        "raw_producer_per_s": round(producer_rate),
-        "raw_copy_per_s": round(copy_rate),
-        "ratio": round(ratio, 3),
-        "goal_ratio": 0.5,
-        "peak_rss_mb": rss,
-    }))
+    print(
+        json.dumps(
+            {
+                "records": n,
+                "e2e_records_per_s": round(e2e["per_s"]),
+                "e2e_seconds": round(e2e["seconds"], 2),
+                "raw_producer_per_s": round(producer_rate),
+                "raw_copy_per_s": round(copy_rate),
+                "ratio": round(ratio, 3),
+                "goal_ratio": 0.5,
+                "peak_rss_mb": rss,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

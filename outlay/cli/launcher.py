@@ -18,7 +18,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from outlay.kafka.embedded_broker import EmbeddedBroker
+from outlay.kafka.embedded_broker import BROKER_ADDRESS_FILE, EmbeddedBroker, publish_address
 from outlay.kafka.topics_admin import ensure_topics
 from outlay.settings import Settings
 from outlay.store.engine import upgrade
@@ -74,6 +74,7 @@ def run_platform(settings: Settings, backfill_days: int = 30, live_source: str =
     if not bootstrap:
         broker = EmbeddedBroker(log_path=log_dir / "broker.log").start()
         bootstrap = broker.bootstrap_servers
+        publish_address(settings.state_dir, bootstrap)
         console.print(f"embedded Kafka-compatible broker on {bootstrap}")
     env["KAFKA_BOOTSTRAP_SERVERS"] = bootstrap
     env.setdefault("OUTLAY_STATE_DIR", str(settings.state_dir))
@@ -109,6 +110,7 @@ def run_platform(settings: Settings, backfill_days: int = 30, live_source: str =
         _stop(procs)
         if broker:
             broker.stop()
+            (settings.state_dir / BROKER_ADDRESS_FILE).unlink(missing_ok=True)
         console.print("stopped.")
     failed = [n for n, p in procs.items() if p.returncode not in (0, -signal.SIGTERM, None)]
     return 1 if failed and not stopping else 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated
@@ -109,13 +108,11 @@ def costs(
 
     stop = (end or datetime.now(UTC)).replace(tzinfo=None)
     begin = start.replace(tzinfo=None) if start else (stop - timedelta(days=days))
-    text = asyncio.run(render_costs(by, begin, stop, granularity, output.value))
-    if output is OutputFormat.JSON:
-        console.print_json(json.dumps(text)) if not isinstance(text, str) else console.print(text)
-    elif isinstance(text, str):
-        console.print(text)
+    rendered = asyncio.run(render_costs(by, begin, stop, granularity, output.value))
+    if isinstance(rendered, str):
+        print(rendered)  # plain stdout so JSON/Markdown can be piped
     else:
-        console.print(text)
+        console.print(rendered)
 
 
 if __name__ == "__main__":

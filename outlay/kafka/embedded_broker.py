@@ -91,3 +91,28 @@ class EmbeddedBroker:
 
     def __exit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
         self.stop()
+
+
+BROKER_ADDRESS_FILE = "broker.address"
+
+
+def publish_address(state_dir: Path, bootstrap_servers: str) -> Path:
+    """Record where the running platform's embedded broker listens, for `outlay ingest` in another shell."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    path = state_dir / BROKER_ADDRESS_FILE
+    path.write_text(bootstrap_servers)
+    return path
+
+
+def running_address(state_dir: Path) -> str | None:
+    """The embedded broker of a running `outlay run`, if one is listening."""
+    path = state_dir / BROKER_ADDRESS_FILE
+    if not path.is_file():
+        return None
+    address = path.read_text().strip()
+    host, _, port = address.rpartition(":")
+    try:
+        wait_for_port(host, int(port), timeout=0.5)
+    except (TimeoutError, ValueError):
+        return None
+    return address

@@ -1,0 +1,74 @@
+"""`outlay ingest LOCATION`: stream a user's cost export into Kafka with a progress bar and a summary."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from outlay.kafka.embedded_broker import running_address
+from outlay.kafka.producer import EventProducer
+from outlay.kafka.topics_admin import ensure_topics
+from outlay.settings import get_settings
+from outlay.store.engine import make_engine, upgrade
+from services.ingest.locations import NoExportFiles
+from services.ingest.pipeline import ingest
+from services.ingest.report import FileStatus, IngestReport
+
+
+def _summary(report: IngestReport) -> Table:
+    table = Table(title=f"ingested {report.location}")
+    for col in ("file", "format", "status", "accepted", "rejected", "billed cost"):
+        table.add_column(col, justify="right" if col in ("accepted", "rejected") else "left")
+    for f in report.files:
+        cost = ", ".join(f"{amount:.2f} {cur}" for cur, amount in sorted(f.cost.items()))
+        table.add_row(f.uri.rsplit("/", 1)[-1], f.format or "-", str(f.status), str(f.accepted), str(f.rejected), cost)
+    return table
+
+
+async def run_ingest(location: str, force: bool, console: Console) -> int:
+    settings = get_settings()
+    bootstrap = settings.kafka_bootstrap_servers or running_address(settings.state_dir)
+    if not bootstrap:
+        console.print(
+            "[red]No Kafka broker:[/] set KAFKA_BOOTSTRAP_SERVERS, or start the platform with `make run` "
+            "(its embedded broker is found automatically)."
+        )
+        return 2
+    await upgrade(settings.store_url)
+    await ensure_topics(bootstrap, default_partitions=settings.topic_partitions)
+    engine = make_engine(settings.store_url)
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("rows"),
+        TimeElapsedColumn(),
+    )
+    try:
+        with Progress(*columns, console=console, transient=True) as bar:
+            tasks: dict[str, int] = {}
+
+            def on_progress(uri: str, rows_done: int) -> None:
+                if uri not in tasks:
+                    tasks[uri] = bar.add_task(uri.rsplit("/", 1)[-1], total=None)
+                bar.update(tasks[uri], completed=rows_done)
+
+            async with EventProducer(bootstrap, client_id="outlay-ingest") as producer:
+                report = await ingest(location, producer, engine, progress=on_progress, force=force)
+    except NoExportFiles as exc:
+        console.print(f"[red]{exc}[/]")
+        return 2
+    finally:
+        await engine.dispose()
+    console.print(_summary(report))
+    totals = report.totals
+    console.print(f"{totals.accepted} rows accepted, {totals.rejected} rejected.")
+    for item in totals.as_dict()["reasons"]:  # type: ignore[union-attr]
+        console.print(f"  rejected {item['count']}× — {item['field'] or 'row'}: {item['reason']}")  # type: ignore[index]
+    for f in report.files:
+        if f.status in (FileStatus.REFUSED, FileStatus.FAILED):
+            console.print(f"[red]{f.status}[/] {f.uri}: {f.message}")
+        elif f.status is FileStatus.SKIPPED:
+            console.print(f"[dim]skipped {f.uri}: already ingested (use --force to re-send)[/]")
+    return 0 if report.ingested_anything else 1
