@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
@@ -15,7 +16,7 @@ async def ensure_topics(
     topics: tuple[Topic, ...] = TOPICS,
     default_partitions: int = 4,
     replication: int = 1,
-    timeout: float = 20.0,
+    wait_seconds: float = 20.0,
 ) -> None:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="outlay-admin")
     await admin.start()
@@ -27,15 +28,13 @@ async def ensure_topics(
             if t.name not in existing
         ]
         if missing:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):  # another process won the race
                 await admin.create_topics(missing)
-            except TopicAlreadyExistsError:
-                pass  # another process won the race; that is fine
-        deadline = asyncio.get_running_loop().time() + timeout
+        deadline = asyncio.get_running_loop().time() + wait_seconds
         wanted = {t.name for t in topics}
         while not wanted <= set(await admin.list_topics()):
             if asyncio.get_running_loop().time() > deadline:
-                raise TimeoutError(f"topics not visible after {timeout}s: {sorted(wanted)}")
+                raise TimeoutError(f"topics not visible after {wait_seconds}s: {sorted(wanted)}")
             await asyncio.sleep(0.1)
     finally:
         await admin.close()
