@@ -1,0 +1,232 @@
+"""Legacy AWS Cost and Usage Reports → `UsageRecord`s, in both header styles.
+
+- CSV with slash headers (`lineItem/UnblendedCost`, tags as `resourceTags/user:Team`);
+- Athena parquet with snake headers (`line_item_unblended_cost`, tags as `resource_tags_user_team`).
+
+Column names are reduced to the snake spelling (see `columns.canonical_cur_name`), so one mapping reads
+both. `CurParser` is also the base of the CUR 2.0 parser, which differs only in tags and region.
+
+Field mapping: billing account = payer account; sub account = usage account; service = product
+servicecode (the service that bills, e.g. AWSDataTransfer) else line item product code; charge category =
+the line item type as AWS writes it (Usage, DiscountedUsage, RIFee, Tax, …); billed cost = unblended
+cost; list cost = public on-demand cost, else unblended; effective cost = amortized cost (below).
+
+Value rules (per line item type): costs may be negative on any line. Credit-like types (Credit,
+Refund, Discount, BundledDiscount, SavingsPlanNegation, …) are negative by design, and reversals of
+usage exist in real bills (the FOCUS sample has negative Usage rows): rejecting them would make totals
+disagree with the invoice. A negative usage amount on a usage line (Usage, DiscountedUsage,
+SavingsPlanCoveredUsage) is accepted only as such a reversal; with a positive cost it is rejected.
+
+Record ids: `identity/LineItemId` is only unique within one partition file of a delivery (AWS CUR user
+guide, "Identity details"), and one file may in principle repeat a (LineItemId, TimeInterval) pair (the
+two samples here do not). The id is therefore format + file name + line item id + time interval + how
+many times that pair came before in this file: replaying the same file (from disk or from S3) gives the
+same ids, other partitions of the same delivery get other ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from decimal import Decimal
+
+from outlay.events import UsageRecord
+from outlay.events.usage import CostKind, stable_record_id
+from services.ingest.sources.aws_categories import service_category
+from services.ingest.sources.base import ParsedRow
+from services.ingest.sources.cells import (
+    CellError,
+    PeriodCache,
+    currency,
+    decimal,
+    required_decimal,
+    required_text,
+    text,
+)
+from services.ingest.sources.columns import CUR_REQUIRED, canonical_cur_columns, cur_tag_key
+from services.ingest.sources.rowloop import file_name, occurrence, parse_rows
+
+_ZERO = Decimal(0)
+
+# Canonical names read besides the required ones.
+_OPTIONAL = (
+    "product_servicecode",
+    "product_region",
+    "product_region_code",
+    "line_item_resource_id",
+    "line_item_usage_type",
+    "line_item_usage_amount",
+    "pricing_unit",
+    "pricing_public_on_demand_cost",
+    "reservation_effective_cost",
+    "reservation_unused_amortized_upfront_fee_for_billing_period",
+    "reservation_unused_recurring_fee",
+    "reservation_reservation_a_r_n",
+    "savings_plan_savings_plan_effective_cost",
+    "savings_plan_total_commitment_to_date",
+    "savings_plan_used_commitment",
+)
+_USAGE_LINES = frozenset({"Usage", "DiscountedUsage", "SavingsPlanCoveredUsage"})
+_ZERO_EFFECTIVE = frozenset({"SavingsPlanNegation", "SavingsPlanUpfrontFee"})
+
+_MODEL_TO_CANONICAL = {
+    "charge_period_start": "line_item_usage_start_date",
+    "charge_period_end": "line_item_usage_end_date",
+    "billing_account_id": "bill_payer_account_id",
+    "sub_account_id": "line_item_usage_account_id",
+    "service": "line_item_product_code",
+    "currency": "line_item_currency_code",
+    "billed_cost": "line_item_unblended_cost",
+    "effective_cost": "line_item_unblended_cost",
+    "list_cost": "pricing_public_on_demand_cost",
+    "consumed_quantity": "line_item_usage_amount",
+}
+
+
+class CurParser:
+    format = "cur"
+
+    def __init__(self, columns: Sequence[str]) -> None:
+        by_canonical = canonical_cur_columns(columns)
+        # The file's own column name for each canonical name, or None (row.get(None) is None).
+        self._col: dict[str, str | None] = {
+            name: by_canonical.get(name) for name in (*CUR_REQUIRED, *_OPTIONAL, *self._extra_canonical())
+        }
+        self._tag_columns: tuple[tuple[str, str], ...] = tuple(
+            (column, key) for column in columns if (key := cur_tag_key(column)) is not None
+        )
+        wanted = [c for c in self._col.values() if c is not None] + [c for c, _ in self._tag_columns]
+        self.columns_needed: tuple[str, ...] = tuple(dict.fromkeys(wanted))
+        n = self._name
+        self._keys = (
+            n("line_item_line_item_type"),
+            n("identity_line_item_id"),
+            n("identity_time_interval"),
+            n("line_item_usage_start_date"),
+            n("line_item_usage_end_date"),
+            n("line_item_unblended_cost"),
+            n("line_item_usage_amount"),
+            n("line_item_product_code"),
+            n("product_servicecode"),
+            n("bill_payer_account_id"),
+            n("line_item_usage_account_id"),
+            n("line_item_resource_id"),
+            n("line_item_usage_type"),
+            n("pricing_unit"),
+            n("line_item_currency_code"),
+            n("pricing_public_on_demand_cost"),
+        )
+        self._periods = PeriodCache(n("line_item_usage_start_date"), n("line_item_usage_end_date"))
+
+    def _extra_canonical(self) -> tuple[str, ...]:
+        return ()
+
+    def parse(self, table_rows: Iterator[dict[str, object]], uri: str) -> Iterator[ParsedRow]:
+        return parse_rows(self, table_rows, uri)
+
+    def source_column(self, model_field: str) -> str | None:
+        canonical = _MODEL_TO_CANONICAL.get(model_field)
+        return None if canonical is None else self._name(canonical)
+
+    def _name(self, canonical: str) -> str:
+        """The column name as the file spells it (for messages), or the canonical one when absent."""
+        return self._col.get(canonical) or canonical
+
+    def _get(self, row: Mapping[str, object], canonical: str) -> object:
+        return row.get(self._col[canonical])  # type: ignore[arg-type]  # None key: absent column
+
+    def _decimal(self, row: Mapping[str, object], canonical: str) -> Decimal | None:
+        return decimal(self._get(row, canonical), self._name(canonical))
+
+    def record(self, row: Mapping[str, object], number: int, uri: str, seen: dict[str, int]) -> UsageRecord:
+        # Hot path (335k rows for WorkshopCUR): names are resolved once in __init__; absent optional
+        # columns are looked up under their canonical name, which no row has, so they read as None.
+        get = row.get
+        (k_type, k_id, k_interval, k_start, k_end, k_cost, k_qty, k_code, k_svc, k_payer, k_account,
+         k_resource, k_usage_type, k_unit, k_currency, k_public) = self._keys  # fmt: skip
+        line_type = required_text(get(k_type), k_type)
+        line_item_id = required_text(get(k_id), k_id)
+        interval = required_text(get(k_interval), k_interval)
+        start, end = self._periods.period(get(k_start), get(k_end))
+        unblended = required_decimal(get(k_cost), k_cost)
+        quantity = decimal(get(k_qty), k_qty)
+        if quantity is not None and quantity < 0 and unblended > 0 and line_type in _USAGE_LINES:
+            raise CellError(k_qty, f"negative usage {quantity} with a positive cost on a {line_type} line")
+        public_cost = decimal(get(k_public), k_public)
+        product_code = text(get(k_code))
+        service = text(get(k_svc)) or product_code
+        if service is None:
+            raise CellError(k_code, "missing value")
+
+        key = f"{line_item_id}\x1f{interval}"
+        return UsageRecord(
+            record_id=stable_record_id(self.format, file_name(uri), line_item_id, interval, occurrence(seen, key)),
+            source=self.format,
+            source_ref=f"{uri}#{number}",
+            cost_kind=CostKind.BILLED,
+            provider="AWS",
+            charge_period_start=start,
+            charge_period_end=end,
+            billing_account_id=required_text(get(k_payer), k_payer),
+            sub_account_id=text(get(k_account)),
+            region=self._region(row),
+            service=service,
+            service_category=service_category(product_code or service),
+            resource_id=text(get(k_resource)),
+            usage_type=text(get(k_usage_type)),
+            charge_category=line_type,
+            consumed_quantity=quantity,
+            consumed_unit=text(get(k_unit)),
+            billed_cost=unblended,
+            effective_cost=self._effective_cost(row, line_type, unblended),
+            list_cost=unblended if public_cost is None else public_cost,
+            currency=currency(get(k_currency), k_currency),
+            tags=self._tags(row),
+        )
+
+    def _region(self, row: Mapping[str, object]) -> str | None:
+        return text(self._get(row, "product_region")) or text(self._get(row, "product_region_code"))
+
+    def _tags(self, row: Mapping[str, object]) -> dict[str, str]:
+        tags: dict[str, str] = {}
+        get = row.get
+        for column, key in self._tag_columns:
+            value = get(column)
+            if value is None or value == "":  # most cells of a tag column are empty: skip them cheaply
+                continue
+            cleaned = text(value)
+            if cleaned is not None:
+                tags[key] = cleaned
+        return tags
+
+    def _effective_cost(self, row: Mapping[str, object], line_type: str, unblended: Decimal) -> Decimal:
+        """Amortized cost, per AWS's documented rule.
+
+        Source: AWS CUR Query Library (Well-Architected Labs, "CUR Query Library Helpers — Amortized
+        cost") and AWS's own CUR→FOCUS EffectiveCost mapping, which state per line item type:
+        SavingsPlanCoveredUsage → savingsPlan/SavingsPlanEffectiveCost; SavingsPlanRecurringFee →
+        TotalCommitmentToDate − UsedCommitment (the unused commitment); SavingsPlanNegation and
+        SavingsPlanUpfrontFee → 0; DiscountedUsage → reservation/EffectiveCost; RIFee →
+        UnusedAmortizedUpfrontFeeForBillingPeriod + UnusedRecurringFee; a Fee with a reservation ARN
+        (the RI upfront payment) → 0; anything else → unblended cost. When the columns a rule needs are
+        absent or empty, the unblended cost stands (the export did not carry the amortization).
+        """
+        value: Decimal | None
+        if line_type == "SavingsPlanCoveredUsage":
+            value = self._decimal(row, "savings_plan_savings_plan_effective_cost")
+        elif line_type == "DiscountedUsage":
+            value = self._decimal(row, "reservation_effective_cost")
+        elif line_type == "SavingsPlanRecurringFee":
+            total = self._decimal(row, "savings_plan_total_commitment_to_date")
+            used = self._decimal(row, "savings_plan_used_commitment")
+            value = None if total is None or used is None else total - used
+        elif line_type in _ZERO_EFFECTIVE:
+            value = _ZERO
+        elif line_type == "RIFee":
+            upfront = self._decimal(row, "reservation_unused_amortized_upfront_fee_for_billing_period")
+            recurring = self._decimal(row, "reservation_unused_recurring_fee")
+            value = None if upfront is None and recurring is None else (upfront or _ZERO) + (recurring or _ZERO)
+        elif line_type == "Fee" and text(self._get(row, "reservation_reservation_a_r_n")):
+            value = _ZERO
+        else:
+            value = unblended
+        return unblended if value is None else value

@@ -1,0 +1,203 @@
+"""Read a cost-export table (CSV, gzipped CSV or parquet) as a header plus a stream of row dicts.
+
+Memory stays bounded: CSV is read line by line and parquet record batch by record batch. Values keep
+the file's types (parquet doubles stay floats, timestamps become aware datetimes, map columns become
+lists of key/value pairs); the parsers convert them, so money never goes through a float we created.
+
+`iter_table` returns a `TableRows` iterator. A parser that knows which columns it needs calls
+`TableRows.project(...)` before the first row is read, so a 124-column parquet file only decodes the
+~30 columns that matter (the biggest single speed-up on WorkshopCUR).
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+from collections.abc import Collection, Iterator
+from pathlib import Path
+from typing import IO, BinaryIO, Literal
+
+import pyarrow.parquet as pq
+
+TableKind = Literal["csv", "csv.gz", "parquet", "auto"]
+Source = Path | str | BinaryIO
+
+# The FOCUS sample writes SQL NULL as the bare word NULL; no export uses it as a real value.
+_NULL_WORDS = frozenset({"NULL"})
+_PARQUET_MAGIC = b"PAR1"
+_GZIP_MAGIC = b"\x1f\x8b"
+DEFAULT_BATCH = 4_096  # small batches keep few live objects, so the GC scans less
+
+
+class TableRows(Iterator[dict[str, object]]):
+    """Rows of one table, read lazily. `project` narrows the columns decoded, until the first row is read."""
+
+    def __init__(self, reader: _Reader) -> None:
+        self._reader = reader
+        self._wanted: list[str] | None = None
+        self._rows: Iterator[dict[str, object]] | None = None
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self._reader.columns)
+
+    def project(self, columns: Collection[str]) -> bool:
+        """Decode only `columns` (unknown names are ignored). False when reading has already started."""
+        if self._rows is not None:
+            return False
+        wanted = set(columns)
+        self._wanted = [c for c in self._reader.columns if c in wanted]
+        return True
+
+    def __iter__(self) -> TableRows:
+        return self
+
+    def __next__(self) -> dict[str, object]:
+        if self._rows is None:
+            self._rows = self._reader.rows(self._wanted)
+        return next(self._rows)
+
+    def close(self) -> None:
+        self._reader.close()
+
+
+def iter_table(
+    source: Source,
+    kind: TableKind | str | None = "auto",
+    columns: Collection[str] | None = None,
+    batch_size: int = DEFAULT_BATCH,
+) -> tuple[list[str], TableRows]:
+    """Open a table and return (all column names in file order, rows).
+
+    `source` is a path or a binary file object (seekable for parquet). `kind` is "csv", "csv.gz",
+    "parquet" or "auto"/None (from the suffix, else from the first bytes). `columns` restricts the
+    decoded columns up front (the header still lists them all). The file is closed when the rows are
+    exhausted or `rows.close()` is called. Raises ValueError for an unreadable table.
+    """
+    reader = _open(source, _resolve_kind(source, kind), batch_size)
+    rows = TableRows(reader)
+    if columns is not None:
+        rows.project(columns)
+    return list(reader.columns), rows
+
+
+def _resolve_kind(source: Source, kind: str | None) -> str:
+    if kind and kind != "auto":
+        if kind not in ("csv", "csv.gz", "gz", "parquet"):
+            raise ValueError(f"unknown table kind {kind!r} (expected csv, csv.gz or parquet)")
+        return "csv.gz" if kind == "gz" else kind
+    name = str(source) if isinstance(source, str | Path) else str(getattr(source, "name", ""))
+    lowered = name.lower()
+    if lowered.endswith(".parquet"):
+        return "parquet"
+    if lowered.endswith(".gz"):
+        return "csv.gz"
+    if lowered.endswith(".csv"):
+        return "csv"
+    return "sniff"
+
+
+class _Reader:
+    columns: list[str]
+
+    def rows(self, wanted: list[str] | None) -> Iterator[dict[str, object]]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+
+def _open(source: Source, kind: str, batch_size: int) -> _Reader:
+    owned = isinstance(source, str | Path)
+    # A file we open here is closed by the reader once its rows are done (or on an error below).
+    stream: BinaryIO = open(source, "rb") if isinstance(source, str | Path) else source  # noqa: SIM115
+    try:
+        if kind == "sniff":
+            kind = _sniff(stream)
+        if kind == "parquet":
+            return _ParquetReader(stream, owned, batch_size)
+        if kind == "csv.gz":
+            return _CsvReader(gzip.GzipFile(fileobj=stream, mode="rb"), stream, owned)  # type: ignore[arg-type]
+        return _CsvReader(stream, stream, owned)
+    except Exception:
+        if owned:
+            stream.close()
+        raise
+
+
+def _sniff(stream: BinaryIO) -> str:
+    if not stream.seekable():
+        raise ValueError("cannot detect the table kind of a non-seekable stream: pass kind=")
+    position = stream.tell()
+    head = stream.read(4)
+    stream.seek(position)
+    if head.startswith(_PARQUET_MAGIC):
+        return "parquet"
+    if head.startswith(_GZIP_MAGIC):
+        return "csv.gz"
+    return "csv"
+
+
+class _CsvReader(_Reader):
+    def __init__(self, binary: IO[bytes], underlying: BinaryIO, owned: bool) -> None:
+        self._underlying = underlying
+        self._owned = owned
+        # utf-8-sig drops the BOM some exporters write; newline="" lets csv handle quoted line breaks.
+        self._text = io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
+        self._reader = csv.reader(self._text)
+        try:
+            header = next(self._reader)
+        except StopIteration:
+            header = []
+        except (OSError, EOFError, UnicodeDecodeError) as exc:
+            raise ValueError(f"unreadable CSV header: {exc}") from exc
+        self.columns = [name.strip() for name in header]
+
+    def rows(self, wanted: list[str] | None) -> Iterator[dict[str, object]]:
+        names = self.columns
+        picks = None if wanted is None else [(names.index(c), c) for c in wanted]
+        width = len(names)
+        try:
+            for cells in self._reader:
+                if not cells:
+                    continue  # a blank line is not a row
+                if len(cells) < width:
+                    cells = cells + [""] * (width - len(cells))
+                if picks is None:
+                    yield {n: (None if v in _NULL_WORDS else v) for n, v in zip(names, cells, strict=False)}
+                else:
+                    yield {n: (None if cells[i] in _NULL_WORDS else cells[i]) for i, n in picks}
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self._owned:
+            self._underlying.close()
+
+
+class _ParquetReader(_Reader):
+    def __init__(self, stream: BinaryIO, owned: bool, batch_size: int) -> None:
+        self._stream = stream
+        self._owned = owned
+        self._batch_size = batch_size
+        try:
+            self._file = pq.ParquetFile(stream)
+        except Exception as exc:  # pyarrow raises ArrowInvalid/OSError for a non-parquet or truncated file
+            raise ValueError(f"unreadable parquet: {exc}") from exc
+        self.columns = list(self._file.schema_arrow.names)
+
+    def rows(self, wanted: list[str] | None) -> Iterator[dict[str, object]]:
+        try:
+            for batch in self._file.iter_batches(batch_size=self._batch_size, columns=wanted):
+                # Columnar to_pylist then zip is ~30% faster than RecordBatch.to_pylist on wide files.
+                names = batch.schema.names
+                values = [column.to_pylist() for column in batch.columns]
+                for row in zip(*values, strict=True):
+                    yield dict(zip(names, row, strict=True))
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self._owned:
+            self._stream.close()
