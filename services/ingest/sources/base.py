@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 from typing import Protocol
 
 from outlay.events import UsageRecord
@@ -20,7 +21,7 @@ class RejectedRow:
     row: int
     field: str | None
     reason: str
-    raw: dict[str, str | None] = field(default_factory=dict)
+    raw: dict[str, str | None] = dataclasses.field(default_factory=dict)
 
 
 ParsedRow = UsageRecord | RejectedRow

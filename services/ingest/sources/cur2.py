@@ -32,6 +32,13 @@ class Cur2Parser(CurParser):
         product = key_values(self._get(row, "product"), self._name("product"))
         return text(product.get("region")) or text(self._get(row, "product_region"))
 
+    def _service(self, row: Mapping[str, object]) -> str | None:
+        static = text(self._get(row, "product_product_name"))
+        if static is not None:
+            return static
+        product = key_values(self._get(row, "product"), self._name("product"))
+        return text(product.get("product_name"))
+
     def _tags(self, row: Mapping[str, object]) -> dict[str, str]:
         raw = key_values(self._get(row, "resource_tags"), self._name("resource_tags"))
         return {map_tag_key(key): value for key, value in raw.items()}

@@ -6,8 +6,9 @@
 Column names are reduced to the snake spelling (see `columns.canonical_cur_name`), so one mapping reads
 both. `CurParser` is also the base of the CUR 2.0 parser, which differs only in tags and region.
 
-Field mapping: billing account = payer account; sub account = usage account; service = product
-servicecode (the service that bills, e.g. AWSDataTransfer) else line item product code; charge category =
+Field mapping: billing account = payer account; sub account = usage account; service = the product
+name ("Amazon Elastic Compute Cloud", as FOCUS ServiceName and AWS's own FOCUS export spell it, so CUR, FOCUS
+and live series share one name), else the line item product code; charge category =
 the line item type as AWS writes it (Usage, DiscountedUsage, RIFee, Tax, …); billed cost = unblended
 cost; list cost = public on-demand cost, else unblended; effective cost = amortized cost (below).
 
@@ -50,6 +51,7 @@ _ZERO = Decimal(0)
 # Canonical names read besides the required ones.
 _OPTIONAL = (
     "product_servicecode",
+    "product_product_name",
     "product_region",
     "product_region_code",
     "line_item_resource_id",
@@ -153,7 +155,7 @@ class CurParser:
             raise CellError(k_qty, f"negative usage {quantity} with a positive cost on a {line_type} line")
         public_cost = decimal(get(k_public), k_public)
         product_code = text(get(k_code))
-        service = text(get(k_svc)) or product_code
+        service = self._service(row) or product_code
         if service is None:
             raise CellError(k_code, "missing value")
 
@@ -182,6 +184,9 @@ class CurParser:
             currency=currency(get(k_currency), k_currency),
             tags=self._tags(row),
         )
+
+    def _service(self, row: Mapping[str, object]) -> str | None:
+        return text(self._get(row, "product_product_name"))
 
     def _region(self, row: Mapping[str, object]) -> str | None:
         return text(self._get(row, "product_region")) or text(self._get(row, "product_region_code"))
