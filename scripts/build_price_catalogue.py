@@ -32,9 +32,7 @@ KARPENTER = (
     "(pricing generated 2026-07-20), Apache-2.0"
 )
 EC2INFO_2017 = "github.com/vantage-sh/ec2instances.info commit 94e1f006 (www/instances.json, 2017-11-12), MIT"
-EC2INFO_2021 = (
-    "github.com/vantage-sh/ec2instances.info commit 14ede5a5 (www/rds/instances.json, 2021-08-03), MIT"
-)
+EC2INFO_2021 = "github.com/vantage-sh/ec2instances.info commit 14ede5a5 (www/rds/instances.json, 2021-08-03), MIT"
 
 # Curated: Amazon EBS pricing page (aws.amazon.com/ebs/pricing), US East (N. Virginia), storage only
 # (gp3 baseline IOPS/throughput included; provisioned IOPS and snapshots are not in this table).
@@ -160,8 +158,7 @@ def build_rds(rows: list[dict[str, str]]) -> str:
 def build_ebs() -> str:
     return _render(
         [
-            "Source: Amazon EBS pricing page (aws.amazon.com/ebs/pricing), curated by hand,"
-            " US East (N. Virginia).",
+            "Source: Amazon EBS pricing page (aws.amazon.com/ebs/pricing), curated by hand, US East (N. Virginia).",
             "USD per GB-month of provisioned storage; IOPS/throughput/snapshot charges are not included.",
         ],
         ("volume_type", "region", "usd_gb_month"),

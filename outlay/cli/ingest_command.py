@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from outlay.kafka.embedded_broker import running_address
@@ -47,7 +47,7 @@ async def run_ingest(location: str, force: bool, console: Console) -> int:
     )
     try:
         with Progress(*columns, console=console, transient=True) as bar:
-            tasks: dict[str, int] = {}
+            tasks: dict[str, TaskID] = {}
 
             def on_progress(uri: str, rows_done: int) -> None:
                 if uri not in tasks:
@@ -64,8 +64,8 @@ async def run_ingest(location: str, force: bool, console: Console) -> int:
     console.print(_summary(report))
     totals = report.totals
     console.print(f"{totals.accepted} rows accepted, {totals.rejected} rejected.")
-    for item in totals.as_dict()["reasons"]:  # type: ignore[union-attr]
-        console.print(f"  rejected {item['count']}× — {item['field'] or 'row'}: {item['reason']}")  # type: ignore[index]
+    for (field, reason), count in totals.reasons.most_common():
+        console.print(f"  rejected {count}× — {field or 'row'}: {reason}")
     for f in report.files:
         if f.status in (FileStatus.REFUSED, FileStatus.FAILED):
             console.print(f"[red]{f.status}[/] {f.uri}: {f.message}")

@@ -119,9 +119,7 @@ class PriceCatalogue:
         if published is not None:
             return Price(published, "USD/hr", "list")
         if spec.usd_hr_us_east_1 is None:
-            raise UnknownPrice(
-                f"no EC2 on-demand price for {instance_type!r} in {region} (not sold in us-east-1)"
-            )
+            raise UnknownPrice(f"no EC2 on-demand price for {instance_type!r} in {region} (not sold in us-east-1)")
         if region == US_EAST_1:
             return Price(spec.usd_hr_us_east_1, "USD/hr", "list")
         factor = self._factors.get(region)
@@ -174,15 +172,11 @@ def _load(folder: Path) -> PriceCatalogue:
         )
         for r in _rows(folder / "ec2_instances.csv")
     }
-    regional = {
-        (r["instance_type"], r["region"]): Decimal(r["usd_hr"]) for r in _rows(folder / "ec2_regional.csv")
-    }
+    regional = {(r["instance_type"], r["region"]): Decimal(r["usd_hr"]) for r in _rows(folder / "ec2_regional.csv")}
     factors = {r["region"]: Decimal(r["factor"]) for r in _rows(folder / "ec2_region_factors.csv")}
     rds = {
         (r["instance_class"], r["engine"], r["region"]): Decimal(r["usd_hr"])
         for r in _rows(folder / "rds_ondemand.csv")
     }
-    ebs = {
-        (r["volume_type"], r["region"]): Decimal(r["usd_gb_month"]) for r in _rows(folder / "ebs_volumes.csv")
-    }
+    ebs = {(r["volume_type"], r["region"]): Decimal(r["usd_gb_month"]) for r in _rows(folder / "ebs_volumes.csv")}
     return PriceCatalogue(ec2_types, regional, factors, rds, ebs)

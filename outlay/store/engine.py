@@ -16,6 +16,7 @@ STORE_DIR = Path(__file__).resolve().parent
 def make_engine(url: str, **kwargs: object) -> AsyncEngine:
     engine = create_async_engine(url, **kwargs)  # type: ignore[arg-type]
     if engine.dialect.name == "sqlite":
+
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
             cur = dbapi_conn.cursor()
@@ -23,6 +24,7 @@ def make_engine(url: str, **kwargs: object) -> AsyncEngine:
             cur.execute("PRAGMA busy_timeout=10000")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
+
     return engine
 
 

@@ -35,9 +35,7 @@ def group_expr(model: Model, key: GroupKey) -> ColumnElement[Any]:
 
 
 def filter_clauses(model: Model, filters: Filters) -> list[ColumnElement[bool]]:
-    clauses: list[ColumnElement[bool]] = [
-        getattr(model, dim).in_(values) for dim, values in filters.dimensions.items()
-    ]
+    clauses: list[ColumnElement[bool]] = [getattr(model, dim).in_(values) for dim, values in filters.dimensions.items()]
     clauses.extend(model.tags[key].as_string().in_(values) for key, values in filters.tags.items())
     return clauses
 

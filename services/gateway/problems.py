@@ -26,9 +26,7 @@ PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "urn:outlay:problem:"
 
 
-def problem(
-    status: int, detail: str, errors: Sequence[FieldError] = (), kind: str | None = None
-) -> JSONResponse:
+def problem(status: int, detail: str, errors: Sequence[FieldError] = (), kind: str | None = None) -> JSONResponse:
     title = HTTPStatus(status).phrase
     body: dict[str, Any] = {
         "type": PROBLEM_BASE + (kind or title.lower().replace(" ", "-")),
@@ -50,9 +48,7 @@ def _field_of(loc: Sequence[str | int]) -> str:
 
 async def _validation(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = [
-        FieldError(_field_of(err.get("loc", ())), str(err.get("msg", "invalid"))) for err in exc.errors()
-    ]
+    errors = [FieldError(_field_of(err.get("loc", ())), str(err.get("msg", "invalid"))) for err in exc.errors()]
     return problem(422, _summary(errors), errors, kind="invalid-parameters")
 
 

@@ -139,9 +139,7 @@ def parse_range(start: str | None, end: str | None, grain: Grain, now: datetime 
             errors.extend(exc.errors)
             continue
         if floor_to(value, grain) != value:
-            errors.append(
-                FieldError(name, f"must fall on a {grain.value} boundary for granularity={grain.value}")
-            )
+            errors.append(FieldError(name, f"must fall on a {grain.value} boundary for granularity={grain.value}"))
         parsed[name] = value
     if errors:
         raise QueryError(errors)
@@ -181,9 +179,7 @@ def parse_group_by(values: Iterable[str]) -> tuple[GroupKey, ...]:
             key = GroupKey(item)
         else:
             allowed = ", ".join(DIMENSIONS)
-            errors.append(
-                FieldError("group_by", f"unknown dimension {item!r} (use one of {allowed}, or tag:KEY)")
-            )
+            errors.append(FieldError("group_by", f"unknown dimension {item!r} (use one of {allowed}, or tag:KEY)"))
             continue
         if key not in keys:
             keys.append(key)
@@ -223,9 +219,7 @@ def parse_grain(value: str | None) -> Grain:
     try:
         return Grain(value)
     except ValueError:
-        raise QueryError.single(
-            "granularity", f"must be one of {', '.join(g.value for g in Grain)}"
-        ) from None
+        raise QueryError.single("granularity", f"must be one of {', '.join(g.value for g in Grain)}") from None
 
 
 def build_query(

@@ -41,9 +41,7 @@ class ReconciliationRowOut(BaseModel):
     estimated: DecimalString
     billed: DecimalString
     difference: DecimalString = Field(description="billed - estimated")
-    difference_pct: str | None = Field(
-        description="difference / estimated x 100, two places; null if no estimate"
-    )
+    difference_pct: str | None = Field(description="difference / estimated x 100, two places; null if no estimate")
 
 
 class ReconciliationTotalOut(BaseModel):

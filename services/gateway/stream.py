@@ -169,9 +169,7 @@ def parse_events(values: list[bytes | None]) -> list[LedgerProgress]:
 class ProgressFollower:
     """Consumes ledger progress from the latest offset and publishes ticks to the hub."""
 
-    def __init__(
-        self, bootstrap_servers: str, store: CostStore, hub: TickHub, client_id: str = "outlay-gateway"
-    ):
+    def __init__(self, bootstrap_servers: str, store: CostStore, hub: TickHub, client_id: str = "outlay-gateway"):
         self._bootstrap = bootstrap_servers
         self._store = store
         self._hub = hub

@@ -113,6 +113,4 @@ class IngestReport:
 
 
 def reasons_as_list(reasons: Counter[Reason]) -> list[dict[str, object]]:
-    return [
-        {"field": fld, "reason": reason, "count": count} for (fld, reason), count in reasons.most_common()
-    ]
+    return [{"field": fld, "reason": reason, "count": count} for (fld, reason), count in reasons.most_common()]

@@ -74,9 +74,7 @@ SCENARIO: list[UsageRecord] = [
         tags={"team": "search"},
     ),
     record("ec2-d2", "AmazonEC2", "2024-05-02T05:00", "2024-05-02T06:00", "0.50", resource="i-0abc"),
-    record(
-        "rds-eur", "AmazonRDS", "2024-05-01T12:00", "2024-05-01T13:00", "3.00", currency="EUR", account="222"
-    ),
+    record("rds-eur", "AmazonRDS", "2024-05-01T12:00", "2024-05-01T13:00", "3.00", currency="EUR", account="222"),
     *[
         record(
             f"ec2-est-{m}",

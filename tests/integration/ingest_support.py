@@ -36,9 +36,7 @@ SENTINEL_PREFIX = b'{"__sentinel__": '
 START = datetime(2024, 9, 1, tzinfo=UTC)
 
 
-def focus_row(
-    i: int, cost: str | None = None, account: str = "111122223333", tag: str = ""
-) -> dict[str, str]:
+def focus_row(i: int, cost: str | None = None, account: str = "111122223333", tag: str = "") -> dict[str, str]:
     """One hourly FOCUS line; `cost` overrides BilledCost (e.g. "oops" to make a bad row).
 
     `tag` makes the line's FOCUS `Id` unique across files (ids are unique across a whole export).
@@ -131,9 +129,7 @@ async def read_topic(bootstrap: str, topic: str, wait_s: float = 30.0) -> list[d
         await asyncio.gather(*[await producer.send(topic, sentinel, partition=p) for p in partitions])
     finally:
         await producer.stop()
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
-    )
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False)
     await consumer.start()
     try:
         assigned = [TopicPartition(topic, p) for p in partitions]

@@ -113,13 +113,9 @@ async def test_filters_or_within_and_across(api: httpx.AsyncClient) -> None:
     ]
     body = (await api.get("/v1/costs", params=params)).json()
     assert body["total"] == "3.900000007"
-    body = (
-        await api.get("/v1/costs", params=[*params, ("tag", "team:checkout"), ("tag", "team:search")])
-    ).json()
+    body = (await api.get("/v1/costs", params=[*params, ("tag", "team:checkout"), ("tag", "team:search")])).json()
     assert body["total"] == "3.400000007"
-    body = (
-        await api.get("/v1/costs", params=[*params, ("tag", "team:checkout"), ("region", "us-west-2")])
-    ).json()
+    body = (await api.get("/v1/costs", params=[*params, ("tag", "team:checkout"), ("region", "us-west-2")])).json()
     assert body["rows"] == [] and body["total"] == "0.000000000"
     body = (await api.get("/v1/costs", params=[*params, ("resource_id", "i-0abc")])).json()
     assert body["total"] == "0.500000000"
@@ -201,9 +197,7 @@ async def test_reconciliation_estimated_vs_billed(api: httpx.AsyncClient) -> Non
         ({"granularity": "minute", "start": "2024-01-01", "end": "2024-03-01"}, "granularity"),
     ],
 )
-async def test_bad_parameters_are_422_problems(
-    api: httpx.AsyncClient, params: dict[str, str], field: str
-) -> None:
+async def test_bad_parameters_are_422_problems(api: httpx.AsyncClient, params: dict[str, str], field: str) -> None:
     resp = await api.get("/v1/costs", params=params)
     assert resp.status_code == 422, resp.text
     assert resp.headers["content-type"].startswith("application/problem+json")
@@ -229,9 +223,7 @@ async def test_too_many_rows_names_group_by(small_api: httpx.AsyncClient) -> Non
     params["group_by"] = "service"  # EC2 and S3 over 4 minutes: 8 rows > 5
     resp = await small_api.get("/v1/costs", params=params)
     assert resp.status_code == 422 and resp.json()["errors"][0]["field"] == "group_by"
-    resp = await small_api.get(
-        "/v1/costs", params={"start": "2024-05-01", "end": "2024-05-03", "granularity": "hour"}
-    )
+    resp = await small_api.get("/v1/costs", params={"start": "2024-05-01", "end": "2024-05-03", "granularity": "hour"})
     assert resp.status_code == 422 and resp.json()["errors"][0]["field"] == "granularity"
 
 

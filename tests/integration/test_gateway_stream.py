@@ -60,16 +60,12 @@ async def gateway(store_url: str, broker: str) -> AsyncIterator[tuple[str, FastA
         await engine.dispose()
     app = create_app(Settings(DATABASE_URL=store_url, KAFKA_BOOTSTRAP_SERVERS=broker), heartbeat_seconds=0.3)
     port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
     task = asyncio.create_task(server.serve())
     try:
         await wait_for(lambda: server.started or task.done(), "uvicorn to start")
         assert not task.done(), "uvicorn stopped during startup"
-        await wait_for(
-            lambda: app.state.follower.ready.is_set(), "the progress follower to reach the topic end"
-        )
+        await wait_for(lambda: app.state.follower.ready.is_set(), "the progress follower to reach the topic end")
         yield f"ws://127.0.0.1:{port}/v1/stream", app
     finally:
         server.should_exit = True

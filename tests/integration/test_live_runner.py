@@ -27,14 +27,10 @@ async def _consume_until(
     await consumer.start()
     records: list[UsageRecord] = []
     try:
-        parts = [
-            TopicPartition(USAGE.name, p) for p in sorted(consumer.partitions_for_topic(USAGE.name) or [])
-        ]
+        parts = [TopicPartition(USAGE.name, p) for p in sorted(consumer.partitions_for_topic(USAGE.name) or [])]
         if not parts:
             await consumer.force_metadata_update()
-            parts = [
-                TopicPartition(USAGE.name, p) for p in sorted(consumer.partitions_for_topic(USAGE.name) or [])
-            ]
+            parts = [TopicPartition(USAGE.name, p) for p in sorted(consumer.partitions_for_topic(USAGE.name) or [])]
         consumer.assign(parts)
         await consumer.seek_to_beginning(*parts)
         deadline = time.monotonic() + within
@@ -75,9 +71,7 @@ async def test_generator_backfills_then_streams_minutes(broker: str) -> None:
     assert max(r.charge_period_end for r in hourly) == datetime(2026, 6, 1, 12, tzinfo=UTC)
     live = sorted({r.charge_period_start for r in records if r.minutes == 1})
     assert live[:3] == [datetime(2026, 6, 1, 12, m, tzinfo=UTC) for m in range(3)]  # contiguous from 12:00
-    per_minute = {
-        m: sum(1 for r in records if r.charge_period_start == m and r.minutes == 1) for m in live[:3]
-    }
+    per_minute = {m: sum(1 for r in records if r.charge_period_start == m and r.minutes == 1) for m in live[:3]}
     assert set(per_minute.values()) == {series}
     assert len({r.record_id for r in records}) == len(records)
     assert result is stats and stats.backfilled == 24 * series and stats.minutes >= 3

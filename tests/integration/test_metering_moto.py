@@ -104,9 +104,7 @@ def test_one_metering_pass_prices_and_samples_what_runs(aws_env: str, fleet: dic
     assert vol.tags["team"] == "checkout"
 
     db = by_id[fleet["db"]]
-    assert db.billed_cost == (cat.rds_hourly("db.r5.large", "postgres", REGION) / 60).quantize(
-        Decimal("1e-9")
-    )
+    assert db.billed_cost == (cat.rds_hourly("db.r5.large", "postgres", REGION) / 60).quantize(Decimal("1e-9"))
     assert db.tags["team"] == "checkout"
 
     cpu = [s for s in result.samples if s.resource_id == fleet["instance"] and s.metric == "CPUUtilization"]
@@ -114,9 +112,7 @@ def test_one_metering_pass_prices_and_samples_what_runs(aws_env: str, fleet: dic
     assert all(d.source == "metering" and d.reason for d in result.dead_letters)
 
 
-async def test_metering_runner_publishes_records_and_samples(
-    aws_env: str, fleet: dict[str, str], broker: str
-) -> None:
+async def test_metering_runner_publishes_records_and_samples(aws_env: str, fleet: dict[str, str], broker: str) -> None:
     minute = datetime.fromisoformat(fleet["minute"])
     stop = asyncio.Event()
     stats = LiveStats()

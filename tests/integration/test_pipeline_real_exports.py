@@ -25,9 +25,7 @@ async def engine(sqlite_url: str) -> AsyncIterator[AsyncEngine]:
     await eng.dispose()
 
 
-async def test_focus_sample_reconciles_with_the_file(
-    shared_data: Path, broker: str, engine: AsyncEngine
-) -> None:
+async def test_focus_sample_reconciles_with_the_file(shared_data: Path, broker: str, engine: AsyncEngine) -> None:
     path = shared_data / "focus_sample" / "focus_sample.csv"
     # The expected total, computed independently of the parsers: sum BilledCost per currency.
     expected: dict[str, Decimal] = {}

@@ -24,9 +24,7 @@ def _shared_row(path: Path, **match: str) -> dict[str, str]:
 
 
 def _build_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "build_price_catalogue", ROOT / "scripts/build_price_catalogue.py"
-    )
+    spec = importlib.util.spec_from_file_location("build_price_catalogue", ROOT / "scripts/build_price_catalogue.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -34,9 +32,7 @@ def _build_script() -> ModuleType:
 
 
 def test_m5_large_matches_the_shared_csv(shared_data: Path) -> None:
-    row = _shared_row(
-        shared_data / "aws_pricing/ec2_instance_types_us-east-1_2026-07.csv", instance_type="m5.large"
-    )
+    row = _shared_row(shared_data / "aws_pricing/ec2_instance_types_us-east-1_2026-07.csv", instance_type="m5.large")
     cat = PriceCatalogue.load()
     assert cat.ec2_hourly("m5.large") == Decimal(row["ondemand_linux_usd_hr_us_east_1"])
     spec = cat.ec2_instance("m5.large")

@@ -54,9 +54,7 @@ def test_deterministic_and_independent_of_the_window(profile: CompanyProfile) ->
     part = list(generate(profile, START + timedelta(minutes=10), START + timedelta(minutes=20)))
     assert whole == again
     assert part == [
-        r
-        for r in whole
-        if START + timedelta(minutes=10) <= r.charge_period_start < START + timedelta(minutes=20)
+        r for r in whole if START + timedelta(minutes=10) <= r.charge_period_start < START + timedelta(minutes=20)
     ]
     other_seed = list(generate(demo_company(seed=8), START, START + timedelta(minutes=30)))
     assert {r.record_id for r in other_seed}.isdisjoint(r.record_id for r in whole)
@@ -106,25 +104,16 @@ def test_labelled_anomalies_are_present_and_change_the_series(profile: CompanyPr
         overlapping = [
             o
             for o in found
-            if o is not label
-            and o.resource_id == label.resource_id
-            and o.start < label.end
-            and o.end > label.start
+            if o is not label and o.resource_id == label.resource_id and o.start < label.end and o.end > label.start
         ]
         if label.kind is AnomalyKind.DRIFT or overlapping:
             continue  # drifts ramp (tested below); overlapping anomalies compound
         window_start = max(label.start, START)
         window_end = min(label.end, end)
         noisy = [
-            r.billed_cost
-            for r in generate(profile, window_start, window_end)
-            if r.resource_id == label.resource_id
+            r.billed_cost for r in generate(profile, window_start, window_end) if r.resource_id == label.resource_id
         ]
-        clean = [
-            r.billed_cost
-            for r in generate(quiet, window_start, window_end)
-            if r.resource_id == label.resource_id
-        ]
+        clean = [r.billed_cost for r in generate(quiet, window_start, window_end) if r.resource_id == label.resource_id]
         assert len(noisy) == len(clean) == int((window_end - window_start).total_seconds() // 60)
         ratio = float(sum(noisy) / sum(clean))
         assert ratio == pytest.approx(label.magnitude, rel=0.01), label
@@ -133,16 +122,12 @@ def test_labelled_anomalies_are_present_and_change_the_series(profile: CompanyPr
 
 
 def test_drift_ramps_up_and_stops(profile: CompanyProfile) -> None:
-    drift = next(
-        lb for lb in labels(profile, START, START + timedelta(days=60)) if lb.kind is AnomalyKind.DRIFT
-    )
+    drift = next(lb for lb in labels(profile, START, START + timedelta(days=60)) if lb.kind is AnomalyKind.DRIFT)
     quiet = dataclasses.replace(profile, anomalies_per_series_30d=0.0)
 
     def cost(p: CompanyProfile, at: datetime) -> Decimal:
         return next(
-            r.billed_cost
-            for r in generate(p, at, at + timedelta(minutes=1))
-            if r.resource_id == drift.resource_id
+            r.billed_cost for r in generate(p, at, at + timedelta(minutes=1)) if r.resource_id == drift.resource_id
         )
 
     last = drift.end - timedelta(minutes=1)
@@ -153,9 +138,7 @@ def test_drift_ramps_up_and_stops(profile: CompanyProfile) -> None:
     assert cost(profile, drift.end) == cost(quiet, drift.end)
 
 
-def test_outside_anomalies_the_series_is_untouched(
-    profile: CompanyProfile, month_hourly: list[UsageRecord]
-) -> None:
+def test_outside_anomalies_the_series_is_untouched(profile: CompanyProfile, month_hourly: list[UsageRecord]) -> None:
     quiet = dataclasses.replace(profile, anomalies_per_series_30d=0.0)
     clean = list(generate(quiet, START, START + timedelta(days=30), 60))
     windows: dict[str | None, list[tuple[datetime, datetime]]] = defaultdict(list)

@@ -78,25 +78,17 @@ def test_ebs_costs_gb_month_price_times_size_over_minutes_in_month(cat: PriceCat
     assert rec.usage_type == "EBS:VolumeUsage.gp3"
     assert rec.consumed_unit == "GB-Mo"
     assert rec.tags == {"team": "data"}
-    (dead,) = price_minute(
-        [Volume("vol-2", "gp9", 5, "us-east-1", ACCOUNT, "in-use")], MINUTE, cat
-    ).dead_letters
+    (dead,) = price_minute([Volume("vol-2", "gp9", 5, "us-east-1", ACCOUNT, "in-use")], MINUTE, cat).dead_letters
     assert "gp9" in dead.reason
 
 
 def test_rds_multi_az_bills_the_standby(cat: PriceCatalogue) -> None:
     arn = f"arn:aws:rds:us-east-1:{ACCOUNT}:db:orders"
     single = DbInstance(arn, "orders", "db.r5.large", "postgres", "us-east-1", ACCOUNT, "available")
-    multi = DbInstance(
-        arn, "orders", "db.r5.large", "postgres", "us-east-1", ACCOUNT, "available", multi_az=True
-    )
+    multi = DbInstance(arn, "orders", "db.r5.large", "postgres", "us-east-1", ACCOUNT, "available", multi_az=True)
     hourly = cat.rds_hourly("db.r5.large", "postgres", "us-east-1")
-    assert price_minute([single], MINUTE, cat).records[0].billed_cost == (hourly / 60).quantize(
-        Decimal("1e-9")
-    )
-    assert price_minute([multi], MINUTE, cat).records[0].billed_cost == (hourly / 30).quantize(
-        Decimal("1e-9")
-    )
+    assert price_minute([single], MINUTE, cat).records[0].billed_cost == (hourly / 60).quantize(Decimal("1e-9"))
+    assert price_minute([multi], MINUTE, cat).records[0].billed_cost == (hourly / 30).quantize(Decimal("1e-9"))
     stopped = DbInstance(arn, "orders", "db.r5.large", "postgres", "us-east-1", ACCOUNT, "stopped")
     assert price_minute([stopped], MINUTE, cat).records == []
     aurora = DbInstance(arn, "orders", "db.r5.large", "aurora-postgresql", "us-east-1", ACCOUNT, "available")

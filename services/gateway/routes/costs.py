@@ -33,9 +33,7 @@ def _dimension(name: str) -> Any:
     return Query(default=[], description=f"Keep only these {name} values (repeat for OR)")
 
 
-@router.get(
-    "", response_model=CostsOut, responses=PROBLEM_RESPONSES, summary="Cost over time, grouped and filtered"
-)
+@router.get("", response_model=CostsOut, responses=PROBLEM_RESPONSES, summary="Cost over time, grouped and filtered")
 async def get_costs(
     request: Request,
     start: str | None = Query(None, description=f"Inclusive start; {_WHEN}. Default: range before end"),
@@ -46,9 +44,7 @@ async def get_costs(
         description="Dimensions or tag:KEY, repeatable or comma-separated; currency and cost_kind always",
     ),
     metric: Metric = Query(Metric.BILLED, description="Which cost column to sum"),
-    tag: list[str] = Query(
-        default=[], description="Tag filter KEY:VALUE (same key repeated = OR, keys = AND)"
-    ),
+    tag: list[str] = Query(default=[], description="Tag filter KEY:VALUE (same key repeated = OR, keys = AND)"),
     billing_account_id: list[str] = _dimension("billing_account_id"),
     sub_account_id: list[str] = _dimension("sub_account_id"),
     region: list[str] = _dimension("region"),

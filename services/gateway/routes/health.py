@@ -18,9 +18,7 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get(
-    "/readyz", summary="The store and the broker answer", responses={503: {"description": "Not ready"}}
-)
+@router.get("/readyz", summary="The store and the broker answer", responses={503: {"description": "Not ready"}})
 async def readyz(request: Request) -> JSONResponse:
     state = request.app.state
     store, broker = await asyncio.gather(

@@ -29,9 +29,7 @@ def parse_subscription(text: str) -> frozenset[str] | None:
     except json.JSONDecodeError:
         raise ValueError("message is not JSON") from None
     if not isinstance(message, dict) or message.get("subscribe") not in TOPICS:
-        raise ValueError(
-            f'expected {{"subscribe": "costs", "filters": {{...}}}}; topics: {", ".join(TOPICS)}'
-        )
+        raise ValueError(f'expected {{"subscribe": "costs", "filters": {{...}}}}; topics: {", ".join(TOPICS)}')
     filters = message.get("filters") or {}
     if not isinstance(filters, dict):
         raise ValueError("filters must be an object")

@@ -33,9 +33,7 @@ class AwsInventory:
     def _client(self, service: str, region: str) -> Any:
         key = (service, region)
         if key not in self._clients:
-            self._clients[key] = self._session.client(
-                service, region_name=region, endpoint_url=self._endpoint
-            )
+            self._clients[key] = self._session.client(service, region_name=region, endpoint_url=self._endpoint)
         return self._clients[key]
 
     @property

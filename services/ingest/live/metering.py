@@ -160,13 +160,9 @@ def _ec2(res: Ec2Instance, minute: datetime, cat: PriceCatalogue, payer: str | N
     if res.state != "running":
         return None
     if res.platform and res.platform.lower() == "windows":
-        raise UnknownPrice(
-            f"no Windows price for EC2 {res.instance_type!r} in {res.region} (catalogue is Linux)"
-        )
+        raise UnknownPrice(f"no Windows price for EC2 {res.instance_type!r} in {res.region} (catalogue is Linux)")
     if res.lifecycle == "spot":
-        raise UnknownPrice(
-            f"no Spot price for EC2 {res.instance_type!r} in {res.region} (catalogue is on-demand)"
-        )
+        raise UnknownPrice(f"no Spot price for EC2 {res.instance_type!r} in {res.region} (catalogue is on-demand)")
     hourly = cat.ec2_hourly(res.instance_type, res.region)
     return _record(
         res.instance_id, res.region, res.account_id, payer, minute, names.EC2, names.COMPUTE,
@@ -213,9 +209,7 @@ def _dead_letter(res: Resource, reason: str) -> DeadLetter:
     else:
         kind, rid, fld = "ebs", res.volume_id, "VolumeType"
         raw = {"VolumeType": res.volume_type, "Size": str(res.size_gib)}
-    return DeadLetter(
-        source=SOURCE, file=f"aws://{res.region}/{kind}/{rid}", field=fld, reason=reason, raw=raw
-    )
+    return DeadLetter(source=SOURCE, file=f"aws://{res.region}/{kind}/{rid}", field=fld, reason=reason, raw=raw)
 
 
 def price_minute(
@@ -299,9 +293,7 @@ def samples_from(
             minute = timestamp.replace(second=0, microsecond=0)
             out.append(
                 UtilizationSample(
-                    record_id=stable_record_id(
-                        "cloudwatch", query.resource_id, query.metric, minute.isoformat()
-                    ),
+                    record_id=stable_record_id("cloudwatch", query.resource_id, query.metric, minute.isoformat()),
                     timestamp=minute,
                     account_id=query.account_id,
                     region=query.region,
@@ -337,8 +329,6 @@ def meter_pass(
         result.dead_letters.extend(priced.dead_letters)
         queries = metric_queries(resources)
         if queries:
-            values = inventory.metric_values(
-                region, queries, sample_minute, sample_minute + timedelta(minutes=1)
-            )
+            values = inventory.metric_values(region, queries, sample_minute, sample_minute + timedelta(minutes=1))
             result.samples.extend(samples_from(queries, values))
     return result

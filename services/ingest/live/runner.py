@@ -163,7 +163,5 @@ async def _backfill(
     sent = await _send(producer, generate(profile, start, boundary, step), stop)
     sent += await _send(producer, generate(profile, boundary, now_minute, profile.live_minutes), stop)
     injected = labels(profile, start, now_minute)
-    log.info(
-        "backfilled %d records from %s to %s (%d labelled anomalies)", sent, start, now_minute, len(injected)
-    )
+    log.info("backfilled %d records from %s to %s (%d labelled anomalies)", sent, start, now_minute, len(injected))
     return sent
