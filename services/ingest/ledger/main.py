@@ -1,0 +1,53 @@
+"""Entrypoint of the ledger service: migrate, create topics, consume until SIGINT/SIGTERM.
+
+`outlay services run ledger` calls `run(settings)`; `main()` reads the settings itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from outlay.kafka.topics_admin import ensure_topics
+from outlay.settings import Settings, get_settings
+from outlay.store.engine import upgrade
+from services.ingest.ledger.consumer import LedgerStats, run_ledger
+
+log = logging.getLogger(__name__)
+
+
+async def run(settings: Settings, stop: asyncio.Event | None = None) -> LedgerStats:
+    """Run the ledger with `settings` until `stop` is set, or until SIGINT/SIGTERM when None."""
+    bootstrap = settings.kafka_bootstrap_servers
+    if not bootstrap:
+        raise RuntimeError("KAFKA_BOOTSTRAP_SERVERS is not set (the launcher sets it for every service)")
+    store_url = settings.store_url
+    await upgrade(store_url)  # idempotent; a fresh SQLite file gets its schema here
+    await ensure_topics(bootstrap, default_partitions=settings.topic_partitions, replication=settings.topic_replication)
+    loop = asyncio.get_running_loop()
+    signals: list[signal.Signals] = []
+    if stop is None:
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+            signals.append(sig)
+    try:
+        stats = await run_ledger(
+            bootstrap,
+            store_url,
+            settings.ledger_group_id,
+            stop,
+            batch_size=settings.ledger_batch_size,
+            client_id=f"{settings.kafka_client_id}-ledger",
+        )
+    finally:
+        for sig in signals:
+            loop.remove_signal_handler(sig)
+    log.info("ledger stopped: %s", stats)
+    return stats
+
+
+async def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    await run(get_settings())

@@ -1,0 +1,323 @@
+"""The ledger's store adapter: usage rows and rollups, written idempotently in one transaction.
+
+Idempotency comes from the record id: rows are inserted with ON CONFLICT (record_id) DO NOTHING and
+the ids the database reports as inserted are the only ones whose cost is added to the rollups. A
+replayed batch, or a batch re-delivered after a crash before the offset commit, therefore changes
+nothing. Both statements run in one transaction, so rows and rollups never disagree.
+
+PostgreSQL takes a fast path (asyncpg COPY into temp tables, then INSERT ... SELECT); every other
+dialect (SQLite) goes through SQLAlchemy's dialect-specific INSERT ... ON CONFLICT.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from outlay.events import UsageRecord
+from outlay.store.models import ROLLUP_KEY, CostRollup, UsageRow
+from services.ingest.ledger.rollups import (
+    Amounts,
+    RollupAccumulator,
+    RollupIncrement,
+    RollupKey,
+    key_rest,
+    record_amounts,
+    rollup_increments,
+    to_naive_utc,
+)
+
+# The order of `usage_values`; checked against the model below so a new column cannot be missed.
+USAGE_COLUMNS: tuple[str, ...] = (
+    "record_id",
+    "source",
+    "source_ref",
+    "cost_kind",
+    "provider",
+    "charge_period_start",
+    "charge_period_end",
+    "billing_account_id",
+    "sub_account_id",
+    "region",
+    "service",
+    "service_category",
+    "resource_id",
+    "usage_type",
+    "charge_category",
+    "consumed_quantity",
+    "consumed_unit",
+    "billed_nanos",
+    "effective_nanos",
+    "list_nanos",
+    "currency",
+    "tags",
+)
+if set(USAGE_COLUMNS) != {c.name for c in UsageRow.__table__.columns}:
+    raise RuntimeError("usage_records has changed: update USAGE_COLUMNS and usage_values")
+ROLLUP_AMOUNTS: tuple[str, ...] = ("billed_nanos", "effective_nanos", "list_nanos", "records")
+ROLLUP_COLUMNS: tuple[str, ...] = (*ROLLUP_KEY, "tags", *ROLLUP_AMOUNTS)
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What one `write` did. The period is that of the rows written (of the whole batch when every
+    record was a duplicate; None only for an empty batch), as timezone-aware UTC."""
+
+    written: int
+    duplicates: int
+    period_start: datetime | None
+    period_end: datetime | None
+    cost_kinds: tuple[str, ...] = ()
+
+
+def is_data_error(exc: BaseException) -> bool:
+    """The store refused the data itself (too long, out of range, a constraint), as opposed to
+    being unreachable: retrying the same rows cannot help, isolating them can."""
+    return isinstance(
+        exc,
+        sa_exc.DataError
+        | sa_exc.IntegrityError
+        | asyncpg.exceptions.DataError
+        | asyncpg.exceptions.IntegrityConstraintViolationError
+        | OverflowError,
+    )
+
+
+def usage_values(rec: UsageRecord, start: datetime, end: datetime, amounts: Amounts, tags: object) -> tuple[Any, ...]:
+    """The `usage_records` row of one record, in USAGE_COLUMNS order: naive UTC period, '' for
+    none, nano-unit money; `tags` as the driver wants it (dict, or JSON text for COPY)."""
+    return (
+        rec.record_id,
+        rec.source,
+        rec.source_ref,
+        rec.cost_kind.value,
+        rec.provider,
+        start,
+        end,
+        rec.billing_account_id,
+        rec.sub_account_id or "",
+        rec.region or "",
+        rec.service,
+        rec.service_category or "",
+        rec.resource_id or "",
+        rec.usage_type or "",
+        rec.charge_category,
+        rec.consumed_quantity,
+        rec.consumed_unit or "",
+        *amounts,
+        rec.currency,
+        tags,
+    )
+
+
+def rollup_row(key: RollupKey, inc: RollupIncrement) -> dict[str, Any]:
+    return {
+        **key._asdict(),
+        "tags": inc.tags,
+        "billed_nanos": inc.billed_nanos,
+        "effective_nanos": inc.effective_nanos,
+        "list_nanos": inc.list_nanos,
+        "records": inc.records,
+    }
+
+
+def dedupe(records: Sequence[UsageRecord]) -> list[UsageRecord]:
+    """First occurrence of each record id, in order (a batch may carry the same id twice)."""
+    seen: dict[str, UsageRecord] = {}
+    for rec in records:
+        seen.setdefault(rec.record_id, rec)
+    return list(seen.values())
+
+
+def summarize(received: int, batch: Sequence[UsageRecord], written: Sequence[UsageRecord]) -> WriteResult:
+    basis = written or batch
+    if not basis:
+        return WriteResult(0, received, None, None)
+    return WriteResult(
+        written=len(written),
+        duplicates=received - len(written),
+        period_start=min(r.charge_period_start for r in basis),
+        period_end=max(r.charge_period_end for r in basis),
+        cost_kinds=tuple(sorted({r.cost_kind.value for r in basis})),
+    )
+
+
+def _json(value: dict[str, str]) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass
+class PreparedBatch:
+    """A batch turned into rows, ready to write; pure CPU work kept apart from the transaction.
+
+    The rollup increments are computed for every record up front, on the bet that replays are
+    rare: when some records turn out to be duplicates they are recomputed for the written ones.
+    """
+
+    received: int
+    records: list[UsageRecord]  # unique ids, first occurrence kept
+    usage_rows: list[Any]  # tuples in USAGE_COLUMNS order (COPY) or dicts (portable)
+    increments: dict[RollupKey, RollupIncrement]
+    rollup_rows: list[Any]  # tuples in ROLLUP_COLUMNS order (COPY) or dicts (portable)
+
+
+class LedgerWriter:
+    """Writes usage batches into the store; safe to call again with the same records."""
+
+    def __init__(self, engine: AsyncEngine, *, fast_path: bool = True) -> None:
+        self._engine = engine
+        # COPY needs asyncpg; anything else (SQLite, or a test of the portable path) uses plain SQL.
+        self._copy = fast_path and engine.dialect.name == "postgresql" and engine.dialect.driver == "asyncpg"
+
+    async def write(self, records: Sequence[UsageRecord]) -> WriteResult:
+        return await self.write_prepared(self.prepare(records))
+
+    def prepare(self, records: Sequence[UsageRecord]) -> PreparedBatch:
+        """Rows and rollups for `records`. No I/O: a caller may run it in a thread while the
+        previous batch is being written."""
+        unique = dedupe(records)
+        acc = RollupAccumulator()
+        rows: list[Any] = []
+        tag_text: dict[str, str] = {}  # tags hash -> JSON text, one dumps per tag set
+        # One pass: the period, amounts and tags hash serve both the row and the rollups.
+        for rec in unique:
+            digest = acc.tags_hash(rec.tags)
+            start = to_naive_utc(rec.charge_period_start)
+            end = to_naive_utc(rec.charge_period_end)
+            amounts = record_amounts(rec)
+            if self._copy:
+                tags: object = tag_text.get(digest)
+                if tags is None:
+                    tags = tag_text[digest] = _json(rec.tags)
+                rows.append(usage_values(rec, start, end, amounts, tags))
+            else:
+                rows.append(
+                    dict(zip(USAGE_COLUMNS, usage_values(rec, start, end, amounts, dict(rec.tags)), strict=True))
+                )
+            acc.add(key_rest(rec, digest), rec.tags, start, end, amounts)
+        return PreparedBatch(
+            received=len(records),
+            records=unique,
+            usage_rows=rows,
+            increments=acc.increments,
+            rollup_rows=self._rollup_rows(acc.increments),
+        )
+
+    async def write_prepared(self, batch: PreparedBatch) -> WriteResult:
+        if not batch.records:
+            return summarize(batch.received, [], [])
+        async with self._engine.begin() as conn:
+            if self._copy:
+                inserted = await _insert_usage_copy(conn, batch.usage_rows)
+            else:
+                inserted = await _insert_usage_portable(conn, batch.usage_rows)
+            if len(inserted) == len(batch.records):
+                written, rollup_rows = batch.records, batch.rollup_rows
+            else:
+                # Some ids were already stored: only the new ones may add to the rollups.
+                written = [r for r in batch.records if r.record_id in inserted]
+                rollup_rows = self._rollup_rows(rollup_increments(written))
+            if rollup_rows:
+                if self._copy:
+                    await _upsert_rollups_copy(conn, rollup_rows)
+                else:
+                    await _upsert_rollups_portable(conn, rollup_rows)
+        return summarize(batch.received, batch.records, written)
+
+    def _rollup_rows(self, increments: dict[RollupKey, RollupIncrement]) -> list[Any]:
+        # Sorted by key so concurrent writers take row locks in the same order (no deadlocks).
+        keys = sorted(increments)
+        if not self._copy:
+            return [rollup_row(key, increments[key]) for key in keys]
+        tag_text: dict[str, str] = {}  # one JSON text per tag set, not per bucket
+        rows = []
+        for key in keys:
+            inc = increments[key]
+            tags = tag_text.get(key.tags_hash)
+            if tags is None:
+                tags = tag_text[key.tags_hash] = _json(inc.tags)
+            rows.append((*key, tags, inc.billed_nanos, inc.effective_nanos, inc.list_nanos, inc.records))
+        return rows
+
+
+# --- portable path: SQLAlchemy's dialect INSERT ... ON CONFLICT (SQLite, and PostgreSQL without COPY)
+
+
+def _dialect_insert(conn: AsyncConnection, table: Any) -> Any:
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    if conn.dialect.name == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"ledger writer: unsupported dialect {conn.dialect.name!r}")
+
+
+async def _insert_usage_portable(conn: AsyncConnection, rows: list[dict[str, Any]]) -> set[str]:
+    table = UsageRow.__table__
+    stmt = (
+        _dialect_insert(conn, table).on_conflict_do_nothing(index_elements=["record_id"]).returning(table.c.record_id)
+    )
+    # Sorted by id so concurrent writers lock rows in the same order (no deadlocks).
+    result = await conn.execute(stmt, sorted(rows, key=lambda row: row["record_id"]))
+    return {rid for (rid,) in result.all()}
+
+
+async def _upsert_rollups_portable(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    table = CostRollup.__table__
+    ins = _dialect_insert(conn, table)
+    stmt = ins.on_conflict_do_update(
+        index_elements=list(ROLLUP_KEY),
+        set_={col: table.c[col] + ins.excluded[col] for col in ROLLUP_AMOUNTS},
+    )
+    await conn.execute(stmt, rows)
+
+
+# --- PostgreSQL fast path: COPY into ON COMMIT DROP temp tables, then one set-based statement each
+
+_USAGE_STAGE = "_ledger_usage_stage"
+_ROLLUP_STAGE = "_ledger_rollup_stage"
+
+
+async def _driver(conn: AsyncConnection) -> Any:
+    raw = await conn.get_raw_connection()
+    return raw.driver_connection
+
+
+def _stage_sql(stage: str, table: str, columns: Sequence[str]) -> str:
+    # Column types are copied from the real table, without constraints or defaults.
+    return f"CREATE TEMP TABLE {stage} ON COMMIT DROP AS SELECT {', '.join(columns)} FROM {table} WITH NO DATA"
+
+
+async def _insert_usage_copy(conn: AsyncConnection, tuples: list[tuple[Any, ...]]) -> set[str]:
+    # Running the CREATE through SQLAlchemy first opens the transaction the raw COPY then joins.
+    await conn.execute(text(_stage_sql(_USAGE_STAGE, "usage_records", USAGE_COLUMNS)))
+    driver = await _driver(conn)
+    await driver.copy_records_to_table(_USAGE_STAGE, records=tuples, columns=list(USAGE_COLUMNS))
+    cols = ", ".join(USAGE_COLUMNS)
+    rows = await driver.fetch(
+        f"INSERT INTO usage_records ({cols}) SELECT {cols} FROM {_USAGE_STAGE} ORDER BY record_id "
+        "ON CONFLICT (record_id) DO NOTHING RETURNING record_id"
+    )
+    return {row[0] for row in rows}
+
+
+async def _upsert_rollups_copy(conn: AsyncConnection, tuples: list[tuple[Any, ...]]) -> None:
+    await conn.execute(text(_stage_sql(_ROLLUP_STAGE, "cost_rollups", ROLLUP_COLUMNS)))
+    driver = await _driver(conn)
+    await driver.copy_records_to_table(_ROLLUP_STAGE, records=tuples, columns=list(ROLLUP_COLUMNS))
+    cols = ", ".join(ROLLUP_COLUMNS)
+    updates = ", ".join(f"{c} = cost_rollups.{c} + EXCLUDED.{c}" for c in ROLLUP_AMOUNTS)
+    order = ", ".join(ROLLUP_KEY)
+    # ORDER BY the key: concurrent ledger workers take row locks in the same order (no deadlocks).
+    await driver.execute(
+        f"INSERT INTO cost_rollups ({cols}) SELECT {cols} FROM {_ROLLUP_STAGE} ORDER BY {order} "
+        f"ON CONFLICT ON CONSTRAINT uq_cost_rollups_key DO UPDATE SET {updates}"
+    )

@@ -1,0 +1,179 @@
+"""LedgerWriter against real PostgreSQL (COPY fast path and portable path) and SQLite."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from outlay.events import UsageRecord
+from outlay.store.engine import make_engine
+from outlay.store.models import CostRollup
+from services.ingest.ledger.consumer import write_isolating_bad_records
+from services.ingest.ledger.writer import LedgerWriter
+from tests.integration.ledger_support import T0, expected_nanos, store_totals, usage
+
+MODES = ["pg-copy", "pg-portable", "sqlite"]
+
+
+@pytest.fixture(params=MODES)
+def mode(request: pytest.FixtureRequest) -> tuple[str, bool]:
+    """(store url, COPY fast path on?) for each way the ledger can write."""
+    name: str = request.param
+    url: str = request.getfixturevalue("sqlite_url" if name == "sqlite" else "store_url")
+    return url, name == "pg-copy"
+
+
+@pytest.fixture
+async def target(mode: tuple[str, bool]) -> AsyncIterator[tuple[str, LedgerWriter]]:
+    url, fast = mode
+    engine = make_engine(url)
+    yield url, LedgerWriter(engine, fast_path=fast)
+    await engine.dispose()
+
+
+async def assert_reconciles(url: str, records: list[UsageRecord]) -> None:
+    totals = await store_totals(url)
+    billed, effective, listed = expected_nanos(records)
+    assert totals.rows == len(records)
+    assert totals.billed == billed
+    assert totals.hour[:3] == (billed, effective, listed)
+    assert totals.day[:3] == (billed, effective, listed)
+
+
+async def test_same_batch_twice_writes_once(target: tuple[str, LedgerWriter]) -> None:
+    url, writer = target
+    batch = [usage(i) for i in range(300)]
+    first = await writer.write(batch)
+    assert (first.written, first.duplicates) == (300, 0)
+    assert first.period_start == min(r.charge_period_start for r in batch)
+    assert first.period_end == max(r.charge_period_end for r in batch)
+    assert first.cost_kinds == ("billed",)
+    before = await store_totals(url)
+    again = await writer.write(batch)
+    assert (again.written, again.duplicates) == (0, 300)
+    assert await store_totals(url) == before  # rollups did not move either
+    await assert_reconciles(url, batch)
+    assert before.hour[3] == before.day[3] == 300  # each hourly record counted once per grain
+
+
+async def test_partially_overlapping_batch_adds_only_new_records(target: tuple[str, LedgerWriter]) -> None:
+    url, writer = target
+    a = [usage(i) for i in range(0, 200)]
+    b = [usage(i) for i in range(100, 350)]
+    await writer.write(a)
+    result = await writer.write(b)
+    assert (result.written, result.duplicates) == (150, 100)
+    # The period reported is that of the records actually written.
+    assert result.period_start == min(r.charge_period_start for r in b[100:])
+    await assert_reconciles(url, [usage(i) for i in range(350)])
+
+
+async def test_duplicate_ids_within_one_batch(target: tuple[str, LedgerWriter]) -> None:
+    url, writer = target
+    batch = [usage(1), usage(2), usage(1), usage(3), usage(2)]
+    result = await writer.write(batch)
+    assert (result.written, result.duplicates) == (3, 2)
+    await assert_reconciles(url, [usage(1), usage(2), usage(3)])
+
+
+async def test_hourly_daily_and_month_long_records_reconcile(target: tuple[str, LedgerWriter]) -> None:
+    url, writer = target
+    month_start = T0 + timedelta(minutes=30)
+    batch = [
+        usage(1),  # hourly
+        usage(2, hours=24, start=T0 + timedelta(days=3)),  # daily
+        usage(3, hours=24 * 31, start=month_start, resource="volume-1"),  # a month, off the hour
+    ]
+    await writer.write(batch)
+    await assert_reconciles(url, batch)
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(CostRollup.grain, CostRollup.period_start, CostRollup.billed_nanos).where(
+                        CostRollup.resource_id == "volume-1"
+                    )
+                )
+            ).all()
+    finally:
+        await engine.dispose()
+    hours = [r for r in rows if r.grain == "hour"]
+    days = [r for r in rows if r.grain == "day"]
+    assert len(hours) == 31 * 24 + 1 and len(days) == 32
+    assert sum(r.billed_nanos for r in hours) == sum(r.billed_nanos for r in days)
+    assert min(r.period_start for r in hours) == month_start.replace(minute=0, tzinfo=None)
+
+
+async def test_rollups_accumulate_across_batches(target: tuple[str, LedgerWriter]) -> None:
+    url, writer = target
+    start = T0 + timedelta(hours=7)
+    # Same rollup key and hour, different record ids: the second batch adds to the first's buckets.
+    one = usage(10, start=start, resource="shared")
+    two = usage(20, start=start, resource="shared")
+    two = two.model_copy(
+        update={
+            "billing_account_id": one.billing_account_id,
+            "service": one.service,
+            "sub_account_id": one.sub_account_id,
+            "tags": one.tags,
+        }
+    )
+    await writer.write([one])
+    await writer.write([two])
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(CostRollup.grain, CostRollup.records, CostRollup.billed_nanos).where(
+                        CostRollup.resource_id == "shared"
+                    )
+                )
+            ).all()
+    finally:
+        await engine.dispose()
+    assert sorted((r.grain, r.records) for r in rows) == [("day", 2), ("hour", 2)]
+    await assert_reconciles(url, [one, two])
+
+
+async def test_store_refused_record_is_isolated(store_url: str) -> None:
+    """A value PostgreSQL refuses (resource id longer than its column) is dead-lettered alone."""
+    engine = make_engine(store_url)
+    writer = LedgerWriter(engine)
+    refused: list[str] = []
+
+    async def dead_letter(record: UsageRecord, exc: BaseException) -> None:
+        refused.append(record.record_id)
+
+    good = [usage(i) for i in range(40)]
+    bad = usage(99, resource="r" * 2000)
+    try:
+        result = await write_isolating_bad_records(writer, [*good[:25], bad, *good[25:]], None, dead_letter)
+    finally:
+        await engine.dispose()
+    assert refused == [bad.record_id]
+    assert result.written == 40
+    await assert_reconciles(store_url, good)
+
+
+async def test_writer_throughput_postgresql(store_url: str) -> None:
+    """100k records through the COPY path: prints records/s (the ledger target is >= 20k/s)."""
+    records = [usage(i, start=T0 + timedelta(hours=i % 2000)) for i in range(100_000)]
+    engine = make_engine(store_url)
+    writer = LedgerWriter(engine)
+    try:
+        began = time.perf_counter()
+        for i in range(0, len(records), 5000):
+            await writer.write(records[i : i + 5000])
+        elapsed = time.perf_counter() - began
+    finally:
+        await engine.dispose()
+    rate = len(records) / elapsed
+    print(f"\nledger writer: {len(records)} records into PostgreSQL in {elapsed:.2f}s = {rate:,.0f} records/s")
+    await assert_reconciles(store_url, records)
+    assert rate > 5_000  # a loose floor: far below target means the fast path is broken
