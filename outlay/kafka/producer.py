@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from types import TracebackType
 from typing import Protocol
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.partitioner import DefaultPartitioner
 from pydantic import BaseModel
 
 from outlay.events.topics import topic_for
@@ -37,6 +38,8 @@ class EventProducer:
             max_batch_size=512 * 1024,
             max_request_size=4 * 1024 * 1024,
         )
+        self._partitioner = DefaultPartitioner()
+        self._partition_cache: dict[tuple[str, bytes], int] = {}
 
     async def start(self) -> EventProducer:
         await self._producer.start()
@@ -58,6 +61,44 @@ class EventProducer:
         topic = topic_for(type(event))
         keyed: KeyedEvent = event  # type: ignore[assignment]
         return await self._producer.send(topic.name, keyed.model_dump_json().encode(), key=keyed.key)
+
+    async def send_batch(self, events: Sequence[BaseModel]) -> list[asyncio.Future[object]]:
+        """Queue many events as whole record batches, one per (topic, partition).
+
+        Per message this skips aiokafka's per-send future and accumulator bookkeeping (about half the
+        cost of `send` on the hot path). Partitions come from the same murmur2 partitioner `send`
+        uses, so a key lands on the same partition whichever method sent it. Returns one delivery
+        future per batch.
+        """
+        builders: dict[tuple[str, int], object] = {}
+        futures: list[asyncio.Future[object]] = []
+        for event in events:
+            topic = topic_for(type(event)).name
+            keyed: KeyedEvent = event  # type: ignore[assignment]
+            key = keyed.key
+            partition = await self._partition(topic, key)
+            value = keyed.model_dump_json().encode()
+            builder = builders.get((topic, partition))
+            if builder is None:
+                builder = builders[(topic, partition)] = self._producer.create_batch()
+            if builder.append(key=key, value=value, timestamp=None) is None:  # type: ignore[attr-defined]
+                futures.append(await self._producer.send_batch(builder, topic, partition=partition))
+                builder = builders[(topic, partition)] = self._producer.create_batch()
+                builder.append(key=key, value=value, timestamp=None)  # type: ignore[attr-defined]
+        for (topic, partition), builder in builders.items():
+            futures.append(await self._producer.send_batch(builder, topic, partition=partition))
+        return futures
+
+    async def _partition(self, topic: str, key: bytes) -> int:
+        cached = self._partition_cache.get((topic, key))
+        if cached is not None:
+            return cached
+        partitions = sorted(await self._producer.partitions_for(topic))
+        partition = int(self._partitioner(key, partitions, partitions))
+        if len(self._partition_cache) > 100_000:  # keys are series ids; bound the cache anyway
+            self._partition_cache.clear()
+        self._partition_cache[(topic, key)] = partition
+        return partition
 
     async def send_many(self, events: Iterable[BaseModel]) -> int:
         futures = [await self.send(event) for event in events]

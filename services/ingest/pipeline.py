@@ -38,6 +38,8 @@ class Sender(Protocol):
 
     async def send(self, event: BaseModel) -> asyncio.Future[Any]: ...
 
+    async def send_batch(self, events: Sequence[BaseModel]) -> list[asyncio.Future[Any]]: ...
+
 
 @dataclass(frozen=True)
 class Readers:
@@ -142,14 +144,15 @@ class _FileIngestor:
                 break
             if not chunk:
                 break
-            queued = []
+            events: list[BaseModel] = []
             for item in chunk:
                 if isinstance(item, UsageRecord):
                     report.count_record(item)
-                    queued.append(await self.producer.send(item))
+                    events.append(item)
                 else:
                     report.count_rejected(item)
-                    queued.append(await self.producer.send(dead_letter(item, source, uri)))
+                    events.append(dead_letter(item, source, uri))
+            queued = await self.producer.send_batch(events)
             # Await the previous chunk only now: it was in flight while this one was parsed and queued.
             if in_flight:
                 await asyncio.gather(*in_flight)

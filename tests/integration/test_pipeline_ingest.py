@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,9 @@ class FlakyProducer:
             raise ConnectionError("broker went away")
         self.sent += 1
         return await self.inner.send(event)
+
+    async def send_batch(self, events: Sequence[BaseModel]) -> list[asyncio.Future[Any]]:
+        return [await self.send(event) for event in events]
 
 
 async def test_directory_streams_records_and_dead_letters(
