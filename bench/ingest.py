@@ -254,7 +254,7 @@ async def main() -> None:
                 "records": n,
                 "e2e_records_per_s": round(e2e["per_s"]),
                 "e2e_seconds": round(e2e["seconds"], 2),
-        "ingest_done_seconds": round(e2e["ingest_seconds"], 2),
+                "ingest_done_seconds": round(e2e["ingest_seconds"], 2),
                 "raw_producer_per_s": round(producer_rate),
                 "raw_copy_per_s": round(copy_rate),
                 "ratio": round(ratio, 3),
