@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     # Ledger consumer
     ledger_group_id: str = Field(default="outlay-ledger", alias="OUTLAY_LEDGER_GROUP")
     ledger_batch_size: int = Field(default=5000, alias="OUTLAY_LEDGER_BATCH")
+    # Consumer groups. The embedded broker holds a first join for about half the session timeout,
+    # so the default is shorter than Kafka's 45 s; production may raise it.
+    kafka_session_timeout_ms: int = Field(default=6000, alias="OUTLAY_KAFKA_SESSION_TIMEOUT_MS")
     # Topic layout: partitions for every topic Outlay creates.
     topic_partitions: int = Field(default=4, alias="OUTLAY_TOPIC_PARTITIONS")
     topic_replication: int = Field(default=1, alias="OUTLAY_TOPIC_REPLICATION")

@@ -105,7 +105,7 @@ class BatchConsumer(Generic[E]):
         max_records: int = 5000,
         session_timeout_ms: int = 10_000,
         heartbeat_interval_ms: int = 1_000,
-        rebalance_timeout_ms: int = 10_000,
+        rebalance_timeout_ms: int | None = None,
         max_poll_interval_ms: int = 300_000,
         auto_offset_reset: str = "earliest",
         decode_in_thread: bool = True,
@@ -129,7 +129,7 @@ class BatchConsumer(Generic[E]):
             auto_offset_reset=auto_offset_reset,
             session_timeout_ms=session_timeout_ms,
             heartbeat_interval_ms=heartbeat_interval_ms,
-            rebalance_timeout_ms=rebalance_timeout_ms,
+            rebalance_timeout_ms=rebalance_timeout_ms or session_timeout_ms,
             max_poll_interval_ms=max_poll_interval_ms,
         )
 

@@ -40,6 +40,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> LedgerSt
             stop,
             batch_size=settings.ledger_batch_size,
             client_id=f"{settings.kafka_client_id}-ledger",
+            session_timeout_ms=settings.kafka_session_timeout_ms,
         )
     finally:
         for sig in signals:
