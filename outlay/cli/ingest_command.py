@@ -9,6 +9,7 @@ from rich.table import Table
 from outlay.kafka.embedded_broker import running_address
 from outlay.kafka.producer import EventProducer
 from outlay.kafka.topics_admin import ensure_topics
+from outlay.process import tune_gc_for_streaming
 from outlay.settings import get_settings
 from outlay.store.engine import make_engine, upgrade
 from services.ingest.locations import NoExportFiles
@@ -27,6 +28,7 @@ def _summary(report: IngestReport) -> Table:
 
 
 async def run_ingest(location: str, force: bool, console: Console) -> int:
+    tune_gc_for_streaming()
     settings = get_settings()
     bootstrap = settings.kafka_bootstrap_servers or running_address(settings.state_dir)
     if not bootstrap:

@@ -8,6 +8,7 @@ import signal
 from outlay.kafka.embedded_broker import EmbeddedBroker
 from outlay.kafka.producer import EventProducer
 from outlay.kafka.topics_admin import ensure_topics
+from outlay.process import tune_gc_for_streaming
 from outlay.settings import Settings, get_settings
 
 
@@ -30,6 +31,7 @@ async def _run_live(settings: Settings, source: str, backfill_days: int, speedup
 
 
 def run_service(name: str, backfill_days: int = 30, speedup: float = 1.0) -> None:
+    tune_gc_for_streaming()
     settings = get_settings()
     broker: EmbeddedBroker | None = None
     if not settings.kafka_bootstrap_servers:
