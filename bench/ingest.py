@@ -28,8 +28,9 @@ from rich.table import Table
 
 from outlay.kafka.embedded_broker import EmbeddedBroker
 from outlay.kafka.topics_admin import ensure_topics
-from outlay.money import to_nanos
 from outlay.store.engine import upgrade
+from services.ingest.ledger.rollups import record_amounts, to_naive_utc
+from services.ingest.ledger.writer import USAGE_COLUMNS, usage_values
 from services.ingest.sources.detect import parser_for
 from services.ingest.sources.tabular import iter_table
 
@@ -73,29 +74,13 @@ async def raw_producer(bootstrap: str, payloads: list[tuple[bytes, bytes]]) -> f
 
 
 async def raw_copy(dsn: str, records: list) -> float:  # type: ignore[type-arg]
+    """asyncpg COPY of the same rows, built by the ledger's own row function, into a twin table."""
     rows = [
-        (
-            r.record_id,
-            r.source,
-            r.source_ref,
-            r.cost_kind.value,
-            r.provider,
-            r.charge_period_start.replace(tzinfo=None),
-            r.charge_period_end.replace(tzinfo=None),
-            r.billing_account_id,
-            r.sub_account_id or "",
-            r.region or "",
-            r.service,
-            r.service_category or "",
-            r.resource_id or "",
-            r.usage_type or "",
-            r.charge_category,
-            r.consumed_quantity,
-            r.consumed_unit or "",
-            to_nanos(r.billed_cost),
-            to_nanos(r.effective_cost),
-            to_nanos(r.list_cost),
-            r.currency,
+        usage_values(
+            r,
+            to_naive_utc(r.charge_period_start),
+            to_naive_utc(r.charge_period_end),
+            record_amounts(r),
             json.dumps(r.tags),
         )
         for r in records
@@ -103,32 +88,8 @@ async def raw_copy(dsn: str, records: list) -> float:  # type: ignore[type-arg]
     conn = await asyncpg.connect(dsn)
     await conn.execute("CREATE TABLE bench_copy (LIKE usage_records INCLUDING ALL)")
     await conn.execute("ALTER TABLE bench_copy ALTER COLUMN tags TYPE text")
-    columns = [
-        "record_id",
-        "source",
-        "source_ref",
-        "cost_kind",
-        "provider",
-        "charge_period_start",
-        "charge_period_end",
-        "billing_account_id",
-        "sub_account_id",
-        "region",
-        "service",
-        "service_category",
-        "resource_id",
-        "usage_type",
-        "charge_category",
-        "consumed_quantity",
-        "consumed_unit",
-        "billed_nanos",
-        "effective_nanos",
-        "list_nanos",
-        "currency",
-        "tags",
-    ]
     t0 = time.perf_counter()
-    await conn.copy_records_to_table("bench_copy", records=rows, columns=columns)
+    await conn.copy_records_to_table("bench_copy", records=rows, columns=list(USAGE_COLUMNS))
     elapsed = time.perf_counter() - t0
     await conn.execute("DROP TABLE bench_copy")
     await conn.close()
