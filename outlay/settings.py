@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_STATE_DIR = Path(".outlay")
@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     # Gateway
     api_host: str = Field(default="127.0.0.1", alias="OUTLAY_API_HOST")
     api_port: int = Field(default=8000, alias="OUTLAY_API_PORT")
+    # The gateway's API key (a secret: from the environment only, never logged). `outlay run`
+    # generates one when unset; without one the gateway listens on loopback addresses only.
+    api_key: SecretStr | None = Field(default=None, alias="OUTLAY_API_KEY")
     # AWS: endpoint override for moto / LocalStack; credentials come from boto3's normal chain.
     aws_endpoint_url: str | None = Field(default=None, alias="AWS_ENDPOINT_URL")
     aws_region: str = Field(default="us-east-1", alias="AWS_DEFAULT_REGION")
@@ -52,7 +55,7 @@ class Settings(BaseSettings):
 
     def redacted(self) -> dict[str, object]:
         """Settings safe to log: passwords in URLs are masked."""
-        data = self.model_dump()
+        data = self.model_dump()  # SecretStr fields dump as '**********'
         if self.database_url:
             data["database_url"] = redact_url(self.database_url)
         return data

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -65,6 +66,22 @@ def _stop(procs: dict[str, subprocess.Popen[bytes]], timeout: float = 10.0) -> N
             proc.wait()
 
 
+API_KEY_FILE = "api-key"
+
+
+def local_api_key(state_dir: Path) -> str:
+    """The gateway key for this machine: generated once, kept owner-readable in the state directory."""
+    path = state_dir / API_KEY_FILE
+    if path.is_file():
+        return path.read_text().strip()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
 def run_platform(settings: Settings, backfill_days: int = 30, live_source: str = "generator") -> int:
     log_dir = settings.state_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -78,6 +95,11 @@ def run_platform(settings: Settings, backfill_days: int = 30, live_source: str =
         console.print(f"embedded Kafka-compatible broker on {bootstrap}")
     env["KAFKA_BOOTSTRAP_SERVERS"] = bootstrap
     env.setdefault("OUTLAY_STATE_DIR", str(settings.state_dir))
+    if settings.api_key is None:
+        env["OUTLAY_API_KEY"] = local_api_key(settings.state_dir)
+        key_note = f"API key in {settings.state_dir / API_KEY_FILE} (send it as 'Authorization: Bearer <key>')"
+    else:
+        key_note = "API key from OUTLAY_API_KEY"
     procs: dict[str, subprocess.Popen[bytes]] = {}
     stopping = False
 
@@ -97,6 +119,7 @@ def run_platform(settings: Settings, backfill_days: int = 30, live_source: str =
         console.print(
             f"[bold green]Outlay is running.[/] API: {api}/v1/costs  docs: {api}/docs  "
             f"stream: ws://{settings.api_host}:{settings.api_port}/v1/stream\n"
+            f"{key_note}\n"
             f"logs in {log_dir}/; backfilling {backfill_days} days, then streaming live. Ctrl-C stops everything."
         )
         while not stopping:
