@@ -80,6 +80,25 @@ def _summary(errors: Sequence[FieldError]) -> str:
     return f"invalid parameter(s): {fields}" if fields else "invalid request"
 
 
+def document_problem_media_type(openapi: dict[str, Any]) -> dict[str, Any]:
+    """Move error bodies documented as application/json to application/problem+json, in place.
+
+    FastAPI documents a `responses={...: {"model": Problem}}` entry under the route's own media type;
+    the handlers above send problem+json, and the document must say what is actually sent.
+    """
+    problem_ref = "#/components/schemas/Problem"
+    for operations in openapi.get("paths", {}).values():
+        for operation in operations.values():
+            if not isinstance(operation, dict):
+                continue  # path-level `parameters` or `summary`
+            for response in operation.get("responses", {}).values():
+                content = response.get("content", {})
+                json_body = content.get("application/json")
+                if json_body is not None and json_body.get("schema", {}).get("$ref") == problem_ref:
+                    content[PROBLEM_JSON] = content.pop("application/json")
+    return openapi
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(QueryError, _query_error)
@@ -87,3 +106,10 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DBAPIError, _store_unavailable)
     app.add_exception_handler(ConnectionError, _store_unavailable)
     app.add_exception_handler(Exception, _unexpected)
+
+    generate = app.openapi  # builds once, then returns FastAPI's cached document
+
+    def openapi() -> dict[str, Any]:
+        return document_problem_media_type(generate())
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -30,6 +30,13 @@ TAG_PREFIX = "tag:"
 IMPLICIT_GROUPS: tuple[str, ...] = ("currency", "cost_kind")
 # Result rows (buckets x groups) one request may produce; larger answers must be narrowed by the caller.
 DEFAULT_MAX_CELLS = 20_000
+# Filter values one request may carry: each is a bound parameter, and the PostgreSQL driver refuses
+# statements with more than 32,767 of them.
+MAX_FILTER_VALUES = 1_000
+# PostgreSQL text cannot hold NUL; a value with one could never match, and the driver would fail on it.
+NUL_MESSAGE = "must not contain NUL (\\x00) characters"
+# The longest instant anyone writes ("2024-05-01T13:00:00.123456+05:30") with room to spare.
+MAX_INSTANT_LENGTH = 64
 DEFAULT_RANGE = {
     Grain.MINUTE: timedelta(hours=1),
     Grain.HOUR: timedelta(days=2),
@@ -109,6 +116,11 @@ def parse_instant(text: str, field_name: str) -> datetime:
     raw = text.strip()
     if not raw:
         raise QueryError.single(field_name, "must not be empty")
+    if len(raw) > MAX_INSTANT_LENGTH:
+        # Python's parser accepts any number of fractional-second digits; nothing real is this long.
+        raise QueryError.single(
+            field_name, f"too long for a date or datetime (at most {MAX_INSTANT_LENGTH} characters)"
+        )
     try:
         if len(raw) == 10:
             day = date.fromisoformat(raw)
@@ -119,7 +131,10 @@ def parse_instant(text: str, field_name: str) -> datetime:
             field_name, f"not an ISO 8601 date or datetime: {raw!r} (e.g. 2024-05-01 or 2024-05-01T13:00:00Z)"
         ) from None
     if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
+        try:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        except OverflowError:  # 0001-01-01T00:00+01:00 is before the first representable instant
+            raise QueryError.single(field_name, f"out of range once converted to UTC: {raw!r}") from None
     return value
 
 
@@ -147,14 +162,24 @@ def parse_range(start: str | None, end: str | None, grain: Grain, now: datetime 
     if "end" in parsed:
         end_at = parsed["end"]
     elif "start" in parsed:
-        end_at = parsed["start"] + DEFAULT_RANGE[grain]
+        end_at = _shifted(parsed["start"], DEFAULT_RANGE[grain], "start")
     else:
         current = (now or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None)
         end_at = floor_to(current, grain) + step
-    start_at = parsed.get("start", end_at - DEFAULT_RANGE[grain])
+    start_at = parsed["start"] if "start" in parsed else _shifted(end_at, -DEFAULT_RANGE[grain], "end")
     if end_at <= start_at:
         raise QueryError.single("end", "must be after start")
     return TimeRange(start_at, end_at)
+
+
+def _shifted(value: datetime, by: timedelta, field_name: str) -> datetime:
+    """`value + by` for a defaulted bound; near year 1 or 9999 the default would leave the calendar."""
+    try:
+        return value + by
+    except OverflowError:
+        raise QueryError.single(
+            field_name, "too close to the calendar's edge for the default range; give both start and end"
+        ) from None
 
 
 def split_list(values: Iterable[str]) -> list[str]:
@@ -174,6 +199,9 @@ def parse_group_by(values: Iterable[str]) -> tuple[GroupKey, ...]:
             if not tag_key:
                 errors.append(FieldError("group_by", "tag group needs a key, e.g. tag:team"))
                 continue
+            if "\x00" in tag_key:
+                errors.append(FieldError("group_by", f"tag key {NUL_MESSAGE}"))
+                continue
             key = GroupKey(tag_key, tag=True)
         elif item in DIMENSIONS:
             key = GroupKey(item)
@@ -192,15 +220,28 @@ def parse_group_by(values: Iterable[str]) -> tuple[GroupKey, ...]:
 
 
 def parse_filters(dimension_values: Mapping[str, Sequence[str]], tag_values: Sequence[str]) -> Filters:
+    errors: list[FieldError] = []
     dims = {name: tuple(dict.fromkeys(values)) for name, values in dimension_values.items() if values}
+    errors.extend(FieldError(name, NUL_MESSAGE) for name, values in dims.items() if any("\x00" in v for v in values))
     tags: dict[str, list[str]] = {}
     for raw in tag_values:
         tag_key, sep, value = raw.partition(":")
         if not sep or not tag_key.strip():
-            raise QueryError.single("tag", f"tag filter must be KEY:VALUE, e.g. team:checkout (got {raw!r})")
+            errors.append(FieldError("tag", f"tag filter must be KEY:VALUE, e.g. team:checkout (got {raw!r})"))
+            continue
+        if "\x00" in raw:
+            errors.append(FieldError("tag", NUL_MESSAGE))
+            continue
         bucket = tags.setdefault(tag_key.strip(), [])
         if value not in bucket:
             bucket.append(value)
+    counts = {name: len(values) for name, values in dims.items()}
+    counts["tag"] = sum(len(values) + 1 for values in tags.values())  # each tag key is a parameter too
+    if sum(counts.values()) > MAX_FILTER_VALUES:
+        widest = max(counts, key=lambda name: counts[name])
+        errors.append(FieldError(widest, f"at most {MAX_FILTER_VALUES} filter values in one request"))
+    if errors:
+        raise QueryError(errors)
     return Filters(dimensions=dims, tags={k: tuple(v) for k, v in tags.items()})
 
 

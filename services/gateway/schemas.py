@@ -75,6 +75,24 @@ class Problem(BaseModel):
     errors: list[FieldProblem] = Field(default_factory=list)
 
 
+# Documented as application/json by FastAPI; `problems.document_problem_media_type` corrects that to
+# application/problem+json, the type every error is actually sent with.
 PROBLEM_RESPONSES: dict[int | str, dict[str, object]] = {
     422: {"model": Problem, "description": "Invalid parameters; `errors` names each one"},
+    503: {
+        "model": Problem,
+        "description": "The cost store could not answer; retry after `Retry-After` seconds",
+        "headers": {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
+    },
 }
+
+
+class CheckOut(BaseModel):
+    ok: bool
+    detail: str
+
+
+class ReadinessOut(BaseModel):
+    status: str = Field(description="ready or unavailable")
+    failed: list[str] = Field(description="Names of the checks that failed")
+    checks: dict[str, CheckOut] = Field(description="store and broker")

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from services.gateway.probes import probe_broker, probe_store
+from services.gateway.schemas import ReadinessOut
 
 router = APIRouter(tags=["health"])
 
@@ -18,7 +19,14 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="The store and the broker answer", responses={503: {"description": "Not ready"}})
+@router.get(
+    "/readyz",
+    summary="The store and the broker answer",
+    responses={
+        200: {"model": ReadinessOut, "description": "Ready"},
+        503: {"model": ReadinessOut, "description": "Not ready; `failed` names the checks"},
+    },
+)
 async def readyz(request: Request) -> JSONResponse:
     state = request.app.state
     store, broker = await asyncio.gather(
