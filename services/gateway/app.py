@@ -7,11 +7,12 @@ import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 import outlay
 from outlay.settings import Settings, get_settings
 from outlay.store.engine import make_engine
+from services.gateway.auth import ApiKeyAuth
 from services.gateway.costs_query import CostStore
 from services.gateway.problems import install_problem_handlers
 from services.gateway.query import DEFAULT_MAX_CELLS
@@ -72,7 +73,9 @@ def create_app(
     app.state.max_cells = max_cells
     app.state.probe_timeout = probe_timeout
     install_problem_handlers(app)
-    app.include_router(health.router)
-    app.include_router(costs.router)
-    app.include_router(stream_routes.router)
+    auth = ApiKeyAuth(settings.api_key.get_secret_value() if settings.api_key else None)
+    app.state.auth = auth
+    app.include_router(health.router)  # probes stay open: orchestrators call them without keys
+    app.include_router(costs.router, dependencies=[Depends(auth)])
+    app.include_router(stream_routes.router, dependencies=[Depends(auth)])
     return app

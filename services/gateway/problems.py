@@ -59,7 +59,10 @@ async def _query_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    return problem(exc.status_code, str(exc.detail))
+    response = problem(exc.status_code, str(exc.detail))
+    if exc.headers:  # e.g. WWW-Authenticate on a 401
+        response.headers.update(exc.headers)
+    return response
 
 
 async def _store_unavailable(_: Request, exc: Exception) -> JSONResponse:

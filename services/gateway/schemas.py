@@ -78,6 +78,11 @@ class Problem(BaseModel):
 # Documented as application/json by FastAPI; `problems.document_problem_media_type` corrects that to
 # application/problem+json, the type every error is actually sent with.
 PROBLEM_RESPONSES: dict[int | str, dict[str, object]] = {
+    401: {
+        "model": Problem,
+        "description": "Missing or invalid API key",
+        "headers": {"WWW-Authenticate": {"description": "Bearer", "schema": {"type": "string"}}},
+    },
     422: {"model": Problem, "description": "Invalid parameters; `errors` names each one"},
     503: {
         "model": Problem,

@@ -93,15 +93,16 @@ async def test_costs_prints_json_totals_by_service(tmp_path: Path, broker: str, 
     assert by_service == {"Amazon Elastic Compute Cloud": "0.250000000", "Amazon Simple Storage Service": "0.300000000"}
 
 
-async def _wait_for_costs(url: str, timeout: float) -> dict[str, object]:
+async def _wait_for_costs(url: str, key_file: Path, timeout: float) -> dict[str, object]:
     deadline = asyncio.get_running_loop().time() + timeout
     async with httpx.AsyncClient() as client:
         while True:
             try:
-                response = await client.get(url)
+                assert (await client.get(url)).status_code == 401  # the platform is never open without the key
+                response = await client.get(url, headers={"Authorization": f"Bearer {key_file.read_text()}"})
                 if response.status_code == 200 and response.json()["rows"]:
                     return dict(response.json())
-            except httpx.TransportError:
+            except (httpx.TransportError, FileNotFoundError):
                 pass  # not listening yet
             assert asyncio.get_running_loop().time() < deadline, "the platform never served costs"
             await asyncio.sleep(0.25)
@@ -123,7 +124,10 @@ async def test_run_starts_everything_and_ctrl_c_stops_it(tmp_path: Path) -> None
         stderr=asyncio.subprocess.STDOUT,
     )
     try:
-        body = await _wait_for_costs(f"http://127.0.0.1:{port}/v1/costs?granularity=hour&group_by=service", 120)
+        key_file = tmp_path / "state" / "api-key"
+        url = f"http://127.0.0.1:{port}/v1/costs?granularity=hour&group_by=service"
+        body = await _wait_for_costs(url, key_file, 120)
+        assert oct(key_file.stat().st_mode & 0o777) == "0o600"
         assert body["cost_kind"] == "estimated" and body["total"] != "0.000000000"
         address = (tmp_path / "state" / "broker.address").read_text()
         await ensure_topics(address)  # the embedded broker is up and reachable for `outlay ingest`
