@@ -19,6 +19,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
@@ -96,6 +97,23 @@ async def raw_copy(dsn: str, records: list) -> float:  # type: ignore[type-arg]
     return len(rows) / elapsed
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a live process has used so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def store_backend_cpu(conn: asyncpg.Connection) -> float:
+    """CPU seconds of the PostgreSQL backends serving the bench database, except this connection."""
+    pids = await conn.fetch(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    )
+    return sum(cpu_seconds(int(r["pid"])) for r in pids)
+
+
 def peak_rss_mb_of_running(pid: int) -> float:
     """VmHWM of a live process (reset at exec, unlike a forked child's ru_maxrss)."""
     try:
@@ -112,7 +130,9 @@ async def count_rows(conn: asyncpg.Connection) -> int:
     return int(await conn.fetchval("SELECT count(*) FROM usage_records"))
 
 
-async def end_to_end(bootstrap: str, dsn: str, expected: int, timeout: float = 900) -> dict[str, float]:
+async def end_to_end(
+    bootstrap: str, dsn: str, expected: int, broker_pid: int, timeout: float = 900
+) -> dict[str, Any]:
     env = dict(os.environ, KAFKA_BOOTSTRAP_SERVERS=bootstrap, DATABASE_URL=dsn, OUTLAY_STATE_DIR="/tmp/outlay-bench")
     outlay = [sys.executable, "-m", "outlay.cli.main"]
     ledger = subprocess.Popen(
@@ -131,15 +151,20 @@ async def end_to_end(bootstrap: str, dsn: str, expected: int, timeout: float = 9
     ingest_rss = 0.0
     ledger_rss = 0.0
     ingest_seconds = float("nan")
+    ingest_cpu = 0.0
+    broker_cpu_start = cpu_seconds(broker_pid)
     conn = await asyncpg.connect(dsn.replace("+asyncpg", ""))
     try:
         while True:
             if ingest.returncode is None:
                 ingest_rss = max(ingest_rss, peak_rss_mb_of_running(ingest.pid))
-                if ingest.poll() is not None:
+                pid, status, usage = os.wait4(ingest.pid, os.WNOHANG)
+                if pid:
+                    ingest.returncode = os.waitstatus_to_exitcode(status)
                     if ingest.returncode != 0:
                         raise RuntimeError("ingest failed; see /tmp/outlay-bench-ingest.log")
                     ingest_seconds = time.perf_counter() - t0
+                    ingest_cpu = usage.ru_utime + usage.ru_stime
             if ledger.poll() is not None:
                 raise RuntimeError("ledger exited; see /tmp/outlay-bench-ledger.log")
             ledger_rss = max(ledger_rss, peak_rss_mb_of_running(ledger.pid))
@@ -149,6 +174,9 @@ async def end_to_end(bootstrap: str, dsn: str, expected: int, timeout: float = 9
                 raise TimeoutError("end-to-end did not finish in time")
             await asyncio.sleep(0.1)  # polling for the finish line and peak memory, not synchronising
         elapsed = time.perf_counter() - t0
+        ledger_cpu = cpu_seconds(ledger.pid)
+        store_cpu = await store_backend_cpu(conn)
+        broker_cpu = cpu_seconds(broker_pid) - broker_cpu_start
     finally:
         await conn.close()
         ledger_rss = max(ledger_rss, peak_rss_mb_of_running(ledger.pid)) if ledger.poll() is None else ledger_rss
@@ -162,6 +190,12 @@ async def end_to_end(bootstrap: str, dsn: str, expected: int, timeout: float = 9
         "ingest_seconds": ingest_seconds,
         "ingest_rss": ingest_rss,
         "ledger_rss": ledger_rss,
+        "cpu": {
+            "ingest": round(ingest_cpu, 2),
+            "ledger": round(ledger_cpu, 2),
+            "postgres": round(store_cpu, 2),
+            "broker": round(broker_cpu, 2),
+        },
     }
 
 
@@ -196,7 +230,10 @@ async def main() -> None:
         copy_rate = await raw_copy(dsn, records)
         del parsed, records
         console.print("end to end: outlay ingest → Kafka → ledger → PostgreSQL…")
-        e2e = await end_to_end(broker.bootstrap_servers, dsn.replace("postgresql://", "postgresql+asyncpg://"), n)
+        assert broker.pid
+        e2e = await end_to_end(
+            broker.bootstrap_servers, dsn.replace("postgresql://", "postgresql+asyncpg://"), n, broker.pid
+        )
         broker_rss = peak_rss_mb_of_running(broker.pid) if broker.pid else float("nan")
     finally:
         broker.stop()
@@ -214,6 +251,7 @@ async def main() -> None:
     console.print(table)
     rss = {"ingest": round(e2e["ingest_rss"], 1), "ledger": round(e2e["ledger_rss"], 1), "broker": round(broker_rss, 1)}
     console.print(f"peak RSS (MB): {rss}")
+    console.print(f"CPU seconds during end to end (2 cores = {2 * e2e['seconds']:.1f} available): {e2e['cpu']}")
     print(
         json.dumps(
             {
@@ -226,6 +264,7 @@ async def main() -> None:
                 "ratio": round(ratio, 3),
                 "goal_ratio": 0.5,
                 "peak_rss_mb": rss,
+                "cpu_seconds": e2e["cpu"],
             }
         )
     )
