@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -44,6 +45,11 @@ class Settings(BaseSettings):
     # Topic layout: partitions for every topic Outlay creates.
     topic_partitions: int = Field(default=4, alias="OUTLAY_TOPIC_PARTITIONS")
     topic_replication: int = Field(default=1, alias="OUTLAY_TOPIC_REPLICATION")
+    # Telemetry: one log line per record on stderr, as text or JSON; Prometheus metrics of the ledger and
+    # live-source processes on this port (unset: no metrics server; the gateway serves /metrics itself).
+    log_level: str = Field(default="INFO", alias="OUTLAY_LOG_LEVEL")
+    log_format: Literal["text", "json"] = Field(default="text", alias="OUTLAY_LOG_FORMAT")
+    metrics_port: int | None = Field(default=None, alias="OUTLAY_METRICS_PORT")
 
     @property
     def store_url(self) -> str:

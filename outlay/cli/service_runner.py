@@ -10,6 +10,7 @@ from outlay.kafka.producer import EventProducer
 from outlay.kafka.topics_admin import ensure_topics
 from outlay.process import tune_gc_for_streaming
 from outlay.settings import Settings, get_settings
+from outlay.telemetry import configure_logging, log_startup, start_metrics_server
 
 
 def _stop_event_on_signals() -> asyncio.Event:
@@ -33,6 +34,10 @@ async def _run_live(settings: Settings, source: str, backfill_days: int, speedup
 def run_service(name: str, backfill_days: int = 30, speedup: float = 1.0) -> None:
     tune_gc_for_streaming()
     settings = get_settings()
+    configure_logging(name, settings)
+    log_startup(name, settings)
+    if settings.metrics_port is not None and name != "gateway":  # the gateway serves /metrics on its API port
+        start_metrics_server(settings.metrics_port)
     broker: EmbeddedBroker | None = None
     if not settings.kafka_bootstrap_servers:
         # A lone service on a developer machine: give it its own embedded broker.

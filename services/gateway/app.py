@@ -8,10 +8,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
+from fastapi.responses import PlainTextResponse, Response
 
 import outlay
 from outlay.settings import Settings, get_settings
 from outlay.store.engine import make_engine
+from outlay.telemetry import exposition
+from outlay.telemetry.http import HttpMetricsMiddleware
 from services.gateway.auth import ApiKeyAuth
 from services.gateway.costs_query import CostStore
 from services.gateway.problems import install_problem_handlers
@@ -76,6 +79,20 @@ def create_app(
     auth = ApiKeyAuth(settings.api_key.get_secret_value() if settings.api_key else None)
     app.state.auth = auth
     app.include_router(health.router)  # probes stay open: orchestrators call them without keys
+    app.add_middleware(HttpMetricsMiddleware)
+    app.add_api_route(
+        "/metrics",
+        metrics,
+        methods=["GET"],
+        tags=["health"],
+        summary="Prometheus metrics (text exposition format; open like the probes)",
+        response_class=PlainTextResponse,
+    )
     app.include_router(costs.router, dependencies=[Depends(auth)])
     app.include_router(stream_routes.router, dependencies=[Depends(auth)])
     return app
+
+
+async def metrics() -> Response:
+    body, content_type = exposition()
+    return Response(body, media_type=content_type)

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from outlay import telemetry
 from outlay.events import DeadLetter, UsageRecord
 from services.ingest.checkpoints import CheckpointStore, CheckpointTotals
 from services.ingest.locations import EXPORT_SUFFIXES, ExportFile, S3Client, opened, resolve, s3_client
@@ -85,7 +86,9 @@ async def ingest(
     )
     report = IngestReport(location=uri)
     for export in files:
-        report.files.append(await ingestor.ingest_file(export))
+        file_report = await ingestor.ingest_file(export)
+        telemetry.count_ingest_file(file_report.status)
+        report.files.append(file_report)
     return report
 
 
@@ -145,6 +148,7 @@ class _FileIngestor:
             if not chunk:
                 break
             events: list[BaseModel] = []
+            accepted, rejected = report.accepted, report.rejected
             for item in chunk:
                 if isinstance(item, UsageRecord):
                     report.count_record(item)
@@ -153,6 +157,7 @@ class _FileIngestor:
                     report.count_rejected(item)
                     events.append(dead_letter(item, source, uri))
             queued = await self.producer.send_batch(events)
+            telemetry.count_ingest_chunk(source, report.accepted - accepted, report.rejected - rejected)
             # Await the previous chunk only now: it was in flight while this one was parsed and queued.
             if in_flight:
                 await asyncio.gather(*in_flight)

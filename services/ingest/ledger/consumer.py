@@ -14,10 +14,12 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from outlay import telemetry
 from outlay.events import DeadLetter, LedgerProgress, UsageRecord
 from outlay.kafka.consumer import BatchConsumer, ConsumedBatch
 from outlay.kafka.producer import EventProducer
@@ -167,6 +169,7 @@ async def _sink(
 ) -> None:
     async def refuse(record: UsageRecord, exc: BaseException) -> None:
         stats.dead_letters += 1
+        telemetry.count_dead_letters("ledger")
         letter = DeadLetter(
             source="ledger",
             file=record.source_ref or f"record:{record.record_id}",
@@ -177,9 +180,14 @@ async def _sink(
         await producer.send_many([letter])
 
     while (work := await queue.get()) is not None:
+        started = time.perf_counter()
         result = await write_isolating_bad_records(writer, work.batch.events, work.prepared, refuse)
         if not await consumer.commit(work.batch):
             stats.commits_skipped += 1
+        elapsed = time.perf_counter() - started
+        telemetry.record_ledger_batch(
+            result.written, result.duplicates, work.batch.rejected, elapsed, result.period_end
+        )
         stats.batches += 1
         stats.written += result.written
         stats.duplicates += result.duplicates

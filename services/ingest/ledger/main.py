@@ -12,6 +12,7 @@ import signal
 from outlay.kafka.topics_admin import ensure_topics
 from outlay.settings import Settings, get_settings
 from outlay.store.engine import upgrade
+from outlay.telemetry import configure_logging
 from services.ingest.ledger.consumer import LedgerStats, run_ledger
 
 log = logging.getLogger(__name__)
@@ -50,5 +51,5 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> LedgerSt
 
 
 async def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging("ledger")
     await run(get_settings())

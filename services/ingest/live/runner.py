@@ -20,6 +20,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from outlay import telemetry
 from outlay.kafka.producer import EventProducer
 from outlay.pricing import PriceCatalogue
 from outlay.settings import Settings, get_settings
@@ -80,11 +81,17 @@ async def _wait(stop: asyncio.Event, seconds: float) -> bool:
     return stop.is_set()
 
 
-async def _send(producer: EventProducer, events: Iterable[BaseModel], stop: asyncio.Event) -> int:
+async def _send(
+    producer: EventProducer, events: Iterable[BaseModel], stop: asyncio.Event, counted: bool = False
+) -> int:
+    """Send in chunks; `counted`: the events are generator records, counted per chunk as they go out."""
     sent = 0
     it = iter(events)
     while chunk := list(islice(it, _CHUNK)):
-        sent += await producer.send_many(chunk)
+        delivered = await producer.send_many(chunk)
+        sent += delivered
+        if counted:
+            telemetry.count_live_records("generator", delivered)
         if stop.is_set():
             break
     return sent
@@ -131,7 +138,7 @@ async def run_live(
     while not await _wait(stop, sim.wall_seconds_until(current + MINUTE)):
         if source == "generator":
             assert profile is not None
-            count = await _send(producer, generate(profile, current, current + MINUTE), stop)
+            count = await _send(producer, generate(profile, current, current + MINUTE), stop, counted=True)
             stats.records += count
         else:
             assert inventory is not None
@@ -143,6 +150,8 @@ async def run_live(
             stats.records += len(result.records)
             stats.dead_letters += len(result.dead_letters)
             stats.samples += len(result.samples)
+            telemetry.count_live_records("metering", len(result.records))
+            telemetry.count_dead_letters("metering", len(result.dead_letters))
             if result.dead_letters:
                 log.warning("metering %s: %d resources without a price", current, len(result.dead_letters))
         stats.minutes += 1
@@ -160,8 +169,8 @@ async def _backfill(
     elapsed = int((now_minute - midnight).total_seconds() // 60)
     boundary = midnight + timedelta(minutes=elapsed - elapsed % step)
     start = boundary - timedelta(days=days)
-    sent = await _send(producer, generate(profile, start, boundary, step), stop)
-    sent += await _send(producer, generate(profile, boundary, now_minute, profile.live_minutes), stop)
+    sent = await _send(producer, generate(profile, start, boundary, step), stop, counted=True)
+    sent += await _send(producer, generate(profile, boundary, now_minute, profile.live_minutes), stop, counted=True)
     injected = labels(profile, start, now_minute)
     log.info("backfilled %d records from %s to %s (%d labelled anomalies)", sent, start, now_minute, len(injected))
     return sent

@@ -1,0 +1,83 @@
+"""GET /metrics on the gateway: open like the probes, text format, counting requests by route template."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from prometheus_client import REGISTRY
+from prometheus_client.parser import text_string_to_metric_families
+
+from outlay.settings import Settings
+from services.gateway.app import create_app
+
+KEY = "gateway-metrics-test-key-0123456789"
+
+
+async def _client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+            yield client
+
+
+@pytest.fixture
+async def api(sqlite_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    async for client in _client(create_app(Settings(DATABASE_URL=sqlite_url, OUTLAY_API_KEY=KEY))):
+        yield client
+
+
+def requests_counted(text: str, method: str, route: str, status: str) -> float:
+    """outlay_http_requests_total for one label set, read from an exposition body."""
+    for family in text_string_to_metric_families(text):
+        if family.name == "outlay_http_requests":
+            for sample in family.samples:
+                if sample.name.endswith("_total") and sample.labels == {
+                    "method": method,
+                    "route": route,
+                    "status": status,
+                }:
+                    return sample.value
+    return 0.0
+
+
+def registry_count(method: str, route: str, status: str) -> float:
+    labels = {"method": method, "route": route, "status": status}
+    return REGISTRY.get_sample_value("outlay_http_requests_total", labels) or 0.0
+
+
+async def test_metrics_count_the_request_made_just_before(api: httpx.AsyncClient) -> None:
+    before = registry_count("GET", "/healthz", "200")
+    assert (await api.get("/healthz")).status_code == 200
+    resp = await api.get("/metrics")  # no API key: open like /healthz
+    assert resp.status_code == 200
+    assert resp.headers["content-type"].startswith("text/plain")
+    assert requests_counted(resp.text, "GET", "/healthz", "200") == before + 1
+    seconds = REGISTRY.get_sample_value("outlay_http_request_seconds_count", {"method": "GET", "route": "/healthz"})
+    assert seconds is not None and seconds >= 1
+
+
+async def test_bad_requests_are_counted_with_their_status_under_the_route_template(api: httpx.AsyncClient) -> None:
+    auth = {"Authorization": f"Bearer {KEY}"}
+    bad_before = registry_count("GET", "/v1/costs", "422")
+    denied_before = registry_count("GET", "/v1/costs", "401")
+    unknown_before = registry_count("GET", "unmatched", "404")
+    resp = await api.get("/v1/costs", params={"start": "not-a-date", "granularity": "fortnight"}, headers=auth)
+    assert resp.status_code == 422
+    assert (await api.get("/v1/costs")).status_code == 401
+    # Raw paths never become labels: two different unknown paths count under one series.
+    assert (await api.get("/wp-admin/x1")).status_code == 404
+    assert (await api.get("/v1/costs/does-not-exist-77")).status_code == 404
+    body = (await api.get("/metrics")).text
+    assert requests_counted(body, "GET", "/v1/costs", "422") == bad_before + 1
+    assert requests_counted(body, "GET", "/v1/costs", "401") == denied_before + 1
+    assert requests_counted(body, "GET", "unmatched", "404") == unknown_before + 2
+    assert "/wp-admin" not in body and "does-not-exist-77" not in body
+
+
+async def test_openapi_documents_metrics_as_text(api: httpx.AsyncClient) -> None:
+    spec = (await api.get("/openapi.json")).json()
+    operation = spec["paths"]["/metrics"]["get"]
+    assert list(operation["responses"]["200"]["content"]) == ["text/plain"]
