@@ -130,9 +130,7 @@ async def count_rows(conn: asyncpg.Connection) -> int:
     return int(await conn.fetchval("SELECT count(*) FROM usage_records"))
 
 
-async def end_to_end(
-    bootstrap: str, dsn: str, expected: int, broker_pid: int, timeout: float = 900
-) -> dict[str, Any]:
+async def end_to_end(bootstrap: str, dsn: str, expected: int, broker_pid: int, timeout: float = 900) -> dict[str, Any]:
     env = dict(os.environ, KAFKA_BOOTSTRAP_SERVERS=bootstrap, DATABASE_URL=dsn, OUTLAY_STATE_DIR="/tmp/outlay-bench")
     outlay = [sys.executable, "-m", "outlay.cli.main"]
     ledger = subprocess.Popen(

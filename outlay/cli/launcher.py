@@ -113,8 +113,12 @@ def run_platform(settings: Settings, backfill_days: int = 30, live_source: str =
         asyncio.run(upgrade(settings.store_url))
         asyncio.run(ensure_topics(bootstrap, default_partitions=settings.topic_partitions))
         console.print(f"store: {settings.redacted()['database_url'] or settings.store_url}")
-        for spec in default_services(backfill_days, live_source):
-            procs[spec.name] = _spawn(spec, env, log_dir)
+        metrics_base = settings.metrics_port
+        for index, spec in enumerate(default_services(backfill_days, live_source)):
+            child_env = dict(env)
+            if metrics_base is not None and spec.name != "gateway":  # the gateway serves /metrics itself
+                child_env["OUTLAY_METRICS_PORT"] = str(metrics_base + index)  # one port per process
+            procs[spec.name] = _spawn(spec, child_env, log_dir)
         api = f"http://{settings.api_host}:{settings.api_port}"
         console.print(
             f"[bold green]Outlay is running.[/] API: {api}/v1/costs  docs: {api}/docs  "

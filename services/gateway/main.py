@@ -33,6 +33,7 @@ def serve(settings: Settings | None = None) -> None:
         host=settings.api_host,
         port=settings.api_port,
         log_level="info",
+        log_config=None,  # keep the process's own log format (outlay.telemetry), not uvicorn's
         proxy_headers=True,
     )
 
