@@ -6,18 +6,20 @@ never logged: `Settings.redacted()` is what logs and `/readyz` may show.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_STATE_DIR = Path(".outlay")
+MIN_API_KEY_LENGTH = 16
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False, hide_input_in_errors=True)
 
     # Kafka: unset means "start (or reuse) the embedded broker".
     kafka_bootstrap_servers: str | None = Field(default=None, alias="KAFKA_BOOTSTRAP_SERVERS")
@@ -51,6 +53,16 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = Field(default="text", alias="OUTLAY_LOG_FORMAT")
     metrics_port: int | None = Field(default=None, alias="OUTLAY_METRICS_PORT")
 
+    @field_validator("api_key")
+    @classmethod
+    def _strong_api_key(cls, value: SecretStr | None) -> SecretStr | None:
+        # A blank key must never mean "no auth": an empty secret in a deployment fails closed, here.
+        if value is not None and len(value.get_secret_value().strip()) < MIN_API_KEY_LENGTH:
+            raise ValueError(
+                f"OUTLAY_API_KEY must be at least {MIN_API_KEY_LENGTH} characters (got a shorter or blank one)"
+            )
+        return value
+
     @property
     def store_url(self) -> str:
         """The SQLAlchemy async URL of the store (SQLite file by default)."""
@@ -82,6 +94,8 @@ def to_async_url(url: str) -> str:
 
 
 def redact_url(url: str) -> str:
+    """The URL with any password masked: in the userinfo part and in `password=` query parameters."""
+    url = re.sub(r"(?i)([?&]password=)[^&#]*", r"\1***", url)
     if "@" not in url or "://" not in url:
         return url
     scheme, rest = url.split("://", 1)

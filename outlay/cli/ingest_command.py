@@ -8,7 +8,7 @@ from rich.table import Table
 
 from outlay.kafka.embedded_broker import running_address
 from outlay.kafka.producer import EventProducer
-from outlay.kafka.topics_admin import ensure_topics
+from outlay.kafka.topics_admin import ensure_outlay_topics
 from outlay.process import tune_gc_for_streaming
 from outlay.settings import get_settings
 from outlay.store.engine import make_engine, upgrade
@@ -38,7 +38,7 @@ async def run_ingest(location: str, force: bool, console: Console) -> int:
         )
         return 2
     await upgrade(settings.store_url)
-    await ensure_topics(bootstrap, default_partitions=settings.topic_partitions)
+    await ensure_outlay_topics(bootstrap, settings)
     engine = make_engine(settings.store_url)
     columns = (
         TextColumn("{task.description}"),

@@ -14,13 +14,15 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 from rich.console import Console
 
 from outlay.kafka.embedded_broker import BROKER_ADDRESS_FILE, EmbeddedBroker, publish_address
-from outlay.kafka.topics_admin import ensure_topics
+from outlay.kafka.topics_admin import ensure_outlay_topics
 from outlay.settings import Settings
 from outlay.store.engine import upgrade
 
@@ -82,6 +84,24 @@ def local_api_key(state_dir: Path) -> str:
     return key
 
 
+def _wait_until_serving(
+    settings: Settings, procs: dict[str, subprocess.Popen[bytes]], stopping: Callable[[], bool], timeout: float = 90
+) -> bool:
+    """True once the gateway answers /healthz; False if a service exits, Ctrl-C comes, or time runs out."""
+    url = f"http://{settings.api_host}:{settings.api_port}/healthz"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not stopping():
+        if any(p.poll() is not None for p in procs.values()):
+            return False
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return True
+        except httpx.TransportError:
+            pass  # not listening yet
+        time.sleep(0.2)  # start-up poll; nothing to wait on but the socket
+    return False
+
+
 def run_platform(settings: Settings, backfill_days: int = 30, live_source: str = "generator") -> int:
     log_dir = settings.state_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -102,6 +122,7 @@ def run_platform(settings: Settings, backfill_days: int = 30, live_source: str =
         key_note = "API key from OUTLAY_API_KEY"
     procs: dict[str, subprocess.Popen[bytes]] = {}
     stopping = False
+    crashed: list[str] = []  # services that exited on their own: the run failed
 
     def _on_signal(signum: int, _frame: object) -> None:
         nonlocal stopping
@@ -111,7 +132,7 @@ def run_platform(settings: Settings, backfill_days: int = 30, live_source: str =
     signal.signal(signal.SIGTERM, _on_signal)
     try:
         asyncio.run(upgrade(settings.store_url))
-        asyncio.run(ensure_topics(bootstrap, default_partitions=settings.topic_partitions))
+        asyncio.run(ensure_outlay_topics(bootstrap, settings))
         console.print(f"store: {settings.redacted()['database_url'] or settings.store_url}")
         metrics_base = settings.metrics_port
         for index, spec in enumerate(default_services(backfill_days, live_source)):
@@ -120,6 +141,13 @@ def run_platform(settings: Settings, backfill_days: int = 30, live_source: str =
                 child_env["OUTLAY_METRICS_PORT"] = str(metrics_base + index)  # one port per process
             procs[spec.name] = _spawn(spec, child_env, log_dir)
         api = f"http://{settings.api_host}:{settings.api_port}"
+        if not _wait_until_serving(settings, procs, lambda: stopping):
+            crashed.extend(n for n, p in procs.items() if p.poll() is not None)
+            for name in crashed:
+                console.print(f"[red]{name} exited with {procs[name].returncode}; see {log_dir}/{name}.log[/]")
+            if not crashed and not stopping:
+                console.print(f"[red]the gateway did not answer on {api} in time; see {log_dir}/gateway.log[/]")
+            return 0 if stopping and not crashed else 1
         console.print(
             f"[bold green]Outlay is running.[/] API: {api}/v1/costs  docs: {api}/docs  "
             f"stream: ws://{settings.api_host}:{settings.api_port}/v1/stream\n"
@@ -130,6 +158,7 @@ def run_platform(settings: Settings, backfill_days: int = 30, live_source: str =
             for name, proc in procs.items():
                 if proc.poll() is not None:
                     console.print(f"[red]{name} exited with {proc.returncode}; see {log_dir}/{name}.log[/]")
+                    crashed.append(name)
                     stopping = True
             time.sleep(0.5)  # supervision tick: nothing to wait on but child exits and signals
     finally:
@@ -139,5 +168,4 @@ def run_platform(settings: Settings, backfill_days: int = 30, live_source: str =
             broker.stop()
             (settings.state_dir / BROKER_ADDRESS_FILE).unlink(missing_ok=True)
         console.print("stopped.")
-    failed = [n for n, p in procs.items() if p.returncode not in (0, -signal.SIGTERM, None)]
-    return 1 if failed and not stopping else 0
+    return 1 if crashed else 0

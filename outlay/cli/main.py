@@ -55,19 +55,13 @@ def migrate() -> None:
 @app.command()
 def topics() -> None:
     """Create Outlay's topics with their partition counts (idempotent)."""
-    from outlay.kafka.topics_admin import ensure_topics
+    from outlay.kafka.topics_admin import ensure_outlay_topics
 
     settings = get_settings()
     if not settings.kafka_bootstrap_servers:
         err.print("KAFKA_BOOTSTRAP_SERVERS is not set")
         raise typer.Exit(2)
-    asyncio.run(
-        ensure_topics(
-            settings.kafka_bootstrap_servers,
-            default_partitions=settings.topic_partitions,
-            replication=settings.topic_replication,
-        )
-    )
+    asyncio.run(ensure_outlay_topics(settings.kafka_bootstrap_servers, settings))
     console.print("topics are in place")
 
 

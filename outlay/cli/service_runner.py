@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import signal
 
-from outlay.kafka.embedded_broker import EmbeddedBroker
+from outlay.kafka.embedded_broker import running_address
 from outlay.kafka.producer import EventProducer
-from outlay.kafka.topics_admin import ensure_topics
+from outlay.kafka.topics_admin import ensure_outlay_topics
 from outlay.process import tune_gc_for_streaming
 from outlay.settings import Settings, get_settings
 from outlay.telemetry import configure_logging, log_startup, start_metrics_server
@@ -25,7 +25,7 @@ async def _run_live(settings: Settings, source: str, backfill_days: int, speedup
     from services.ingest.live.runner import run_live
 
     assert settings.kafka_bootstrap_servers
-    await ensure_topics(settings.kafka_bootstrap_servers, default_partitions=settings.topic_partitions)
+    await ensure_outlay_topics(settings.kafka_bootstrap_servers, settings)
     stop = _stop_event_on_signals()
     async with EventProducer(settings.kafka_bootstrap_servers, client_id=f"outlay-{source}") as producer:
         await run_live(producer, source, stop, backfill_days=backfill_days, speedup=speedup)
@@ -38,11 +38,14 @@ def run_service(name: str, backfill_days: int = 30, speedup: float = 1.0) -> Non
     log_startup(name, settings)
     if settings.metrics_port is not None and name != "gateway":  # the gateway serves /metrics on its API port
         start_metrics_server(settings.metrics_port)
-    broker: EmbeddedBroker | None = None
-    if not settings.kafka_bootstrap_servers:
-        # A lone service on a developer machine: give it its own embedded broker.
-        broker = EmbeddedBroker().start()
-        settings = settings.model_copy(update={"kafka_bootstrap_servers": broker.bootstrap_servers})
+    # Without KAFKA_BOOTSTRAP_SERVERS, join the broker of a running `outlay run` on this machine. A private
+    # broker would be useless: nothing else could reach what the service produces or consumes.
+    bootstrap = settings.kafka_bootstrap_servers or running_address(settings.state_dir)
+    if bootstrap is None and name != "gateway":  # the gateway can serve costs without the live stream
+        raise SystemExit(
+            f"{name}: no Kafka broker. Set KAFKA_BOOTSTRAP_SERVERS, or start the platform with `outlay run`."
+        )
+    settings = settings.model_copy(update={"kafka_bootstrap_servers": bootstrap})
     try:
         if name == "ledger":
             from services.ingest.ledger.main import run as run_ledger
@@ -56,6 +59,5 @@ def run_service(name: str, backfill_days: int = 30, speedup: float = 1.0) -> Non
             asyncio.run(_run_live(settings, name, backfill_days, speedup))
         else:
             raise ValueError(f"unknown service {name!r}")
-    finally:
-        if broker:
-            broker.stop()
+    except KeyboardInterrupt:
+        pass  # Ctrl-C on a service run by hand: stop quietly

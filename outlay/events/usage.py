@@ -8,7 +8,7 @@ lands on one partition.
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
@@ -16,6 +16,11 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator, model_validator
 
 from outlay.events.currencies import ISO_4217
+
+# The longest charge period a usage line may have. Real bills top out at a month (a monthly fee line),
+# a yearly commitment at a leap year; a longer period is a bad date, and spreading it over its minutes
+# (billions for a 9999 end date) would swamp the ledger's rollups.
+MAX_CHARGE_PERIOD = timedelta(days=366)
 
 # Decimal as a JSON string: exact on the wire, no float drift.
 Money = Annotated[Decimal, PlainSerializer(lambda d: format(d, "f"), return_type=str, when_used="json")]
@@ -71,6 +76,8 @@ class UsageRecord(BaseModel):
     def _period(self) -> UsageRecord:
         if self.charge_period_end <= self.charge_period_start:
             raise ValueError("charge_period_end must be after charge_period_start")
+        if self.charge_period_end - self.charge_period_start > MAX_CHARGE_PERIOD:
+            raise ValueError(f"the charge period is longer than {MAX_CHARGE_PERIOD.days} days")
         if self.charge_period_start.second or self.charge_period_start.microsecond:
             raise ValueError("charge_period_start must fall on a whole minute")
         if self.charge_period_end.second or self.charge_period_end.microsecond:

@@ -9,6 +9,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from outlay.events.topics import TOPICS, Topic
+from outlay.settings import Settings
 
 
 async def ensure_topics(
@@ -38,3 +39,10 @@ async def ensure_topics(
             await asyncio.sleep(0.1)
     finally:
         await admin.close()
+
+
+async def ensure_outlay_topics(bootstrap_servers: str, settings: Settings) -> None:
+    """Every Outlay topic, laid out as the deployment's settings say (partitions, replication)."""
+    await ensure_topics(
+        bootstrap_servers, default_partitions=settings.topic_partitions, replication=settings.topic_replication
+    )

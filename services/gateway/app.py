@@ -76,7 +76,7 @@ def create_app(
     app.state.max_cells = max_cells
     app.state.probe_timeout = probe_timeout
     install_problem_handlers(app)
-    auth = ApiKeyAuth(settings.api_key.get_secret_value() if settings.api_key else None)
+    auth = ApiKeyAuth(None if settings.api_key is None else settings.api_key.get_secret_value())
     app.state.auth = auth
     app.include_router(health.router)  # probes stay open: orchestrators call them without keys
     app.add_middleware(HttpMetricsMiddleware)

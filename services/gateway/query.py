@@ -33,6 +33,7 @@ DEFAULT_MAX_CELLS = 20_000
 # Filter values one request may carry: each is a bound parameter, and the PostgreSQL driver refuses
 # statements with more than 32,767 of them.
 MAX_FILTER_VALUES = 1_000
+MAX_GROUP_BY = 16  # dimensions per answer: beyond this a table is unreadable and the SQL needlessly wide
 # PostgreSQL text cannot hold NUL; a value with one could never match, and the driver would fail on it.
 NUL_MESSAGE = "must not contain NUL (\\x00) characters"
 # The longest instant anyone writes ("2024-05-01T13:00:00.123456+05:30") with room to spare.
@@ -211,6 +212,8 @@ def parse_group_by(values: Iterable[str]) -> tuple[GroupKey, ...]:
             continue
         if key not in keys:
             keys.append(key)
+    if len(keys) > MAX_GROUP_BY:
+        errors.append(FieldError("group_by", f"at most {MAX_GROUP_BY} dimensions (got {len(keys)})"))
     if errors:
         raise QueryError(errors)
     for implicit in IMPLICIT_GROUPS:

@@ -144,3 +144,18 @@ async def test_run_starts_everything_and_ctrl_c_stops_it(tmp_path: Path) -> None
     with pytest.raises(httpx.TransportError):
         httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
     assert any((tmp_path / "state" / "logs").glob("*.log"))
+
+
+async def test_run_fails_loudly_when_a_service_cannot_start(tmp_path: Path) -> None:
+    """The API port is taken: the gateway exits, `outlay run` says so, stops the rest and exits non-zero."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = cli_env(tmp_path, OUTLAY_API_PORT=str(port))
+        code, out = await outlay("run", "--backfill-days", "1", env=env, timeout=120)
+    assert code == 1, out
+    assert "gateway exited" in out and "stopped." in out
+    assert "Outlay is running" not in out

@@ -309,3 +309,14 @@ def test_openapi_documents_problem_json(gateway: FastAPI) -> None:
             assert set(responses[status]["content"]) == {"application/problem+json"}, (path, status)
     ready = doc["paths"]["/readyz"]["get"]["responses"]
     assert ready["503"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ReadinessOut"}
+
+
+async def test_too_many_group_by_dimensions_is_a_422_not_a_retryable_503(store_url: str) -> None:
+    app = create_app(Settings(DATABASE_URL=store_url))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            params = [("group_by", f"tag:k{i}") for i in range(2100)]
+            response = await client.get("/v1/costs", params=[("start", "2024-01-01"), ("end", "2024-01-02"), *params])
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == "group_by"
