@@ -198,8 +198,8 @@ class ProgressFollower:
             enable_auto_commit=False,
             auto_offset_reset="latest",
         )
-        await consumer.start()
         try:
+            await consumer.start()  # inside the try: a start cut short (shutdown, broker down) still stops it
             partitions = await self._partitions(consumer)
             consumer.assign(partitions)
             await consumer.seek_to_end(*partitions)
