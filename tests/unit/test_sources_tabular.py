@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from services.ingest.sources.tabular import iter_table
+from services.ingest.sources.tabular import iter_table, malformed_reason
 
 CSV_TEXT = 'a,b,c\n1,NULL,"x, y"\n2,,"multi\nline"\n'
 
@@ -77,3 +77,24 @@ def test_unknown_kind_and_unreadable_parquet(tmp_path: Path) -> None:
     broken.write_bytes(b"PAR1 not really")
     with pytest.raises(ValueError, match="unreadable parquet"):
         iter_table(broken)
+
+
+def test_csv_row_with_wrong_cell_count_is_flagged_not_shifted() -> None:
+    source = io.BytesIO(b"a,b,c\n1,2,3\n1,2\n1,2,3,4\n4,5,6\n")
+    _, rows = iter_table(source, "csv")
+    read = list(rows)
+    assert [malformed_reason(r) for r in read] == [
+        None,
+        "row has 2 cells; the header has 3",
+        "row has 4 cells; the header has 3",
+        None,
+    ]
+    assert read[0] == {"a": "1", "b": "2", "c": "3"} and read[3] == {"a": "4", "b": "5", "c": "6"}
+    assert read[2] == {"a": "1", "b": "2", "c": "3", "#4": "4"}  # every cell kept for the dead letter
+
+
+def test_csv_projection_flags_a_short_row_instead_of_failing() -> None:
+    _, rows = iter_table(io.BytesIO(b"a,b,c\n1,2\n7,8,9\n"), "csv", columns=["c"])
+    read = list(rows)
+    assert malformed_reason(read[0]) == "row has 2 cells; the header has 3"
+    assert read[1] == {"c": "9"}

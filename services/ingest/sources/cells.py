@@ -13,9 +13,11 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
 from outlay.events.currencies import ISO_4217
+from outlay.events.usage import MAX_CHARGE_PERIOD
 
 _MINUTE = timedelta(minutes=1)
 _NO_OFFSET = timedelta(0)
+_DAY = timedelta(days=1)
 
 
 class CellError(ValueError):
@@ -93,7 +95,10 @@ def timestamp(value: object, column: str) -> datetime:
             return value
         if zone is None or zone.utcoffset(value) == _NO_OFFSET:  # parquet gives ZoneInfo("UTC")
             return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:  # an offset that moves it past year 1 or 9999
+            raise CellError(column, f"out of range in UTC: {value.isoformat()}") from None
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day, tzinfo=UTC)
     raw = text(value)
@@ -101,6 +106,8 @@ def timestamp(value: object, column: str) -> datetime:
         raise CellError(column, "missing value")
     try:
         return _parse_timestamp(raw)
+    except OverflowError:  # "0001-01-01T00:00+01:00" is before the first representable UTC instant
+        raise CellError(column, f"out of range in UTC: {raw!r}") from None
     except ValueError:
         raise CellError(column, f"not a date-time: {raw!r}") from None
 
@@ -123,10 +130,20 @@ def charge_period(start: datetime, end: datetime, start_column: str, end_column:
     AWS writes monthly fee lines as 00:00:00 to 23:59:59 and mid-month starts to the second (RIFee in
     WorkshopCUR: 2018-10-09T21:40:47Z/2018-10-31T23:59:59Z): flooring the start and ceiling the end
     keeps the whole cost inside the period and its date, never splitting or dropping it.
+
+    A period longer than `MAX_CHARGE_PERIOD` is refused (the ledger spreads it over every minute).
     """
-    start, end = floor_minute(start), ceil_minute(end)
+    start = floor_minute(start)
+    try:
+        end = ceil_minute(end)
+    except OverflowError:  # 9999-12-31T23:59:59 has no next minute
+        raise CellError(end_column, f"out of range: {end.isoformat()} has no whole minute after it") from None
     if end <= start:
         raise CellError(end_column, f"ends at {end.isoformat()}, not after {start_column} {start.isoformat()}")
+    span = end - start
+    if span > MAX_CHARGE_PERIOD:
+        days = -(-span // _DAY)  # rounded up: 366 days and a minute reads as 367
+        raise CellError(end_column, f"charge period of {days} days is longer than {MAX_CHARGE_PERIOD.days} days")
     return start, end
 
 

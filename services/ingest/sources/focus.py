@@ -15,8 +15,12 @@ Value rules (decided per ChargeCategory, FOCUS 1.0 §ChargeCategory / §ChargeCl
 
 Record ids: the FOCUS sample carries a unique `Id` column (checked: 1,000 distinct values in 1,000
 rows), so when a file has it the id is derived from provider + billing account + Id (+ how often that
-Id came before in this file, should an export ever repeat one). Without it, the id is uri + row number,
-so callers must pass the same uri for the same file.
+Id came before in this file, should an export ever repeat one). AWS's own FOCUS exports have no `Id`:
+then the id is the file *name* (not its folder, so the same file read from disk or from S3 gets the
+same ids, as for CUR) + row number, unique within the file. The row's provider, billing account and
+charge period start join the key because AWS writes every month's files under
+`BILLING_PERIOD=YYYY-MM/` with the same names: without them, row 1 of October would take row 1 of
+September's id and the ledger, which keeps the first row per id, would drop it.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ from services.ingest.sources.cells import (
     timestamp,
 )
 from services.ingest.sources.columns import FOCUS_REQUIRED
-from services.ingest.sources.rowloop import occurrence, parse_rows
+from services.ingest.sources.rowloop import file_name, occurrence, parse_rows
 
 _OPTIONAL = (
     "EffectiveCost",
@@ -111,7 +115,7 @@ class FocusParser:
             key = f"{provider}\x1f{billing_account}\x1f{natural_id}"
             record_id = stable_record_id(self.format, provider, billing_account, natural_id, occurrence(seen, key))
         else:
-            record_id = stable_record_id(self.format, uri, number)
+            record_id = stable_record_id(self.format, file_name(uri), number, provider, billing_account, start)
 
         return UsageRecord(
             record_id=record_id,

@@ -4,6 +4,10 @@ Memory stays bounded: CSV is read line by line and parquet record batch by recor
 the file's types (parquet doubles stay floats, timestamps become aware datetimes, map columns become
 lists of key/value pairs); the parsers convert them, so money never goes through a float we created.
 
+A CSV row whose cell count differs from the header's is not guessed at (padding or dropping cells
+would shift values into the wrong columns): it comes out as a `MalformedRow`, which the row loop turns
+into a rejected row, and reading goes on. Check with `malformed_reason(row)`.
+
 `iter_table` returns a `TableRows` iterator. A parser that knows which columns it needs calls
 `TableRows.project(...)` before the first row is read, so a 124-column parquet file only decodes the
 ~30 columns that matter (the biggest single speed-up on WorkshopCUR).
@@ -30,6 +34,23 @@ _NULL_WORDS = frozenset({"NULL"})
 _PARQUET_MAGIC = b"PAR1"
 _GZIP_MAGIC = b"\x1f\x8b"
 DEFAULT_BATCH = 4_096  # small batches keep few live objects, so the GC scans less
+
+
+class MalformedRow(dict[str, object]):
+    """A row that cannot be read as the header says: holds every cell as written (extra cells under
+    "#<position>"), for the dead letter, and `reason`. A dict subclass, so a plain consumer still
+    iterates; an exact class check (`malformed_reason`) keeps the per-row cost of spotting it tiny."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, cells: dict[str, object], reason: str) -> None:
+        super().__init__(cells)
+        self.reason = reason
+
+
+def malformed_reason(row: object) -> str | None:
+    """Why `row` could not be read, or None for a well-formed row."""
+    return row.reason if type(row) is MalformedRow else None
 
 
 class TableRows(Iterator[dict[str, object]]):
@@ -164,10 +185,10 @@ class _CsvReader(_Reader):
             for cells in self._reader:
                 if not cells:
                     continue  # a blank line is not a row
-                if len(cells) < width:
-                    cells = cells + [""] * (width - len(cells))
-                if picks is None:
-                    yield {n: (None if v in _NULL_WORDS else v) for n, v in zip(names, cells, strict=False)}
+                if len(cells) != width:
+                    yield _malformed(names, cells)
+                elif picks is None:
+                    yield {n: (None if v in _NULL_WORDS else v) for n, v in zip(names, cells, strict=True)}
                 else:
                     yield {n: (None if cells[i] in _NULL_WORDS else cells[i]) for i, n in picks}
         finally:
@@ -176,6 +197,12 @@ class _CsvReader(_Reader):
     def close(self) -> None:
         if self._owned:
             self._underlying.close()
+
+
+def _malformed(names: list[str], cells: list[str]) -> MalformedRow:
+    raw: dict[str, object] = dict(zip(names, cells, strict=False))
+    raw.update((f"#{position}", cell) for position, cell in enumerate(cells[len(names) :], start=len(names) + 1))
+    return MalformedRow(raw, f"row has {len(cells)} cells; the header has {len(names)}")
 
 
 class _ParquetReader(_Reader):
