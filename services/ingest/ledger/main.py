@@ -9,7 +9,7 @@ import asyncio
 import logging
 import signal
 
-from outlay.kafka.topics_admin import ensure_topics
+from outlay.kafka.topics_admin import ensure_outlay_topics
 from outlay.settings import Settings, get_settings
 from outlay.store.engine import upgrade
 from outlay.telemetry import configure_logging
@@ -25,7 +25,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> LedgerSt
         raise RuntimeError("KAFKA_BOOTSTRAP_SERVERS is not set (the launcher sets it for every service)")
     store_url = settings.store_url
     await upgrade(store_url)  # idempotent; a fresh SQLite file gets its schema here
-    await ensure_topics(bootstrap, default_partitions=settings.topic_partitions, replication=settings.topic_replication)
+    await ensure_outlay_topics(bootstrap, settings)
     loop = asyncio.get_running_loop()
     signals: list[signal.Signals] = []
     if stop is None:
