@@ -28,7 +28,9 @@ async def _run_live(settings: Settings, source: str, backfill_days: int, speedup
     await ensure_outlay_topics(settings.kafka_bootstrap_servers, settings)
     stop = _stop_event_on_signals()
     async with EventProducer(settings.kafka_bootstrap_servers, client_id=f"outlay-{source}") as producer:
-        await run_live(producer, source, stop, backfill_days=backfill_days, speedup=speedup)
+        await run_live(
+            producer, source, stop, backfill_days=backfill_days, speedup=speedup, state_dir=settings.state_dir
+        )
 
 
 def run_service(name: str, backfill_days: int = 30, speedup: float = 1.0) -> None:

@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from outlay.events import UsageRecord
 from outlay.events.topics import USAGE
 from outlay.kafka.producer import EventProducer
+from services.ingest.live.generator import CompanyProfile, generate
 from services.ingest.live.profiles import demo_company
 from services.ingest.live.runner import LiveStats, run_live
 
@@ -106,3 +109,64 @@ async def test_stop_ends_the_loop_promptly(broker: str) -> None:
     assert time.monotonic() - started < 5
     assert (stats.backfilled, stats.minutes) == (0, 1)
     assert stats.last_minute == datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+
+async def _run_until(
+    producer: EventProducer,
+    profile: CompanyProfile,
+    state_dir: Path,
+    start: datetime,
+    done: Callable[[LiveStats], bool],
+) -> LiveStats:
+    """One generator run on a fast simulated clock starting at `start`, stopped once `done(stats)` holds."""
+    stop = asyncio.Event()
+    stats = LiveStats()
+    task = asyncio.create_task(
+        run_live(producer, "generator", stop, backfill_days=1, clock=lambda: start, speedup=6000.0,
+                 profile=profile, stats=stats, state_dir=state_dir)
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while not done(stats):
+        assert time.monotonic() < deadline and not task.done(), f"run from {start} stuck at {stats}"
+        await asyncio.sleep(0.01)
+    stop.set()
+    return await asyncio.wait_for(task, timeout=10)
+
+
+async def test_generator_restart_counts_every_minute_once(broker: str, tmp_path: Path) -> None:
+    # The reviewer's case: stream 10:30 -> 12:45, restart at 13:10. Before the fix the restart re-sent
+    # 10:00-13:00 as hourly records next to the minutes already streamed, doubling those hours.
+    full = demo_company(seed=4)
+    profile = dataclasses.replace(full, services=tuple(s for s in full.services if s.name in ("assets", "lake")))
+    day = datetime(2026, 6, 1, tzinfo=UTC)
+    async with EventProducer(broker) as producer:
+        first = await _run_until(
+            producer, profile, tmp_path, day + timedelta(hours=10, minutes=30),
+            lambda s: s.last_minute is not None and s.last_minute >= day + timedelta(hours=12, minutes=44),
+        )  # fmt: skip
+        second = await _run_until(producer, profile, tmp_path, day + timedelta(hours=13, minutes=10),
+                                  lambda s: s.minutes >= 3)  # fmt: skip
+    sent = first.backfilled + first.records + second.backfilled + second.records
+    records = await _consume_until(broker, lambda rs: len(rs) >= sent)
+    ledger = {r.record_id: r for r in records}  # the ledger's dedupe
+    assert len(ledger) < len(records)  # the restart re-sent records, with the same ids
+
+    end = day + timedelta(hours=13, minutes=10 + second.minutes)
+    covered: Counter[tuple[str, datetime]] = Counter()
+    for r in ledger.values():
+        minute = r.charge_period_start
+        while minute < r.charge_period_end:
+            covered[(r.resource_id or "", minute)] += 1
+            minute += timedelta(minutes=1)
+    expected = {
+        (s.resource_id, day + timedelta(hours=10) - timedelta(days=1) + timedelta(minutes=i))
+        for s in profile.series()
+        for i in range(int((end - day - timedelta(hours=10) + timedelta(days=1)) / timedelta(minutes=1)))
+    }
+    assert set(covered) == expected and set(covered.values()) == {1}
+    # 10:00-13:00 holds the minute records' cost only, which is the generator's cost for those hours.
+    hours = day + timedelta(hours=10), day + timedelta(hours=13)
+    in_window = [r for r in ledger.values() if hours[0] <= r.charge_period_start < hours[1]]
+    assert {r.minutes for r in in_window} == {1}
+    assert sum(r.billed_cost for r in in_window) == sum(r.billed_cost for r in generate(profile, *hours))
+    assert (tmp_path / f"generator-{profile.seed}.anchor").exists()

@@ -15,6 +15,7 @@ Billing rules (AWS's, simplified to what a minute of inventory can tell):
 from __future__ import annotations
 
 import calendar
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -332,3 +333,36 @@ def meter_pass(
             values = inventory.metric_values(region, queries, sample_minute, sample_minute + timedelta(minutes=1))
             result.samples.extend(samples_from(queries, values))
     return result
+
+
+# --- dead letters ---------------------------------------------------------------------------------
+
+
+class DeadLetterOnce:
+    """Lets each (resource, reason) dead letter through once: an unpriced resource is unpriced every
+    minute, and 1,440 copies a day of the same letter would bury the rest of the dead-letter topic.
+
+    Remembers at most `capacity` keys, least recently seen forgotten first, so memory stays bounded on a
+    huge or churning fleet; a forgotten resource that is still unpriced is simply dead-lettered again."""
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        if capacity <= 0:
+            raise ValueError("capacity must be positive")
+        self.capacity = capacity
+        self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
+
+    def first_time(self, letters: Iterable[DeadLetter]) -> list[DeadLetter]:
+        fresh = []
+        for letter in letters:
+            key = (letter.file, letter.reason)
+            if key in self._seen:
+                self._seen.move_to_end(key)
+                continue
+            self._seen[key] = None
+            if len(self._seen) > self.capacity:
+                self._seen.popitem(last=False)
+            fresh.append(letter)
+        return fresh
+
+    def __len__(self) -> int:
+        return len(self._seen)

@@ -4,6 +4,15 @@ Minutes are aligned to the clock: the records for [12:04, 12:05) go out once the
 wait is on the stop event with a timeout, so a stop request ends the loop at once. `speedup` runs a
 simulated clock that many times faster than real time (demos and tests): with speedup=600 a minute lasts
 0.1 s. If a pass falls behind, the missed minutes are emitted back to back, so no minute is skipped.
+
+Generator restarts: which time is history (hourly records) and which is minutes is kept in
+`<state_dir>/generator-<seed>.anchor` (see `coverage`), so a restart re-sends the same records (deduplicated
+by the ledger) instead of hourly records for hours already streamed as minutes. Without a state directory
+every run starts afresh (tests, one-off demos).
+
+Metering: a pass that fails on AWS (throttling, a dropped connection, an expired token) is logged and
+counted and the next minute tries again; a resource without a price is dead-lettered once per process (the
+repeats are still counted in `LiveStats.unpriced`).
 """
 
 from __future__ import annotations
@@ -16,16 +25,20 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import islice
+from pathlib import Path
 from typing import Literal
 
+from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel
 
 from outlay import telemetry
 from outlay.kafka.producer import EventProducer
 from outlay.pricing import PriceCatalogue
 from outlay.settings import Settings, get_settings
+from services.ingest.live import coverage
+from services.ingest.live.coverage import DEFAULT_MAX_GAP, Coverage, CoverageFile
 from services.ingest.live.generator import CompanyProfile, generate, labels
-from services.ingest.live.metering import Inventory, meter_pass
+from services.ingest.live.metering import DeadLetterOnce, Inventory, meter_pass
 from services.ingest.live.profiles import demo_company
 
 log = logging.getLogger(__name__)
@@ -35,6 +48,9 @@ MINUTE = timedelta(minutes=1)
 _CHUNK = 5000  # events per send_many during backfill: bounded memory, and a chance to stop between chunks
 # CloudWatch publishes a minute's datapoints a few minutes late; asking for an older minute finds them.
 DEFAULT_METRICS_LAG_MINUTES = 5
+# What a metering pass may fail with and still be worth retrying next minute: botocore's own errors
+# (connection, timeout, credentials), AWS error responses (throttling, 5xx) and socket errors.
+_PASS_ERRORS = (BotoCoreError, ClientError, OSError)
 
 
 def utc_now() -> datetime:
@@ -63,8 +79,10 @@ class LiveStats:
     backfilled: int = 0
     minutes: int = 0
     records: int = 0
-    dead_letters: int = 0
+    dead_letters: int = 0  # dead letters published (each unpriced resource and reason once)
+    unpriced: int = 0  # resource-minutes without a price, repeats included
     samples: int = 0
+    errors: int = 0  # metering passes that failed (the loop carried on)
     last_minute: datetime | None = None
 
 
@@ -115,19 +133,30 @@ async def run_live(
     billing_account_id: str | None = None,
     metrics_lag_minutes: int = DEFAULT_METRICS_LAG_MINUTES,
     stats: LiveStats | None = None,
+    state_dir: Path | None = None,
+    max_catchup: timedelta = DEFAULT_MAX_GAP,
 ) -> LiveStats:
-    """Run a live source until `stop` is set. Returns (and updates in place, if given) the counts."""
+    """Run a live source until `stop` is set. Returns (and updates in place, if given) the counts.
+
+    `state_dir`: where the generator keeps which time it emitted as minutes, so restarts never count time
+    twice (None: memory only). `max_catchup`: the longest outage a restart catches up minute by minute;
+    after a longer one the missed hours are emitted as history (see `coverage`)."""
     if source not in ("generator", "metering"):
         raise ValueError(f"unknown live source {source!r} (generator | metering)")
     stats = stats if stats is not None else LiveStats()
     sim = SimClock(clock, speedup)
     catalogue = catalogue or PriceCatalogue.load()
     current = floor_minute(sim.now())
+    once = DeadLetterOnce()
 
+    state: CoverageFile | None = None
+    cov: Coverage | None = None
     if source == "generator":
         profile = profile or demo_company(catalogue=catalogue)
-        if backfill_days > 0:
-            stats.backfilled = await _backfill(producer, profile, current, backfill_days, stop)
+        state = CoverageFile(coverage.state_file(state_dir, profile.seed) if state_dir else None)
+        # Persisted before anything is sent: the spans decide every record's granularity (write-ahead).
+        cov = state.put(coverage.at_start(state.load(), current, profile.history_minutes, max_catchup))
+        stats.backfilled, cov = await _backfill(producer, profile, cov, state, current, backfill_days, stop)
     else:
         if inventory is None:
             from services.ingest.live.aws import AwsInventory
@@ -137,40 +166,78 @@ async def run_live(
 
     while not await _wait(stop, sim.wall_seconds_until(current + MINUTE)):
         if source == "generator":
-            assert profile is not None
-            count = await _send(producer, generate(profile, current, current + MINUTE), stop, counted=True)
+            assert profile is not None and state is not None and cov is not None
+            cov = state.put(cov.cover(current, profile.history_minutes))
+            records = list(generate(profile, current, current + MINUTE)) if cov.is_minute(current) else []
+            # (no records: a clock gone back landed on history, which the hour record covers)
+            count = await _send(producer, records, stop, counted=True)
             stats.records += count
+            if count < len(records):  # stopped halfway: the next run sends this minute again
+                break
+            cov = state.put(cov.emitted(current, current + MINUTE))
         else:
             assert inventory is not None
-            result = await asyncio.to_thread(
-                meter_pass, inventory, catalogue, current, billing_account_id,
-                current - timedelta(minutes=metrics_lag_minutes),
-            )  # fmt: skip
-            await _send(producer, [*result.records, *result.dead_letters, *result.samples], stop)
-            stats.records += len(result.records)
-            stats.dead_letters += len(result.dead_letters)
-            stats.samples += len(result.samples)
-            telemetry.count_live_records("metering", len(result.records))
-            telemetry.count_dead_letters("metering", len(result.dead_letters))
-            if result.dead_letters:
-                log.warning("metering %s: %d resources without a price", current, len(result.dead_letters))
+            await _meter(producer, inventory, catalogue, current, billing_account_id, metrics_lag_minutes,
+                         once, stats, stop)  # fmt: skip
         stats.minutes += 1
         stats.last_minute = current
         current += MINUTE
     return stats
 
 
+async def _meter(
+    producer: EventProducer,
+    inventory: Inventory,
+    catalogue: PriceCatalogue,
+    minute: datetime,
+    billing_account_id: str | None,
+    metrics_lag_minutes: int,
+    once: DeadLetterOnce,
+    stats: LiveStats,
+    stop: asyncio.Event,
+) -> None:
+    """One metering pass. An AWS failure loses this minute's records, not the process: the launcher stops
+    the whole platform when a service exits."""
+    try:
+        result = await asyncio.to_thread(
+            meter_pass, inventory, catalogue, minute, billing_account_id,
+            minute - timedelta(minutes=metrics_lag_minutes),
+        )  # fmt: skip
+    except _PASS_ERRORS as exc:
+        stats.errors += 1
+        log.warning("metering %s failed (%d failed passes so far), retrying next minute: %s", minute, stats.errors, exc)
+        return
+    fresh = once.first_time(result.dead_letters)
+    await _send(producer, [*result.records, *fresh, *result.samples], stop)
+    stats.records += len(result.records)
+    stats.unpriced += len(result.dead_letters)
+    stats.dead_letters += len(fresh)
+    stats.samples += len(result.samples)
+    telemetry.count_live_records("metering", len(result.records))
+    telemetry.count_dead_letters("metering", len(fresh))
+    if fresh:
+        log.warning("metering %s: %d more resources without a price (dead-lettered once)", minute, len(fresh))
+
+
 async def _backfill(
-    producer: EventProducer, profile: CompanyProfile, now_minute: datetime, days: int, stop: asyncio.Event
-) -> int:
-    """History at the profile's history granularity up to the last whole bucket, then minutes up to now."""
-    step = profile.history_minutes
-    midnight = now_minute.replace(hour=0, minute=0)
-    elapsed = int((now_minute - midnight).total_seconds() // 60)
-    boundary = midnight + timedelta(minutes=elapsed - elapsed % step)
-    start = boundary - timedelta(days=days)
-    sent = await _send(producer, generate(profile, start, boundary, step), stop, counted=True)
-    sent += await _send(producer, generate(profile, boundary, now_minute, profile.live_minutes), stop, counted=True)
-    injected = labels(profile, start, now_minute)
+    producer: EventProducer,
+    profile: CompanyProfile,
+    cov: Coverage,
+    state: CoverageFile,
+    now_minute: datetime,
+    days: int,
+    stop: asyncio.Event,
+) -> tuple[int, Coverage]:
+    """History and catch-up (see `coverage.backfill_windows`); returns the records sent and the state."""
+    sent = 0
+    for window in coverage.backfill_windows(cov, now_minute, days, profile.history_minutes, profile.live_minutes):
+        records = generate(profile, window.start, window.end, window.minutes)
+        sent += await _send(producer, records, stop, counted=True)
+        if stop.is_set():  # maybe halfway through the window: the next run sends it again
+            return sent, cov
+        if window.catch_up:
+            cov = state.put(cov.emitted(window.start, window.end))
+    start = coverage.floor_to(now_minute, profile.history_minutes) - timedelta(days=days)
+    injected = labels(profile, start, now_minute) if days > 0 else []
     log.info("backfilled %d records from %s to %s (%d labelled anomalies)", sent, start, now_minute, len(injected))
-    return sent
+    return sent, cov
