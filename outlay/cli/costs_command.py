@@ -11,7 +11,7 @@ from rich.table import Table
 
 from outlay.settings import get_settings
 from outlay.spread import Grain, floor_to
-from outlay.store.engine import make_engine
+from outlay.store.engine import make_engine, upgrade
 from services.gateway.costs_query import CostStore
 from services.gateway.query import build_query
 from services.gateway.report import CostReport, iso, money
@@ -53,7 +53,9 @@ async def render_costs(by: str, start: datetime, end: datetime, granularity: str
         tag_filters=[],
         metric=None,
     )
-    engine = make_engine(get_settings().store_url)
+    settings = get_settings()
+    await upgrade(settings.store_url)  # a fresh store answers with no rows rather than "no such table"
+    engine = make_engine(settings.store_url)
     try:
         report = await CostStore(engine).costs(query)
     finally:

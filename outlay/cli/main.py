@@ -26,6 +26,13 @@ class ServiceName(StrEnum):
     METERING = "metering"
 
 
+class CostGranularity(StrEnum):
+    TOTAL = "total"
+    DAY = "day"
+    HOUR = "hour"
+    MINUTE = "minute"
+
+
 class OutputFormat(StrEnum):
     TABLE = "table"
     JSON = "json"
@@ -94,15 +101,24 @@ def costs(
     days: Annotated[int, typer.Option(help="Period: the last N days (ignored with --start).")] = 30,
     start: Annotated[datetime | None, typer.Option(help="Start (UTC), inclusive.")] = None,
     end: Annotated[datetime | None, typer.Option(help="End (UTC), exclusive; default now.")] = None,
-    granularity: Annotated[str, typer.Option(help="Total over the period, or per day/hour/minute.")] = "total",
+    granularity: Annotated[
+        CostGranularity, typer.Option(help="Total over the period, or per day/hour/minute.")
+    ] = CostGranularity.TOTAL,
     output: Annotated[OutputFormat, typer.Option("--format", help="table, json or markdown.")] = OutputFormat.TABLE,
 ) -> None:
     """A table of costs by a chosen dimension and period, straight from the ledger."""
     from outlay.cli.costs_command import render_costs
+    from services.gateway.query import QueryError
 
     stop = (end or datetime.now(UTC)).replace(tzinfo=None)
     begin = start.replace(tzinfo=None) if start else (stop - timedelta(days=days))
-    rendered = asyncio.run(render_costs(by, begin, stop, granularity, output.value))
+    try:
+        rendered = asyncio.run(render_costs(by, begin, stop, granularity.value, output.value))
+    except QueryError as exc:
+        for error in exc.errors:
+            option = {"group_by": "--by", "granularity": "--granularity"}.get(error.field, f"--{error.field}")
+            err.print(f"[red]{option}:[/] {error.message}")
+        raise typer.Exit(2) from None
     if isinstance(rendered, str):
         print(rendered)  # plain stdout so JSON/Markdown can be piped
     else:

@@ -159,3 +159,12 @@ async def test_run_fails_loudly_when_a_service_cannot_start(tmp_path: Path) -> N
     assert code == 1, out
     assert "gateway exited" in out and "stopped." in out
     assert "Outlay is running" not in out
+
+
+async def test_costs_bad_options_name_the_option_without_a_traceback(tmp_path: Path, store_url: str) -> None:
+    env = cli_env(tmp_path, DATABASE_URL=store_url)
+    code, out = await outlay("costs", "--by", "team", env=env)
+    assert code == 2 and "--by: unknown dimension 'team'" in out.replace("\n", " ")
+    assert "Traceback" not in out
+    code, out = await outlay("costs", "--granularity", "week", env=env)
+    assert code == 2 and "Traceback" not in out
