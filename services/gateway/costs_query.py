@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, Select, func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from outlay.events import CostKind
+from outlay.events.usage import MAX_CHARGE_PERIOD
 from outlay.spread import Grain
 from outlay.store.models import CostRollup, UsageRow
 from services.gateway.minutes import MinuteGrid, TooManyCells
@@ -102,6 +103,9 @@ class CostStore:
             *[group_expr(UsageRow, key) for key in query.group_by],
         ).where(
             UsageRow.charge_period_start < query.range.end,
+            # No record is longer than MAX_CHARGE_PERIOD, so this lower bound loses nothing and lets the
+            # period index bound the scan (live ticks ask for the last minutes of a long history).
+            UsageRow.charge_period_start > query.range.start - MAX_CHARGE_PERIOD,
             UsageRow.charge_period_end > query.range.start,
             *filter_clauses(UsageRow, query.filters),
         )
