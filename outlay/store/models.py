@@ -1,15 +1,31 @@
 """SQL models of the ledger. Money columns are integer nano-units (see `outlay.money`).
 
 Datetimes are stored naive in UTC so PostgreSQL and SQLite compare them the same way. Rollup key
-columns are NOT NULL ('' for "none") because a NULL never matches in a unique constraint, and the
-rollup upsert relies on the constraint to add to an existing bucket.
+columns are NOT NULL ('' for "none") so every bucket has one well-defined key. The rollup upsert
+finds an existing bucket through `key_hash` (a digest of the key columns, see `rollup_key_hash`)
+rather than a unique constraint over all eleven key columns: one 16-byte unique index is far
+cheaper to maintain and probe than one spanning long resource ids.
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Index, Integer, MetaData, Numeric, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Numeric,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING = {
@@ -52,8 +68,8 @@ class UsageRow(Base):
     tags: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
 
     __table_args__ = (
+        # No (service, period) index: no query needs one, and each index costs every insert.
         Index("ix_usage_records_period", "charge_period_start", "charge_period_end"),
-        Index("ix_usage_records_service", "service", "charge_period_start"),
     )
 
 
@@ -70,6 +86,37 @@ ROLLUP_KEY = (
     "currency",
     "tags_hash",
 )
+
+
+class RollupKeyHasher:
+    """`key_hash` values: a 16-byte digest identifying a rollup bucket.
+
+    `key` holds the ROLLUP_KEY values in order. The digest covers the repr of the nine values
+    after (grain, period_start) -- a tuple's repr is unambiguous whatever characters it holds --
+    followed by the grain and the ISO period. Those nine values are the same for both grains and
+    many buckets of a batch, so their part of the hash is computed once per instance and copied:
+    keep one hasher per batch (it holds every distinct prefix it has seen).
+    """
+
+    def __init__(self) -> None:
+        self._prefixes: dict[tuple[object, ...], Any] = {}
+
+    def __call__(self, key: Sequence[object]) -> bytes:
+        rest = tuple(key[2:])
+        prefix = self._prefixes.get(rest)
+        if prefix is None:
+            prefix = self._prefixes[rest] = hashlib.blake2b(repr(rest).encode(), digest_size=16)
+        grain, period_start = key[0], key[1]
+        if not isinstance(period_start, datetime):
+            raise TypeError(f"rollup key period_start must be a datetime, not {type(period_start).__name__}")
+        digest = prefix.copy()
+        digest.update(f"{grain} {period_start.isoformat()}".encode())
+        return digest.digest()
+
+
+def rollup_key_hash(key: Sequence[object]) -> bytes:
+    """The `key_hash` of one rollup key (ROLLUP_KEY values in order); see `RollupKeyHasher`."""
+    return RollupKeyHasher()(key)
 
 
 class CostRollup(Base):
@@ -89,6 +136,7 @@ class CostRollup(Base):
     resource_id: Mapped[str] = mapped_column(String(1024))
     currency: Mapped[str] = mapped_column(String(3))
     tags_hash: Mapped[str] = mapped_column(String(32))
+    key_hash: Mapped[bytes] = mapped_column(LargeBinary(16))  # rollup_key_hash(ROLLUP_KEY values)
     tags: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     billed_nanos: Mapped[int] = mapped_column(BigInteger, default=0)
     effective_nanos: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -96,7 +144,7 @@ class CostRollup(Base):
     records: Mapped[int] = mapped_column(Integer, default=0)
 
     __table_args__ = (
-        UniqueConstraint(*ROLLUP_KEY, name="uq_cost_rollups_key"),
+        UniqueConstraint("key_hash", name="uq_cost_rollups_key_hash"),
         Index("ix_cost_rollups_grain_period", "grain", "period_start"),
     )
 

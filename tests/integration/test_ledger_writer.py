@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import time
+import uuid
+from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 
+import asyncpg
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, insert, inspect, select
 
 from outlay.events import UsageRecord
-from outlay.store.engine import make_engine
-from outlay.store.models import CostRollup
+from outlay.store.engine import make_engine, upgrade
+from outlay.store.models import ROLLUP_KEY, CostRollup, rollup_key_hash
 from services.ingest.ledger.consumer import write_isolating_bad_records
-from services.ingest.ledger.writer import LedgerWriter
+from services.ingest.ledger.rollups import rollup_increments
+from services.ingest.ledger.writer import LedgerWriter, rollup_row
+from tests.conftest import PG_ADMIN_DSN
 from tests.integration.ledger_support import T0, expected_nanos, store_totals, usage
 
 MODES = ["pg-copy", "pg-portable", "sqlite"]
@@ -177,3 +183,49 @@ async def test_writer_throughput_postgresql(store_url: str) -> None:
     print(f"\nledger writer: {len(records)} records into PostgreSQL in {elapsed:.2f}s = {rate:,.0f} records/s")
     await assert_reconciles(store_url, records)
     assert rate > 5_000  # a loose floor: far below target means the fast path is broken
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+async def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """An empty database of each dialect, not yet migrated (the migration test drives alembic)."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'migrate.db'}"
+        return
+    name = f"outlay_migrate_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(PG_ADMIN_DSN)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{PG_ADMIN_DSN.rsplit('/', 1)[0].replace('postgresql://', 'postgresql+asyncpg://')}/{name}"
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+async def test_migration_0002_backfills_key_hash_the_writer_then_finds(fresh_url: str) -> None:
+    """Rollups written under 0001 get the writer's key_hash, so later batches add to those buckets."""
+    await upgrade(fresh_url, "0001")
+    records = [usage(i) for i in range(30)]
+    old_rows = [rollup_row(key, b"", inc) for key, inc in rollup_increments(records).items()]
+    for row in old_rows:
+        del row["key_hash"]  # the 0001 schema has no such column
+    engine = make_engine(fresh_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(insert(CostRollup.__table__), old_rows)
+        await upgrade(fresh_url)
+        async with engine.connect() as conn:
+            stored = (await conn.execute(select(CostRollup))).all()
+            indexes = await conn.run_sync(lambda sync: inspect(sync).get_indexes("usage_records"))
+        assert len(stored) == len(old_rows)
+        assert all(r.key_hash == rollup_key_hash([getattr(r, c) for c in ROLLUP_KEY]) for r in stored)
+        assert "ix_usage_records_service" not in {ix["name"] for ix in indexes}
+        # The same records again (the usage table is empty): every bucket is found and doubled.
+        result = await LedgerWriter(engine).write(records)
+        assert result.written == len(records)
+        async with engine.connect() as conn:
+            after = (await conn.execute(select(CostRollup.records, func.count()).group_by(CostRollup.records))).all()
+    finally:
+        await engine.dispose()
+    assert sorted(tuple(r) for r in after) == sorted(
+        (2 * n, k) for n, k in Counter(r["records"] for r in old_rows).items()
+    )

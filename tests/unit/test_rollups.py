@@ -10,6 +10,7 @@ import pytest
 
 from outlay.events import CostKind, UsageRecord
 from outlay.money import to_nanos
+from outlay.store.models import RollupKeyHasher, rollup_key_hash
 from services.ingest.ledger.rollups import RollupIncrement, RollupKey, rollup_increments, tags_hash
 
 T0 = datetime(2024, 9, 1, tzinfo=UTC)
@@ -147,3 +148,19 @@ def test_many_records_reconcile_in_aggregate() -> None:
     for key, inc in incs.items():
         per_grain[key.grain] += inc.billed_nanos
     assert per_grain == {"hour": expected, "day": expected}
+
+
+def test_rollup_key_hash_identifies_the_whole_key() -> None:
+    key = next(iter(rollup_increments([record("a", T0, T0 + timedelta(hours=1), "1", tags={"team": "x"})])))
+    digest = rollup_key_hash(key)
+    assert len(digest) == 16
+    assert rollup_key_hash(tuple(key)) == digest  # a plain tuple, as read back from the store
+    hasher = RollupKeyHasher()  # the cached prefix must not change the result
+    assert hasher(key) == digest and hasher(key._replace(grain="day")) == rollup_key_hash(key._replace(grain="day"))
+    # Every field counts, and a character moved across a field boundary is a different key.
+    changed = [key._replace(**{field: f"{value}x"}) for field, value in key._asdict().items() if isinstance(value, str)]
+    changed.append(key._replace(period_start=key.period_start + timedelta(hours=1)))
+    changed.append(key._replace(region=key.region + "a", service=key.service[1:]))
+    changed.append(key._replace(region=key.region + key.service[0], service=key.service[1:]))
+    digests = {rollup_key_hash(k) for k in changed}
+    assert len(digests) == len(changed) and digest not in digests

@@ -24,7 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from outlay.events import UsageRecord
-from outlay.store.models import ROLLUP_KEY, CostRollup, UsageRow
+from outlay.store.models import ROLLUP_KEY, CostRollup, RollupKeyHasher, UsageRow
 from services.ingest.ledger.rollups import (
     Amounts,
     RollupAccumulator,
@@ -64,7 +64,7 @@ USAGE_COLUMNS: tuple[str, ...] = (
 if set(USAGE_COLUMNS) != {c.name for c in UsageRow.__table__.columns}:
     raise RuntimeError("usage_records has changed: update USAGE_COLUMNS and usage_values")
 ROLLUP_AMOUNTS: tuple[str, ...] = ("billed_nanos", "effective_nanos", "list_nanos", "records")
-ROLLUP_COLUMNS: tuple[str, ...] = (*ROLLUP_KEY, "tags", *ROLLUP_AMOUNTS)
+ROLLUP_COLUMNS: tuple[str, ...] = (*ROLLUP_KEY, "key_hash", "tags", *ROLLUP_AMOUNTS)
 
 
 @dataclass(frozen=True)
@@ -119,9 +119,10 @@ def usage_values(rec: UsageRecord, start: datetime, end: datetime, amounts: Amou
     )
 
 
-def rollup_row(key: RollupKey, inc: RollupIncrement) -> dict[str, Any]:
+def rollup_row(key: RollupKey, key_hash: bytes, inc: RollupIncrement) -> dict[str, Any]:
     return {
         **key._asdict(),
+        "key_hash": key_hash,
         "tags": inc.tags,
         "billed_nanos": inc.billed_nanos,
         "effective_nanos": inc.effective_nanos,
@@ -234,18 +235,21 @@ class LedgerWriter:
         return summarize(batch.received, batch.records, written)
 
     def _rollup_rows(self, increments: dict[RollupKey, RollupIncrement]) -> list[Any]:
-        # Sorted by key so concurrent writers take row locks in the same order (no deadlocks).
-        keys = sorted(increments)
+        # The increments hold each key once, so each bucket's digest is computed once per batch.
+        # Sorted by digest, the order both paths upsert in: concurrent writers take row locks in
+        # the same order (no deadlocks).
+        key_hash = RollupKeyHasher()
+        hashed = sorted((key_hash(key), key) for key in increments)
         if not self._copy:
-            return [rollup_row(key, increments[key]) for key in keys]
+            return [rollup_row(key, digest, increments[key]) for digest, key in hashed]
         tag_text: dict[str, str] = {}  # one JSON text per tag set, not per bucket
         rows = []
-        for key in keys:
+        for digest, key in hashed:
             inc = increments[key]
             tags = tag_text.get(key.tags_hash)
             if tags is None:
                 tags = tag_text[key.tags_hash] = _json(inc.tags)
-            rows.append((*key, tags, inc.billed_nanos, inc.effective_nanos, inc.list_nanos, inc.records))
+            rows.append((*key, digest, tags, inc.billed_nanos, inc.effective_nanos, inc.list_nanos, inc.records))
         return rows
 
 
@@ -274,7 +278,7 @@ async def _upsert_rollups_portable(conn: AsyncConnection, rows: list[dict[str, A
     table = CostRollup.__table__
     ins = _dialect_insert(conn, table)
     stmt = ins.on_conflict_do_update(
-        index_elements=list(ROLLUP_KEY),
+        index_elements=["key_hash"],
         set_={col: table.c[col] + ins.excluded[col] for col in ROLLUP_AMOUNTS},
     )
     await conn.execute(stmt, rows)
@@ -315,9 +319,8 @@ async def _upsert_rollups_copy(conn: AsyncConnection, tuples: list[tuple[Any, ..
     await driver.copy_records_to_table(_ROLLUP_STAGE, records=tuples, columns=list(ROLLUP_COLUMNS))
     cols = ", ".join(ROLLUP_COLUMNS)
     updates = ", ".join(f"{c} = cost_rollups.{c} + EXCLUDED.{c}" for c in ROLLUP_AMOUNTS)
-    order = ", ".join(ROLLUP_KEY)
-    # ORDER BY the key: concurrent ledger workers take row locks in the same order (no deadlocks).
+    # ORDER BY the digest: concurrent ledger workers take row locks in the same order (no deadlocks).
     await driver.execute(
-        f"INSERT INTO cost_rollups ({cols}) SELECT {cols} FROM {_ROLLUP_STAGE} ORDER BY {order} "
-        f"ON CONFLICT ON CONSTRAINT uq_cost_rollups_key DO UPDATE SET {updates}"
+        f"INSERT INTO cost_rollups ({cols}) SELECT {cols} FROM {_ROLLUP_STAGE} ORDER BY key_hash "
+        f"ON CONFLICT (key_hash) DO UPDATE SET {updates}"
     )
