@@ -3,8 +3,10 @@
 In the same run it measures the raw baselines on the same machine, broker and database:
 - raw producer: aiokafka (acks=all, lz4, same linger) sending the same number of equally sized messages;
 - raw COPY: asyncpg COPY of the same rows into a table shaped like the ledger's.
-End-to-end runs `outlay ingest` and `outlay services run ledger` as two processes, timed from the start of
-the ingest until the last row is in PostgreSQL. Prints a table, then one JSON line with the figures.
+End-to-end runs `outlay ingest` and `outlay services run ledger` as two processes: the ledger is started first
+and proven to be consuming (a warm-up record reaches PostgreSQL), as in a running platform; then the clock runs
+from the start of the `outlay ingest` process (its imports and checks included) until the last row is in
+PostgreSQL. Prints a table, then one JSON line with the figures.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import subprocess
 import sys
 import time
 import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +31,9 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from rich.console import Console
 from rich.table import Table
 
+from outlay.events import CostKind, UsageRecord
 from outlay.kafka.embedded_broker import EmbeddedBroker
+from outlay.kafka.producer import EventProducer
 from outlay.kafka.topics_admin import ensure_topics
 from outlay.store.engine import upgrade
 from services.ingest.ledger.rollups import record_amounts, to_naive_utc
@@ -130,6 +136,34 @@ async def count_rows(conn: asyncpg.Connection) -> int:
     return int(await conn.fetchval("SELECT count(*) FROM usage_records"))
 
 
+async def _wait_until_ledger_consumes(
+    bootstrap: str, dsn: str, ledger: subprocess.Popen[bytes], within: float = 60
+) -> None:
+    warm_up = UsageRecord(
+        record_id="bench-warm-up",
+        source="generator",
+        cost_kind=CostKind.ESTIMATED,
+        charge_period_start=datetime(2018, 9, 30, 23, 0, tzinfo=UTC),
+        charge_period_end=datetime(2018, 9, 30, 23, 1, tzinfo=UTC),
+        billing_account_id="bench",
+        service="bench",
+        billed_cost=Decimal(0),
+        effective_cost=Decimal(0),
+        list_cost=Decimal(0),
+    )
+    async with EventProducer(bootstrap, client_id="bench-warm-up") as producer:
+        await producer.send_many([warm_up])
+    conn = await asyncpg.connect(dsn.replace("+asyncpg", ""))
+    try:
+        deadline = time.perf_counter() + within
+        while await count_rows(conn) < 1:
+            if ledger.poll() is not None or time.perf_counter() > deadline:
+                raise RuntimeError("the ledger did not start consuming; see /tmp/outlay-bench-ledger.log")
+            await asyncio.sleep(0.05)  # polling the database for the warm-up row
+    finally:
+        await conn.close()
+
+
 async def end_to_end(bootstrap: str, dsn: str, expected: int, broker_pid: int, timeout: float = 900) -> dict[str, Any]:
     env = dict(os.environ, KAFKA_BOOTSTRAP_SERVERS=bootstrap, DATABASE_URL=dsn, OUTLAY_STATE_DIR="/tmp/outlay-bench")
     outlay = [sys.executable, "-m", "outlay.cli.main"]
@@ -139,6 +173,11 @@ async def end_to_end(bootstrap: str, dsn: str, expected: int, broker_pid: int, t
         stdout=subprocess.DEVNULL,
         stderr=open("/tmp/outlay-bench-ledger.log", "wb"),
     )  # noqa: SIM115
+    # The replay goes through a running platform: the ledger is up and consuming (its group joined)
+    # before the clock starts, as when a user runs `outlay ingest` beside `make run`. A warm-up record
+    # proves it; the ingest process's whole start-up (imports, migration and topic checks) is timed.
+    await _wait_until_ledger_consumes(bootstrap, dsn, ledger)
+    expected += 1  # the warm-up row
     t0 = time.perf_counter()
     ingest = subprocess.Popen(
         [*outlay, "ingest", str(CUR_DIR), "--force"],
@@ -184,7 +223,7 @@ async def end_to_end(bootstrap: str, dsn: str, expected: int, broker_pid: int, t
             ingest.kill()
     return {
         "seconds": elapsed,
-        "per_s": expected / elapsed,
+        "per_s": (expected - 1) / elapsed,
         "ingest_seconds": ingest_seconds,
         "ingest_rss": ingest_rss,
         "ledger_rss": ledger_rss,
