@@ -35,8 +35,9 @@ from outlay.events import CostKind, UsageRecord
 from outlay.kafka.embedded_broker import EmbeddedBroker
 from outlay.kafka.producer import EventProducer
 from outlay.kafka.topics_admin import ensure_topics
+from outlay.spread import to_naive_utc
 from outlay.store.engine import upgrade
-from services.ingest.ledger.rollups import record_amounts, to_naive_utc
+from services.ingest.ledger.rollups import record_amounts
 from services.ingest.ledger.writer import USAGE_COLUMNS, usage_values
 from services.ingest.sources.detect import parser_for
 from services.ingest.sources.tabular import iter_table

@@ -8,7 +8,7 @@ derived from the same minute split, so minute, hour and day totals reconcile exa
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 MINUTE = timedelta(minutes=1)
@@ -21,14 +21,24 @@ class Grain(StrEnum):
 
 
 GRAIN_MINUTES = {Grain.MINUTE: 1, Grain.HOUR: 60, Grain.DAY: 1440}
+GRAIN_STEP = {grain: timedelta(minutes=minutes) for grain, minutes in GRAIN_MINUTES.items()}
 
 
 def floor_to(ts: datetime, grain: Grain) -> datetime:
+    """The start of the `grain` bucket holding `ts` (its timezone, if any, is kept)."""
+    # The constructor, not .replace(): several times faster, and the ledger calls this per record.
     if grain is Grain.MINUTE:
-        return ts.replace(second=0, microsecond=0)
+        return datetime(ts.year, ts.month, ts.day, ts.hour, ts.minute, tzinfo=ts.tzinfo)
     if grain is Grain.HOUR:
-        return ts.replace(minute=0, second=0, microsecond=0)
-    return ts.replace(hour=0, minute=0, second=0, microsecond=0)
+        return datetime(ts.year, ts.month, ts.day, ts.hour, tzinfo=ts.tzinfo)
+    return datetime(ts.year, ts.month, ts.day, tzinfo=ts.tzinfo)
+
+
+def to_naive_utc(ts: datetime) -> datetime:
+    """The store's form of an instant: naive UTC (see `outlay.store.models`); naive input is taken as UTC."""
+    if ts.tzinfo is not None and ts.tzinfo is not UTC:
+        ts = ts.astimezone(UTC)
+    return datetime(ts.year, ts.month, ts.day, ts.hour, ts.minute, ts.second, ts.microsecond)
 
 
 def _minutes_between(a: datetime, b: datetime) -> int:
@@ -45,7 +55,7 @@ def spread(total: int, start: datetime, end: datetime, grain: Grain) -> Iterator
         raise ValueError("period must be at least one minute long")
     sign = -1 if total < 0 else 1
     base, rem = divmod(abs(total), n)
-    step = timedelta(minutes=GRAIN_MINUTES[grain])
+    step = GRAIN_STEP[grain]
     bucket = floor_to(start, grain)
     offset = 0  # minutes of the period before the current bucket
     while bucket < end:

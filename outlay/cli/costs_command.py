@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
 from rich.table import Table
 
 from outlay.settings import get_settings
-from outlay.spread import Grain, floor_to
+from outlay.spread import GRAIN_STEP, Grain, floor_to
 from outlay.store.engine import make_engine, upgrade
 from services.gateway.costs_query import CostStore
 from services.gateway.query import build_query
@@ -18,10 +18,9 @@ from services.gateway.report import CostReport, iso, money
 
 
 def _aligned(start: datetime, end: datetime, grain: Grain) -> tuple[datetime, datetime]:
-    step = {Grain.MINUTE: timedelta(minutes=1), Grain.HOUR: timedelta(hours=1), Grain.DAY: timedelta(days=1)}[grain]
     lo = floor_to(start, grain)
     hi = floor_to(end, grain)
-    return lo, (hi if hi == end else hi + step)
+    return lo, (hi if hi == end else hi + GRAIN_STEP[grain])
 
 
 def summarise(report: CostReport, by: str, per_period: bool) -> list[dict[str, str]]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
-from outlay.spread import GRAIN_MINUTES, Grain, floor_to
+from outlay.spread import GRAIN_MINUTES, GRAIN_STEP, Grain, floor_to, to_naive_utc
 
 # Columns present on both usage_records and cost_rollups that a caller may group or filter by.
 DIMENSIONS: tuple[str, ...] = (
@@ -133,7 +133,7 @@ def parse_instant(text: str, field_name: str) -> datetime:
         ) from None
     if value.tzinfo is not None:
         try:
-            value = value.astimezone(UTC).replace(tzinfo=None)
+            value = to_naive_utc(value)
         except OverflowError:  # 0001-01-01T00:00+01:00 is before the first representable instant
             raise QueryError.single(field_name, f"out of range once converted to UTC: {raw!r}") from None
     return value
@@ -159,13 +159,13 @@ def parse_range(start: str | None, end: str | None, grain: Grain, now: datetime 
         parsed[name] = value
     if errors:
         raise QueryError(errors)
-    step = timedelta(minutes=GRAIN_MINUTES[grain])
+    step = GRAIN_STEP[grain]
     if "end" in parsed:
         end_at = parsed["end"]
     elif "start" in parsed:
         end_at = _shifted(parsed["start"], DEFAULT_RANGE[grain], "start")
     else:
-        current = (now or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None)
+        current = to_naive_utc(now or datetime.now(UTC))
         end_at = floor_to(current, grain) + step
     start_at = parsed["start"] if "start" in parsed else _shifted(end_at, -DEFAULT_RANGE[grain], "end")
     if end_at <= start_at:

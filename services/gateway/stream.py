@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from outlay.events import LedgerProgress
 from outlay.events.topics import LEDGER_PROGRESS
-from outlay.spread import Grain, floor_to
+from outlay.spread import Grain, floor_to, to_naive_utc
 from services.gateway.costs_query import CostStore
 from services.gateway.query import CostQuery, Filters, QueryError, TimeRange, parse_group_by
 from services.gateway.report import CostReport, iso, money
@@ -76,8 +76,8 @@ def ticks_from_report(report: CostReport) -> list[CostTick]:
 
 def tick_query(events: list[LedgerProgress], window: timedelta = TICK_WINDOW) -> CostQuery:
     """The minutes a batch of progress events touched, bounded to the last `window` of them."""
-    start = min(e.period_start for e in events).astimezone(UTC).replace(tzinfo=None)
-    end = max(e.period_end for e in events).astimezone(UTC).replace(tzinfo=None)
+    start = to_naive_utc(min(e.period_start for e in events))
+    end = to_naive_utc(max(e.period_end for e in events))
     end_minute = floor_to(end, Grain.MINUTE)
     if end_minute < end:
         end_minute += timedelta(minutes=1)

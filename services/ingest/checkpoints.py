@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from outlay.spread import to_naive_utc
 from outlay.store.models import IngestCheckpoint
 
 STARTED = "started"
@@ -45,8 +46,7 @@ class Checkpoint:
 
 
 def _now() -> datetime:
-    # The store keeps naive UTC datetimes (see outlay.store.models).
-    return datetime.now(UTC).replace(tzinfo=None)
+    return to_naive_utc(datetime.now(UTC))
 
 
 class CheckpointStore:

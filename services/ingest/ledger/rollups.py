@@ -12,12 +12,12 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import NamedTuple
 
 from outlay.events import UsageRecord
 from outlay.money import to_nanos
-from outlay.spread import GRAIN_MINUTES, Grain, floor_to, spread
+from outlay.spread import GRAIN_STEP, Grain, floor_to, spread, to_naive_utc
 
 ROLLUP_GRAINS: tuple[Grain, ...] = (Grain.HOUR, Grain.DAY)
 
@@ -57,30 +57,10 @@ def tags_hash(tags: Mapping[str, str]) -> str:
     return hashlib.blake2b(canonical.encode(), digest_size=16).hexdigest()
 
 
-def to_naive_utc(ts: datetime) -> datetime:
-    """The store keeps naive UTC datetimes (see `outlay.store.models`)."""
-    if ts.tzinfo is not None and ts.tzinfo is not UTC:  # UsageRecord already gives UTC
-        ts = ts.astimezone(UTC)
-    # The constructor, not .replace(tzinfo=None): several times faster, and this runs per record.
-    return datetime(ts.year, ts.month, ts.day, ts.hour, ts.minute, ts.second, ts.microsecond)
-
-
-def _floor(ts: datetime, grain: Grain) -> datetime:
-    # Fast paths for the two rollup grains (the constructor beats .replace); floor_to for the rest.
-    if grain is Grain.HOUR:
-        return datetime(ts.year, ts.month, ts.day, ts.hour)
-    if grain is Grain.DAY:
-        return datetime(ts.year, ts.month, ts.day)
-    return floor_to(ts, grain)
-
-
-_STEP = {grain: timedelta(minutes=GRAIN_MINUTES[grain]) for grain in Grain}
-
-
 def spread_amounts(amounts: Amounts, start: datetime, end: datetime, grain: Grain) -> list[tuple[datetime, Amounts]]:
     """(bucket, (billed, effective, list)) shares for each `grain` bucket that [start, end) overlaps."""
-    bucket = _floor(start, grain)
-    if end <= bucket + _STEP[grain]:
+    bucket = floor_to(start, grain)
+    if end <= bucket + GRAIN_STEP[grain]:
         # The common case for hourly and daily exports: one bucket takes the whole amount.
         return [(bucket, amounts)]
     billed, effective, listed = amounts
@@ -126,7 +106,7 @@ class RollupAccumulator:
 
     def __init__(self, grains: tuple[Grain, ...] = ROLLUP_GRAINS) -> None:
         self.increments: dict[RollupKey, RollupIncrement] = {}
-        self._grains = [(grain, grain.value, _STEP[grain]) for grain in grains]
+        self._grains = [(grain, grain.value, GRAIN_STEP[grain]) for grain in grains]
         self._hashes: dict[tuple[tuple[str, str], ...], str] = {}  # tag sets repeat within a batch
 
     def tags_hash(self, tags: Mapping[str, str]) -> str:
@@ -149,7 +129,7 @@ class RollupAccumulator:
         out = self.increments
         new_key = tuple.__new__  # RollupKey(*fields) without NamedTuple's per-call argument parsing
         for grain, name, step in self._grains:
-            bucket = _floor(start, grain)
+            bucket = floor_to(start, grain)
             shares = [(bucket, amounts)] if end <= bucket + step else spread_amounts(amounts, start, end, grain)
             for when, (b, e, lst) in shares:
                 key: RollupKey = new_key(RollupKey, (name, when, *rest))

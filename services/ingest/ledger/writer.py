@@ -24,6 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from outlay.events import UsageRecord
+from outlay.spread import to_naive_utc
 from outlay.store.models import ROLLUP_KEY, CostRollup, RollupKeyHasher, UsageRow
 from services.ingest.ledger.rollups import (
     Amounts,
@@ -33,7 +34,6 @@ from services.ingest.ledger.rollups import (
     key_rest,
     record_amounts,
     rollup_increments,
-    to_naive_utc,
 )
 
 # The order of `usage_values`; checked against the model below so a new column cannot be missed.

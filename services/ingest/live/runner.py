@@ -35,6 +35,7 @@ from outlay import telemetry
 from outlay.kafka.producer import EventProducer
 from outlay.pricing import PriceCatalogue
 from outlay.settings import Settings, get_settings
+from outlay.spread import Grain, floor_to
 from services.ingest.live import coverage
 from services.ingest.live.coverage import DEFAULT_MAX_GAP, Coverage, CoverageFile
 from services.ingest.live.generator import CompanyProfile, generate, labels
@@ -84,10 +85,6 @@ class LiveStats:
     samples: int = 0
     errors: int = 0  # metering passes that failed (the loop carried on)
     last_minute: datetime | None = None
-
-
-def floor_minute(when: datetime) -> datetime:
-    return when.replace(second=0, microsecond=0)
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> bool:
@@ -146,7 +143,7 @@ async def run_live(
     stats = stats if stats is not None else LiveStats()
     sim = SimClock(clock, speedup)
     catalogue = catalogue or PriceCatalogue.load()
-    current = floor_minute(sim.now())
+    current = floor_to(sim.now(), Grain.MINUTE)
     once = DeadLetterOnce()
 
     state: CoverageFile | None = None

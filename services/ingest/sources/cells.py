@@ -14,8 +14,8 @@ from functools import lru_cache
 
 from outlay.events.currencies import ISO_4217
 from outlay.events.usage import MAX_CHARGE_PERIOD
+from outlay.spread import MINUTE, Grain, floor_to
 
-_MINUTE = timedelta(minutes=1)
 _NO_OFFSET = timedelta(0)
 _DAY = timedelta(days=1)
 
@@ -112,16 +112,9 @@ def timestamp(value: object, column: str) -> datetime:
         raise CellError(column, f"not a date-time: {raw!r}") from None
 
 
-def floor_minute(moment: datetime) -> datetime:
-    if not (moment.second or moment.microsecond):
-        return moment
-    return moment.replace(second=0, microsecond=0)
-
-
 def ceil_minute(moment: datetime) -> datetime:
-    if not (moment.second or moment.microsecond):
-        return moment
-    return moment.replace(second=0, microsecond=0) + _MINUTE
+    floor = floor_to(moment, Grain.MINUTE)
+    return floor if floor == moment else floor + MINUTE
 
 
 def charge_period(start: datetime, end: datetime, start_column: str, end_column: str) -> tuple[datetime, datetime]:
@@ -133,7 +126,7 @@ def charge_period(start: datetime, end: datetime, start_column: str, end_column:
 
     A period longer than `MAX_CHARGE_PERIOD` is refused (the ledger spreads it over every minute).
     """
-    start = floor_minute(start)
+    start = floor_to(start, Grain.MINUTE)
     try:
         end = ceil_minute(end)
     except OverflowError:  # 9999-12-31T23:59:59 has no next minute
