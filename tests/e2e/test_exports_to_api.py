@@ -16,7 +16,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import asyncpg
-import httpx
 import pyarrow.parquet as pq
 import pytest
 
@@ -26,6 +25,7 @@ from outlay.store.engine import make_engine
 from services.gateway.app import create_app
 from services.ingest.ledger.main import run as run_ledger
 from services.ingest.pipeline import ingest
+from tests.integration.gateway_fixtures import api_client
 
 pytestmark = pytest.mark.e2e
 
@@ -109,15 +109,12 @@ async def _ledger(settings: Settings) -> AsyncIterator[None]:
 
 
 async def _api_totals(settings: Settings, start: str, end: str) -> Totals:
-    app = create_app(settings)
     totals: Totals = defaultdict(Decimal)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            response = await client.get(
-                "/v1/costs",
-                params={"start": start, "end": end, "granularity": "day", "group_by": "service"},
-            )
+    async with api_client(create_app(settings)) as client:
+        response = await client.get(
+            "/v1/costs",
+            params={"start": start, "end": end, "granularity": "day", "group_by": "service"},
+        )
     assert response.status_code == 200, response.text
     for row in response.json()["rows"]:
         totals[(row["group"]["service"], row["period_start"][:10])] += Decimal(row["cost"])

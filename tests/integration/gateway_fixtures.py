@@ -6,12 +6,17 @@ minutes at query time, so the tests that compare grains check the two sides agai
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 from decimal import Decimal
 
+import httpx
+from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from outlay.events import CostKind, UsageRecord
+from outlay.store.engine import make_engine
 from services.ingest.ledger.writer import LedgerWriter
 
 
@@ -51,6 +56,25 @@ def record(
 async def write_ledger(engine: AsyncEngine, records: list[UsageRecord]) -> None:
     result = await LedgerWriter(engine).write(records)
     assert result.written == len(records)
+
+
+async def seed_scenario(store_url: str) -> str:
+    """Write SCENARIO into the (migrated) store at `store_url`; returns the url for chaining."""
+    engine = make_engine(store_url)
+    try:
+        await write_ledger(engine, SCENARIO)
+    finally:
+        await engine.dispose()
+    return store_url
+
+
+@asynccontextmanager
+async def api_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """An in-process HTTP client to `app`, with the app's lifespan (store engine, live stream) running."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+            yield client
 
 
 # The shared scenario: two days of bills, a live estimate overlapping one billed hour, and a EUR account.

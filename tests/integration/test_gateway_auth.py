@@ -16,6 +16,7 @@ from outlay.kafka.embedded_broker import free_port
 from outlay.settings import Settings
 from services.gateway.app import create_app
 from services.gateway.main import InsecureBinding, check_binding
+from tests.integration.gateway_fixtures import api_client
 
 KEY = "test-key-0123456789abcdef"
 COSTS = "/v1/costs?start=2024-01-01&end=2024-01-02&granularity=day"
@@ -23,11 +24,8 @@ COSTS = "/v1/costs?start=2024-01-01&end=2024-01-02&granularity=day"
 
 @pytest.fixture
 async def api(store_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(Settings(DATABASE_URL=store_url, OUTLAY_API_KEY=KEY))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield client
+    async with api_client(create_app(Settings(DATABASE_URL=store_url, OUTLAY_API_KEY=KEY))) as client:
+        yield client
 
 
 async def test_costs_refused_without_or_with_a_wrong_key(api: httpx.AsyncClient) -> None:

@@ -9,42 +9,28 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
 from outlay.settings import Settings
-from outlay.store.engine import make_engine
 from services.gateway.app import create_app
-from tests.integration.gateway_fixtures import SCENARIO, write_ledger
+from tests.integration.gateway_fixtures import api_client, seed_scenario
 
 Params = list[tuple[str, str | int | float | bool | None]]
 
 
 @pytest.fixture
 async def ledger(store_url: str) -> str:
-    engine = make_engine(store_url)
-    try:
-        await write_ledger(engine, SCENARIO)
-    finally:
-        await engine.dispose()
-    return store_url
-
-
-async def _client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
-            yield client
+    return await seed_scenario(store_url)
 
 
 @pytest.fixture
 async def api(ledger: str) -> AsyncIterator[httpx.AsyncClient]:
-    async for client in _client(create_app(Settings(DATABASE_URL=ledger))):
+    async with api_client(create_app(Settings(DATABASE_URL=ledger))) as client:
         yield client
 
 
 @pytest.fixture
 async def small_api(ledger: str) -> AsyncIterator[httpx.AsyncClient]:
-    async for client in _client(create_app(Settings(DATABASE_URL=ledger), max_cells=5)):
+    async with api_client(create_app(Settings(DATABASE_URL=ledger), max_cells=5)) as client:
         yield client
 
 
@@ -246,13 +232,9 @@ async def test_openapi_documents_the_api(api: httpx.AsyncClient) -> None:
 
 async def test_same_answers_on_sqlite(sqlite_url: str) -> None:
     """The zero-setup store: tag access through SQLAlchemy's JSON operators works on SQLite too."""
-    engine = make_engine(sqlite_url)
-    try:
-        await write_ledger(engine, SCENARIO)
-    finally:
-        await engine.dispose()
+    await seed_scenario(sqlite_url)
     params = {"start": "2024-05-01", "end": "2024-05-02", "group_by": "tag:team", "cost_kind": "billed"}
-    async for api in _client(create_app(Settings(DATABASE_URL=sqlite_url))):
+    async with api_client(create_app(Settings(DATABASE_URL=sqlite_url))) as api:
         day = (await api.get("/v1/costs", params={**params, "currency": "USD"})).json()
         assert by_group(day, "tag:team") == {
             ("2024-05-01T00:00:00Z", "checkout"): "1.000000007",

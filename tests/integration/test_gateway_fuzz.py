@@ -30,10 +30,9 @@ from schemathesis.python import asgi
 
 from outlay.settings import Settings
 from outlay.spread import GRAIN_MINUTES, Grain, floor_to
-from outlay.store.engine import make_engine
 from services.gateway.app import create_app
 from services.gateway.query import DIMENSIONS, MAX_FILTER_VALUES
-from tests.integration.gateway_fixtures import SCENARIO, write_ledger
+from tests.integration.gateway_fixtures import api_client, seed_scenario
 
 REST_PATHS = ("/v1/costs", "/v1/costs/reconciliation", "/healthz", "/readyz")
 MAX_EXAMPLES = 100
@@ -50,12 +49,7 @@ SCENARIO_DAYS = (datetime(2024, 4, 29), datetime(2024, 5, 4))
 
 @pytest.fixture
 async def seeded_ledger(store_url: str) -> str:
-    engine = make_engine(store_url)
-    try:
-        await write_ledger(engine, SCENARIO)
-    finally:
-        await engine.dispose()
-    return store_url
+    return await seed_scenario(store_url)
 
 
 @pytest.fixture
@@ -312,11 +306,8 @@ def test_openapi_documents_problem_json(gateway: FastAPI) -> None:
 
 
 async def test_too_many_group_by_dimensions_is_a_422_not_a_retryable_503(store_url: str) -> None:
-    app = create_app(Settings(DATABASE_URL=store_url))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            params = [("group_by", f"tag:k{i}") for i in range(2100)]
-            response = await client.get("/v1/costs", params=[("start", "2024-01-01"), ("end", "2024-01-02"), *params])
+    async with api_client(create_app(Settings(DATABASE_URL=store_url))) as client:
+        params = [("group_by", f"tag:k{i}") for i in range(2100)]
+        response = await client.get("/v1/costs", params=[("start", "2024-01-01"), ("end", "2024-01-02"), *params])
     assert response.status_code == 422, response.text
     assert response.json()["errors"][0]["field"] == "group_by"

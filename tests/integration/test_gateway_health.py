@@ -7,14 +7,12 @@ import httpx
 from outlay.kafka.embedded_broker import free_port
 from outlay.settings import Settings
 from services.gateway.app import create_app
+from tests.integration.gateway_fixtures import api_client
 
 
 async def _get(settings: Settings, path: str) -> httpx.Response:
-    app = create_app(settings, probe_timeout=1.5)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
-            return await client.get(path)
+    async with api_client(create_app(settings, probe_timeout=1.5)) as client:
+        return await client.get(path)
 
 
 async def test_healthz_needs_nothing(store_url: str) -> None:

@@ -17,9 +17,8 @@ from outlay.events import CostKind, LedgerProgress
 from outlay.kafka.embedded_broker import free_port
 from outlay.kafka.producer import EventProducer
 from outlay.settings import Settings
-from outlay.store.engine import make_engine
 from services.gateway.app import create_app
-from tests.integration.gateway_fixtures import SCENARIO, write_ledger
+from tests.integration.gateway_fixtures import seed_scenario
 
 TIMEOUT = 30.0
 
@@ -53,11 +52,7 @@ async def receive_until(
 
 @pytest.fixture
 async def gateway(store_url: str, broker: str) -> AsyncIterator[tuple[str, FastAPI]]:
-    engine = make_engine(store_url)
-    try:
-        await write_ledger(engine, SCENARIO)
-    finally:
-        await engine.dispose()
+    await seed_scenario(store_url)
     app = create_app(Settings(DATABASE_URL=store_url, KAFKA_BOOTSTRAP_SERVERS=broker), heartbeat_seconds=0.3)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))

@@ -6,26 +6,19 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 from outlay.settings import Settings
 from services.gateway.app import create_app
+from tests.integration.gateway_fixtures import api_client
 
 KEY = "gateway-metrics-test-key-0123456789"
 
 
-async def _client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
-            yield client
-
-
 @pytest.fixture
 async def api(sqlite_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    async for client in _client(create_app(Settings(DATABASE_URL=sqlite_url, OUTLAY_API_KEY=KEY))):
+    async with api_client(create_app(Settings(DATABASE_URL=sqlite_url, OUTLAY_API_KEY=KEY))) as client:
         yield client
 
 
