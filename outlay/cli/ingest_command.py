@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from outlay.kafka.embedded_broker import running_address
+from outlay.kafka.embedded_broker import platform_bootstrap
 from outlay.kafka.producer import EventProducer
 from outlay.kafka.topics_admin import ensure_outlay_topics
 from outlay.process import tune_gc_for_streaming
@@ -30,7 +30,7 @@ def _summary(report: IngestReport) -> Table:
 async def run_ingest(location: str, force: bool, console: Console) -> int:
     tune_gc_for_streaming()
     settings = get_settings()
-    bootstrap = settings.kafka_bootstrap_servers or running_address(settings.state_dir)
+    bootstrap = platform_bootstrap(settings)
     if not bootstrap:
         console.print(
             "[red]No Kafka broker:[/] set KAFKA_BOOTSTRAP_SERVERS, or start the platform with `make run` "

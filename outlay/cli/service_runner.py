@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 
-from outlay.kafka.embedded_broker import running_address
+from outlay.kafka.embedded_broker import platform_bootstrap
 from outlay.kafka.producer import EventProducer
 from outlay.kafka.topics_admin import ensure_outlay_topics
 from outlay.process import tune_gc_for_streaming
@@ -42,7 +42,7 @@ def run_service(name: str, backfill_days: int = 30, speedup: float = 1.0) -> Non
         start_metrics_server(settings.metrics_port)
     # Without KAFKA_BOOTSTRAP_SERVERS, join the broker of a running `outlay run` on this machine. A private
     # broker would be useless: nothing else could reach what the service produces or consumes.
-    bootstrap = settings.kafka_bootstrap_servers or running_address(settings.state_dir)
+    bootstrap = platform_bootstrap(settings)
     if bootstrap is None and name != "gateway":  # the gateway can serve costs without the live stream
         raise SystemExit(
             f"{name}: no Kafka broker. Set KAFKA_BOOTSTRAP_SERVERS, or start the platform with `outlay run`."

