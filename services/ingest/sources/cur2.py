@@ -6,7 +6,7 @@ snake-case line item, bill, pricing, reservation and savings plan columns, so th
 amortized-cost rule and the id rule are `CurParser`'s. What differs:
 - tags live in one `resource_tags` map column (keys `user_<key>` / `aws_<key>`), not one column per tag;
 - product attributes outside the static schema live in the `product` map (e.g. `region`), while
-  `product_region_code` and `product_servicecode` are static columns;
+  `product_region_code` is a static column;
 - map columns are parquet maps (or structs) in parquet files and JSON object strings in CSV files.
 """
 

@@ -50,7 +50,6 @@ _ZERO = Decimal(0)
 
 # Canonical names read besides the required ones.
 _OPTIONAL = (
-    "product_servicecode",
     "product_product_name",
     "product_region",
     "product_region_code",
@@ -108,7 +107,6 @@ class CurParser:
             n("line_item_unblended_cost"),
             n("line_item_usage_amount"),
             n("line_item_product_code"),
-            n("product_servicecode"),
             n("bill_payer_account_id"),
             n("line_item_usage_account_id"),
             n("line_item_resource_id"),
@@ -143,7 +141,7 @@ class CurParser:
         # Hot path (335k rows for WorkshopCUR): names are resolved once in __init__; absent optional
         # columns are looked up under their canonical name, which no row has, so they read as None.
         get = row.get
-        (k_type, k_id, k_interval, k_start, k_end, k_cost, k_qty, k_code, k_svc, k_payer, k_account,
+        (k_type, k_id, k_interval, k_start, k_end, k_cost, k_qty, k_code, k_payer, k_account,
          k_resource, k_usage_type, k_unit, k_currency, k_public) = self._keys  # fmt: skip
         line_type = required_text(get(k_type), k_type)
         line_item_id = required_text(get(k_id), k_id)
