@@ -11,7 +11,7 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator, model_validator
 
@@ -74,14 +74,9 @@ class UsageRecord(BaseModel):
 
     @model_validator(mode="after")
     def _period(self) -> UsageRecord:
-        if self.charge_period_end <= self.charge_period_start:
-            raise ValueError("charge_period_end must be after charge_period_start")
-        if self.charge_period_end - self.charge_period_start > MAX_CHARGE_PERIOD:
-            raise ValueError(f"the charge period is longer than {MAX_CHARGE_PERIOD.days} days")
-        if self.charge_period_start.second or self.charge_period_start.microsecond:
-            raise ValueError("charge_period_start must fall on a whole minute")
-        if self.charge_period_end.second or self.charge_period_end.microsecond:
-            raise ValueError("charge_period_end must fall on a whole minute")
+        problem = period_problem(self.charge_period_start, self.charge_period_end)
+        if problem is not None:
+            raise ValueError(problem)
         return self
 
     @property
@@ -94,7 +89,102 @@ class UsageRecord(BaseModel):
         return int((self.charge_period_end - self.charge_period_start).total_seconds() // 60)
 
 
+def period_problem(start: datetime, end: datetime) -> str | None:
+    """What is wrong with a charge period, or None: the model's rule, shared with `checked_usage_record`."""
+    if end <= start:
+        return "charge_period_end must be after charge_period_start"
+    if end - start > MAX_CHARGE_PERIOD:
+        return f"the charge period is longer than {MAX_CHARGE_PERIOD.days} days"
+    if start.second or start.microsecond:
+        return "charge_period_start must fall on a whole minute"
+    if end.second or end.microsecond:
+        return "charge_period_end must fall on a whole minute"
+    return None
+
+
+# --- the parsers' fast constructor -------------------------------------------------------------------
+#
+# Export parsers build hundreds of thousands of records from cells they have already converted and
+# checked (text, Decimal, UTC whole-minute periods, ISO 4217 codes: `services.ingest.sources.cells`).
+# Validating them again costs more than parsing the row did, so `checked_usage_record` re-checks only
+# what is cheap to test and builds the model without re-validating; anything unexpected takes the full
+# validation instead. Its result is therefore always a record the model itself would accept.
+
+_FIELDS: tuple[str, ...] = tuple(UsageRecord.model_fields)
+_REQUIRED = frozenset(name for name, info in UsageRecord.model_fields.items() if info.is_required())
+_MISSING = object()
+# Field order matters: the JSON encoder writes fields in the instance dict's order, and
+# dict.update keeps the template's order for keys it already has.
+_TEMPLATE: dict[str, Any] = {
+    name: _MISSING if info.is_required() else info.get_default(call_default_factory=False)
+    for name, info in UsageRecord.model_fields.items()
+}
+_MONEY = ("billed_cost", "effective_cost", "list_cost")
+if UsageRecord.__private_attributes__ or UsageRecord.__pydantic_post_init__ is not None:
+    raise RuntimeError("checked_usage_record builds instances as model_construct does: revisit it")
+
+
+def _is_checked(values: dict[str, Any]) -> bool:
+    start, end = values["charge_period_start"], values["charge_period_end"]
+    quantity = values["consumed_quantity"]
+    return (
+        type(start) is datetime
+        and type(end) is datetime
+        and start.tzinfo is UTC
+        and end.tzinfo is UTC
+        and period_problem(start, end) is None
+        and values["currency"] in ISO_4217
+        and all(type(values[name]) is Decimal for name in _MONEY)
+        and (quantity is None or type(quantity) is Decimal)
+        and type(values["cost_kind"]) is CostKind
+        and type(values["tags"]) is dict
+    )
+
+
+def _checked_usage_record(**fields: Any) -> UsageRecord:
+    if not fields.keys() >= _REQUIRED:
+        return UsageRecord(**fields)  # the full validation names what is missing
+    values = _TEMPLATE.copy()
+    values.update(fields)
+    if len(values) != len(_FIELDS) or not _is_checked(values):
+        return UsageRecord(**fields)
+    if "tags" not in fields:
+        values["tags"] = {}  # the default factory's fresh dict, never the template's
+    record = UsageRecord.__new__(UsageRecord)
+    # What `BaseModel.model_construct` sets, without its per-field default and alias handling.
+    object.__setattr__(record, "__dict__", values)
+    object.__setattr__(record, "__pydantic_fields_set__", set(fields))
+    object.__setattr__(record, "__pydantic_extra__", None)
+    object.__setattr__(record, "__pydantic_private__", None)
+    return record
+
+
+if TYPE_CHECKING:
+    # For the type checker it is the model's own constructor: the same keywords, the same types.
+    checked_usage_record = UsageRecord
+else:
+    checked_usage_record = _checked_usage_record
+
+
+def _id_text(parts: tuple[object, ...]) -> str:
+    return "\x1f".join("" if p is None else str(p) for p in parts)
+
+
 def stable_record_id(*parts: object) -> str:
     """A record id derived from the natural key, so replays and restarts produce the same id."""
-    digest = hashlib.blake2b("\x1f".join("" if p is None else str(p) for p in parts).encode(), digest_size=16)
-    return digest.hexdigest()
+    return hashlib.blake2b(_id_text(parts).encode(), digest_size=16).hexdigest()
+
+
+class RecordIds:
+    """`stable_record_id(*prefix, *rest)` for many records sharing `prefix` (a file): the prefix is
+    hashed once and each id only hashes its own parts. Same ids, a fraction of the cost."""
+
+    __slots__ = ("_base",)
+
+    def __init__(self, *prefix: object) -> None:
+        self._base = hashlib.blake2b((_id_text(prefix) + "\x1f").encode(), digest_size=16)
+
+    def __call__(self, *rest: object) -> str:
+        digest = self._base.copy()
+        digest.update(_id_text(rest).encode())
+        return digest.hexdigest()

@@ -46,6 +46,8 @@ class WorkshopRun:
     effective_by_type: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
     tagged: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     samples: dict[str, UsageRecord] = field(default_factory=dict)
+    revalidated: int = 0  # records checked against the model's full validation
+    revalidation_mismatches: list[int] = field(default_factory=list)
     seconds: float = 0.0
 
 
@@ -79,6 +81,10 @@ def workshop(workshop_files: list[Path]) -> WorkshopRun:
             for key, value in item.tags.items():
                 run.tagged[key][value] += 1
             run.samples.setdefault(item.charge_category, item)
+            if count % 50 == 1:  # the parser's fast constructor must give what full validation gives
+                run.revalidated += 1
+                if UsageRecord.model_validate_json(item.model_dump_json()) != item:
+                    run.revalidation_mismatches.append(count)
         run.rows[path.name[:7]] = count
     run.seconds = time.perf_counter() - started
     total = sum(run.rows.values())
@@ -97,6 +103,11 @@ def test_workshop_detected_as_cur(workshop_files: list[Path]) -> None:
 def test_workshop_row_counts_and_no_rejects(workshop: WorkshopRun) -> None:
     assert workshop.rows == WORKSHOP_ROWS
     assert workshop.rejected == []
+
+
+def test_workshop_records_survive_full_validation_unchanged(workshop: WorkshopRun) -> None:
+    assert workshop.revalidated > 6_000
+    assert workshop.revalidation_mismatches == []
 
 
 def test_workshop_ids_unique_across_all_files(workshop: WorkshopRun) -> None:

@@ -31,7 +31,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 
 from outlay.events import UsageRecord
-from outlay.events.usage import CostKind, stable_record_id
+from outlay.events.usage import CostKind, checked_usage_record
 from services.ingest.sources.aws_categories import service_category
 from services.ingest.sources.base import ParsedRow
 from services.ingest.sources.cells import (
@@ -44,7 +44,7 @@ from services.ingest.sources.cells import (
     text,
 )
 from services.ingest.sources.columns import CUR_REQUIRED, canonical_cur_columns, cur_tag_key
-from services.ingest.sources.rowloop import file_name, occurrence, parse_rows
+from services.ingest.sources.rowloop import FileScope, parse_rows
 
 _ZERO = Decimal(0)
 
@@ -137,7 +137,7 @@ class CurParser:
     def _decimal(self, row: Mapping[str, object], canonical: str) -> Decimal | None:
         return decimal(self._get(row, canonical), self._name(canonical))
 
-    def record(self, row: Mapping[str, object], number: int, uri: str, seen: dict[str, int]) -> UsageRecord:
+    def record(self, row: Mapping[str, object], number: int, scope: FileScope) -> UsageRecord:
         # Hot path (335k rows for WorkshopCUR): names are resolved once in __init__; absent optional
         # columns are looked up under their canonical name, which no row has, so they read as None.
         get = row.get
@@ -157,11 +157,11 @@ class CurParser:
         if service is None:
             raise CellError(k_code, "missing value")
 
-        key = f"{line_item_id}\x1f{interval}"
-        return UsageRecord(
-            record_id=stable_record_id(self.format, file_name(uri), line_item_id, interval, occurrence(seen, key)),
+        occurrence = scope.occurrence(f"{line_item_id}\x1f{interval}")
+        return checked_usage_record(
+            record_id=scope.ids(line_item_id, interval, occurrence),
             source=self.format,
-            source_ref=f"{uri}#{number}",
+            source_ref=scope.ref(number),
             cost_kind=CostKind.BILLED,
             provider="AWS",
             charge_period_start=start,

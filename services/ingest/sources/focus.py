@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 
 from outlay.events import UsageRecord
-from outlay.events.usage import CostKind, stable_record_id
+from outlay.events.usage import CostKind, checked_usage_record, stable_record_id
 from services.ingest.sources.base import ParsedRow
 from services.ingest.sources.cells import (
     CellError,
@@ -42,7 +42,7 @@ from services.ingest.sources.cells import (
     timestamp,
 )
 from services.ingest.sources.columns import FOCUS_REQUIRED
-from services.ingest.sources.rowloop import file_name, occurrence, parse_rows
+from services.ingest.sources.rowloop import FileScope, parse_rows
 
 _OPTIONAL = (
     "EffectiveCost",
@@ -91,7 +91,7 @@ class FocusParser:
     def source_column(self, model_field: str) -> str | None:
         return _MODEL_TO_COLUMN.get(model_field)
 
-    def record(self, row: Mapping[str, object], number: int, uri: str, seen: dict[str, int]) -> UsageRecord:
+    def record(self, row: Mapping[str, object], number: int, scope: FileScope) -> UsageRecord:
         category = required_text(row.get("ChargeCategory"), "ChargeCategory")
         provider = required_text(row.get("ProviderName"), "ProviderName")
         billing_account = required_text(row.get("BillingAccountId"), "BillingAccountId")
@@ -113,14 +113,14 @@ class FocusParser:
         natural_id = text(row.get("Id")) if self._has_id else None
         if natural_id is not None:
             key = f"{provider}\x1f{billing_account}\x1f{natural_id}"
-            record_id = stable_record_id(self.format, provider, billing_account, natural_id, occurrence(seen, key))
+            record_id = stable_record_id(self.format, provider, billing_account, natural_id, scope.occurrence(key))
         else:
-            record_id = stable_record_id(self.format, file_name(uri), number, provider, billing_account, start)
+            record_id = scope.ids(number, provider, billing_account, start)
 
-        return UsageRecord(
+        return checked_usage_record(
             record_id=record_id,
             source=self.format,
-            source_ref=f"{uri}#{number}",
+            source_ref=scope.ref(number),
             cost_kind=CostKind.BILLED,
             provider=provider,
             charge_period_start=start,

@@ -8,15 +8,40 @@ from typing import Protocol
 from pydantic import ValidationError
 
 from outlay.events import UsageRecord
+from outlay.events.usage import RecordIds
 from services.ingest.sources.base import ParsedRow, RejectedRow
 from services.ingest.sources.cells import CellError, raw_row
 from services.ingest.sources.tabular import MalformedRow, TableRows
 
 
+class FileScope:
+    """What a row mapper knows of the file its rows come from."""
+
+    __slots__ = ("uri", "ids", "_seen")
+
+    def __init__(self, uri: str, source_format: str) -> None:
+        self.uri = uri
+        # Ids prefixed with the format and the file *name*: the same file read from disk or from S3
+        # gets the same ids.
+        self.ids = RecordIds(source_format, file_name(uri))
+        self._seen: dict[str, int] = {}  # natural keys met so far in this file
+
+    def occurrence(self, key: str) -> int:
+        """How many times `key` came before in this file: makes a natural key unique when the export repeats it."""
+        count = self._seen.get(key, 0)
+        self._seen[key] = count + 1
+        return count
+
+    def ref(self, number: int) -> str:
+        """The `source_ref` of row `number`."""
+        return f"{self.uri}#{number}"
+
+
 class RowMapper(Protocol):
+    format: str
     columns_needed: tuple[str, ...]
 
-    def record(self, row: Mapping[str, object], number: int, uri: str, seen: dict[str, int]) -> UsageRecord: ...
+    def record(self, row: Mapping[str, object], number: int, scope: FileScope) -> UsageRecord: ...
 
     def source_column(self, model_field: str) -> str | None: ...
 
@@ -30,13 +55,13 @@ def parse_rows(mapper: RowMapper, table_rows: Iterator[dict[str, object]], uri: 
     """
     if isinstance(table_rows, TableRows):
         table_rows.project(mapper.columns_needed)  # decode only what the mapper reads
-    seen: dict[str, int] = {}  # natural keys met so far in this file, for `occurrence`
+    scope = FileScope(uri, mapper.format)
     for number, row in enumerate(table_rows, start=1):
         if type(row) is MalformedRow:  # an exact class check: the cheapest test on the hot path
             yield RejectedRow(row=number, field=None, reason=row.reason, raw=raw_row(row))
             continue
         try:
-            yield mapper.record(row, number, uri, seen)
+            yield mapper.record(row, number, scope)
         except CellError as exc:
             yield RejectedRow(row=number, field=exc.column, reason=exc.reason, raw=raw_row(row))
         except ValidationError as exc:
@@ -46,13 +71,6 @@ def parse_rows(mapper: RowMapper, table_rows: Iterator[dict[str, object]], uri: 
             yield RejectedRow(row=number, field=column, reason=error["msg"], raw=raw_row(row))
         except ArithmeticError as exc:  # OverflowError, decimal.Overflow, … : no cell check caught it
             yield RejectedRow(row=number, field=None, reason=f"{type(exc).__name__}: {exc}", raw=raw_row(row))
-
-
-def occurrence(seen: dict[str, int], key: str) -> int:
-    """How many times `key` came before in this file: makes a natural key unique when the export repeats it."""
-    count = seen.get(key, 0)
-    seen[key] = count + 1
-    return count
 
 
 def file_name(uri: str) -> str:
