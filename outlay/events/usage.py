@@ -150,10 +150,18 @@ def _checked_usage_record(**fields: Any) -> UsageRecord:
         return UsageRecord(**fields)
     if "tags" not in fields:
         values["tags"] = {}  # the default factory's fresh dict, never the template's
+    return build_record(values, set(fields))
+
+
+def build_record(values: dict[str, Any], fields_set: set[str]) -> UsageRecord:
+    """An instance from every field's final, checked value, in the model's field order.
+
+    What `BaseModel.model_construct` sets, without its per-field default and alias handling. Only a
+    fast path that checked the values may call it.
+    """
     record = UsageRecord.__new__(UsageRecord)
-    # What `BaseModel.model_construct` sets, without its per-field default and alias handling.
     object.__setattr__(record, "__dict__", values)
-    object.__setattr__(record, "__pydantic_fields_set__", set(fields))
+    object.__setattr__(record, "__pydantic_fields_set__", fields_set)
     object.__setattr__(record, "__pydantic_extra__", None)
     object.__setattr__(record, "__pydantic_private__", None)
     return record

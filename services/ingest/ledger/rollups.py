@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import NamedTuple
 
 from outlay.events import UsageRecord
@@ -81,7 +82,7 @@ KeyRest = tuple[str, str, str, str, str, str, str, str, str]  # RollupKey withou
 
 def key_rest(rec: UsageRecord, tags_digest: str) -> KeyRest:
     return (
-        rec.cost_kind.value,
+        plain_text(rec.cost_kind),
         rec.provider,
         rec.billing_account_id,
         rec.sub_account_id or "",
@@ -91,6 +92,11 @@ def key_rest(rec: UsageRecord, tags_digest: str) -> KeyRest:
         rec.currency,
         tags_digest,
     )
+
+
+def plain_text(member: str) -> str:
+    """A StrEnum member's value as a plain str: `.value` is a Python-level property, this is C."""
+    return str.__str__(member)
 
 
 def record_amounts(rec: UsageRecord) -> Amounts:
@@ -107,30 +113,63 @@ class RollupAccumulator:
     def __init__(self, grains: tuple[Grain, ...] = ROLLUP_GRAINS) -> None:
         self.increments: dict[RollupKey, RollupIncrement] = {}
         self._grains = [(grain, grain.value, GRAIN_STEP[grain]) for grain in grains]
-        self._hashes: dict[tuple[tuple[str, str], ...], str] = {}  # tag sets repeat within a batch
+        # A batch repeats a few tag sets, periods and amounts many times: each is worked out once.
+        self._hashes: dict[tuple[tuple[str, str], ...], str] = {}
+        self._periods: dict[tuple[datetime, datetime], tuple[datetime, datetime]] = {}
+        self._plans: dict[tuple[datetime, datetime], list[tuple[Grain, str, datetime | None]]] = {}
+        self._nanos: dict[Decimal, int] = {}
+
+    def naive_period(self, rec: UsageRecord) -> tuple[datetime, datetime]:
+        """The record's period as the store keeps it (naive UTC)."""
+        period = (rec.charge_period_start, rec.charge_period_end)
+        naive = self._periods.get(period)
+        if naive is None:
+            naive = self._periods[period] = (to_naive_utc(period[0]), to_naive_utc(period[1]))
+        return naive
+
+    def amounts(self, rec: UsageRecord) -> Amounts:
+        """`record_amounts`, remembering each amount's nano-units."""
+        nanos = self._nanos
+        billed, effective, listed = rec.billed_cost, rec.effective_cost, rec.list_cost
+        b = nanos.get(billed)
+        if b is None:
+            b = nanos[billed] = to_nanos(billed)
+        e = nanos.get(effective)
+        if e is None:
+            e = nanos[effective] = to_nanos(effective)
+        lst = nanos.get(listed)
+        if lst is None:
+            lst = nanos[listed] = to_nanos(listed)
+        return b, e, lst
+
+    def _plan(self, start: datetime, end: datetime) -> list[tuple[Grain, str, datetime | None]]:
+        """Per grain: the one bucket that holds all of [start, end), or None when it must be spread."""
+        plan = self._plans.get((start, end))
+        if plan is None:
+            plan = []
+            for grain, name, step in self._grains:
+                bucket = floor_to(start, grain)
+                plan.append((grain, name, bucket if end <= bucket + step else None))
+            self._plans[(start, end)] = plan
+        return plan
 
     def tags_hash(self, tags: Mapping[str, str]) -> str:
-        items = tuple(sorted(tags.items()))
+        # Keyed on the items as they come (one source writes its tags in one order), so no sort per
+        # record; the digest itself is order-independent, so another order only costs a second entry.
+        items = tuple(tags.items())
         digest = self._hashes.get(items)
         if digest is None:
             digest = self._hashes[items] = tags_hash(tags)
         return digest
 
     def add_record(self, rec: UsageRecord) -> None:
-        self.add(
-            key_rest(rec, self.tags_hash(rec.tags)),
-            rec.tags,
-            to_naive_utc(rec.charge_period_start),
-            to_naive_utc(rec.charge_period_end),
-            record_amounts(rec),
-        )
+        self.add(key_rest(rec, self.tags_hash(rec.tags)), rec.tags, *self.naive_period(rec), self.amounts(rec))
 
     def add(self, rest: KeyRest, tags: Mapping[str, str], start: datetime, end: datetime, amounts: Amounts) -> None:
         out = self.increments
         new_key = tuple.__new__  # RollupKey(*fields) without NamedTuple's per-call argument parsing
-        for grain, name, step in self._grains:
-            bucket = floor_to(start, grain)
-            shares = [(bucket, amounts)] if end <= bucket + step else spread_amounts(amounts, start, end, grain)
+        for grain, name, bucket in self._plan(start, end):
+            shares = [(bucket, amounts)] if bucket is not None else spread_amounts(amounts, start, end, grain)
             for when, (b, e, lst) in shares:
                 key: RollupKey = new_key(RollupKey, (name, when, *rest))
                 inc = out.get(key)

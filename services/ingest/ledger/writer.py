@@ -25,7 +25,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from outlay.events import UsageRecord
-from outlay.spread import to_naive_utc
 from outlay.store.models import ROLLUP_KEY, CostRollup, RollupKeyHasher, UsageRow
 from services.ingest.ledger.rollups import (
     Amounts,
@@ -33,7 +32,7 @@ from services.ingest.ledger.rollups import (
     RollupIncrement,
     RollupKey,
     key_rest,
-    record_amounts,
+    plain_text,
     rollup_increments,
 )
 
@@ -100,7 +99,7 @@ def usage_values(rec: UsageRecord, start: datetime, end: datetime, amounts: Amou
         rec.record_id,
         rec.source,
         rec.source_ref,
-        rec.cost_kind.value,
+        plain_text(rec.cost_kind),
         rec.provider,
         start,
         end,
@@ -196,9 +195,8 @@ class LedgerWriter:
         # One pass: the period, amounts and tags hash serve both the row and the rollups.
         for rec in unique:
             digest = acc.tags_hash(rec.tags)
-            start = to_naive_utc(rec.charge_period_start)
-            end = to_naive_utc(rec.charge_period_end)
-            amounts = record_amounts(rec)
+            start, end = acc.naive_period(rec)
+            amounts = acc.amounts(rec)
             if self._copy:
                 tags: object = tag_text.get(digest)
                 if tags is None:
