@@ -1,0 +1,1 @@
+"""Anomaly service: online cost anomaly detection on the usage stream."""

@@ -1,0 +1,1 @@
+"""How good the detectors are: benchmark scorers (NAB) and labelled cost anomalies."""
