@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup run test test-fast lint bench-ingest migrate clean compose-up
+.PHONY: setup run test test-fast lint bench-ingest bench-nab migrate clean compose-up
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or run: make PYTHON=python3 …)"; exit 1; }
@@ -29,6 +29,9 @@ lint: setup
 
 bench-ingest: setup
 	$(PY) -m bench.ingest
+
+bench-nab: setup
+	$(PY) -m bench.nab
 
 migrate: setup
 	$(VENV)/bin/outlay migrate

@@ -1,0 +1,105 @@
+"""`make bench-nab`: Outlay's NAB scorer checked against NAB's published scores, then Outlay's detector scored.
+
+1. Scorer check: every per-file score NAB published for the raw outputs of numenta, randomCutForest and null on
+   realAWSCloudwatch (17 files x 3 profiles) is recomputed from those outputs at the published thresholds;
+   `scorer_max_abs_diff` is the largest difference.
+2. Detector: `services.anomaly.detection.SeriesDetector` (one configuration for all files) runs online over the 24
+   files of realAWSCloudwatch + realKnownCause; each profile's score is normalised as NAB does over this subset,
+   at the single threshold that is best for the subset (an exact sweep). The published detectors' scores on the
+   same files, from NAB's per-file results, are printed beside it.
+Prints a table, then one JSON line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from services.anomaly.detection.detector import SeriesDetector
+from services.anomaly.evaluation import nab
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("OUTLAY_SHARED_DATA", ROOT.parent / "shared" / "data")) / "nab"
+PUBLISHED = ("ARTime", "numenta", "contextOSE", "randomCutForest")
+SCORER_CHECK = ("numenta", "randomCutForest", "null")
+console = Console()
+
+
+def scorer_max_abs_diff(corpus: nab.NabCorpus) -> tuple[float, int]:
+    windows = nab.load_windows(DATA / "labels" / "combined_windows.json")
+    worst, compared = 0.0, 0
+    for detector in SCORER_CHECK:
+        for profile, cost in corpus.profiles.items():
+            published = nab.read_published_scores(DATA / "results" / detector / f"{detector}_{profile}_scores.csv")
+            by_file = {p.file: p for p in published}
+            for output in sorted((DATA / "results" / detector / "realAWSCloudwatch").glob("*.csv")):
+                name = "realAWSCloudwatch/" + output.name.removeprefix(f"{detector}_")
+                timestamps, scores = nab.read_detector_output(output)
+                labelled = nab.LabelledFile(name, timestamps, nab.window_indexes(timestamps, windows[name]))
+                got = nab.score_at(scores, nab.point_weights(labelled, cost), cost, by_file[name].threshold)
+                worst = max(worst, abs(got.score - by_file[name].score))
+                compared += 1
+    return worst, compared
+
+
+def published_scores(corpus: nab.NabCorpus, detector: str) -> dict[str, float]:
+    out = {}
+    for profile, cost in corpus.profiles.items():
+        by_file = {
+            p.file: p.score
+            for p in nab.read_published_scores(DATA / "results" / detector / f"{detector}_{profile}_scores.csv")
+        }
+        weights = [nab.point_weights(s.file, cost) for s in corpus.series]
+        raw = sum(by_file[s.file.name] for s in corpus.series)
+        null = sum(nab.null_score(w, cost) for w in weights)
+        perfect = sum(nab.perfect_score(w, cost) for w in weights)
+        out[profile] = nab.normalised(raw, null, perfect)
+    return out
+
+
+def main() -> None:
+    if not DATA.is_dir():
+        console.print(f"NAB data not found at {DATA}; set OUTLAY_SHARED_DATA")
+        raise SystemExit(2)
+    corpus = nab.NabCorpus.load(DATA)
+    worst, compared = scorer_max_abs_diff(corpus)
+    console.print(f"scorer: {compared} published per-file scores recomputed, max |difference| = {worst:.2e}")
+    started = time.perf_counter()
+    scores = {}
+    points = 0
+    for series in corpus.series:
+        detector = SeriesDetector()
+        scores[series.file.name] = [detector.process(value) for value in series.values]
+        points += len(series.values)
+    seconds = time.perf_counter() - started
+    results = nab.evaluate(corpus, scores)
+    table = Table(title=f"NAB, {len(corpus.series)} files (realAWSCloudwatch + realKnownCause), normalised")
+    for column in ("detector", *corpus.profiles):
+        table.add_column(column)
+    table.add_row("Outlay", *(f"{results[p].score:.1f}" for p in corpus.profiles))
+    for name in PUBLISHED:
+        published = published_scores(corpus, name)
+        table.add_row(f"{name} (published)", *(f"{published[p]:.1f}" for p in corpus.profiles))
+    console.print(table)
+    console.print(f"Outlay detector: {points:,} points in {seconds:.2f} s ({points / seconds:,.0f} points/s)")
+    print(
+        json.dumps(
+            {
+                **{p: round(r.score, 2) for p, r in results.items()},
+                "thresholds": {p: r.threshold for p, r in results.items()},
+                "goal_standard": 70.0,
+                "scorer_max_abs_diff": worst,
+                "scorer_files_compared": compared,
+                "points_per_s": round(points / seconds),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Online, per-series anomaly detection: plain Python and River, no I/O."""

@@ -1,0 +1,44 @@
+"""One series' online detector: raw residual score → anomaly likelihood → one alert per incident.
+
+Each point is scored before it is learnt (prequential), so a point never hides itself. The chain and
+its settings were chosen by measurement on NAB (`make bench-nab`, docs/anomaly.md), not by name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.anomaly.detection.likelihood import AnomalyLikelihood
+from services.anomaly.detection.residuals import VALUE, ResidualScorer
+
+
+@dataclass(frozen=True)
+class DetectorSettings:
+    fading_factor: float = 0.05  # weight of the newest point in the baselines
+    long_window: int = 1000  # points of raw-score history the likelihood compares against
+    short_window: int = 5  # recent raw scores averaged
+    learning_points: int = 300  # no likelihood before this many points
+    alert_level: float = 0.99  # likelihood at which an incident opens
+    quiet_points: int = 150  # points after an alert that score 0 (one alert per incident)
+
+
+class SeriesDetector:
+    def __init__(self, settings: DetectorSettings | None = None) -> None:
+        self.settings = settings or DetectorSettings()
+        s = self.settings
+        self._scorer = ResidualScorer(fading_factor=s.fading_factor)
+        self._likelihood = AnomalyLikelihood(s.long_window, s.short_window, s.learning_points)
+        self._quiet = 0
+
+    def process(self, value: float) -> float:
+        """Score `value` (0..1: an alert when ≥ the alert level), then learn it."""
+        x = {VALUE: value}
+        raw = self._scorer.score_one(x)
+        self._scorer.learn_one(x)
+        likelihood = self._likelihood.update(raw)
+        if self._quiet > 0:
+            self._quiet -= 1
+            return 0.0
+        if likelihood >= self.settings.alert_level:
+            self._quiet = self.settings.quiet_points
+        return likelihood
