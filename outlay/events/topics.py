@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
+from outlay.events.anomaly import CostAnomaly
 from outlay.events.dead_letter import DeadLetter
 from outlay.events.ledger_progress import LedgerProgress
 from outlay.events.usage import UsageRecord
@@ -28,8 +29,9 @@ USAGE = Topic("outlay.usage.v1", UsageRecord, "billing_account_id|service")
 UTILIZATION = Topic("outlay.utilization.v1", UtilizationSample, "resource_id")
 INGEST_DLQ = Topic("outlay.ingest.dlq.v1", DeadLetter, "file")
 LEDGER_PROGRESS = Topic("outlay.ledger.progress.v1", LedgerProgress, "'ledger'", partitions=1)
+ANOMALIES = Topic("outlay.anomalies.v1", CostAnomaly, "series")
 
-TOPICS: tuple[Topic, ...] = (USAGE, UTILIZATION, INGEST_DLQ, LEDGER_PROGRESS)
+TOPICS: tuple[Topic, ...] = (USAGE, UTILIZATION, INGEST_DLQ, LEDGER_PROGRESS, ANOMALIES)
 
 
 def topic_for(event: type[BaseModel]) -> Topic:

@@ -59,3 +59,13 @@ def test_likelihood_is_a_probability_that_rises_with_unusual_scores() -> None:
     assert all(0.0 <= v <= 1.0 for v in usual)
     spike = [likelihood.update(8.0) for _ in range(3)]
     assert spike[-1] > 0.99 > max(usual[-50:])
+
+
+def test_observation_carries_the_expected_value_before_the_point() -> None:
+    detector = SeriesDetector()
+    assert detector.observe(10.0).expected is None  # nothing seen yet
+    for value in noisy(400, level=10.0, sd=0.1):
+        detector.observe(value)
+    spike = detector.observe(30.0)
+    assert spike.expected is not None and abs(spike.expected - 10.0) < 0.2
+    assert spike.likelihood >= spike.score >= 0.0

@@ -22,6 +22,13 @@ class DetectorSettings:
     quiet_points: int = 150  # points after an alert that score 0 (one alert per incident)
 
 
+@dataclass(frozen=True)
+class Observation:
+    score: float  # the likelihood, or 0 inside an incident's quiet period: ≥ alert level means alert
+    likelihood: float  # how unusual the recent points are, ungated
+    expected: float | None  # the baseline before this point (None for a series' first point)
+
+
 class SeriesDetector:
     def __init__(self, settings: DetectorSettings | None = None) -> None:
         self.settings = settings or DetectorSettings()
@@ -32,13 +39,17 @@ class SeriesDetector:
 
     def process(self, value: float) -> float:
         """Score `value` (0..1: an alert when ≥ the alert level), then learn it."""
+        return self.observe(value).score
+
+    def observe(self, value: float) -> Observation:
         x = {VALUE: value}
+        expected = self._scorer.expected()
         raw = self._scorer.score_one(x)
         self._scorer.learn_one(x)
         likelihood = self._likelihood.update(raw)
         if self._quiet > 0:
             self._quiet -= 1
-            return 0.0
+            return Observation(0.0, likelihood, expected)
         if likelihood >= self.settings.alert_level:
             self._quiet = self.settings.quiet_points
-        return likelihood
+        return Observation(likelihood, likelihood, expected)

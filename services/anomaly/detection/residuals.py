@@ -42,6 +42,10 @@ class ResidualScorer(base.AnomalyDetector):
         self._step = _Baseline(fading_factor)
         self._previous: float | None = None
 
+    def expected(self) -> float | None:
+        """The level baseline before the next point is learnt: what the series is expected to be."""
+        return self._level.mean.get() if self._level.seen else None
+
     def score_one(self, x: dict[Any, Any]) -> float:
         value = float(x[VALUE])
         level = self._level.z(value, self.cap)

@@ -1,0 +1,78 @@
+"""Incidents from per-point verdicts: open, grow, change severity, close; stable ids; minimum impact."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from outlay.events import AnomalyDirection, CostAnomaly, Severity
+from outlay.events.anomaly import anomaly_id
+from services.anomaly.detection.incidents import IncidentSettings, IncidentTracker, severity
+
+T0 = datetime(2026, 11, 29, 14, 0, tzinfo=UTC)
+SERIES = "billing_account_id=111122223333|service=Amazon Elastic Compute Cloud"
+
+
+def feed(tracker: IncidentTracker, points: list[tuple[str, str, float]]) -> list[CostAnomaly]:
+    out: list[CostAnomaly] = []
+    for minute, (actual, expected, likelihood) in enumerate(points):
+        out += tracker.observe(T0 + timedelta(minutes=minute), Decimal(actual), Decimal(expected), likelihood)
+    return out
+
+
+def test_an_incident_opens_grows_and_closes_under_one_id() -> None:
+    tracker = IncidentTracker(SERIES, {"service": "Amazon Elastic Compute Cloud"})
+    published = feed(
+        tracker,
+        [
+            ("1.0", "1.0", 0.5),
+            ("1.6", "1.0", 0.995),  # opens: impact 0.6 of 1.0 expected -> medium
+            ("4.0", "1.0", 0.999),  # grows: 3.6 of 2.0 -> medium still (ratio 1.8): nothing new
+            ("4.0", "1.0", 0.999),  # 6.6 of 3.0 -> high: an update
+            ("1.0", "1.0", 0.2),
+            ("1.0", "1.0", 0.2),
+            ("1.0", "1.0", 0.2),  # third calm point: closed
+        ],
+    )
+    assert [(p.severity, p.end is None) for p in published] == [
+        (Severity.MEDIUM, True),
+        (Severity.HIGH, True),
+        (Severity.HIGH, False),
+    ]
+    assert {p.anomaly_id for p in published} == {anomaly_id(SERIES, T0 + timedelta(minutes=1))}
+    closed = published[-1]
+    assert closed.direction is AnomalyDirection.SPIKE
+    assert (closed.actual_cost, closed.expected_cost, closed.impact) == (Decimal("9.6"), Decimal("3.0"), Decimal("6.6"))
+    assert closed.end == T0 + timedelta(minutes=3) and closed.score == 0.999
+    assert tracker.current is None
+
+
+def test_a_short_dip_below_the_close_level_does_not_end_the_incident() -> None:
+    tracker = IncidentTracker(SERIES)
+    feed(tracker, [("5", "1", 0.995), ("1", "1", 0.5), ("5", "1", 0.995), ("1", "1", 0.5), ("1", "1", 0.5)])
+    current = tracker.current
+    assert current is not None and current.end is None and current.actual_cost == Decimal(10)
+
+
+def test_a_drop_is_a_drop() -> None:
+    tracker = IncidentTracker(SERIES)
+    (opened,) = feed(tracker, [("0.1", "2.0", 0.999)])
+    assert opened.direction is AnomalyDirection.DROP and opened.impact == Decimal("-1.9")
+
+
+def test_under_the_minimum_impact_an_anomaly_is_recorded_not_alerted() -> None:
+    tracker = IncidentTracker(SERIES, settings=IncidentSettings(min_impact=Decimal("5")))
+    published = feed(tracker, [("2", "1", 0.999), ("9", "1", 0.999)])
+    assert [p.alerted for p in published] == [False, True]  # alerting once the impact reaches $5
+
+
+def test_replaying_the_points_gives_the_same_incidents() -> None:
+    points = [("1", "1", 0.1), ("3", "1", 0.999), ("1", "1", 0.1), ("1", "1", 0.1), ("1", "1", 0.1)]
+    assert feed(IncidentTracker(SERIES), points) == feed(IncidentTracker(SERIES), points)
+
+
+def test_severity_bands() -> None:
+    assert severity(Decimal("0.1"), Decimal("1")) is Severity.LOW
+    assert severity(Decimal("-0.6"), Decimal("1")) is Severity.MEDIUM
+    assert severity(Decimal("5"), Decimal("1")) is Severity.CRITICAL
+    assert severity(Decimal("1"), Decimal("0")) is Severity.CRITICAL  # anything from nothing
