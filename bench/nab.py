@@ -30,36 +30,11 @@ SCORER_CHECK = ("numenta", "randomCutForest", "null")
 console = Console()
 
 
-def scorer_max_abs_diff(corpus: nab.NabCorpus) -> tuple[float, int]:
-    windows = nab.load_windows(DATA / "labels" / "combined_windows.json")
-    worst, compared = 0.0, 0
-    for detector in SCORER_CHECK:
-        for profile, cost in corpus.profiles.items():
-            published = nab.read_published_scores(DATA / "results" / detector / f"{detector}_{profile}_scores.csv")
-            by_file = {p.file: p for p in published}
-            for output in sorted((DATA / "results" / detector / "realAWSCloudwatch").glob("*.csv")):
-                name = "realAWSCloudwatch/" + output.name.removeprefix(f"{detector}_")
-                timestamps, scores = nab.read_detector_output(output)
-                labelled = nab.LabelledFile(name, timestamps, nab.window_indexes(timestamps, windows[name]))
-                got = nab.score_at(scores, nab.point_weights(labelled, cost), cost, by_file[name].threshold)
-                worst = max(worst, abs(got.score - by_file[name].score))
-                compared += 1
-    return worst, compared
-
-
-def published_scores(corpus: nab.NabCorpus, detector: str) -> dict[str, float]:
-    out = {}
-    for profile, cost in corpus.profiles.items():
-        by_file = {
-            p.file: p.score
-            for p in nab.read_published_scores(DATA / "results" / detector / f"{detector}_{profile}_scores.csv")
-        }
-        weights = [nab.point_weights(s.file, cost) for s in corpus.series]
-        raw = sum(by_file[s.file.name] for s in corpus.series)
-        null = sum(nab.null_score(w, cost) for w in weights)
-        perfect = sum(nab.perfect_score(w, cost) for w in weights)
-        out[profile] = nab.normalised(raw, null, perfect)
-    return out
+def scorer_max_abs_diff() -> tuple[float, int]:
+    diffs = [
+        abs(got.score - published.score) for d in SCORER_CHECK for published, got in nab.rescore_published(DATA, d)
+    ]
+    return max(diffs), len(diffs)
 
 
 def main() -> None:
@@ -67,7 +42,7 @@ def main() -> None:
         console.print(f"NAB data not found at {DATA}; set OUTLAY_SHARED_DATA")
         raise SystemExit(2)
     corpus = nab.NabCorpus.load(DATA)
-    worst, compared = scorer_max_abs_diff(corpus)
+    worst, compared = scorer_max_abs_diff()
     console.print(f"scorer: {compared} published per-file scores recomputed, max |difference| = {worst:.2e}")
     started = time.perf_counter()
     scores = {}
@@ -83,8 +58,8 @@ def main() -> None:
         table.add_column(column)
     table.add_row("Outlay", *(f"{results[p].score:.1f}" for p in corpus.profiles))
     for name in PUBLISHED:
-        published = published_scores(corpus, name)
-        table.add_row(f"{name} (published)", *(f"{published[p]:.1f}" for p in corpus.profiles))
+        published = [nab.published_normalised(DATA, corpus, name, p) for p in corpus.profiles]
+        table.add_row(f"{name} (published)", *(f"{score:.1f}" for score in published))
     console.print(table)
     console.print(f"Outlay detector: {points:,} points in {seconds:.2f} s ({points / seconds:,.0f} points/s)")
     print(

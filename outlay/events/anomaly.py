@@ -6,13 +6,12 @@ previous state instead of adding a new anomaly. Keyed by series, so one series' 
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from outlay.events.usage import Money
+from outlay.events.usage import Money, stable_record_id
 
 
 class AnomalyDirection(StrEnum):
@@ -53,4 +52,4 @@ class CostAnomaly(BaseModel):
 
 def anomaly_id(series: str, start: datetime) -> str:
     """The id of the incident of `series` that started at `start`: replays and restarts give the same id."""
-    return hashlib.blake2b(f"{series}\x1f{start.isoformat()}".encode(), digest_size=16).hexdigest()
+    return stable_record_id(series, start.isoformat())

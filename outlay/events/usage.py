@@ -110,7 +110,6 @@ def period_problem(start: datetime, end: datetime) -> str | None:
 # what is cheap to test and builds the model without re-validating; anything unexpected takes the full
 # validation instead. Its result is therefore always a record the model itself would accept.
 
-_FIELDS: tuple[str, ...] = tuple(UsageRecord.model_fields)
 _REQUIRED = frozenset(name for name, info in UsageRecord.model_fields.items() if info.is_required())
 _MISSING = object()
 # Field order matters: the JSON encoder writes fields in the instance dict's order, and
@@ -146,7 +145,7 @@ def _checked_usage_record(**fields: Any) -> UsageRecord:
         return UsageRecord(**fields)  # the full validation names what is missing
     values = _TEMPLATE.copy()
     values.update(fields)
-    if len(values) != len(_FIELDS) or not _is_checked(values):
+    if len(values) != len(_TEMPLATE) or not _is_checked(values):  # a longer dict: an unknown field
         return UsageRecord(**fields)
     if "tags" not in fields:
         values["tags"] = {}  # the default factory's fresh dict, never the template's

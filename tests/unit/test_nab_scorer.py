@@ -24,38 +24,20 @@ def corpus(nab_root: Path) -> nab.NabCorpus:
 
 @pytest.mark.parametrize("detector", DETECTORS)
 def test_per_file_scores_match_the_published_ones(nab_root: Path, detector: str) -> None:
-    profiles = nab.load_profiles(nab_root / "config" / "profiles.json")
-    windows = nab.load_windows(nab_root / "labels" / "combined_windows.json")
-    outputs = sorted((nab_root / "results" / detector / "realAWSCloudwatch").glob("*.csv"))
-    assert len(outputs) == 17
-    for profile, cost in profiles.items():
-        published = nab.read_published_scores(nab_root / "results" / detector / f"{detector}_{profile}_scores.csv")
-        by_file = {p.file: p for p in published}
-        for output in outputs:
-            name = "realAWSCloudwatch/" + output.name.removeprefix(f"{detector}_")
-            timestamps, scores = nab.read_detector_output(output)
-            points = nab.point_weights(
-                nab.LabelledFile(name, timestamps, nab.window_indexes(timestamps, windows[name])), cost
-            )
-            expected = by_file[name]
-            got = nab.score_at(scores, points, cost, expected.threshold)
-            assert got.score == pytest.approx(expected.score, abs=0.01), (detector, profile, name)
-            assert (got.tp, got.tn, got.fp, got.fn) == (expected.tp, expected.tn, expected.fp, expected.fn)
+    rescored = list(nab.rescore_published(nab_root, detector))
+    assert len(rescored) == 17 * 3  # the realAWSCloudwatch outputs, under each of the three profiles
+    for expected, got in rescored:
+        assert got.score == pytest.approx(expected.score, abs=0.01), (detector, expected.profile, expected.file)
+        assert (got.tp, got.tn, got.fp, got.fn) == (expected.tp, expected.tn, expected.fp, expected.fn)
 
 
 def test_normalised_subset_scores_match_the_published_scoreboard(corpus: nab.NabCorpus, nab_root: Path) -> None:
     """ARTime 67.3, Numenta HTM 66.5, Random Cut Forest 51.9 (standard) on these 24 files (data README)."""
     expected = {"ARTime": 67.3, "numenta": 66.5, "randomCutForest": 51.9, "null": 0.0}
     cost = corpus.profiles["standard"]
-    weighted = [nab.point_weights(s.file, cost) for s in corpus.series]
-    null = sum(nab.null_score(p, cost) for p in weighted)
-    perfect = sum(nab.perfect_score(p, cost) for p in weighted)
-    assert len(corpus.series) == 24 and sum(p.windows for p in weighted) == 49
+    assert len(corpus.series) == 24 and sum(nab.point_weights(s.file, cost).windows for s in corpus.series) == 49
     for detector, score in expected.items():
-        published = nab.read_published_scores(nab_root / "results" / detector / f"{detector}_standard_scores.csv")
-        by_file = {p.file: p.score for p in published}
-        raw = sum(by_file[s.file.name] for s in corpus.series)
-        assert round(nab.normalised(raw, null, perfect), 1) == score
+        assert round(nab.published_normalised(nab_root, corpus, detector, "standard"), 1) == score
 
 
 def test_best_threshold_sweep_equals_scoring_at_that_threshold(corpus: nab.NabCorpus) -> None:

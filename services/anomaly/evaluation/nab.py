@@ -22,7 +22,7 @@ import bisect
 import csv
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -305,6 +305,14 @@ class ProfileResult:
     raw: float
 
 
+def corpus_normalised(corpus: NabCorpus, cost: CostMatrix, raw: float) -> float:
+    """A raw corpus score normalised over `corpus` (null detector 0, perfect detector 100)."""
+    weights = [point_weights(s.file, cost) for s in corpus.series]
+    null = sum(null_score(w, cost) for w in weights)
+    perfect = sum(perfect_score(w, cost) for w in weights)
+    return normalised(raw, null, perfect)
+
+
 def evaluate(corpus: NabCorpus, scores: dict[str, Sequence[float]]) -> dict[str, ProfileResult]:
     """Normalised scores per profile of a detector's anomaly scores (one list per file, by name),
     each at the single threshold that is best for the whole corpus under that profile."""
@@ -312,7 +320,31 @@ def evaluate(corpus: NabCorpus, scores: dict[str, Sequence[float]]) -> dict[str,
     for profile, cost in corpus.profiles.items():
         weighted = [(scores[s.file.name], point_weights(s.file, cost)) for s in corpus.series]
         threshold, raw = best_threshold(weighted, cost)
-        null = sum(null_score(points, cost) for _, points in weighted)
-        perfect = sum(perfect_score(points, cost) for _, points in weighted)
-        results[profile] = ProfileResult(profile, normalised(raw, null, perfect), threshold, raw)
+        results[profile] = ProfileResult(profile, corpus_normalised(corpus, cost, raw), threshold, raw)
     return results
+
+
+def published_normalised(root: Path, corpus: NabCorpus, detector: str, profile: str) -> float:
+    """A published detector's score over `corpus`, from NAB's per-file results."""
+    published = read_published_scores(root / "results" / detector / f"{detector}_{profile}_scores.csv")
+    by_file = {p.file: p.score for p in published}
+    raw = sum(by_file[s.file.name] for s in corpus.series)
+    return corpus_normalised(corpus, corpus.profiles[profile], raw)
+
+
+def rescore_published(
+    root: Path, detector: str, subset: str = "realAWSCloudwatch"
+) -> Iterator[tuple[PublishedScore, FileScore]]:
+    """For each profile and each of `detector`'s published raw outputs in `subset`: NAB's published
+    per-file score, and this scorer's score of the same output at the published threshold."""
+    windows = load_windows(root / "labels" / "combined_windows.json")
+    outputs = sorted((root / "results" / detector / subset).glob("*.csv"))
+    for profile, cost in load_profiles(root / "config" / "profiles.json").items():
+        published = read_published_scores(root / "results" / detector / f"{detector}_{profile}_scores.csv")
+        by_file = {p.file: p for p in published}
+        for output in outputs:
+            name = f"{subset}/" + output.name.removeprefix(f"{detector}_")
+            timestamps, scores = read_detector_output(output)
+            labelled = LabelledFile(name, timestamps, window_indexes(timestamps, windows[name]))
+            expected = by_file[name]
+            yield expected, score_at(scores, point_weights(labelled, cost), cost, expected.threshold)
