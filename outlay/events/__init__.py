@@ -1,6 +1,6 @@
 """Every event Outlay puts on Kafka, defined once. Services import these; they never re-declare them."""
 
-from outlay.events.anomaly import AnomalyDirection, CostAnomaly, Severity
+from outlay.events.anomaly import AnomalyDirection, AnomalyFeedback, CostAnomaly, FeedbackVerdict, Severity
 from outlay.events.dead_letter import DeadLetter
 from outlay.events.ledger_progress import LedgerProgress
 from outlay.events.topics import TOPICS, Topic, topic_for
@@ -10,9 +10,11 @@ from outlay.events.utilization import UtilizationSample
 __all__ = [
     "TOPICS",
     "AnomalyDirection",
+    "AnomalyFeedback",
     "CostAnomaly",
     "CostKind",
     "DeadLetter",
+    "FeedbackVerdict",
     "LedgerProgress",
     "Severity",
     "Topic",

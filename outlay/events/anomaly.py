@@ -26,6 +26,12 @@ class Severity(StrEnum):
     CRITICAL = "critical"
 
 
+class FeedbackVerdict(StrEnum):
+    TRUE_POSITIVE = "true_positive"  # a real problem: keep alerting like this
+    FALSE_POSITIVE = "false_positive"  # not a problem: this series alerts less readily from now on
+    PLANNED = "planned"  # an intended change (a launch): the new level is normal, not alerted again
+
+
 class CostAnomaly(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -44,6 +50,7 @@ class CostAnomaly(BaseModel):
     severity: Severity
     root_cause: list[str] = Field(default_factory=list, description="Dimension values that explain most of it.")
     alerted: bool = Field(description="False when recorded only (under the tenant's minimum impact, or planned).")
+    feedback: FeedbackVerdict | None = Field(default=None, description="A person's verdict, once given.")
 
     @property
     def key(self) -> bytes:
@@ -53,3 +60,18 @@ class CostAnomaly(BaseModel):
 def anomaly_id(series: str, start: datetime) -> str:
     """The id of the incident of `series` that started at `start`: replays and restarts give the same id."""
     return stable_record_id(series, start.isoformat())
+
+
+class AnomalyFeedback(BaseModel):
+    """`outlay.anomaly_feedback.v1`: a person's verdict on an anomaly, for the detector of its series."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    anomaly_id: str
+    series: str
+    verdict: FeedbackVerdict
+    given_at: datetime
+
+    @property
+    def key(self) -> bytes:
+        return self.series.encode()

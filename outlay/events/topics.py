@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from outlay.events.anomaly import CostAnomaly
+from outlay.events.anomaly import AnomalyFeedback, CostAnomaly
 from outlay.events.dead_letter import DeadLetter
 from outlay.events.ledger_progress import LedgerProgress
 from outlay.events.usage import UsageRecord
@@ -30,8 +30,9 @@ UTILIZATION = Topic("outlay.utilization.v1", UtilizationSample, "resource_id")
 INGEST_DLQ = Topic("outlay.ingest.dlq.v1", DeadLetter, "file")
 LEDGER_PROGRESS = Topic("outlay.ledger.progress.v1", LedgerProgress, "'ledger'", partitions=1)
 ANOMALIES = Topic("outlay.anomalies.v1", CostAnomaly, "series")
+ANOMALY_FEEDBACK = Topic("outlay.anomaly_feedback.v1", AnomalyFeedback, "series")
 
-TOPICS: tuple[Topic, ...] = (USAGE, UTILIZATION, INGEST_DLQ, LEDGER_PROGRESS, ANOMALIES)
+TOPICS: tuple[Topic, ...] = (USAGE, UTILIZATION, INGEST_DLQ, LEDGER_PROGRESS, ANOMALIES, ANOMALY_FEEDBACK)
 
 
 def topic_for(event: type[BaseModel]) -> Topic:

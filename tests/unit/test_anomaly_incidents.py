@@ -16,7 +16,8 @@ SERIES = "billing_account_id=111122223333|service=Amazon Elastic Compute Cloud"
 def feed(tracker: IncidentTracker, points: list[tuple[str, str, float]]) -> list[CostAnomaly]:
     out: list[CostAnomaly] = []
     for minute, (actual, expected, likelihood) in enumerate(points):
-        out += tracker.observe(T0 + timedelta(minutes=minute), Decimal(actual), Decimal(expected), likelihood)
+        at = T0 + timedelta(minutes=minute)
+        out += tracker.observe(at, Decimal(actual), Decimal(expected), likelihood, alert=likelihood >= 0.99)
     return out
 
 

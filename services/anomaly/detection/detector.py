@@ -7,6 +7,7 @@ its settings were chosen by measurement on NAB (`make bench-nab`, docs/anomaly.m
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from services.anomaly.detection.likelihood import AnomalyLikelihood
 from services.anomaly.detection.residuals import VALUE, ResidualScorer
@@ -24,9 +25,10 @@ class DetectorSettings:
 
 @dataclass(frozen=True)
 class Observation:
-    score: float  # the likelihood, or 0 inside an incident's quiet period: ≥ alert level means alert
+    score: float  # the likelihood, or 0 inside an incident's quiet period
     likelihood: float  # how unusual the recent points are, ungated
     expected: float | None  # the baseline before this point (None for a series' first point)
+    alert: bool  # the score reached this series' alert level
 
 
 class SeriesDetector:
@@ -36,6 +38,7 @@ class SeriesDetector:
         self._scorer = ResidualScorer(fading_factor=s.fading_factor)
         self._likelihood = AnomalyLikelihood(s.long_window, s.short_window, s.learning_points)
         self._quiet = 0
+        self.alert_level = s.alert_level  # this series' own level: feedback may raise it
 
     def process(self, value: float) -> float:
         """Score `value` (0..1: an alert when ≥ the alert level), then learn it."""
@@ -49,7 +52,40 @@ class SeriesDetector:
         likelihood = self._likelihood.update(raw)
         if self._quiet > 0:
             self._quiet -= 1
-            return Observation(0.0, likelihood, expected)
-        if likelihood >= self.settings.alert_level:
+            return Observation(0.0, likelihood, expected, alert=False)
+        alert = likelihood >= self.alert_level
+        if alert:
             self._quiet = self.settings.quiet_points
-        return Observation(likelihood, likelihood, expected)
+        return Observation(likelihood, likelihood, expected, alert)
+
+    @property
+    def latest(self) -> float | None:
+        """The last value learnt."""
+        return self._scorer.previous
+
+    def accept_level(self, value: float) -> None:
+        """A planned change: `value` is the series' new normal, so the change itself is not alerted again."""
+        self._scorer.rebase(value)
+        self._likelihood.forget_recent()
+        self._quiet = 0
+
+    def desensitise(self) -> None:
+        """A false positive: halve the tail probability that alerts on this series (0.99 → 0.995 → …)."""
+        self.alert_level = 1.0 - (1.0 - self.alert_level) / 2.0
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "scorer": self._scorer.state(),
+            "likelihood": self._likelihood.state(),
+            "quiet": self._quiet,
+            "alert_level": self.alert_level,
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], settings: DetectorSettings | None = None) -> SeriesDetector:
+        detector = cls(settings)
+        detector._scorer = ResidualScorer.from_state(state["scorer"], detector.settings.fading_factor)
+        detector._likelihood.restore(state["likelihood"])
+        detector._quiet = state["quiet"]
+        detector.alert_level = state["alert_level"]
+        return detector

@@ -5,13 +5,19 @@ high. Following the idea of Ahmad et al. ("Unsupervised real-time anomaly detect
 Neurocomputing 2017), the detector compares the mean of the last few raw scores with the distribution
 of the raw scores over a long window, and reports the normal CDF of that difference: a probability-like
 value in [0, 1] that means the same on every series.
+
+The long window is exponentially weighted (fading 2 / `long_window`) rather than the last `long_window`
+scores kept in full: the state is a few floats, so it can be saved after every point, and on NAB it scored
+as well as the full window (43.1 vs 42.0 standard, docs/anomaly.md).
 """
 
 from __future__ import annotations
 
 import math
-from collections import deque
 from statistics import NormalDist
+from typing import Any
+
+from services.anomaly.detection.residuals import EWStat
 
 _NORMAL = NormalDist()
 _MIN_SD = 1e-6
@@ -19,26 +25,35 @@ _MIN_SD = 1e-6
 
 class AnomalyLikelihood:
     def __init__(self, long_window: int, short_window: int, learning_points: int) -> None:
-        self._long: deque[float] = deque(maxlen=long_window)
-        self._short: deque[float] = deque(maxlen=short_window)
+        self._history = EWStat(fading_factor=2.0 / long_window)
+        self._short: list[float] = []
+        self._short_window = short_window
         self._learning = learning_points
-        self._sum = 0.0
-        self._sum_sq = 0.0
+        self._seen = 0
 
     def update(self, raw: float) -> float:
         """Add one raw score; returns the likelihood (0 while the history is still being learnt)."""
-        if len(self._long) == self._long.maxlen:
-            oldest = self._long[0]
-            self._sum -= oldest
-            self._sum_sq -= oldest * oldest
-        self._long.append(raw)
-        self._sum += raw
-        self._sum_sq += raw * raw
+        self._history.learn(raw)
+        self._seen += 1
         self._short.append(raw)
-        n = len(self._long)
-        if n < self._learning:
+        if len(self._short) > self._short_window:
+            del self._short[0]
+        if self._seen < self._learning:
             return 0.0
-        mean = self._sum / n
-        sd = max(math.sqrt(max(self._sum_sq / n - mean * mean, 0.0)), _MIN_SD)
+        sd = max(math.sqrt(self._history.variance), _MIN_SD)
         recent = sum(self._short) / len(self._short)
-        return _NORMAL.cdf((recent - mean) / sd)
+        return _NORMAL.cdf((recent - self._history.mean) / sd)
+
+    def forget_recent(self) -> None:
+        """Drop the recent scores (after a planned change, they describe the change, not the series)."""
+        self._short.clear()
+
+    def state(self) -> dict[str, Any]:
+        h = self._history
+        return {"mean": h.mean, "mean_sq": h.mean_sq, "seen": self._seen, "short": list(self._short)}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self._history.mean, self._history.mean_sq = state["mean"], state["mean_sq"]
+        self._seen = state["seen"]
+        self._history.seen = self._seen > 0
+        self._short = list(state["short"])

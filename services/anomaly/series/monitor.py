@@ -1,0 +1,110 @@
+"""One series, end to end in plain Python: contributions → closed buckets → detector → incidents, with root
+cause and feedback. Its whole state is JSON-ready data, so the worker can keep it in a changelog-backed table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from outlay.events.anomaly import AnomalyFeedback, CostAnomaly, FeedbackVerdict
+from services.anomaly.detection.detector import DetectorSettings, SeriesDetector
+from services.anomaly.detection.incidents import IncidentSettings, IncidentTracker
+from services.anomaly.series.buckets import BucketSeries, Point
+from services.anomaly.series.keys import SeriesContribution
+from services.anomaly.series.root_cause import CauseBaselines
+
+NANO = Decimal("1e-9")
+
+
+@dataclass(frozen=True)
+class MonitorSettings:
+    detector: DetectorSettings = field(default_factory=DetectorSettings)
+    incidents: IncidentSettings = field(default_factory=IncidentSettings)
+    lateness: int = 2  # buckets a contribution may arrive late and still count
+
+
+class SeriesMonitor:
+    def __init__(
+        self,
+        series: str,
+        dimensions: dict[str, str],
+        step: timedelta,
+        currency: str = "USD",
+        settings: MonitorSettings | None = None,
+    ) -> None:
+        self.settings = settings or MonitorSettings()
+        self.series = series
+        self.buckets = BucketSeries(step, self.settings.lateness)
+        self.detector = SeriesDetector(self.settings.detector)
+        self.causes = CauseBaselines(fading_factor=self.settings.detector.fading_factor)
+        self.incidents = IncidentTracker(series, dimensions, currency, self.settings.incidents)
+        self.points = 0
+
+    @classmethod
+    def for_contribution(cls, c: SeriesContribution, settings: MonitorSettings | None = None) -> SeriesMonitor:
+        return cls(c.series, c.dimensions, timedelta(seconds=c.granularity_s), c.currency, settings)
+
+    def add(self, c: SeriesContribution) -> list[CostAnomaly]:
+        """Add one contribution; returns the anomaly states to publish."""
+        published: list[CostAnomaly] = []
+        for point in self.buckets.add(c.bucket, c.amount, c.record_ids, c.breakdown):
+            published += self._learn(point)
+        return published
+
+    def advance(self, now: datetime) -> list[CostAnomaly]:
+        """Close the buckets the stream's clock (`now`) says are complete; returns the states to publish."""
+        published: list[CostAnomaly] = []
+        for point in self.buckets.advance(now):
+            published += self._learn(point)
+        return published
+
+    def _learn(self, point: Point) -> list[CostAnomaly]:
+        self.points += 1
+        seen = self.detector.observe(float(point.amount))
+        expected = point.amount if seen.expected is None else Decimal(seen.expected).quantize(NANO)
+        ongoing = self.incidents.current
+        in_incident = ongoing is not None or seen.alert
+        self.causes.observe(point.breakdown, in_incident)
+        root_cause = None
+        if in_incident:
+            impact_so_far = (ongoing.impact if ongoing else Decimal(0)) + point.amount - expected
+            root_cause = self.causes.explain(float(impact_so_far))
+        return self.incidents.observe(
+            point.at, point.amount, expected, seen.likelihood, alert=seen.alert, root_cause=root_cause
+        )
+
+    def give_feedback(self, feedback: AnomalyFeedback) -> list[CostAnomaly]:
+        """Apply a person's verdict: it ends or confirms the ongoing incident, and changes future alerting."""
+        if feedback.verdict is FeedbackVerdict.FALSE_POSITIVE:
+            self.detector.desensitise()
+        elif feedback.verdict is FeedbackVerdict.PLANNED:
+            latest = self.detector.latest
+            if latest is not None:
+                self.detector.accept_level(latest)
+        return self.incidents.give_feedback(feedback.anomaly_id, feedback.verdict)
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "series": self.series,
+            "dimensions": self.incidents.dimensions,
+            "currency": self.incidents.currency,
+            "points": self.points,
+            "buckets": self.buckets.state(),
+            "detector": self.detector.state(),
+            "causes": self.causes.state(),
+            "incident": self.incidents.state(),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], settings: MonitorSettings | None = None) -> SeriesMonitor:
+        buckets = BucketSeries.from_state(state["buckets"])
+        monitor = cls(state["series"], state["dimensions"], buckets.step, state["currency"], settings)
+        monitor.buckets = buckets
+        monitor.points = state["points"]
+        monitor.detector = SeriesDetector.from_state(state["detector"], monitor.settings.detector)
+        monitor.causes.restore(state["causes"])
+        monitor.incidents.restore(state["incident"])
+        return monitor

@@ -1,0 +1,59 @@
+"""Root cause: the dimension values that explain most of an anomaly's impact.
+
+Per 'dimension=value' (service=AmazonEC2, region=us-east-1, tag:team=checkout, …) the series keeps an
+exponentially weighted baseline of its amount per bucket. During an incident, each value's deviation from
+its baseline is summed; the explanation is, per dimension, the value that deviates most in the direction
+of the impact, kept when it accounts for at least `min_share` of the impact, largest share first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+MAX_VALUES = 200  # baselines kept per series: the largest spenders (a long tail cannot explain much)
+
+
+@dataclass
+class CauseBaselines:
+    fading_factor: float = 0.05
+    min_share: float = 0.5
+    means: dict[str, float] = field(default_factory=dict)
+    deviation: dict[str, float] = field(default_factory=dict)  # summed over the ongoing incident
+
+    def observe(self, breakdown: dict[str, Decimal], in_incident: bool) -> None:
+        """Learn one bucket's split; while an incident is open, first add up how far each value strayed."""
+        amounts = {k: float(v) for k, v in breakdown.items()}
+        if in_incident:
+            for key in set(amounts) | set(self.means):
+                self.deviation[key] = self.deviation.get(key, 0.0) + amounts.get(key, 0.0) - self.means.get(key, 0.0)
+        else:
+            self.deviation.clear()
+        a = self.fading_factor
+        for key in set(amounts) | set(self.means):
+            old = self.means.get(key)
+            new = amounts.get(key, 0.0)
+            self.means[key] = new if old is None else a * new + (1.0 - a) * old
+        if len(self.means) > MAX_VALUES:
+            keep = sorted(self.means, key=self.means.__getitem__, reverse=True)[:MAX_VALUES]
+            self.means = {k: self.means[k] for k in keep}
+
+    def explain(self, impact: float) -> list[str]:
+        if impact == 0.0 or not self.deviation:
+            return []
+        best: dict[str, tuple[float, str]] = {}
+        for key, deviation in self.deviation.items():
+            share = deviation / impact  # > 0 when it moved the way the series did
+            dimension = key.split("=", 1)[0]
+            if share > best.get(dimension, (0.0, ""))[0]:
+                best[dimension] = (share, key)
+        kept = sorted((share, key) for share, key in best.values() if share >= self.min_share)
+        return [key for _, key in reversed(kept)]
+
+    def state(self) -> dict[str, Any]:
+        return {"means": self.means, "deviation": self.deviation}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.means = dict(state["means"])
+        self.deviation = dict(state["deviation"])
