@@ -7,6 +7,7 @@ never logged: `Settings.redacted()` is what logs and `/readyz` may show.
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -41,6 +42,11 @@ class Settings(BaseSettings):
     # Ledger consumer
     ledger_group_id: str = Field(default="outlay-ledger", alias="OUTLAY_LEDGER_GROUP")
     ledger_batch_size: int = Field(default=5000, alias="OUTLAY_LEDGER_BATCH")
+    # Anomaly worker: its consumer group (the faust app id), what it alerts on, and which tags make series.
+    anomaly_group_id: str = Field(default="outlay-anomaly", alias="OUTLAY_ANOMALY_GROUP")
+    anomaly_min_impact: Decimal = Field(default=Decimal("0"), ge=0, alias="OUTLAY_ANOMALY_MIN_IMPACT")
+    anomaly_sensitivity: Literal["low", "medium", "high"] = Field(default="medium", alias="OUTLAY_ANOMALY_SENSITIVITY")
+    anomaly_tag_keys: str = Field(default="team,project", alias="OUTLAY_ANOMALY_TAG_KEYS")
     # Consumer groups. The embedded broker holds a first join for about half the session timeout,
     # so the default is shorter than Kafka's 45 s; production may raise it.
     kafka_session_timeout_ms: int = Field(default=6000, alias="OUTLAY_KAFKA_SESSION_TIMEOUT_MS")

@@ -21,6 +21,7 @@ err = Console(stderr=True)
 
 class ServiceName(StrEnum):
     LEDGER = "ledger"
+    ANOMALY = "anomaly"
     GATEWAY = "gateway"
     GENERATOR = "generator"
     METERING = "metering"

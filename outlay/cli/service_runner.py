@@ -53,6 +53,10 @@ def run_service(name: str, backfill_days: int = 30, speedup: float = 1.0) -> Non
             from services.ingest.ledger.main import run as run_ledger
 
             asyncio.run(run_ledger(settings))
+        elif name == "anomaly":
+            from services.anomaly.worker.main import run as run_anomaly
+
+            run_anomaly(settings)
         elif name == "gateway":
             from services.gateway.main import serve
 

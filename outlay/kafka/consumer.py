@@ -13,7 +13,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError
@@ -53,7 +53,22 @@ def _text(data: bytes | None) -> str | None:
     return text if len(text) <= RAW_LIMIT else text[:RAW_LIMIT] + "…"
 
 
-def dead_letter_for(message: ConsumerRecord[bytes, bytes], reason: str, field_name: str | None) -> DeadLetter:
+class KafkaMessage(Protocol):
+    """What a dead letter needs of a consumed message (aiokafka's ConsumerRecord and faust's Message both fit)."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def value(self) -> bytes | None: ...
+
+
+def dead_letter_for(message: KafkaMessage, reason: str, field_name: str | None) -> DeadLetter:
     return DeadLetter(
         source="kafka",
         file=f"kafka://{message.topic}/{message.partition}/{message.offset}",
@@ -63,9 +78,7 @@ def dead_letter_for(message: ConsumerRecord[bytes, bytes], reason: str, field_na
     )
 
 
-def decode_messages(
-    event: type[E], messages: Sequence[ConsumerRecord[bytes, bytes]]
-) -> tuple[list[E], list[DeadLetter]]:
+def decode_messages(event: type[E], messages: Sequence[KafkaMessage]) -> tuple[list[E], list[DeadLetter]]:
     """Decode `messages` as `event`; the ones that do not decode become dead letters. No I/O."""
     events: list[E] = []
     dead: list[DeadLetter] = []

@@ -44,12 +44,11 @@ def test_nothing_alerts_while_learning() -> None:
     assert alerts(values) == []  # fewer points than `learning_points`
 
 
-def test_quiet_period_keeps_one_alert_per_incident() -> None:
-    settings = DetectorSettings(quiet_points=50)
+def test_one_alert_per_incident_and_the_next_incident_alerts_again() -> None:
     values = noisy(1000)
     values[700:705] = values[800:805] = [60.0] * 5
-    found = [i for i in alerts(values, settings) if i >= 690]
-    assert found == [700, 800]  # each incident alerts once; the second lies beyond the quiet period
+    found = [i for i in alerts(values) if i >= 690]
+    assert found == [700, 800]  # silent until the series is back to usual, then ready again
 
 
 def test_likelihood_is_a_probability_that_rises_with_unusual_scores() -> None:

@@ -139,6 +139,7 @@ def test_a_spike_in_one_service_is_found_with_its_root_cause() -> None:
     assert first.start == T0 + 400 * MINUTE and first.alerted and first.impact > 0
     assert "service=AmazonEC2" in first.root_cause and "region=us-east-1" in first.root_cause
     assert "service=AmazonRDS" not in first.root_cause
+    assert "billing_account_id=111122223333" not in first.root_cause  # the only account explains nothing
     assert {p.anomaly_id for p in published} == {first.anomaly_id}
 
 

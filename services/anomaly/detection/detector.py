@@ -20,7 +20,7 @@ class DetectorSettings:
     short_window: int = 5  # recent raw scores averaged
     learning_points: int = 300  # no likelihood before this many points
     alert_level: float = 0.99  # likelihood at which an incident opens
-    quiet_points: int = 150  # points after an alert that score 0 (one alert per incident)
+    rearm_level: float = 0.7  # after an alert, the series scores 0 until its likelihood falls below this
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class SeriesDetector:
         s = self.settings
         self._scorer = ResidualScorer(fading_factor=s.fading_factor)
         self._likelihood = AnomalyLikelihood(s.long_window, s.short_window, s.learning_points)
-        self._quiet = 0
+        self._quiet = False
         self.alert_level = s.alert_level  # this series' own level: feedback may raise it
 
     def process(self, value: float) -> float:
@@ -50,12 +50,12 @@ class SeriesDetector:
         raw = self._scorer.score_one(x)
         self._scorer.learn_one(x)
         likelihood = self._likelihood.update(raw)
-        if self._quiet > 0:
-            self._quiet -= 1
+        if self._quiet:
+            # One alert per incident: silent until the series is back to usual.
+            self._quiet = likelihood >= self.settings.rearm_level
             return Observation(0.0, likelihood, expected, alert=False)
         alert = likelihood >= self.alert_level
-        if alert:
-            self._quiet = self.settings.quiet_points
+        self._quiet = alert
         return Observation(likelihood, likelihood, expected, alert)
 
     @property
@@ -67,7 +67,7 @@ class SeriesDetector:
         """A planned change: `value` is the series' new normal, so the change itself is not alerted again."""
         self._scorer.rebase(value)
         self._likelihood.forget_recent()
-        self._quiet = 0
+        self._quiet = False
 
     def desensitise(self) -> None:
         """A false positive: halve the tail probability that alerts on this series (0.99 → 0.995 → …)."""

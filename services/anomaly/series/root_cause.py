@@ -3,7 +3,8 @@
 Per 'dimension=value' (service=AmazonEC2, region=us-east-1, tag:team=checkout, …) the series keeps an
 exponentially weighted baseline of its amount per bucket. During an incident, each value's deviation from
 its baseline is summed; the explanation is, per dimension, the value that deviates most in the direction
-of the impact, kept when it accounts for at least `min_share` of the impact, largest share first.
+of the impact, kept when it accounts for at least `min_share` of the impact, largest share first. A value that
+usually carries (nearly) all of its dimension's spend is left out: it is the series itself, not a cause.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+SOLE_VALUE_SHARE = 0.95  # a value this dominant is the whole series, not a cause within it
 MAX_VALUES = 200  # baselines kept per series: the largest spenders (a long tail cannot explain much)
 
 
@@ -42,10 +44,17 @@ class CauseBaselines:
     def explain(self, impact: float) -> list[str]:
         if impact == 0.0 or not self.deviation:
             return []
+        per_dimension: dict[str, float] = {}
+        for key, mean in self.means.items():
+            dimension = key.split("=", 1)[0]
+            per_dimension[dimension] = per_dimension.get(dimension, 0.0) + mean
         best: dict[str, tuple[float, str]] = {}
         for key, deviation in self.deviation.items():
             share = deviation / impact  # > 0 when it moved the way the series did
             dimension = key.split("=", 1)[0]
+            usual = per_dimension.get(dimension, 0.0)
+            if usual > 0.0 and self.means.get(key, 0.0) >= SOLE_VALUE_SHARE * usual:
+                continue  # the series' only usual value of this dimension: naming it explains nothing
             if share > best.get(dimension, (0.0, ""))[0]:
                 best[dimension] = (share, key)
         kept = sorted((share, key) for share, key in best.values() if share >= self.min_share)

@@ -1,0 +1,187 @@
+"""The faust app: usage → per-series contributions (repartitioned by series) → series monitors kept in a
+changelog-backed table → `outlay.anomalies.v1`.
+
+Stage 1 (`split`) reads `outlay.usage.v1` in batches, sends bad lines (undecodable, NaN or negative cost) to
+the DLQ, and sums each batch into one contribution per (series, bucket), sent to the internal topic keyed by
+series. Feedback from `outlay.anomaly_feedback.v1` joins the same topic, so it reaches the worker that owns
+its series. Stage 2 (`monitor`) owns each series on exactly one worker: the table holds every series'
+`SeriesMonitor` state, restored from the changelog after a restart or a rebalance, so a worker continues
+where the last one stopped, and anomaly ids are stable, so a replay updates anomalies instead of adding them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import faust
+from faust.types import StreamT
+
+from outlay.events.anomaly import AnomalyFeedback, CostAnomaly
+from outlay.events.dead_letter import DeadLetter
+from outlay.events.topics import ANOMALIES, ANOMALY_FEEDBACK, INGEST_DLQ, USAGE
+from outlay.events.usage import UsageRecord
+from outlay.kafka.consumer import dead_letter_for, decode_messages
+from outlay.settings import Settings
+from services.anomaly.detection.detector import DetectorSettings
+from services.anomaly.detection.incidents import IncidentSettings
+from services.anomaly.series.keys import SeriesSettings, contributions, usage_problem
+from services.anomaly.series.monitor import MonitorSettings, SeriesMonitor
+from services.anomaly.worker.messages import SeriesMessage
+
+log = logging.getLogger(__name__)
+
+ALERT_LEVEL_BY_SENSITIVITY = {"low": 0.995, "medium": 0.99, "high": 0.98}
+SERIES_TOPIC = "outlay-anomaly-series"  # internal: created by faust with the app's partition count
+BATCH = 2000  # usage lines summed per stage-1 batch (at most)
+BATCH_WITHIN = timedelta(milliseconds=200)
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    bootstrap_servers: str
+    app_id: str
+    partitions: int
+    replication: int
+    series: SeriesSettings
+    monitor: MonitorSettings
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> WorkerSettings:
+        assert settings.kafka_bootstrap_servers, "the service runner resolves the broker first"
+        tag_keys = tuple(k.strip() for k in settings.anomaly_tag_keys.split(",") if k.strip())
+        level = ALERT_LEVEL_BY_SENSITIVITY[settings.anomaly_sensitivity]
+        return cls(
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            app_id=settings.anomaly_group_id,
+            partitions=settings.topic_partitions,
+            replication=settings.topic_replication,
+            series=SeriesSettings(tag_keys=tag_keys),
+            monitor=MonitorSettings(
+                detector=DetectorSettings(alert_level=level),
+                incidents=IncidentSettings(min_impact=Decimal(settings.anomaly_min_impact)),
+            ),
+        )
+
+
+class MonitorCache:
+    """Live `SeriesMonitor` objects beside the table, so a state is rebuilt only when the table holds one this
+    worker did not write (after recovery from the changelog, or after a rebalance)."""
+
+    def __init__(self, settings: MonitorSettings) -> None:
+        self._settings = settings
+        self._live: dict[str, tuple[dict[str, Any], SeriesMonitor]] = {}
+
+    def get(self, series: str, stored: dict[str, Any] | None) -> SeriesMonitor | None:
+        if stored is None:
+            return None
+        cached = self._live.get(series)
+        if cached is not None and cached[0] is stored:
+            return cached[1]
+        monitor = SeriesMonitor.from_state(stored, self._settings)
+        return monitor
+
+    def saved(self, series: str, stored: dict[str, Any], monitor: SeriesMonitor) -> None:
+        self._live[series] = (stored, monitor)
+
+
+def create_app(settings: WorkerSettings) -> faust.App:
+    brokers = ";".join(f"kafka://{host}" for host in settings.bootstrap_servers.split(","))
+    app = faust.App(
+        settings.app_id,
+        broker=brokers,
+        store="memory://",
+        topic_partitions=settings.partitions,
+        topic_replication_factor=settings.replication,
+        table_standby_replicas=0,
+        # The embedded broker's group joins are slow with faust's defaults (DESIGN.md: 30 s to ready).
+        broker_session_timeout=10,
+        broker_rebalance_timeout=10,
+        broker_heartbeat_interval=1,
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        producer_compression_type="lz4",
+        web_enabled=False,
+    )
+    usage = app.topic(USAGE.name, key_serializer="raw", value_serializer="raw")
+    feedback = app.topic(ANOMALY_FEEDBACK.name, key_serializer="raw", value_serializer="raw")
+    series_topic = app.topic(SERIES_TOPIC, internal=True, key_serializer="raw", value_serializer="raw")
+    anomalies = app.topic(ANOMALIES.name, key_serializer="raw", value_serializer="raw")
+    dead_letters = app.topic(INGEST_DLQ.name, key_serializer="raw", value_serializer="raw")
+    table = app.Table("series-monitors", default=None, partitions=settings.partitions)  # JSON keys and values
+    cache = MonitorCache(settings.monitor)
+
+    async def to_series(message: SeriesMessage, series: str) -> None:
+        await series_topic.send(key=series.encode(), value=message.model_dump_json().encode())
+
+    @app.agent(usage)
+    async def split(stream: StreamT[bytes]) -> AsyncIterator[None]:
+        async for events in stream.take_events(  # type: ignore[attr-defined]  # faust's stub lacks it
+            BATCH, within=BATCH_WITHIN.total_seconds()
+        ):
+            kept: list[UsageRecord] = []
+            dead: list[DeadLetter] = []
+            for event in events:
+                records, refused = decode_messages(UsageRecord, [event.message])
+                dead += refused
+                for record in records:
+                    problem = usage_problem(record)
+                    if problem is None:
+                        kept.append(record)
+                    else:
+                        dead.append(dead_letter_for(event.message, problem[1], problem[0]))
+            for letter in dead:
+                await dead_letters.send(key=letter.key, value=letter.model_dump_json().encode())
+            for contribution in contributions(kept, settings.series):
+                await to_series(SeriesMessage(contribution=contribution), contribution.series)
+            yield None
+
+    @app.agent(feedback)
+    async def route_feedback(stream: StreamT[bytes]) -> AsyncIterator[None]:
+        async for event in stream.events():
+            raw = event.message.value
+            try:
+                verdict = AnomalyFeedback.model_validate_json(raw or b"")
+            except ValueError as exc:
+                letter = dead_letter_for(event.message, f"not a valid AnomalyFeedback: {exc}", None)
+                await dead_letters.send(key=letter.key, value=letter.model_dump_json().encode())
+                continue
+            await to_series(SeriesMessage(feedback=verdict), verdict.series)
+            yield None
+
+    @app.agent(series_topic)
+    async def monitor(stream: StreamT[bytes]) -> AsyncIterator[None]:
+        async for value in stream:
+            message = SeriesMessage.model_validate_json(value)
+            published = _apply(message, table, cache, settings.monitor)
+            for anomaly in published:
+                await anomalies.send(key=anomaly.key, value=anomaly.model_dump_json().encode())
+            yield None
+
+    return app
+
+
+def _apply(message: SeriesMessage, table: Any, cache: MonitorCache, settings: MonitorSettings) -> list[CostAnomaly]:
+    if message.contribution is not None:
+        c = message.contribution
+        monitor = cache.get(c.series, table.get(c.series)) or SeriesMonitor.for_contribution(c, settings)
+        published = monitor.add(c)
+        series = c.series
+    elif message.feedback is not None:
+        series = message.feedback.series
+        found = cache.get(series, table.get(series))
+        if found is None:
+            log.info("feedback for unknown series %s ignored", series)
+            return []
+        monitor = found
+        published = monitor.give_feedback(message.feedback)
+    else:
+        return []
+    stored = monitor.state()
+    table[series] = stored
+    cache.saved(series, stored, monitor)
+    return published

@@ -1,0 +1,134 @@
+"""The anomaly worker (faust) through the real broker: it finds a spike, keeps its state in the changelog so
+a restarted worker carries on (no relearning, no second alert), and sends unlearnable lines to the DLQ."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from outlay.events import CostAnomaly, DeadLetter, UsageRecord
+from outlay.kafka.producer import EventProducer
+from tests.unit.test_anomaly_series import T0, MINUTE, steady, usage
+
+pytestmark = pytest.mark.e2e
+CHANGELOG = "outlay-anomaly-series-monitors-changelog"
+TOTAL = "minute|total"
+
+
+@contextmanager
+def anomaly_worker(bootstrap: str, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    env = dict(os.environ, KAFKA_BOOTSTRAP_SERVERS=bootstrap, OUTLAY_STATE_DIR=str(log.parent))
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "outlay.cli.main", "services", "run", "anomaly"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
+
+
+async def read_until(
+    bootstrap: str, topic: str, done: Callable[[list[Any]], bool], decode: Callable[[bytes, bytes | None], Any]
+) -> list[Any]:
+    """Everything on `topic` from the start, until `done(seen)` holds (or fail after 120 s)."""
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
+    await consumer.start()
+    seen: list[Any] = []
+    deadline = time.monotonic() + 120
+    try:
+        while not done(seen):
+            assert time.monotonic() < deadline, f"timed out on {topic}; saw {len(seen)} messages"
+            batch = await consumer.getmany(timeout_ms=500)
+            seen += [decode(m.value, m.key) for msgs in batch.values() for m in msgs if m.value is not None]
+    finally:
+        await consumer.stop()
+    return seen
+
+
+def anomalies(bootstrap: str, done: Callable[[list[CostAnomaly]], bool]) -> Any:
+    return read_until(bootstrap, "outlay.anomalies.v1", done, lambda v, _: CostAnomaly.model_validate_json(v))
+
+
+def total_state_reached(minute: int) -> Callable[[list[Any]], bool]:
+    """The changelog holds the total series' state with buckets closed up to `minute`."""
+    want = (T0 + minute * MINUTE).isoformat()
+
+    def done(seen: list[Any]) -> bool:
+        states = [v for k, v in seen if k == TOTAL]
+        return bool(states) and (states[-1]["buckets"]["last_closed"] or "") >= want
+
+    return done
+
+
+async def send(bootstrap: str, records: list[UsageRecord]) -> None:
+    async with EventProducer(bootstrap) as producer:
+        await producer.send_many(records)
+
+
+async def test_spike_found_state_survives_a_restart_and_old_anomalies_are_not_alerted_again(
+    broker: str, tmp_path: Path
+) -> None:
+    first_spike = [usage(m, "60", n=1) for m in range(320, 324)]
+    second_spike = [usage(m, "80", n=1) for m in range(420, 424)]
+    log = tmp_path / "anomaly.log"
+    with anomaly_worker(broker, log):
+        await send(broker, steady(range(320)) + first_spike + steady(range(320, 360), seed=4))
+        before = await anomalies(broker, lambda seen: any(a.series == TOTAL and a.end for a in seen))
+        before = [a for a in before if a.series == TOTAL]
+        await read_until(broker, CHANGELOG, total_state_reached(357), lambda v, k: (json.loads(k), json.loads(v)))
+    # A new worker, and the first one's last minutes sent again (a replay must not alert twice).
+    with anomaly_worker(broker, log):
+        await send(broker, steady(range(340, 420), seed=4)[40:] + second_spike + steady(range(420, 440), seed=5))
+        after = await anomalies(
+            broker, lambda seen: any(a.series == TOTAL and a.start == T0 + 420 * MINUTE for a in seen)
+        )
+    total_ids = {a.anomaly_id for a in after if a.series == TOTAL}
+    first_id = next(a.anomaly_id for a in before if a.series == TOTAL)
+    assert [a.start for a in before if a.series == TOTAL][0] == T0 + 320 * MINUTE
+    # Restarted with its state: the second spike is found (a relearning detector is silent for 300 points),
+    # and the first anomaly's messages are exactly those published before the restart.
+    assert total_ids == {
+        first_id,
+        next(a.anomaly_id for a in after if a.series == TOTAL and a.start == T0 + 420 * MINUTE),
+    }
+    assert [a for a in after if a.anomaly_id == first_id] == [a for a in before if a.anomaly_id == first_id]
+    top = next(a for a in after if a.series == TOTAL and a.start == T0 + 420 * MINUTE)
+    assert top.alerted and "service=AmazonEC2" in top.root_cause
+
+
+async def test_negative_and_undecodable_lines_go_to_the_dlq_and_are_not_learnt(broker: str, tmp_path: Path) -> None:
+    credit = usage(0, "-5", n=9)
+    with anomaly_worker(broker, tmp_path / "anomaly.log"):
+        async with EventProducer(broker) as producer:
+            await producer.send_many([credit, *steady(range(5))])
+            await producer._producer.send_and_wait("outlay.usage.v1", b'{"record_id": 1}', key=b"x")
+        letters = await read_until(
+            broker, "outlay.ingest.dlq.v1", lambda seen: len(seen) >= 2, lambda v, _: DeadLetter.model_validate_json(v)
+        )
+        states = await read_until(
+            broker, CHANGELOG, total_state_reached(2), lambda v, k: (json.loads(k), json.loads(v))
+        )
+    assert {(d.field, d.reason.split(" (")[0]) for d in letters if d.field == "effective_cost"} == {
+        ("effective_cost", "is negative")
+    }
+    assert any(d.reason.startswith("not a valid UsageRecord") for d in letters)
+    learnt = [v for k, v in states if k == TOTAL][-1]
+    assert all(credit.record_id not in b["ids"] for b in learnt["buckets"]["open"].values())
+    assert learnt["points"] >= 3 and learnt["buckets"]["late"] == 0
