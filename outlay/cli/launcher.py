@@ -39,6 +39,7 @@ def default_services(backfill_days: int, live_source: str) -> list[ServiceSpec]:
     return [
         ServiceSpec("ledger", ()),
         ServiceSpec("gateway", ()),
+        ServiceSpec("anomaly", ()),
         ServiceSpec(live_source, ("--backfill-days", str(backfill_days))),
     ]
 

@@ -19,7 +19,7 @@ from aiokafka import AIOKafkaConsumer
 
 from outlay.events import CostAnomaly, DeadLetter, UsageRecord
 from outlay.kafka.producer import EventProducer
-from tests.unit.test_anomaly_series import T0, MINUTE, steady, usage
+from tests.unit.test_anomaly_series import MINUTE, T0, steady, usage
 
 pytestmark = pytest.mark.e2e
 CHANGELOG = "outlay-anomaly-series-monitors-changelog"
