@@ -186,3 +186,18 @@ def test_a_restored_monitor_continues_exactly_like_the_original() -> None:
     restored = SeriesMonitor.from_state(json.loads(json.dumps(original.state())))
     assert run(restored, rest) == run(original, rest)
     assert restored.state() == original.state()
+
+
+def test_duplicates_and_out_of_order_lines_change_nothing() -> None:
+    records = steady(range(380)) + [usage(m, "60", n=1) for m in range(380, 384)] + steady(range(380, 420), seed=4)
+    in_order = run(total_monitor(), records)
+    assert len({a.anomaly_id for a in in_order}) == 1
+    # Every line twice, and neighbours within the lateness (2 minutes) swapped: the same anomalies, once each.
+    messy: list[UsageRecord] = []
+    for i in range(0, len(records) - 1, 2):
+        messy += [records[i + 1], records[i], records[i + 1]]
+    messy += records[len(messy) // 3 * 2 :]
+    assert run(total_monitor(), messy) == in_order
+    # A line far too late is dropped, not learnt: no false alert, no change to what was published.
+    late = run(total_monitor(), records + [usage(10, "500", n=7)])
+    assert late == in_order
