@@ -82,8 +82,7 @@ class MonitorCache:
         cached = self._live.get(series)
         if cached is not None and cached[0] is stored:
             return cached[1]
-        monitor = SeriesMonitor.from_state(stored, self._settings)
-        return monitor
+        return SeriesMonitor.from_state(stored, self._settings)
 
     def saved(self, series: str, stored: dict[str, Any], monitor: SeriesMonitor) -> None:
         self._live[series] = (stored, monitor)
