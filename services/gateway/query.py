@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
+from typing import TypeVar
 
 from outlay.spread import GRAIN_MINUTES, GRAIN_STEP, Grain, floor_to, to_naive_utc
 
@@ -43,6 +44,8 @@ DEFAULT_RANGE = {
     Grain.HOUR: timedelta(days=2),
     Grain.DAY: timedelta(days=30),
 }
+
+C = TypeVar("C", bound=StrEnum)
 
 
 class Metric(StrEnum):
@@ -248,22 +251,22 @@ def parse_filters(dimension_values: Mapping[str, Sequence[str]], tag_values: Seq
     return Filters(dimensions=dims, tags={k: tuple(v) for k, v in tags.items()})
 
 
-def parse_metric(value: str | None) -> Metric:
+def parse_choice(choices: type[C], value: str | None, default: C, field_name: str) -> C:
+    """One of an enum's values, `default` when absent; anything else is an error naming the field."""
     if value is None:
-        return Metric.BILLED
+        return default
     try:
-        return Metric(value)
+        return choices(value)
     except ValueError:
-        raise QueryError.single("metric", f"must be one of {', '.join(m.value for m in Metric)}") from None
+        raise QueryError.single(field_name, f"must be one of {', '.join(c.value for c in choices)}") from None
+
+
+def parse_metric(value: str | None) -> Metric:
+    return parse_choice(Metric, value, Metric.BILLED, "metric")
 
 
 def parse_grain(value: str | None) -> Grain:
-    if value is None:
-        return Grain.DAY
-    try:
-        return Grain(value)
-    except ValueError:
-        raise QueryError.single("granularity", f"must be one of {', '.join(g.value for g in Grain)}") from None
+    return parse_choice(Grain, value, Grain.DAY, "granularity")
 
 
 def build_query(
