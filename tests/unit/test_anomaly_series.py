@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
-from outlay.events import AnomalyFeedback, CostKind, FeedbackVerdict, UsageRecord
+from outlay.events import AnomalyFeedback, CostAnomaly, CostKind, FeedbackVerdict, UsageRecord
 from outlay.events.usage import stable_record_id
 from services.anomaly.series.buckets import BucketSeries
 from services.anomaly.series.keys import SeriesContribution, SeriesSettings, contributions, usage_problem
@@ -113,8 +113,8 @@ def steady(minutes: range, seed: int = 3) -> list[UsageRecord]:
     return out
 
 
-def run(monitor: SeriesMonitor, records: list[UsageRecord]) -> list:  # type: ignore[type-arg]
-    published = []
+def run(monitor: SeriesMonitor, records: list[UsageRecord]) -> list[CostAnomaly]:
+    published: list[CostAnomaly] = []
     for record in records:
         for c in contributions([record], SeriesSettings()):
             if c.series == monitor.series:

@@ -14,6 +14,7 @@ as well as the full window (43.1 vs 42.0 standard, docs/anomaly.md).
 from __future__ import annotations
 
 import math
+from dataclasses import asdict
 from statistics import NormalDist
 from typing import Any
 
@@ -49,11 +50,9 @@ class AnomalyLikelihood:
         self._short.clear()
 
     def state(self) -> dict[str, Any]:
-        h = self._history
-        return {"mean": h.mean, "mean_sq": h.mean_sq, "seen": self._seen, "short": list(self._short)}
+        return {"history": asdict(self._history), "seen": self._seen, "short": list(self._short)}
 
     def restore(self, state: dict[str, Any]) -> None:
-        self._history.mean, self._history.mean_sq = state["mean"], state["mean_sq"]
+        self._history = EWStat(**state["history"])
         self._seen = state["seen"]
-        self._history.seen = self._seen > 0
         self._short = list(state["short"])

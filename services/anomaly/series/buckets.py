@@ -2,8 +2,8 @@
 complete, and fill the buckets nothing arrived for with zero (no line in a minute means no spend).
 
 A bucket closes when a contribution (to this series, or to the stream: `advance`) arrives `lateness` buckets
-or more after it; contributions for a bucket that has closed are late and are not learnt (they are counted, so the loss is visible). Within
-the lateness, out-of-order contributions join their bucket.
+or more after it; contributions for a bucket that has closed are late and are not learnt (they are counted, so
+the loss is visible). Within the lateness, out-of-order contributions join their bucket.
 """
 
 from __future__ import annotations

@@ -48,10 +48,6 @@ class SeriesContribution(BaseModel):
     record_ids: list[str] = Field(description="The usage lines summed in, so a replayed line is not counted twice.")
     breakdown: dict[str, Money] = Field(default_factory=dict, description="'dimension=value' → amount")
 
-    @property
-    def key(self) -> bytes:
-        return self.series.encode()
-
 
 def granularity_of(record: UsageRecord) -> tuple[timedelta, str] | None:
     length = record.charge_period_end - record.charge_period_start

@@ -49,15 +49,15 @@ class SeriesMonitor:
 
     def add(self, c: SeriesContribution) -> list[CostAnomaly]:
         """Add one contribution; returns the anomaly states to publish."""
-        published: list[CostAnomaly] = []
-        for point in self.buckets.add(c.bucket, c.amount, c.record_ids, c.breakdown):
-            published += self._learn(point)
-        return published
+        return self._learn_all(self.buckets.add(c.bucket, c.amount, c.record_ids, c.breakdown))
 
     def advance(self, now: datetime) -> list[CostAnomaly]:
         """Close the buckets the stream's clock (`now`) says are complete; returns the states to publish."""
+        return self._learn_all(self.buckets.advance(now))
+
+    def _learn_all(self, points: list[Point]) -> list[CostAnomaly]:
         published: list[CostAnomaly] = []
-        for point in self.buckets.advance(now):
+        for point in points:
             published += self._learn(point)
         return published
 

@@ -15,17 +15,17 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
-from decimal import Decimal
 from typing import Any
 
 import faust
-from faust.types import StreamT
+from faust.types import StreamT, TopicT
 
 from outlay.events.anomaly import AnomalyFeedback, CostAnomaly
 from outlay.events.dead_letter import DeadLetter
 from outlay.events.topics import ANOMALIES, ANOMALY_FEEDBACK, INGEST_DLQ, USAGE
 from outlay.events.usage import UsageRecord
 from outlay.kafka.consumer import dead_letter_for, decode_messages
+from outlay.kafka.producer import KeyedEvent
 from outlay.settings import Settings
 from services.anomaly.detection.detector import DetectorSettings
 from services.anomaly.detection.incidents import IncidentSettings
@@ -63,7 +63,7 @@ class WorkerSettings:
             series=SeriesSettings(tag_keys=tag_keys),
             monitor=MonitorSettings(
                 detector=DetectorSettings(alert_level=level),
-                incidents=IncidentSettings(min_impact=Decimal(settings.anomaly_min_impact)),
+                incidents=IncidentSettings(min_impact=settings.anomaly_min_impact),
             ),
         )
 
@@ -114,8 +114,8 @@ def create_app(settings: WorkerSettings) -> faust.App:
     table = app.Table("series-monitors", default=None, partitions=settings.partitions)  # JSON keys and values
     cache = MonitorCache(settings.monitor)
 
-    async def to_series(message: SeriesMessage, series: str) -> None:
-        await series_topic.send(key=series.encode(), value=message.model_dump_json().encode())
+    async def send(topic: TopicT, event: KeyedEvent) -> None:
+        await topic.send(key=event.key, value=event.model_dump_json().encode())
 
     @app.agent(usage)
     async def split(stream: StreamT[bytes]) -> AsyncIterator[None]:
@@ -134,22 +134,19 @@ def create_app(settings: WorkerSettings) -> faust.App:
                     else:
                         dead.append(dead_letter_for(event.message, problem[1], problem[0]))
             for letter in dead:
-                await dead_letters.send(key=letter.key, value=letter.model_dump_json().encode())
+                await send(dead_letters, letter)
             for contribution in contributions(kept, settings.series):
-                await to_series(SeriesMessage(contribution=contribution), contribution.series)
+                await send(series_topic, SeriesMessage(contribution=contribution))
             yield None
 
     @app.agent(feedback)
     async def route_feedback(stream: StreamT[bytes]) -> AsyncIterator[None]:
         async for event in stream.events():
-            raw = event.message.value
-            try:
-                verdict = AnomalyFeedback.model_validate_json(raw or b"")
-            except ValueError as exc:
-                letter = dead_letter_for(event.message, f"not a valid AnomalyFeedback: {exc}", None)
-                await dead_letters.send(key=letter.key, value=letter.model_dump_json().encode())
-                continue
-            await to_series(SeriesMessage(feedback=verdict), verdict.series)
+            verdicts, dead = decode_messages(AnomalyFeedback, [event.message])
+            for letter in dead:
+                await send(dead_letters, letter)
+            for verdict in verdicts:
+                await send(series_topic, SeriesMessage(feedback=verdict))
             yield None
 
     @app.agent(series_topic)
@@ -158,28 +155,26 @@ def create_app(settings: WorkerSettings) -> faust.App:
             message = SeriesMessage.model_validate_json(value)
             published = _apply(message, table, cache, settings.monitor)
             for anomaly in published:
-                await anomalies.send(key=anomaly.key, value=anomaly.model_dump_json().encode())
+                await send(anomalies, anomaly)
             yield None
 
     return app
 
 
 def _apply(message: SeriesMessage, table: Any, cache: MonitorCache, settings: MonitorSettings) -> list[CostAnomaly]:
-    if message.contribution is not None:
-        c = message.contribution
-        monitor = cache.get(c.series, table.get(c.series)) or SeriesMonitor.for_contribution(c, settings)
-        published = monitor.add(c)
-        series = c.series
-    elif message.feedback is not None:
-        series = message.feedback.series
-        found = cache.get(series, table.get(series))
-        if found is None:
-            log.info("feedback for unknown series %s ignored", series)
-            return []
-        monitor = found
-        published = monitor.give_feedback(message.feedback)
-    else:
+    series = message.series
+    if series is None:
         return []
+    monitor = cache.get(series, table.get(series))
+    if message.contribution is not None:
+        monitor = monitor or SeriesMonitor.for_contribution(message.contribution, settings)
+        published = monitor.add(message.contribution)
+    elif monitor is None:
+        log.info("feedback for unknown series %s ignored", series)
+        return []
+    else:
+        assert message.feedback is not None
+        published = monitor.give_feedback(message.feedback)
     stored = monitor.state()
     table[series] = stored
     cache.saved(series, stored, monitor)

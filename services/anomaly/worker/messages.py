@@ -16,3 +16,14 @@ class SeriesMessage(BaseModel):
 
     contribution: SeriesContribution | None = None
     feedback: AnomalyFeedback | None = None
+
+    @property
+    def series(self) -> str | None:
+        if self.contribution is not None:
+            return self.contribution.series
+        return None if self.feedback is None else self.feedback.series
+
+    @property
+    def key(self) -> bytes:
+        """Kafka key: the series, so one worker owns it."""
+        return (self.series or "").encode()
