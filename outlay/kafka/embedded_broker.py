@@ -65,6 +65,9 @@ class EmbeddedBroker:
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
+            # Its owner stops it, last: a terminal's Ctrl-C must not take the broker away from services that
+            # are still stopping (a faust worker flushes its tables and commits on the way out).
+            start_new_session=True,
         )
         try:
             wait_for_port("127.0.0.1", self.port)
