@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     # The gateway's API key (a secret: from the environment only, never logged). `outlay run`
     # generates one when unset; without one the gateway listens on loopback addresses only.
     api_key: SecretStr | None = Field(default=None, alias="OUTLAY_API_KEY")
+    # The consumer group that stores anomaly updates for the API (one store write per update).
+    gateway_anomaly_group_id: str = Field(default="outlay-gateway-anomalies", alias="OUTLAY_GATEWAY_ANOMALY_GROUP")
     # AWS: endpoint override for moto / LocalStack; credentials come from boto3's normal chain.
     aws_endpoint_url: str | None = Field(default=None, alias="AWS_ENDPOINT_URL")
     aws_region: str = Field(default="us-east-1", alias="AWS_DEFAULT_REGION")

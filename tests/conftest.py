@@ -26,6 +26,8 @@ from outlay.store.engine import upgrade
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("OUTLAY_SHARED_DATA", ROOT.parent / "shared" / "data"))
+# The gateway fixtures (a uvicorn gateway on a real broker and store) serve several test modules.
+pytest_plugins = ["tests.integration.gateway_fixtures"]
 PG_ADMIN_DSN = os.environ.get("OUTLAY_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
@@ -70,7 +72,7 @@ async def pg_url() -> AsyncIterator[str]:
 async def store_url(pg_url: str) -> str:
     """The session's PostgreSQL database, emptied for this test."""
     conn = await asyncpg.connect(pg_url.replace("+asyncpg", ""))
-    await conn.execute("TRUNCATE usage_records, cost_rollups, ingest_checkpoints")
+    await conn.execute("TRUNCATE usage_records, cost_rollups, ingest_checkpoints, anomalies")
     await conn.close()
     return pg_url
 

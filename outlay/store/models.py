@@ -17,7 +17,9 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
+    Float,
     Index,
     Integer,
     LargeBinary,
@@ -162,3 +164,37 @@ class IngestCheckpoint(Base):
     rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(16), default="started")  # started | done
     updated_at: Mapped[datetime] = mapped_column(DateTime())
+
+
+class AnomalyRow(Base):
+    """The latest state of one cost anomaly (`outlay.anomalies.v1`), replaced by each update of its incident.
+
+    `feedback` is a person's verdict: the gateway records it when given, and a later update of the
+    incident never erases it (the detector's own copy may lag behind).
+    """
+
+    __tablename__ = "anomalies"
+
+    anomaly_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    series: Mapped[str] = mapped_column(String(1024))
+    dimensions: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    direction: Mapped[str] = mapped_column(String(8))
+    start: Mapped[datetime] = mapped_column(DateTime())
+    end: Mapped[datetime | None] = mapped_column(DateTime(), nullable=True)
+    last_seen: Mapped[datetime] = mapped_column(DateTime())
+    expected_nanos: Mapped[int] = mapped_column(BigInteger)
+    actual_nanos: Mapped[int] = mapped_column(BigInteger)
+    impact_nanos: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    score: Mapped[float] = mapped_column(Float)
+    severity: Mapped[str] = mapped_column(String(16))
+    root_cause: Mapped[list[str]] = mapped_column(JSON, default=list)
+    alerted: Mapped[bool] = mapped_column(Boolean)
+    feedback: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    feedback_at: Mapped[datetime | None] = mapped_column(DateTime(), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime())
+
+    __table_args__ = (
+        # The list is newest first, paged by (start, anomaly_id).
+        Index("ix_anomalies_start", "start", "anomaly_id"),
+    )

@@ -15,18 +15,22 @@ from outlay.settings import Settings, get_settings
 from outlay.store.engine import make_engine
 from outlay.telemetry import exposition
 from outlay.telemetry.http import HttpMetricsMiddleware
+from services.gateway.anomalies.feedback import FeedbackSender
+from services.gateway.anomalies.sink import AnomalySink
+from services.gateway.anomalies.store import AnomalyStore
 from services.gateway.auth import ApiKeyAuth
 from services.gateway.costs_query import CostStore
 from services.gateway.problems import install_problem_handlers
 from services.gateway.query import DEFAULT_MAX_CELLS
+from services.gateway.routes import anomalies as anomaly_routes
 from services.gateway.routes import costs, health
 from services.gateway.routes import stream as stream_routes
-from services.gateway.stream import ProgressFollower, TickHub
+from services.gateway.stream import AnomalyFollower, ProgressFollower, StreamHub
 
 DESCRIPTION = """\
 Outlay's public API: cost over time from the ledger, grouped and filtered by account, region, service,
-resource, cost kind, currency or tag; estimates against the bill; and live per-minute cost ticks over
-WebSocket (`/v1/stream`). Money is always an exact decimal string. Errors are RFC 9457 problem details.
+resource, cost kind, currency or tag; estimates against the bill; cost anomalies and people's verdicts
+on them; and live per-minute cost ticks and anomaly updates over WebSocket (`/v1/stream`). Money is always an exact decimal string. Errors are RFC 9457 problem details.
 """
 
 
@@ -45,17 +49,33 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.store_url, pool_pre_ping=True)
         store = CostStore(engine)
-        hub = TickHub(queue_size=client_queue_size, heartbeat_seconds=heartbeat_seconds)
+        anomalies = AnomalyStore(engine)
+        hub = StreamHub(queue_size=client_queue_size, heartbeat_seconds=heartbeat_seconds)
+        bootstrap = settings.kafka_bootstrap_servers
+        client_id = f"{settings.kafka_client_id}-gateway"
         app.state.store = store
+        app.state.anomalies = anomalies
         app.state.hub = hub
-        app.state.follower = None
+        app.state.feedback = FeedbackSender(bootstrap, client_id=f"{client_id}-feedback")
+        app.state.follower = app.state.anomaly_follower = app.state.anomaly_sink = None
         background = [asyncio.create_task(hub.run_heartbeats(), name="gateway-heartbeats")]
-        if settings.kafka_bootstrap_servers:
-            follower = ProgressFollower(
-                settings.kafka_bootstrap_servers, store, hub, client_id=f"{settings.kafka_client_id}-gateway"
+        if bootstrap:
+            # Followers fan out to this process's clients; the sink stores each update once per group.
+            app.state.follower = ProgressFollower(bootstrap, store, hub, client_id=client_id)
+            app.state.anomaly_follower = AnomalyFollower(bootstrap, hub, client_id=client_id)
+            app.state.anomaly_sink = AnomalySink(
+                bootstrap,
+                anomalies,
+                settings.gateway_anomaly_group_id,
+                client_id=f"{client_id}-anomaly-sink",
+                session_timeout_ms=settings.kafka_session_timeout_ms,
             )
-            app.state.follower = follower
-            background.append(asyncio.create_task(follower.run(), name="gateway-progress-follower"))
+            for name, runner in (
+                ("gateway-progress-follower", app.state.follower),
+                ("gateway-anomaly-follower", app.state.anomaly_follower),
+                ("gateway-anomaly-sink", app.state.anomaly_sink),
+            ):
+                background.append(asyncio.create_task(runner.run(), name=name))
         try:
             yield
         finally:
@@ -64,6 +84,7 @@ def create_app(
             for task in background:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await app.state.feedback.close()
             await engine.dispose()
 
     app = FastAPI(
@@ -89,6 +110,7 @@ def create_app(
         response_class=PlainTextResponse,
     )
     app.include_router(costs.router, dependencies=[Depends(auth)])
+    app.include_router(anomaly_routes.router, dependencies=[Depends(auth)])
     app.include_router(stream_routes.router, dependencies=[Depends(auth)])
     return app
 

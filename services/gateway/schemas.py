@@ -77,12 +77,40 @@ class Problem(BaseModel):
 
 # Documented as application/json by FastAPI; `problems.document_problem_media_type` corrects that to
 # application/problem+json, the type every error is actually sent with.
+class AnomalyOut(BaseModel):
+    anomaly_id: str = Field(description="Stable for the whole incident: updates and resolution reuse it")
+    series: str = Field(description="Series identity, e.g. 'minute|billing_account_id=111122223333|service=AmazonEC2'")
+    dimensions: dict[str, str]
+    status: str = Field(description="open while ongoing, closed once it ended")
+    direction: str = Field(description="spike or drop")
+    start: str
+    end: str | None = Field(description="Exclusive end; null while open")
+    last_seen: str
+    expected_cost: DecimalString = Field(description="What the baseline expected over the incident so far")
+    actual_cost: DecimalString
+    impact: DecimalString = Field(description="actual - expected (negative for a drop)")
+    currency: str
+    score: float = Field(description="Peak anomaly likelihood, 0 to 1")
+    severity: str = Field(description="low, medium, high or critical")
+    root_cause: list[str] = Field(description="Dimension values that explain most of the impact")
+    alerted: bool = Field(description="false when recorded only (under the minimum impact, or planned)")
+    feedback: str | None = Field(description="true_positive, false_positive or planned, once given")
+    feedback_at: str | None
+    updated_at: str | None = Field(description="When the gateway stored this state (null on the stream)")
+
+
+class AnomalyPageOut(BaseModel):
+    items: list[AnomalyOut]
+    next_cursor: str | None = Field(description="Pass as cursor for the next page; null on the last page")
+
+
 PROBLEM_RESPONSES: dict[int | str, dict[str, object]] = {
     401: {
         "model": Problem,
         "description": "Missing or invalid API key",
         "headers": {"WWW-Authenticate": {"description": "Bearer", "schema": {"type": "string"}}},
     },
+    404: {"model": Problem, "description": "No such resource"},
     422: {"model": Problem, "description": "Invalid parameters; `errors` names each one"},
     503: {
         "model": Problem,

@@ -1,10 +1,12 @@
-"""Live cost ticks: follow the ledger's progress topic and fan per-minute totals out to WebSocket clients.
+"""The live stream: follow topics and fan their news out to WebSocket clients.
 
-- `TickHub` keeps the connected clients. Each has a bounded queue; the hub never awaits a client, and a
+- `StreamHub` keeps the connected clients. Each has a bounded queue; the hub never awaits a client, and a
   client whose queue is full is dropped, so one slow reader cannot hold back the others.
-- `ProgressFollower` reads `outlay.ledger.progress.v1` from the latest offset with manual partition
-  assignment (no consumer group: every gateway process sees every event, and there is no group join to
-  wait for), asks the store for the minutes each batch of events touched, and hands ticks to the hub.
+- `TopicFollower` reads a topic from the latest offset with manual partition assignment (no consumer
+  group: every gateway process sees every event, and there is no group join to wait for).
+- `ProgressFollower` follows `outlay.ledger.progress.v1`, asks the store for the minutes each batch of
+  events touched, and hands per-minute cost ticks to the hub; `AnomalyFollower` follows
+  `outlay.anomalies.v1` and hands each update to the clients subscribed to anomalies.
 """
 
 from __future__ import annotations
@@ -15,19 +17,21 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from outlay.events import LedgerProgress
-from outlay.events.topics import LEDGER_PROGRESS
+from outlay.events import CostAnomaly, LedgerProgress, Severity
+from outlay.events.topics import ANOMALIES, LEDGER_PROGRESS, Topic
 from outlay.spread import Grain, floor_to, to_naive_utc
+from services.gateway.anomalies.render import anomaly_json
 from services.gateway.costs_query import CostStore
 from services.gateway.query import CostQuery, Filters, QueryError, TimeRange, parse_group_by
 from services.gateway.report import CostReport, iso, money
 
 log = logging.getLogger(__name__)
+E = TypeVar("E", bound=BaseModel)
 
 TICK_WINDOW = timedelta(minutes=60)  # at most this many minutes are re-read per batch of progress events
 TICK_MAX_CELLS = 200_000  # services x kinds x minutes of one tick query; the window bounds it in practice
@@ -92,10 +96,27 @@ def tick_query(events: list[LedgerProgress], window: timedelta = TICK_WINDOW) ->
     )
 
 
+@dataclass(frozen=True)
+class AnomalyFilter:
+    """Which anomaly updates a client wants: by series, from a minimum severity, alerted only by default."""
+
+    series: frozenset[str] | None = None  # None: every series
+    severities: frozenset[Severity] = frozenset(Severity)
+    include_unalerted: bool = False
+
+    def accepts(self, anomaly: CostAnomaly) -> bool:
+        return (
+            (self.series is None or anomaly.series in self.series)
+            and anomaly.severity in self.severities
+            and (anomaly.alerted or self.include_unalerted)
+        )
+
+
 @dataclass(eq=False)
 class StreamClient:
     queue: asyncio.Queue[dict[str, Any]]
-    services: frozenset[str] | None = None  # None: every service
+    services: frozenset[str] | None = None  # cost ticks of these services; None: every service
+    anomalies: AnomalyFilter | None = None  # None: not subscribed to anomalies
     dropped: bool = False
 
     def offer(self, message: dict[str, Any]) -> bool:
@@ -115,11 +136,12 @@ class StreamClient:
 
 
 @dataclass
-class TickHub:
+class StreamHub:
     queue_size: int = 256
     heartbeat_seconds: float = 15.0
     clients: set[StreamClient] = field(default_factory=set)
     ticks_sent: int = 0
+    anomalies_sent: int = 0
 
     def register(self) -> StreamClient:
         client = StreamClient(asyncio.Queue(maxsize=self.queue_size))
@@ -131,21 +153,30 @@ class TickHub:
 
     def publish(self, ticks: list[CostTick]) -> None:
         for client in list(self.clients):
-            for tick in ticks:
-                message = tick.message(client.services)
-                if message is None:
-                    continue
-                if not client.offer(message):
-                    self.unregister(client)
-                    log.warning("stream client too slow (queue of %d full): dropped", self.queue_size)
-                    break
-                self.ticks_sent += 1
+            messages = [m for tick in ticks if (m := tick.message(client.services)) is not None]
+            self.ticks_sent += self._deliver(client, messages)
+
+    def publish_anomalies(self, anomalies: list[CostAnomaly]) -> None:
+        for client in list(self.clients):
+            wanted = client.anomalies
+            if wanted is None:
+                continue
+            messages = [{"type": "anomaly", "anomaly": anomaly_json(a)} for a in anomalies if wanted.accepts(a)]
+            self.anomalies_sent += self._deliver(client, messages)
 
     def heartbeat(self) -> None:
         message = {"type": "heartbeat", "at": iso(datetime.now(UTC))}
         for client in list(self.clients):
+            self._deliver(client, [message])
+
+    def _deliver(self, client: StreamClient, messages: list[dict[str, Any]]) -> int:
+        """Offer each message; a client that falls behind is dropped. Returns how many were queued."""
+        for sent, message in enumerate(messages):
             if not client.offer(message):
                 self.unregister(client)
+                log.warning("stream client too slow (queue of %d full): dropped", self.queue_size)
+                return sent
+        return len(messages)
 
     async def run_heartbeats(self) -> None:
         while True:
@@ -153,28 +184,31 @@ class TickHub:
             self.heartbeat()
 
 
-def parse_events(values: list[bytes | None]) -> list[LedgerProgress]:
+def parse_events(event: type[E], values: list[bytes | None]) -> list[E]:
     events = []
     for value in values:
         if value is None:
             continue
         try:
-            events.append(LedgerProgress.model_validate_json(value))
+            events.append(event.model_validate_json(value))
         except ValidationError as exc:
-            # A malformed event must not stop the stream; it only means one missed tick.
-            log.warning("skipping malformed ledger progress event: %s", exc.errors()[:1])
+            # A malformed event must not stop the stream; it only means one missed update.
+            log.warning("skipping malformed %s event: %s", event.__name__, exc.errors()[:1])
     return events
 
 
-class ProgressFollower:
-    """Consumes ledger progress from the latest offset and publishes ticks to the hub."""
+class TopicFollower(Generic[E]):
+    """Follows one topic from its latest offset and hands each batch of decoded events to `handle`."""
 
-    def __init__(self, bootstrap_servers: str, store: CostStore, hub: TickHub, client_id: str = "outlay-gateway"):
+    def __init__(self, bootstrap_servers: str, topic: Topic, client_id: str = "outlay-gateway") -> None:
         self._bootstrap = bootstrap_servers
-        self._store = store
-        self._hub = hub
+        self._topic = topic
+        self._event: type[E] = topic.event  # type: ignore[assignment]
         self._client_id = client_id
         self.ready = asyncio.Event()  # set once positioned at the end of the topic
+
+    async def handle(self, events: list[E]) -> None:
+        raise NotImplementedError
 
     async def run(self) -> None:
         """Follow forever; broker outages are retried with backoff (the REST API keeps serving)."""
@@ -186,7 +220,7 @@ class ProgressFollower:
                 raise
             except Exception as exc:
                 self.ready.clear()
-                log.warning("ledger progress follower failed (%s); retrying in %.1fs", exc, backoff)
+                log.warning("%s follower failed (%s); retrying in %.1fs", self._topic.name, exc, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)
 
@@ -208,7 +242,7 @@ class ProgressFollower:
             self.ready.set()
             while True:
                 batch = await consumer.getmany(timeout_ms=1000)
-                events = parse_events([m.value for records in batch.values() for m in records])
+                events = parse_events(self._event, [m.value for records in batch.values() for m in records])
                 if events:
                     await self.handle(events)
         finally:
@@ -218,11 +252,20 @@ class ProgressFollower:
     async def _partitions(self, consumer: AIOKafkaConsumer) -> list[TopicPartition]:
         while True:
             await consumer.topics()  # refreshes metadata
-            found = consumer.partitions_for_topic(LEDGER_PROGRESS.name)
+            found = consumer.partitions_for_topic(self._topic.name)
             if found:
-                return [TopicPartition(LEDGER_PROGRESS.name, p) for p in sorted(found)]
+                return [TopicPartition(self._topic.name, p) for p in sorted(found)]
             # The topic is created by whoever sets the platform up; wait for it rather than auto-create it.
             await asyncio.sleep(1.0)
+
+
+class ProgressFollower(TopicFollower[LedgerProgress]):
+    """Ledger progress → per-minute cost ticks for the clients."""
+
+    def __init__(self, bootstrap_servers: str, store: CostStore, hub: StreamHub, client_id: str = "outlay-gateway"):
+        super().__init__(bootstrap_servers, LEDGER_PROGRESS, client_id)
+        self._store = store
+        self._hub = hub
 
     async def handle(self, events: list[LedgerProgress]) -> None:
         if not self._hub.clients:
@@ -237,3 +280,14 @@ class ProgressFollower:
             log.exception("tick query failed")
             return
         self._hub.publish(ticks_from_report(report))
+
+
+class AnomalyFollower(TopicFollower[CostAnomaly]):
+    """Anomaly updates → the clients subscribed to anomalies."""
+
+    def __init__(self, bootstrap_servers: str, hub: StreamHub, client_id: str = "outlay-gateway"):
+        super().__init__(bootstrap_servers, ANOMALIES, client_id)
+        self._hub = hub
+
+    async def handle(self, events: list[CostAnomaly]) -> None:
+        self._hub.publish_anomalies(events)

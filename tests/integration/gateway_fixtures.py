@@ -6,17 +6,26 @@ minutes at query time, so the tests that compare grains check the two sides agai
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import httpx
+import pytest
+import uvicorn
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
+from websockets.asyncio.client import ClientConnection, connect
 
 from outlay.events import CostKind, UsageRecord
+from outlay.kafka.embedded_broker import free_port
+from outlay.settings import Settings
 from outlay.store.engine import make_engine
+from services.gateway.app import create_app
 from services.ingest.ledger.writer import LedgerWriter
 
 
@@ -66,6 +75,54 @@ async def seed_scenario(store_url: str) -> str:
     finally:
         await engine.dispose()
     return store_url
+
+
+TIMEOUT = 30.0
+
+
+def client(url: str) -> connect:
+    # Unbounded client-side buffer: a test that stops reading early must still see the close frame
+    # promptly (with flow control on, the client stops reading the socket and waits out close_timeout).
+    return connect(url, max_queue=None)
+
+
+async def wait_for(condition: Callable[[], bool], what: str, within: float = TIMEOUT) -> None:
+    deadline = asyncio.get_running_loop().time() + within
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+async def receive_until(
+    ws: ClientConnection, accept: Callable[[dict[str, Any]], bool], within: float = TIMEOUT
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The first message `accept` takes, and every message seen before it."""
+    seen: list[dict[str, Any]] = []
+    async with asyncio.timeout(within):
+        while True:
+            message = json.loads(await ws.recv())
+            if accept(message):
+                return message, seen
+            seen.append(message)
+
+
+@pytest.fixture
+async def gateway(store_url: str, broker: str) -> AsyncIterator[tuple[str, FastAPI]]:
+    await seed_scenario(store_url)
+    app = create_app(Settings(DATABASE_URL=store_url, KAFKA_BOOTSTRAP_SERVERS=broker), heartbeat_seconds=0.3)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    task = asyncio.create_task(server.serve())
+    try:
+        await wait_for(lambda: server.started or task.done(), "uvicorn to start")
+        assert not task.done(), "uvicorn stopped during startup"
+        await wait_for(lambda: app.state.follower.ready.is_set(), "the progress follower to reach the topic end")
+        await wait_for(lambda: app.state.anomaly_follower.ready.is_set(), "the anomaly follower to reach the topic end")
+        yield f"ws://127.0.0.1:{port}/v1/stream", app
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, TIMEOUT)
 
 
 @asynccontextmanager

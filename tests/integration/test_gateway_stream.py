@@ -2,69 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
-from typing import Any
 
-import pytest
-import uvicorn
 from fastapi import FastAPI
-from websockets.asyncio.client import ClientConnection, connect
 
 from outlay.events import CostKind, LedgerProgress
-from outlay.kafka.embedded_broker import free_port
 from outlay.kafka.producer import EventProducer
-from outlay.settings import Settings
-from services.gateway.app import create_app
-from tests.integration.gateway_fixtures import seed_scenario
-
-TIMEOUT = 30.0
-
-
-def client(url: str) -> connect:
-    # Unbounded client-side buffer: a test that stops reading early must still see the close frame
-    # promptly (with flow control on, the client stops reading the socket and waits out close_timeout).
-    return connect(url, max_queue=None)
-
-
-async def wait_for(condition: Callable[[], bool], what: str, within: float = TIMEOUT) -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
-
-
-async def receive_until(
-    ws: ClientConnection, accept: Callable[[dict[str, Any]], bool], within: float = TIMEOUT
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The first message `accept` takes, and every message seen before it."""
-    seen: list[dict[str, Any]] = []
-    async with asyncio.timeout(within):
-        while True:
-            message = json.loads(await ws.recv())
-            if accept(message):
-                return message, seen
-            seen.append(message)
-
-
-@pytest.fixture
-async def gateway(store_url: str, broker: str) -> AsyncIterator[tuple[str, FastAPI]]:
-    await seed_scenario(store_url)
-    app = create_app(Settings(DATABASE_URL=store_url, KAFKA_BOOTSTRAP_SERVERS=broker), heartbeat_seconds=0.3)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    task = asyncio.create_task(server.serve())
-    try:
-        await wait_for(lambda: server.started or task.done(), "uvicorn to start")
-        assert not task.done(), "uvicorn stopped during startup"
-        await wait_for(lambda: app.state.follower.ready.is_set(), "the progress follower to reach the topic end")
-        yield f"ws://127.0.0.1:{port}/v1/stream", app
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, TIMEOUT)
+from tests.integration.gateway_fixtures import client, receive_until, wait_for
 
 
 def progress(start: str, end: str, kinds: list[str]) -> LedgerProgress:
@@ -87,7 +32,7 @@ async def test_cost_ticks_follow_ledger_progress(gateway: tuple[str, FastAPI], b
     url, app = gateway
     async with client(url) as ws, client(url) as other:
         hello, _ = await receive_until(ws, lambda m: m["type"] == "hello")
-        assert hello["topics"] == ["costs"]
+        assert hello["topics"] == ["costs", "anomalies"]
         await ws.send(json.dumps({"subscribe": "costs", "filters": {"service": "AmazonEC2"}}))
         ack, _ = await receive_until(ws, lambda m: m["type"] == "subscribed")
         assert ack["filters"] == {"service": ["AmazonEC2"]}

@@ -150,23 +150,25 @@ def test_one_point_alone_never_alerts() -> None:
 
 
 def test_planned_feedback_makes_a_launch_normal_and_it_is_not_alerted_again() -> None:
-    monitor = total_monitor()
-    run(monitor, steady(range(400)))
     launch = [usage(m, "30", service="AmazonEC2", n=1) for m in range(400, 700)]
     base = steady(range(400, 700), seed=5)
-    opened = run(monitor, launch[:5] + base[:10])
-    assert opened and opened[0].alerted
-    (closed,) = monitor.give_feedback(
+    judged, unjudged = total_monitor(), total_monitor()
+    for monitor in (judged, unjudged):
+        run(monitor, steady(range(400)))
+    opened = run(judged, launch[:5] + base[:10])
+    assert opened and opened[0].alerted and run(unjudged, launch[:5] + base[:10]) == opened
+    (closed,) = judged.give_feedback(
         AnomalyFeedback(
             anomaly_id=opened[0].anomaly_id,
-            series=monitor.series,
+            series=judged.series,
             verdict=FeedbackVerdict.PLANNED,
             given_at=T0,
         )
     )
     assert closed.end is not None and not closed.alerted and closed.feedback is FeedbackVerdict.PLANNED
-    later = run(monitor, launch[5:] + base[10:])
-    assert [a for a in later if a.alerted] == []
+    # Without the verdict the launch keeps alerting (its incident's updates); with it, nothing more is alerted.
+    assert [a for a in run(unjudged, launch[5:] + base[10:]) if a.alerted]
+    assert [a for a in run(judged, launch[5:] + base[10:]) if a.alerted] == []
 
 
 def test_false_positive_feedback_makes_the_series_less_ready_to_alert() -> None:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from outlay.events import LedgerProgress
 from services.gateway.query import parse_group_by
 from services.gateway.report import CostReport, CostRow
-from services.gateway.stream import DROP_SIGNAL, CostTick, TickHub, tick_query, ticks_from_report
+from services.gateway.stream import DROP_SIGNAL, CostTick, StreamHub, tick_query, ticks_from_report
 
 
 def test_tick_query_is_bounded_to_the_last_hour_of_progress() -> None:
@@ -51,7 +51,7 @@ def test_ticks_fold_services_and_filter_per_client() -> None:
 
 
 def test_full_queue_drops_only_that_client() -> None:
-    hub = TickHub(queue_size=2)
+    hub = StreamHub(queue_size=2)
     slow, fast = hub.register(), hub.register()
     tick = CostTick(datetime(2024, 5, 1), "billed", "USD", {"EC2": 1})
     for _ in range(3):

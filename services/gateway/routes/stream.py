@@ -1,7 +1,12 @@
-"""WS /v1/stream: live cost ticks per minute, heartbeats, and per-client service filters.
+"""WS /v1/stream: live cost ticks per minute, cost anomalies as they open, grow and end, and heartbeats.
 
-Client -> server: {"subscribe": "costs", "filters": {"service": "AmazonEC2" | ["AmazonEC2", ...]}}
-Server -> client: {"type": "hello" | "subscribed" | "cost_tick" | "heartbeat" | "error", ...}
+Client -> server:
+  {"subscribe": "costs", "filters": {"service": "AmazonEC2" | ["AmazonEC2", ...]}}   (on by default, all services)
+  {"subscribe": "anomalies", "filters": {"series": "..." | [...], "min_severity": "high",
+                                         "include_unalerted": false}}                 (off until subscribed)
+  {"unsubscribe": "costs" | "anomalies"}
+Server -> client: {"type": "hello" | "subscribed" | "unsubscribed" | "cost_tick" | "anomaly" | "heartbeat"
+                   | "error", ...}
 """
 
 from __future__ import annotations
@@ -14,39 +19,99 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.websockets import WebSocketState
 
-from services.gateway.stream import DROP_SIGNAL, StreamClient, TickHub
+from services.gateway.anomalies.listing import SEVERITY_ORDER
+from services.gateway.stream import DROP_SIGNAL, AnomalyFilter, StreamClient, StreamHub
 
 router = APIRouter(tags=["stream"])
 
-TOPICS = ("costs",)
+TOPICS = ("costs", "anomalies")
 CLOSE_TOO_SLOW = 1013  # "try again later": the client fell too far behind
+FILTERS = {"costs": ("service",), "anomalies": ("series", "min_severity", "include_unalerted")}
+SEVERITIES = tuple(s.value for s in SEVERITY_ORDER)
 
 
-def parse_subscription(text: str) -> frozenset[str] | None:
-    """The service filter of a subscribe message (None = all services); ValueError says what is wrong."""
+def parse_message(text: str) -> tuple[str, str, dict[str, Any]]:
+    """(action, topic, filters) of a client message; ValueError says what is wrong."""
     try:
         message = json.loads(text)
     except json.JSONDecodeError:
         raise ValueError("message is not JSON") from None
+    if isinstance(message, dict) and message.get("unsubscribe") in TOPICS and len(message) == 1:
+        return "unsubscribe", str(message["unsubscribe"]), {}
     if not isinstance(message, dict) or message.get("subscribe") not in TOPICS:
-        raise ValueError(f'expected {{"subscribe": "costs", "filters": {{...}}}}; topics: {", ".join(TOPICS)}')
+        raise ValueError(
+            f'expected {{"subscribe": TOPIC, "filters": {{...}}}} or {{"unsubscribe": TOPIC}}; topics: {", ".join(TOPICS)}'
+        )
+    topic = str(message["subscribe"])
     filters = message.get("filters") or {}
     if not isinstance(filters, dict):
         raise ValueError("filters must be an object")
-    unknown = sorted(set(filters) - {"service"})
+    unknown = sorted(set(filters) - set(FILTERS[topic]))
     if unknown:
-        raise ValueError(f"unsupported filter(s): {', '.join(unknown)} (supported: service)")
-    service = filters.get("service")
-    if service is None:
+        raise ValueError(
+            f"unsupported filter(s) for {topic}: {', '.join(unknown)} (supported: {', '.join(FILTERS[topic])})"
+        )
+    return "subscribe", topic, filters
+
+
+def _names(filters: dict[str, Any], name: str, what: str) -> frozenset[str] | None:
+    value = filters.get(name)
+    if value is None:
         return None
-    values = [service] if isinstance(service, str) else service
+    values = [value] if isinstance(value, str) else value
     if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
-        raise ValueError("filters.service must be a service name or a non-empty list of names")
+        raise ValueError(f"filters.{name} must be a {what} or a non-empty list of them")
     return frozenset(values)
 
 
-def _describe(services: frozenset[str] | None) -> dict[str, Any]:
+def cost_filter(filters: dict[str, Any]) -> frozenset[str] | None:
+    """The service filter of a costs subscription (None = all services)."""
+    return _names(filters, "service", "service name")
+
+
+def anomaly_filter(filters: dict[str, Any]) -> AnomalyFilter:
+    series = _names(filters, "series", "series id")
+    floor = filters.get("min_severity", "low")
+    if floor not in SEVERITIES:
+        raise ValueError(f"filters.min_severity must be one of {', '.join(SEVERITIES)}")
+    unalerted = filters.get("include_unalerted", False)
+    if not isinstance(unalerted, bool):
+        raise ValueError("filters.include_unalerted must be true or false")
+    severities = frozenset(SEVERITY_ORDER[SEVERITIES.index(floor) :])
+    return AnomalyFilter(series=series, severities=severities, include_unalerted=unalerted)
+
+
+def _describe_costs(services: frozenset[str] | None) -> dict[str, Any]:
     return {"service": sorted(services)} if services is not None else {}
+
+
+def _describe_anomalies(wanted: AnomalyFilter) -> dict[str, Any]:
+    described: dict[str, Any] = {
+        "min_severity": next(s.value for s in SEVERITY_ORDER if s in wanted.severities),
+        "include_unalerted": wanted.include_unalerted,
+    }
+    if wanted.series is not None:
+        described["series"] = sorted(wanted.series)
+    return described
+
+
+def apply_message(client: StreamClient, text: str) -> dict[str, Any]:
+    """Change the client's subscriptions as `text` asks; the reply to send (an error names the problem)."""
+    try:
+        action, topic, filters = parse_message(text)
+        if action == "unsubscribe":
+            if topic == "costs":
+                client.services = frozenset()
+            else:
+                client.anomalies = None
+            return {"type": "unsubscribed", "topic": topic}
+        if topic == "costs":
+            client.services = cost_filter(filters)
+            return {"type": "subscribed", "topic": topic, "filters": _describe_costs(client.services)}
+        client.anomalies = anomaly_filter(filters)
+        return {"type": "subscribed", "topic": topic, "filters": _describe_anomalies(client.anomalies)}
+    except ValueError as exc:
+        return {"type": "error", "detail": str(exc)}
 
 
 async def _send_loop(ws: WebSocket, client: StreamClient) -> None:
@@ -67,17 +132,12 @@ async def _receive_loop(ws: WebSocket, client: StreamClient) -> None:
         if text is None:  # a binary frame: answer instead of failing the connection
             client.offer({"type": "error", "detail": "send subscriptions as JSON text frames"})
             continue
-        try:
-            client.services = parse_subscription(text)
-        except ValueError as exc:
-            client.offer({"type": "error", "detail": str(exc)})
-            continue
-        client.offer({"type": "subscribed", "topic": "costs", "filters": _describe(client.services)})
+        client.offer(apply_message(client, text))
 
 
 @router.websocket("/v1/stream")
 async def stream(ws: WebSocket) -> None:
-    hub: TickHub = ws.app.state.hub
+    hub: StreamHub = ws.app.state.hub
     await ws.accept()
     client = hub.register()
     client.offer({"type": "hello", "topics": list(TOPICS), "heartbeat_seconds": hub.heartbeat_seconds})

@@ -21,11 +21,11 @@ from typing import Any
 import asyncpg
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from outlay.events import UsageRecord
 from outlay.store.models import ROLLUP_KEY, CostRollup, RollupKeyHasher, UsageRow
+from outlay.store.upsert import dialect_insert
 from services.ingest.ledger.rollups import (
     Amounts,
     RollupAccumulator,
@@ -260,19 +260,9 @@ class LedgerWriter:
 # --- portable path: SQLAlchemy's dialect INSERT ... ON CONFLICT (SQLite, and PostgreSQL without COPY)
 
 
-def _dialect_insert(conn: AsyncConnection, table: Any) -> Any:
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(table)
-    if conn.dialect.name == "sqlite":
-        return sqlite.insert(table)
-    raise NotImplementedError(f"ledger writer: unsupported dialect {conn.dialect.name!r}")
-
-
 async def _insert_usage_portable(conn: AsyncConnection, rows: list[dict[str, Any]]) -> set[str]:
     table = UsageRow.__table__
-    stmt = (
-        _dialect_insert(conn, table).on_conflict_do_nothing(index_elements=["record_id"]).returning(table.c.record_id)
-    )
+    stmt = dialect_insert(conn, table).on_conflict_do_nothing(index_elements=["record_id"]).returning(table.c.record_id)
     # Sorted by id so concurrent writers lock rows in the same order (no deadlocks).
     result = await conn.execute(stmt, sorted(rows, key=lambda row: row["record_id"]))
     return {rid for (rid,) in result.all()}
@@ -280,7 +270,7 @@ async def _insert_usage_portable(conn: AsyncConnection, rows: list[dict[str, Any
 
 async def _upsert_rollups_portable(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
     table = CostRollup.__table__
-    ins = _dialect_insert(conn, table)
+    ins = dialect_insert(conn, table)
     stmt = ins.on_conflict_do_update(
         index_elements=["key_hash"],
         set_={col: table.c[col] + ins.excluded[col] for col in ROLLUP_AMOUNTS},

@@ -1,0 +1,73 @@
+"""Store every update of `outlay.anomalies.v1` in the `anomalies` table.
+
+A consumer group (`OUTLAY_GATEWAY_ANOMALY_GROUP`): with several gateways each update is stored by one
+of them, and offsets are committed only after the upsert, so a crash re-delivers and the idempotent
+upsert absorbs it. Undecodable messages go to the dead-letter topic (`BatchConsumer`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from outlay.events import CostAnomaly
+from outlay.kafka.consumer import BatchConsumer
+from services.gateway.anomalies.store import AnomalyStore
+
+log = logging.getLogger(__name__)
+
+Stored = Callable[[list[CostAnomaly]], None]
+
+
+class AnomalySink:
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        store: AnomalyStore,
+        group_id: str,
+        *,
+        client_id: str = "outlay-gateway-anomalies",
+        session_timeout_ms: int = 6000,
+        on_stored: Stored | None = None,
+    ) -> None:
+        self._bootstrap = bootstrap_servers
+        self._store = store
+        self._group_id = group_id
+        self._client_id = client_id
+        self._session_timeout_ms = session_timeout_ms
+        self._on_stored = on_stored
+        self.stored = 0
+
+    async def run(self) -> None:
+        """Consume forever; a broker or store outage is retried with backoff (the API keeps serving)."""
+        backoff = 0.5
+        while True:
+            try:
+                await self._consume()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("anomaly sink failed (%s); retrying in %.1fs", exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+
+    async def _consume(self) -> None:
+        consumer = BatchConsumer(
+            self._bootstrap,
+            CostAnomaly,
+            self._group_id,
+            client_id=self._client_id,
+            max_records=500,
+            session_timeout_ms=self._session_timeout_ms,
+            decode_in_thread=False,
+        )
+        async with consumer:
+            while True:
+                batch = await consumer.next_batch(timeout_ms=500)
+                if batch.events:
+                    await self._store.upsert(batch.events)
+                    self.stored += len(batch.events)
+                    if self._on_stored is not None:
+                        self._on_stored(batch.events)
+                await consumer.commit(batch)
