@@ -113,6 +113,11 @@ def steady(minutes: range, seed: int = 3) -> list[UsageRecord]:
     return out
 
 
+def in_order(records: list[UsageRecord]) -> list[UsageRecord]:
+    """By minute, as a live source sends them (lines later than the lateness would be dropped)."""
+    return sorted(records, key=lambda r: r.charge_period_start)
+
+
 def run(monitor: SeriesMonitor, records: list[UsageRecord]) -> list[CostAnomaly]:
     published: list[CostAnomaly] = []
     for record in records:
@@ -151,12 +156,12 @@ def test_one_point_alone_never_alerts() -> None:
 
 def test_planned_feedback_makes_a_launch_normal_and_it_is_not_alerted_again() -> None:
     launch = [usage(m, "30", service="AmazonEC2", n=1) for m in range(400, 700)]
-    base = steady(range(400, 700), seed=5)
+    first, rest = in_order(launch[:5] + steady(range(400, 410), seed=5)), in_order(launch[5:] + steady(range(410, 700)))
     judged, unjudged = total_monitor(), total_monitor()
     for monitor in (judged, unjudged):
         run(monitor, steady(range(400)))
-    opened = run(judged, launch[:5] + base[:10])
-    assert opened and opened[0].alerted and run(unjudged, launch[:5] + base[:10]) == opened
+    opened = run(judged, first)
+    assert opened and opened[0].alerted and run(unjudged, first) == opened
     (closed,) = judged.give_feedback(
         AnomalyFeedback(
             anomaly_id=opened[0].anomaly_id,
@@ -167,8 +172,8 @@ def test_planned_feedback_makes_a_launch_normal_and_it_is_not_alerted_again() ->
     )
     assert closed.end is not None and not closed.alerted and closed.feedback is FeedbackVerdict.PLANNED
     # Without the verdict the launch keeps alerting (its incident's updates); with it, nothing more is alerted.
-    assert [a for a in run(unjudged, launch[5:] + base[10:]) if a.alerted]
-    assert [a for a in run(judged, launch[5:] + base[10:]) if a.alerted] == []
+    assert [a for a in run(unjudged, rest) if a.alerted]
+    assert [a for a in run(judged, rest) if a.alerted] == []
 
 
 def test_false_positive_feedback_makes_the_series_less_ready_to_alert() -> None:
