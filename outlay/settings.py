@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     # Anomaly worker: its consumer group (the faust app id), what it alerts on, and which tags make series.
     anomaly_group_id: str = Field(default="outlay-anomaly", alias="OUTLAY_ANOMALY_GROUP")
     anomaly_min_impact: Decimal = Field(default=Decimal("0"), ge=0, alias="OUTLAY_ANOMALY_MIN_IMPACT")
+    anomaly_min_impact_pct: Decimal = Field(default=Decimal("5"), ge=0, alias="OUTLAY_ANOMALY_MIN_IMPACT_PCT")
     anomaly_sensitivity: Literal["low", "medium", "high"] = Field(default="medium", alias="OUTLAY_ANOMALY_SENSITIVITY")
     anomaly_tag_keys: str = Field(default="team,project", alias="OUTLAY_ANOMALY_TAG_KEYS")
     # Consumer groups. The embedded broker holds a first join for about half the session timeout,

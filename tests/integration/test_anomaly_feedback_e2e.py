@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from outlay.events import CostAnomaly
 from outlay.settings import Settings
 from services.gateway.app import create_app
 from tests.integration.gateway_fixtures import api_client
@@ -29,6 +30,11 @@ pytestmark = pytest.mark.e2e
 async def api(store_url: str, broker: str) -> AsyncIterator[httpx.AsyncClient]:
     async with api_client(create_app(Settings(DATABASE_URL=store_url, KAFKA_BOOTSTRAP_SERVERS=broker))) as http:
         yield http
+
+
+def in_spike(anomaly: CostAnomaly) -> bool:
+    """The later spike's incident (minutes 700-703), opened on its first or second minute."""
+    return T0 + 700 * MINUTE <= anomaly.start <= T0 + 701 * MINUTE
 
 
 async def first_listed(api: httpx.AsyncClient, within: float = 120, **params: Any) -> dict[str, Any]:
@@ -63,13 +69,11 @@ async def test_a_launch_marked_planned_through_the_api_is_not_alerted_again(
         assert stored["feedback"] == "planned" and stored["alerted"] is False
 
         await send(broker, rest)
-        published = await anomalies(
-            broker, lambda seen: any(a.series == TOTAL and a.start == T0 + 700 * MINUTE for a in seen)
-        )
+        published = await anomalies(broker, lambda seen: any(a.series == TOTAL and in_spike(a) for a in seen))
     total = [a for a in published if a.series == TOTAL]
     planned_at = next(i for i, a in enumerate(total) if a.feedback is not None)
     after = total[planned_at + 1 :]
     assert after, "the later spike must be published"
     # Nothing about the launch is alerted after the verdict; the unrelated spike is.
-    assert [a.start for a in after if a.alerted] == [T0 + 700 * MINUTE] * len([a for a in after if a.alerted])
-    assert any(a.alerted for a in after)
+    alerted = [a for a in after if a.alerted]
+    assert alerted and all(in_spike(a) for a in alerted)

@@ -67,6 +67,13 @@ def test_under_the_minimum_impact_an_anomaly_is_recorded_not_alerted() -> None:
     assert [p.alerted for p in published] == [False, True]  # alerting once the impact reaches $5
 
 
+def test_under_the_minimum_share_of_expected_cost_an_anomaly_is_recorded_not_alerted() -> None:
+    tracker = IncidentTracker(SERIES, settings=IncidentSettings(min_impact_ratio=Decimal("0.05")))
+    # 104 vs 100 expected is 4%: recorded; the next point brings the incident to 12 / 200 = 6%: alerted.
+    published = feed(tracker, [("104", "100", 0.999), ("108", "100", 0.999)])
+    assert [p.alerted for p in published] == [False, True]
+
+
 def test_replaying_the_points_gives_the_same_incidents() -> None:
     points = [("1", "1", 0.1), ("3", "1", 0.999), ("1", "1", 0.1), ("1", "1", 0.1), ("1", "1", 0.1)]
     assert feed(IncidentTracker(SERIES), points) == feed(IncidentTracker(SERIES), points)

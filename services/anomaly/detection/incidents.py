@@ -21,6 +21,9 @@ class IncidentSettings:
     close_level: float = 0.9  # below this for `calm_points` points in a row, the incident ends
     calm_points: int = 3
     min_impact: Decimal = Decimal("0")  # |impact| under this: recorded, not alerted
+    # |impact| under this share of the expected cost: recorded, not alerted (AWS Cost Anomaly Detection has
+    # the same pair of thresholds, absolute and percentage). Chosen on the labelled benchmark (docs/anomaly.md).
+    min_impact_ratio: Decimal = Decimal("0.05")
 
 
 # |impact| relative to what was expected, lowest bound first.
@@ -140,9 +143,13 @@ class IncidentTracker:
             score=min(max(incident.peak, 0.0), 1.0),
             severity=severity(impact, incident.expected),
             root_cause=incident.root_cause,
-            alerted=abs(impact) >= self.settings.min_impact and not quiet,
+            alerted=self._big_enough(impact, incident.expected) and not quiet,
             feedback=incident.feedback,
         )
+
+    def _big_enough(self, impact: Decimal, expected: Decimal) -> bool:
+        size = abs(impact)
+        return size >= self.settings.min_impact and size >= self.settings.min_impact_ratio * abs(expected)
 
     def state(self) -> dict[str, Any] | None:
         """The ongoing incident as JSON-ready data (None when calm)."""

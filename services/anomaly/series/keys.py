@@ -1,6 +1,7 @@
 """Which series a usage record feeds, at which granularity, and how it splits for root cause.
 
-Series: the total, each (account, service), and each value of the configured tag keys (team, project).
+Series: the total, each (account, service), each value of the configured tag keys (team, project), and each
+resource that is a top spender of its (account, service) (`top_spenders`).
 A series' granularity follows its data: minute lines (live metering) feed minute series, hourly export
 lines hourly series, daily lines daily series; the granularity is part of the series identity, so live
 estimates and billed exports of the same service never mix. Lines longer than a day (monthly fees,
@@ -18,6 +19,7 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict, Field
 
 from outlay.events.usage import Money, UsageRecord
+from services.anomaly.series.top_spenders import TopSpenders
 
 GRANULARITIES: tuple[tuple[timedelta, str], ...] = (
     (timedelta(minutes=1), "minute"),
@@ -61,8 +63,11 @@ def bucket_of(at: datetime, step: timedelta) -> datetime:
     return at - (at - _EPOCH) % step
 
 
-def series_of(record: UsageRecord, settings: SeriesSettings) -> list[tuple[str, dict[str, str]]]:
-    """The series (identity, dimensions) this record feeds, granularity not included."""
+def series_of(
+    record: UsageRecord, settings: SeriesSettings, own_series: bool = False
+) -> list[tuple[str, dict[str, str]]]:
+    """The series (identity, dimensions) this record feeds, granularity not included; `own_series`: its
+    resource is a top spender and has a series of its own."""
     series: list[tuple[str, dict[str, str]]] = [("total", {})]
     dims = {"billing_account_id": record.billing_account_id, "service": record.service}
     series.append((_identity(dims), dims))
@@ -71,6 +76,9 @@ def series_of(record: UsageRecord, settings: SeriesSettings) -> list[tuple[str, 
         if value:
             tag = {f"tag:{key}": value}
             series.append((_identity(tag), tag))
+    if own_series and record.resource_id:
+        resource = {"resource_id": record.resource_id}
+        series.append((_identity(resource), resource))
     return series
 
 
@@ -93,9 +101,14 @@ class _Partial:
     breakdown: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
 
 
-def contributions(records: Iterable[UsageRecord], settings: SeriesSettings) -> list[SeriesContribution]:
+def contributions(
+    records: Iterable[UsageRecord], settings: SeriesSettings, top: TopSpenders | None = None
+) -> list[SeriesContribution]:
     """Sum a batch of records into one contribution per (series, bucket). Records must be checked first
-    (`usage_problem`)."""
+    (`usage_problem`). With `top`, the batch first updates the ranking, then top spenders get their series."""
+    records = list(records)
+    if top is not None:
+        top.observe(records)
     partials: dict[tuple[str, int, datetime], _Partial] = {}
     for record in records:
         granularity = granularity_of(record)
@@ -104,7 +117,7 @@ def contributions(records: Iterable[UsageRecord], settings: SeriesSettings) -> l
         step, name = granularity
         bucket = bucket_of(record.charge_period_start, step)
         causes = causes_of(record, settings)
-        for identity, dims in series_of(record, settings):
+        for identity, dims in series_of(record, settings, top is not None and top.is_top(record)):
             series = f"{name}|{identity}"
             key = (series, int(step.total_seconds()), bucket)
             partial = partials.get(key)

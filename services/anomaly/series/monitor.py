@@ -12,6 +12,7 @@ from typing import Any
 from outlay.events.anomaly import AnomalyFeedback, CostAnomaly, FeedbackVerdict
 from services.anomaly.detection.detector import DetectorSettings, SeriesDetector
 from services.anomaly.detection.incidents import IncidentSettings, IncidentTracker
+from services.anomaly.detection.seasonality import SeasonalProfile
 from services.anomaly.series.buckets import BucketSeries, Point
 from services.anomaly.series.keys import SeriesContribution
 from services.anomaly.series.root_cause import CauseBaselines
@@ -24,6 +25,7 @@ class MonitorSettings:
     detector: DetectorSettings = field(default_factory=DetectorSettings)
     incidents: IncidentSettings = field(default_factory=IncidentSettings)
     lateness: int = 2  # buckets a contribution may arrive late and still count
+    seasonal: bool = True  # take the weekly shape out before detecting (off: the raw series, for comparison)
 
 
 class SeriesMonitor:
@@ -39,6 +41,7 @@ class SeriesMonitor:
         self.series = series
         self.buckets = BucketSeries(step, self.settings.lateness)
         self.detector = SeriesDetector(self.settings.detector)
+        self.season = SeasonalProfile(step)
         self.causes = CauseBaselines(fading_factor=self.settings.detector.fading_factor)
         self.incidents = IncidentTracker(series, dimensions, currency, self.settings.incidents)
         self.points = 0
@@ -63,10 +66,14 @@ class SeriesMonitor:
 
     def _learn(self, point: Point) -> list[CostAnomaly]:
         self.points += 1
-        seen = self.detector.observe(float(point.amount))
-        expected = point.amount if seen.expected is None else Decimal(seen.expected).quantize(NANO)
+        value = float(point.amount)
+        # The detector sees spend with its weekly shape taken out.
+        usual = self.season.factor(point.at) if self.settings.seasonal else 1.0
+        seen = self.detector.observe(value / usual)
+        expected = point.amount if seen.expected is None else Decimal(seen.expected * usual).quantize(NANO)
         ongoing = self.incidents.current
         in_incident = ongoing is not None or seen.alert
+        self.season.learn(point.at, value)
         self.causes.observe(point.breakdown, in_incident)
         root_cause = None
         if in_incident:
@@ -94,6 +101,7 @@ class SeriesMonitor:
             "points": self.points,
             "buckets": self.buckets.state(),
             "detector": self.detector.state(),
+            "season": self.season.state(),
             "causes": self.causes.state(),
             "incident": self.incidents.state(),
         }
@@ -105,6 +113,8 @@ class SeriesMonitor:
         monitor.buckets = buckets
         monitor.points = state["points"]
         monitor.detector = SeriesDetector.from_state(state["detector"], monitor.settings.detector)
+        if "season" in state:  # states written before the seasonal profile existed start a fresh one
+            monitor.season = SeasonalProfile.from_state(buckets.step, state["season"])
         monitor.causes.restore(state["causes"])
         monitor.incidents.restore(state["incident"])
         return monitor
