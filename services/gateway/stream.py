@@ -36,6 +36,9 @@ E = TypeVar("E", bound=BaseModel)
 TICK_WINDOW = timedelta(minutes=60)  # at most this many minutes are re-read per batch of progress events
 TICK_MAX_CELLS = 200_000  # services x kinds x minutes of one tick query; the window bounds it in practice
 DROP_SIGNAL: dict[str, Any] = {"type": "_drop"}
+# How long a fetch may wait at the broker when no data is there. A broker that does not answer early when data
+# arrives (the embedded one) would otherwise add aiokafka's default 500 ms to every pushed update.
+FETCH_MAX_WAIT_MS = 100
 
 
 @dataclass(frozen=True)
@@ -231,6 +234,7 @@ class TopicFollower(Generic[E]):
             group_id=None,
             enable_auto_commit=False,
             auto_offset_reset="latest",
+            fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
         )
         try:
             await consumer.start()  # inside the try: a start cut short (shutdown, broker down) still stops it

@@ -29,10 +29,11 @@ from outlay.kafka.producer import KeyedEvent
 from outlay.settings import Settings
 from services.anomaly.detection.detector import DetectorSettings
 from services.anomaly.detection.incidents import IncidentSettings
-from services.anomaly.series.keys import SeriesSettings, contributions, usage_problem
+from services.anomaly.series.keys import SeriesContribution, SeriesSettings, contributions, usage_problem
 from services.anomaly.series.monitor import MonitorSettings, SeriesMonitor
 from services.anomaly.series.top_spenders import TopSpenders
 from services.anomaly.worker.messages import SeriesMessage
+from services.anomaly.worker.transport import SCHEME
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,7 @@ class MonitorCache:
 
 
 def create_app(settings: WorkerSettings) -> faust.App:
-    brokers = ";".join(f"kafka://{host}" for host in settings.bootstrap_servers.split(","))
+    brokers = ";".join(f"{SCHEME}://{host}" for host in settings.bootstrap_servers.split(","))
     app = faust.App(
         settings.app_id,
         broker=brokers,
@@ -148,8 +149,12 @@ def create_app(settings: WorkerSettings) -> faust.App:
                         dead.append(dead_letter_for(event.message, problem[1], problem[0]))
             for letter in dead:
                 await send(dead_letters, letter)
+            by_series: dict[str, list[SeriesContribution]] = {}
             for contribution in contributions(kept, settings.series, top):
-                await send(series_topic, SeriesMessage(contribution=contribution))
+                by_series.setdefault(contribution.series, []).append(contribution)
+            for its_contributions in by_series.values():
+                its_contributions.sort(key=lambda c: c.bucket)
+                await send(series_topic, SeriesMessage(contributions=its_contributions))
             yield None
 
     @app.agent(feedback)
@@ -179,9 +184,9 @@ def _apply(message: SeriesMessage, table: Any, cache: MonitorCache, settings: Mo
     if series is None:
         return []
     monitor = cache.get(series, table.get(series))
-    if message.contribution is not None:
-        monitor = monitor or SeriesMonitor.for_contribution(message.contribution, settings)
-        published = monitor.add(message.contribution)
+    if message.contributions:
+        monitor = monitor or SeriesMonitor.for_contribution(message.contributions[0], settings)
+        published = [anomaly for c in message.contributions for anomaly in monitor.add(c)]
     elif monitor is None:
         log.info("feedback for unknown series %s ignored", series)
         return []

@@ -1,11 +1,14 @@
-"""The message on the worker's internal, series-keyed topic: a contribution to a series, or feedback on it.
+"""The message on the worker's internal, series-keyed topic: contributions to a series, or feedback on it.
 
-Both travel on one topic so that, per series, feedback is applied in order with the data it is about.
+Both travel on one topic so that, per series, feedback is applied in order with the data it is about. One
+message carries all of a usage batch's contributions to its series, oldest bucket first: in a backfill a batch
+spans many buckets, and one message (one state write) per series and batch instead of one per bucket is most of
+the worker's throughput.
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from outlay.events.anomaly import AnomalyFeedback
 from services.anomaly.series.keys import SeriesContribution
@@ -14,13 +17,19 @@ from services.anomaly.series.keys import SeriesContribution
 class SeriesMessage(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    contribution: SeriesContribution | None = None
+    contributions: list[SeriesContribution] = Field(default_factory=list)
     feedback: AnomalyFeedback | None = None
+
+    @model_validator(mode="after")
+    def _one_series(self) -> SeriesMessage:
+        if len({c.series for c in self.contributions}) > 1:
+            raise ValueError("contributions of one message must all be to one series")
+        return self
 
     @property
     def series(self) -> str | None:
-        if self.contribution is not None:
-            return self.contribution.series
+        if self.contributions:
+            return self.contributions[0].series
         return None if self.feedback is None else self.feedback.series
 
     @property
