@@ -26,6 +26,7 @@ from outlay.events import CostAnomaly, LedgerProgress, Severity
 from outlay.events.topics import ANOMALIES, LEDGER_PROGRESS, Topic
 from outlay.spread import Grain, floor_to, to_naive_utc
 from services.gateway.anomalies.render import anomaly_json
+from services.gateway.background import keep_running
 from services.gateway.costs_query import CostStore
 from services.gateway.query import CostQuery, Filters, QueryError, TimeRange, parse_group_by
 from services.gateway.report import CostReport, iso, money
@@ -215,17 +216,7 @@ class TopicFollower(Generic[E]):
 
     async def run(self) -> None:
         """Follow forever; broker outages are retried with backoff (the REST API keeps serving)."""
-        backoff = 0.5
-        while True:
-            try:
-                await self._follow()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                self.ready.clear()
-                log.warning("%s follower failed (%s); retrying in %.1fs", self._topic.name, exc, backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
+        await keep_running(f"{self._topic.name} follower", self._follow, on_failure=self.ready.clear)
 
     async def _follow(self) -> None:
         consumer = AIOKafkaConsumer(

@@ -7,13 +7,13 @@ upsert absorbs it. Undecodable messages go to the dead-letter topic (`BatchConsu
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 
 from outlay.events import CostAnomaly
 from outlay.kafka.consumer import BatchConsumer
 from services.gateway.anomalies.store import AnomalyStore
+from services.gateway.background import keep_running
 
 log = logging.getLogger(__name__)
 
@@ -41,16 +41,7 @@ class AnomalySink:
 
     async def run(self) -> None:
         """Consume forever; a broker or store outage is retried with backoff (the API keeps serving)."""
-        backoff = 0.5
-        while True:
-            try:
-                await self._consume()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("anomaly sink failed (%s); retrying in %.1fs", exc, backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
+        await keep_running("anomaly sink", self._consume)
 
     async def _consume(self) -> None:
         consumer = BatchConsumer(
