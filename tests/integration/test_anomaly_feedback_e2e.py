@@ -20,8 +20,8 @@ from outlay.events import CostAnomaly
 from outlay.settings import Settings
 from services.gateway.app import create_app
 from tests.integration.gateway_fixtures import api_client
-from tests.integration.test_anomaly_worker import TOTAL, anomalies, anomaly_worker, send
-from tests.unit.test_anomaly_series import MINUTE, T0, in_order, steady, usage
+from tests.integration.test_anomaly_worker import TOTAL, anomalies, anomaly_worker, ec2, send
+from tests.unit.test_anomaly_series import MINUTE, T0, in_order, usage
 
 pytestmark = pytest.mark.e2e
 
@@ -53,10 +53,10 @@ async def test_a_launch_marked_planned_through_the_api_is_not_alerted_again(
     launch = [usage(m, "30", service="AmazonEC2", n=1) for m in range(400, 720)]
     spike = [usage(m, "500", service="AmazonEC2", n=2) for m in range(700, 704)]
     # The verdict comes while the launch's incident is open: its first five minutes only.
-    first = in_order(launch[:5] + steady(range(400, 405), seed=5))
-    rest = in_order(launch[5:] + steady(range(405, 720), seed=6) + spike)
+    first = in_order(launch[:5] + ec2(range(400, 405), seed=5))
+    rest = in_order(launch[5:] + ec2(range(405, 720), seed=6) + spike)
     with anomaly_worker(broker, tmp_path / "anomaly.log"):
-        await send(broker, steady(range(400)) + first)
+        await send(broker, ec2(range(400)) + first)
         alert = await first_listed(api, series=TOTAL, alerted="true")
         assert alert["status"] == "open" and alert["direction"] == "spike"
 
