@@ -31,7 +31,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -45,6 +46,7 @@ from fastapi import FastAPI
 from rich.console import Console
 from rich.table import Table
 
+from bench.ingest import peak_rss_mb_of_running
 from outlay.events import CostKind, UsageRecord
 from outlay.events.usage import stable_record_id
 from outlay.kafka.embedded_broker import EmbeddedBroker, free_port
@@ -199,19 +201,10 @@ async def worker_throughput(days: int = 4) -> dict[str, Any]:
         async with EventProducer(broker.bootstrap_servers) as producer:
             for i in range(0, len(records), 5000):
                 await asyncio.gather(*await producer.send_batch(records[i : i + 5000]))
-        state = tempfile.mkdtemp(prefix="outlay-bench-anomaly-")
-        env = dict(os.environ, KAFKA_BOOTSTRAP_SERVERS=broker.bootstrap_servers, OUTLAY_STATE_DIR=state)
-        log = open(Path(state) / "worker.log", "wb")  # noqa: SIM115
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "outlay.cli.main", "services", "run", "anomaly"], env=env, stdout=log, stderr=log
-        )
-        try:
+        state = Path(tempfile.mkdtemp(prefix="outlay-bench-anomaly-"))
+        with anomaly_worker(broker.bootstrap_servers, state) as worker:
             first, done = await _worker_finishes(broker.bootstrap_servers, records[-1].charge_period_start)
-            rss = peak_rss_mb(worker.pid)
-        finally:
-            worker.send_signal(signal.SIGTERM)
-            worker.wait(timeout=60)
-            log.close()
+            rss = peak_rss_mb_of_running(worker.pid)
     seconds = done - first
     return {
         "lines": len(records),
@@ -222,6 +215,21 @@ async def worker_throughput(days: int = 4) -> dict[str, Any]:
         "bare_points_per_s": bare,
         "worker_rss_mb": rss,
     }
+
+
+@contextmanager
+def anomaly_worker(bootstrap: str, state: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """`outlay services run anomaly` as its own process, its log in `state`; stopped with SIGTERM."""
+    env = dict(os.environ, KAFKA_BOOTSTRAP_SERVERS=bootstrap, OUTLAY_STATE_DIR=str(state))
+    with open(state / "worker.log", "wb") as log:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "outlay.cli.main", "services", "run", "anomaly"], env=env, stdout=log, stderr=log
+        )
+        try:
+            yield worker
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            worker.wait(timeout=60)
 
 
 LATENCY_RESOURCES = 12
@@ -266,69 +274,68 @@ async def _serve_gateway(bootstrap: str, state: Path) -> tuple[uvicorn.Server, a
     return server, task, app, port
 
 
-async def latency() -> dict[str, Any]:
+async def _measure_latency(bootstrap: str, state: Path) -> tuple[list[float], list[float]]:
+    """(latencies after the first spike, the first spike's latencies), through a gateway and a WebSocket client."""
     sent_at: dict[int, float] = {}
     latencies: list[float] = []
     first_spike: list[float] = []
     seen: set[str] = set()
     last_minute = WARM_UP_MINUTES + SPIKE_EVERY * SPIKES + 5
+    server, serving, _, port = await _serve_gateway(bootstrap, state)
+    try:
+        async with websockets.connect(f"ws://127.0.0.1:{port}/v1/stream", max_queue=None) as ws:
+            await ws.send(json.dumps({"subscribe": "anomalies"}))
+
+            async def receive() -> None:
+                async for raw in ws:
+                    message = json.loads(raw)
+                    if message.get("type") != "anomaly" or not message["anomaly"]["alerted"]:
+                        continue
+                    anomaly = message["anomaly"]
+                    if anomaly["anomaly_id"] in seen:
+                        continue
+                    seen.add(anomaly["anomaly_id"])
+                    alerting = datetime.fromisoformat(anomaly["last_seen"].replace("Z", "+00:00"))
+                    completed_by = int((alerting - END) / timedelta(minutes=1)) + 2
+                    # The first spike warms the path (connections, topic metadata, the first sends): its
+                    # alerts are counted apart, not in the percentiles.
+                    if completed_by in sent_at and completed_by >= WARM_UP_MINUTES + SPIKE_EVERY:
+                        latencies.append(time.perf_counter() - sent_at[completed_by])
+                    elif completed_by in sent_at:
+                        first_spike.append(time.perf_counter() - sent_at[completed_by])
+
+            receiver = asyncio.create_task(receive())
+            rng = random.Random(3)
+            async with EventProducer(bootstrap, client_id="bench-latency", linger_ms=0) as producer:
+                # Warm-up at full speed (no timing): the detectors learn their first 300 points.
+                warm = [live_line(m, r, 1.0, rng) for m in range(WARM_UP_MINUTES) for r in range(LATENCY_RESOURCES)]
+                await asyncio.gather(*await producer.send_batch(warm))
+                await asyncio.sleep(5)  # let the worker absorb the warm-up before the timed part (not a sync)
+                for minute in range(WARM_UP_MINUTES, last_minute):
+                    into = (minute - WARM_UP_MINUTES) % SPIKE_EVERY
+                    spiking = (minute - WARM_UP_MINUTES) // SPIKE_EVERY % LATENCY_RESOURCES
+                    lines = [
+                        live_line(minute, r, 5.0 if r == spiking and 10 <= into < 20 else 1.0, rng)
+                        for r in range(LATENCY_RESOURCES)
+                    ]
+                    sent_at[minute] = time.perf_counter()
+                    await producer.send_batch(lines)
+                    await asyncio.sleep(SIM_MINUTE_S)
+            await asyncio.sleep(3)  # the last alerts' way to the client
+            receiver.cancel()
+    finally:
+        server.should_exit = True
+        await serving
+    return latencies, first_spike
+
+
+async def latency() -> dict[str, Any]:
     state = Path(tempfile.mkdtemp(prefix="outlay-bench-latency-"))
     with EmbeddedBroker() as broker:
         bootstrap = broker.bootstrap_servers
         await ensure_topics(bootstrap)
-        env = dict(os.environ, KAFKA_BOOTSTRAP_SERVERS=bootstrap, OUTLAY_STATE_DIR=str(state))
-        log = open(state / "worker.log", "wb")  # noqa: SIM115
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "outlay.cli.main", "services", "run", "anomaly"], env=env, stdout=log, stderr=log
-        )
-        server, serving, _, port = await _serve_gateway(bootstrap, state)
-        try:
-            async with websockets.connect(f"ws://127.0.0.1:{port}/v1/stream", max_queue=None) as ws:
-                await ws.send(json.dumps({"subscribe": "anomalies"}))
-
-                async def receive() -> None:
-                    async for raw in ws:
-                        message = json.loads(raw)
-                        if message.get("type") != "anomaly" or not message["anomaly"]["alerted"]:
-                            continue
-                        anomaly = message["anomaly"]
-                        if anomaly["anomaly_id"] in seen:
-                            continue
-                        seen.add(anomaly["anomaly_id"])
-                        alerting = datetime.fromisoformat(anomaly["last_seen"].replace("Z", "+00:00"))
-                        completed_by = int((alerting - END) / timedelta(minutes=1)) + 2
-                        # The first spike warms the path (connections, topic metadata, the first sends): its
-                        # alerts are counted apart, not in the percentiles.
-                        if completed_by in sent_at and completed_by >= WARM_UP_MINUTES + SPIKE_EVERY:
-                            latencies.append(time.perf_counter() - sent_at[completed_by])
-                        elif completed_by in sent_at:
-                            first_spike.append(time.perf_counter() - sent_at[completed_by])
-
-                receiver = asyncio.create_task(receive())
-                rng = random.Random(3)
-                async with EventProducer(bootstrap, client_id="bench-latency", linger_ms=0) as producer:
-                    # Warm-up at full speed (no timing): the detectors learn their first 300 points.
-                    warm = [live_line(m, r, 1.0, rng) for m in range(WARM_UP_MINUTES) for r in range(LATENCY_RESOURCES)]
-                    await asyncio.gather(*await producer.send_batch(warm))
-                    await asyncio.sleep(5)  # let the worker absorb the warm-up before the timed part (not a sync)
-                    for minute in range(WARM_UP_MINUTES, last_minute):
-                        into = (minute - WARM_UP_MINUTES) % SPIKE_EVERY
-                        spiking = (minute - WARM_UP_MINUTES) // SPIKE_EVERY % LATENCY_RESOURCES
-                        lines = [
-                            live_line(minute, r, 5.0 if r == spiking and 10 <= into < 20 else 1.0, rng)
-                            for r in range(LATENCY_RESOURCES)
-                        ]
-                        sent_at[minute] = time.perf_counter()
-                        await producer.send_batch(lines)
-                        await asyncio.sleep(SIM_MINUTE_S)
-                await asyncio.sleep(3)  # the last alerts' way to the client
-                receiver.cancel()
-        finally:
-            server.should_exit = True
-            await serving
-            worker.send_signal(signal.SIGTERM)
-            worker.wait(timeout=60)
-            log.close()
+        with anomaly_worker(bootstrap, state):
+            latencies, first_spike = await _measure_latency(bootstrap, state)
     if os.environ.get("OUTLAY_BENCH_VERBOSE"):
         console.print("latencies in arrival order:", [round(x, 3) for x in latencies])
     latencies.sort()
@@ -340,13 +347,6 @@ async def latency() -> dict[str, Any]:
         "p50": latencies[len(latencies) // 2],
         "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
     }
-
-
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def main(days: int = 30) -> dict[str, Any]:

@@ -30,7 +30,8 @@ from services.gateway.stream import AnomalyFollower, ProgressFollower, StreamHub
 DESCRIPTION = """\
 Outlay's public API: cost over time from the ledger, grouped and filtered by account, region, service,
 resource, cost kind, currency or tag; estimates against the bill; cost anomalies and people's verdicts
-on them; and live per-minute cost ticks and anomaly updates over WebSocket (`/v1/stream`). Money is always an exact decimal string. Errors are RFC 9457 problem details.
+on them; and live per-minute cost ticks and anomaly updates over WebSocket (`/v1/stream`). Money is
+always an exact decimal string. Errors are RFC 9457 problem details.
 """
 
 

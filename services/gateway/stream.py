@@ -145,7 +145,6 @@ class StreamHub:
     heartbeat_seconds: float = 15.0
     clients: set[StreamClient] = field(default_factory=set)
     ticks_sent: int = 0
-    anomalies_sent: int = 0
 
     def register(self) -> StreamClient:
         client = StreamClient(asyncio.Queue(maxsize=self.queue_size))
@@ -161,12 +160,11 @@ class StreamHub:
             self.ticks_sent += self._deliver(client, messages)
 
     def publish_anomalies(self, anomalies: list[CostAnomaly]) -> None:
+        rendered = [(a, {"type": "anomaly", "anomaly": anomaly_json(a)}) for a in anomalies]  # once, not per client
         for client in list(self.clients):
             wanted = client.anomalies
-            if wanted is None:
-                continue
-            messages = [{"type": "anomaly", "anomaly": anomaly_json(a)} for a in anomalies if wanted.accepts(a)]
-            self.anomalies_sent += self._deliver(client, messages)
+            if wanted is not None:
+                self._deliver(client, [message for a, message in rendered if wanted.accepts(a)])
 
     def heartbeat(self) -> None:
         message = {"type": "heartbeat", "at": iso(datetime.now(UTC))}

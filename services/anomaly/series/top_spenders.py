@@ -55,10 +55,10 @@ class TopSpenders:
 
     def _add(self, state: _GroupSpend, added: dict[str, float], at: datetime) -> None:
         s = self.settings
-        if state.at is not None and at > state.at:
-            decay = 0.5 ** ((at - state.at) / s.half_life)
-            state.spend = {r: v * decay for r, v in state.spend.items()}
         if state.at is None or at > state.at:
+            if state.at is not None:
+                decay = 0.5 ** ((at - state.at) / s.half_life)
+                state.spend = {r: v * decay for r, v in state.spend.items()}
             state.at = at
         for resource, amount in added.items():
             state.spend[resource] = state.spend.get(resource, 0.0) + amount

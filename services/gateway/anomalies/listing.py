@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import TypeVar
 
 from outlay.events import AnomalyDirection, Severity
-from services.gateway.query import FieldError, QueryError, parse_choice, parse_instant
+from services.gateway.query import NUL_MESSAGE, FieldError, QueryError, parse_choice, parse_instant
 
 T = TypeVar("T")
 E = TypeVar("E", bound=StrEnum)
@@ -23,7 +23,7 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 MAX_SERIES = 100
 MAX_CURSOR_LENGTH = 256
-SEVERITY_ORDER: tuple[Severity, ...] = (Severity.LOW, Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL)
+SEVERITY_ORDER: tuple[Severity, ...] = tuple(Severity)  # the enum lists them from least to most severe
 
 
 class AnomalyStatus(StrEnum):
@@ -98,7 +98,7 @@ def parse_anomaly_query(
     if len(series) > MAX_SERIES:
         errors.append(FieldError("series", f"at most {MAX_SERIES} values"))
     if any("\x00" in s for s in series):
-        errors.append(FieldError("series", "must not contain NUL (\\x00) characters"))
+        errors.append(FieldError("series", NUL_MESSAGE))
     if start_from is not None and start_before is not None and start_before <= start_from:
         errors.append(FieldError("until", "must be after since"))
     if errors or chosen_status is None or floor is None or size is None:

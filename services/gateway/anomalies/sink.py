@@ -8,7 +8,6 @@ upsert absorbs it. Undecodable messages go to the dead-letter topic (`BatchConsu
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
 from outlay.events import CostAnomaly
 from outlay.kafka.consumer import BatchConsumer
@@ -16,8 +15,6 @@ from services.gateway.anomalies.store import AnomalyStore
 from services.gateway.background import keep_running
 
 log = logging.getLogger(__name__)
-
-Stored = Callable[[list[CostAnomaly]], None]
 
 
 class AnomalySink:
@@ -29,15 +26,12 @@ class AnomalySink:
         *,
         client_id: str = "outlay-gateway-anomalies",
         session_timeout_ms: int = 6000,
-        on_stored: Stored | None = None,
     ) -> None:
         self._bootstrap = bootstrap_servers
         self._store = store
         self._group_id = group_id
         self._client_id = client_id
         self._session_timeout_ms = session_timeout_ms
-        self._on_stored = on_stored
-        self.stored = 0
 
     async def run(self) -> None:
         """Consume forever; a broker or store outage is retried with backoff (the API keeps serving)."""
@@ -58,7 +52,4 @@ class AnomalySink:
                 batch = await consumer.next_batch(timeout_ms=500)
                 if batch.events:
                     await self._store.upsert(batch.events)
-                    self.stored += len(batch.events)
-                    if self._on_stored is not None:
-                        self._on_stored(batch.events)
                 await consumer.commit(batch)
