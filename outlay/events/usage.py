@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator, model_validator
 
 from outlay.events.currencies import ISO_4217
+from outlay.events.trusted import check_trustable, trusted_instance
 
 # The longest charge period a usage line may have. Real bills top out at a month (a monthly fee line),
 # a yearly commitment at a leap year; a longer period is a bad date, and spreading it over its minutes
@@ -119,8 +120,7 @@ _TEMPLATE: dict[str, Any] = {
     for name, info in UsageRecord.model_fields.items()
 }
 _MONEY = ("billed_cost", "effective_cost", "list_cost")
-if UsageRecord.__private_attributes__ or UsageRecord.__pydantic_post_init__ is not None:
-    raise RuntimeError("checked_usage_record builds instances as model_construct does: revisit it")
+check_trustable(UsageRecord)
 
 
 def _is_checked(values: dict[str, Any]) -> bool:
@@ -153,17 +153,9 @@ def _checked_usage_record(**fields: Any) -> UsageRecord:
 
 
 def build_record(values: dict[str, Any], fields_set: set[str]) -> UsageRecord:
-    """An instance from every field's final, checked value, in the model's field order.
-
-    What `BaseModel.model_construct` sets, without its per-field default and alias handling. Only a
-    fast path that checked the values may call it.
-    """
-    record = UsageRecord.__new__(UsageRecord)
-    object.__setattr__(record, "__dict__", values)
-    object.__setattr__(record, "__pydantic_fields_set__", fields_set)
-    object.__setattr__(record, "__pydantic_extra__", None)
-    object.__setattr__(record, "__pydantic_private__", None)
-    return record
+    """An instance from every field's final, checked value, in the model's field order. Only a fast path
+    that checked the values may call it."""
+    return trusted_instance(UsageRecord, values, fields_set)
 
 
 if TYPE_CHECKING:

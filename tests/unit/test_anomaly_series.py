@@ -59,9 +59,9 @@ def test_a_record_feeds_total_account_service_and_tag_series_at_its_granularity(
     }
     total = by_series["minute|total"]
     assert total.amount == Decimal("2.0") and len(total.record_ids) == 2
-    assert total.breakdown["service=AmazonEC2"] == Decimal("1.5")
+    assert total.breakdown["service=AmazonEC2"] == 1.5
     ec2 = by_series["minute|billing_account_id=111122223333|service=AmazonEC2"]
-    assert "service=AmazonEC2" not in ec2.breakdown and ec2.breakdown["tag:team=checkout"] == Decimal("1.5")
+    assert "service=AmazonEC2" not in ec2.breakdown and ec2.breakdown["tag:team=checkout"] == 1.5
 
 
 def test_hourly_lines_feed_hourly_series_and_monthly_fees_feed_none() -> None:
@@ -99,7 +99,7 @@ def test_buckets_close_after_the_lateness_fill_gaps_with_zero_and_drop_duplicate
 
 def test_state_survives_json() -> None:
     b = BucketSeries(MINUTE)
-    b.add(T0, Decimal("1.25"), ["a"], {"service=x": Decimal("1.25")})
+    b.add(T0, Decimal("1.25"), ["a"], {"service=x": 1.25})
     again = BucketSeries.from_state(json.loads(json.dumps(b.state())))
     assert again.state() == b.state()
 

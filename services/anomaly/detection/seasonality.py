@@ -53,14 +53,12 @@ class SeasonalProfile:
     week: _Slots = field(default_factory=lambda: _Slots.empty(168))
     day: _Slots = field(default_factory=lambda: _Slots.empty(24))
 
-    @property
-    def _daily_points(self) -> int:
-        return max(1, int(DAY / self.step))
-
-    @property
-    def _per_occurrence(self) -> int:
-        """Points of one occurrence of a slot: an hour's worth (sub-daily series) or one (daily)."""
-        return max(1, int(HOUR / self.step)) if self.step < DAY else 1
+    def __post_init__(self) -> None:
+        # Fixed by the step; worked out once (they are read for every point, twice per factor).
+        self._daily_points = max(1, int(DAY / self.step))
+        # Points of one occurrence of a slot: an hour's worth (sub-daily series) or one (daily).
+        self._per_occurrence = max(1, int(HOUR / self.step)) if self.step < DAY else 1
+        self._half_step_minutes = self.step.total_seconds() / 120
 
     def _slots(self, at: datetime) -> tuple[int, int]:
         if self.step >= DAY:
@@ -79,7 +77,7 @@ class SeasonalProfile:
         if self.step >= DAY:
             slot = at.weekday() * 24
             return self.week.factors[slot] if self.week.counts[slot] >= 1 else 1.0
-        position = at.hour + (at.minute + self.step.total_seconds() / 120) / 60 - 0.5  # hours since this slot's middle
+        position = at.hour + (at.minute + self._half_step_minutes) / 60 - 0.5  # hours since this slot's middle
         base = int(position // 1)
         weight = position - base
         weekday = at.weekday()
@@ -97,12 +95,14 @@ class SeasonalProfile:
             return self.day.factors[hour % 24]
         return 1.0
 
-    def learn(self, at: datetime, value: float) -> None:
+    def learn(self, at: datetime, value: float, factor: float | None = None) -> None:
+        """Learn the point at `at`; `factor` is `self.factor(at)` when the caller has it already."""
         if self.level is None:
             self.level = value
         else:
             alpha = 1.0 / self._daily_points
-            self.level += alpha * (value / max(self.factor(at), 1e-9) - self.level)
+            usual = self.factor(at) if factor is None else factor
+            self.level += alpha * (value / max(usual, 1e-9) - self.level)
         self.seen += 1
         if self.level <= 0.0 or self.seen <= self._daily_points:
             return  # no level yet (the first day sets it): nothing to compare the shape with

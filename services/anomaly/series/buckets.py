@@ -20,14 +20,14 @@ MAX_GAP_FILL = 1440  # zero buckets filled at most between two data points (a da
 class Point:
     at: datetime
     amount: Decimal
-    breakdown: dict[str, Decimal]
+    breakdown: dict[str, float]  # root cause ranks shares: floats suffice
 
 
 @dataclass
 class _Bucket:
     amount: Decimal = Decimal(0)
     record_ids: set[str] = field(default_factory=set)
-    breakdown: dict[str, Decimal] = field(default_factory=dict)
+    breakdown: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -39,14 +39,15 @@ class BucketSeries:
     late: int = 0
     duplicates: int = 0
 
-    def add(
-        self, bucket: datetime, amount: Decimal, record_ids: list[str], breakdown: dict[str, Decimal]
-    ) -> list[Point]:
+    def add(self, bucket: datetime, amount: Decimal, record_ids: list[str], breakdown: dict[str, float]) -> list[Point]:
         """Add a contribution; returns the points it closed, oldest first."""
         if self.last_closed is not None and bucket <= self.last_closed:
             self.late += 1
             return []
-        entry = self.open.setdefault(bucket, _Bucket())
+        entry = self.open.get(bucket)
+        if entry is None:  # the common case: the first contribution to this bucket takes it whole
+            self.open[bucket] = _Bucket(amount, set(record_ids), dict(breakdown))
+            return self.advance(bucket)
         new_ids = [r for r in record_ids if r not in entry.record_ids]
         if len(new_ids) < len(record_ids):
             self.duplicates += 1
@@ -56,11 +57,11 @@ class BucketSeries:
             # mixes replayed and new lines of one bucket).
             share = Decimal(len(new_ids)) / Decimal(len(record_ids))
             amount *= share
-            breakdown = {k: v * share for k, v in breakdown.items()}
+            breakdown = {k: v * float(share) for k, v in breakdown.items()}
         entry.record_ids.update(new_ids)
         entry.amount += amount
         for k, v in breakdown.items():
-            entry.breakdown[k] = entry.breakdown.get(k, Decimal(0)) + v
+            entry.breakdown[k] = entry.breakdown.get(k, 0.0) + v
         return self.advance(bucket)
 
     def advance(self, now: datetime) -> list[Point]:
@@ -98,7 +99,7 @@ class BucketSeries:
                 b.isoformat(): {
                     "amount": str(e.amount),
                     "ids": sorted(e.record_ids),
-                    "breakdown": {k: str(v) for k, v in e.breakdown.items()},
+                    "breakdown": e.breakdown,
                 }
                 for b, e in self.open.items()
             },
@@ -114,7 +115,7 @@ class BucketSeries:
             lateness=state["lateness"],
             open={
                 datetime.fromisoformat(b): _Bucket(
-                    Decimal(e["amount"]), set(e["ids"]), {k: Decimal(v) for k, v in e["breakdown"].items()}
+                    Decimal(e["amount"]), set(e["ids"]), {k: float(v) for k, v in e["breakdown"].items()}
                 )
                 for b, e in state["open"].items()
             },

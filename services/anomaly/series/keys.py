@@ -10,7 +10,6 @@ yearly commitments) are one-off charges, not a rate, and feed no series.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -18,7 +17,8 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from outlay.events.usage import Money, UsageRecord
+from outlay.events.trusted import check_trustable, trusted_instance
+from outlay.events.usage import UsageRecord
 from services.anomaly.series.top_spenders import TopSpenders
 
 GRANULARITIES: tuple[tuple[timedelta, str], ...] = (
@@ -45,10 +45,18 @@ class SeriesContribution(BaseModel):
     dimensions: dict[str, str] = Field(default_factory=dict)
     granularity_s: int
     bucket: datetime
-    amount: Money
+    # Plain Decimal, not the events' Money: this message stays inside the worker, and pydantic's own
+    # Decimal-to-text is native code where Money's fixed-point formatting is a Python call per amount (a
+    # backfill sends millions of breakdown amounts). Both round-trip exactly.
+    amount: Decimal
     currency: str = "USD"
     record_ids: list[str] = Field(description="The usage lines summed in, so a replayed line is not counted twice.")
-    breakdown: dict[str, Money] = Field(default_factory=dict, description="'dimension=value' → amount")
+    # Floats: the breakdown only ranks causes by share, and binary floats parse and add natively.
+    breakdown: dict[str, float] = Field(default_factory=dict, description="'dimension=value' → amount")
+
+
+_ALL_FIELDS = set(SeriesContribution.model_fields)
+check_trustable(SeriesContribution)
 
 
 def granularity_of(record: UsageRecord) -> tuple[timedelta, str] | None:
@@ -98,7 +106,64 @@ class _Partial:
     currency: str
     amount: Decimal = Decimal(0)
     record_ids: list[str] = field(default_factory=list)
-    breakdown: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
+    # Cost per breakdown-label list: the records of one plan share one list, so each adds once here and
+    # the labels are expanded once per bucket (`breakdown`), not once per record.
+    by_labels: dict[int, tuple[list[str], float]] = field(default_factory=dict)
+
+    def add(self, record_id: str, cost: Decimal, cost_float: float, labels: list[str]) -> None:
+        self.amount += cost
+        self.record_ids.append(record_id)
+        entry = self.by_labels.get(id(labels))
+        self.by_labels[id(labels)] = (labels, cost_float if entry is None else entry[1] + cost_float)
+
+    def breakdown(self) -> dict[str, float]:
+        # Most buckets of a backfill hold one plan's records: that first entry is one C-level fromkeys.
+        entries = iter(self.by_labels.values())
+        labels, cost = next(entries)
+        out = dict.fromkeys(labels, cost)
+        for labels, cost in entries:
+            for label in labels:
+                known = out.get(label)
+                out[label] = cost if known is None else known + cost
+        return out
+
+
+# Per series a record feeds: (series name with granularity, its dimensions, the breakdown labels
+# 'dimension=value' of the record's cause dimensions that are not the series' own)
+_Plan = list[tuple[str, dict[str, str], list[str]]]
+
+
+class _BatchPlans:
+    """`series_of` and `causes_of` worked out once per distinct combination in a batch: a batch repeats a
+    few accounts, services, tags and resources thousands of times, and building their dicts and labels
+    per record was most of the split stage's cost."""
+
+    def __init__(self, settings: SeriesSettings, top: TopSpenders | None) -> None:
+        self._settings = settings
+        self._top = top
+        self._plans: dict[tuple[object, ...], _Plan] = {}
+
+    def plan(self, record: UsageRecord, granularity: str) -> _Plan:
+        settings = self._settings
+        own = self._top is not None and self._top.is_top(record)
+        tags = record.tags
+        key = (  # everything series_of and causes_of read
+            granularity,
+            own,
+            record.billing_account_id,
+            record.service,
+            record.resource_id,
+            *(getattr(record, d) for d in settings.cause_dimensions),
+            *(tags.get(k) for k in settings.tag_keys),
+        )
+        found = self._plans.get(key)
+        if found is None:
+            causes = causes_of(record, settings)
+            found = self._plans[key] = [
+                (f"{granularity}|{identity}", dims, [f"{d}={v}" for d, v in causes.items() if d not in dims])
+                for identity, dims in series_of(record, settings, own)
+            ]
+        return found
 
 
 def contributions(
@@ -109,35 +174,40 @@ def contributions(
     records = list(records)
     if top is not None:
         top.observe(records)
+    plans = _BatchPlans(settings, top)
     partials: dict[tuple[str, int, datetime], _Partial] = {}
     for record in records:
         granularity = granularity_of(record)
         if granularity is None:
             continue
         step, name = granularity
+        seconds = int(step.total_seconds())
         bucket = bucket_of(record.charge_period_start, step)
-        causes = causes_of(record, settings)
-        for identity, dims in series_of(record, settings, top is not None and top.is_top(record)):
-            series = f"{name}|{identity}"
-            key = (series, int(step.total_seconds()), bucket)
+        cost = record.effective_cost
+        cost_float = float(cost)
+        record_id = record.record_id
+        for series, dims, labels in plans.plan(record, name):
+            key = (series, seconds, bucket)
             partial = partials.get(key)
             if partial is None:
                 partial = partials[key] = _Partial(dims, record.currency)
-            partial.amount += record.effective_cost
-            partial.record_ids.append(record.record_id)
-            for dim, value in causes.items():
-                if dim not in dims:
-                    partial.breakdown[f"{dim}={value}"] += record.effective_cost
+            partial.add(record_id, cost, cost_float, labels)
+    # Built from values made here, already of the fields' types and in field order: no validation needed
+    # (a backfill batch makes about one contribution per line).
     return [
-        SeriesContribution(
-            series=series,
-            dimensions=p.dimensions,
-            granularity_s=seconds,
-            bucket=bucket,
-            amount=p.amount,
-            currency=p.currency,
-            record_ids=p.record_ids,
-            breakdown=dict(p.breakdown),
+        trusted_instance(
+            SeriesContribution,
+            {
+                "series": series,
+                "dimensions": p.dimensions,
+                "granularity_s": seconds,
+                "bucket": bucket,
+                "amount": p.amount,
+                "currency": p.currency,
+                "record_ids": p.record_ids,
+                "breakdown": p.breakdown(),
+            },
+            _ALL_FIELDS,
         )
         for (series, seconds, bucket), p in partials.items()
     ]

@@ -73,7 +73,7 @@ class SeriesMonitor:
         expected = point.amount if seen.expected is None else Decimal(seen.expected * usual).quantize(NANO)
         ongoing = self.incidents.current
         in_incident = ongoing is not None or seen.alert
-        self.season.learn(point.at, value)
+        self.season.learn(point.at, value, usual if self.settings.seasonal else None)
         self.causes.observe(point.breakdown, in_incident)
         root_cause = None
         if in_incident:

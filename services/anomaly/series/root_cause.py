@@ -10,7 +10,6 @@ usually carries (nearly) all of its dimension's spend is left out: it is the ser
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 SOLE_VALUE_SHARE = 0.95  # a value this dominant is the whole series, not a cause within it
@@ -24,22 +23,26 @@ class CauseBaselines:
     means: dict[str, float] = field(default_factory=dict)
     deviation: dict[str, float] = field(default_factory=dict)  # summed over the ongoing incident
 
-    def observe(self, breakdown: dict[str, Decimal], in_incident: bool) -> None:
+    def observe(self, amounts: dict[str, float], in_incident: bool) -> None:
         """Learn one bucket's split; while an incident is open, first add up how far each value strayed."""
-        amounts = {k: float(v) for k, v in breakdown.items()}
+        means = self.means
         if in_incident:
-            for key in set(amounts) | set(self.means):
-                self.deviation[key] = self.deviation.get(key, 0.0) + amounts.get(key, 0.0) - self.means.get(key, 0.0)
-        else:
+            deviation = self.deviation
+            for key in amounts.keys() | means.keys():
+                deviation[key] = deviation.get(key, 0.0) + amounts.get(key, 0.0) - means.get(key, 0.0)
+        elif self.deviation:
             self.deviation.clear()
+        # A value absent from this bucket moves toward 0; a new value starts at its first amount.
         a = self.fading_factor
-        for key in set(amounts) | set(self.means):
-            old = self.means.get(key)
-            new = amounts.get(key, 0.0)
-            self.means[key] = new if old is None else a * new + (1.0 - a) * old
-        if len(self.means) > MAX_VALUES:
-            keep = sorted(self.means, key=self.means.__getitem__, reverse=True)[:MAX_VALUES]
-            self.means = {k: self.means[k] for k in keep}
+        keep = 1.0 - a
+        means = {key: keep * mean for key, mean in means.items()}
+        for key, amount in amounts.items():
+            old = means.get(key)
+            means[key] = amount if old is None else old + a * amount
+        if len(means) > MAX_VALUES:
+            kept = sorted(means, key=means.__getitem__, reverse=True)[:MAX_VALUES]
+            means = {k: means[k] for k in kept}
+        self.means = means
 
     def explain(self, impact: float) -> list[str]:
         if impact == 0.0 or not self.deviation:
