@@ -12,6 +12,7 @@ from aiokafka.partitioner import DefaultPartitioner
 from pydantic import BaseModel
 
 from outlay.events.topics import topic_for
+from outlay.kafka.compression import use_fast_lz4
 
 
 class KeyedEvent(Protocol):
@@ -22,13 +23,14 @@ class KeyedEvent(Protocol):
 
 
 class EventProducer:
-    """Wraps aiokafka with acks=all and lz4 batches.
+    """Wraps aiokafka with acks=all and lz4 batches (at LZ4's fast level: `outlay.kafka.compression`).
 
     Idempotent/transactional producers are not used: the embedded broker rejects them, and every sink
     is idempotent on the record id, so at-least-once delivery is enough.
     """
 
     def __init__(self, bootstrap_servers: str, client_id: str = "outlay", linger_ms: int = 20) -> None:
+        use_fast_lz4()
         self._producer = AIOKafkaProducer(
             bootstrap_servers=bootstrap_servers,
             client_id=client_id,

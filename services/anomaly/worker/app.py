@@ -24,6 +24,7 @@ from outlay.events.anomaly import AnomalyFeedback, CostAnomaly
 from outlay.events.dead_letter import DeadLetter
 from outlay.events.topics import ANOMALIES, ANOMALY_FEEDBACK, INGEST_DLQ, USAGE
 from outlay.events.usage import UsageRecord
+from outlay.kafka.compression import use_fast_lz4
 from outlay.kafka.consumer import dead_letter_for, decode_messages
 from outlay.kafka.producer import KeyedEvent
 from outlay.settings import Settings
@@ -101,6 +102,7 @@ class MonitorCache:
 
 
 def create_app(settings: WorkerSettings) -> faust.App:
+    use_fast_lz4()  # faust produces through aiokafka too
     brokers = ";".join(f"{SCHEME}://{host}" for host in settings.bootstrap_servers.split(","))
     app = faust.App(
         settings.app_id,
