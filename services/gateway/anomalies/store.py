@@ -157,13 +157,14 @@ class AnomalyStore:
         return AnomalyPage(items, cursor)
 
     async def record_feedback(self, anomaly_id: str, verdict: FeedbackVerdict, at: datetime) -> StoredAnomaly | None:
-        """Store a person's verdict (the latest one wins); None when there is no such anomaly."""
+        """Store a person's verdict (the latest one wins); None when there is no such anomaly. One round trip."""
         async with self._engine.begin() as conn:
-            result = await conn.execute(
-                update(_TABLE)
-                .where(_TABLE.c.anomaly_id == anomaly_id)
-                .values(feedback=verdict.value, feedback_at=to_naive_utc(at))
-            )
-        if result.rowcount == 0:
-            return None
-        return await self.get(anomaly_id)
+            row = (
+                await conn.execute(
+                    update(_TABLE)
+                    .where(_TABLE.c.anomaly_id == anomaly_id)
+                    .values(feedback=verdict.value, feedback_at=to_naive_utc(at))
+                    .returning(*_TABLE.c)
+                )
+            ).first()
+        return None if row is None else _stored(row)
