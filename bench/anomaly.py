@@ -38,7 +38,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import uvicorn
 import websockets
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.partitioner import DefaultPartitioner
@@ -61,6 +60,7 @@ from services.anomaly.series.monitor import MonitorSettings, SeriesMonitor
 from services.anomaly.series.top_spenders import TopSpenders
 from services.anomaly.worker.app import monitor_settings, series_settings
 from services.gateway.app import create_app
+from services.gateway.main import serving
 from services.ingest.live.generator import generate, labels
 from services.ingest.live.profiles import demo_company
 
@@ -259,19 +259,10 @@ def live_line(minute: int, resource: int, factor: float, rng: random.Random) -> 
     )
 
 
-async def _serve_gateway(bootstrap: str, state: Path) -> tuple[uvicorn.Server, asyncio.Task[None], FastAPI, int]:
+async def _gateway_app(bootstrap: str, state: Path) -> FastAPI:
     store = f"sqlite+aiosqlite:///{state / 'outlay.db'}"
     await upgrade(store)
-    app = create_app(Settings(DATABASE_URL=store, KAFKA_BOOTSTRAP_SERVERS=bootstrap))
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    task = asyncio.create_task(server.serve())
-    async with asyncio.timeout(60):
-        while not (server.started and app.state.anomaly_follower and app.state.anomaly_follower.ready.is_set()):
-            if task.done():
-                raise RuntimeError("the gateway stopped during start-up")
-            await asyncio.sleep(0.05)
-    return server, task, app, port
+    return create_app(Settings(DATABASE_URL=store, KAFKA_BOOTSTRAP_SERVERS=bootstrap))
 
 
 async def _measure_latency(bootstrap: str, state: Path) -> tuple[list[float], list[float]]:
@@ -281,51 +272,50 @@ async def _measure_latency(bootstrap: str, state: Path) -> tuple[list[float], li
     first_spike: list[float] = []
     seen: set[str] = set()
     last_minute = WARM_UP_MINUTES + SPIKE_EVERY * SPIKES + 5
-    server, serving, _, port = await _serve_gateway(bootstrap, state)
-    try:
-        async with websockets.connect(f"ws://127.0.0.1:{port}/v1/stream", max_queue=None) as ws:
-            await ws.send(json.dumps({"subscribe": "anomalies"}))
+    port = free_port()
+    async with (
+        serving(await _gateway_app(bootstrap, state), port),
+        websockets.connect(f"ws://127.0.0.1:{port}/v1/stream", max_queue=None) as ws,
+    ):
+        await ws.send(json.dumps({"subscribe": "anomalies"}))
 
-            async def receive() -> None:
-                async for raw in ws:
-                    message = json.loads(raw)
-                    if message.get("type") != "anomaly" or not message["anomaly"]["alerted"]:
-                        continue
-                    anomaly = message["anomaly"]
-                    if anomaly["anomaly_id"] in seen:
-                        continue
-                    seen.add(anomaly["anomaly_id"])
-                    alerting = datetime.fromisoformat(anomaly["last_seen"].replace("Z", "+00:00"))
-                    completed_by = int((alerting - END) / timedelta(minutes=1)) + 2
-                    # The first spike warms the path (connections, topic metadata, the first sends): its
-                    # alerts are counted apart, not in the percentiles.
-                    if completed_by in sent_at and completed_by >= WARM_UP_MINUTES + SPIKE_EVERY:
-                        latencies.append(time.perf_counter() - sent_at[completed_by])
-                    elif completed_by in sent_at:
-                        first_spike.append(time.perf_counter() - sent_at[completed_by])
+        async def receive() -> None:
+            async for raw in ws:
+                message = json.loads(raw)
+                if message.get("type") != "anomaly" or not message["anomaly"]["alerted"]:
+                    continue
+                anomaly = message["anomaly"]
+                if anomaly["anomaly_id"] in seen:
+                    continue
+                seen.add(anomaly["anomaly_id"])
+                alerting = datetime.fromisoformat(anomaly["last_seen"].replace("Z", "+00:00"))
+                completed_by = int((alerting - END) / timedelta(minutes=1)) + 2
+                # The first spike warms the path (connections, topic metadata, the first sends): its
+                # alerts are counted apart, not in the percentiles.
+                if completed_by in sent_at and completed_by >= WARM_UP_MINUTES + SPIKE_EVERY:
+                    latencies.append(time.perf_counter() - sent_at[completed_by])
+                elif completed_by in sent_at:
+                    first_spike.append(time.perf_counter() - sent_at[completed_by])
 
-            receiver = asyncio.create_task(receive())
-            rng = random.Random(3)
-            async with EventProducer(bootstrap, client_id="bench-latency", linger_ms=0) as producer:
-                # Warm-up at full speed (no timing): the detectors learn their first 300 points.
-                warm = [live_line(m, r, 1.0, rng) for m in range(WARM_UP_MINUTES) for r in range(LATENCY_RESOURCES)]
-                await asyncio.gather(*await producer.send_batch(warm))
-                await asyncio.sleep(5)  # let the worker absorb the warm-up before the timed part (not a sync)
-                for minute in range(WARM_UP_MINUTES, last_minute):
-                    into = (minute - WARM_UP_MINUTES) % SPIKE_EVERY
-                    spiking = (minute - WARM_UP_MINUTES) // SPIKE_EVERY % LATENCY_RESOURCES
-                    lines = [
-                        live_line(minute, r, 5.0 if r == spiking and 10 <= into < 20 else 1.0, rng)
-                        for r in range(LATENCY_RESOURCES)
-                    ]
-                    sent_at[minute] = time.perf_counter()
-                    await producer.send_batch(lines)
-                    await asyncio.sleep(SIM_MINUTE_S)
-            await asyncio.sleep(3)  # the last alerts' way to the client
-            receiver.cancel()
-    finally:
-        server.should_exit = True
-        await serving
+        receiver = asyncio.create_task(receive())
+        rng = random.Random(3)
+        async with EventProducer(bootstrap, client_id="bench-latency", linger_ms=0) as producer:
+            # Warm-up at full speed (no timing): the detectors learn their first 300 points.
+            warm = [live_line(m, r, 1.0, rng) for m in range(WARM_UP_MINUTES) for r in range(LATENCY_RESOURCES)]
+            await asyncio.gather(*await producer.send_batch(warm))
+            await asyncio.sleep(5)  # let the worker absorb the warm-up before the timed part (not a sync)
+            for minute in range(WARM_UP_MINUTES, last_minute):
+                into = (minute - WARM_UP_MINUTES) % SPIKE_EVERY
+                spiking = (minute - WARM_UP_MINUTES) // SPIKE_EVERY % LATENCY_RESOURCES
+                lines = [
+                    live_line(minute, r, 5.0 if r == spiking and 10 <= into < 20 else 1.0, rng)
+                    for r in range(LATENCY_RESOURCES)
+                ]
+                sent_at[minute] = time.perf_counter()
+                await producer.send_batch(lines)
+                await asyncio.sleep(SIM_MINUTE_S)
+        await asyncio.sleep(3)  # the last alerts' way to the client
+        receiver.cancel()
     return latencies, first_spike
 
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import uvicorn
+from fastapi import FastAPI
 
 from outlay.settings import Settings, get_settings
 from outlay.store.engine import upgrade
@@ -36,6 +39,31 @@ def serve(settings: Settings | None = None) -> None:
         log_config=None,  # keep the process's own log format (outlay.telemetry), not uvicorn's
         proxy_headers=True,
     )
+
+
+@asynccontextmanager
+async def serving(app: FastAPI, port: int, within: float = 60) -> AsyncIterator[uvicorn.Server]:
+    """Serve `app` on 127.0.0.1:`port` inside the running event loop (tests, benchmarks) until the block ends.
+
+    Ready when uvicorn listens and the app's stream followers have caught up with their topics, so a client
+    connecting next sees every event published after that."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    task = asyncio.create_task(server.serve())
+    try:
+        async with asyncio.timeout(within):
+            while not (server.started and _followers_ready(app)):
+                if task.done():
+                    raise RuntimeError("the gateway stopped during start-up")
+                await asyncio.sleep(0.02)
+        yield server
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, within)
+
+
+def _followers_ready(app: FastAPI) -> bool:
+    followers = (app.state.follower, app.state.anomaly_follower)
+    return all(f is None or f.ready.is_set() for f in followers)
 
 
 def main() -> None:

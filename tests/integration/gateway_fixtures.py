@@ -16,7 +16,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 from websockets.asyncio.client import ClientConnection, connect
@@ -26,6 +25,7 @@ from outlay.kafka.embedded_broker import free_port
 from outlay.settings import Settings
 from outlay.store.engine import make_engine
 from services.gateway.app import create_app
+from services.gateway.main import serving
 from services.ingest.ledger.writer import LedgerWriter
 
 
@@ -112,17 +112,8 @@ async def gateway(store_url: str, broker: str) -> AsyncIterator[tuple[str, FastA
     await seed_scenario(store_url)
     app = create_app(Settings(DATABASE_URL=store_url, KAFKA_BOOTSTRAP_SERVERS=broker), heartbeat_seconds=0.3)
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    task = asyncio.create_task(server.serve())
-    try:
-        await wait_for(lambda: server.started or task.done(), "uvicorn to start")
-        assert not task.done(), "uvicorn stopped during startup"
-        await wait_for(lambda: app.state.follower.ready.is_set(), "the progress follower to reach the topic end")
-        await wait_for(lambda: app.state.anomaly_follower.ready.is_set(), "the anomaly follower to reach the topic end")
+    async with serving(app, port, within=TIMEOUT):
         yield f"ws://127.0.0.1:{port}/v1/stream", app
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, TIMEOUT)
 
 
 @asynccontextmanager
