@@ -1,0 +1,197 @@
+"""Scale-out: two anomaly workers in one group split the partitions and end with exactly the series states one
+worker does, through the real broker.
+
+The usage comes as a live source sends it: minute by minute (two minutes per step), each step sent once the last
+one has reached the total series from every usage partition. Six services on all four usage partitions feed
+per-service series (one partition each) and the total and team series (several partitions, so with two workers
+both split stages feed them). Every series' final state is compared whole: buckets with their record ids, the
+detector's baselines and likelihood, the seasonal profile and incident. Equal states give equal scores for
+every point from here on, so the two deployments alert alike (an alert needs 300 learnt points, more minutes
+than this test sends). Root-cause figures (each bucket's split by dimension value, and their baselines) are
+floats summed in arrival order, so they are compared to a relative 1e-9; everything else must be equal.
+
+What this does not cover (docs/anomaly.md): a backfill, where one worker's split stage can read its partitions
+far ahead of the other's, and the series fed by both then drop the lagging worker's lines as late.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import ExitStack, asynccontextmanager
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.partitioner import DefaultPartitioner
+
+from outlay.events import CostKind, UsageRecord
+from outlay.events.usage import stable_record_id
+from outlay.kafka.embedded_broker import EmbeddedBroker
+from outlay.kafka.producer import EventProducer
+from outlay.kafka.topics_admin import ensure_topics
+from outlay.settings import Settings
+from tests.integration.test_anomaly_worker import CHANGELOG, TOTAL, anomaly_worker
+from tests.unit.test_anomaly_series import MINUTE, T0
+
+pytestmark = pytest.mark.e2e
+ACCOUNT = "111122223333"
+# Chosen so their usage keys land on all four partitions (checked below); three teams' spend crosses partitions.
+TEAM_OF = {
+    "AmazonEC2": "web",
+    "AmazonCloudFront": "web",
+    "AmazonSNS": "web",
+    "AWSLambda": "data",
+    "AmazonRedshift": "data",
+    "AmazonEFS": "data",
+}
+MINUTES = 40
+WITHIN = 90.0
+
+
+def line(minute: int, service: str) -> UsageRecord:
+    rng = random.Random(f"{service}/{minute}")  # the same lines in both runs
+    base = 2.0 + sorted(TEAM_OF).index(service)
+    cost = Decimal(f"{base * (1 + 0.05 * rng.gauss(0, 1)) * (4 if service == 'AmazonEC2' and minute >= 30 else 1):.6f}")
+    start = T0 + minute * MINUTE
+    return UsageRecord(
+        record_id=stable_record_id("scale-out", service, minute),
+        source="generator",
+        cost_kind=CostKind.ESTIMATED,
+        charge_period_start=start,
+        charge_period_end=start + MINUTE,
+        billing_account_id=ACCOUNT,
+        region="us-east-1",
+        service=service,
+        billed_cost=cost,
+        effective_cost=cost,
+        list_cost=cost,
+        tags={"team": TEAM_OF[service]},
+    )
+
+
+def minute_lines(minute: int) -> list[UsageRecord]:
+    return [line(minute, service) for service in TEAM_OF]
+
+
+class Changelog:
+    """The latest state of every series, read from the workers' changelog as they write it."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self._consumer = AIOKafkaConsumer(
+            CHANGELOG, bootstrap_servers=bootstrap, auto_offset_reset="earliest", fetch_max_wait_ms=100
+        )
+        self.latest: dict[str, dict[str, Any]] = {}
+
+    async def wait_for(self, condition: Callable[[dict[str, dict[str, Any]]], bool], what: str) -> None:
+        deadline = time.monotonic() + WITHIN
+        while not condition(self.latest):
+            assert time.monotonic() < deadline, f"timed out waiting for {what}"
+            batch = await self._consumer.getmany(timeout_ms=200)
+            for messages in batch.values():
+                for m in messages:
+                    if m.key is not None and m.value is not None:
+                        self.latest[json.loads(m.key)] = json.loads(m.value)
+
+    @classmethod
+    @asynccontextmanager
+    async def reading(cls, bootstrap: str) -> AsyncIterator[Changelog]:
+        changelog = cls(bootstrap)
+        await changelog._consumer.start()
+        try:
+            yield changelog
+        finally:
+            await changelog._consumer.stop()
+
+
+def minute_complete(minute: int) -> Callable[[dict[str, dict[str, Any]]], bool]:
+    """The total series holds every line of `minute` (from every usage partition, so from both split stages)."""
+    bucket = (T0 + minute * MINUTE).isoformat()
+    want = sorted(r.record_id for r in minute_lines(minute))
+
+    def done(latest: dict[str, dict[str, Any]]) -> bool:
+        total = latest.get(TOTAL)
+        return total is not None and total["buckets"]["open"].get(bucket, {}).get("ids") == want
+
+    return done
+
+
+async def group_members(bootstrap: str, group: str) -> tuple[str, int]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described = (await admin.describe_consumer_groups([group]))[0].to_object()["groups"][0]
+    finally:
+        await admin.close()
+    return described["state"], len(described["members"])
+
+
+async def wait_for_group(bootstrap: str, members: int) -> None:
+    group = Settings().anomaly_group_id
+    deadline = time.monotonic() + WITHIN
+    while (found := await group_members(bootstrap, group)) != ("Stable", members):
+        assert time.monotonic() < deadline, f"the worker group did not settle with {members} members: {found}"
+        await asyncio.sleep(0.2)  # polling the broker's view of the group, not a synchronisation by time
+
+
+async def final_states(workers: int, logs: Path) -> dict[str, dict[str, Any]]:
+    with EmbeddedBroker() as broker:
+        bootstrap = broker.bootstrap_servers
+        await ensure_topics(bootstrap)
+        with ExitStack() as stack:
+            for n in range(workers):
+                stack.enter_context(anomaly_worker(bootstrap, logs / f"{workers}-workers-{n}.log"))
+            await wait_for_group(bootstrap, workers)
+            async with EventProducer(bootstrap) as producer, Changelog.reading(bootstrap) as changelog:
+                for minute in range(0, MINUTES, 2):
+                    await producer.send_many(minute_lines(minute) + minute_lines(minute + 1))
+                    await changelog.wait_for(minute_complete(minute + 1), f"minute {minute + 1} in the total")
+                # Every series has closed all but its last two buckets: the per-service and team series are
+                # written with the same message as the total's, and their states are read here to the end.
+                await changelog.wait_for(lambda latest: len(latest) == 1 + len(TEAM_OF) + 2, "every series")
+                await changelog.wait_for(
+                    lambda latest: all(s["points"] == MINUTES - 2 for s in latest.values()), "the last points"
+                )
+                return changelog.latest
+
+
+def exact_part(state: dict[str, Any]) -> dict[str, Any]:
+    """The state without its float root-cause figures (bucket breakdowns, cause baselines)."""
+    buckets = dict(state["buckets"], open={b: dict(o, breakdown=None) for b, o in state["buckets"]["open"].items()})
+    return {key: value for key, value in state.items() if key != "causes"} | {"buckets": buckets}
+
+
+def root_cause_floats(state: dict[str, Any]) -> dict[str, float]:
+    out = {f"open {b} {k}": v for b, o in state["buckets"]["open"].items() for k, v in o["breakdown"].items()}
+    out |= {f"{part} {k}": v for part in ("means", "deviation") for k, v in state["causes"][part].items()}
+    return out
+
+
+async def test_two_workers_end_with_the_states_one_worker_does(tmp_path: Path) -> None:
+    partitions = list(range(Settings().topic_partitions))
+    used = {DefaultPartitioner()(f"{ACCOUNT}|{s}".encode(), partitions, partitions) for s in TEAM_OF}
+    assert used == set(partitions), "the services must cover every usage partition"
+
+    alone = await final_states(1, tmp_path)
+    shared = await final_states(2, tmp_path)
+
+    assert (
+        set(shared)
+        == set(alone)
+        == {
+            TOTAL,
+            "minute|tag:team=web",
+            "minute|tag:team=data",
+            *(f"minute|billing_account_id={ACCOUNT}|service={s}" for s in TEAM_OF),
+        }
+    )
+    for series, state in alone.items():
+        assert state["buckets"]["late"] == 0 and shared[series]["buckets"]["late"] == 0, series
+        assert exact_part(shared[series]) == exact_part(state), series
+        assert root_cause_floats(shared[series]) == pytest.approx(root_cause_floats(state), rel=1e-9, abs=1e-12)
