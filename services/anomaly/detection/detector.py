@@ -1,7 +1,17 @@
 """One series' online detector: raw residual score → anomaly likelihood → one alert per incident.
 
 Each point is scored before it is learnt (prequential), so a point never hides itself. The chain and
-its settings were chosen by measurement on NAB (`make bench-nab`, docs/anomaly.md), not by name.
+its settings were chosen by measurement on NAB (`make bench-nab`, docs/anomaly.md), not by name:
+
+1. raw score: the larger of the value's and the step's z-scores (`ResidualScorer`, capped at `cap`);
+2. likelihood: how unusual the recent raw scores are against their own history (`AnomalyLikelihood`);
+   a value beyond the series' whole learnt range by more than `range_tolerance` of its width has
+   likelihood 1 (the "spatial anomaly" rule of Numenta's HTM detector as run in NAB);
+3. the series' own alert rate: each alert multiplies the tail probability (1 − likelihood) of later
+   points by `alert_growth`, and that factor halves back towards 1 every `alert_half_life` points, so a
+   series whose usual life is a burst every few hours stops alerting on each burst while a calm series
+   stays sensitive;
+4. one alert per incident: after an alert the series scores 0 until its likelihood falls below `rearm_level`.
 """
 
 from __future__ import annotations
@@ -19,8 +29,13 @@ class DetectorSettings:
     long_window: int = 1000  # points of raw-score history the likelihood compares against
     short_window: int = 5  # recent raw scores averaged
     learning_points: int = 300  # no likelihood before this many points
-    alert_level: float = 0.99  # likelihood at which an incident opens
+    alert_level: float = 0.995  # likelihood at which an incident opens
     rearm_level: float = 0.7  # after an alert, the series scores 0 until its likelihood falls below this
+    cap: float = 8.0  # largest raw z-score
+    sd_floor: float = 0.01  # standard deviations are at least this fraction of the learnt range
+    range_tolerance: float | None = 0.02  # beyond the learnt range by this fraction of it: likelihood 1 (None: off)
+    alert_growth: float = 1.5  # each alert multiplies later tail probabilities by this
+    alert_half_life: float = 4000.0  # points for that factor to halve back towards 1
 
 
 @dataclass(frozen=True)
@@ -35,9 +50,11 @@ class SeriesDetector:
     def __init__(self, settings: DetectorSettings | None = None) -> None:
         self.settings = settings or DetectorSettings()
         s = self.settings
-        self._scorer = ResidualScorer(fading_factor=s.fading_factor)
+        self._scorer = ResidualScorer(s.fading_factor, s.cap, s.sd_floor)
         self._likelihood = AnomalyLikelihood(s.long_window, s.short_window, s.learning_points)
         self._quiet = False
+        self._decay = 0.5 ** (1.0 / s.alert_half_life)
+        self._tail_factor = 1.0  # the alert-rate factor on tail probabilities (≥ 1)
         self.alert_level = s.alert_level  # this series' own level: feedback may raise it
 
     def process(self, value: float) -> float:
@@ -45,17 +62,30 @@ class SeriesDetector:
         return self.observe(value).score
 
     def observe(self, value: float) -> Observation:
+        s = self.settings
         x = {VALUE: value}
-        expected = self._scorer.expected()
-        raw = self._scorer.score_one(x)
-        self._scorer.learn_one(x)
-        likelihood = self._likelihood.update(raw)
+        scorer = self._scorer
+        expected = scorer.expected()
+        raw = scorer.score_one(x)
+        new_extreme = (
+            s.range_tolerance is not None
+            and scorer.ranged >= s.learning_points
+            and scorer.outside_range(value, s.range_tolerance)
+        )
+        scorer.learn_one(x)
+        usual = self._likelihood.update(raw)  # learnt either way
+        likelihood = 1.0 if new_extreme else usual
+        if self._tail_factor > 1.0:
+            self._tail_factor = max(1.0, self._tail_factor * self._decay)
+            likelihood = max(0.0, 1.0 - (1.0 - likelihood) * self._tail_factor)
         if self._quiet:
             # One alert per incident: silent until the series is back to usual.
-            self._quiet = likelihood >= self.settings.rearm_level
+            self._quiet = likelihood >= s.rearm_level
             return Observation(0.0, likelihood, expected, alert=False)
         alert = likelihood >= self.alert_level
         self._quiet = alert
+        if alert:
+            self._tail_factor *= s.alert_growth
         return Observation(likelihood, likelihood, expected, alert)
 
     @property
@@ -79,13 +109,16 @@ class SeriesDetector:
             "likelihood": self._likelihood.state(),
             "quiet": self._quiet,
             "alert_level": self.alert_level,
+            "tail_factor": self._tail_factor,
         }
 
     @classmethod
     def from_state(cls, state: dict[str, Any], settings: DetectorSettings | None = None) -> SeriesDetector:
         detector = cls(settings)
-        detector._scorer = ResidualScorer.from_state(state["scorer"], detector.settings.fading_factor)
+        s = detector.settings
+        detector._scorer = ResidualScorer.from_state(state["scorer"], s.fading_factor, s.cap, s.sd_floor)
         detector._likelihood.restore(state["likelihood"])
         detector._quiet = state["quiet"]
         detector.alert_level = state["alert_level"]
+        detector._tail_factor = state.get("tail_factor", 1.0)  # absent from states saved before it existed
         return detector
