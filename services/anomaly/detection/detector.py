@@ -12,6 +12,11 @@ its settings were chosen by measurement on NAB (`make bench-nab`, docs/anomaly.m
    series whose usual life is a burst every few hours stops alerting on each burst while a calm series
    stays sensitive;
 4. one alert per incident: after an alert the series scores 0 until its likelihood falls below `rearm_level`.
+
+Two context parts (`context.py`) feed step 2: a run of one repeated value longer than every run learnt has
+likelihood 1 like a new extreme (`run_tolerance`), and, when `observe` is given timestamps, a time-of-day
+profile's smoothed residual goes through a second likelihood, the larger of the two being used (`daily_slots`).
+Both are on by default (NAB: 66.2 → 70.8 standard, in-sample) and off in the cost worker's `COST_DETECTOR`.
 """
 
 from __future__ import annotations
@@ -96,7 +101,7 @@ class SeriesDetector:
         usual = self._likelihood.update(raw)  # learnt either way
         daily = self._daily
         if daily is not None and self._daily_likelihood is not None and timestamp is not None:
-            raw_daily = min(daily.score(value, timestamp, scorer._floor()), s.daily_cap)
+            raw_daily = min(daily.score(value, timestamp, scorer.floor()), s.daily_cap)
             usual = max(usual, self._daily_likelihood.update(raw_daily))
         likelihood = 1.0 if new_extreme else usual
         if self._tail_factor > 1.0:
