@@ -19,6 +19,7 @@ import os
 import time
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import UTC
 from pathlib import Path
 
 from rich.console import Console
@@ -43,11 +44,13 @@ def scorer_max_abs_diff() -> tuple[float, int]:
 
 
 def detector_scores(corpus: nab.NabCorpus, settings: DetectorSettings) -> dict[str, Sequence[float]]:
-    """Each file's anomaly scores from one fresh detector with `settings`, run online over it."""
+    """Each file's anomaly scores from one fresh detector with `settings`, run online over it (each value with
+    its timestamp, in UTC seconds, for the time-of-day profile)."""
     scores: dict[str, Sequence[float]] = {}
     for series in corpus.series:
         detector = SeriesDetector(settings)
-        scores[series.file.name] = [detector.process(value) for value in series.values]
+        times = [t.replace(tzinfo=UTC).timestamp() for t in series.file.timestamps]  # NAB gives naive times
+        scores[series.file.name] = [detector.process(value, t) for value, t in zip(series.values, times, strict=True)]
     return scores
 
 

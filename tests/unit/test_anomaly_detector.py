@@ -117,3 +117,104 @@ def test_observation_carries_the_expected_value_before_the_point() -> None:
     spike = detector.observe(30.0)
     assert spike.expected is not None and abs(spike.expected - 10.0) < 0.2
     assert spike.likelihood >= spike.score >= 0.0
+
+
+FLAT_RUNS = DetectorSettings(run_tolerance=0.0)
+NO_FLAT_RUNS = DetectorSettings(run_tolerance=None)
+
+
+def bursty_with_zero_runs(runs: list[int], seed: int = 5) -> list[float]:
+    """Bursts of noise separated by runs of zeros of the given lengths (a disk-write series)."""
+    rng = random.Random(seed)
+    values: list[float] = []
+    for run in runs:
+        values += [abs(rng.gauss(50.0, 20.0)) + 1.0 for _ in range(15)]
+        values += [0.0] * run
+    return values + [abs(rng.gauss(50.0, 20.0)) + 1.0 for _ in range(15)]
+
+
+def test_a_flat_run_longer_than_any_before_alerts_once_it_is_longer() -> None:
+    values = bursty_with_zero_runs([30, 40, 35, 60, 30, 45, 50, 40, 200])
+    start = len(values) - 15 - 200  # where the long run of zeros begins
+    found = [i for i in alerts(values, FLAT_RUNS) if i >= start]
+    # The longest run before was 60 zeros (59 repeats of the first): the 61st zero, at start + 60, is longer.
+    assert found and found[0] == start + 60
+    off = alerts(values, NO_FLAT_RUNS)
+    assert [i for i in off if start < i < start + 200] == []  # off: the zeros are in range, nothing alerts
+
+
+def test_runs_no_longer_than_before_and_short_runs_do_not_alert() -> None:
+    values = bursty_with_zero_runs([60, 40, 50, 60, 45, 55, 60, 30, 58])
+    assert alerts(values, FLAT_RUNS) == alerts(values, NO_FLAT_RUNS)
+    constant = noisy(400) + [10.0] * 15 + noisy(100, seed=3)  # a first run, but shorter than `run_minimum`
+    assert alerts(constant, FLAT_RUNS) == alerts(constant, NO_FLAT_RUNS)
+
+
+DAILY = DetectorSettings(daily_slots=24, daily_smooth=24)
+HOUR = 3600.0
+
+
+def daily_shape(days: int, per_hour: int = 4, seed: int = 13) -> tuple[list[float], list[float]]:
+    """Timestamps and values with a strong daily cycle (busy days, quiet nights) and a little noise."""
+    rng = random.Random(seed)
+    times, values = [], []
+    for i in range(days * 24 * per_hour):
+        t = i * HOUR / per_hour
+        hour = (t % 86400.0) / HOUR
+        times.append(t)
+        values.append((100.0 if 8 <= hour < 20 else 20.0) + rng.gauss(0.0, 3.0))
+    return times, values
+
+
+def test_a_day_lower_than_its_usual_shape_alerts_with_timestamps_only() -> None:
+    times, values = daily_shape(14)
+    per_day = 96
+    quiet_day = range(12 * per_day, 13 * per_day)
+    for i in quiet_day:  # a holiday: the busy hours stay at 60, within the series' range and its night-day steps
+        if values[i] > 60.0:
+            values[i] = 60.0 + (values[i] - 100.0)
+    with_time = SeriesDetector(DAILY)
+    found = [i for i, (t, v) in enumerate(zip(times, values, strict=True)) if with_time.observe(v, t).alert]
+    assert any(i in quiet_day for i in found)
+    without = SeriesDetector(DAILY)  # no timestamps: the profile is never consulted
+    assert not any(without.observe(v).alert and i in quiet_day for i, v in enumerate(values))
+
+
+def test_a_usual_daily_cycle_rarely_alerts() -> None:
+    times, values = daily_shape(14, seed=17)
+    detector = SeriesDetector(DAILY)
+    found = [i for i, (t, v) in enumerate(zip(times, values, strict=True)) if detector.observe(v, t).alert]
+    assert len(found) <= 3
+
+
+def test_new_parts_round_trip_through_json_and_states_without_them_load() -> None:
+    settings = DetectorSettings(run_tolerance=0.0, daily_slots=24, daily_smooth=24)
+    times, values = daily_shape(5)
+    original = SeriesDetector(settings)
+    for t, v in zip(times, values, strict=True):
+        original.observe(v, t)
+    state = json.loads(json.dumps(original.state()))
+    restored = SeriesDetector.from_state(state, settings)
+    assert restored.state() == original.state()
+    later, more = daily_shape(1, seed=4)
+    for t, v in zip(later, more, strict=True):
+        assert restored.observe(v, t + 5 * 86400.0) == original.observe(v, t + 5 * 86400.0)
+    # A state saved before flat runs and the daily profile existed loads with both starting afresh.
+    old = {k: v for k, v in original.state().items() if k not in ("runs", "daily", "daily_likelihood")}
+    legacy = SeriesDetector.from_state(json.loads(json.dumps(old)), settings)
+    assert legacy.state()["runs"]["learnt"] == 0 and legacy.state()["daily"]["days"] == [0] * 24
+    legacy.observe(1.0, 0.0)
+    assert legacy.process(2.0) >= 0.0  # `process(value)` without a timestamp still works
+
+
+def test_a_planned_change_moves_the_daily_profile_with_it() -> None:
+    times, values = daily_shape(7)
+    detector = SeriesDetector(DAILY)
+    for t, v in zip(times, values, strict=True):
+        detector.observe(v, t)
+    means = list(detector.state()["daily"]["mean"])
+    detector.accept_level(values[-1] + 50.0)
+    shifted = detector.state()["daily"]
+    assert shifted["residuals"] == []
+    moves = [after - before for before, after in zip(means, shifted["mean"], strict=True)]
+    assert min(moves) > 10.0 and max(moves) - min(moves) < 1e-9  # every slot moved by the same step

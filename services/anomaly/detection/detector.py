@@ -12,6 +12,11 @@ its settings were chosen by measurement on NAB (`make bench-nab`, docs/anomaly.m
    series whose usual life is a burst every few hours stops alerting on each burst while a calm series
    stays sensitive;
 4. one alert per incident: after an alert the series scores 0 until its likelihood falls below `rearm_level`.
+
+Two context parts (`context.py`) feed step 2: a run of one repeated value longer than every run learnt has
+likelihood 1 like a new extreme (`run_tolerance`), and, when `observe` is given timestamps, a time-of-day
+profile's smoothed residual goes through a second likelihood, the larger of the two being used (`daily_slots`).
+Both are on by default (NAB: 66.2 → 70.8 standard, in-sample) and off in the cost worker's `COST_DETECTOR`.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from services.anomaly.detection.context import DailyProfile, FlatRuns
 from services.anomaly.detection.likelihood import AnomalyLikelihood
 from services.anomaly.detection.residuals import VALUE, ResidualScorer
 
@@ -36,6 +42,13 @@ class DetectorSettings:
     range_tolerance: float | None = 0.02  # beyond the learnt range by this fraction of it: likelihood 1 (None: off)
     alert_growth: float = 1.5  # each alert multiplies later tail probabilities by this
     alert_half_life: float = 4000.0  # points for that factor to halve back towards 1
+    run_tolerance: float | None = 0.0  # a run of one value longer than every run learnt by this: likelihood 1
+    run_minimum: int = 20  # shorter runs never count as flat runs
+    daily_slots: int = 24  # slots of the day of the time-of-day profile (0: off; used only with timestamps)
+    daily_fading: float = 0.3  # weight of the newest value in its slot's baseline
+    daily_smooth: int = 288  # recent residuals averaged (a day of 5-minute points)
+    daily_min_days: int = 3  # values a slot learns before it is scored
+    daily_cap: float = 8.0  # largest daily score
 
 
 @dataclass(frozen=True)
@@ -55,13 +68,20 @@ class SeriesDetector:
         self._quiet = False
         self._decay = 0.5 ** (1.0 / s.alert_half_life)
         self._tail_factor = 1.0  # the alert-rate factor on tail probabilities (≥ 1)
+        self._runs = FlatRuns() if s.run_tolerance is not None else None
+        self._daily: DailyProfile | None = None
+        self._daily_likelihood: AnomalyLikelihood | None = None
+        if s.daily_slots > 0:
+            self._daily = DailyProfile(s.daily_slots, s.daily_fading, s.daily_smooth, s.daily_min_days)
+            self._daily_likelihood = AnomalyLikelihood(s.long_window, s.short_window, s.learning_points)
         self.alert_level = s.alert_level  # this series' own level: feedback may raise it
 
-    def process(self, value: float) -> float:
-        """Score `value` (0..1: an alert when ≥ the alert level), then learn it."""
-        return self.observe(value).score
+    def process(self, value: float, timestamp: float | None = None) -> float:
+        """Score `value` (0..1: an alert when ≥ the alert level), then learn it. `timestamp` (UTC seconds)
+        feeds the time-of-day profile when it is on."""
+        return self.observe(value, timestamp).score
 
-    def observe(self, value: float) -> Observation:
+    def observe(self, value: float, timestamp: float | None = None) -> Observation:
         s = self.settings
         x = {VALUE: value}
         scorer = self._scorer
@@ -72,8 +92,17 @@ class SeriesDetector:
             and scorer.ranged >= s.learning_points
             and scorer.outside_range(value, s.range_tolerance)
         )
+        runs = self._runs
+        if runs is not None and s.run_tolerance is not None:
+            if runs.learnt >= s.learning_points and runs.exceeds(value, s.run_tolerance, s.run_minimum):
+                new_extreme = True
+            runs.learn(value)
         scorer.learn_one(x)
         usual = self._likelihood.update(raw)  # learnt either way
+        daily = self._daily
+        if daily is not None and self._daily_likelihood is not None and timestamp is not None:
+            raw_daily = min(daily.score(value, timestamp, scorer.floor()), s.daily_cap)
+            usual = max(usual, self._daily_likelihood.update(raw_daily))
         likelihood = 1.0 if new_extreme else usual
         if self._tail_factor > 1.0:
             self._tail_factor = max(1.0, self._tail_factor * self._decay)
@@ -95,6 +124,10 @@ class SeriesDetector:
 
     def accept_level(self, value: float) -> None:
         """A planned change: `value` is the series' new normal, so the change itself is not alerted again."""
+        if self._daily is not None and self._daily_likelihood is not None:
+            before = self._scorer.expected()
+            self._daily.shift(0.0 if before is None else value - before)
+            self._daily_likelihood.forget_recent()
         self._scorer.rebase(value)
         self._likelihood.forget_recent()
         self._quiet = False
@@ -110,6 +143,9 @@ class SeriesDetector:
             "quiet": self._quiet,
             "alert_level": self.alert_level,
             "tail_factor": self._tail_factor,
+            **({"runs": self._runs.state()} if self._runs is not None else {}),
+            **({"daily": self._daily.state()} if self._daily is not None else {}),
+            **({"daily_likelihood": self._daily_likelihood.state()} if self._daily_likelihood is not None else {}),
         }
 
     @classmethod
@@ -121,4 +157,9 @@ class SeriesDetector:
         detector._quiet = state["quiet"]
         detector.alert_level = state["alert_level"]
         detector._tail_factor = state.get("tail_factor", 1.0)  # absent from states saved before it existed
+        if detector._runs is not None:  # a state saved without runs relearns them
+            detector._runs = FlatRuns.from_state(state.get("runs"))
+        if detector._daily is not None and detector._daily_likelihood is not None and "daily" in state:
+            detector._daily.restore(state["daily"])
+            detector._daily_likelihood.restore(state["daily_likelihood"])
         return detector

@@ -83,14 +83,15 @@ class ResidualScorer(base.AnomalyDetector):
         """The level baseline before the next point is learnt: what the series is expected to be."""
         return self.level.mean if self.level.seen else None
 
-    def _floor(self) -> float:
+    def floor(self) -> float:
+        """The smallest standard deviation trusted: `sd_floor` of the learnt range."""
         if self.low is None or self.high is None:
             return 0.0
         return self.sd_floor * (self.high - self.low)
 
     def score_one(self, x: dict[Any, Any]) -> float:
         value = float(x[VALUE])
-        floor = self._floor()
+        floor = self.floor()
         level = self.level.z(value, self.cap, floor)
         if self.previous is None:
             return level

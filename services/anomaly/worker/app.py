@@ -45,7 +45,9 @@ ALERT_LEVEL_BY_SENSITIVITY = {"low": 0.9995, "medium": 0.999, "high": 0.995}
 # seed 11): the z cap of 8 and the range-floored deviations delayed alerts (4.5 → 6 min), the alert-rate
 # factor cost recall with the range rule, and the range rule at 2% cost precision (0.822 → 0.800); at 10% it
 # left the labelled figures unchanged and adds 10 points on NAB (44.8 → 55.4).
-COST_DETECTOR = DetectorSettings(cap=50.0, sd_floor=0.0, range_tolerance=0.1, alert_growth=1.0)
+COST_DETECTOR = DetectorSettings(
+    cap=50.0, sd_floor=0.0, range_tolerance=0.1, alert_growth=1.0, run_tolerance=None, daily_slots=0
+)
 SERIES_TOPIC = "outlay-anomaly-series"  # internal: created by faust with the app's partition count
 BATCH = 2000  # usage lines summed per stage-1 batch (at most)
 BATCH_WITHIN = timedelta(milliseconds=200)
