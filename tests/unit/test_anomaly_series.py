@@ -82,6 +82,14 @@ def test_nan_and_negative_costs_are_refused_with_the_field_named() -> None:
     assert usage_problem(nan) == ("effective_cost", "is NaN")
 
 
+def test_a_line_delivered_twice_in_one_batch_counts_once() -> None:
+    # At-least-once delivery: after a rebalance a batch can hold a re-fetched copy of a line it already has.
+    ec2, s3 = usage(0, "1.5"), usage(0, "2", service="AmazonS3")
+    total = next(c for c in contributions([ec2, s3, ec2], SeriesSettings()) if c.series == "minute|total")
+    assert total.amount == Decimal("3.5")
+    assert total.record_ids == [ec2.record_id, s3.record_id]
+
+
 def test_buckets_close_after_the_lateness_fill_gaps_with_zero_and_drop_duplicates_and_late_lines() -> None:
     b = BucketSeries(MINUTE, lateness=2)
     assert b.add(T0, Decimal(1), ["a"], {}) == []

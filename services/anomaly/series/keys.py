@@ -171,7 +171,12 @@ def contributions(
 ) -> list[SeriesContribution]:
     """Sum a batch of records into one contribution per (series, bucket). Records must be checked first
     (`usage_problem`). With `top`, the batch first updates the ranking, then top spenders get their series."""
-    records = list(records)
+    # First occurrence of each line: at-least-once delivery can put one line in a batch twice (a rebalance
+    # re-fetches what was already buffered), and a contribution's ids cannot tell its amount apart.
+    unique: dict[str, UsageRecord] = {}
+    for record in records:
+        unique.setdefault(record.record_id, record)
+    records = list(unique.values())
     if top is not None:
         top.observe(records)
     plans = _BatchPlans(settings, top)
