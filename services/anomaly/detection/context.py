@@ -15,6 +15,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from services.anomaly.detection.residuals import EWStat
+
 DAY = 86400.0
 
 
@@ -57,7 +59,7 @@ class FlatRuns:
 
 class DailyProfile:
     """Per slot of the day (from the point's timestamp, UTC seconds), an exponentially weighted mean and
-    variance of the value; the score is the mean of the last `smooth` signed residuals in the slots' standard
+    variance of the value (`EWStat`); the score is the mean of the last `smooth` signed residuals in the slots' standard
     deviations, taken absolute, so a whole stretch above or below its usual time-of-day shape stands out."""
 
     def __init__(self, slots: int, fading_factor: float, smooth: int, min_days: int) -> None:
@@ -65,8 +67,7 @@ class DailyProfile:
         self.fading_factor = fading_factor
         self.smooth = smooth
         self.min_days = min_days
-        self.mean = [0.0] * slots
-        self.mean_sq = [0.0] * slots
+        self.stats = [EWStat(fading_factor) for _ in range(slots)]
         self.days = [0] * slots  # values learnt per slot
         self.residuals: list[float] = []
         self.residual_sum = 0.0  # of `residuals`, kept as they come and go
@@ -77,48 +78,45 @@ class DailyProfile:
     def score(self, value: float, timestamp: float, floor: float) -> float:
         """|mean of the recent residuals| (0 until the slot has `min_days` values), then learn `value`."""
         i = self.slot(timestamp)
+        stat = self.stats[i]
         residual = 0.0
         if self.days[i] >= self.min_days:
-            sd = max(math.sqrt(max(self.mean_sq[i] - self.mean[i] ** 2, 0.0)), floor, 1e-12)
-            residual = (value - self.mean[i]) / sd
+            sd = max(math.sqrt(stat.variance), floor, 1e-12)
+            residual = (value - stat.mean) / sd
         residuals = self.residuals
         residuals.append(residual)
         self.residual_sum += residual
         if len(residuals) > self.smooth:
             self.residual_sum -= residuals.pop(0)
-        if self.days[i] == 0:
-            self.mean[i], self.mean_sq[i] = value, value * value
-        else:
-            a = self.fading_factor
-            self.mean[i] = a * value + (1.0 - a) * self.mean[i]
-            self.mean_sq[i] = a * value * value + (1.0 - a) * self.mean_sq[i]
+        stat.learn(value)
         self.days[i] += 1
         if self.days[i] <= self.min_days:
             return 0.0
         return abs(self.residual_sum / len(residuals))
 
     def shift(self, delta: float) -> None:
-        """A planned change of level by `delta`: every slot's mean moves with it (spreads kept), and the
-        recent residuals, which describe the change, are dropped."""
-        for i in range(self.slots):
-            variance = max(self.mean_sq[i] - self.mean[i] ** 2, 0.0)
-            self.mean[i] += delta
-            self.mean_sq[i] = variance + self.mean[i] ** 2
+        """A planned change of level by `delta`: every learnt slot's mean moves with it (spreads kept), and
+        the recent residuals, which describe the change, are dropped."""
+        for stat in self.stats:
+            if stat.seen:
+                stat.rebase(stat.mean + delta)
         self.residuals.clear()
         self.residual_sum = 0.0
 
     def state(self) -> dict[str, Any]:
         return {
-            "mean": list(self.mean),
-            "mean_sq": list(self.mean_sq),
+            "mean": [stat.mean for stat in self.stats],
+            "mean_sq": [stat.mean_sq for stat in self.stats],
             "days": list(self.days),
             "residuals": list(self.residuals),
             "residual_sum": self.residual_sum,
         }
 
     def restore(self, state: dict[str, Any]) -> None:
-        self.mean = list(state["mean"])
-        self.mean_sq = list(state["mean_sq"])
         self.days = list(state["days"])
+        self.stats = [
+            EWStat(self.fading_factor, mean, mean_sq, seen=days > 0)
+            for mean, mean_sq, days in zip(state["mean"], state["mean_sq"], self.days, strict=True)
+        ]
         self.residuals = list(state["residuals"])
         self.residual_sum = state["residual_sum"]
