@@ -59,6 +59,14 @@ class Observation:
     alert: bool  # the score reached this series' alert level
 
 
+@dataclass
+class _DailyCheck:
+    """The time-of-day profile and the likelihood of its scores: on or off together."""
+
+    profile: DailyProfile
+    likelihood: AnomalyLikelihood
+
+
 class SeriesDetector:
     def __init__(self, settings: DetectorSettings | None = None) -> None:
         self.settings = settings or DetectorSettings()
@@ -69,11 +77,12 @@ class SeriesDetector:
         self._decay = 0.5 ** (1.0 / s.alert_half_life)
         self._tail_factor = 1.0  # the alert-rate factor on tail probabilities (≥ 1)
         self._runs = FlatRuns() if s.run_tolerance is not None else None
-        self._daily: DailyProfile | None = None
-        self._daily_likelihood: AnomalyLikelihood | None = None
+        self._daily: _DailyCheck | None = None
         if s.daily_slots > 0:
-            self._daily = DailyProfile(s.daily_slots, s.daily_fading, s.daily_smooth, s.daily_min_days)
-            self._daily_likelihood = AnomalyLikelihood(s.long_window, s.short_window, s.learning_points)
+            self._daily = _DailyCheck(
+                DailyProfile(s.daily_slots, s.daily_fading, s.daily_smooth, s.daily_min_days),
+                AnomalyLikelihood(s.long_window, s.short_window, s.learning_points),
+            )
         self.alert_level = s.alert_level  # this series' own level: feedback may raise it
 
     def process(self, value: float, timestamp: float | None = None) -> float:
@@ -100,9 +109,9 @@ class SeriesDetector:
         scorer.learn_one(x)
         usual = self._likelihood.update(raw)  # learnt either way
         daily = self._daily
-        if daily is not None and self._daily_likelihood is not None and timestamp is not None:
-            raw_daily = min(daily.score(value, timestamp, scorer.floor()), s.daily_cap)
-            usual = max(usual, self._daily_likelihood.update(raw_daily))
+        if daily is not None and timestamp is not None:
+            raw_daily = min(daily.profile.score(value, timestamp, scorer.floor()), s.daily_cap)
+            usual = max(usual, daily.likelihood.update(raw_daily))
         likelihood = 1.0 if new_extreme else usual
         if self._tail_factor > 1.0:
             self._tail_factor = max(1.0, self._tail_factor * self._decay)
@@ -124,10 +133,10 @@ class SeriesDetector:
 
     def accept_level(self, value: float) -> None:
         """A planned change: `value` is the series' new normal, so the change itself is not alerted again."""
-        if self._daily is not None and self._daily_likelihood is not None:
+        if self._daily is not None:
             before = self._scorer.expected()
-            self._daily.shift(0.0 if before is None else value - before)
-            self._daily_likelihood.forget_recent()
+            self._daily.profile.shift(0.0 if before is None else value - before)
+            self._daily.likelihood.forget_recent()
         self._scorer.rebase(value)
         self._likelihood.forget_recent()
         self._quiet = False
@@ -144,8 +153,11 @@ class SeriesDetector:
             "alert_level": self.alert_level,
             "tail_factor": self._tail_factor,
             **({"runs": self._runs.state()} if self._runs is not None else {}),
-            **({"daily": self._daily.state()} if self._daily is not None else {}),
-            **({"daily_likelihood": self._daily_likelihood.state()} if self._daily_likelihood is not None else {}),
+            **(
+                {"daily": self._daily.profile.state(), "daily_likelihood": self._daily.likelihood.state()}
+                if self._daily is not None
+                else {}
+            ),
         }
 
     @classmethod
@@ -159,7 +171,7 @@ class SeriesDetector:
         detector._tail_factor = state.get("tail_factor", 1.0)  # absent from states saved before it existed
         if detector._runs is not None:  # a state saved without runs relearns them
             detector._runs = FlatRuns.from_state(state.get("runs"))
-        if detector._daily is not None and detector._daily_likelihood is not None and "daily" in state:
-            detector._daily.restore(state["daily"])
-            detector._daily_likelihood.restore(state["daily_likelihood"])
+        if detector._daily is not None and "daily" in state:
+            detector._daily.profile.restore(state["daily"])
+            detector._daily.likelihood.restore(state["daily_likelihood"])
         return detector
