@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup run test test-fast lint bench-ingest bench-nab bench-anomaly migrate clean compose-up
+.PHONY: setup run test test-fast lint bench-ingest bench-nab bench-anomaly bench-forecast migrate clean compose-up
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or run: make PYTHON=python3 …)"; exit 1; }
@@ -32,6 +32,10 @@ bench-ingest: setup
 
 bench-nab: setup
 	$(PY) -m bench.nab
+
+bench-forecast: setup
+	$(PY) -m pip install --quiet -e '.[bench]'
+	$(PY) -m bench.forecast
 
 bench-anomaly: setup
 	$(PY) -m bench.anomaly

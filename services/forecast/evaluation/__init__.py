@@ -1,0 +1,1 @@
+"""Measuring forecasts: error metrics and rolling-origin backtests (bench-forecast, tests)."""

@@ -1,0 +1,1 @@
+"""The forecasting domain: plain numpy over many series at once, no I/O."""

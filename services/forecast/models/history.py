@@ -1,0 +1,106 @@
+"""Many series' histories on one shared calendar: the forecaster's input.
+
+Every series in a batch ends on the same period (the batch's `end`), so one time index addresses all of
+them and the models run as array operations over the series. A series that started later is padded with
+NaN before its first value. A missing value inside a series is NaN too and the models carry their state
+over it; cost from the ledger has no such gaps (a day without usage rows cost nothing, so the adapter that
+reads rollups fills it with 0).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
+
+import numpy as np
+import numpy.typing as npt
+
+Values = npt.NDArray[np.float64]
+
+
+class Step(StrEnum):
+    DAY = "day"
+    HOUR = "hour"
+
+    @property
+    def delta(self) -> timedelta:
+        return timedelta(days=1) if self is Step.DAY else timedelta(hours=1)
+
+    @property
+    def per_day(self) -> int:
+        return 1 if self is Step.DAY else 24
+
+    @property
+    def season(self) -> int:
+        """The season length the models learn: a week of days, a day of hours."""
+        return 7 if self is Step.DAY else 24
+
+
+@dataclass(frozen=True)
+class SeriesBatch:
+    ids: list[str]
+    values: Values  # (series, periods), float64, NaN where a series has no value
+    start: datetime  # the first period's start (UTC; midnight for days)
+    step: Step = Step.DAY
+
+    def __post_init__(self) -> None:
+        if self.values.ndim != 2 or self.values.shape[0] != len(self.ids):
+            raise ValueError(f"values must be (series, periods) with one row per id, got {self.values.shape}")
+        if len(set(self.ids)) != len(self.ids):
+            raise ValueError("series ids must be unique")
+
+    @property
+    def periods(self) -> int:
+        return int(self.values.shape[1])
+
+    def period_starts(self, offset: int, count: int) -> list[datetime]:
+        """Starts of `count` periods from index `offset` (negative or past the end is fine)."""
+        return [self.start + (offset + k) * self.step.delta for k in range(count)]
+
+    def days_of_month(self, offset: int, count: int) -> npt.NDArray[np.int64]:
+        """Day of the month of each period from `offset` (for daily calendars)."""
+        return np.array([d.day for d in self.period_starts(offset, count)], dtype=np.int64)
+
+    def head(self, periods: int) -> SeriesBatch:
+        """The batch as it was after its first `periods` periods (a backtest origin)."""
+        return SeriesBatch(self.ids, self.values[:, :periods], self.start, self.step)
+
+    def observed(self) -> npt.NDArray[np.int64]:
+        """How many values each series has (from its first value to the end, gaps excluded)."""
+        return np.sum(~np.isnan(self.values), axis=1).astype(np.int64)
+
+
+def daily_batch(series: dict[str, dict[date, float]]) -> SeriesBatch:
+    """A daily batch from {id: {day: value}}: one calendar from the earliest day to the latest, days a series
+    lacks inside its own life filled with 0 (no usage rows that day), before its first day NaN."""
+    if not series:
+        raise ValueError("no series to forecast")
+    first = min(min(days) for days in series.values() if days)
+    last = max(max(days) for days in series.values() if days)
+    periods = (last - first).days + 1
+    values = np.full((len(series), periods), np.nan)
+    for row, days in enumerate(series.values()):
+        if not days:
+            continue
+        begin = (min(days) - first).days
+        values[row, begin:] = 0.0
+        for day, value in days.items():
+            values[row, (day - first).days] = value
+    start = datetime(first.year, first.month, first.day, tzinfo=UTC)
+    return SeriesBatch(list(series), values, start, Step.DAY)
+
+
+def quiet_nanmedian(values: Values) -> Values:
+    """Row medians ignoring NaN; NaN for a row with no value, without numpy's all-NaN warning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.asarray(np.nanmedian(values, axis=1), dtype=np.float64)
+
+
+def quiet_nanmean(values: Values) -> Values:
+    """Row means ignoring NaN; NaN for a row with no value, without numpy's empty-slice warning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.asarray(np.nanmean(values, axis=1), dtype=np.float64)

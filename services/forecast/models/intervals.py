@@ -1,0 +1,93 @@
+"""Prediction intervals from the model's own rolling-origin errors (split-conformal style), not from its
+assumed error distribution: cost series have level shifts and heavy tails that a normal model understates.
+
+Each series' errors from its last origins are scaled to one period ahead (an error h periods out divided by
+h**GROWTH) and pooled; the interval at step h is the pooled quantile scaled back. The cumulative errors of
+running totals (the next 30 days, the rest of the month) are pooled the same way with TOTAL_GROWTH, since a
+level error repeats in every period of the total.
+
+A series with too few errors to rank (a short history) gets a wide interval from its day-to-day changes and
+its level instead, and is flagged: an honest "we do not know much yet", where AWS refuses to forecast.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from services.forecast.models.history import Values
+
+LEVELS = (0.8, 0.95)
+GROWTH = 0.5  # step errors of a random-walk-like level grow with sqrt(h)
+TOTAL_GROWTH = 1.0  # a running total's error grows with h when the level error persists
+MIN_ERRORS = 12  # fewer scaled errors than this: the series' history is too short to rank them
+SHORT_WIDEN = 2.0  # how much wider than a normal interval of the same spread a short history's is
+SHORT_LEVEL_SHARE = 0.1  # and at least this share of the level per period
+_NORMAL = {0.8: 1.2816, 0.95: 1.96}
+
+
+@dataclass(frozen=True)
+class Widths:
+    """Half-widths for one coverage level: per step, and for the running total through each step."""
+
+    step: Values  # (series, horizon)
+    total: Values  # (series, horizon)
+
+
+def interval_widths(errors: Values, recent: Values) -> tuple[dict[float, Widths], np.ndarray]:
+    """`errors` (origins, series, horizon) of the chosen model; `recent` (series, periods) the history the
+    short-history fallback reads. Returns widths per level, and which series had too short a history."""
+    _, n, horizon = errors.shape
+    steps = np.arange(1, horizon + 1, dtype=np.float64)
+    scaled_steps = np.abs(errors) / steps**GROWTH
+    running = np.cumsum(errors, axis=2)  # NaN from the first step an origin has not seen
+    scaled_totals = np.abs(running) / steps**TOTAL_GROWTH
+    step_q = {level: _conformal_quantile(scaled_steps, level) for level in LEVELS}
+    total_q = {level: _conformal_quantile(scaled_totals, level) for level in LEVELS}
+    counts = np.sum(~np.isnan(scaled_steps), axis=(0, 2))
+    short = counts < MIN_ERRORS
+    spread = _short_history_spread(recent)
+    widths: dict[float, Widths] = {}
+    for level in LEVELS:
+        fallback = SHORT_WIDEN * _NORMAL[level] * spread
+        step_scale = np.where(short | np.isnan(step_q[level]), fallback, step_q[level])
+        total_scale = np.where(short | np.isnan(total_q[level]), fallback, total_q[level])
+        widths[level] = Widths(
+            step=step_scale[:, None] * steps[None, :] ** GROWTH,
+            total=total_scale[:, None] * steps[None, :] ** TOTAL_GROWTH,
+        )
+    return widths, short
+
+
+def _conformal_quantile(scaled: Values, level: float) -> Values:
+    """(series,): per series, the ceil((N + 1) * level)-th smallest of its N scaled errors (the split-conformal
+    rank, which covers at least `level` of a new error from the same distribution); NaN when N is too small."""
+    n = scaled.shape[1]
+    flat = np.moveaxis(scaled, 1, 0).reshape(n, -1)
+    counts = np.sum(~np.isnan(flat), axis=1)
+    ordered = np.sort(flat, axis=1)  # NaN sort last
+    ranks = np.array([math.ceil((c + 1) * level) for c in counts])
+    out = np.full(n, np.nan)
+    usable = (counts > 0) & (ranks <= counts)
+    rows = np.flatnonzero(usable)
+    out[rows] = ordered[rows, ranks[rows] - 1]
+    return out
+
+
+def _short_history_spread(recent: Values) -> Values:
+    """Per period spread for a short history: the larger of its day-to-day changes and a share of its level."""
+    n, periods = recent.shape
+    if periods >= 2:
+        changes = np.diff(recent, axis=1)
+        counts = np.sum(~np.isnan(changes), axis=1)
+        with np.errstate(invalid="ignore"):
+            change = np.where(counts > 1, np.nanstd(np.where(counts[:, None] > 1, changes, 0.0), axis=1), 0.0)
+    else:
+        change = np.zeros(n)
+    observed = np.sum(~np.isnan(recent), axis=1) > 0
+    level = np.zeros(n)
+    if observed.any():
+        level[observed] = np.abs(np.nanmean(recent[observed], axis=1))
+    return np.maximum(np.nan_to_num(change), SHORT_LEVEL_SHARE * level)
