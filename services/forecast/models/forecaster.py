@@ -24,7 +24,7 @@ from services.forecast.models.month_start import month_start_charges
 from services.forecast.models.seasonal_naive import seasonal_naive, seasonal_naive_errors
 
 MAX_HORIZON_DAYS = 90  # how far ahead a forecast may reach
-ORIGINS = 28  # backtest origins: the last four weeks of a daily history
+SEASONS_BACKTESTED = 4  # backtest origins: the last four seasons (four weeks of days, four days of hours)
 CANDIDATES = ("smoothing", "seasonal naive", "ensemble")
 NO_HISTORY = "no history"
 CHUNK = 1000  # series forecast together
@@ -60,12 +60,13 @@ class Forecasts:
         return point, np.where(self.non_negative, np.maximum(lower, 0.0), lower), point + half
 
 
-def forecast(batch: SeriesBatch, horizon: int, origins: int = ORIGINS) -> Forecasts:
+def forecast(batch: SeriesBatch, horizon: int, origins: int | None = None) -> Forecasts:
     longest = MAX_HORIZON_DAYS * batch.step.per_day
     if not 1 <= horizon <= longest:
         raise ForecastError(f"horizon: must be between 1 and {longest} periods of a {batch.step}, got {horizon}")
     if batch.periods == 0:
         raise ForecastError("history: no periods to learn from")
+    origins = origins or SEASONS_BACKTESTED * batch.step.season
     if len(batch.ids) <= CHUNK:
         return _forecast(batch, horizon, origins)
     # The backtest holds (series x configurations x horizon) arrays: chunks bound the memory, not the speed.
@@ -103,7 +104,7 @@ def _forecast(batch: SeriesBatch, horizon: int, origins: int) -> Forecasts:
 
     grid = smoothing.Params.of_grid(smoothing.GRID)
     _, grid_backtest = smoothing.run(adjusted, m, grid, horizon, origins)
-    configuration = np.argmin(grid_backtest.mean_abs_error, axis=1)
+    configuration = _best_configuration(grid_backtest)
     chosen = smoothing.Params.per_series(smoothing.GRID, configuration)
     states, backtest = smoothing.run(adjusted, m, chosen, horizon, origins, keep_errors=True)
     assert backtest.errors is not None
@@ -129,6 +130,19 @@ def _forecast(batch: SeriesBatch, horizon: int, origins: int) -> Forecasts:
             w.total[empty] = np.nan
         names = [NO_HISTORY if e else name for e, name in zip(empty, names, strict=True)]
     return Forecasts(batch, horizon, point, widths, names, short | empty, non_negative)
+
+
+def _best_configuration(backtest: smoothing.Backtest) -> npt.NDArray[np.int64]:
+    """Per series, the grid configuration best on both counts, each relative to its best: the multi-step error
+    from the last origins (what the forecast is for, but from few, correlated windows) and the one-step error
+    over the whole history (many independent errors: it keeps a random walk from being taken for a cycle)."""
+    multi = backtest.mean_abs_error
+    one = np.sqrt(backtest.one_step_mse)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        score = multi / np.min(multi, axis=1, keepdims=True) + one / np.min(one, axis=1, keepdims=True)
+    score = np.where(np.isfinite(score), score, np.inf)
+    fallback = np.argmin(np.where(np.isfinite(multi), multi, np.inf), axis=1)
+    return np.where(np.isfinite(score).any(axis=1), np.argmin(score, axis=1), fallback).astype(np.int64)
 
 
 def _lowest_error(errors: Values, points: Values) -> npt.NDArray[np.int64]:

@@ -20,8 +20,14 @@ import numpy as np
 from services.forecast.models.history import Values
 
 LEVELS = (0.8, 0.95)
-GROWTH = 0.5  # step errors of a random-walk-like level grow with sqrt(h)
-TOTAL_GROWTH = 1.0  # a running total's error grows with h when the level error persists
+GROWTH = 0.5  # without enough errors to measure it: step errors grow like a random walk's, with sqrt(h)
+TOTAL_GROWTH = 1.0  # and a running total's with h (a level error repeats in every period)
+# Measured growth is kept within [floor, floor + 0.5] (a random walk's running total grows with h**1.5): the backtest sees errors up to four weeks out, from a few correlated
+# origins, and underestimates how errors grow beyond them (a random walk's 80% interval covered 66% at 30 days
+# with no floor); cost levels shift, so no series is assumed to stay put further out than a random walk.
+GROWTH_FLOOR = 0.5
+TOTAL_GROWTH_FLOOR = 1.0
+MIN_PER_STEP = 5  # errors a step needs to count in the growth fit
 MIN_ERRORS = 12  # fewer scaled errors than this: the series' history is too short to rank them
 SHORT_WIDEN = 2.0  # how much wider than a normal interval of the same spread a short history's is
 SHORT_LEVEL_SHARE = 0.1  # and at least this share of the level per period
@@ -41,9 +47,11 @@ def interval_widths(errors: Values, recent: Values) -> tuple[dict[float, Widths]
     short-history fallback reads. Returns widths per level, and which series had too short a history."""
     _, n, horizon = errors.shape
     steps = np.arange(1, horizon + 1, dtype=np.float64)
-    scaled_steps = np.abs(errors) / steps**GROWTH
+    growth = _growth(np.abs(errors), steps, GROWTH, GROWTH_FLOOR)
+    scaled_steps = np.abs(errors) / steps ** growth[None, :, None]
     running = np.cumsum(errors, axis=2)  # NaN from the first step an origin has not seen
-    scaled_totals = np.abs(running) / steps**TOTAL_GROWTH
+    total_growth = _growth(np.abs(running), steps, TOTAL_GROWTH, TOTAL_GROWTH_FLOOR)
+    scaled_totals = np.abs(running) / steps ** total_growth[None, :, None]
     step_q = {level: _conformal_quantile(scaled_steps, level) for level in LEVELS}
     total_q = {level: _conformal_quantile(scaled_totals, level) for level in LEVELS}
     counts = np.sum(~np.isnan(scaled_steps), axis=(0, 2))
@@ -54,11 +62,30 @@ def interval_widths(errors: Values, recent: Values) -> tuple[dict[float, Widths]
         fallback = SHORT_WIDEN * _NORMAL[level] * spread
         step_scale = np.where(short | np.isnan(step_q[level]), fallback, step_q[level])
         total_scale = np.where(short | np.isnan(total_q[level]), fallback, total_q[level])
-        widths[level] = Widths(
-            step=step_scale[:, None] * steps[None, :] ** GROWTH,
-            total=total_scale[:, None] * steps[None, :] ** TOTAL_GROWTH,
-        )
+        step = step_scale[:, None] * steps[None, :] ** growth[:, None]
+        measured = total_scale[:, None] * steps[None, :] ** total_growth[:, None]
+        # Never narrower than the step intervals added up: the running-total errors the backtest sees stop at
+        # four weeks, from origins so few that a walking level's total is underestimated.
+        widths[level] = Widths(step=step, total=np.maximum(measured, np.cumsum(step, axis=1)))
     return widths, short
+
+
+def _growth(magnitudes: Values, steps: Values, default: float, floor: float) -> Values:
+    """(series,): how each series' error grows with the step, h**g: the slope of log mean |error| on log h over
+    the steps with at least MIN_PER_STEP errors, within [floor, floor + 0.5]; `default` where fewer than three steps have."""
+    counts = np.sum(~np.isnan(magnitudes), axis=0)  # (series, horizon)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = np.nansum(magnitudes, axis=0) / counts
+    usable = (counts >= MIN_PER_STEP) & (means > 0)
+    x = np.where(usable, np.log(steps)[None, :], 0.0)
+    y = np.where(usable, np.log(np.where(usable, means, 1.0)), 0.0)
+    k = usable.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mx, my = x.sum(axis=1) / k, y.sum(axis=1) / k
+        cov = np.where(usable, (x - mx[:, None]) * (y - my[:, None]), 0.0).sum(axis=1)
+        var = np.where(usable, (x - mx[:, None]) ** 2, 0.0).sum(axis=1)
+        slope = cov / var
+    return np.where((k >= 3) & (var > 0) & np.isfinite(slope), np.clip(slope, floor, floor + 0.5), default)
 
 
 def _conformal_quantile(scaled: Values, level: float) -> Values:

@@ -3,7 +3,8 @@ upfront payments. They repeat monthly, not weekly, so a weekly model would eithe
 over the next week; they are taken out of the history before the models learn it and put back on the month
 starts ahead.
 
-A month start's excess is its value above the median of the (up to three) days on each side of it. A series
+A month start's excess is its value above the median of the (up to three) days on each side of it, the
+higher side (a level that shifts on a month start is not a charge). A series
 has month-start charges when its latest month start exceeds its neighbours by more than the day-to-day
 noise around it; the charge carried forward is that latest excess (fees follow the latest commitments).
 """
@@ -44,10 +45,12 @@ def month_start_charges(batch: SeriesBatch) -> MonthStartCharges:
     noise = _day_to_day_noise(y, firsts)
     latest = np.zeros(n)
     for t in firsts:
-        around = np.concatenate([y[:, max(0, t - NEIGHBOURS) : t], y[:, t + 1 : t + 1 + NEIGHBOURS]], axis=1)
-        if around.shape[1] == 0:
+        sides = [y[:, max(0, t - NEIGHBOURS) : t], y[:, t + 1 : t + 1 + NEIGHBOURS]]
+        medians = [quiet_nanmedian(side) for side in sides if side.shape[1]]
+        if not medians:
             continue
-        level = quiet_nanmedian(around)
+        # Above both sides: a level shift that happens on a month start is not a charge.
+        level = np.fmax.reduce(medians) if len(medians) > 1 else medians[0]
         found = y[:, t] - level
         charge = np.isfinite(found) & (found > NOISE_FACTOR * noise) & (found > MIN_SHARE * np.abs(level))
         excess[charge, t] = found[charge]

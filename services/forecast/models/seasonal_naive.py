@@ -33,10 +33,22 @@ def seasonal_naive_errors(y: Values, m: int, horizon: int, origins: int) -> Valu
 
 
 def seasonal_naive_scale(y: Values, m: int) -> Values:
-    """(series,): mean absolute seasonal difference, MASE's denominator; NaN where it cannot be measured."""
-    if y.shape[1] <= m:
+    """(series,): MASE's denominator, the in-sample mean absolute seasonal difference; NaN where it cannot be
+    measured. A history with fewer than `m` seasonal differences (under two seasons) uses the lag-1 difference
+    instead: a scale from one or two differences would swing MASE by orders of magnitude."""
+    return np.where(_differences(y, m) >= m, _mean_abs_difference(y, m), _mean_abs_difference(y, 1))
+
+
+def _differences(y: Values, lag: int) -> Values:
+    if y.shape[1] <= lag:
+        return np.zeros(y.shape[0])
+    return np.sum(~np.isnan(y[:, lag:] - y[:, :-lag]), axis=1).astype(np.float64)
+
+
+def _mean_abs_difference(y: Values, lag: int) -> Values:
+    if y.shape[1] <= lag:
         return np.full(y.shape[0], np.nan)
-    diffs = np.abs(y[:, m:] - y[:, :-m])
+    diffs = np.abs(y[:, lag:] - y[:, :-lag])
     counts = np.sum(~np.isnan(diffs), axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(counts > 0, np.nansum(diffs, axis=1) / np.maximum(counts, 1), np.nan)

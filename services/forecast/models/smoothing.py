@@ -97,6 +97,17 @@ class Backtest:
     abs_error_sum: Values  # (series, configurations)
     count: Values  # (series, configurations)
     errors: Values | None  # (origins, series, configurations, horizon) when kept, NaN where not observed
+    one_step_sq_sum: Values  # (series, configurations): squared one-step errors over the whole history
+    one_step_count: Values  # (series,)
+
+    @property
+    def one_step_mse(self) -> Values:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(
+                self.one_step_count[:, None] > 0,
+                self.one_step_sq_sum / np.maximum(self.one_step_count, 1)[:, None],
+                np.inf,
+            )
 
     @property
     def mean_abs_error(self) -> Values:
@@ -151,6 +162,8 @@ def run(
     first_origin = max(0, periods - 1 - origins)
     abs_sum = np.zeros((n, configs))
     count = np.zeros((n, configs))
+    sq_sum = np.zeros((n, configs))
+    sq_count = np.zeros(n)
     kept = np.full((origins, n, configs, horizon), np.nan) if keep_errors else None
     alpha, trend_gain, phi, gamma = params.alpha, params.alpha * params.beta, params.phi, params.gamma
     level, trend, season = states.level, states.trend, states.season
@@ -162,6 +175,9 @@ def run(
         observed = ~np.isnan(value)
         fitted = level + phi * trend + season[:, :, slot]
         error = np.where(observed[:, None], value[:, None] - fitted, 0.0)
+        scored = observed & (t > learnt_from)
+        sq_sum += np.where(scored[:, None], error * error, 0.0)
+        sq_count += scored
         level = level + phi * trend + alpha * error
         trend = phi * trend + trend_gain * error
         season[:, :, slot] += gamma * error
@@ -175,4 +191,4 @@ def run(
             count += np.sum(~np.isnan(errors), axis=2)
             if kept is not None:
                 kept[origins - (periods - 1 - t), :, :, :ahead] = errors  # the latest origin last
-    return States(level, trend, season), Backtest(abs_sum, count, kept)
+    return States(level, trend, season), Backtest(abs_sum, count, kept, sq_sum, sq_count)
