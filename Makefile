@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup run test test-fast lint bench-ingest bench-nab bench-anomaly bench-forecast migrate clean compose-up
+.PHONY: setup run test test-fast lint bench-ingest bench-nab bench-anomaly bench-forecast proto migrate clean compose-up
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or run: make PYTHON=python3 …)"; exit 1; }
@@ -39,6 +39,10 @@ bench-forecast: setup
 
 bench-anomaly: setup
 	$(PY) -m bench.anomaly
+
+# gRPC stubs from proto/ into outlay/rpc/ (committed; tests/unit/test_proto_stubs.py fails when they are stale).
+proto: setup
+	$(PY) -m grpc_tools.protoc -I proto --python_out=. --pyi_out=. --grpc_python_out=. proto/outlay/rpc/*.proto
 
 migrate: setup
 	$(VENV)/bin/outlay migrate

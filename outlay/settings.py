@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_STATE_DIR = Path(".outlay")
@@ -49,7 +49,17 @@ class Settings(BaseSettings):
     anomaly_min_impact: Decimal = Field(default=Decimal("0"), ge=0, alias="OUTLAY_ANOMALY_MIN_IMPACT")
     anomaly_min_impact_pct: Decimal = Field(default=Decimal("5"), ge=0, alias="OUTLAY_ANOMALY_MIN_IMPACT_PCT")
     anomaly_sensitivity: Literal["low", "medium", "high"] = Field(default="medium", alias="OUTLAY_ANOMALY_SENSITIVITY")
-    anomaly_tag_keys: str = Field(default="team,project", alias="OUTLAY_ANOMALY_TAG_KEYS")
+    # The tag keys whose values make cost series: anomaly series and forecast scopes (team, project, ...).
+    series_tag_keys_text: str = Field(
+        default="team,project", validation_alias=AliasChoices("OUTLAY_SERIES_TAG_KEYS", "OUTLAY_ANOMALY_TAG_KEYS")
+    )
+    # Forecast service: reforecasts on this schedule and when billed data lands (at most once per debounce),
+    # answers gRPC on this port (the gateway's forecast_grpc_target reaches it).
+    forecast_interval_s: float = Field(default=3600.0, gt=0, alias="OUTLAY_FORECAST_INTERVAL_S")
+    forecast_debounce_s: float = Field(default=30.0, ge=0, alias="OUTLAY_FORECAST_DEBOUNCE_S")
+    forecast_horizon_days: int = Field(default=30, ge=1, le=90, alias="OUTLAY_FORECAST_HORIZON_DAYS")
+    forecast_grpc_host: str = Field(default="127.0.0.1", alias="OUTLAY_FORECAST_GRPC_HOST")
+    forecast_grpc_port: int = Field(default=50051, alias="OUTLAY_FORECAST_GRPC_PORT")
     # Consumer groups. The embedded broker holds a first join for about half the session timeout,
     # so the default is shorter than Kafka's 45 s; production may raise it.
     kafka_session_timeout_ms: int = Field(default=6000, alias="OUTLAY_KAFKA_SESSION_TIMEOUT_MS")
@@ -71,6 +81,10 @@ class Settings(BaseSettings):
                 f"OUTLAY_API_KEY must be at least {MIN_API_KEY_LENGTH} characters (got a shorter or blank one)"
             )
         return value
+
+    @property
+    def series_tag_keys(self) -> tuple[str, ...]:
+        return tuple(k.strip() for k in self.series_tag_keys_text.split(",") if k.strip())
 
     @property
     def store_url(self) -> str:

@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 from rich.console import Console
 
-from outlay.kafka.embedded_broker import BROKER_ADDRESS_FILE, EmbeddedBroker, publish_address
+from outlay.kafka.embedded_broker import BROKER_ADDRESS_FILE, EmbeddedBroker, free_port, publish_address
 from outlay.kafka.topics_admin import ensure_outlay_topics
 from outlay.settings import Settings
 from outlay.store.engine import upgrade
@@ -40,6 +40,7 @@ def default_services(backfill_days: int, live_source: str) -> list[ServiceSpec]:
         ServiceSpec("ledger", ()),
         ServiceSpec("gateway", ()),
         ServiceSpec("anomaly", ()),
+        ServiceSpec("forecast", ()),
         ServiceSpec(live_source, ("--backfill-days", str(backfill_days))),
     ]
 
@@ -116,6 +117,8 @@ def run_platform(settings: Settings, backfill_days: int = 30, live_source: str =
         console.print(f"embedded Kafka-compatible broker on {bootstrap}")
     env["KAFKA_BOOTSTRAP_SERVERS"] = bootstrap
     env.setdefault("OUTLAY_STATE_DIR", str(settings.state_dir))
+    if "OUTLAY_FORECAST_GRPC_PORT" not in os.environ:  # a free one, so a second platform on this machine can run
+        env["OUTLAY_FORECAST_GRPC_PORT"] = str(free_port())
     if settings.api_key is None:
         env["OUTLAY_API_KEY"] = local_api_key(settings.state_dir)
         key_note = f"API key in {settings.state_dir / API_KEY_FILE} (send it as 'Authorization: Bearer <key>')"

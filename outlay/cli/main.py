@@ -22,6 +22,7 @@ err = Console(stderr=True)
 class ServiceName(StrEnum):
     LEDGER = "ledger"
     ANOMALY = "anomaly"
+    FORECAST = "forecast"
     GATEWAY = "gateway"
     GENERATOR = "generator"
     METERING = "metering"

@@ -57,6 +57,10 @@ def run_service(name: str, backfill_days: int = 30, speedup: float = 1.0) -> Non
             from services.anomaly.worker.main import run as run_anomaly
 
             run_anomaly(settings)
+        elif name == "forecast":
+            from services.forecast.main import run as run_forecast
+
+            asyncio.run(run_forecast(settings))
         elif name == "gateway":
             from services.gateway.main import serve
 

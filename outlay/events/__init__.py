@@ -2,6 +2,7 @@
 
 from outlay.events.anomaly import AnomalyDirection, AnomalyFeedback, CostAnomaly, FeedbackVerdict, Severity
 from outlay.events.dead_letter import DeadLetter
+from outlay.events.forecast import CostForecast, ForecastBasis, ForecastDay, ForecastTotal
 from outlay.events.ledger_progress import LedgerProgress
 from outlay.events.topics import TOPICS, Topic, topic_for
 from outlay.events.usage import CostKind, UsageRecord
@@ -12,9 +13,13 @@ __all__ = [
     "AnomalyDirection",
     "AnomalyFeedback",
     "CostAnomaly",
+    "CostForecast",
     "CostKind",
     "DeadLetter",
     "FeedbackVerdict",
+    "ForecastBasis",
+    "ForecastDay",
+    "ForecastTotal",
     "LedgerProgress",
     "Severity",
     "Topic",

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from outlay.events.anomaly import AnomalyFeedback, CostAnomaly
 from outlay.events.dead_letter import DeadLetter
+from outlay.events.forecast import CostForecast
 from outlay.events.ledger_progress import LedgerProgress
 from outlay.events.usage import UsageRecord
 from outlay.events.utilization import UtilizationSample
@@ -31,8 +32,17 @@ INGEST_DLQ = Topic("outlay.ingest.dlq.v1", DeadLetter, "file")
 LEDGER_PROGRESS = Topic("outlay.ledger.progress.v1", LedgerProgress, "'ledger'", partitions=1)
 ANOMALIES = Topic("outlay.anomalies.v1", CostAnomaly, "series")
 ANOMALY_FEEDBACK = Topic("outlay.anomaly_feedback.v1", AnomalyFeedback, "series")
+FORECASTS = Topic("outlay.forecasts.v1", CostForecast, "scope")
 
-TOPICS: tuple[Topic, ...] = (USAGE, UTILIZATION, INGEST_DLQ, LEDGER_PROGRESS, ANOMALIES, ANOMALY_FEEDBACK)
+TOPICS: tuple[Topic, ...] = (
+    USAGE,
+    UTILIZATION,
+    INGEST_DLQ,
+    LEDGER_PROGRESS,
+    ANOMALIES,
+    ANOMALY_FEEDBACK,
+    FORECASTS,
+)
 
 
 def topic_for(event: type[BaseModel]) -> Topic:

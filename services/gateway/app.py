@@ -20,10 +20,12 @@ from services.gateway.anomalies.sink import AnomalySink
 from services.gateway.anomalies.store import AnomalyStore
 from services.gateway.auth import ApiKeyAuth
 from services.gateway.costs_query import CostStore
+from services.gateway.forecasts.client import ForecastClient
 from services.gateway.problems import install_problem_handlers
 from services.gateway.query import DEFAULT_MAX_CELLS
 from services.gateway.routes import anomalies as anomaly_routes
 from services.gateway.routes import costs, health
+from services.gateway.routes import forecasts as forecast_routes
 from services.gateway.routes import stream as stream_routes
 from services.gateway.stream import AnomalyFollower, ProgressFollower, StreamHub
 
@@ -58,6 +60,7 @@ def create_app(
         app.state.anomalies = anomalies
         app.state.hub = hub
         app.state.feedback = FeedbackSender(bootstrap, client_id=f"{client_id}-feedback")
+        app.state.forecasts = ForecastClient(f"{settings.forecast_grpc_host}:{settings.forecast_grpc_port}")
         app.state.follower = app.state.anomaly_follower = app.state.anomaly_sink = None
         background = [asyncio.create_task(hub.run_heartbeats(), name="gateway-heartbeats")]
         if bootstrap:
@@ -86,6 +89,7 @@ def create_app(
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await app.state.feedback.close()
+            await app.state.forecasts.close()
             await engine.dispose()
 
     app = FastAPI(
@@ -112,6 +116,7 @@ def create_app(
     )
     app.include_router(costs.router, dependencies=[Depends(auth)])
     app.include_router(anomaly_routes.router, dependencies=[Depends(auth)])
+    app.include_router(forecast_routes.router, dependencies=[Depends(auth)])
     app.include_router(stream_routes.router, dependencies=[Depends(auth)])
     return app
 

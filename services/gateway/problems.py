@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from services.gateway.forecasts.client import ForecastUnavailable
 from services.gateway.query import FieldError, QueryError
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,13 @@ async def _store_unavailable(_: Request, exc: Exception) -> JSONResponse:
     return response
 
 
+async def _forecast_unavailable(_: Request, exc: Exception) -> JSONResponse:
+    log.error("forecast service error: %s", exc)
+    response = problem(503, "the forecast service could not answer; try again shortly", kind="forecast-unavailable")
+    response.headers["Retry-After"] = "5"
+    return response
+
+
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", exc_info=exc)
     return problem(500, "the server failed to answer; the error has been logged")
@@ -108,6 +116,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(DBAPIError, _store_unavailable)
     app.add_exception_handler(ConnectionError, _store_unavailable)
+    app.add_exception_handler(ForecastUnavailable, _forecast_unavailable)
     app.add_exception_handler(Exception, _unexpected)
 
     generate = app.openapi  # builds once, then returns FastAPI's cached document

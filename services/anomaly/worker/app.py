@@ -75,7 +75,7 @@ class WorkerSettings:
 
 
 def series_settings(settings: Settings) -> SeriesSettings:
-    return SeriesSettings(tag_keys=tuple(k.strip() for k in settings.anomaly_tag_keys.split(",") if k.strip()))
+    return SeriesSettings(tag_keys=settings.series_tag_keys)
 
 
 def monitor_settings(settings: Settings) -> MonitorSettings:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from services.forecast.models.history import Values
+from services.forecast.models.history import Values, quiet_nanmean
 
 LEVELS = (0.8, 0.95)
 GROWTH = 0.5  # without enough errors to measure it: step errors grow like a random walk's, with sqrt(h)
@@ -31,6 +31,7 @@ MIN_PER_STEP = 5  # errors a step needs to count in the growth fit
 MIN_ERRORS = 12  # fewer scaled errors than this: the series' history is too short to rank them
 SHORT_WIDEN = 2.0  # how much wider than a normal interval of the same spread a short history's is
 SHORT_LEVEL_SHARE = 0.1  # and at least this share of the level per period
+FLOOR_SHARE = 0.01  # any series' 80% interval: at least ±1% of its recent level one period out
 _NORMAL = {0.8: 1.2816, 0.95: 1.96}
 
 
@@ -57,12 +58,16 @@ def interval_widths(errors: Values, recent: Values) -> tuple[dict[float, Widths]
     counts = np.sum(~np.isnan(scaled_steps), axis=(0, 2))
     short = counts < MIN_ERRORS
     spread = _short_history_spread(recent)
+    level_now = np.nan_to_num(np.abs(quiet_nanmean(recent)))
     widths: dict[float, Widths] = {}
     for level in LEVELS:
         fallback = SHORT_WIDEN * _NORMAL[level] * spread
         step_scale = np.where(short | np.isnan(step_q[level]), fallback, step_q[level])
         total_scale = np.where(short | np.isnan(total_q[level]), fallback, total_q[level])
-        step = step_scale[:, None] * steps[None, :] ** growth[:, None]
+        # At least FLOOR_SHARE of the level a step (growing like a random walk): a series that has never moved
+        # can still move, and an interval of zero width would promise that it will not.
+        floor = FLOOR_SHARE * _NORMAL[level] / _NORMAL[0.8] * level_now[:, None] * steps[None, :] ** GROWTH
+        step = np.maximum(step_scale[:, None] * steps[None, :] ** growth[:, None], floor)
         measured = total_scale[:, None] * steps[None, :] ** total_growth[:, None]
         # Never narrower than the step intervals added up: the running-total errors the backtest sees stop at
         # four weeks, from origins so few that a walking level's total is underestimated.

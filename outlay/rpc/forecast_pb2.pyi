@@ -1,0 +1,104 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class ForecastRequest(_message.Message):
+    __slots__ = ("scope", "horizon_days", "currency")
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    HORIZON_DAYS_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    scope: str
+    horizon_days: int
+    currency: str
+    def __init__(self, scope: _Optional[str] = ..., horizon_days: _Optional[int] = ..., currency: _Optional[str] = ...) -> None: ...
+
+class ForecastBatchRequest(_message.Message):
+    __slots__ = ("scopes", "horizon_days")
+    SCOPES_FIELD_NUMBER: _ClassVar[int]
+    HORIZON_DAYS_FIELD_NUMBER: _ClassVar[int]
+    scopes: _containers.RepeatedScalarFieldContainer[str]
+    horizon_days: int
+    def __init__(self, scopes: _Optional[_Iterable[str]] = ..., horizon_days: _Optional[int] = ...) -> None: ...
+
+class ForecastBatchResponse(_message.Message):
+    __slots__ = ("forecasts",)
+    FORECASTS_FIELD_NUMBER: _ClassVar[int]
+    forecasts: _containers.RepeatedCompositeFieldContainer[ScopeForecast]
+    def __init__(self, forecasts: _Optional[_Iterable[_Union[ScopeForecast, _Mapping]]] = ...) -> None: ...
+
+class Interval(_message.Message):
+    __slots__ = ("lower80", "upper80", "lower95", "upper95")
+    LOWER80_FIELD_NUMBER: _ClassVar[int]
+    UPPER80_FIELD_NUMBER: _ClassVar[int]
+    LOWER95_FIELD_NUMBER: _ClassVar[int]
+    UPPER95_FIELD_NUMBER: _ClassVar[int]
+    lower80: str
+    upper80: str
+    lower95: str
+    upper95: str
+    def __init__(self, lower80: _Optional[str] = ..., upper80: _Optional[str] = ..., lower95: _Optional[str] = ..., upper95: _Optional[str] = ...) -> None: ...
+
+class ForecastDay(_message.Message):
+    __slots__ = ("day", "expected", "interval")
+    DAY_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_FIELD_NUMBER: _ClassVar[int]
+    INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    day: str
+    expected: str
+    interval: Interval
+    def __init__(self, day: _Optional[str] = ..., expected: _Optional[str] = ..., interval: _Optional[_Union[Interval, _Mapping]] = ...) -> None: ...
+
+class PeriodTotal(_message.Message):
+    __slots__ = ("first_day", "last_day", "actual_to_date", "expected", "interval")
+    FIRST_DAY_FIELD_NUMBER: _ClassVar[int]
+    LAST_DAY_FIELD_NUMBER: _ClassVar[int]
+    ACTUAL_TO_DATE_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_FIELD_NUMBER: _ClassVar[int]
+    INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    first_day: str
+    last_day: str
+    actual_to_date: str
+    expected: str
+    interval: Interval
+    def __init__(self, first_day: _Optional[str] = ..., last_day: _Optional[str] = ..., actual_to_date: _Optional[str] = ..., expected: _Optional[str] = ..., interval: _Optional[_Union[Interval, _Mapping]] = ...) -> None: ...
+
+class ScopeForecast(_message.Message):
+    __slots__ = ("forecast_id", "scope", "dimensions", "currency", "basis", "history_start", "history_end", "generated_at", "model", "short_history", "days", "next_30_days", "month_end")
+    class DimensionsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    FORECAST_ID_FIELD_NUMBER: _ClassVar[int]
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    DIMENSIONS_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    BASIS_FIELD_NUMBER: _ClassVar[int]
+    HISTORY_START_FIELD_NUMBER: _ClassVar[int]
+    HISTORY_END_FIELD_NUMBER: _ClassVar[int]
+    GENERATED_AT_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    SHORT_HISTORY_FIELD_NUMBER: _ClassVar[int]
+    DAYS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_30_DAYS_FIELD_NUMBER: _ClassVar[int]
+    MONTH_END_FIELD_NUMBER: _ClassVar[int]
+    forecast_id: str
+    scope: str
+    dimensions: _containers.ScalarMap[str, str]
+    currency: str
+    basis: str
+    history_start: str
+    history_end: str
+    generated_at: str
+    model: str
+    short_history: bool
+    days: _containers.RepeatedCompositeFieldContainer[ForecastDay]
+    next_30_days: PeriodTotal
+    month_end: PeriodTotal
+    def __init__(self, forecast_id: _Optional[str] = ..., scope: _Optional[str] = ..., dimensions: _Optional[_Mapping[str, str]] = ..., currency: _Optional[str] = ..., basis: _Optional[str] = ..., history_start: _Optional[str] = ..., history_end: _Optional[str] = ..., generated_at: _Optional[str] = ..., model: _Optional[str] = ..., short_history: _Optional[bool] = ..., days: _Optional[_Iterable[_Union[ForecastDay, _Mapping]]] = ..., next_30_days: _Optional[_Union[PeriodTotal, _Mapping]] = ..., month_end: _Optional[_Union[PeriodTotal, _Mapping]] = ...) -> None: ...

@@ -1,0 +1,57 @@
+"""The store adapter of the forecast service: daily cost per combination of the scope dimensions, from the
+ledger's daily rollups (PostgreSQL or SQLite, the same statement)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from outlay.money import from_nanos
+from outlay.spread import Grain
+from outlay.store.models import CostRollup
+from services.forecast.scopes import MAX_HISTORY_DAYS, DailyCost, ScopeHistory
+
+
+async def daily_history(engine: AsyncEngine, as_of: date, tag_keys: tuple[str, ...]) -> ScopeHistory:
+    """The last MAX_HISTORY_DAYS complete days before `as_of`, and `as_of` itself (the month-to-date needs no
+    more): billed cost per day, cost kind, currency, account, service and series tag value."""
+    since = datetime.combine(as_of - timedelta(days=MAX_HISTORY_DAYS), datetime.min.time())
+    tags = [CostRollup.tags[key].as_string().label(f"t{i}") for i, key in enumerate(tag_keys)]
+    inner = (
+        select(
+            CostRollup.period_start.label("day"),
+            CostRollup.cost_kind.label("kind"),
+            CostRollup.currency.label("currency"),
+            CostRollup.billing_account_id.label("account"),
+            CostRollup.service.label("service"),
+            *tags,
+            CostRollup.billed_nanos.label("nanos"),
+        )
+        .where(CostRollup.grain == Grain.DAY.value, CostRollup.period_start >= since)
+        .subquery()
+    )
+    # Grouped outside, over labelled columns: PostgreSQL would not match `tags ->> $1` in SELECT with the
+    # `tags ->> $2` of a GROUP BY (each bound key is its own parameter).
+    keys = [inner.c.day, inner.c.kind, inner.c.currency, inner.c.account, inner.c.service]
+    keys += [inner.c[f"t{i}"] for i in range(len(tag_keys))]
+    stmt = select(*keys, func.sum(inner.c.nanos)).group_by(*keys)
+    history = ScopeHistory()
+    async with engine.connect() as conn:
+        result = await conn.stream(stmt)
+        async for row in result:
+            day, kind, currency, account, service, *tag_values, nanos = row
+            history.add(
+                DailyCost(
+                    day=day.date() if isinstance(day, datetime) else day,
+                    cost_kind=kind,
+                    currency=currency,
+                    account=account,
+                    service=service,
+                    tags=dict(zip(tag_keys, tag_values, strict=True)),
+                    amount=from_nanos(int(nanos)) if nanos is not None else Decimal(0),
+                )
+            )
+    return history

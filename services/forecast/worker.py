@@ -1,0 +1,116 @@
+"""The forecast service's loop: reforecast every scope at start, on its schedule, and when billed data lands
+(the ledger's progress names the cost kinds each commit wrote), at most once per debounce interval; publish each
+scope's forecast to `outlay.forecasts.v1`. On-demand forecasts (gRPC) go through `Reforecaster` too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from outlay.events import CostKind, LedgerProgress
+from outlay.events.forecast import CostForecast
+from outlay.events.topics import LEDGER_PROGRESS
+from outlay.kafka.producer import EventProducer
+from services.forecast.scopes import build_forecasts
+from services.forecast.store import daily_history
+
+log = logging.getLogger(__name__)
+
+
+class Reforecaster:
+    """Reads the ledger's daily history and forecasts scopes; publishes when a producer is given."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        tag_keys: tuple[str, ...],
+        producer: EventProducer | None = None,
+        today: Callable[[], date] = lambda: datetime.now(UTC).date(),
+    ) -> None:
+        self._engine = engine
+        self._tag_keys = tag_keys
+        self._producer = producer
+        self._today = today
+        self.runs = 0
+
+    async def forecasts(self, horizon_days: int, only: set[str] | None = None) -> list[CostForecast]:
+        as_of = self._today()
+        history = await daily_history(self._engine, as_of, self._tag_keys)
+        # numpy work in a thread: the gRPC server and the progress consumer stay responsive meanwhile.
+        return await asyncio.to_thread(build_forecasts, history, as_of, horizon_days, only)
+
+    async def publish(self, horizon_days: int) -> list[CostForecast]:
+        started = time.perf_counter()
+        events = await self.forecasts(horizon_days)
+        if self._producer is not None and events:
+            await self._producer.send_many(events)
+        self.runs += 1
+        log.info("forecast %d scopes in %.2f s", len(events), time.perf_counter() - started)
+        return events
+
+
+def billed_data_landed(progress: LedgerProgress) -> bool:
+    return progress.written > 0 and CostKind.BILLED.value in progress.cost_kinds
+
+
+class ProgressWatch:
+    """Follows the ledger's progress topic from its end (what was written before start is in the first run)."""
+
+    def __init__(self, bootstrap: str, client_id: str) -> None:
+        self._consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, client_id=client_id, enable_auto_commit=False)
+        self._partition = TopicPartition(LEDGER_PROGRESS.name, 0)
+
+    async def start(self) -> None:
+        await self._consumer.start()
+        self._consumer.assign([self._partition])
+        await self._consumer.seek_to_end(self._partition)
+        await self._consumer.position(self._partition)
+
+    async def stop(self) -> None:
+        await self._consumer.stop()
+
+    async def billed_landed(self, timeout_s: float) -> bool:
+        """True when a progress event in the next `timeout_s` says billed cost was written."""
+        batch = await self._consumer.getmany(timeout_ms=int(timeout_s * 1000))
+        landed = False
+        for messages in batch.values():
+            for message in messages:
+                try:
+                    landed |= message.value is not None and billed_data_landed(
+                        LedgerProgress.model_validate_json(message.value)
+                    )
+                except ValueError:
+                    log.warning("ignored an unreadable ledger progress event at offset %d", message.offset)
+        return landed
+
+
+async def run_schedule(
+    reforecaster: Reforecaster,
+    watch: ProgressWatch,
+    stop: asyncio.Event,
+    horizon_days: int,
+    interval_s: float,
+    debounce_s: float,
+) -> None:
+    """Reforecast now, then whenever the schedule is due or billed data landed, never twice within debounce_s."""
+    last_run = time.monotonic()
+    await reforecaster.publish(horizon_days)
+    pending = False
+    while not stop.is_set():
+        pending |= await watch.billed_landed(timeout_s=1.0)
+        now = time.monotonic()
+        due = now - last_run >= interval_s
+        if (due or pending) and now - last_run >= debounce_s:
+            last_run = now
+            pending = False
+            try:
+                await reforecaster.publish(horizon_days)
+            except Exception:  # a failed run (store away) must not end the service; the next one retries
+                log.exception("reforecast failed")

@@ -1,0 +1,1 @@
+"""Forecasts in the gateway: asked of the forecast service over gRPC (ForecastService)."""

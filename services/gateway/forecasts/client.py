@@ -1,0 +1,55 @@
+"""The gateway's gRPC client of the forecast service, with a deadline on every call, and the translation of its
+status codes into the API's problems (a bad argument names its field; the service away is a 503, not a 500)."""
+
+from __future__ import annotations
+
+import grpc
+from fastapi import HTTPException
+
+from outlay.events.forecast import CostForecast
+from outlay.rpc import forecast_pb2 as pb
+from outlay.rpc import forecast_pb2_grpc as pb_grpc
+from outlay.rpc.forecast_messages import from_message
+from services.gateway.query import FieldError, QueryError
+
+DEADLINE_S = 15.0  # a forecast of every scope reads a year of rollups and runs the models
+
+
+class ForecastUnavailable(Exception):
+    """The forecast service could not answer (down, or past the deadline)."""
+
+
+class ForecastClient:
+    def __init__(self, target: str, deadline_s: float = DEADLINE_S) -> None:
+        self._channel = grpc.aio.insecure_channel(target)
+        self._stub = pb_grpc.ForecastServiceStub(self._channel)
+        self._deadline = deadline_s
+
+    async def close(self) -> None:
+        await self._channel.close()
+
+    async def forecast(self, scope: str, horizon_days: int, currency: str) -> CostForecast:
+        request = pb.ForecastRequest(scope=scope, horizon_days=horizon_days, currency=currency)
+        try:
+            return from_message(await self._stub.Forecast(request, timeout=self._deadline))
+        except grpc.aio.AioRpcError as exc:
+            raise _translated(exc) from None
+
+    async def forecast_batch(self, scopes: list[str], horizon_days: int) -> list[CostForecast]:
+        request = pb.ForecastBatchRequest(scopes=scopes, horizon_days=horizon_days)
+        try:
+            reply = await self._stub.ForecastBatch(request, timeout=self._deadline)
+        except grpc.aio.AioRpcError as exc:
+            raise _translated(exc) from None
+        return [from_message(m) for m in reply.forecasts]
+
+
+def _translated(exc: grpc.aio.AioRpcError) -> Exception:
+    detail = exc.details() or ""
+    code = exc.code()
+    if code is grpc.StatusCode.INVALID_ARGUMENT:
+        field, _, message = detail.partition(": ")
+        return QueryError([FieldError(field, message or detail)])
+    if code is grpc.StatusCode.NOT_FOUND:
+        return HTTPException(404, detail)
+    return ForecastUnavailable(f"{code.name}: {detail}")

@@ -1,0 +1,57 @@
+"""GET /v1/forecasts: cost forecasts per scope, from the forecast service (gRPC)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel
+
+from outlay.events.forecast import CostForecast
+from services.gateway.forecasts.client import ForecastClient
+from services.gateway.query import QueryError
+from services.gateway.routes.costs import reject_unknown
+from services.gateway.schemas import PROBLEM_RESPONSES
+
+router = APIRouter(prefix="/v1/forecasts", tags=["forecasts"])
+PARAMS = frozenset({"scope", "horizon_days", "currency"})
+
+
+class ForecastsOut(BaseModel):
+    forecasts: list[CostForecast]
+
+
+def _client(request: Request) -> ForecastClient:
+    return request.app.state.forecasts  # type: ignore[no-any-return]
+
+
+def _horizon(value: str | None) -> int:
+    if value is None:
+        return 0  # the service's default
+    try:
+        return int(value)
+    except ValueError:
+        raise QueryError.single("horizon_days", f"must be a whole number of days, got {value!r}") from None
+
+
+@router.get(
+    "",
+    response_model=ForecastsOut,
+    responses=PROBLEM_RESPONSES,
+    summary="Daily forecasts with 80%/95% intervals, next-30-days and month-end totals, per scope",
+)
+async def get_forecasts(
+    request: Request,
+    scope: list[str] = Query(
+        default=[],
+        description="'total', 'billing_account_id=<id>', 'service=<name>' or 'tag:<key>=<value>' (repeat for more; "
+        "none: every scope)",
+    ),
+    horizon_days: str | None = Query(None, description="Days ahead, 1 to 90 (default 30)"),
+    currency: str | None = Query(None, description="With one scope: its forecast in this currency (default USD)"),
+) -> ForecastsOut:
+    reject_unknown(request, PARAMS)
+    horizon = _horizon(horizon_days)
+    if len(scope) == 1:
+        return ForecastsOut(forecasts=[await _client(request).forecast(scope[0], horizon, currency or "")])
+    if currency:
+        raise QueryError.single("currency", "applies to a single scope; every currency is returned otherwise")
+    return ForecastsOut(forecasts=await _client(request).forecast_batch(scope, horizon))

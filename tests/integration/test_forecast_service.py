@@ -1,0 +1,217 @@
+"""The forecast service on the real store and broker: ledger rollups → forecasts per scope → `outlay.forecasts.v1`,
+the gRPC ForecastService (status codes, health, deadlines) and the gateway's GET /v1/forecasts over it."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import grpc
+import pytest
+from aiokafka import AIOKafkaConsumer
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from outlay.events import CostKind, UsageRecord
+from outlay.events.forecast import CostForecast
+from outlay.events.topics import FORECASTS
+from outlay.kafka.producer import EventProducer
+from outlay.rpc import forecast_pb2 as pb
+from outlay.rpc import forecast_pb2_grpc as pb_grpc
+from outlay.settings import Settings
+from outlay.store.engine import make_engine
+from services.forecast.rpc_server import SERVICE_NAME, start_server
+from services.forecast.worker import Reforecaster
+from services.gateway.app import create_app
+from tests.integration.gateway_fixtures import api_client, write_ledger
+
+pytestmark = pytest.mark.e2e
+ACCOUNT = "123456789012"
+AS_OF = date(2026, 3, 16)  # today: history is every complete day before it
+FIRST = date(2026, 1, 1)
+BILL_ENDS = date(2026, 3, 13)  # the bill has arrived up to here; live estimates cover the two days after
+WITHIN = 60.0
+
+
+def line(service: str, day: date, cost: str, kind: CostKind = CostKind.BILLED, team: str = "web") -> UsageRecord:
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    amount = Decimal(cost)
+    return UsageRecord(
+        record_id=f"{service}-{day}-{kind.value}",
+        source="test",
+        cost_kind=kind,
+        charge_period_start=start,
+        charge_period_end=start + timedelta(days=1),
+        billing_account_id=ACCOUNT,
+        service=service,
+        billed_cost=amount,
+        effective_cost=amount,
+        list_cost=amount,
+        tags={"team": team},
+    )
+
+
+def history() -> list[UsageRecord]:
+    records = []
+    day = FIRST
+    while day < AS_OF:
+        if day <= BILL_ENDS:
+            records.append(line("AmazonEC2", day, "400" if day.day == 1 else "100"))  # a month-start fee of 300
+            records.append(line("AmazonS3", day, "20", team="data"))
+        day += timedelta(days=1)
+    for day in (date(2026, 3, 12), date(2026, 3, 13)):  # estimates the bill has replaced: never counted
+        records.append(line("AmazonEC2", day, "999", CostKind.ESTIMATED))
+    for day in (date(2026, 3, 14), date(2026, 3, 15)):  # estimates ahead of the bill: the best known cost
+        records.append(line("AmazonEC2", day, "100", CostKind.ESTIMATED))
+        records.append(line("AmazonS3", day, "20", CostKind.ESTIMATED, team="data"))
+    return records
+
+
+SCOPES = {
+    "total",
+    f"billing_account_id={ACCOUNT}",
+    "service=AmazonEC2",
+    "service=AmazonS3",
+    "tag:team=web",
+    "tag:team=data",
+}
+
+
+@pytest.fixture
+async def reforecaster(store_url: str) -> AsyncIterator[Reforecaster]:
+    engine = make_engine(store_url)
+    await write_ledger(engine, history())
+    try:
+        yield Reforecaster(engine, ("team",), today=lambda: AS_OF)
+    finally:
+        await engine.dispose()
+
+
+async def test_every_scope_is_forecast_from_billed_else_estimated_days_and_published(
+    store_url: str, broker: str
+) -> None:
+    engine = make_engine(store_url)
+    await write_ledger(engine, history())
+    try:
+        async with EventProducer(broker) as producer:
+            published = await Reforecaster(engine, ("team",), producer, today=lambda: AS_OF).publish(30)
+    finally:
+        await engine.dispose()
+    assert {f.scope for f in published} == SCOPES
+
+    consumer = AIOKafkaConsumer(FORECASTS.name, bootstrap_servers=broker, auto_offset_reset="earliest")
+    await consumer.start()
+    received: dict[str, CostForecast] = {}
+    try:
+        deadline = time.monotonic() + WITHIN
+        while set(received) != SCOPES:
+            assert time.monotonic() < deadline, f"forecasts on the topic: {sorted(received)}"
+            for messages in (await consumer.getmany(timeout_ms=500)).values():
+                for m in messages:
+                    event = CostForecast.model_validate_json(m.value or b"")
+                    assert m.key == event.scope.encode()
+                    received[event.scope] = event
+    finally:
+        await consumer.stop()
+
+    ec2, s3 = received["service=AmazonEC2"], received["service=AmazonS3"]
+    assert ec2.history_start == FIRST and ec2.history_end == AS_OF - timedelta(days=1)
+    assert len(ec2.days) == 30 and ec2.days[0].day == AS_OF
+    # March so far: 14 days of 100 (the 999 estimates replaced by the bill), the 300 fee on the 1st.
+    assert ec2.month_end.actual_to_date == Decimal(100 * 15 + 300)
+    assert s3.month_end.actual_to_date == Decimal(20 * 15)
+    assert s3.month_end.first_day == date(2026, 3, 1) and s3.month_end.last_day == date(2026, 3, 31)
+    assert s3.month_end.expected == pytest.approx(Decimal(20 * 31), rel=Decimal("0.03"))
+    assert s3.month_end.lower80 <= s3.month_end.expected <= s3.month_end.upper80
+    april_first = ec2.days[(date(2026, 4, 1) - AS_OF).days]
+    assert april_first.expected == pytest.approx(Decimal(400), rel=Decimal("0.05"))  # the fee comes back
+    assert all(abs(d.expected - 100) < 5 for d in ec2.days if d.day.day != 1)
+    assert received["total"].next_30_days.expected == pytest.approx(Decimal(30 * 120 + 300), rel=Decimal("0.05"))
+    assert received["tag:team=data"].days[0].expected == pytest.approx(Decimal(20), rel=Decimal("0.05"))
+
+
+async def test_grpc_forecast_service_answers_refuses_bad_arguments_and_reports_health(
+    reforecaster: Reforecaster,
+) -> None:
+    server, port = await start_server(reforecaster, 30, "127.0.0.1:0")
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = pb_grpc.ForecastServiceStub(channel)
+            one = await stub.Forecast(pb.ForecastRequest(scope="service=AmazonS3", horizon_days=7), timeout=WITHIN)
+            assert len(one.days) == 7 and one.scope == "service=AmazonS3"
+            assert Decimal(one.days[0].expected) == pytest.approx(Decimal(20), rel=Decimal("0.05"))
+            assert Decimal(one.month_end.actual_to_date) == Decimal(300)
+
+            batch = await stub.ForecastBatch(pb.ForecastBatchRequest(), timeout=WITHIN)
+            assert {f.scope for f in batch.forecasts} == SCOPES
+            chosen = await stub.ForecastBatch(pb.ForecastBatchRequest(scopes=["total", "tag:team=web"]), timeout=WITHIN)
+            assert {f.scope for f in chosen.forecasts} == {"total", "tag:team=web"}
+
+            refusals = [
+                (pb.ForecastRequest(scope="colour=blue"), grpc.StatusCode.INVALID_ARGUMENT, "scope"),
+                (pb.ForecastRequest(scope="total", horizon_days=91), grpc.StatusCode.INVALID_ARGUMENT, "horizon_days"),
+                (pb.ForecastRequest(scope="service=AmazonRedshift"), grpc.StatusCode.NOT_FOUND, "scope"),
+            ]
+            for request, code, field in refusals:
+                with pytest.raises(grpc.aio.AioRpcError) as refused:
+                    await stub.Forecast(request, timeout=WITHIN)
+                assert refused.value.code() is code
+                assert (refused.value.details() or "").startswith(f"{field}:")
+            with pytest.raises(grpc.aio.AioRpcError) as bad_batch:
+                await stub.ForecastBatch(pb.ForecastBatchRequest(scopes=["total", "oops"]), timeout=WITHIN)
+            assert bad_batch.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+            assert (bad_batch.value.details() or "").startswith("scopes[1]:")
+            with pytest.raises(grpc.aio.AioRpcError) as late:
+                await stub.ForecastBatch(pb.ForecastBatchRequest(), timeout=0.001)
+            assert late.value.code() is grpc.StatusCode.DEADLINE_EXCEEDED
+
+            health = health_pb2_grpc.HealthStub(channel)
+            for name in ("", SERVICE_NAME):
+                status = await health.Check(health_pb2.HealthCheckRequest(service=name), timeout=WITHIN)
+                assert status.status == health_pb2.HealthCheckResponse.SERVING
+    finally:
+        await server.stop(None)
+
+
+async def test_gateway_serves_forecasts_over_grpc_with_problem_details(
+    reforecaster: Reforecaster, store_url: str
+) -> None:
+    server, port = await start_server(reforecaster, 30, "127.0.0.1:0")
+    key = "k" * 24
+    auth = {"Authorization": f"Bearer {key}"}
+    try:
+        app = create_app(Settings(DATABASE_URL=store_url, OUTLAY_API_KEY=key, OUTLAY_FORECAST_GRPC_PORT=port))
+        async with api_client(app) as http:
+            assert (await http.get("/v1/forecasts")).status_code == 401
+            one = await http.get(
+                "/v1/forecasts", params={"scope": "service=AmazonEC2", "horizon_days": "10"}, headers=auth
+            )
+            assert one.status_code == 200, one.text
+            body = one.json()["forecasts"]
+            assert len(body) == 1 and len(body[0]["days"]) == 10
+            assert Decimal(body[0]["month_end"]["actual_to_date"]) == Decimal(1800)
+            every = await http.get("/v1/forecasts", headers=auth)
+            assert {f["scope"] for f in every.json()["forecasts"]} == SCOPES
+            for params, status, field in [
+                ({"scope": "nope"}, 422, "scope"),
+                ({"scope": "total", "horizon_days": "soon"}, 422, "horizon_days"),
+                ({"scope": "total", "horizon_days": "0.5"}, 422, "horizon_days"),
+                ({"scope": "total", "horizon_days": "365"}, 422, "horizon_days"),
+                ({"scope": ["total", "service=AmazonS3"], "currency": "EUR"}, 422, "currency"),
+                ({"scope": "total", "colour": "blue"}, 422, "colour"),
+            ]:
+                refused = await http.get("/v1/forecasts", params=params, headers=auth)
+                assert refused.status_code == status, (params, refused.text)
+                assert refused.headers["content-type"].startswith("application/problem+json")
+                assert field in json.dumps(refused.json()), refused.text
+            missing = await http.get("/v1/forecasts", params={"scope": "service=AmazonRedshift"}, headers=auth)
+            assert missing.status_code == 404
+    finally:
+        await server.stop(None)
+    # The forecast service away: a 503 the client may retry, never a 500.
+    app = create_app(Settings(DATABASE_URL=store_url, OUTLAY_API_KEY=key, OUTLAY_FORECAST_GRPC_PORT=port))
+    async with api_client(app) as http:
+        away = await http.get("/v1/forecasts", params={"scope": "total"}, headers=auth)
+        assert away.status_code == 503 and away.headers["retry-after"]

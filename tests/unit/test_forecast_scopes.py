@@ -1,0 +1,67 @@
+"""Scopes without I/O: names, the billed-else-estimated rule, currencies kept apart, month-end arithmetic."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from outlay.events import CostKind
+from services.forecast.scopes import DailyCost, ScopeHistory, build_forecasts, parse_scope, scope_name
+
+
+def cost(
+    day: date, amount: str, kind: CostKind = CostKind.BILLED, currency: str = "USD", team: str | None = "web"
+) -> DailyCost:
+    return DailyCost(day, kind.value, currency, "111", "AmazonEC2", {"team": team}, Decimal(amount))
+
+
+@pytest.mark.parametrize("scope", ["", "service", "service=", "colour=blue", "tag:=x", "billing_account_id"])
+def test_a_malformed_scope_is_refused_naming_the_field(scope: str) -> None:
+    with pytest.raises(ValueError, match="^scope: "):
+        parse_scope(scope)
+
+
+def test_scope_names_round_trip() -> None:
+    for dims in ({}, {"service": "AmazonEC2"}, {"tag:team": "web=blue"}, {"billing_account_id": "111"}):
+        assert parse_scope(scope_name(dims)) == dims
+
+
+def test_a_day_holds_its_bill_where_it_has_one_else_the_estimate() -> None:
+    history = ScopeHistory()
+    history.add(cost(date(2026, 1, 1), "10"))
+    history.add(cost(date(2026, 1, 1), "99", CostKind.ESTIMATED))
+    history.add(cost(date(2026, 1, 2), "12", CostKind.ESTIMATED))
+    history.add(cost(date(2026, 1, 2), "5", currency="EUR"))
+    series = history.series(through=date(2026, 1, 2))
+    assert series[("total", "USD")] == {date(2026, 1, 1): 10.0, date(2026, 1, 2): 12.0}
+    assert series[("total", "EUR")] == {date(2026, 1, 2): 5.0}
+    assert series[("tag:team=web", "USD")] == series[("service=AmazonEC2", "USD")] == series[("total", "USD")]
+    assert history.series(through=date(2026, 1, 1))[("total", "USD")] == {date(2026, 1, 1): 10.0}
+
+
+def test_untagged_cost_counts_in_the_total_but_in_no_tag_scope() -> None:
+    history = ScopeHistory()
+    history.add(cost(date(2026, 1, 1), "10", team=None))
+    assert not any(scope.startswith("tag:") for scope, _ in history.series(through=date(2026, 1, 1)))
+
+
+def test_month_end_adds_the_month_so_far_to_the_forecast_of_its_rest() -> None:
+    history = ScopeHistory()
+    for d in range(1, 60):
+        history.add(cost(date(2026, 1, 1) + timedelta(days=d - 1), "10"))
+    as_of = date(2026, 2, 11)  # history to 10 February
+    [total, *_] = build_forecasts(history, as_of, 7, only={"total"}, generated_at=datetime(2026, 2, 11, tzinfo=UTC))
+    assert total.history_end == date(2026, 2, 10) and total.days[0].day == as_of and len(total.days) == 7
+    assert total.month_end.actual_to_date == Decimal(100)
+    assert total.month_end.last_day == date(2026, 2, 28)
+    assert total.month_end.expected == pytest.approx(Decimal(280), abs=Decimal("0.5"))
+    assert total.next_30_days.first_day == as_of and total.next_30_days.last_day == as_of + timedelta(days=29)
+    assert total.next_30_days.expected == pytest.approx(Decimal(300), abs=Decimal("0.5"))
+    again = build_forecasts(history, as_of, 7, only={"total"})[0]
+    assert again.forecast_id == total.forecast_id  # the same data and horizon: the same id
+
+
+def test_nothing_to_forecast_gives_no_forecasts() -> None:
+    assert build_forecasts(ScopeHistory(), date(2026, 1, 1)) == []
