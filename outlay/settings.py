@@ -58,8 +58,10 @@ class Settings(BaseSettings):
     forecast_interval_s: float = Field(default=3600.0, gt=0, alias="OUTLAY_FORECAST_INTERVAL_S")
     forecast_debounce_s: float = Field(default=30.0, ge=0, alias="OUTLAY_FORECAST_DEBOUNCE_S")
     forecast_horizon_days: int = Field(default=30, ge=1, le=90, alias="OUTLAY_FORECAST_HORIZON_DAYS")
-    forecast_grpc_host: str = Field(default="127.0.0.1", alias="OUTLAY_FORECAST_GRPC_HOST")
+    forecast_grpc_host: str = Field(default="127.0.0.1", alias="OUTLAY_FORECAST_GRPC_HOST")  # the bind address
     forecast_grpc_port: int = Field(default=50051, alias="OUTLAY_FORECAST_GRPC_PORT")
+    # Where clients (the gateway) reach it, host:port; unset: this machine on forecast_grpc_port.
+    forecast_grpc_target_override: str | None = Field(default=None, alias="OUTLAY_FORECAST_GRPC_TARGET")
     # Consumer groups. The embedded broker holds a first join for about half the session timeout,
     # so the default is shorter than Kafka's 45 s; production may raise it.
     kafka_session_timeout_ms: int = Field(default=6000, alias="OUTLAY_KAFKA_SESSION_TIMEOUT_MS")
@@ -81,6 +83,10 @@ class Settings(BaseSettings):
                 f"OUTLAY_API_KEY must be at least {MIN_API_KEY_LENGTH} characters (got a shorter or blank one)"
             )
         return value
+
+    @property
+    def forecast_grpc_target(self) -> str:
+        return self.forecast_grpc_target_override or f"127.0.0.1:{self.forecast_grpc_port}"
 
     @property
     def series_tag_keys(self) -> tuple[str, ...]:

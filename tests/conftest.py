@@ -72,7 +72,7 @@ async def pg_url() -> AsyncIterator[str]:
 async def store_url(pg_url: str) -> str:
     """The session's PostgreSQL database, emptied for this test."""
     conn = await asyncpg.connect(pg_url.replace("+asyncpg", ""))
-    await conn.execute("TRUNCATE usage_records, cost_rollups, ingest_checkpoints, anomalies")
+    await conn.execute("TRUNCATE usage_records, cost_rollups, ingest_checkpoints, anomalies, budgets")
     await conn.close()
     return pg_url
 

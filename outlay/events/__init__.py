@@ -1,6 +1,7 @@
 """Every event Outlay puts on Kafka, defined once. Services import these; they never re-declare them."""
 
 from outlay.events.anomaly import AnomalyDirection, AnomalyFeedback, CostAnomaly, FeedbackVerdict, Severity
+from outlay.events.budget_alert import BudgetAlert
 from outlay.events.dead_letter import DeadLetter
 from outlay.events.forecast import CostForecast, ForecastBasis, ForecastDay, ForecastTotal
 from outlay.events.ledger_progress import LedgerProgress
@@ -12,6 +13,7 @@ __all__ = [
     "TOPICS",
     "AnomalyDirection",
     "AnomalyFeedback",
+    "BudgetAlert",
     "CostAnomaly",
     "CostForecast",
     "CostKind",

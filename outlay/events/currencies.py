@@ -9,3 +9,11 @@ ISO_4217 = frozenset(
     THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XCG XOF XPF YER ZAR ZMW
     ZWG""".split()
 )
+
+
+def currency_code(value: str) -> str:
+    """`value` as an ISO 4217 code (trimmed, upper case); ValueError naming the value when it is not one."""
+    code = value.strip().upper()
+    if code not in ISO_4217:
+        raise ValueError(f"unknown currency {value!r} (expected an ISO 4217 code)")
+    return code

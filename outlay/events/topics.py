@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from outlay.events.anomaly import AnomalyFeedback, CostAnomaly
+from outlay.events.budget_alert import BudgetAlert
 from outlay.events.dead_letter import DeadLetter
 from outlay.events.forecast import CostForecast
 from outlay.events.ledger_progress import LedgerProgress
@@ -33,6 +34,7 @@ LEDGER_PROGRESS = Topic("outlay.ledger.progress.v1", LedgerProgress, "'ledger'",
 ANOMALIES = Topic("outlay.anomalies.v1", CostAnomaly, "series")
 ANOMALY_FEEDBACK = Topic("outlay.anomaly_feedback.v1", AnomalyFeedback, "series")
 FORECASTS = Topic("outlay.forecasts.v1", CostForecast, "scope")
+BUDGET_ALERTS = Topic("outlay.budget_alerts.v1", BudgetAlert, "budget_id")
 
 TOPICS: tuple[Topic, ...] = (
     USAGE,
@@ -42,6 +44,7 @@ TOPICS: tuple[Topic, ...] = (
     ANOMALIES,
     ANOMALY_FEEDBACK,
     FORECASTS,
+    BUDGET_ALERTS,
 )
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator, model_validator
 
-from outlay.events.currencies import ISO_4217
+from outlay.events.currencies import ISO_4217, currency_code
 from outlay.events.trusted import check_trustable, trusted_instance
 
 # The longest charge period a usage line may have. Real bills top out at a month (a monthly fee line),
@@ -70,10 +70,7 @@ class UsageRecord(BaseModel):
     @field_validator("currency")
     @classmethod
     def _known_currency(cls, value: str) -> str:
-        code = value.strip().upper()
-        if code not in ISO_4217:
-            raise ValueError(f"unknown currency {value!r} (expected an ISO 4217 code)")
-        return code
+        return currency_code(value)
 
     @model_validator(mode="after")
     def _period(self) -> UsageRecord:

@@ -102,3 +102,69 @@ class ScopeForecast(_message.Message):
     next_30_days: PeriodTotal
     month_end: PeriodTotal
     def __init__(self, forecast_id: _Optional[str] = ..., scope: _Optional[str] = ..., dimensions: _Optional[_Mapping[str, str]] = ..., currency: _Optional[str] = ..., basis: _Optional[str] = ..., history_start: _Optional[str] = ..., history_end: _Optional[str] = ..., generated_at: _Optional[str] = ..., model: _Optional[str] = ..., short_history: _Optional[bool] = ..., days: _Optional[_Iterable[_Union[ForecastDay, _Mapping]]] = ..., next_30_days: _Optional[_Union[PeriodTotal, _Mapping]] = ..., month_end: _Optional[_Union[PeriodTotal, _Mapping]] = ...) -> None: ...
+
+class BudgetStatusRequest(_message.Message):
+    __slots__ = ("budget_id",)
+    BUDGET_ID_FIELD_NUMBER: _ClassVar[int]
+    budget_id: str
+    def __init__(self, budget_id: _Optional[str] = ...) -> None: ...
+
+class BudgetReportRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ThresholdStatus(_message.Message):
+    __slots__ = ("basis", "percent", "threshold_amount", "state", "crossing_day")
+    BASIS_FIELD_NUMBER: _ClassVar[int]
+    PERCENT_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    CROSSING_DAY_FIELD_NUMBER: _ClassVar[int]
+    basis: str
+    percent: str
+    threshold_amount: str
+    state: str
+    crossing_day: str
+    def __init__(self, basis: _Optional[str] = ..., percent: _Optional[str] = ..., threshold_amount: _Optional[str] = ..., state: _Optional[str] = ..., crossing_day: _Optional[str] = ...) -> None: ...
+
+class BudgetStatusReply(_message.Message):
+    __slots__ = ("budget_id", "name", "scope", "currency", "amount", "period_start", "period_end", "history_end", "actual_to_date", "forecast_total", "forecast_lower80", "forecast_upper80", "variance", "variance_percent", "thresholds", "summary")
+    BUDGET_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_START_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_END_FIELD_NUMBER: _ClassVar[int]
+    HISTORY_END_FIELD_NUMBER: _ClassVar[int]
+    ACTUAL_TO_DATE_FIELD_NUMBER: _ClassVar[int]
+    FORECAST_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    FORECAST_LOWER80_FIELD_NUMBER: _ClassVar[int]
+    FORECAST_UPPER80_FIELD_NUMBER: _ClassVar[int]
+    VARIANCE_FIELD_NUMBER: _ClassVar[int]
+    VARIANCE_PERCENT_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLDS_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    budget_id: str
+    name: str
+    scope: str
+    currency: str
+    amount: str
+    period_start: str
+    period_end: str
+    history_end: str
+    actual_to_date: str
+    forecast_total: str
+    forecast_lower80: str
+    forecast_upper80: str
+    variance: str
+    variance_percent: str
+    thresholds: _containers.RepeatedCompositeFieldContainer[ThresholdStatus]
+    summary: str
+    def __init__(self, budget_id: _Optional[str] = ..., name: _Optional[str] = ..., scope: _Optional[str] = ..., currency: _Optional[str] = ..., amount: _Optional[str] = ..., period_start: _Optional[str] = ..., period_end: _Optional[str] = ..., history_end: _Optional[str] = ..., actual_to_date: _Optional[str] = ..., forecast_total: _Optional[str] = ..., forecast_lower80: _Optional[str] = ..., forecast_upper80: _Optional[str] = ..., variance: _Optional[str] = ..., variance_percent: _Optional[str] = ..., thresholds: _Optional[_Iterable[_Union[ThresholdStatus, _Mapping]]] = ..., summary: _Optional[str] = ...) -> None: ...
+
+class BudgetReportReply(_message.Message):
+    __slots__ = ("budgets",)
+    BUDGETS_FIELD_NUMBER: _ClassVar[int]
+    budgets: _containers.RepeatedCompositeFieldContainer[BudgetStatusReply]
+    def __init__(self, budgets: _Optional[_Iterable[_Union[BudgetStatusReply, _Mapping]]] = ...) -> None: ...

@@ -44,6 +44,16 @@ class ForecastServiceStub:
                 request_serializer=outlay_dot_rpc_dot_forecast__pb2.ForecastBatchRequest.SerializeToString,
                 response_deserializer=outlay_dot_rpc_dot_forecast__pb2.ForecastBatchResponse.FromString,
                 _registered_method=True)
+        self.BudgetStatus = channel.unary_unary(
+                '/outlay.rpc.forecast.v1.ForecastService/BudgetStatus',
+                request_serializer=outlay_dot_rpc_dot_forecast__pb2.BudgetStatusRequest.SerializeToString,
+                response_deserializer=outlay_dot_rpc_dot_forecast__pb2.BudgetStatusReply.FromString,
+                _registered_method=True)
+        self.BudgetReport = channel.unary_unary(
+                '/outlay.rpc.forecast.v1.ForecastService/BudgetReport',
+                request_serializer=outlay_dot_rpc_dot_forecast__pb2.BudgetReportRequest.SerializeToString,
+                response_deserializer=outlay_dot_rpc_dot_forecast__pb2.BudgetReportReply.FromString,
+                _registered_method=True)
 
 
 class ForecastServiceServicer:
@@ -63,6 +73,20 @@ class ForecastServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def BudgetStatus(self, request, context):
+        """Where one budget stands in its current period: spent, forecast to the end, thresholds and when they cross.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def BudgetReport(self, request, context):
+        """Every budget's status: the budget variance report.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ForecastServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -75,6 +99,16 @@ def add_ForecastServiceServicer_to_server(servicer, server):
                     servicer.ForecastBatch,
                     request_deserializer=outlay_dot_rpc_dot_forecast__pb2.ForecastBatchRequest.FromString,
                     response_serializer=outlay_dot_rpc_dot_forecast__pb2.ForecastBatchResponse.SerializeToString,
+            ),
+            'BudgetStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.BudgetStatus,
+                    request_deserializer=outlay_dot_rpc_dot_forecast__pb2.BudgetStatusRequest.FromString,
+                    response_serializer=outlay_dot_rpc_dot_forecast__pb2.BudgetStatusReply.SerializeToString,
+            ),
+            'BudgetReport': grpc.unary_unary_rpc_method_handler(
+                    servicer.BudgetReport,
+                    request_deserializer=outlay_dot_rpc_dot_forecast__pb2.BudgetReportRequest.FromString,
+                    response_serializer=outlay_dot_rpc_dot_forecast__pb2.BudgetReportReply.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -131,6 +165,60 @@ class ForecastService:
             '/outlay.rpc.forecast.v1.ForecastService/ForecastBatch',
             outlay_dot_rpc_dot_forecast__pb2.ForecastBatchRequest.SerializeToString,
             outlay_dot_rpc_dot_forecast__pb2.ForecastBatchResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BudgetStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/outlay.rpc.forecast.v1.ForecastService/BudgetStatus',
+            outlay_dot_rpc_dot_forecast__pb2.BudgetStatusRequest.SerializeToString,
+            outlay_dot_rpc_dot_forecast__pb2.BudgetStatusReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BudgetReport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/outlay.rpc.forecast.v1.ForecastService/BudgetReport',
+            outlay_dot_rpc_dot_forecast__pb2.BudgetReportRequest.SerializeToString,
+            outlay_dot_rpc_dot_forecast__pb2.BudgetReportReply.FromString,
             options,
             channel_credentials,
             insecure,

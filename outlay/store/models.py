@@ -198,3 +198,20 @@ class AnomalyRow(Base):
         # The list is newest first, paged by (start, anomaly_id).
         Index("ix_anomalies_start", "start", "anomaly_id"),
     )
+
+
+class BudgetRow(Base):
+    """A budget (`outlay.budgets.Budget`): the gateway writes it, the forecast service reads it for status."""
+
+    __tablename__ = "budgets"
+
+    budget_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    scope: Mapped[str] = mapped_column(String(1024))
+    amount_nanos: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    period: Mapped[str] = mapped_column(String(16))
+    start: Mapped[datetime | None] = mapped_column(DateTime(), nullable=True)
+    end: Mapped[datetime | None] = mapped_column(DateTime(), nullable=True)
+    thresholds: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime())

@@ -12,15 +12,17 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 
 from outlay.events.forecast import CostForecast
+from outlay.rpc import budget_messages
 from outlay.rpc import forecast_pb2 as pb
 from outlay.rpc import forecast_pb2_grpc as pb_grpc
 from outlay.rpc.forecast_messages import to_message
+from outlay.scopes import parse_scope
 from services.forecast.models.forecaster import MAX_HORIZON_DAYS
-from services.forecast.scopes import parse_scope
 from services.forecast.worker import Reforecaster
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ForecastService"].full_name
 MAX_BATCH_SCOPES = 1000
+MAX_BUDGET_ID = 64
 
 
 class ForecastServicer(pb_grpc.ForecastServiceServicer):
@@ -70,6 +72,22 @@ class ForecastServicer(pb_grpc.ForecastServiceServicer):
         assert isinstance(horizon, int)
         found = await self._reforecaster.forecasts(horizon, only=set(request.scopes) or None)
         return pb.ForecastBatchResponse(forecasts=[to_message(f) for f in found])
+
+    async def BudgetStatus(  # noqa: N802
+        self, request: pb.BudgetStatusRequest, context: grpc.aio.ServicerContext
+    ) -> pb.BudgetStatusReply:
+        if not request.budget_id or len(request.budget_id) > MAX_BUDGET_ID:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"budget_id: 1 to {MAX_BUDGET_ID} characters")
+        found = await self._reforecaster.budget_statuses(request.budget_id)
+        if not found:
+            await context.abort(grpc.StatusCode.NOT_FOUND, f"budget_id: no budget {request.budget_id!r}")
+        return budget_messages.to_message(found[0])
+
+    async def BudgetReport(  # noqa: N802
+        self, request: pb.BudgetReportRequest, context: grpc.aio.ServicerContext
+    ) -> pb.BudgetReportReply:
+        statuses = await self._reforecaster.budget_statuses()
+        return pb.BudgetReportReply(budgets=[budget_messages.to_message(s) for s in statuses])
 
 
 def _in_currency(found: list[CostForecast], currency: str) -> CostForecast | None:

@@ -1,8 +1,7 @@
 """Scopes and their daily cost: from the ledger's daily rows to the forecaster's batch, and from its forecasts to
 `CostForecast` events. Plain Python and numpy, no I/O.
 
-A scope is the total, one account, one service, or one value of a series tag key (`team`, `project`):
-'total', 'billing_account_id=111122223333', 'service=AmazonEC2', 'tag:team=checkout'. Each day of a scope holds
+Scopes are named in `outlay.scopes` (the total, an account, a service, a series tag value). Each day of a scope holds
 its billed cost where the bill for that day has arrived and the live estimate otherwise, never both (they are
 the same usage counted twice). Currencies are never added: a scope in two currencies is two series.
 """
@@ -17,34 +16,15 @@ from decimal import Decimal
 
 from outlay.events import CostKind
 from outlay.events.forecast import CostForecast, ForecastBasis, ForecastDay, ForecastTotal, forecast_id
+from outlay.scopes import ACCOUNT, SERVICE, TAG_PREFIX, parse_scope, scope_name
 from services.forecast.models.forecaster import Forecasts, forecast
 from services.forecast.models.history import daily_batch
 
-TOTAL = "total"
-ACCOUNT = "billing_account_id"
-SERVICE = "service"
-TAG_PREFIX = "tag:"
 NEXT_DAYS = 30  # the "next 30 days" total every forecast carries
 MAX_HISTORY_DAYS = 365  # the history a forecast learns from (a year: every weekly and monthly pattern)
 _MICRO = Decimal("0.000001")
 
 SeriesKey = tuple[str, str]  # (scope, currency)
-
-
-def scope_name(dimensions: dict[str, str]) -> str:
-    return "|".join(f"{k}={v}" for k, v in dimensions.items()) if dimensions else TOTAL
-
-
-def parse_scope(scope: str) -> dict[str, str]:
-    """The dimensions of a scope name; ValueError naming what is wrong with it."""
-    if scope == TOTAL:
-        return {}
-    name, sep, value = scope.partition("=")
-    if not sep or not value:
-        raise ValueError(f"scope: expected 'total' or '<dimension>=<value>', got {scope!r}")
-    if name not in (ACCOUNT, SERVICE) and not (name.startswith(TAG_PREFIX) and len(name) > len(TAG_PREFIX)):
-        raise ValueError(f"scope: unknown dimension {name!r} (billing_account_id, service or tag:<key>)")
-    return {name: value}
 
 
 @dataclass(frozen=True)
@@ -82,6 +62,10 @@ class ScopeHistory:
             if chosen:
                 out[key] = {day: float(amount) for day, amount in sorted(chosen.items())}
         return out
+
+    def known_days(self, key: SeriesKey, through: date) -> dict[date, Decimal]:
+        """One series' best known cost per day up to `through` (exact decimals)."""
+        return {day: _best_known(kinds) for day, kinds in self.days.get(key, {}).items() if day <= through}
 
     def actual(self, key: SeriesKey, first: date, last: date) -> Decimal:
         days = self.days.get(key, {})

@@ -14,10 +14,13 @@ from datetime import UTC, date, datetime
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from outlay.budgets import BudgetStatus
 from outlay.events import CostKind, LedgerProgress
 from outlay.events.forecast import CostForecast
 from outlay.events.topics import LEDGER_PROGRESS
 from outlay.kafka.producer import EventProducer
+from outlay.store.budgets import BudgetStore
+from services.forecast.budget_status import AlertTracker, budget_statuses
 from services.forecast.scopes import build_forecasts
 from services.forecast.store import daily_history
 
@@ -38,6 +41,8 @@ class Reforecaster:
         self._tag_keys = tag_keys
         self._producer = producer
         self._today = today
+        self._budgets = BudgetStore(engine)
+        self._alerts = AlertTracker()
         self.runs = 0
 
     async def forecasts(self, horizon_days: int, only: set[str] | None = None) -> list[CostForecast]:
@@ -46,13 +51,29 @@ class Reforecaster:
         # numpy work in a thread: the gRPC server and the progress consumer stay responsive meanwhile.
         return await asyncio.to_thread(build_forecasts, history, as_of, horizon_days, only)
 
+    async def budget_statuses(self, budget_id: str | None = None) -> list[BudgetStatus]:
+        """Every budget's status (or one budget's; [] when it does not exist)."""
+        if budget_id is None:
+            budgets = await self._budgets.all()
+        else:
+            budgets = [b] if (b := await self._budgets.get(budget_id)) is not None else []
+        if not budgets:
+            return []
+        as_of = self._today()
+        history = await daily_history(self._engine, as_of, self._tag_keys)
+        return await asyncio.to_thread(budget_statuses, history, budgets, as_of)
+
     async def publish(self, horizon_days: int) -> list[CostForecast]:
+        """Forecast every scope and publish the forecasts, then the budget alerts whose state changed."""
         started = time.perf_counter()
         events = await self.forecasts(horizon_days)
-        if self._producer is not None and events:
-            await self._producer.send_many(events)
+        alerts = self._alerts.changes(await self.budget_statuses(), datetime.now(UTC))
+        if self._producer is not None:
+            await self._producer.send_many([*events, *alerts])
         self.runs += 1
-        log.info("forecast %d scopes in %.2f s", len(events), time.perf_counter() - started)
+        log.info(
+            "forecast %d scopes, %d budget alerts in %.2f s", len(events), len(alerts), time.perf_counter() - started
+        )
         return events
 
 
@@ -66,6 +87,7 @@ class ProgressWatch:
     def __init__(self, bootstrap: str, client_id: str) -> None:
         self._consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, client_id=client_id, enable_auto_commit=False)
         self._partition = TopicPartition(LEDGER_PROGRESS.name, 0)
+        self.seen = 0  # progress events read
 
     async def start(self) -> None:
         await self._consumer.start()
@@ -82,6 +104,7 @@ class ProgressWatch:
         landed = False
         for messages in batch.values():
             for message in messages:
+                self.seen += 1
                 try:
                     landed |= message.value is not None and billed_data_landed(
                         LedgerProgress.model_validate_json(message.value)

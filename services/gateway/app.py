@@ -12,6 +12,7 @@ from fastapi.responses import PlainTextResponse, Response
 
 import outlay
 from outlay.settings import Settings, get_settings
+from outlay.store.budgets import BudgetStore
 from outlay.store.engine import make_engine
 from outlay.telemetry import exposition
 from outlay.telemetry.http import HttpMetricsMiddleware
@@ -24,10 +25,11 @@ from services.gateway.forecasts.client import ForecastClient
 from services.gateway.problems import install_problem_handlers
 from services.gateway.query import DEFAULT_MAX_CELLS
 from services.gateway.routes import anomalies as anomaly_routes
+from services.gateway.routes import budgets as budget_routes
 from services.gateway.routes import costs, health
 from services.gateway.routes import forecasts as forecast_routes
 from services.gateway.routes import stream as stream_routes
-from services.gateway.stream import AnomalyFollower, ProgressFollower, StreamHub
+from services.gateway.stream import AnomalyFollower, BudgetAlertFollower, ProgressFollower, StreamHub
 
 DESCRIPTION = """\
 Outlay's public API: cost over time from the ledger, grouped and filtered by account, region, service,
@@ -60,13 +62,16 @@ def create_app(
         app.state.anomalies = anomalies
         app.state.hub = hub
         app.state.feedback = FeedbackSender(bootstrap, client_id=f"{client_id}-feedback")
-        app.state.forecasts = ForecastClient(f"{settings.forecast_grpc_host}:{settings.forecast_grpc_port}")
+        app.state.forecasts = ForecastClient(settings.forecast_grpc_target)
+        app.state.budgets = BudgetStore(engine)
         app.state.follower = app.state.anomaly_follower = app.state.anomaly_sink = None
+        app.state.budget_alert_follower = None
         background = [asyncio.create_task(hub.run_heartbeats(), name="gateway-heartbeats")]
         if bootstrap:
             # Followers fan out to this process's clients; the sink stores each update once per group.
             app.state.follower = ProgressFollower(bootstrap, store, hub, client_id=client_id)
             app.state.anomaly_follower = AnomalyFollower(bootstrap, hub, client_id=client_id)
+            app.state.budget_alert_follower = BudgetAlertFollower(bootstrap, hub, client_id=client_id)
             app.state.anomaly_sink = AnomalySink(
                 bootstrap,
                 anomalies,
@@ -77,6 +82,7 @@ def create_app(
             for name, runner in (
                 ("gateway-progress-follower", app.state.follower),
                 ("gateway-anomaly-follower", app.state.anomaly_follower),
+                ("gateway-budget-alert-follower", app.state.budget_alert_follower),
                 ("gateway-anomaly-sink", app.state.anomaly_sink),
             ):
                 background.append(asyncio.create_task(runner.run(), name=name))
@@ -117,6 +123,7 @@ def create_app(
     app.include_router(costs.router, dependencies=[Depends(auth)])
     app.include_router(anomaly_routes.router, dependencies=[Depends(auth)])
     app.include_router(forecast_routes.router, dependencies=[Depends(auth)])
+    app.include_router(budget_routes.router, dependencies=[Depends(auth)])
     app.include_router(stream_routes.router, dependencies=[Depends(auth)])
     return app
 

@@ -23,7 +23,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import BaseModel, ValidationError
 
 from outlay.events import CostAnomaly, LedgerProgress, Severity
-from outlay.events.topics import ANOMALIES, LEDGER_PROGRESS, Topic
+from outlay.events.budget_alert import BudgetAlert
+from outlay.events.topics import ANOMALIES, BUDGET_ALERTS, LEDGER_PROGRESS, Topic
 from outlay.spread import Grain, floor_to, to_naive_utc
 from services.gateway.anomalies.render import anomaly_json
 from services.gateway.background import keep_running
@@ -116,11 +117,20 @@ class AnomalyFilter:
         )
 
 
+@dataclass(frozen=True)
+class BudgetAlertFilter:
+    budget_ids: frozenset[str] | None = None  # None: every budget
+
+    def accepts(self, alert: BudgetAlert) -> bool:
+        return self.budget_ids is None or alert.budget_id in self.budget_ids
+
+
 @dataclass(eq=False)
 class StreamClient:
     queue: asyncio.Queue[dict[str, Any]]
     services: frozenset[str] | None = None  # cost ticks of these services; None: every service
     anomalies: AnomalyFilter | None = None  # None: not subscribed to anomalies
+    budget_alerts: BudgetAlertFilter | None = None  # None: not subscribed to budget alerts
     dropped: bool = False
 
     def offer(self, message: dict[str, Any]) -> bool:
@@ -163,6 +173,13 @@ class StreamHub:
         rendered = [(a, {"type": "anomaly", "anomaly": anomaly_json(a)}) for a in anomalies]  # once, not per client
         for client in list(self.clients):
             wanted = client.anomalies
+            if wanted is not None:
+                self._deliver(client, [message for a, message in rendered if wanted.accepts(a)])
+
+    def publish_budget_alerts(self, alerts: list[BudgetAlert]) -> None:
+        rendered = [(a, {"type": "budget_alert", "alert": a.model_dump(mode="json")}) for a in alerts]
+        for client in list(self.clients):
+            wanted = client.budget_alerts
             if wanted is not None:
                 self._deliver(client, [message for a, message in rendered if wanted.accepts(a)])
 
@@ -273,6 +290,17 @@ class ProgressFollower(TopicFollower[LedgerProgress]):
             log.exception("tick query failed")
             return
         self._hub.publish(ticks_from_report(report))
+
+
+class BudgetAlertFollower(TopicFollower[BudgetAlert]):
+    """Budget threshold alerts → the clients subscribed to budget alerts."""
+
+    def __init__(self, bootstrap_servers: str, hub: StreamHub, client_id: str = "outlay-gateway"):
+        super().__init__(bootstrap_servers, BUDGET_ALERTS, client_id)
+        self._hub = hub
+
+    async def handle(self, events: list[BudgetAlert]) -> None:
+        self._hub.publish_budget_alerts(events)
 
 
 class AnomalyFollower(TopicFollower[CostAnomaly]):

@@ -3,6 +3,7 @@ the gRPC ForecastService (status codes, health, deadlines) and the gateway's GET
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
@@ -10,22 +11,25 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import grpc
+import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from outlay.events import CostKind, UsageRecord
+from outlay.events import CostKind, LedgerProgress, UsageRecord
 from outlay.events.forecast import CostForecast
 from outlay.events.topics import FORECASTS
+from outlay.kafka.embedded_broker import free_port
 from outlay.kafka.producer import EventProducer
 from outlay.rpc import forecast_pb2 as pb
 from outlay.rpc import forecast_pb2_grpc as pb_grpc
 from outlay.settings import Settings
 from outlay.store.engine import make_engine
 from services.forecast.rpc_server import SERVICE_NAME, start_server
-from services.forecast.worker import Reforecaster
+from services.forecast.worker import ProgressWatch, Reforecaster, run_schedule
 from services.gateway.app import create_app
-from tests.integration.gateway_fixtures import api_client, write_ledger
+from services.gateway.main import serving
+from tests.integration.gateway_fixtures import api_client, client, receive_until, wait_for, write_ledger
 
 pytestmark = pytest.mark.e2e
 ACCOUNT = "123456789012"
@@ -215,3 +219,100 @@ async def test_gateway_serves_forecasts_over_grpc_with_problem_details(
     async with api_client(app) as http:
         away = await http.get("/v1/forecasts", params={"scope": "total"}, headers=auth)
         assert away.status_code == 503 and away.headers["retry-after"]
+
+
+async def test_budgets_through_the_gateway_with_status_variance_and_live_alerts(store_url: str, broker: str) -> None:
+    engine = make_engine(store_url)
+    await write_ledger(engine, history())
+    async with EventProducer(broker) as producer:
+        reforecaster = Reforecaster(engine, ("team",), producer, today=lambda: AS_OF)
+        server, grpc_port = await start_server(reforecaster, 30, "127.0.0.1:0")
+        app = create_app(
+            Settings(DATABASE_URL=store_url, KAFKA_BOOTSTRAP_SERVERS=broker, OUTLAY_FORECAST_GRPC_PORT=grpc_port)
+        )
+        port = free_port()
+        try:
+            async with (
+                serving(app, port, within=WITHIN),
+                httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http,
+            ):
+                for body, field in [
+                    ({"name": "x", "scope": "colour=blue", "amount": "10"}, "scope"),
+                    ({"name": "x", "scope": "total", "amount": "-10"}, "amount"),
+                    ({"name": "x", "scope": "total", "amount": "10", "period": "custom"}, "custom period"),
+                ]:
+                    refused = await http.post("/v1/budgets", json=body)
+                    assert refused.status_code == 422 and field in refused.text, refused.text
+                created = await http.post(
+                    "/v1/budgets", json={"name": "EC2", "scope": "service=AmazonEC2", "amount": "3000"}
+                )
+                assert created.status_code == 201, created.text
+                budget_id = created.json()["budget_id"]
+                assert [b["budget_id"] for b in (await http.get("/v1/budgets")).json()["budgets"]] == [budget_id]
+                assert (await http.get(f"/v1/budgets/{budget_id}")).json()["scope"] == "service=AmazonEC2"
+                assert (await http.get("/v1/budgets/nope")).status_code == 404
+
+                status = (await http.get(f"/v1/budgets/{budget_id}/status")).json()
+                # March: 1,800 spent to the 15th (with the fee), 100 a day forecast for the 16 days left.
+                assert Decimal(status["actual_to_date"]) == Decimal(1800)
+                assert Decimal(status["forecast_total"]) == pytest.approx(Decimal(3400), rel=Decimal("0.03"))
+                actual_100 = next(t for t in status["thresholds"] if t["basis"] == "actual")
+                assert actual_100["state"] == "forecast_to_breach" and actual_100["crossing_day"] == "2026-03-27"
+                assert status["summary"].startswith("forecast to exceed the budget by 13%")
+                variance = (await http.get("/v1/budgets/variance")).json()["budgets"]
+                assert [v["budget_id"] for v in variance] == [budget_id]
+
+                async with client(f"ws://127.0.0.1:{port}/v1/stream") as ws:
+                    await receive_until(ws, lambda m: m["type"] == "hello")
+                    await ws.send(json.dumps({"subscribe": "budget_alerts", "filters": {"budget_id": budget_id}}))
+                    await receive_until(ws, lambda m: m["type"] == "subscribed")
+                    await reforecaster.publish(30)  # the service's run: forecasts, then the budget's alerts
+                    alert, _ = await receive_until(ws, lambda m: m["type"] == "budget_alert")
+                    assert alert["alert"]["budget_id"] == budget_id
+                    assert alert["alert"]["state"] in ("forecast_to_breach", "breached")
+
+                assert (await http.delete(f"/v1/budgets/{budget_id}")).status_code == 204
+                gone = await http.get(f"/v1/budgets/{budget_id}/status")
+                assert gone.status_code == 404 and "budget_id" in gone.text
+        finally:
+            await server.stop(None)
+            await engine.dispose()
+
+
+def progress(kinds: list[str]) -> LedgerProgress:
+    at = datetime(2026, 3, 16, tzinfo=UTC)
+    return LedgerProgress(written=10, duplicates=0, period_start=at, period_end=at, cost_kinds=kinds, committed_at=at)
+
+
+async def test_the_progress_watch_tells_billed_data_from_estimates(broker: str) -> None:
+    watch = ProgressWatch(broker, client_id="test-forecast-watch")
+    await watch.start()
+    try:
+        async with EventProducer(broker) as producer:
+            await producer.send_many([progress(["estimated"])])
+            assert watch.seen == 0
+            while watch.seen < 1:
+                assert not await watch.billed_landed(timeout_s=0.5)
+            await producer.send_many([progress(["estimated", "billed"])])
+            landed = False
+            while watch.seen < 2:
+                landed |= await watch.billed_landed(timeout_s=0.5)
+            assert landed
+    finally:
+        await watch.stop()
+
+
+async def test_billed_data_landing_triggers_a_reforecast(reforecaster: Reforecaster, broker: str) -> None:
+    watch = ProgressWatch(broker, client_id="test-forecast-schedule")
+    await watch.start()
+    stop = asyncio.Event()
+    runs = asyncio.create_task(run_schedule(reforecaster, watch, stop, 7, interval_s=3600, debounce_s=0))
+    try:
+        await wait_for(lambda: reforecaster.runs == 1, "the first run at start")
+        async with EventProducer(broker) as producer:
+            await producer.send_many([progress(["billed"])])
+        await wait_for(lambda: reforecaster.runs == 2, "a run after billed data landed")
+    finally:
+        stop.set()
+        await runs
+        await watch.stop()

@@ -8,7 +8,8 @@ from decimal import Decimal
 import pytest
 
 from outlay.events import CostKind
-from services.forecast.scopes import DailyCost, ScopeHistory, build_forecasts, parse_scope, scope_name
+from outlay.scopes import parse_scope, scope_name
+from services.forecast.scopes import DailyCost, ScopeHistory, build_forecasts
 
 
 def cost(

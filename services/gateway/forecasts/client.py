@@ -6,7 +6,9 @@ from __future__ import annotations
 import grpc
 from fastapi import HTTPException
 
+from outlay.budgets import BudgetStatus
 from outlay.events.forecast import CostForecast
+from outlay.rpc import budget_messages
 from outlay.rpc import forecast_pb2 as pb
 from outlay.rpc import forecast_pb2_grpc as pb_grpc
 from outlay.rpc.forecast_messages import from_message
@@ -42,6 +44,20 @@ class ForecastClient:
         except grpc.aio.AioRpcError as exc:
             raise _translated(exc) from None
         return [from_message(m) for m in reply.forecasts]
+
+    async def budget_status(self, budget_id: str) -> BudgetStatus:
+        try:
+            reply = await self._stub.BudgetStatus(pb.BudgetStatusRequest(budget_id=budget_id), timeout=self._deadline)
+        except grpc.aio.AioRpcError as exc:
+            raise _translated(exc) from None
+        return budget_messages.from_message(reply)
+
+    async def budget_report(self) -> list[BudgetStatus]:
+        try:
+            reply = await self._stub.BudgetReport(pb.BudgetReportRequest(), timeout=self._deadline)
+        except grpc.aio.AioRpcError as exc:
+            raise _translated(exc) from None
+        return [budget_messages.from_message(m) for m in reply.budgets]
 
 
 def _translated(exc: grpc.aio.AioRpcError) -> Exception:

@@ -4,9 +4,10 @@ Client -> server:
   {"subscribe": "costs", "filters": {"service": "AmazonEC2" | ["AmazonEC2", ...]}}   (on by default, all services)
   {"subscribe": "anomalies", "filters": {"series": "..." | [...], "min_severity": "high",
                                          "include_unalerted": false}}                 (off until subscribed)
-  {"unsubscribe": "costs" | "anomalies"}
-Server -> client: {"type": "hello" | "subscribed" | "unsubscribed" | "cost_tick" | "anomaly" | "heartbeat"
-                   | "error", ...}
+  {"subscribe": "budget_alerts", "filters": {"budget_id": "..." | [...]}}             (off until subscribed)
+  {"unsubscribe": "costs" | "anomalies" | "budget_alerts"}
+Server -> client: {"type": "hello" | "subscribed" | "unsubscribed" | "cost_tick" | "anomaly" | "budget_alert"
+                   | "heartbeat" | "error", ...}
 """
 
 from __future__ import annotations
@@ -20,13 +21,17 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.websockets import WebSocketState
 
 from services.gateway.anomalies.listing import SEVERITY_ORDER
-from services.gateway.stream import DROP_SIGNAL, AnomalyFilter, StreamClient, StreamHub
+from services.gateway.stream import DROP_SIGNAL, AnomalyFilter, BudgetAlertFilter, StreamClient, StreamHub
 
 router = APIRouter(tags=["stream"])
 
-TOPICS = ("costs", "anomalies")
+TOPICS = ("costs", "anomalies", "budget_alerts")
 CLOSE_TOO_SLOW = 1013  # "try again later": the client fell too far behind
-FILTERS = {"costs": ("service",), "anomalies": ("series", "min_severity", "include_unalerted")}
+FILTERS = {
+    "costs": ("service",),
+    "anomalies": ("series", "min_severity", "include_unalerted"),
+    "budget_alerts": ("budget_id",),
+}
 SEVERITIES = tuple(s.value for s in SEVERITY_ORDER)
 
 
@@ -102,12 +107,18 @@ def apply_message(client: StreamClient, text: str) -> dict[str, Any]:
         if action == "unsubscribe":
             if topic == "costs":
                 client.services = frozenset()
+            elif topic == "budget_alerts":
+                client.budget_alerts = None
             else:
                 client.anomalies = None
             return {"type": "unsubscribed", "topic": topic}
         if topic == "costs":
             client.services = cost_filter(filters)
             return {"type": "subscribed", "topic": topic, "filters": _describe_costs(client.services)}
+        if topic == "budget_alerts":
+            client.budget_alerts = BudgetAlertFilter(_names(filters, "budget_id", "budget id"))
+            wanted = client.budget_alerts.budget_ids
+            return {"type": "subscribed", "topic": topic, "filters": {"budget_id": sorted(wanted)} if wanted else {}}
         client.anomalies = anomaly_filter(filters)
         return {"type": "subscribed", "topic": topic, "filters": _describe_anomalies(client.anomalies)}
     except ValueError as exc:

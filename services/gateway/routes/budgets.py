@@ -1,0 +1,83 @@
+"""Budgets: POST/GET /v1/budgets, GET/DELETE /v1/budgets/{id}, GET /v1/budgets/{id}/status and the variance
+report GET /v1/budgets/variance. The gateway stores budgets; their status comes from the forecast service."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Path, Request, Response
+from pydantic import BaseModel
+
+from outlay.budgets import Budget, BudgetIn, BudgetStatus
+from outlay.store.budgets import BudgetStore
+from services.gateway.forecasts.client import ForecastClient
+from services.gateway.routes.costs import reject_unknown
+from services.gateway.schemas import PROBLEM_RESPONSES
+
+router = APIRouter(prefix="/v1/budgets", tags=["budgets"])
+_ID = Path(description="The budget's id", max_length=64)
+
+
+class BudgetsOut(BaseModel):
+    budgets: list[Budget]
+
+
+class VarianceOut(BaseModel):
+    budgets: list[BudgetStatus]
+
+
+def _store(request: Request) -> BudgetStore:
+    return request.app.state.budgets  # type: ignore[no-any-return]
+
+
+def _forecasts(request: Request) -> ForecastClient:
+    return request.app.state.forecasts  # type: ignore[no-any-return]
+
+
+@router.post("", status_code=201, response_model=Budget, responses=PROBLEM_RESPONSES, summary="Create a budget")
+async def create_budget(request: Request, budget: BudgetIn) -> Budget:
+    reject_unknown(request, frozenset())
+    return await _store(request).create(budget)
+
+
+@router.get("", response_model=BudgetsOut, responses=PROBLEM_RESPONSES, summary="Every budget, oldest first")
+async def list_budgets(request: Request) -> BudgetsOut:
+    reject_unknown(request, frozenset())
+    return BudgetsOut(budgets=await _store(request).all())
+
+
+@router.get(
+    "/variance",
+    response_model=VarianceOut,
+    responses=PROBLEM_RESPONSES,
+    summary="Budget variance report: every budget's spend, forecast to its period's end and variance",
+)
+async def variance_report(request: Request) -> VarianceOut:
+    reject_unknown(request, frozenset())
+    return VarianceOut(budgets=await _forecasts(request).budget_report())
+
+
+@router.get("/{budget_id}", response_model=Budget, responses=PROBLEM_RESPONSES, summary="One budget")
+async def get_budget(request: Request, budget_id: str = _ID) -> Budget:
+    reject_unknown(request, frozenset())
+    found = await _store(request).get(budget_id)
+    if found is None:
+        raise HTTPException(404, f"no budget with id {budget_id!r}")
+    return found
+
+
+@router.delete("/{budget_id}", status_code=204, responses=PROBLEM_RESPONSES, summary="Delete a budget")
+async def delete_budget(request: Request, budget_id: str = _ID) -> Response:
+    reject_unknown(request, frozenset())
+    if not await _store(request).delete(budget_id):
+        raise HTTPException(404, f"no budget with id {budget_id!r}")
+    return Response(status_code=204)
+
+
+@router.get(
+    "/{budget_id}/status",
+    response_model=BudgetStatus,
+    responses=PROBLEM_RESPONSES,
+    summary="Where a budget stands: spent, forecast to the period's end, thresholds and when they cross",
+)
+async def budget_status(request: Request, budget_id: str = _ID) -> BudgetStatus:
+    reject_unknown(request, frozenset())
+    return await _forecasts(request).budget_status(budget_id)
