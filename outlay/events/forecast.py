@@ -21,10 +21,11 @@ class ForecastBasis(StrEnum):
     BILLED_ELSE_ESTIMATED = "billed_else_estimated"
 
 
-class ForecastDay(BaseModel):
+class _Bounds(BaseModel):
+    """An expected value with its 80% and 95% intervals."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    day: date
     expected: Money
     lower80: Money
     upper80: Money
@@ -32,10 +33,18 @@ class ForecastDay(BaseModel):
     upper95: Money
 
     @model_validator(mode="after")
-    def _ordered(self) -> ForecastDay:
+    def _ordered(self) -> _Bounds:
         if not self.lower95 <= self.lower80 <= self.expected <= self.upper80 <= self.upper95:
             raise ValueError("bounds must satisfy lower95 <= lower80 <= expected <= upper80 <= upper95")
         return self
+
+
+class ForecastDay(_Bounds):
+    day: date
+
+
+class ForecastHour(_Bounds):
+    hour: datetime = Field(description="The hour's start (UTC).")
 
 
 class ForecastTotal(BaseModel):
@@ -67,6 +76,10 @@ class CostForecast(BaseModel):
     model: str = Field(description="The model chosen for this scope by rolling-origin backtest.")
     short_history: bool = Field(description="Too little history to rank errors: the intervals are wide on purpose.")
     days: list[ForecastDay] = Field(description="One entry per day ahead, in order.")
+    hours: list[ForecastHour] = Field(
+        default_factory=list,
+        description="The next hours, in order, when the scope's history is hourly (live or hourly exports).",
+    )
     next_30_days: ForecastTotal
     month_end: ForecastTotal = Field(description="The calendar month of the first forecast day, to its end.")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from outlay.events.forecast import CostForecast, ForecastBasis, ForecastDay, ForecastTotal
+from outlay.events.forecast import CostForecast, ForecastBasis, ForecastDay, ForecastHour, ForecastTotal
 from outlay.rpc import forecast_pb2 as pb
 
 
@@ -13,7 +13,7 @@ def _text(value: Decimal) -> str:
     return format(value, "f")
 
 
-def _interval(x: ForecastDay | ForecastTotal) -> pb.Interval:
+def _interval(x: ForecastDay | ForecastHour | ForecastTotal) -> pb.Interval:
     return pb.Interval(
         lower80=_text(x.lower80), upper80=_text(x.upper80), lower95=_text(x.lower95), upper95=_text(x.upper95)
     )
@@ -46,6 +46,10 @@ def to_message(event: CostForecast) -> pb.ScopeForecast:
         ],
         next_30_days=_total(event.next_30_days),
         month_end=_total(event.month_end),
+        hours=[
+            pb.ForecastHour(hour=h.hour.isoformat(), expected=_text(h.expected), interval=_interval(h))
+            for h in event.hours
+        ],
     )
 
 
@@ -86,4 +90,8 @@ def from_message(message: pb.ScopeForecast) -> CostForecast:
         ],
         next_30_days=_from_total(message.next_30_days),
         month_end=_from_total(message.month_end),
+        hours=[
+            ForecastHour(hour=datetime.fromisoformat(h.hour), expected=Decimal(h.expected), **_bounds(h.interval))
+            for h in message.hours
+        ],
     )

@@ -52,6 +52,16 @@ class ForecastDay(_message.Message):
     interval: Interval
     def __init__(self, day: _Optional[str] = ..., expected: _Optional[str] = ..., interval: _Optional[_Union[Interval, _Mapping]] = ...) -> None: ...
 
+class ForecastHour(_message.Message):
+    __slots__ = ("hour", "expected", "interval")
+    HOUR_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_FIELD_NUMBER: _ClassVar[int]
+    INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    hour: str
+    expected: str
+    interval: Interval
+    def __init__(self, hour: _Optional[str] = ..., expected: _Optional[str] = ..., interval: _Optional[_Union[Interval, _Mapping]] = ...) -> None: ...
+
 class PeriodTotal(_message.Message):
     __slots__ = ("first_day", "last_day", "actual_to_date", "expected", "interval")
     FIRST_DAY_FIELD_NUMBER: _ClassVar[int]
@@ -67,7 +77,7 @@ class PeriodTotal(_message.Message):
     def __init__(self, first_day: _Optional[str] = ..., last_day: _Optional[str] = ..., actual_to_date: _Optional[str] = ..., expected: _Optional[str] = ..., interval: _Optional[_Union[Interval, _Mapping]] = ...) -> None: ...
 
 class ScopeForecast(_message.Message):
-    __slots__ = ("forecast_id", "scope", "dimensions", "currency", "basis", "history_start", "history_end", "generated_at", "model", "short_history", "days", "next_30_days", "month_end")
+    __slots__ = ("forecast_id", "scope", "dimensions", "currency", "basis", "history_start", "history_end", "generated_at", "model", "short_history", "days", "next_30_days", "month_end", "hours")
     class DimensionsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -88,6 +98,7 @@ class ScopeForecast(_message.Message):
     DAYS_FIELD_NUMBER: _ClassVar[int]
     NEXT_30_DAYS_FIELD_NUMBER: _ClassVar[int]
     MONTH_END_FIELD_NUMBER: _ClassVar[int]
+    HOURS_FIELD_NUMBER: _ClassVar[int]
     forecast_id: str
     scope: str
     dimensions: _containers.ScalarMap[str, str]
@@ -101,7 +112,8 @@ class ScopeForecast(_message.Message):
     days: _containers.RepeatedCompositeFieldContainer[ForecastDay]
     next_30_days: PeriodTotal
     month_end: PeriodTotal
-    def __init__(self, forecast_id: _Optional[str] = ..., scope: _Optional[str] = ..., dimensions: _Optional[_Mapping[str, str]] = ..., currency: _Optional[str] = ..., basis: _Optional[str] = ..., history_start: _Optional[str] = ..., history_end: _Optional[str] = ..., generated_at: _Optional[str] = ..., model: _Optional[str] = ..., short_history: _Optional[bool] = ..., days: _Optional[_Iterable[_Union[ForecastDay, _Mapping]]] = ..., next_30_days: _Optional[_Union[PeriodTotal, _Mapping]] = ..., month_end: _Optional[_Union[PeriodTotal, _Mapping]] = ...) -> None: ...
+    hours: _containers.RepeatedCompositeFieldContainer[ForecastHour]
+    def __init__(self, forecast_id: _Optional[str] = ..., scope: _Optional[str] = ..., dimensions: _Optional[_Mapping[str, str]] = ..., currency: _Optional[str] = ..., basis: _Optional[str] = ..., history_start: _Optional[str] = ..., history_end: _Optional[str] = ..., generated_at: _Optional[str] = ..., model: _Optional[str] = ..., short_history: _Optional[bool] = ..., days: _Optional[_Iterable[_Union[ForecastDay, _Mapping]]] = ..., next_30_days: _Optional[_Union[PeriodTotal, _Mapping]] = ..., month_end: _Optional[_Union[PeriodTotal, _Mapping]] = ..., hours: _Optional[_Iterable[_Union[ForecastHour, _Mapping]]] = ...) -> None: ...
 
 class BudgetStatusRequest(_message.Message):
     __slots__ = ("budget_id",)

@@ -13,15 +13,29 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import cast
 
 from outlay.events import CostKind
-from outlay.events.forecast import CostForecast, ForecastBasis, ForecastDay, ForecastTotal, forecast_id
+from outlay.events.forecast import (
+    CostForecast,
+    ForecastBasis,
+    ForecastDay,
+    ForecastHour,
+    ForecastTotal,
+    forecast_id,
+)
 from outlay.scopes import ACCOUNT, SERVICE, TAG_PREFIX, parse_scope, scope_name
 from services.forecast.models.forecaster import Forecasts, forecast
-from services.forecast.models.history import daily_batch
+from services.forecast.models.history import Step, batch_of, daily_batch
 
 NEXT_DAYS = 30  # the "next 30 days" total every forecast carries
 MAX_HISTORY_DAYS = 365  # the history a forecast learns from (a year: every weekly and monthly pattern)
+HOURS_AHEAD = 48  # the hourly forecast every scope with hourly history carries
+HOURLY_HISTORY_DAYS = 28  # learnt from four weeks of hours
+HOURLY_CHECK_DAYS = 7  # a scope's history is hourly when most of its last week's days vary within the day
+# by more than the ledger's spreading leaves: a line spread over its minutes puts its remainder on the first
+# minutes, one nano-unit each, so the hours of an evenly spread day differ by up to 60 nano-units.
+SPREAD_REMAINDER = 100e-9
 _MICRO = Decimal("0.000001")
 
 SeriesKey = tuple[str, str]  # (scope, currency)
@@ -40,36 +54,52 @@ class DailyCost:
     amount: Decimal
 
 
+Cell = tuple[date, str, str, str, tuple[tuple[str, str | None], ...]]  # day, currency, account, service, tags
+
+
 @dataclass
 class ScopeHistory:
-    """Daily cost per (scope, currency) and cost kind, accumulated from the store's rows."""
+    """Cost per period (day, or hour) per (scope, currency), from the store's rows.
 
-    days: dict[SeriesKey, dict[date, dict[str, Decimal]]] = field(
-        default_factory=lambda: defaultdict(lambda: defaultdict(lambda: defaultdict(Decimal)))
-    )
+    The bill-else-estimate choice is made per account, service and tag values, before adding up scopes: a scope
+    whose services are billed on different days (or only some of them metered live) counts each service's best
+    known cost, never one service's bill in place of another's estimate."""
+
+    cells: dict[Cell, dict[str, Decimal]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(Decimal)))
+    _scoped: dict[SeriesKey, dict[date, Decimal]] | None = None
 
     def add(self, row: DailyCost) -> None:
-        scopes = [{}, {ACCOUNT: row.account}, {SERVICE: row.service}]
-        scopes += [{f"{TAG_PREFIX}{k}": v} for k, v in row.tags.items() if v]
-        for dims in scopes:
-            self.days[(scope_name(dims), row.currency)][row.day][row.cost_kind] += row.amount
+        tags = tuple(sorted(row.tags.items()))
+        self.cells[(row.day, row.currency, row.account, row.service, tags)][row.cost_kind] += row.amount
+        self._scoped = None
+
+    def _by_scope(self) -> dict[SeriesKey, dict[date, Decimal]]:
+        if self._scoped is None:
+            scoped: dict[SeriesKey, dict[date, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+            for (day, currency, account, service, tags), kinds in self.cells.items():
+                amount = _best_known(kinds)
+                scopes: list[dict[str, str]] = [{}, {ACCOUNT: account}, {SERVICE: service}]
+                scopes += [{f"{TAG_PREFIX}{k}": v} for k, v in tags if v]
+                for dims in scopes:
+                    scoped[(scope_name(dims), currency)][day] += amount
+            self._scoped = scoped
+        return self._scoped
 
     def series(self, through: date) -> dict[SeriesKey, dict[date, float]]:
-        """Each series' cost per day up to `through`: billed where the day has a bill, else estimated."""
+        """Each series' best known cost per period up to `through`, in period order."""
         out: dict[SeriesKey, dict[date, float]] = {}
-        for key, days in self.days.items():
-            chosen = {day: _best_known(kinds) for day, kinds in days.items() if day <= through}
+        for key, periods in self._by_scope().items():
+            chosen = sorted((d, v) for d, v in periods.items() if d <= through)
             if chosen:
-                out[key] = {day: float(amount) for day, amount in sorted(chosen.items())}
+                out[key] = {d: float(v) for d, v in chosen}
         return out
 
     def known_days(self, key: SeriesKey, through: date) -> dict[date, Decimal]:
-        """One series' best known cost per day up to `through` (exact decimals)."""
-        return {day: _best_known(kinds) for day, kinds in self.days.get(key, {}).items() if day <= through}
+        """One series' best known cost per period up to `through` (exact decimals)."""
+        return {d: v for d, v in self._by_scope().get(key, {}).items() if d <= through}
 
     def actual(self, key: SeriesKey, first: date, last: date) -> Decimal:
-        days = self.days.get(key, {})
-        return sum((_best_known(k) for d, k in days.items() if first <= d <= last), Decimal(0))
+        return sum((v for d, v in self._by_scope().get(key, {}).items() if first <= d <= last), Decimal(0))
 
 
 def _best_known(kinds: dict[str, Decimal]) -> Decimal:
@@ -157,3 +187,52 @@ def _total(
         lower95=actual + _money(bounds[0.95][1][row]),
         upper95=actual + _money(bounds[0.95][2][row]),
     )
+
+
+def hourly_forecasts(
+    history: ScopeHistory, now: datetime, only: set[str] | None = None
+) -> dict[SeriesKey, list[ForecastHour]]:
+    """The next HOURS_AHEAD hours of each scope whose history is hourly, from its complete hours before `now`.
+
+    A scope fed by daily (or monthly) lines has hourly rollups too, but flat within each day (the ledger spreads
+    a line evenly over its hours): forecasting its hours would only restate the daily forecast, so it has none."""
+    last_complete = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+    series = {
+        key: hours
+        for key, hours in history.series(through=last_complete).items()
+        if (only is None or key[0] in only) and _varies_within_days(hours)
+    }
+    if not series:
+        return {}
+    by_hour = {
+        f"{scope}\x1f{currency}": cast(dict[datetime, float], hours) for (scope, currency), hours in series.items()
+    }
+    batch = batch_of(by_hour, Step.HOUR)
+    forecasts = forecast(batch, HOURS_AHEAD)
+    lower80, upper80 = forecasts.bounds(0.8)
+    lower95, upper95 = forecasts.bounds(0.95)
+    first = batch.start + batch.periods * batch.step.delta
+    return {
+        key: [
+            ForecastHour(
+                hour=first + timedelta(hours=h),
+                expected=_money(forecasts.point[row, h]),
+                lower80=_money(lower80[row, h]),
+                upper80=_money(upper80[row, h]),
+                lower95=_money(lower95[row, h]),
+                upper95=_money(upper95[row, h]),
+            )
+            for h in range(HOURS_AHEAD)
+        ]
+        for row, key in enumerate(series)
+    }
+
+
+def _varies_within_days(hours: dict[date, float]) -> bool:
+    by_day: dict[date, list[float]] = defaultdict(list)
+    for at, value in hours.items():
+        assert isinstance(at, datetime)
+        by_day[at.date()].append(value)
+    recent = [v for _, v in sorted(by_day.items())[-HOURLY_CHECK_DAYS:] if len(v) == 24]
+    varying = sum(1 for v in recent if max(v) - min(v) > SPREAD_REMAINDER + 1e-6 * max(abs(max(v)), abs(min(v))))
+    return bool(recent) and varying * 2 > len(recent)

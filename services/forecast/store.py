@@ -3,7 +3,7 @@ ledger's daily rollups (PostgreSQL or SQLite, the same statement)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -16,9 +16,20 @@ from services.forecast.scopes import MAX_HISTORY_DAYS, DailyCost, ScopeHistory
 
 
 async def daily_history(engine: AsyncEngine, as_of: date, tag_keys: tuple[str, ...]) -> ScopeHistory:
-    """The last MAX_HISTORY_DAYS complete days before `as_of`, and `as_of` itself (the month-to-date needs no
-    more): billed cost per day, cost kind, currency, account, service and series tag value."""
+    """The last MAX_HISTORY_DAYS days before `as_of`, and `as_of` itself: billed cost per day, cost kind,
+    currency, account, service and series tag value."""
     since = datetime.combine(as_of - timedelta(days=MAX_HISTORY_DAYS), datetime.min.time())
+    return await _history(engine, Grain.DAY, since, tag_keys, day_keys=True)
+
+
+async def hourly_history(engine: AsyncEngine, since: datetime, tag_keys: tuple[str, ...]) -> ScopeHistory:
+    """The same per hour (keys are UTC hour starts) from `since` (naive UTC) on."""
+    return await _history(engine, Grain.HOUR, since, tag_keys, day_keys=False)
+
+
+async def _history(
+    engine: AsyncEngine, grain: Grain, since: datetime, tag_keys: tuple[str, ...], day_keys: bool
+) -> ScopeHistory:
     tags = [CostRollup.tags[key].as_string().label(f"t{i}") for i, key in enumerate(tag_keys)]
     inner = (
         select(
@@ -30,7 +41,7 @@ async def daily_history(engine: AsyncEngine, as_of: date, tag_keys: tuple[str, .
             *tags,
             CostRollup.billed_nanos.label("nanos"),
         )
-        .where(CostRollup.grain == Grain.DAY.value, CostRollup.period_start >= since)
+        .where(CostRollup.grain == grain.value, CostRollup.period_start >= since)
         .subquery()
     )
     # Grouped outside, over labelled columns: PostgreSQL would not match `tags ->> $1` in SELECT with the
@@ -45,7 +56,7 @@ async def daily_history(engine: AsyncEngine, as_of: date, tag_keys: tuple[str, .
             day, kind, currency, account, service, *tag_values, nanos = row
             history.add(
                 DailyCost(
-                    day=day.date() if isinstance(day, datetime) else day,
+                    day=day.date() if day_keys else day.replace(tzinfo=UTC),
                     cost_kind=kind,
                     currency=currency,
                     account=account,

@@ -9,7 +9,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -21,8 +21,8 @@ from outlay.events.topics import LEDGER_PROGRESS
 from outlay.kafka.producer import EventProducer
 from outlay.store.budgets import BudgetStore
 from services.forecast.budget_status import AlertTracker, budget_statuses
-from services.forecast.scopes import build_forecasts
-from services.forecast.store import daily_history
+from services.forecast.scopes import HOURLY_HISTORY_DAYS, build_forecasts, hourly_forecasts
+from services.forecast.store import daily_history, hourly_history
 
 log = logging.getLogger(__name__)
 
@@ -35,21 +35,29 @@ class Reforecaster:
         engine: AsyncEngine,
         tag_keys: tuple[str, ...],
         producer: EventProducer | None = None,
-        today: Callable[[], date] = lambda: datetime.now(UTC).date(),
+        today: Callable[[], date] | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._engine = engine
         self._tag_keys = tag_keys
         self._producer = producer
-        self._today = today
+        self._now = now
+        self._today = today or (lambda: now().date())
         self._budgets = BudgetStore(engine)
         self._alerts = AlertTracker()
         self.runs = 0
 
     async def forecasts(self, horizon_days: int, only: set[str] | None = None) -> list[CostForecast]:
+        """Every scope's (or those in `only`) daily forecast, with its hourly one where its history is hourly."""
         as_of = self._today()
-        history = await daily_history(self._engine, as_of, self._tag_keys)
+        now = self._now()
+        days = await daily_history(self._engine, as_of, self._tag_keys)
+        since = (now - timedelta(days=HOURLY_HISTORY_DAYS)).replace(tzinfo=None, minute=0, second=0, microsecond=0)
+        hours = await hourly_history(self._engine, since, self._tag_keys)
         # numpy work in a thread: the gRPC server and the progress consumer stay responsive meanwhile.
-        return await asyncio.to_thread(build_forecasts, history, as_of, horizon_days, only)
+        daily = await asyncio.to_thread(build_forecasts, days, as_of, horizon_days, only)
+        hourly = await asyncio.to_thread(hourly_forecasts, hours, now, only)
+        return [f.model_copy(update={"hours": hourly.get((f.scope, f.currency), [])}) for f in daily]
 
     async def budget_statuses(self, budget_id: str | None = None) -> list[BudgetStatus]:
         """Every budget's status (or one budget's; [] when it does not exist)."""

@@ -316,3 +316,39 @@ async def test_billed_data_landing_triggers_a_reforecast(reforecaster: Reforecas
         stop.set()
         await runs
         await watch.stop()
+
+
+async def test_scopes_with_hourly_history_also_get_the_next_48_hours(store_url: str) -> None:
+    now = datetime(2026, 3, 16, 10, 30, tzinfo=UTC)
+    hourly = []
+    at = datetime(2026, 3, 2, tzinfo=UTC)
+    while at <= now.replace(minute=0):  # the 10:00 hour is still running: not learnt
+        amount = Decimal("3") if 9 <= at.hour < 18 else Decimal("1")
+        hourly.append(
+            UsageRecord(
+                record_id=f"lambda-{at.isoformat()}",
+                source="test",
+                cost_kind=CostKind.ESTIMATED,
+                charge_period_start=at,
+                charge_period_end=at + timedelta(hours=1),
+                billing_account_id=ACCOUNT,
+                service="AWSLambda",
+                billed_cost=amount,
+                effective_cost=amount,
+                list_cost=amount,
+                tags={"team": "data"},
+            )
+        )
+        at += timedelta(hours=1)
+    engine = make_engine(store_url)
+    await write_ledger(engine, [*history(), *hourly])
+    try:
+        found = {f.scope: f for f in await Reforecaster(engine, ("team",), now=lambda: now).forecasts(7)}
+    finally:
+        await engine.dispose()
+    lam = found["service=AWSLambda"]
+    assert len(lam.hours) == 48 and lam.hours[0].hour == datetime(2026, 3, 16, 10, tzinfo=UTC)
+    assert lam.hours[0].expected == pytest.approx(Decimal(3), abs=Decimal("0.3"))  # 10:00, office hours
+    assert lam.hours[10].expected == pytest.approx(Decimal(1), abs=Decimal("0.3"))  # 20:00
+    assert found["service=AmazonEC2"].hours == []  # daily lines: their hours are flat, no hourly forecast
+    assert lam.days[0].expected == pytest.approx(Decimal(9 * 3 + 15), rel=Decimal("0.1"))

@@ -9,7 +9,7 @@ import pytest
 
 from outlay.events import CostKind
 from outlay.scopes import parse_scope, scope_name
-from services.forecast.scopes import DailyCost, ScopeHistory, build_forecasts
+from services.forecast.scopes import DailyCost, ScopeHistory, build_forecasts, hourly_forecasts
 
 
 def cost(
@@ -66,3 +66,32 @@ def test_month_end_adds_the_month_so_far_to_the_forecast_of_its_rest() -> None:
 
 def test_nothing_to_forecast_gives_no_forecasts() -> None:
     assert build_forecasts(ScopeHistory(), date(2026, 1, 1)) == []
+
+
+def test_hourly_forecasts_for_scopes_whose_hours_vary_and_none_for_daily_lines() -> None:
+    history = ScopeHistory()
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    for h in range(24 * 14):
+        at = start + timedelta(hours=h)
+        busy = Decimal(3) if 9 <= at.hour < 18 else Decimal(1)  # office hours cost more
+        history.add(DailyCost(at, "estimated", "USD", "111", "AWSLambda", {"team": "data"}, busy))
+        history.add(DailyCost(at, "billed", "USD", "111", "AmazonS3", {"team": "web"}, Decimal("0.5")))  # a spread day
+    now = start + timedelta(days=14, minutes=20)  # 15 March 00:20: the last complete hour is 14 March 23:00
+    hourly = hourly_forecasts(history, now)
+    assert ("service=AmazonS3", "USD") not in hourly and ("tag:team=web", "USD") not in hourly
+    lam = hourly[("service=AWSLambda", "USD")]
+    assert len(lam) == 48 and lam[0].hour == datetime(2026, 3, 15, tzinfo=UTC)
+    for entry in lam:
+        assert entry.expected == pytest.approx(Decimal(3 if 9 <= entry.hour.hour < 18 else 1), abs=Decimal("0.2"))
+    assert ("total", "USD") in hourly  # the total's hours vary too
+
+
+def test_the_bill_replaces_only_its_own_services_estimate() -> None:
+    history = ScopeHistory()
+    day = date(2026, 1, 1)
+    history.add(DailyCost(day, "billed", "USD", "111", "AmazonEC2", {"team": "web"}, Decimal(10)))
+    history.add(DailyCost(day, "estimated", "USD", "111", "AmazonEC2", {"team": "web"}, Decimal(99)))
+    history.add(DailyCost(day, "estimated", "USD", "111", "AWSLambda", {"team": "web"}, Decimal(3)))
+    series = history.series(through=day)
+    assert series[("total", "USD")] == {day: 13.0} == series[("tag:team=web", "USD")]
+    assert series[("service=AWSLambda", "USD")] == {day: 3.0}

@@ -75,21 +75,32 @@ class SeriesBatch:
 def daily_batch(series: dict[str, dict[date, float]]) -> SeriesBatch:
     """A daily batch from {id: {day: value}}: one calendar from the earliest day to the latest, days a series
     lacks inside its own life filled with 0 (no usage rows that day), before its first day NaN."""
-    if not series:
+    as_instants = {
+        sid: {datetime(d.year, d.month, d.day, tzinfo=UTC): v for d, v in days.items()} for sid, days in series.items()
+    }
+    return batch_of(as_instants, Step.DAY)
+
+
+def batch_of(series: dict[str, dict[datetime, float]], step: Step) -> SeriesBatch:
+    """A batch from {id: {period start (UTC): value}} on one calendar of `step` periods from the earliest start
+    to the latest; periods a series lacks inside its own life are 0, before its first period NaN."""
+    if not any(series.values()):
         raise ValueError("no series to forecast")
-    first = min(min(days) for days in series.values() if days)
-    last = max(max(days) for days in series.values() if days)
-    periods = (last - first).days + 1
-    values = np.full((len(series), periods), np.nan)
-    for row, days in enumerate(series.values()):
-        if not days:
+    first = min(min(periods) for periods in series.values() if periods)
+    last = max(max(periods) for periods in series.values() if periods)
+    span = step.delta
+
+    def index(at: datetime) -> int:
+        return int((at - first) // span)
+
+    values = np.full((len(series), index(last) + 1), np.nan)
+    for row, periods in enumerate(series.values()):
+        if not periods:
             continue
-        begin = (min(days) - first).days
-        values[row, begin:] = 0.0
-        for day, value in days.items():
-            values[row, (day - first).days] = value
-    start = datetime(first.year, first.month, first.day, tzinfo=UTC)
-    return SeriesBatch(list(series), values, start, Step.DAY)
+        values[row, index(min(periods)) :] = 0.0
+        for at, value in periods.items():
+            values[row, index(at)] = value
+    return SeriesBatch(list(series), values, first, step)
 
 
 def quiet_nanmedian(values: Values) -> Values:
