@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup run test test-fast lint bench-ingest bench-nab bench-anomaly bench-forecast proto migrate clean compose-up
+.PHONY: setup run test test-fast lint bench-ingest bench-nab bench-anomaly bench-forecast bench-optimizer proto migrate clean compose-up
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or run: make PYTHON=python3 …)"; exit 1; }
@@ -36,6 +36,10 @@ bench-nab: setup
 bench-forecast: setup
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) -m bench.forecast
+
+bench-optimizer: setup
+	$(PY) -m pip install --quiet -e '.[bench]'
+	$(PY) -m bench.optimizer
 
 bench-anomaly: setup
 	$(PY) -m bench.anomaly

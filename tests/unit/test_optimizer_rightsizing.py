@@ -1,0 +1,140 @@
+"""Rightsizing and commitments without I/O: percentiles, the headroom property, skip reasons, exact optima."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from outlay.pricing.catalogue import PriceCatalogue
+from services.optimizer.commitments import brute_force_commitment, net_saving, optimal_commitment
+from services.optimizer.rightsizing.percentiles import percentiles
+from services.optimizer.rightsizing.recommend import Instance, RightsizingSettings, Risk, rightsize
+
+CATALOGUE = PriceCatalogue.load()
+SAMPLES = 14 * 24 * 12
+TYPES = ["m5.large", "m5.2xlarge", "c5.4xlarge", "r5.xlarge", "t3.large", "m6g.xlarge", "g4dn.xlarge", "c7g.large"]
+
+
+def flat(value: float, samples: int = SAMPLES) -> np.ndarray:
+    return np.full((1, samples), value, dtype=np.float32)
+
+
+def test_percentiles_match_numpy_and_ignore_missing_samples() -> None:
+    rng = np.random.default_rng(2)
+    samples = rng.uniform(0, 100, (50, 500)).astype(np.float32)
+    samples[::3, :100] = np.nan
+    samples[7] = np.nan
+    found, p90 = percentiles(samples, extra=90.0)
+    expected = np.nanpercentile(samples[np.arange(50) != 7], [50, 95, 99, 100, 90], axis=1)
+    keep = np.arange(50) != 7
+    for row, values in zip(expected, (found.p50, found.p95, found.p99, found.max, p90), strict=True):
+        assert values is not None
+        assert np.allclose(values[keep], row, atol=1e-4)
+        assert np.isnan(values[7])
+    assert found.samples[0] == 400 and found.samples[1] == 500 and found.samples[7] == 0
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    type_index=st.integers(0, len(TYPES) - 1),
+    level=st.floats(0.5, 95),
+    spread=st.floats(0, 40),
+    memory_level=st.one_of(st.none(), st.floats(1, 99)),
+    arch_neutral=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_a_recommendation_never_breaks_the_headroom_on_the_observed_data(
+    type_index: int, level: float, spread: float, memory_level: float | None, arch_neutral: bool, seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    cpu = np.clip(level + rng.normal(0, spread + 1e-9, (1, SAMPLES)), 0, 100).astype(np.float32)
+    memory = None if memory_level is None else np.clip(memory_level + rng.normal(0, 2, (1, SAMPLES)), 0, 100)
+    instance = Instance("i-1", TYPES[type_index], "us-east-1", arch_neutral=arch_neutral)
+    rules = RightsizingSettings()
+    cpu_p, _ = percentiles(cpu)
+    memory_p = None if memory is None else percentiles(memory.astype(np.float32))[0]
+    recommendations, skipped = rightsize([instance], cpu_p, memory_p, CATALOGUE, rules)
+    assert not skipped
+    for r in recommendations:
+        old, new = CATALOGUE.ec2_instance(r.current_type), CATALOGUE.ec2_instance(r.recommended_type)
+        assert old.vcpu and new.vcpu and old.memory_gib and new.memory_gib
+        assert cpu_p.p95[0] * old.vcpu / new.vcpu <= rules.target_pct + 1e-9  # CPU headroom on observed data
+        if memory_p is None:
+            assert new.memory_gib >= old.memory_gib  # unmeasured memory is never shrunk
+        else:
+            assert memory_p.p95[0] * float(old.memory_gib) / float(new.memory_gib) <= rules.target_pct + 1e-9
+        assert r.recommended_hourly < r.current_hourly and r.monthly_saving > 0
+        assert new.gpu_count == old.gpu_count
+        if not arch_neutral:
+            assert new.arch == old.arch
+        if not old.family.startswith("t"):
+            assert not new.family.startswith("t")
+
+
+def test_an_idle_m5_2xlarge_goes_down_and_its_saving_is_priced() -> None:
+    cpu, _ = percentiles(flat(5.0))
+    [r], _ = rightsize([Instance("i-1", "m5.2xlarge", "us-east-1")], cpu, None, CATALOGUE)
+    assert r.recommended_type != "m5.2xlarge"
+    expected = (r.current_hourly - r.recommended_hourly) * 730
+    assert r.monthly_saving == expected.quantize(r.monthly_saving)
+    assert r.risk is Risk.LOW and r.confidence == pytest.approx(0.8)  # memory unmeasured
+
+
+def test_a_busy_instance_gets_nothing() -> None:
+    cpu, _ = percentiles(flat(90.0))
+    recommendations, skipped = rightsize([Instance("i-1", "c5.large", "us-east-1")], cpu, None, CATALOGUE)
+    assert recommendations == [] and skipped == []
+
+
+@pytest.mark.parametrize(
+    ("instance", "samples", "reason"),
+    [
+        (Instance("i-1", "m99.huge", "us-east-1"), flat(5.0), "unknown EC2 instance type 'm99.huge'"),
+        (Instance("i-1", "m5.large", "mars-north-1"), flat(5.0), "region 'mars-north-1'"),
+        (Instance("i-1", "p3.2xlarge", "us-east-1"), flat(5.0), "the shape of p3.2xlarge is not known"),
+        (
+            Instance("i-1", "m5.large", "us-east-1"),
+            np.full((1, SAMPLES), np.nan, dtype=np.float32),
+            "no CPUUtilization",
+        ),
+        (Instance("i-1", "m5.large", "us-east-1"), flat(5.0, SAMPLES // 2), "only 50% of the 14-day lookback"),
+    ],
+)
+def test_what_cannot_be_judged_is_skipped_with_the_reason(instance: Instance, samples: np.ndarray, reason: str) -> None:
+    cpu, _ = percentiles(samples)
+    recommendations, skipped = rightsize([instance], cpu, None, CATALOGUE)
+    assert recommendations == []
+    assert len(skipped) == 1 and reason in skipped[0].reason
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    usage=st.lists(st.floats(0, 1000, allow_nan=False), min_size=1, max_size=60),
+    discount=st.floats(0.05, 0.9),
+    decline=st.floats(0, 0.5),
+)
+def test_the_commitment_is_the_exact_optimum(usage: list[float], discount: float, decline: float) -> None:
+    profile = np.array(usage)
+    best = optimal_commitment(profile, discount)
+    grid = brute_force_commitment(profile, discount, steps=2001)
+    assert best.net_saving >= grid.net_saving - 1e-6 * max(1.0, abs(grid.net_saving))
+    for covered in (*profile, 0.0):  # no observed kink does better
+        assert best.net_saving >= net_saving(profile, float(covered), discount) - 1e-6
+    cautious = optimal_commitment(profile, discount, decline=decline)
+    assert cautious.covered <= best.covered + 1e-9  # planning for a decline never commits more
+
+
+@pytest.mark.parametrize(
+    ("usage", "discount", "decline", "field"),
+    [
+        (np.array([]), 0.3, 0.0, "usage"),
+        (np.array([1.0, -2.0]), 0.3, 0.0, "usage"),
+        (np.array([1.0]), 1.5, 0.0, "discount"),
+        (np.array([1.0]), 0.3, 1.0, "decline"),
+    ],
+)
+def test_bad_commitment_input_names_the_field(usage: np.ndarray, discount: float, decline: float, field: str) -> None:
+    with pytest.raises(ValueError, match=f"^{field}:"):
+        optimal_commitment(usage, discount, decline)
