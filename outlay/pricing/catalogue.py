@@ -55,6 +55,14 @@ class Ec2InstanceType:
 
 
 @dataclass(frozen=True)
+class UnitPrice:
+    amount: Decimal
+    unit: str  # what one quantity is: "hour", "GB", "GB-month", "1M requests", ...
+    basis: PriceBasis
+    source: str
+
+
+@dataclass(frozen=True)
 class Price:
     amount: Decimal
     unit: str  # "USD/hr" | "USD/GB-month"
@@ -91,12 +99,14 @@ class PriceCatalogue:
         region_factors: dict[str, Decimal],
         rds: dict[tuple[str, str, str], Decimal],
         ebs: dict[tuple[str, str], Decimal],
+        units: dict[tuple[str, str, str], UnitPrice] | None = None,
     ) -> None:
         self._ec2_types = MappingProxyType(ec2_types)
         self._ec2_regional = MappingProxyType(ec2_regional)
         self._factors = MappingProxyType(region_factors)
         self._rds = MappingProxyType(rds)
         self._ebs = MappingProxyType(ebs)
+        self._units = MappingProxyType(units or {})
 
     @classmethod
     def load(cls, folder: Path | None = None) -> PriceCatalogue:
@@ -157,6 +167,25 @@ class PriceCatalogue:
         """USD per GB-month of provisioned storage."""
         return self.ebs_price(volume_type, region).amount
 
+    # --- usage-priced components (unit_prices.csv) -------------------------------------------------
+
+    def unit_price(self, service: str, component: str, region: str = US_EAST_1) -> UnitPrice:
+        """USD per `unit` of one component ("nat_gateway", "gb_processed"); outside us-east-1 estimated with the
+        region's EC2 price factor (`basis = "region-factor"`)."""
+        published = self._units.get((service, component, region))
+        if published is not None:
+            return published
+        base = self._units.get((service, component, US_EAST_1))
+        if base is None:
+            raise UnknownPrice(f"no price for {service} {component!r}")
+        factor = self._factors.get(region)
+        if factor is None:
+            raise UnknownPrice(f"no price for {service} {component!r} in region {region!r}")
+        return UnitPrice((base.amount * factor).quantize(_PRICE_QUANTUM), base.unit, "region-factor", base.source)
+
+    def unit_prices(self) -> list[tuple[str, str, str, UnitPrice]]:
+        return [(service, component, region, price) for (service, component, region), price in self._units.items()]
+
 
 @lru_cache(maxsize=4)
 def _load(folder: Path) -> PriceCatalogue:
@@ -179,4 +208,8 @@ def _load(folder: Path) -> PriceCatalogue:
         for r in _rows(folder / "rds_ondemand.csv")
     }
     ebs = {(r["volume_type"], r["region"]): Decimal(r["usd_gb_month"]) for r in _rows(folder / "ebs_volumes.csv")}
-    return PriceCatalogue(ec2_types, regional, factors, rds, ebs)
+    units = {
+        (r["service"], r["component"], r["region"]): UnitPrice(Decimal(r["usd"]), r["unit"], "list", r["source"])
+        for r in _rows(folder / "unit_prices.csv")
+    }
+    return PriceCatalogue(ec2_types, regional, factors, rds, ebs, units)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -9,8 +11,18 @@ from hypothesis import strategies as st
 
 from outlay.pricing.catalogue import PriceCatalogue
 from services.optimizer.commitments import brute_force_commitment, net_saving, optimal_commitment
+from services.optimizer.idle import (
+    Address,
+    LoadBalancer,
+    Volume,
+    idle_addresses,
+    idle_instances,
+    idle_load_balancers,
+    idle_volumes,
+)
+from services.optimizer.recommendations import Kind, Risk
 from services.optimizer.rightsizing.percentiles import percentiles
-from services.optimizer.rightsizing.recommend import Instance, RightsizingSettings, Risk, rightsize
+from services.optimizer.rightsizing.recommend import Instance, RightsizingSettings, rightsize
 
 CATALOGUE = PriceCatalogue.load()
 SAMPLES = 14 * 24 * 12
@@ -58,14 +70,16 @@ def test_a_recommendation_never_breaks_the_headroom_on_the_observed_data(
     recommendations, skipped = rightsize([instance], cpu_p, memory_p, CATALOGUE, rules)
     assert not skipped
     for r in recommendations:
-        old, new = CATALOGUE.ec2_instance(r.current_type), CATALOGUE.ec2_instance(r.recommended_type)
+        assert r.current is not None and r.proposed is not None
+        old, new = CATALOGUE.ec2_instance(r.current), CATALOGUE.ec2_instance(r.proposed)
         assert old.vcpu and new.vcpu and old.memory_gib and new.memory_gib
         assert cpu_p.p95[0] * old.vcpu / new.vcpu <= rules.target_pct + 1e-9  # CPU headroom on observed data
         if memory_p is None:
             assert new.memory_gib >= old.memory_gib  # unmeasured memory is never shrunk
         else:
             assert memory_p.p95[0] * float(old.memory_gib) / float(new.memory_gib) <= rules.target_pct + 1e-9
-        assert r.recommended_hourly < r.current_hourly and r.monthly_saving > 0
+        assert Decimal(str(r.evidence["proposed_hourly"])) < Decimal(str(r.evidence["current_hourly"]))
+        assert r.monthly_saving > 0
         assert new.gpu_count == old.gpu_count
         if not arch_neutral:
             assert new.arch == old.arch
@@ -76,8 +90,8 @@ def test_a_recommendation_never_breaks_the_headroom_on_the_observed_data(
 def test_an_idle_m5_2xlarge_goes_down_and_its_saving_is_priced() -> None:
     cpu, _ = percentiles(flat(5.0))
     [r], _ = rightsize([Instance("i-1", "m5.2xlarge", "us-east-1")], cpu, None, CATALOGUE)
-    assert r.recommended_type != "m5.2xlarge"
-    expected = (r.current_hourly - r.recommended_hourly) * 730
+    assert r.proposed != "m5.2xlarge" and r.summary == f"resize m5.2xlarge to {r.proposed}"
+    expected = (Decimal(str(r.evidence["current_hourly"])) - Decimal(str(r.evidence["proposed_hourly"]))) * 730
     assert r.monthly_saving == expected.quantize(r.monthly_saving)
     assert r.risk is Risk.LOW and r.confidence == pytest.approx(0.8)  # memory unmeasured
 
@@ -138,3 +152,41 @@ def test_the_commitment_is_the_exact_optimum(usage: list[float], discount: float
 def test_bad_commitment_input_names_the_field(usage: np.ndarray, discount: float, decline: float, field: str) -> None:
     with pytest.raises(ValueError, match=f"^{field}:"):
         optimal_commitment(usage, discount, decline)
+
+
+def test_idle_resources_are_found_priced_and_explained() -> None:
+    volumes = [
+        Volume("vol-free", "gp3", 100, "us-east-1", "available", iops=6000),
+        Volume("vol-used", "gp3", 100, "us-east-1", "in-use", attached_instance_state="running"),
+        Volume(
+            "vol-parked", "gp2", 50, "us-east-1", "in-use", attached_instance_state="stopped", stopped_for_lookback=True
+        ),
+        Volume("vol-nowhere", "gp3", 10, "mars-north-1", "available"),
+    ]
+    found, skipped = idle_volumes(volumes, CATALOGUE)
+    by_id = {r.resource_id: r for r in found}
+    assert set(by_id) == {"vol-free", "vol-parked"}
+    # 100 GiB x 0.08 + 3,000 extra IOPS x 0.005 - a 50 GiB snapshot x 0.05
+    assert by_id["vol-free"].monthly_saving == Decimal("20.50") and by_id["vol-free"].kind is Kind.DELETE_VOLUME
+    assert by_id["vol-parked"].kind is Kind.DELETE_STOPPED_VOLUMES
+    assert [s.resource_id for s in skipped] == ["vol-nowhere"] and "mars-north-1" in skipped[0].reason
+
+    [address], _ = idle_addresses(
+        [Address("eipalloc-1", "3.3.3.3", "us-east-1", False), Address("eipalloc-2", "4.4.4.4", "us-east-1", True)],
+        CATALOGUE,
+    )
+    assert address.resource_id == "eipalloc-1" and address.monthly_saving == Decimal("3.65")  # 0.005 x 730
+
+    lbs = [
+        LoadBalancer("arn:idle", "application", "us-east-1", 0.0),
+        LoadBalancer("arn:busy", "network", "us-east-1", 1e6),
+        LoadBalancer("arn:blind", "application", "us-east-1", None),
+    ]
+    [lb], [blind] = idle_load_balancers(lbs, CATALOGUE)
+    assert lb.resource_id == "arn:idle" and lb.monthly_saving == Decimal("16.42")  # 0.0225 x 730 = 16.425, half to even
+    assert blind.resource_id == "arn:blind" and "no request metric" in blind.reason
+
+    cpu, _ = percentiles(np.vstack([flat(1.0), flat(40.0), np.full((1, SAMPLES), np.nan, dtype=np.float32)]))
+    stop, no_data = idle_instances(["i-idle", "i-busy", "i-blind"], ["m5.large"] * 3, ["us-east-1"] * 3, cpu, CATALOGUE)
+    assert [r.resource_id for r in stop] == ["i-idle"] and stop[0].monthly_saving == Decimal("70.08")
+    assert [s.resource_id for s in no_data] == ["i-blind"]

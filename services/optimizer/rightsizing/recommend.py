@@ -17,22 +17,13 @@ instance with the reason.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
-from enum import StrEnum
 
 import numpy as np
 import numpy.typing as npt
 
 from outlay.pricing.catalogue import PriceCatalogue, UnknownPrice
+from services.optimizer.recommendations import Kind, Recommendation, Risk, Skipped, monthly
 from services.optimizer.rightsizing.percentiles import Percentiles
-
-HOURS_PER_MONTH = 730  # AWS's monthly convention (8,760 / 12)
-
-
-class Risk(StrEnum):
-    LOW = "low"  # even the observed peak fits the new type
-    MEDIUM = "medium"  # p99 fits, the peak would saturate it briefly
-    HIGH = "high"  # only the chosen percentile fits
 
 
 @dataclass(frozen=True)
@@ -51,25 +42,6 @@ class Instance:
     region: str
     arch_neutral: bool = False  # the workload runs on arm64 and x86 alike (tag outlay:arch=any)
     tags: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Recommendation:
-    resource_id: str
-    current_type: str
-    recommended_type: str
-    monthly_saving: Decimal
-    current_hourly: Decimal
-    recommended_hourly: Decimal
-    confidence: float  # 0-1: how much of the lookback was observed
-    risk: Risk
-    evidence: dict[str, float]
-
-
-@dataclass(frozen=True)
-class Skipped:
-    resource_id: str
-    reason: str
 
 
 @dataclass(frozen=True)
@@ -176,21 +148,23 @@ def rightsize(
         )
         new_hourly = catalogue.ec2_hourly(table.types[best], instance.region)
         old_hourly = catalogue.ec2_hourly(instance.instance_type, instance.region)
-        evidence = {f"{name}_cpu": float(cpu.at(q)[row]) for name, q in _NAMED}
+        evidence: dict[str, float | str] = {f"{name}_cpu": float(cpu.at(q)[row]) for name, q in _NAMED}
         evidence |= projected | {"samples": float(cpu.samples[row]), "lookback_days": float(settings.lookback_days)}
+        evidence |= {"current_hourly": str(old_hourly), "proposed_hourly": str(new_hourly)}
         if measured_memory:
             evidence["memory_pct"] = memory_load
             evidence["projected_memory_pct"] = memory_load * float(spec.memory_gib) / table.memory[best]
         recommendations.append(
             Recommendation(
+                kind=Kind.RIGHTSIZE,
                 resource_id=instance.resource_id,
-                current_type=instance.instance_type,
-                recommended_type=table.types[best],
-                monthly_saving=((old_hourly - new_hourly) * HOURS_PER_MONTH).quantize(Decimal("0.01")),
-                current_hourly=old_hourly,
-                recommended_hourly=new_hourly,
+                region=instance.region,
+                summary=f"resize {instance.instance_type} to {table.types[best]}",
+                monthly_saving=monthly(old_hourly - new_hourly),
                 confidence=round(min(1.0, float(coverage)) * (1.0 if measured_memory else 0.8), 3),
                 risk=risk,
+                current=instance.instance_type,
+                proposed=table.types[best],
                 evidence=evidence,
             )
         )
