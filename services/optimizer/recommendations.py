@@ -18,6 +18,7 @@ class Kind(StrEnum):
     RELEASE_ADDRESS = "release_address"  # an Elastic IP not associated with anything
     DELETE_LOAD_BALANCER = "delete_load_balancer"  # no requests over the lookback
     STOP_INSTANCE = "stop_instance"  # an idle instance
+    SCHEDULE_INSTANCE = "schedule_instance"  # stop outside working hours (dev/test)
 
 
 class Risk(StrEnum):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
@@ -23,6 +25,7 @@ from services.optimizer.idle import (
 from services.optimizer.recommendations import Kind, Risk
 from services.optimizer.rightsizing.percentiles import percentiles
 from services.optimizer.rightsizing.recommend import Instance, RightsizingSettings, rightsize
+from services.optimizer.schedules import ScheduledInstance, off_hours
 
 CATALOGUE = PriceCatalogue.load()
 SAMPLES = 14 * 24 * 12
@@ -190,3 +193,32 @@ def test_idle_resources_are_found_priced_and_explained() -> None:
     stop, no_data = idle_instances(["i-idle", "i-busy", "i-blind"], ["m5.large"] * 3, ["us-east-1"] * 3, cpu, CATALOGUE)
     assert [r.resource_id for r in stop] == ["i-idle"] and stop[0].monthly_saving == Decimal("70.08")
     assert [s.resource_id for s in no_data] == ["i-blind"]
+
+
+def office_hours_cpu(weeks: int, zone: str) -> tuple[np.ndarray, datetime]:
+    """Hourly CPU: 40% on weekdays 09:00-18:00 local time, 2% otherwise."""
+    first = datetime(2026, 11, 2, tzinfo=UTC)  # a Monday
+    local = ZoneInfo(zone)
+    values = []
+    for h in range(weeks * 168):
+        at = (first + timedelta(hours=h)).astimezone(local)
+        values.append(40.0 if at.weekday() < 5 and 9 <= at.hour < 18 else 2.0)
+    return np.array([values]), first
+
+
+def test_office_hours_give_a_time_zone_aware_schedule_for_dev_only() -> None:
+    cpu, first = office_hours_cpu(3, "Europe/Paris")
+    dev = ScheduledInstance("i-dev", "m5.large", "us-east-1", {"env": "dev", "outlay:timezone": "Europe/Paris"})
+    [r], skipped = off_hours([dev], cpu, first, CATALOGUE)
+    assert not skipped and r.kind is Kind.SCHEDULE_INSTANCE
+    assert "mon 08:00-19:00" in r.summary and "sat" not in r.summary and "Europe/Paris" in r.summary
+    off = 1 - 5 * 11 / 168
+    assert r.monthly_saving == (Decimal("0.096") * 730 * Decimal(repr(off))).quantize(Decimal("0.01"))
+    prod = ScheduledInstance("i-prod", "m5.large", "us-east-1", {"env": "prod"})
+    assert off_hours([prod], cpu, first, CATALOGUE) == ([], [])
+    short, _ = office_hours_cpu(1, "UTC")
+    _, [too_short] = off_hours([dev], short, first, CATALOGUE)
+    assert "needs 2" in too_short.reason
+    bad_zone = ScheduledInstance("i-x", "m5.large", "us-east-1", {"env": "test", "outlay:timezone": "Mars/Olympus"})
+    _, [unknown] = off_hours([bad_zone], cpu, first, CATALOGUE)
+    assert "Mars/Olympus" in unknown.reason
