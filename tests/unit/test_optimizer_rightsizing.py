@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from itertools import product
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -22,7 +23,8 @@ from services.optimizer.idle import (
     idle_load_balancers,
     idle_volumes,
 )
-from services.optimizer.recommendations import Kind, Risk
+from services.optimizer.portfolio import RISK_SCORE, pareto_front
+from services.optimizer.recommendations import Kind, Recommendation, Risk
 from services.optimizer.rightsizing.percentiles import percentiles
 from services.optimizer.rightsizing.recommend import Instance, RightsizingSettings, rightsize
 from services.optimizer.schedules import ScheduledInstance, off_hours
@@ -222,3 +224,35 @@ def test_office_hours_give_a_time_zone_aware_schedule_for_dev_only() -> None:
     bad_zone = ScheduledInstance("i-x", "m5.large", "us-east-1", {"env": "test", "outlay:timezone": "Mars/Olympus"})
     _, [unknown] = off_hours([bad_zone], cpu, first, CATALOGUE)
     assert "Mars/Olympus" in unknown.reason
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.tuples(st.integers(1, 50_000), st.sampled_from(list(Risk))), min_size=1, max_size=3),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_the_pareto_front_is_exact(resources: list[list[tuple[int, Risk]]]) -> None:
+    recommendations = [
+        Recommendation(Kind.RIGHTSIZE, f"r{i}", "us-east-1", "x", Decimal(cents) / 100, 1.0, risk)
+        for i, options in enumerate(resources)
+        for cents, risk in options
+    ]
+    front = pareto_front(recommendations)
+    # Every combination (one option or none per resource), by enumeration.
+    best_at: dict[int, Decimal] = {}
+    for combo in product(*[[None, *options] for options in resources]):
+        risk = sum(RISK_SCORE[o[1]] for o in combo if o is not None)
+        saving = sum((Decimal(o[0]) / 100 for o in combo if o is not None), Decimal(0))
+        best_at[risk] = max(best_at.get(risk, Decimal(-1)), saving)
+    for point in front.points:
+        plan = front.plan(point)
+        assert sum(RISK_SCORE[c.risk] for c in plan) <= point.risk
+        assert sum((c.monthly_saving for c in plan), Decimal(0)) == point.monthly_saving
+        assert len({c.resource_id for c in plan}) == len(plan)  # one option per resource
+        assert point.monthly_saving == max(s for r, s in best_at.items() if r <= point.risk)
+    for budget in range(0, max(best_at) + 1):
+        reachable = max(s for r, s in best_at.items() if r <= budget)
+        assert front.best_within(budget).monthly_saving == reachable
