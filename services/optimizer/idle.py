@@ -11,11 +11,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from decimal import Decimal
 
 import numpy as np
 
+from outlay.aws.resources import ElasticAddress, LoadBalancer, Volume
 from outlay.pricing.catalogue import PriceCatalogue, UnknownPrice
 from services.optimizer.recommendations import Kind, Recommendation, Risk, Skipped, monthly
 from services.optimizer.rightsizing.percentiles import Percentiles
@@ -25,37 +25,8 @@ IDLE_P99_CPU = 10.0
 SNAPSHOT_SHARE = Decimal("0.5")  # a snapshot keeps the written blocks: half the volume is the usual estimate
 
 
-@dataclass(frozen=True)
-class Volume:
-    volume_id: str
-    volume_type: str
-    size_gb: int
-    region: str
-    state: str  # "available" | "in-use"
-    iops: int | None = None
-    attached_instance_state: str | None = None  # "stopped" for a stopped instance's volume
-    stopped_for_lookback: bool = False
-    tags: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Address:
-    allocation_id: str
-    public_ip: str
-    region: str
-    associated: bool
-
-
-@dataclass(frozen=True)
-class LoadBalancer:
-    arn: str
-    kind: str  # "application" | "network" | "gateway" | "classic"
-    region: str
-    requests_in_lookback: float | None  # RequestCount (ALB/CLB) or NewFlowCount (NLB) summed; None: no metric
-
-
 def _volume_monthly(volume: Volume, catalogue: PriceCatalogue) -> Decimal:
-    storage = catalogue.ebs_gb_month(volume.volume_type, volume.region) * volume.size_gb
+    storage = catalogue.ebs_gb_month(volume.volume_type, volume.region) * volume.size_gib
     if volume.volume_type in ("io1", "io2") and volume.iops:
         storage += catalogue.unit_price("ebs", f"{volume.volume_type}_iops", volume.region).amount * volume.iops
     elif volume.volume_type == "gp3" and volume.iops and volume.iops > 3000:
@@ -63,17 +34,20 @@ def _volume_monthly(volume: Volume, catalogue: PriceCatalogue) -> Decimal:
     return storage
 
 
-def idle_volumes(volumes: list[Volume], catalogue: PriceCatalogue) -> tuple[list[Recommendation], list[Skipped]]:
+def idle_volumes(
+    volumes: list[Volume], stopped_for_lookback: set[str], catalogue: PriceCatalogue
+) -> tuple[list[Recommendation], list[Skipped]]:
+    """`stopped_for_lookback`: ids of instances stopped for the whole lookback (their volumes are parked)."""
     found: list[Recommendation] = []
     skipped: list[Skipped] = []
     for v in volumes:
         unattached = v.state == "available"
-        parked = v.attached_instance_state == "stopped" and v.stopped_for_lookback
+        parked = v.attached_instance is not None and v.attached_instance in stopped_for_lookback
         if not (unattached or parked):
             continue
         try:
             cost = _volume_monthly(v, catalogue)
-            snapshot = catalogue.unit_price("ebs", "snapshot_storage", v.region).amount * v.size_gb * SNAPSHOT_SHARE
+            snapshot = catalogue.unit_price("ebs", "snapshot_storage", v.region).amount * v.size_gib * SNAPSHOT_SHARE
         except UnknownPrice as exc:
             skipped.append(Skipped(v.volume_id, str(exc)))
             continue
@@ -86,9 +60,9 @@ def idle_volumes(volumes: list[Volume], catalogue: PriceCatalogue) -> tuple[list
                 resource_id=v.volume_id,
                 region=v.region,
                 summary=(
-                    f"snapshot and delete unattached {v.size_gb} GiB {v.volume_type} volume"
+                    f"snapshot and delete unattached {v.size_gib} GiB {v.volume_type} volume"
                     if unattached
-                    else f"snapshot and delete the {v.size_gb} GiB {v.volume_type} volume of an instance stopped "
+                    else f"snapshot and delete the {v.size_gib} GiB {v.volume_type} volume of an instance stopped "
                     "for the whole lookback"
                 ),
                 monthly_saving=saving,
@@ -96,13 +70,15 @@ def idle_volumes(volumes: list[Volume], catalogue: PriceCatalogue) -> tuple[list
                 risk=Risk.LOW if unattached else Risk.MEDIUM,
                 current=v.state,
                 proposed=None,
-                evidence={"size_gb": float(v.size_gb), "monthly_cost": str(cost), "snapshot_monthly": str(snapshot)},
+                evidence={"size_gb": float(v.size_gib), "monthly_cost": str(cost), "snapshot_monthly": str(snapshot)},
             )
         )
     return found, skipped
 
 
-def idle_addresses(addresses: list[Address], catalogue: PriceCatalogue) -> tuple[list[Recommendation], list[Skipped]]:
+def idle_addresses(
+    addresses: list[ElasticAddress], catalogue: PriceCatalogue
+) -> tuple[list[Recommendation], list[Skipped]]:
     found: list[Recommendation] = []
     skipped: list[Skipped] = []
     for a in addresses:
@@ -130,15 +106,21 @@ def idle_addresses(addresses: list[Address], catalogue: PriceCatalogue) -> tuple
 
 
 def idle_load_balancers(
-    balancers: list[LoadBalancer], catalogue: PriceCatalogue, lookback_days: int = 14
+    balancers: list[LoadBalancer],
+    requests: dict[str, float],
+    catalogue: PriceCatalogue,
+    lookback_days: int = 14,
 ) -> tuple[list[Recommendation], list[Skipped]]:
+    """`requests`: per load balancer arn, RequestCount (ALB/CLB) or NewFlowCount (NLB) summed over the lookback;
+    a balancer missing from it had no metric."""
     found: list[Recommendation] = []
     skipped: list[Skipped] = []
     for lb in balancers:
-        if lb.requests_in_lookback is None:
+        served = requests.get(lb.arn)
+        if served is None:
             skipped.append(Skipped(lb.arn, "no request metric over the lookback: cannot tell idle from unmonitored"))
             continue
-        if lb.requests_in_lookback > 0:
+        if served > 0:
             continue
         try:
             hourly = catalogue.unit_price("elb", f"{lb.kind}_hour", lb.region).amount

@@ -14,11 +14,11 @@ import boto3
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from outlay.aws.inventory import AwsInventory
 from outlay.events import CostKind, UsageRecord, UtilizationSample
 from outlay.events.topics import USAGE, UTILIZATION
 from outlay.kafka.producer import EventProducer
 from outlay.pricing import PriceCatalogue
-from services.ingest.live.aws import AwsInventory
 from services.ingest.live.metering import meter_pass, minutes_in_month
 from services.ingest.live.runner import LiveStats, run_live
 

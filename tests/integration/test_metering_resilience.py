@@ -15,11 +15,11 @@ import boto3
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from outlay.aws.inventory import AwsInventory
+from outlay.aws.resources import MetricQuery, Resource
 from outlay.events import DeadLetter, UsageRecord
 from outlay.events.topics import INGEST_DLQ, USAGE
 from outlay.kafka.producer import EventProducer
-from services.ingest.live.aws import AwsInventory
-from services.ingest.live.metering import MetricQuery, Resource
 from services.ingest.live.runner import LiveStats, run_live
 
 REGION = "us-east-1"

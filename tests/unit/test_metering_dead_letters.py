@@ -6,9 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from outlay.aws.resources import Ec2Instance
 from outlay.events import DeadLetter
 from outlay.pricing import PriceCatalogue
-from services.ingest.live.metering import DeadLetterOnce, Ec2Instance, price_minute
+from services.ingest.live.metering import DeadLetterOnce, price_minute
 
 MINUTE = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 

@@ -7,13 +7,10 @@ from decimal import Decimal
 
 import pytest
 
+from outlay.aws.resources import DbInstance, Ec2Instance, Resource, Volume
 from outlay.events import CostKind
 from outlay.pricing import PriceCatalogue
 from services.ingest.live.metering import (
-    DbInstance,
-    Ec2Instance,
-    Resource,
-    Volume,
     metric_queries,
     minutes_in_month,
     price_minute,

@@ -12,17 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from outlay.aws.resources import ElasticAddress, LoadBalancer, Volume
 from outlay.pricing.catalogue import PriceCatalogue
 from services.optimizer.commitments import brute_force_commitment, net_saving, optimal_commitment
-from services.optimizer.idle import (
-    Address,
-    LoadBalancer,
-    Volume,
-    idle_addresses,
-    idle_instances,
-    idle_load_balancers,
-    idle_volumes,
-)
+from services.optimizer.idle import idle_addresses, idle_instances, idle_load_balancers, idle_volumes
 from services.optimizer.portfolio import RISK_SCORE, pareto_front
 from services.optimizer.recommendations import Kind, Recommendation, Risk
 from services.optimizer.rightsizing.percentiles import percentiles
@@ -161,14 +154,12 @@ def test_bad_commitment_input_names_the_field(usage: np.ndarray, discount: float
 
 def test_idle_resources_are_found_priced_and_explained() -> None:
     volumes = [
-        Volume("vol-free", "gp3", 100, "us-east-1", "available", iops=6000),
-        Volume("vol-used", "gp3", 100, "us-east-1", "in-use", attached_instance_state="running"),
-        Volume(
-            "vol-parked", "gp2", 50, "us-east-1", "in-use", attached_instance_state="stopped", stopped_for_lookback=True
-        ),
-        Volume("vol-nowhere", "gp3", 10, "mars-north-1", "available"),
+        Volume("vol-free", "gp3", 100, "us-east-1", "1", "available", iops=6000),
+        Volume("vol-used", "gp3", 100, "us-east-1", "1", "in-use", attached_instance="i-running"),
+        Volume("vol-parked", "gp2", 50, "us-east-1", "1", "in-use", attached_instance="i-parked"),
+        Volume("vol-nowhere", "gp3", 10, "mars-north-1", "1", "available"),
     ]
-    found, skipped = idle_volumes(volumes, CATALOGUE)
+    found, skipped = idle_volumes(volumes, {"i-parked"}, CATALOGUE)
     by_id = {r.resource_id: r for r in found}
     assert set(by_id) == {"vol-free", "vol-parked"}
     # 100 GiB x 0.08 + 3,000 extra IOPS x 0.005 - a 50 GiB snapshot x 0.05
@@ -177,17 +168,20 @@ def test_idle_resources_are_found_priced_and_explained() -> None:
     assert [s.resource_id for s in skipped] == ["vol-nowhere"] and "mars-north-1" in skipped[0].reason
 
     [address], _ = idle_addresses(
-        [Address("eipalloc-1", "3.3.3.3", "us-east-1", False), Address("eipalloc-2", "4.4.4.4", "us-east-1", True)],
+        [
+            ElasticAddress("eipalloc-1", "3.3.3.3", "us-east-1", "1", False),
+            ElasticAddress("eipalloc-2", "4.4.4.4", "us-east-1", "1", True),
+        ],
         CATALOGUE,
     )
     assert address.resource_id == "eipalloc-1" and address.monthly_saving == Decimal("3.65")  # 0.005 x 730
 
     lbs = [
-        LoadBalancer("arn:idle", "application", "us-east-1", 0.0),
-        LoadBalancer("arn:busy", "network", "us-east-1", 1e6),
-        LoadBalancer("arn:blind", "application", "us-east-1", None),
+        LoadBalancer("arn:idle", "idle", "application", "us-east-1", "1"),
+        LoadBalancer("arn:busy", "busy", "network", "us-east-1", "1"),
+        LoadBalancer("arn:blind", "blind", "application", "us-east-1", "1"),
     ]
-    [lb], [blind] = idle_load_balancers(lbs, CATALOGUE)
+    [lb], [blind] = idle_load_balancers(lbs, {"arn:idle": 0.0, "arn:busy": 1e6}, CATALOGUE)
     assert lb.resource_id == "arn:idle" and lb.monthly_saving == Decimal("16.42")  # 0.0225 x 730 = 16.425, half to even
     assert blind.resource_id == "arn:blind" and "no request metric" in blind.reason
 

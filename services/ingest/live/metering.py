@@ -1,7 +1,7 @@
 """Live metering: what is running this minute x the catalogue price -> one-minute estimated usage records.
 
 The domain part (pricing a resource for a minute, turning CloudWatch values into samples) is pure. The
-AWS side is behind the small `Inventory` protocol (implemented with boto3 in `aws.py`), so `meter_pass`
+AWS side is behind the small `Inventory` protocol (implemented with boto3 in `outlay.aws.inventory`), so `meter_pass`
 can be tested against moto and the record building without any AWS at all.
 
 Billing rules (AWS's, simplified to what a minute of inventory can tell):
@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
 
+from outlay.aws.resources import DbInstance, Ec2Instance, MetricQuery, Resource, Volume
 from outlay.events import CostKind, DeadLetter, UsageRecord, UtilizationSample
 from outlay.events.usage import stable_record_id
 from outlay.pricing import PriceCatalogue, UnknownPrice
@@ -33,61 +34,6 @@ _RDS_NOT_BILLED = frozenset({"stopped", "stopping", "starting", "creating", "del
 _EBS_NOT_BILLED = frozenset({"creating", "deleting", "deleted", "error"})
 
 
-@dataclass(frozen=True)
-class Ec2Instance:
-    instance_id: str
-    instance_type: str
-    region: str
-    account_id: str
-    state: str
-    tags: dict[str, str] = field(default_factory=dict)
-    platform: str | None = None  # "windows" or None (Linux/UNIX)
-    lifecycle: str | None = None  # "spot" | "scheduled" | None (on-demand)
-
-
-@dataclass(frozen=True)
-class DbInstance:
-    arn: str
-    identifier: str
-    instance_class: str
-    engine: str
-    region: str
-    account_id: str
-    status: str
-    multi_az: bool = False
-    tags: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Volume:
-    volume_id: str
-    volume_type: str
-    size_gib: int
-    region: str
-    account_id: str
-    state: str
-    tags: dict[str, str] = field(default_factory=dict)
-
-
-Resource = Ec2Instance | DbInstance | Volume
-
-
-@dataclass(frozen=True)
-class MetricQuery:
-    """One CloudWatch metric of one resource; `id` is unique within a get_metric_data call."""
-
-    id: str
-    namespace: str
-    metric: str
-    dimension: str
-    dimension_value: str
-    unit: str
-    resource_type: str
-    resource_id: str
-    region: str
-    account_id: str
-
-
 @dataclass
 class MeteringResult:
     records: list[UsageRecord] = field(default_factory=list)
@@ -96,7 +42,7 @@ class MeteringResult:
 
 
 class Inventory(Protocol):
-    """What metering needs from AWS (implemented by `services.ingest.live.aws.AwsInventory`)."""
+    """What metering needs from AWS (implemented by `outlay.aws.inventory.AwsInventory`)."""
 
     @property
     def regions(self) -> Sequence[str]: ...

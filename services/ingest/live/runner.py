@@ -156,7 +156,7 @@ async def run_live(
         stats.backfilled, cov = await _backfill(producer, profile, cov, state, current, backfill_days, stop)
     else:
         if inventory is None:
-            from services.ingest.live.aws import AwsInventory
+            from outlay.aws.inventory import AwsInventory
 
             settings = get_settings()
             inventory = AwsInventory(metering_regions(settings), endpoint_url=settings.aws_endpoint_url)

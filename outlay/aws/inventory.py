@@ -9,7 +9,7 @@ from typing import Any
 
 import boto3
 
-from services.ingest.live.metering import DbInstance, Ec2Instance, MetricQuery, Resource, Volume
+from outlay.aws.resources import DbInstance, Ec2Instance, ElasticAddress, LoadBalancer, MetricQuery, Resource, Volume
 
 _MAX_QUERIES = 500  # get_metric_data's limit per call
 
@@ -103,12 +103,55 @@ class AwsInventory:
                         account_id=self.account_id,
                         state=vol.get("State", "unknown"),
                         tags=_tags(vol.get("Tags")),
+                        iops=vol.get("Iops"),
+                        attached_instance=next(
+                            (a.get("InstanceId") for a in vol.get("Attachments", []) if a.get("InstanceId")), None
+                        ),
                     )
                 )
         return out
 
+    def addresses(self, region: str) -> list[ElasticAddress]:
+        response = self._client("ec2", region).describe_addresses()
+        return [
+            ElasticAddress(
+                allocation_id=a.get("AllocationId") or a["PublicIp"],
+                public_ip=a["PublicIp"],
+                region=region,
+                account_id=self.account_id,
+                associated=bool(a.get("AssociationId") or a.get("InstanceId") or a.get("NetworkInterfaceId")),
+            )
+            for a in response.get("Addresses", [])
+        ]
+
+    def load_balancers(self, region: str) -> list[LoadBalancer]:
+        out = []
+        for page in self._client("elbv2", region).get_paginator("describe_load_balancers").paginate():
+            for lb in page.get("LoadBalancers", []):
+                out.append(
+                    LoadBalancer(
+                        arn=lb["LoadBalancerArn"],
+                        name=lb["LoadBalancerName"],
+                        kind=lb.get("Type", "application"),
+                        region=region,
+                        account_id=self.account_id,
+                    )
+                )
+        for page in self._client("elb", region).get_paginator("describe_load_balancers").paginate():
+            for lb in page.get("LoadBalancerDescriptions", []):
+                out.append(
+                    LoadBalancer(lb["LoadBalancerName"], lb["LoadBalancerName"], "classic", region, self.account_id)
+                )
+        return out
+
     def metric_values(
-        self, region: str, queries: Sequence[MetricQuery], start: datetime, end: datetime
+        self,
+        region: str,
+        queries: Sequence[MetricQuery],
+        start: datetime,
+        end: datetime,
+        period_s: int = 60,
+        stat: str = "Average",
     ) -> dict[str, list[tuple[datetime, float]]]:
         client = self._client("cloudwatch", region)
         values: dict[str, list[tuple[datetime, float]]] = {}
@@ -122,8 +165,8 @@ class AwsInventory:
                             "MetricName": q.metric,
                             "Dimensions": [{"Name": q.dimension, "Value": q.dimension_value}],
                         },
-                        "Period": 60,
-                        "Stat": "Average",
+                        "Period": period_s,
+                        "Stat": stat,
                     },
                     "ReturnData": True,
                 }
