@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
@@ -12,6 +13,15 @@ import boto3
 from outlay.aws.resources import DbInstance, Ec2Instance, ElasticAddress, LoadBalancer, MetricQuery, Resource, Volume
 
 _MAX_QUERIES = 500  # get_metric_data's limit per call
+
+
+_TRANSITION = re.compile(r"\((\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) GMT\)")
+
+
+def transition_time(reason: str) -> datetime | None:
+    """The time in a StateTransitionReason such as 'User initiated (2026-11-01 12:00:00 GMT)', else None."""
+    found = _TRANSITION.search(reason or "")
+    return datetime.strptime(found.group(1), "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC) if found else None
 
 
 def _tags(items: list[dict[str, str]] | None) -> dict[str, str]:
@@ -64,6 +74,7 @@ class AwsInventory:
                             tags=_tags(inst.get("Tags")),
                             platform=inst.get("Platform"),
                             lifecycle=inst.get("InstanceLifecycle"),
+                            state_since=transition_time(inst.get("StateTransitionReason", "")),
                         )
                     )
         return out

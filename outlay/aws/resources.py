@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 
 @dataclass(frozen=True)
@@ -15,6 +16,7 @@ class Ec2Instance:
     tags: dict[str, str] = field(default_factory=dict)
     platform: str | None = None  # "windows" or None (Linux/UNIX)
     lifecycle: str | None = None  # "spot" | "scheduled" | None (on-demand)
+    state_since: datetime | None = None  # when it entered `state`, where AWS says (StateTransitionReason)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,156 @@
+"""One region's scan: inventory and CloudWatch through the AWS port, then every finder, then the findings.
+
+The lookback (14 days) is read at 5-minute resolution: CPUUtilization per running instance and, where the
+CloudWatch agent reports it, memory (CWAgent mem_used_percent); load balancers' request counts per day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+import numpy as np
+
+from outlay.aws.resources import Ec2Instance, ElasticAddress, LoadBalancer, MetricQuery, Volume
+from outlay.pricing.catalogue import PriceCatalogue
+from services.optimizer.idle import idle_addresses, idle_instances, idle_load_balancers, idle_volumes
+from services.optimizer.recommendations import Recommendation, Skipped
+from services.optimizer.rightsizing.percentiles import percentiles
+from services.optimizer.rightsizing.recommend import Instance, RightsizingSettings, rightsize
+
+PERIOD_S = 300
+ARCH_TAG = "outlay:arch"  # "any": the workload runs on arm64 (Graviton) and x86 alike
+# Request metrics per load balancer kind: (namespace, metric, dimension).
+_LB_METRICS = {
+    "application": ("AWS/ApplicationELB", "RequestCount", "LoadBalancer"),
+    "network": ("AWS/NetworkELB", "NewFlowCount", "LoadBalancer"),
+    "gateway": ("AWS/GatewayELB", "NewFlowCount", "LoadBalancer"),
+    "classic": ("AWS/ELB", "RequestCount", "LoadBalancerName"),
+}
+
+
+class OptimizerInventory(Protocol):
+    """What the optimizer reads from AWS (implemented by `outlay.aws.inventory.AwsInventory`)."""
+
+    def instances(self, region: str) -> list[Ec2Instance]: ...
+
+    def volumes(self, region: str) -> list[Volume]: ...
+
+    def addresses(self, region: str) -> list[ElasticAddress]: ...
+
+    def load_balancers(self, region: str) -> list[LoadBalancer]: ...
+
+    def metric_values(
+        self,
+        region: str,
+        queries: Sequence[MetricQuery],
+        start: datetime,
+        end: datetime,
+        period_s: int = 60,
+        stat: str = "Average",
+    ) -> dict[str, list[tuple[datetime, float]]]: ...
+
+
+@dataclass
+class ScanResult:
+    recommendations: list[Recommendation] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+    def add(self, found: tuple[list[Recommendation], list[Skipped]]) -> None:
+        self.recommendations.extend(found[0])
+        self.skipped.extend(found[1])
+
+
+def _query(
+    i: int, prefix: str, namespace: str, metric: str, dimension: str, value: str, inst: Ec2Instance
+) -> MetricQuery:
+    return MetricQuery(
+        f"{prefix}{i}",
+        namespace,
+        metric,
+        dimension,
+        value,
+        "Percent",
+        "ec2",
+        inst.instance_id,
+        inst.region,
+        inst.account_id,
+    )
+
+
+def _grid(points: list[tuple[datetime, float]], start: datetime, slots: int) -> np.ndarray:
+    row = np.full(slots, np.nan, dtype=np.float32)
+    for at, value in points:
+        slot = int((at - start).total_seconds() // PERIOD_S)
+        if 0 <= slot < slots:
+            row[slot] = value
+    return row
+
+
+def scan_region(
+    inventory: OptimizerInventory,
+    region: str,
+    catalogue: PriceCatalogue,
+    now: datetime,
+    settings: RightsizingSettings = RightsizingSettings(),
+) -> ScanResult:
+    result = ScanResult()
+    lookback = timedelta(days=settings.lookback_days)
+    start = now - lookback
+    slots = int(lookback.total_seconds() // PERIOD_S)
+    instances = inventory.instances(region)
+    running = [i for i in instances if i.state == "running" and i.platform is None and i.lifecycle is None]
+    cpu_q = [
+        _query(k, "cpu", "AWS/EC2", "CPUUtilization", "InstanceId", i.instance_id, i) for k, i in enumerate(running)
+    ]
+    mem_q = [
+        _query(k, "mem", "CWAgent", "mem_used_percent", "InstanceId", i.instance_id, i) for k, i in enumerate(running)
+    ]
+    values = inventory.metric_values(region, [*cpu_q, *mem_q], start, now, period_s=PERIOD_S) if running else {}
+    cpu = np.vstack([_grid(values.get(q.id, []), start, slots) for q in cpu_q]) if running else np.empty((0, slots))
+    memory = np.vstack([_grid(values.get(q.id, []), start, slots) for q in mem_q]) if running else np.empty((0, slots))
+    cpu_p, _ = percentiles(cpu.astype(np.float32))
+    memory_p, _ = percentiles(memory.astype(np.float32))
+    sized = [
+        Instance(i.instance_id, i.instance_type, region, arch_neutral=i.tags.get(ARCH_TAG) == "any", tags=i.tags)
+        for i in running
+    ]
+    idle = idle_instances(
+        [i.instance_id for i in running], [i.instance_type for i in running], [region] * len(running), cpu_p, catalogue
+    )
+    idle_ids = {r.resource_id for r in idle[0]}
+    rightsized = rightsize(sized, cpu_p, memory_p, catalogue, settings)
+    # An idle instance is to be stopped, not resized: both would be offered for the same money.
+    result.add(([r for r in rightsized[0] if r.resource_id not in idle_ids], rightsized[1]))
+    result.add(idle)
+    parked = {
+        i.instance_id
+        for i in instances
+        if i.state == "stopped" and i.state_since is not None and i.state_since <= start
+    }
+    result.add(idle_volumes(inventory.volumes(region), parked, catalogue))
+    result.add(idle_addresses(inventory.addresses(region), catalogue))
+    balancers = inventory.load_balancers(region)
+    result.add(
+        idle_load_balancers(
+            balancers, _requests(inventory, region, balancers, start, now), catalogue, settings.lookback_days
+        )
+    )
+    return result
+
+
+def _requests(
+    inventory: OptimizerInventory, region: str, balancers: list[LoadBalancer], start: datetime, end: datetime
+) -> dict[str, float]:
+    queries = []
+    for k, lb in enumerate(balancers):
+        namespace, metric, dimension = _LB_METRICS.get(lb.kind, _LB_METRICS["application"])
+        # ALB/NLB metrics name the balancer by the tail of its ARN: app/<name>/<id>.
+        value = lb.name if lb.kind == "classic" else lb.arn.split(":loadbalancer/", 1)[-1]
+        queries.append(
+            MetricQuery(f"lb{k}", namespace, metric, dimension, value, "Count", "elb", lb.arn, region, lb.account_id)
+        )
+    values = inventory.metric_values(region, queries, start, end, period_s=86400, stat="Sum") if queries else {}
+    return {q.resource_id: sum(v for _, v in values[q.id]) for q in queries if values.get(q.id)}
