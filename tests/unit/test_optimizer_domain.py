@@ -16,6 +16,7 @@ from outlay.aws.resources import ElasticAddress, LoadBalancer, Volume
 from outlay.pricing.catalogue import PriceCatalogue
 from services.optimizer.commitments import brute_force_commitment, net_saving, optimal_commitment
 from services.optimizer.idle import idle_addresses, idle_instances, idle_load_balancers, idle_volumes
+from services.optimizer.plans import NotPlannable, build_plan
 from services.optimizer.portfolio import RISK_SCORE, pareto_front
 from services.optimizer.recommendations import Kind, Recommendation, Risk
 from services.optimizer.rightsizing.percentiles import percentiles
@@ -250,3 +251,27 @@ def test_the_pareto_front_is_exact(resources: list[list[tuple[int, Risk]]]) -> N
     for budget in range(0, max(best_at) + 1):
         reachable = max(s for r, s in best_at.items() if r <= budget)
         assert front.best_within(budget).monthly_saving == reachable
+
+
+def test_plans_say_what_changes_and_what_needs_approval() -> None:
+    resize = Recommendation(
+        Kind.RIGHTSIZE, "i-1", "us-east-1", "x", Decimal(40), 0.9, Risk.LOW, "m5.xlarge", "m6i.large"
+    )
+    stop = Recommendation(Kind.STOP_INSTANCE, "i-2", "us-east-1", "x", Decimal(60), 0.7, Risk.HIGH, "m5.large")
+    plan = build_plan([resize, stop], {"i-2": {"env": "dev"}}, auto_apply_enabled=True)
+    assert not plan.requires_approval and plan.monthly_saving == Decimal(100) and plan.risk is Risk.HIGH
+    assert [s.describe() for s in plan.changes[0].steps] == [
+        "stop_instances i-1",
+        "modify_instance_attribute i-1 InstanceType=m6i.large",
+        "start_instances i-1",
+    ]
+    assert plan.changes[0].rollback[1].params == {"InstanceType": "m5.xlarge"}
+    assert build_plan([stop, resize], {}, auto_apply_enabled=True).plan_id == plan.plan_id  # order-free, stable
+    prod = build_plan([resize], {"i-1": {"env": "Production"}}, auto_apply_enabled=True)
+    assert prod.requires_approval and "i-1" in prod.approval_reasons[0]
+    with pytest.raises(NotPlannable, match="^kind: delete_volume"):
+        build_plan([Recommendation(Kind.DELETE_VOLUME, "vol-1", "us-east-1", "x", Decimal(1), 1.0, Risk.LOW)], {})
+    with pytest.raises(ValueError, match="^recommendations:"):
+        build_plan([resize, resize], {})
+    with pytest.raises(ValueError, match="^recommendations:"):
+        build_plan([], {})

@@ -1,0 +1,45 @@
+"""The boto3 calls plans make: EC2 state and type changes, and CloudWatch alarm states for verification.
+
+Retries use botocore's standard mode (throttling and transient errors back off and retry); waiters poll every
+second so a plan against a fast endpoint (moto) does not sit out AWS's default 15-second delay.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+_RETRIES = Config(retries={"mode": "standard", "max_attempts": 8})
+_WAIT = {"Delay": 1, "MaxAttempts": 300}
+
+
+class AwsActions:
+    def __init__(self, region: str, endpoint_url: str | None = None, session: boto3.Session | None = None) -> None:
+        boto: Any = session or boto3.Session()
+        self._ec2 = boto.client("ec2", region_name=region, endpoint_url=endpoint_url, config=_RETRIES)
+        self._cloudwatch = boto.client("cloudwatch", region_name=region, endpoint_url=endpoint_url, config=_RETRIES)
+
+    def instance(self, instance_id: str) -> tuple[str, str]:
+        """(state, instance type) of one instance."""
+        found = self._ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
+        return str(found["State"]["Name"]), str(found["InstanceType"])
+
+    def stop(self, instance_id: str) -> None:
+        self._ec2.stop_instances(InstanceIds=[instance_id])
+        self._ec2.get_waiter("instance_stopped").wait(InstanceIds=[instance_id], WaiterConfig=_WAIT)
+
+    def start(self, instance_id: str) -> None:
+        self._ec2.start_instances(InstanceIds=[instance_id])
+        self._ec2.get_waiter("instance_running").wait(InstanceIds=[instance_id], WaiterConfig=_WAIT)
+
+    def set_type(self, instance_id: str, instance_type: str) -> None:
+        self._ec2.modify_instance_attribute(InstanceId=instance_id, InstanceType={"Value": instance_type})
+
+    def alarms_firing(self, alarm_names: list[str]) -> list[str]:
+        """Which of `alarm_names` are in state ALARM now."""
+        if not alarm_names:
+            return []
+        alarms = self._cloudwatch.describe_alarms(AlarmNames=alarm_names)["MetricAlarms"]
+        return [a["AlarmName"] for a in alarms if a.get("StateValue") == "ALARM"]

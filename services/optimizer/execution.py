@@ -1,0 +1,117 @@
+"""Applying a plan safely: approval first, a canary, verification, then batches; any failed check rolls back every
+change the plan made and marks it failed with the reason. Every step and decision is written to the audit list.
+Applying the same plan again changes nothing: a resource already in its planned state is skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Protocol
+
+from services.optimizer.plans import Action, Plan, ResourceChange, Step
+
+
+class Ec2Port(Protocol):
+    def instance(self, instance_id: str) -> tuple[str, str]: ...
+
+    def stop(self, instance_id: str) -> None: ...
+
+    def start(self, instance_id: str) -> None: ...
+
+    def set_type(self, instance_id: str, instance_type: str) -> None: ...
+
+
+Verify = Callable[[ResourceChange], str | None]  # None: healthy; else what is wrong
+
+
+class Outcome(StrEnum):
+    APPLIED = "applied"
+    ROLLED_BACK = "rolled_back"  # a check failed; every change undone
+    AWAITING_APPROVAL = "awaiting_approval"
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    at: datetime
+    plan_id: str
+    resource_id: str
+    event: str  # "step", "skipped", "verified", "check_failed", "rollback", "decision"
+    detail: str
+
+
+@dataclass
+class PlanResult:
+    outcome: Outcome
+    reason: str = ""
+    changed: list[str] = field(default_factory=list)
+    audit: list[AuditEntry] = field(default_factory=list)
+
+
+class PlanExecutor:
+    def __init__(self, ec2: Ec2Port, verify: Verify, clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
+        self._ec2 = ec2
+        self._verify = verify
+        self._clock = clock
+
+    def apply(self, plan: Plan, approved: bool, canary: int = 1, batch: int = 5) -> PlanResult:
+        result = PlanResult(Outcome.APPLIED)
+        note = self._auditor(plan, result)
+        if plan.requires_approval and not approved:
+            note("-", "decision", "not applied: " + "; ".join(plan.approval_reasons))
+            result.outcome, result.reason = Outcome.AWAITING_APPROVAL, "; ".join(plan.approval_reasons)
+            return result
+        note("-", "decision", "approved" if plan.requires_approval else "applied under the tenant's auto-apply policy")
+        changes = list(plan.changes)
+        groups = [changes[:canary], *(changes[i : i + batch] for i in range(canary, len(changes), batch))]
+        done: list[ResourceChange] = []
+        for group in (g for g in groups if g):
+            for change in group:
+                if self._in_planned_state(change):
+                    note(change.resource_id, "skipped", "already in its planned state")
+                    continue
+                for step in change.steps:
+                    self._run(step)
+                    note(change.resource_id, "step", step.describe())
+                done.append(change)
+                result.changed.append(change.resource_id)
+            for change in group:
+                problem = self._verify(change)
+                if problem is None:
+                    note(change.resource_id, "verified", "healthy after the change")
+                    continue
+                note(change.resource_id, "check_failed", problem)
+                for undone in reversed(done):
+                    for step in undone.rollback:
+                        self._run(step)
+                        note(undone.resource_id, "rollback", step.describe())
+                result.outcome = Outcome.ROLLED_BACK
+                result.reason = f"verification failed for {change.resource_id}: {problem}"
+                return result
+        return result
+
+    def _in_planned_state(self, change: ResourceChange) -> bool:
+        state, instance_type = self._ec2.instance(change.resource_id)
+        wanted_state = change.after.get("state", "running")
+        wanted_type = change.after.get("instance_type", instance_type)
+        return state == wanted_state and instance_type == wanted_type
+
+    def _run(self, step: Step) -> None:
+        if step.action is Action.STOP:
+            state, _ = self._ec2.instance(step.resource_id)
+            if state != "stopped":
+                self._ec2.stop(step.resource_id)
+        elif step.action is Action.START:
+            state, _ = self._ec2.instance(step.resource_id)
+            if state != "running":
+                self._ec2.start(step.resource_id)
+        elif step.action is Action.SET_TYPE:
+            self._ec2.set_type(step.resource_id, step.params["InstanceType"])
+
+    def _auditor(self, plan: Plan, result: PlanResult) -> Callable[[str, str, str], None]:
+        def note(resource_id: str, event: str, detail: str) -> None:
+            result.audit.append(AuditEntry(self._clock(), plan.plan_id, resource_id, event, detail))
+
+        return note

@@ -1,0 +1,137 @@
+"""Action plans: what a recommendation changes, step by step, with a dry-run diff and a rollback for every step,
+and whether policy lets it run without a person's approval.
+
+Policy: a resource tagged as production (`env` in PRODUCTION, the tag key configurable) always needs an approval;
+others may be applied automatically only where the tenant enables it. A change that cannot be rolled back
+(releasing an address loses it) always needs an approval.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+
+from outlay.events.usage import stable_record_id
+from services.optimizer.recommendations import Kind, Recommendation, Risk
+
+PRODUCTION = frozenset({"prod", "production", "live"})
+
+
+class Action(StrEnum):
+    STOP = "stop_instances"
+    START = "start_instances"
+    SET_TYPE = "modify_instance_attribute"
+
+
+@dataclass(frozen=True)
+class Step:
+    action: Action
+    resource_id: str
+    params: dict[str, str] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        extra = "".join(f" {k}={v}" for k, v in self.params.items())
+        return f"{self.action.value} {self.resource_id}{extra}"
+
+
+@dataclass(frozen=True)
+class ResourceChange:
+    """One resource's part of a plan: its steps in order, and the steps that undo them."""
+
+    recommendation: Recommendation
+    steps: tuple[Step, ...]
+    rollback: tuple[Step, ...]
+    before: dict[str, str]  # the dry-run diff: what the resource is
+    after: dict[str, str]  # and what it will be
+
+    @property
+    def resource_id(self) -> str:
+        return self.recommendation.resource_id
+
+
+@dataclass(frozen=True)
+class Plan:
+    plan_id: str
+    changes: tuple[ResourceChange, ...]
+    requires_approval: bool
+    approval_reasons: tuple[str, ...]
+    monthly_saving: Decimal
+    risk: Risk
+
+    def dry_run(self) -> list[str]:
+        """The diff, one line per resource: what changes from what to what."""
+        lines = []
+        for change in self.changes:
+            diff = ", ".join(f"{k}: {change.before.get(k)} -> {v}" for k, v in change.after.items())
+            lines.append(f"{change.resource_id}: {diff} (saves {change.recommendation.monthly_saving}/month)")
+        return lines
+
+
+class NotPlannable(ValueError):
+    """A recommendation this version cannot turn into steps yet; the message names its kind."""
+
+
+def change_for(recommendation: Recommendation) -> ResourceChange:
+    rid = recommendation.resource_id
+    if recommendation.kind is Kind.RIGHTSIZE:
+        assert recommendation.current is not None and recommendation.proposed is not None
+        resize = (
+            Step(Action.STOP, rid),
+            Step(Action.SET_TYPE, rid, {"InstanceType": recommendation.proposed}),
+            Step(Action.START, rid),
+        )
+        back = (
+            Step(Action.STOP, rid),
+            Step(Action.SET_TYPE, rid, {"InstanceType": recommendation.current}),
+            Step(Action.START, rid),
+        )
+        return ResourceChange(
+            recommendation,
+            resize,
+            back,
+            {"instance_type": recommendation.current},
+            {"instance_type": recommendation.proposed},
+        )
+    if recommendation.kind in (Kind.STOP_INSTANCE, Kind.SCHEDULE_INSTANCE):
+        return ResourceChange(
+            recommendation,
+            (Step(Action.STOP, rid),),
+            (Step(Action.START, rid),),
+            {"state": "running"},
+            {"state": "stopped"},
+        )
+    raise NotPlannable(f"kind: {recommendation.kind.value} recommendations cannot be planned yet")
+
+
+def build_plan(
+    recommendations: list[Recommendation],
+    tags: dict[str, dict[str, str]],
+    auto_apply_enabled: bool = False,
+    env_tag: str = "env",
+) -> Plan:
+    """A plan for `recommendations` (one change per resource); `tags` per resource id decide the policy."""
+    if not recommendations:
+        raise ValueError("recommendations: a plan needs at least one")
+    changes = tuple(change_for(r) for r in recommendations)
+    if len({c.resource_id for c in changes}) != len(changes):
+        raise ValueError("recommendations: at most one per resource in a plan")
+    reasons = []
+    production = sorted(
+        r.resource_id for r in recommendations if tags.get(r.resource_id, {}).get(env_tag, "").lower() in PRODUCTION
+    )
+    if production:
+        reasons.append(f"production resources ({env_tag}=prod): {', '.join(production)}")
+    if not auto_apply_enabled:
+        reasons.append("automatic apply is not enabled for this tenant")
+    worst = max((r.risk for r in recommendations), key=[Risk.LOW, Risk.MEDIUM, Risk.HIGH].index)
+    return Plan(
+        plan_id=stable_record_id(
+            "plan", *sorted(f"{r.resource_id}:{r.kind.value}:{r.proposed}" for r in recommendations)
+        ),
+        changes=changes,
+        requires_approval=bool(reasons),
+        approval_reasons=tuple(reasons),
+        monthly_saving=sum((r.monthly_saving for r in recommendations), Decimal(0)),
+        risk=worst,
+    )

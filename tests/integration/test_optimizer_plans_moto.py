@@ -1,0 +1,102 @@
+"""Plans against the moto server: recommend, refuse without approval, approve, apply a canary and a batch, verify,
+apply again (nothing changes), force a failed check and roll back; each step checked through boto3."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Any
+
+import boto3
+
+from outlay.aws.actions import AwsActions
+from services.optimizer.execution import Outcome, PlanExecutor
+from services.optimizer.plans import ResourceChange, build_plan
+from services.optimizer.recommendations import Kind, Recommendation, Risk
+
+REGION = "us-east-1"
+
+
+def _client(service: str, url: str) -> Any:
+    return boto3.client(service, region_name=REGION, endpoint_url=url)  # type: ignore[call-overload]
+
+
+def _resize(instance_id: str, current: str, proposed: str) -> Recommendation:
+    return Recommendation(
+        Kind.RIGHTSIZE,
+        instance_id,
+        REGION,
+        f"resize {current} to {proposed}",
+        Decimal("50"),
+        0.9,
+        Risk.LOW,
+        current=current,
+        proposed=proposed,
+    )
+
+
+def test_plan_full_cycle_with_canary_verification_idempotence_and_rollback(aws_env: str) -> None:
+    ec2 = _client("ec2", aws_env)
+    image = next(i["ImageId"] for i in ec2.describe_images(Owners=["amazon"])["Images"] if "Platform" not in i)
+    run = uuid.uuid4().hex[:8]
+    ids = [
+        i["InstanceId"]
+        for i in ec2.run_instances(
+            ImageId=image,
+            InstanceType="m5.2xlarge",
+            MinCount=3,
+            MaxCount=3,
+            TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "run", "Value": run}]}],
+        )["Instances"]
+    ]
+    actions = AwsActions(REGION, endpoint_url=aws_env)
+    recommendations = [_resize(i, "m5.2xlarge", "m6i.large") for i in ids]
+    tags = {ids[0]: {"env": "prod"}}
+
+    def healthy(change: ResourceChange) -> str | None:
+        state, instance_type = actions.instance(change.resource_id)
+        if state != "running":
+            return f"state {state}"
+        firing = actions.alarms_firing([f"{change.resource_id}-health"])
+        return f"alarm {firing[0]} is in ALARM" if firing else None
+
+    plan = build_plan(recommendations, tags)
+    assert plan.requires_approval and any("production" in r for r in plan.approval_reasons)
+    assert plan.dry_run()[0].startswith(f"{ids[0]}: instance_type: m5.2xlarge -> m6i.large")
+    executor = PlanExecutor(actions, healthy)
+
+    refused = executor.apply(plan, approved=False)
+    assert refused.outcome is Outcome.AWAITING_APPROVAL and refused.changed == []
+    assert {actions.instance(i)[1] for i in ids} == {"m5.2xlarge"}
+
+    applied = executor.apply(plan, approved=True, canary=1, batch=2)
+    assert applied.outcome is Outcome.APPLIED and applied.changed == ids
+    assert [actions.instance(i) for i in ids] == [("running", "m6i.large")] * 3
+    events = [(e.resource_id, e.event) for e in applied.audit]
+    # The canary is verified before the batch is touched.
+    assert events.index((ids[0], "verified")) < events.index((ids[1], "step"))
+
+    again = executor.apply(plan, approved=True)
+    assert again.outcome is Outcome.APPLIED and again.changed == []
+    assert {e.event for e in again.audit} == {"decision", "skipped", "verified"}
+
+    # A second plan whose batch breaks its health alarm: every change it made is undone.
+    back = build_plan([_resize(i, "m6i.large", "m5.xlarge") for i in ids], {}, auto_apply_enabled=True)
+    assert not back.requires_approval
+    cloudwatch = _client("cloudwatch", aws_env)
+    cloudwatch.put_metric_alarm(
+        AlarmName=f"{ids[2]}-health",
+        MetricName="StatusCheckFailed",
+        Namespace="AWS/EC2",
+        Statistic="Maximum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+    )
+    cloudwatch.set_alarm_state(AlarmName=f"{ids[2]}-health", StateValue="ALARM", StateReason="forced by the test")
+    failed = executor.apply(back, approved=False, canary=1, batch=2)
+    assert failed.outcome is Outcome.ROLLED_BACK and ids[2] in failed.reason and "ALARM" in failed.reason
+    assert failed.changed == ids
+    assert [actions.instance(i) for i in ids] == [("running", "m6i.large")] * 3  # all three restored
+    assert sum(1 for e in failed.audit if e.event == "rollback") == 9  # stop, type, start for each
