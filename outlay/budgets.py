@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from outlay.events.budget_alert import ThresholdBasis, ThresholdState
 from outlay.events.currencies import currency_code
 from outlay.events.usage import Money
+from outlay.money import NANOS_PER_UNIT, to_nanos
 from outlay.scopes import parse_scope
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
 ]
 
 MAX_CUSTOM_DAYS = 366
+MAX_NANOS = 2**63
 DEFAULT_THRESHOLDS = (("actual", Decimal(100)), ("forecast", Decimal(100)))
 
 
@@ -66,6 +68,14 @@ class BudgetIn(BaseModel):
     @classmethod
     def _scope(cls, value: str) -> str:
         parse_scope(value)  # raises naming the problem
+        return value
+
+    @field_validator("amount")
+    @classmethod
+    def _storable_amount(cls, value: Decimal) -> Decimal:
+        # The store keeps nano-units in a 64-bit integer: under one nano rounds to nothing, over it overflows.
+        if not 0 < to_nanos(value) < MAX_NANOS:
+            raise ValueError(f"must be at least 0.000000001 and under {MAX_NANOS // NANOS_PER_UNIT:,}")
         return value
 
     @field_validator("currency")

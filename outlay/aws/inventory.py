@@ -146,13 +146,13 @@ class AwsInventory:
                         kind=lb.get("Type", "application"),
                         region=region,
                         account_id=self.account_id,
+                        created=lb.get("CreatedTime"),
                     )
                 )
         for page in self._client("elb", region).get_paginator("describe_load_balancers").paginate():
             for lb in page.get("LoadBalancerDescriptions", []):
-                out.append(
-                    LoadBalancer(lb["LoadBalancerName"], lb["LoadBalancerName"], "classic", region, self.account_id)
-                )
+                name = lb["LoadBalancerName"]
+                out.append(LoadBalancer(name, name, "classic", region, self.account_id, lb.get("CreatedTime")))
         return out
 
     def metric_values(

@@ -80,3 +80,4 @@ class LoadBalancer:
     kind: str  # "application" | "network" | "gateway" | "classic"
     region: str
     account_id: str
+    created: datetime | None = None

@@ -1,8 +1,9 @@
-"""`outlay.forecasts.v1`: the latest forecast of one cost scope (the total, an account, a service, a tag value).
+"""`outlay.forecasts.v1`: the latest forecast of one cost scope (the total, an account, a service, a tag value) in
+one currency.
 
 The forecast service publishes one per scope each time it reforecasts (when billed data lands, on its schedule,
-on demand). Keyed by scope: the newest event of a scope replaces the previous one; `forecast_id` is stable for a
-scope, basis and history end, so a repeated run over the same data carries the same id.
+on demand). Keyed by scope and currency: the newest event of a scope in a currency replaces the previous one;
+`forecast_id` is stable for a scope, currency, basis and history end, so a repeated run carries the same id.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ class ForecastTotal(BaseModel):
 class CostForecast(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    forecast_id: str = Field(description="Stable for (scope, basis, history_end, horizon).")
+    forecast_id: str = Field(description="Stable for (scope, currency, basis, history_end, horizon).")
     scope: str = Field(description="'total', 'billing_account_id=…', 'service=…' or 'tag:<key>=<value>'.")
     dimensions: dict[str, str] = Field(default_factory=dict, description="The scope's dimension values.")
     currency: str = "USD"
@@ -85,8 +86,8 @@ class CostForecast(BaseModel):
 
     @property
     def key(self) -> bytes:
-        return self.scope.encode()
+        return f"{self.scope}|{self.currency}".encode()
 
 
-def forecast_id(scope: str, basis: ForecastBasis, history_end: date, horizon_days: int) -> str:
-    return stable_record_id("forecast", scope, basis.value, history_end.isoformat(), horizon_days)
+def forecast_id(scope: str, currency: str, basis: ForecastBasis, history_end: date, horizon_days: int) -> str:
+    return stable_record_id("forecast", scope, currency, basis.value, history_end.isoformat(), horizon_days)

@@ -33,7 +33,7 @@ INGEST_DLQ = Topic("outlay.ingest.dlq.v1", DeadLetter, "file")
 LEDGER_PROGRESS = Topic("outlay.ledger.progress.v1", LedgerProgress, "'ledger'", partitions=1)
 ANOMALIES = Topic("outlay.anomalies.v1", CostAnomaly, "series")
 ANOMALY_FEEDBACK = Topic("outlay.anomaly_feedback.v1", AnomalyFeedback, "series")
-FORECASTS = Topic("outlay.forecasts.v1", CostForecast, "scope")
+FORECASTS = Topic("outlay.forecasts.v1", CostForecast, "scope|currency")
 BUDGET_ALERTS = Topic("outlay.budget_alerts.v1", BudgetAlert, "budget_id")
 
 TOPICS: tuple[Topic, ...] = (

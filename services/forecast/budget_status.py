@@ -100,7 +100,7 @@ def _threshold(
     amount = (budget.amount * percent / 100).quantize(_MICRO)
     if basis is ThresholdBasis.ACTUAL and actual >= amount:
         state, day = ThresholdState.BREACHED, _crossing(actual_running, amount)
-    elif total is not None and total >= amount:
+    elif max(actual, total if total is not None else actual) >= amount:  # spent past it: no forecast needed
         state = ThresholdState.FORECAST_TO_BREACH if basis is ThresholdBasis.ACTUAL else ThresholdState.BREACHED
         day = _crossing(running, amount)
     else:
@@ -152,6 +152,10 @@ class AlertTracker:
 
     def changes(self, statuses: list[BudgetStatus], now: datetime) -> list[BudgetAlert]:
         alerts = []
+        current = {
+            budget_alert_id(s.budget_id, s.period_start, t.basis, t.percent) for s in statuses for t in s.thresholds
+        }
+        self._last = {k: v for k, v in self._last.items() if k in current}  # deleted budgets, past periods
         for status in statuses:
             for t in status.thresholds:
                 alert_id = budget_alert_id(status.budget_id, status.period_start, t.basis, t.percent)

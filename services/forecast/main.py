@@ -37,8 +37,8 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
             address = f"{settings.forecast_grpc_host}:{settings.forecast_grpc_port}"
             server, port = await start_server(reforecaster, settings.forecast_horizon_days, address)
             log.info("forecast gRPC on %s:%d", settings.forecast_grpc_host, port)
-            await watch.start()
             try:
+                await watch.start()
                 await run_schedule(
                     reforecaster,
                     watch,

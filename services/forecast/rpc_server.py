@@ -102,7 +102,7 @@ async def start_server(
     reforecaster: Reforecaster, default_horizon_days: int, address: str
 ) -> tuple[grpc.aio.Server, int]:
     """A started server on `address` (port 0: any free port); returns it and its port."""
-    server = grpc.aio.server()
+    server = grpc.aio.server(options=[("grpc.max_send_message_length", 256 * 1024 * 1024)])
     pb_grpc.add_ForecastServiceServicer_to_server(ForecastServicer(reforecaster, default_horizon_days), server)
     health = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)

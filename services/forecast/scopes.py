@@ -135,7 +135,9 @@ def build_forecasts(
         month_actual = history.actual((scope, currency), first_day.replace(day=1), history_end).quantize(_MICRO)
         events.append(
             CostForecast(
-                forecast_id=forecast_id(scope, ForecastBasis.BILLED_ELSE_ESTIMATED, history_end, horizon_days),
+                forecast_id=forecast_id(
+                    scope, currency, ForecastBasis.BILLED_ELSE_ESTIMATED, history_end, horizon_days
+                ),
                 scope=scope,
                 dimensions=parse_scope(scope),
                 currency=currency,
@@ -207,7 +209,7 @@ def hourly_forecasts(
     by_hour = {
         f"{scope}\x1f{currency}": cast(dict[datetime, float], hours) for (scope, currency), hours in series.items()
     }
-    batch = batch_of(by_hour, Step.HOUR)
+    batch = batch_of(by_hour, Step.HOUR, end=last_complete)  # hours without rows up to now cost nothing
     forecasts = forecast(batch, HOURS_AHEAD)
     lower80, upper80 = forecasts.bounds(0.8)
     lower95, upper95 = forecasts.bounds(0.95)
@@ -229,10 +231,16 @@ def hourly_forecasts(
 
 
 def _varies_within_days(hours: dict[date, float]) -> bool:
-    by_day: dict[date, list[float]] = defaultdict(list)
-    for at, value in hours.items():
-        assert isinstance(at, datetime)
-        by_day[at.date()].append(value)
-    recent = [v for _, v in sorted(by_day.items())[-HOURLY_CHECK_DAYS:] if len(v) == 24]
-    varying = sum(1 for v in recent if max(v) - min(v) > SPREAD_REMAINDER + 1e-6 * max(abs(max(v)), abs(min(v))))
-    return bool(recent) and varying * 2 > len(recent)
+    """Most of the last week's whole days vary within the day. Hours without rows cost 0 (the ledger writes
+    none for an hour without usage), so an office-hours workload's quiet nights count as the variation they are."""
+    stamps = sorted(cast(dict[datetime, float], hours))
+    if not stamps:
+        return False
+    first_day, last_day = stamps[0].date() + timedelta(days=1), stamps[-1].date() - timedelta(days=1)
+    days = [last_day - timedelta(days=k) for k in range(HOURLY_CHECK_DAYS) if last_day - timedelta(days=k) >= first_day]
+    varying = 0
+    for day in days:
+        midnight = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        values = [hours.get(midnight + timedelta(hours=h), 0.0) for h in range(24)]
+        varying += max(values) - min(values) > SPREAD_REMAINDER + 1e-6 * max(abs(max(values)), abs(min(values)))
+    return bool(days) and varying * 2 > len(days)

@@ -132,7 +132,7 @@ async def run_schedule(
 ) -> None:
     """Reforecast now, then whenever the schedule is due or billed data landed, never twice within debounce_s."""
     last_run = time.monotonic()
-    await reforecaster.publish(horizon_days)
+    await _publish_logged(reforecaster, horizon_days)
     pending = False
     while not stop.is_set():
         pending |= await watch.billed_landed(timeout_s=1.0)
@@ -141,7 +141,11 @@ async def run_schedule(
         if (due or pending) and now - last_run >= debounce_s:
             last_run = now
             pending = False
-            try:
-                await reforecaster.publish(horizon_days)
-            except Exception:  # a failed run (store away) must not end the service; the next one retries
-                log.exception("reforecast failed")
+            await _publish_logged(reforecaster, horizon_days)
+
+
+async def _publish_logged(reforecaster: Reforecaster, horizon_days: int) -> None:
+    try:
+        await reforecaster.publish(horizon_days)
+    except Exception:  # a failed run (store away, a bad row) must not end the service; the next one retries
+        log.exception("reforecast failed")

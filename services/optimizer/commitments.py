@@ -8,7 +8,8 @@ on-demand usage u_t, the net saving against paying on demand is
 concave and piecewise linear in k with its kinks at the observed u_t: its maximum is at one of them (where the
 share of hours with usage above k falls to 1 - d), so sorting the profile once and evaluating S at every
 observed value gives the exact optimum. The same holds for a count of Reserved Instances over hourly instance
-counts (k integer, each kink an integer).
+counts (each kink an integer), without a decline setting: scaling the counts makes the kinks fractional, so round
+a cautious RI count down.
 
 `decline` is the risk setting for future decline: the profile is scaled by (1 - decline) before optimising, so
 the commitment still pays if usage falls that much.

@@ -29,7 +29,8 @@ Verify = Callable[[ResourceChange], str | None]  # None: healthy; else what is w
 
 class Outcome(StrEnum):
     APPLIED = "applied"
-    ROLLED_BACK = "rolled_back"  # a check failed; every change undone
+    ROLLED_BACK = "rolled_back"  # a step or a check failed; every change undone
+    FAILED = "failed"  # a step or a check failed and so did undoing some change: a person must look
     AWAITING_APPROVAL = "awaiting_approval"
 
 
@@ -38,7 +39,7 @@ class AuditEntry:
     at: datetime
     plan_id: str
     resource_id: str
-    event: str  # "step", "skipped", "verified", "check_failed", "rollback", "decision"
+    event: str  # "decision", "step", "step_failed", "skipped", "verified", "check_failed", "rollback", ...
     detail: str
 
 
@@ -69,27 +70,48 @@ class PlanExecutor:
         done: list[ResourceChange] = []
         for group in (g for g in groups if g):
             for change in group:
-                if self._in_planned_state(change):
-                    note(change.resource_id, "skipped", "already in its planned state")
-                    continue
-                for step in change.steps:
-                    self._run(step)
-                    note(change.resource_id, "step", step.describe())
-                done.append(change)
-                result.changed.append(change.resource_id)
+                try:
+                    if self._in_planned_state(change):
+                        note(change.resource_id, "skipped", "already in its planned state")
+                        continue
+                    done.append(change)  # before its first step: a step that fails half way is undone too
+                    result.changed.append(change.resource_id)
+                    for step in change.steps:
+                        self._run(step)
+                        note(change.resource_id, "step", step.describe())
+                except Exception as exc:  # a refused call (capacity, a vanished instance): undo, never half-apply
+                    failure = f"{type(exc).__name__}: {exc}"
+                    note(change.resource_id, "step_failed", failure)
+                    return self._roll_back(done, result, note, f"a step failed for {change.resource_id}: {failure}")
             for change in group:
-                problem = self._verify(change)
+                problem: str | None
+                try:
+                    problem = self._verify(change)
+                except Exception as exc:
+                    problem = f"the check itself failed: {type(exc).__name__}: {exc}"
                 if problem is None:
                     note(change.resource_id, "verified", "healthy after the change")
                     continue
                 note(change.resource_id, "check_failed", problem)
-                for undone in reversed(done):
-                    for step in undone.rollback:
-                        self._run(step)
-                        note(undone.resource_id, "rollback", step.describe())
-                result.outcome = Outcome.ROLLED_BACK
-                result.reason = f"verification failed for {change.resource_id}: {problem}"
-                return result
+                return self._roll_back(done, result, note, f"verification failed for {change.resource_id}: {problem}")
+        return result
+
+    def _roll_back(
+        self, done: list[ResourceChange], result: PlanResult, note: Callable[[str, str, str], None], reason: str
+    ) -> PlanResult:
+        """Undo every change, newest first; a rollback step that fails is recorded and the rest still run."""
+        failed = []
+        for undone in reversed(done):
+            for step in undone.rollback:
+                try:
+                    self._run(step)
+                    note(undone.resource_id, "rollback", step.describe())
+                except Exception as exc:
+                    failed.append(undone.resource_id)
+                    note(undone.resource_id, "rollback_failed", f"{step.describe()}: {type(exc).__name__}: {exc}")
+                    break  # the next steps of this resource depend on this one
+        result.outcome = Outcome.FAILED if failed else Outcome.ROLLED_BACK
+        result.reason = reason + (f"; rollback failed for {', '.join(failed)}: needs a person" if failed else "")
         return result
 
     def _in_planned_state(self, change: ResourceChange) -> bool:

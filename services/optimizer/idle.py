@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
 import numpy as np
@@ -109,18 +110,22 @@ def idle_load_balancers(
     balancers: list[LoadBalancer],
     requests: dict[str, float],
     catalogue: PriceCatalogue,
+    lookback_start: datetime,
     lookback_days: int = 14,
 ) -> tuple[list[Recommendation], list[Skipped]]:
-    """`requests`: per load balancer arn, RequestCount (ALB/CLB) or NewFlowCount (NLB) summed over the lookback;
-    a balancer missing from it had no metric."""
+    """`requests`: per load balancer arn, RequestCount (ALB/CLB) or NewFlowCount (NLB) summed over the lookback.
+
+    Elastic Load Balancing publishes no datapoint for a period without traffic, so a balancer missing from
+    `requests` served nothing if it existed for the whole lookback; a younger one (or one whose age is unknown)
+    is skipped: too new to judge."""
     found: list[Recommendation] = []
     skipped: list[Skipped] = []
     for lb in balancers:
         served = requests.get(lb.arn)
-        if served is None:
-            skipped.append(Skipped(lb.arn, "no request metric over the lookback: cannot tell idle from unmonitored"))
+        if served is None and (lb.created is None or lb.created > lookback_start):
+            skipped.append(Skipped(lb.arn, "no request datapoints and younger than the lookback: too new to judge"))
             continue
-        if served > 0:
+        if served is not None and served > 0:
             continue
         try:
             hourly = catalogue.unit_price("elb", f"{lb.kind}_hour", lb.region).amount
@@ -137,7 +142,7 @@ def idle_load_balancers(
                 confidence=0.9,
                 risk=Risk.MEDIUM,  # a DNS name may still point at it
                 current=lb.kind,
-                evidence={"requests": 0.0, "lookback_days": float(lookback_days)},
+                evidence={"requests": served or 0.0, "lookback_days": float(lookback_days)},
             )
         )
     return found, skipped

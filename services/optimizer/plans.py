@@ -93,7 +93,7 @@ def change_for(recommendation: Recommendation) -> ResourceChange:
             {"instance_type": recommendation.current},
             {"instance_type": recommendation.proposed},
         )
-    if recommendation.kind in (Kind.STOP_INSTANCE, Kind.SCHEDULE_INSTANCE):
+    if recommendation.kind is Kind.STOP_INSTANCE:
         return ResourceChange(
             recommendation,
             (Step(Action.STOP, rid),),
@@ -122,6 +122,9 @@ def build_plan(
     )
     if production:
         reasons.append(f"production resources ({env_tag}=prod): {', '.join(production)}")
+    unknown = sorted(r.resource_id for r in recommendations if r.resource_id not in tags)
+    if unknown:
+        reasons.append(f"tags not known, so possibly production: {', '.join(unknown)}")
     if not auto_apply_enabled:
         reasons.append("automatic apply is not enabled for this tenant")
     worst = max((r.risk for r in recommendations), key=[Risk.LOW, Risk.MEDIUM, Risk.HIGH].index)

@@ -135,7 +135,7 @@ def scan_region(
     balancers = inventory.load_balancers(region)
     result.add(
         idle_load_balancers(
-            balancers, _requests(inventory, region, balancers, start, now), catalogue, settings.lookback_days
+            balancers, _requests(inventory, region, balancers, start, now), catalogue, start, settings.lookback_days
         )
     )
     return result

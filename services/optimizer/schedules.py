@@ -25,6 +25,7 @@ NON_PROD = frozenset({"dev", "development", "test", "testing", "qa", "staging", 
 ENV_TAG = "env"
 TIMEZONE_TAG = "outlay:timezone"
 BUSY_MARGIN = 5.0  # CPU points over the quiet level
+QUIET_CEILING = 10.0  # a quiet level above this CPU% is work, not idling: no schedule
 MIN_WEEKS = 2
 MIN_OFF_SHARE = 0.25  # a schedule that stops the instance less than a quarter of the week is not worth its risk
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -104,7 +105,12 @@ def off_hours(
         if np.isnan(profile).mean() > 0.1:
             skipped.append(Skipped(instance.resource_id, "more than a tenth of the week's hours were never observed"))
             continue
+        quiet = float(np.nanpercentile(profile, 20))
+        if quiet > QUIET_CEILING:
+            continue  # it works around the clock: nothing to switch off
         schedule = propose_schedule(profile, zone_name)
+        if not schedule.on_hours:
+            continue  # no working-hours pattern at all: idle-instance finding's business, not a schedule
         off_share = 1 - schedule.running_hours_per_week() / 168
         if off_share < MIN_OFF_SHARE:
             continue

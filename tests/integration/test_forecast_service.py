@@ -115,7 +115,7 @@ async def test_every_scope_is_forecast_from_billed_else_estimated_days_and_publi
             for messages in (await consumer.getmany(timeout_ms=500)).values():
                 for m in messages:
                     event = CostForecast.model_validate_json(m.value or b"")
-                    assert m.key == event.scope.encode()
+                    assert m.key == f"{event.scope}|{event.currency}".encode()
                     received[event.scope] = event
     finally:
         await consumer.stop()
@@ -203,6 +203,7 @@ async def test_gateway_serves_forecasts_over_grpc_with_problem_details(
                 ({"scope": "total", "horizon_days": "soon"}, 422, "horizon_days"),
                 ({"scope": "total", "horizon_days": "0.5"}, 422, "horizon_days"),
                 ({"scope": "total", "horizon_days": "365"}, 422, "horizon_days"),
+                ({"horizon_days": "99999999999"}, 422, "horizon_days"),
                 ({"scope": ["total", "service=AmazonS3"], "currency": "EUR"}, 422, "currency"),
                 ({"scope": "total", "colour": "blue"}, 422, "colour"),
             ]:

@@ -81,7 +81,9 @@ def test_plan_full_cycle_with_canary_verification_idempotence_and_rollback(aws_e
     assert {e.event for e in again.audit} == {"decision", "skipped", "verified"}
 
     # A second plan whose batch breaks its health alarm: every change it made is undone.
-    back = build_plan([_resize(i, "m6i.large", "m5.xlarge") for i in ids], {}, auto_apply_enabled=True)
+    back = build_plan(
+        [_resize(i, "m6i.large", "m5.xlarge") for i in ids], {i: {} for i in ids}, auto_apply_enabled=True
+    )
     assert not back.requires_approval
     cloudwatch = _client("cloudwatch", aws_env)
     cloudwatch.put_metric_alarm(

@@ -133,3 +133,19 @@ def test_alerts_are_published_on_change_only() -> None:
     relaxed = tracker.changes(budget_statuses(history, [budget(amount=Decimal(10_000))], date(2026, 11, 20)), at)
     assert {a.state for a in relaxed} == {ThresholdState.OK} and len(relaxed) == 2
     assert {a.alert_id for a in relaxed} == {a.alert_id for a in first}
+
+
+@pytest.mark.parametrize("amount", ["0.0000000001", "10000000000"])
+def test_an_amount_the_store_cannot_hold_is_refused(amount: str) -> None:
+    with pytest.raises(ValidationError, match="amount"):
+        BudgetIn.model_validate({"name": "x", "scope": "total", "amount": amount})
+
+
+def test_spend_past_a_forecast_threshold_breaches_it_without_a_forecast_total() -> None:
+    far = budget(period="custom", start=date(2026, 11, 1), end=date(2027, 6, 30), amount=Decimal(1000))
+    [status] = budget_statuses(steady("100", date(2026, 10, 1), 50), [far], date(2026, 11, 20))
+    assert status.forecast_total is None and status.actual_to_date == Decimal(1900)
+    assert {t.basis: t.state for t in status.thresholds} == {
+        ThresholdBasis.ACTUAL: ThresholdState.BREACHED,
+        ThresholdBasis.FORECAST: ThresholdState.BREACHED,
+    }

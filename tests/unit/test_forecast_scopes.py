@@ -95,3 +95,31 @@ def test_the_bill_replaces_only_its_own_services_estimate() -> None:
     series = history.series(through=day)
     assert series[("total", "USD")] == {day: 13.0} == series[("tag:team=web", "USD")]
     assert series[("service=AWSLambda", "USD")] == {day: 3.0}
+
+
+def test_a_young_fast_growing_scope_beside_an_old_flat_one_is_forecast_with_ordered_bounds() -> None:
+    history = ScopeHistory()
+    for d in range(200):
+        history.add(
+            DailyCost(date(2026, 1, 1) + timedelta(days=d), "billed", "USD", "111", "AmazonS3", {}, Decimal(50))
+        )
+    for d in range(12):  # a new account whose spend grows half again every day
+        day = date(2026, 7, 8) + timedelta(days=d)
+        history.add(
+            DailyCost(day, "billed", "USD", "222", "AmazonEC2", {}, Decimal(100 * 1.47**d).quantize(Decimal(1)))
+        )
+    forecasts = {f.scope: f for f in build_forecasts(history, date(2026, 7, 20), 30)}
+    young = forecasts["billing_account_id=222"]
+    assert all(d.lower95 <= d.lower80 <= d.expected <= d.upper80 <= d.upper95 for d in young.days)
+
+
+def test_office_hours_with_no_rows_at_night_still_get_an_hourly_forecast() -> None:
+    history = ScopeHistory()
+    start = datetime(2026, 3, 2, tzinfo=UTC)
+    for h in range(24 * 14):
+        at = start + timedelta(hours=h)
+        if 9 <= at.hour < 18:  # the ledger writes no row for an hour without usage
+            history.add(DailyCost(at, "estimated", "USD", "111", "AWSLambda", {}, Decimal(3)))
+    hourly = hourly_forecasts(history, start + timedelta(days=14, minutes=5))
+    lam = hourly[("service=AWSLambda", "USD")]
+    assert lam[3].expected < 1 < lam[12].expected  # 03:00 quiet, 12:00 busy

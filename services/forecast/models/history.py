@@ -81,13 +81,16 @@ def daily_batch(series: dict[str, dict[date, float]]) -> SeriesBatch:
     return batch_of(as_instants, Step.DAY)
 
 
-def batch_of(series: dict[str, dict[datetime, float]], step: Step) -> SeriesBatch:
+def batch_of(series: dict[str, dict[datetime, float]], step: Step, end: datetime | None = None) -> SeriesBatch:
     """A batch from {id: {period start (UTC): value}} on one calendar of `step` periods from the earliest start
-    to the latest; periods a series lacks inside its own life are 0, before its first period NaN."""
+    to the latest (or to `end`, the last period known to be complete, if later); periods a series lacks inside its
+    own life are 0, before its first period NaN."""
     if not any(series.values()):
         raise ValueError("no series to forecast")
     first = min(min(periods) for periods in series.values() if periods)
     last = max(max(periods) for periods in series.values() if periods)
+    if end is not None and end > last:
+        last = end
     span = step.delta
 
     def index(at: datetime) -> int:

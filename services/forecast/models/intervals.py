@@ -72,6 +72,12 @@ def interval_widths(errors: Values, recent: Values) -> tuple[dict[float, Widths]
         # Never narrower than the step intervals added up: the running-total errors the backtest sees stop at
         # four weeks, from origins so few that a walking level's total is underestimated.
         widths[level] = Widths(step=step, total=np.maximum(measured, np.cumsum(step, axis=1)))
+    # The levels fall back on their own (95% needs 19 errors, 80% only 4): keep a wider level never narrower.
+    for lower, higher in zip(LEVELS, LEVELS[1:], strict=False):
+        widths[higher] = Widths(
+            step=np.maximum(widths[higher].step, widths[lower].step),
+            total=np.maximum(widths[higher].total, widths[lower].total),
+        )
     return widths, short
 
 

@@ -15,6 +15,8 @@ from outlay.rpc.forecast_messages import from_message
 from services.gateway.query import FieldError, QueryError
 
 DEADLINE_S = 15.0  # a forecast of every scope reads a year of rollups and runs the models
+# Every scope's 90-day forecast with hours is ~11.5 KB: gRPC's 4 MB default would cap a batch near 365 scopes.
+MESSAGE_LIMITS = [("grpc.max_receive_message_length", 256 * 1024 * 1024)]
 
 
 class ForecastUnavailable(Exception):
@@ -23,7 +25,7 @@ class ForecastUnavailable(Exception):
 
 class ForecastClient:
     def __init__(self, target: str, deadline_s: float = DEADLINE_S) -> None:
-        self._channel = grpc.aio.insecure_channel(target)
+        self._channel = grpc.aio.insecure_channel(target, options=MESSAGE_LIMITS)
         self._stub = pb_grpc.ForecastServiceStub(self._channel)
         self._deadline = deadline_s
 

@@ -13,6 +13,7 @@ from services.gateway.schemas import PROBLEM_RESPONSES
 
 router = APIRouter(prefix="/v1/forecasts", tags=["forecasts"])
 PARAMS = frozenset({"scope", "horizon_days", "currency"})
+MAX_HORIZON_DAYS = 90  # the forecast service's limit, checked here too: the gRPC field is a 32-bit integer
 
 
 class ForecastsOut(BaseModel):
@@ -27,9 +28,12 @@ def _horizon(value: str | None) -> int:
     if value is None:
         return 0  # the service's default
     try:
-        return int(value)
+        days = int(value)
     except ValueError:
         raise QueryError.single("horizon_days", f"must be a whole number of days, got {value!r}") from None
+    if not 1 <= days <= MAX_HORIZON_DAYS:
+        raise QueryError.single("horizon_days", f"must be between 1 and {MAX_HORIZON_DAYS}, got {days}")
+    return days
 
 
 @router.get(
