@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import calendar
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -158,20 +159,26 @@ def _money(value: float) -> Decimal:
     return Decimal(repr(float(value))).quantize(_MICRO)
 
 
-def _days(forecasts: Forecasts, row: int, first_day: date, horizon_days: int) -> list[ForecastDay]:
+def _period_bounds(forecasts: Forecasts) -> Callable[[int, int], dict[str, Decimal]]:
+    """The expected value and both intervals of (series row, step) as money, the fields both periods carry."""
     lower80, upper80 = forecasts.bounds(0.8)
     lower95, upper95 = forecasts.bounds(0.95)
-    return [
-        ForecastDay(
-            day=first_day + timedelta(days=h),
-            expected=_money(forecasts.point[row, h]),
-            lower80=_money(lower80[row, h]),
-            upper80=_money(upper80[row, h]),
-            lower95=_money(lower95[row, h]),
-            upper95=_money(upper95[row, h]),
-        )
-        for h in range(horizon_days)
-    ]
+
+    def at(row: int, h: int) -> dict[str, Decimal]:
+        return {
+            "expected": _money(forecasts.point[row, h]),
+            "lower80": _money(lower80[row, h]),
+            "upper80": _money(upper80[row, h]),
+            "lower95": _money(lower95[row, h]),
+            "upper95": _money(upper95[row, h]),
+        }
+
+    return at
+
+
+def _days(forecasts: Forecasts, row: int, first_day: date, horizon_days: int) -> list[ForecastDay]:
+    at = _period_bounds(forecasts)
+    return [ForecastDay(day=first_day + timedelta(days=h), **at(row, h)) for h in range(horizon_days)]
 
 
 def _total(
@@ -211,21 +218,10 @@ def hourly_forecasts(
     }
     batch = batch_of(by_hour, Step.HOUR, end=last_complete)  # hours without rows up to now cost nothing
     forecasts = forecast(batch, HOURS_AHEAD)
-    lower80, upper80 = forecasts.bounds(0.8)
-    lower95, upper95 = forecasts.bounds(0.95)
+    at = _period_bounds(forecasts)
     first = batch.start + batch.periods * batch.step.delta
     return {
-        key: [
-            ForecastHour(
-                hour=first + timedelta(hours=h),
-                expected=_money(forecasts.point[row, h]),
-                lower80=_money(lower80[row, h]),
-                upper80=_money(upper80[row, h]),
-                lower95=_money(lower95[row, h]),
-                upper95=_money(upper95[row, h]),
-            )
-            for h in range(HOURS_AHEAD)
-        ]
+        key: [ForecastHour(hour=first + timedelta(hours=h), **at(row, h)) for h in range(HOURS_AHEAD)]
         for row, key in enumerate(series)
     }
 
