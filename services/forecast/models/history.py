@@ -10,9 +10,11 @@ reads rollups fills it with 0).
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -106,15 +108,20 @@ def batch_of(series: dict[str, dict[datetime, float]], step: Step, end: datetime
     return SeriesBatch(list(series), values, first, step)
 
 
-def quiet_nanmedian(values: Values) -> Values:
-    """Row medians ignoring NaN; NaN for a row with no value, without numpy's all-NaN warning."""
+def _rows(reduce: Callable[..., Any], values: Values) -> Values:
+    """`reduce` (a numpy nan-reduction) over each row, NaN for a row with no value, without numpy's warning."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        return np.asarray(np.nanmedian(values, axis=1), dtype=np.float64)
+        return np.asarray(reduce(values, axis=1), dtype=np.float64)
+
+
+def quiet_nanmedian(values: Values) -> Values:
+    return _rows(np.nanmedian, values)
 
 
 def quiet_nanmean(values: Values) -> Values:
-    """Row means ignoring NaN; NaN for a row with no value, without numpy's empty-slice warning."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.asarray(np.nanmean(values, axis=1), dtype=np.float64)
+    return _rows(np.nanmean, values)
+
+
+def quiet_nanstd(values: Values) -> Values:
+    return _rows(np.nanstd, values)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from services.forecast.models.history import Values, quiet_nanmean
+from services.forecast.models.history import Values, quiet_nanmean, quiet_nanstd
 
 LEVELS = (0.8, 0.95)
 GROWTH = 0.5  # without enough errors to measure it: step errors grow like a random walk's, with sqrt(h)
@@ -57,8 +57,8 @@ def interval_widths(errors: Values, recent: Values) -> tuple[dict[float, Widths]
     total_q = {level: _conformal_quantile(scaled_totals, level) for level in LEVELS}
     counts = np.sum(~np.isnan(scaled_steps), axis=(0, 2))
     short = counts < MIN_ERRORS
-    spread = _short_history_spread(recent)
     level_now = np.nan_to_num(np.abs(quiet_nanmean(recent)))
+    spread = _short_history_spread(recent, level_now)
     widths: dict[float, Widths] = {}
     for level in LEVELS:
         fallback = SHORT_WIDEN * _NORMAL[level] * spread
@@ -114,18 +114,9 @@ def _conformal_quantile(scaled: Values, level: float) -> Values:
     return out
 
 
-def _short_history_spread(recent: Values) -> Values:
+def _short_history_spread(recent: Values, level: Values) -> Values:
     """Per period spread for a short history: the larger of its day-to-day changes and a share of its level."""
-    n, periods = recent.shape
-    if periods >= 2:
-        changes = np.diff(recent, axis=1)
-        counts = np.sum(~np.isnan(changes), axis=1)
-        with np.errstate(invalid="ignore"):
-            change = np.where(counts > 1, np.nanstd(np.where(counts[:, None] > 1, changes, 0.0), axis=1), 0.0)
-    else:
-        change = np.zeros(n)
-    observed = np.sum(~np.isnan(recent), axis=1) > 0
-    level = np.zeros(n)
-    if observed.any():
-        level[observed] = np.abs(np.nanmean(recent[observed], axis=1))
-    return np.maximum(np.nan_to_num(change), SHORT_LEVEL_SHARE * level)
+    if recent.shape[1] < 2:
+        return SHORT_LEVEL_SHARE * level
+    change = np.nan_to_num(quiet_nanstd(np.diff(recent, axis=1)))  # one change has no spread; none: 0
+    return np.maximum(change, SHORT_LEVEL_SHARE * level)

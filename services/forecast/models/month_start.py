@@ -37,27 +37,25 @@ class MonthStartCharges:
 def month_start_charges(batch: SeriesBatch) -> MonthStartCharges:
     n, periods = batch.values.shape
     excess = np.zeros((n, periods))
-    ahead = np.zeros(n)
+    latest = np.zeros(n)  # the latest month start's charge per series: the one carried forward
     if batch.step is not Step.DAY:
-        return MonthStartCharges(excess, ahead)
+        return MonthStartCharges(excess, latest)
     y = batch.values
     firsts = np.flatnonzero(batch.days_of_month(0, periods) == 1)
     noise = _day_to_day_noise(y, firsts)
-    latest = np.zeros(n)
     for t in firsts:
         sides = [y[:, max(0, t - NEIGHBOURS) : t], y[:, t + 1 : t + 1 + NEIGHBOURS]]
         medians = [quiet_nanmedian(side) for side in sides if side.shape[1]]
         if not medians:
             continue
         # Above both sides: a level shift that happens on a month start is not a charge.
-        level = np.fmax.reduce(medians) if len(medians) > 1 else medians[0]
+        level = np.fmax.reduce(medians)
         found = y[:, t] - level
         charge = np.isfinite(found) & (found > NOISE_FACTOR * noise) & (found > MIN_SHARE * np.abs(level))
         excess[charge, t] = found[charge]
         seen = np.isfinite(found)
         latest[seen] = np.where(charge[seen], found[seen], 0.0)
-    ahead[:] = latest
-    return MonthStartCharges(excess, ahead)
+    return MonthStartCharges(excess, latest)
 
 
 def _day_to_day_noise(y: Values, firsts: npt.NDArray[np.int64]) -> Values:

@@ -19,7 +19,7 @@ from itertools import product
 import numpy as np
 import numpy.typing as npt
 
-from services.forecast.models.history import Values
+from services.forecast.models.history import Values, quiet_nanmean
 
 
 @dataclass(frozen=True)
@@ -130,8 +130,7 @@ def initial_states(y: Values, m: int, params: Params) -> States:
     for k in range(m):
         at = np.minimum(start + k, periods - 1)
         first_season[:, k] = np.where(start + k < periods, y[rows, at], np.nan)
-    with np.errstate(invalid="ignore"):
-        level0 = np.nan_to_num(np.nanmean(np.where(np.isnan(first_season), np.nan, first_season), axis=1))
+    level0 = np.nan_to_num(quiet_nanmean(first_season))
     deviations = np.nan_to_num(first_season - level0[:, None])
     enough = (periods - start) >= 2 * m
     season0 = np.zeros((n, m))
