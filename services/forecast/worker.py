@@ -14,14 +14,14 @@ from datetime import UTC, date, datetime, timedelta
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from outlay.budgets import BudgetStatus
+from outlay.budgets import Budget, BudgetStatus
 from outlay.events import CostKind, LedgerProgress
 from outlay.events.forecast import CostForecast
 from outlay.events.topics import LEDGER_PROGRESS
 from outlay.kafka.producer import EventProducer
 from outlay.store.budgets import BudgetStore
 from services.forecast.budget_status import AlertTracker, budget_statuses
-from services.forecast.scopes import HOURLY_HISTORY_DAYS, build_forecasts, hourly_forecasts
+from services.forecast.scopes import HOURLY_HISTORY_DAYS, ScopeHistory, build_forecasts, hourly_forecasts
 from services.forecast.store import daily_history, hourly_history
 
 log = logging.getLogger(__name__)
@@ -50,8 +50,15 @@ class Reforecaster:
     async def forecasts(self, horizon_days: int, only: set[str] | None = None) -> list[CostForecast]:
         """Every scope's (or those in `only`) daily forecast, with its hourly one where its history is hourly."""
         as_of = self._today()
+        return await self._forecasts(await self._daily(as_of), as_of, horizon_days, only)
+
+    async def _daily(self, as_of: date) -> ScopeHistory:
+        return await daily_history(self._engine, as_of, self._tag_keys)
+
+    async def _forecasts(
+        self, days: ScopeHistory, as_of: date, horizon_days: int, only: set[str] | None
+    ) -> list[CostForecast]:
         now = self._now()
-        days = await daily_history(self._engine, as_of, self._tag_keys)
         since = (now - timedelta(days=HOURLY_HISTORY_DAYS)).replace(tzinfo=None, minute=0, second=0, microsecond=0)
         hours = await hourly_history(self._engine, since, self._tag_keys)
         # numpy work in a thread: the gRPC server and the progress consumer stay responsive meanwhile.
@@ -65,17 +72,22 @@ class Reforecaster:
             budgets = await self._budgets.all()
         else:
             budgets = [b] if (b := await self._budgets.get(budget_id)) is not None else []
-        if not budgets:
-            return []
         as_of = self._today()
-        history = await daily_history(self._engine, as_of, self._tag_keys)
-        return await asyncio.to_thread(budget_statuses, history, budgets, as_of)
+        return await self._statuses(await self._daily(as_of) if budgets else ScopeHistory(), budgets, as_of)
+
+    @staticmethod
+    async def _statuses(days: ScopeHistory, budgets: list[Budget], as_of: date) -> list[BudgetStatus]:
+        return await asyncio.to_thread(budget_statuses, days, budgets, as_of)
 
     async def publish(self, horizon_days: int) -> list[CostForecast]:
-        """Forecast every scope and publish the forecasts, then the budget alerts whose state changed."""
+        """Forecast every scope and publish the forecasts, then the budget alerts whose state changed; the
+        ledger's history is read once for both."""
         started = time.perf_counter()
-        events = await self.forecasts(horizon_days)
-        alerts = self._alerts.changes(await self.budget_statuses(), datetime.now(UTC))
+        as_of = self._today()
+        days = await self._daily(as_of)
+        events = await self._forecasts(days, as_of, horizon_days, None)
+        statuses = await self._statuses(days, await self._budgets.all(), as_of)
+        alerts = self._alerts.changes(statuses, datetime.now(UTC))
         if self._producer is not None:
             await self._producer.send_many([*events, *alerts])
         self.runs += 1
