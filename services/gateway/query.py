@@ -261,6 +261,19 @@ def parse_choice(choices: type[C], value: str | None, default: C, field_name: st
         raise QueryError.single(field_name, f"must be one of {', '.join(c.value for c in choices)}") from None
 
 
+def parse_int_in(value: str | None, low: int, high: int, default: int, field_name: str) -> int:
+    """A whole number from `low` to `high`, `default` when absent; anything else is an error naming the field."""
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise QueryError.single(field_name, f"must be a whole number from {low} to {high}, got {value!r}") from None
+    if not low <= number <= high:
+        raise QueryError.single(field_name, f"must be from {low} to {high}, got {number}")
+    return number
+
+
 def parse_metric(value: str | None) -> Metric:
     return parse_choice(Metric, value, Metric.BILLED, "metric")
 

@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import TypeVar
 
 from outlay.events import AnomalyDirection, Severity
-from services.gateway.query import NUL_MESSAGE, FieldError, QueryError, parse_choice, parse_instant
+from services.gateway.query import NUL_MESSAGE, FieldError, QueryError, parse_choice, parse_instant, parse_int_in
 
 T = TypeVar("T")
 E = TypeVar("E", bound=StrEnum)
@@ -132,12 +132,4 @@ def _flag(value: str | None, field_name: str) -> bool | None:
 
 
 def _limit(value: str | None) -> int:
-    if value is None:
-        return DEFAULT_LIMIT
-    try:
-        size = int(value)
-    except ValueError:
-        raise QueryError.single("limit", f"must be a whole number from 1 to {MAX_LIMIT}") from None
-    if not 1 <= size <= MAX_LIMIT:
-        raise QueryError.single("limit", f"must be from 1 to {MAX_LIMIT}")
-    return size
+    return parse_int_in(value, 1, MAX_LIMIT, DEFAULT_LIMIT, "limit")

@@ -7,7 +7,7 @@ from pydantic import BaseModel
 
 from outlay.events.forecast import CostForecast
 from services.gateway.forecasts.client import ForecastClient
-from services.gateway.query import QueryError
+from services.gateway.query import QueryError, parse_int_in
 from services.gateway.routes.costs import reject_unknown
 from services.gateway.schemas import PROBLEM_RESPONSES
 
@@ -25,15 +25,7 @@ def _client(request: Request) -> ForecastClient:
 
 
 def _horizon(value: str | None) -> int:
-    if value is None:
-        return 0  # the service's default
-    try:
-        days = int(value)
-    except ValueError:
-        raise QueryError.single("horizon_days", f"must be a whole number of days, got {value!r}") from None
-    if not 1 <= days <= MAX_HORIZON_DAYS:
-        raise QueryError.single("horizon_days", f"must be between 1 and {MAX_HORIZON_DAYS}, got {days}")
-    return days
+    return parse_int_in(value, 1, MAX_HORIZON_DAYS, 0, "horizon_days")  # absent: 0, the service's default
 
 
 @router.get(
