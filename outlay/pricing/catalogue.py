@@ -22,6 +22,7 @@ from typing import Literal
 
 HERE = Path(__file__).resolve().parent
 US_EAST_1 = "us-east-1"
+HOURS_PER_MONTH = Decimal(730)  # AWS's convention for monthly <-> hourly prices (8,760 / 12)
 # Regional estimates carry the precision of a published price (AWS lists hourly prices to 6-8 places).
 _PRICE_QUANTUM = Decimal("1e-8")
 

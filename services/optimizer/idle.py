@@ -17,6 +17,7 @@ from decimal import Decimal
 import numpy as np
 
 from outlay.aws.resources import ElasticAddress, LoadBalancer, Volume
+from outlay.money import cents
 from outlay.pricing.catalogue import PriceCatalogue, UnknownPrice
 from services.optimizer.recommendations import Kind, Recommendation, Risk, Skipped, monthly
 from services.optimizer.rightsizing.percentiles import Percentiles
@@ -52,7 +53,7 @@ def idle_volumes(
         except UnknownPrice as exc:
             skipped.append(Skipped(v.volume_id, str(exc)))
             continue
-        saving = (cost - snapshot).quantize(Decimal("0.01"))
+        saving = cents(cost - snapshot)
         if saving <= 0:
             continue
         found.append(

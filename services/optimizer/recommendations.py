@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
-HOURS_PER_MONTH = 730  # AWS's monthly convention (8,760 / 12)
-CENT = Decimal("0.01")
+from outlay.money import cents
+from outlay.pricing import HOURS_PER_MONTH
 
 
 class Kind(StrEnum):
@@ -50,4 +50,4 @@ class Skipped:
 
 
 def monthly(hourly: Decimal) -> Decimal:
-    return (hourly * HOURS_PER_MONTH).quantize(CENT)
+    return cents(hourly * HOURS_PER_MONTH)

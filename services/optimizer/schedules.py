@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from outlay.pricing.catalogue import PriceCatalogue, UnknownPrice
-from services.optimizer.recommendations import CENT, HOURS_PER_MONTH, Kind, Recommendation, Risk, Skipped
+from services.optimizer.recommendations import Kind, Recommendation, Risk, Skipped, monthly
 
 NON_PROD = frozenset({"dev", "development", "test", "testing", "qa", "staging", "sandbox"})
 ENV_TAG = "env"
@@ -119,7 +119,7 @@ def off_hours(
         except UnknownPrice as exc:
             skipped.append(Skipped(instance.resource_id, str(exc)))
             continue
-        saving = (hourly * HOURS_PER_MONTH * Decimal(repr(off_share))).quantize(CENT)
+        saving = monthly(hourly * Decimal(repr(off_share)))
         found.append(
             Recommendation(
                 kind=Kind.SCHEDULE_INSTANCE,

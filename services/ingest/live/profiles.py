@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from outlay.pricing import PriceCatalogue
+from outlay.pricing import HOURS_PER_MONTH, PriceCatalogue
 from services.ingest.live import names
 from services.ingest.live.generator import CompanyProfile, ServiceSpec
 
@@ -13,7 +13,6 @@ PAYER = "100000000001"
 PROD = "200000000002"
 STAGING = "300000000003"
 DATA = "400000000004"
-HOURS_PER_MONTH = Decimal(730)  # AWS's convention for monthly <-> hourly prices
 INSTANCE = "i-{hex}"
 
 

@@ -123,9 +123,7 @@ def rightsize(
         memory_load = float(memory.at(level)[row]) if memory is not None else float("nan")
         measured_memory = not np.isnan(memory_load)
         need_memory = float(spec.memory_gib) * (memory_load / settings.target_pct if measured_memory else 1.0)
-        arch_ok = table.arm if spec.arch == "arm64" and not instance.arch_neutral else ~table.arm
-        if instance.arch_neutral:
-            arch_ok = np.ones_like(table.arm)
+        arch_ok = instance.arch_neutral | (table.arm == (spec.arch == "arm64"))  # same arch unless neutral
         fits = (
             (table.vcpu >= need_vcpu)
             & (table.memory >= need_memory)
