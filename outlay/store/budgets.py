@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -20,18 +22,19 @@ def _midnight(day: date | None) -> datetime | None:
     return None if day is None else datetime(day.year, day.month, day.day)
 
 
-def _budget(row: BudgetRow) -> Budget:
+def _budget(row: Mapping[Any, Any]) -> Budget:
+    """A budget from its table row's columns."""
     return Budget(
-        budget_id=row.budget_id,
-        name=row.name,
-        scope=row.scope,
-        amount=from_nanos(row.amount_nanos),
-        currency=row.currency,
-        period=row.period,  # type: ignore[arg-type]
-        start=row.start.date() if row.start else None,
-        end=row.end.date() if row.end else None,
-        thresholds=[Threshold(basis=t["basis"], percent=Decimal(t["percent"])) for t in row.thresholds],  # type: ignore[arg-type]
-        created_at=row.created_at.replace(tzinfo=UTC),
+        budget_id=row["budget_id"],
+        name=row["name"],
+        scope=row["scope"],
+        amount=from_nanos(row["amount_nanos"]),
+        currency=row["currency"],
+        period=row["period"],
+        start=row["start"].date() if row["start"] else None,
+        end=row["end"].date() if row["end"] else None,
+        thresholds=[Threshold(basis=t["basis"], percent=Decimal(t["percent"])) for t in row["thresholds"]],
+        created_at=row["created_at"].replace(tzinfo=UTC),
     )
 
 
@@ -40,38 +43,34 @@ class BudgetStore:
         self._engine = engine
 
     async def create(self, budget: BudgetIn) -> Budget:
-        row = BudgetRow(
-            budget_id=uuid.uuid4().hex,
-            name=budget.name,
-            scope=budget.scope,
-            amount_nanos=to_nanos(budget.amount),
-            currency=budget.currency,
-            period=budget.period.value,
-            start=_midnight(budget.start),
-            end=_midnight(budget.end),
-            thresholds=[{"basis": t.basis.value, "percent": format(t.percent, "f")} for t in budget.thresholds],
-            created_at=datetime.now(UTC).replace(tzinfo=None, microsecond=0),
-        )
+        columns = {
+            "budget_id": uuid.uuid4().hex,
+            "name": budget.name,
+            "scope": budget.scope,
+            "amount_nanos": to_nanos(budget.amount),
+            "currency": budget.currency,
+            "period": budget.period.value,
+            "start": _midnight(budget.start),
+            "end": _midnight(budget.end),
+            "thresholds": [{"basis": t.basis.value, "percent": format(t.percent, "f")} for t in budget.thresholds],
+            "created_at": datetime.now(UTC).replace(tzinfo=None, microsecond=0),
+        }
         async with self._engine.begin() as conn:
-            await conn.execute(insert(BudgetRow).values(**_columns(row)))
-        return _budget(row)
+            await conn.execute(insert(BudgetRow).values(**columns))
+        return _budget(columns)
 
     async def get(self, budget_id: str) -> Budget | None:
         async with self._engine.connect() as conn:
             found = (await conn.execute(select(BudgetRow.__table__).where(BudgetRow.budget_id == budget_id))).first()
-        return None if found is None else _budget(BudgetRow(**found._mapping))
+        return None if found is None else _budget(found._mapping)
 
     async def all(self) -> list[Budget]:
         stmt = select(BudgetRow.__table__).order_by(BudgetRow.created_at, BudgetRow.budget_id).limit(MAX_BUDGETS)
         async with self._engine.connect() as conn:
             rows = (await conn.execute(stmt)).all()
-        return [_budget(BudgetRow(**r._mapping)) for r in rows]
+        return [_budget(r._mapping) for r in rows]
 
     async def delete(self, budget_id: str) -> bool:
         async with self._engine.begin() as conn:
             result = await conn.execute(delete(BudgetRow).where(BudgetRow.budget_id == budget_id))
         return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-def _columns(row: BudgetRow) -> dict[str, object]:
-    return {c.name: getattr(row, c.key) for c in BudgetRow.__table__.columns}
