@@ -27,7 +27,7 @@ from outlay.events.forecast import (
 )
 from outlay.scopes import ACCOUNT, SERVICE, TAG_PREFIX, parse_scope, scope_name
 from services.forecast.models.forecaster import Forecasts, forecast
-from services.forecast.models.history import Step, batch_of, daily_batch
+from services.forecast.models.history import Step, Values, batch_of, daily_batch
 
 NEXT_DAYS = 30  # the "next 30 days" total every forecast carries
 MAX_HISTORY_DAYS = 365  # the history a forecast learns from (a year: every weekly and monthly pattern)
@@ -131,6 +131,9 @@ def build_forecasts(
     to_month_end = (month_last - first_day).days + 1
     forecasts = forecast(batch, max(horizon_days, NEXT_DAYS, to_month_end))
     generated = generated_at or datetime.now(UTC)
+    # Bounds and running totals for the whole batch at once, then each scope takes its row.
+    at = _period_bounds(forecasts)
+    next_totals, month_totals = _running_totals(forecasts, NEXT_DAYS), _running_totals(forecasts, to_month_end)
     events = []
     for row, ((scope, currency), days) in enumerate(series.items()):
         month_actual = history.actual((scope, currency), first_day.replace(day=1), history_end).quantize(_MICRO)
@@ -147,9 +150,9 @@ def build_forecasts(
                 generated_at=generated,
                 model=forecasts.model[row],
                 short_history=bool(forecasts.short_history[row]),
-                days=_days(forecasts, row, first_day, horizon_days),
-                next_30_days=_total(forecasts, row, first_day, NEXT_DAYS, Decimal(0).quantize(_MICRO)),
-                month_end=_total(forecasts, row, first_day, to_month_end, month_actual, month_start=True),
+                days=[ForecastDay(day=first_day + timedelta(days=h), **at(row, h)) for h in range(horizon_days)],
+                next_30_days=_total(next_totals, row, first_day, NEXT_DAYS, Decimal(0).quantize(_MICRO)),
+                month_end=_total(month_totals, row, first_day, to_month_end, month_actual, month_start=True),
             )
         )
     return events
@@ -176,25 +179,25 @@ def _period_bounds(forecasts: Forecasts) -> Callable[[int, int], dict[str, Decim
     return at
 
 
-def _days(forecasts: Forecasts, row: int, first_day: date, horizon_days: int) -> list[ForecastDay]:
-    at = _period_bounds(forecasts)
-    return [ForecastDay(day=first_day + timedelta(days=h), **at(row, h)) for h in range(horizon_days)]
+RunningTotals = dict[float, tuple[Values, Values, Values]]  # level -> (point, lower, upper) per series
+
+
+def _running_totals(forecasts: Forecasts, days: int) -> RunningTotals:
+    return {level: forecasts.running_total(level, days) for level in (0.8, 0.95)}
 
 
 def _total(
-    forecasts: Forecasts, row: int, first_day: date, days: int, actual: Decimal, month_start: bool = False
+    totals: RunningTotals, row: int, first_day: date, days: int, actual: Decimal, month_start: bool = False
 ) -> ForecastTotal:
-    bounds = {level: forecasts.running_total(level, days) for level in (0.8, 0.95)}
-    point = bounds[0.8][0][row]
     return ForecastTotal(
         first_day=first_day.replace(day=1) if month_start else first_day,
         last_day=first_day + timedelta(days=days - 1),
         actual_to_date=actual,
-        expected=actual + _money(point),
-        lower80=actual + _money(bounds[0.8][1][row]),
-        upper80=actual + _money(bounds[0.8][2][row]),
-        lower95=actual + _money(bounds[0.95][1][row]),
-        upper95=actual + _money(bounds[0.95][2][row]),
+        expected=actual + _money(totals[0.8][0][row]),
+        lower80=actual + _money(totals[0.8][1][row]),
+        upper80=actual + _money(totals[0.8][2][row]),
+        lower95=actual + _money(totals[0.95][1][row]),
+        upper95=actual + _money(totals[0.95][2][row]),
     )
 
 
