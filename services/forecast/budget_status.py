@@ -36,15 +36,8 @@ def budget_status(
     if covered:
         total = (actual + sum((d.expected for d in ahead), Decimal(0))).quantize(_MICRO)
         month = forecast.month_end if forecast is not None else None
-        if (
-            month is not None
-            and budget.period is BudgetPeriod.MONTHLY
-            and (month.first_day, month.last_day)
-            == (
-                start,
-                end,
-            )
-        ):
+        same_month = month is not None and (month.first_day, month.last_day) == (start, end)
+        if month is not None and same_month and budget.period is BudgetPeriod.MONTHLY:
             lower, upper = month.lower80, month.upper80
         else:
             lower = (actual + sum((d.lower80 for d in ahead), Decimal(0))).quantize(_MICRO)

@@ -21,6 +21,7 @@ from outlay.money import cents
 from outlay.pricing.catalogue import PriceCatalogue, UnknownPrice
 from services.optimizer.recommendations import Kind, Recommendation, Risk, Skipped, monthly
 from services.optimizer.rightsizing.percentiles import Percentiles
+from services.optimizer.rightsizing.recommend import Instance
 
 IDLE_P95_CPU = 5.0
 IDLE_P99_CPU = 10.0
@@ -150,15 +151,13 @@ def idle_load_balancers(
 
 
 def idle_instances(
-    instance_ids: list[str],
-    instance_types: list[str],
-    regions: list[str],
-    cpu: Percentiles,
-    catalogue: PriceCatalogue,
+    instances: list[Instance], cpu: Percentiles, catalogue: PriceCatalogue
 ) -> tuple[list[Recommendation], list[Skipped]]:
+    """`cpu` rows follow `instances`."""
     found: list[Recommendation] = []
     skipped: list[Skipped] = []
-    for row, (resource_id, instance_type, region) in enumerate(zip(instance_ids, instance_types, regions, strict=True)):
+    for row, instance in enumerate(instances):
+        resource_id, instance_type, region = instance.resource_id, instance.instance_type, instance.region
         if cpu.samples[row] == 0:
             skipped.append(Skipped(resource_id, "no CPUUtilization samples in the lookback"))
             continue

@@ -117,9 +117,7 @@ def scan_region(
         Instance(i.instance_id, i.instance_type, region, arch_neutral=i.tags.get(ARCH_TAG) == "any", tags=i.tags)
         for i in running
     ]
-    idle = idle_instances(
-        [i.instance_id for i in running], [i.instance_type for i in running], [region] * len(running), cpu_p, catalogue
-    )
+    idle = idle_instances(sized, cpu_p, catalogue)
     idle_ids = {r.resource_id for r in idle[0]}
     rightsized = rightsize(sized, cpu_p, memory_p, catalogue, settings)
     # An idle instance is to be stopped, not resized: both would be offered for the same money.

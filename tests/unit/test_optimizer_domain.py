@@ -194,7 +194,8 @@ def test_idle_resources_are_found_priced_and_explained() -> None:
     assert blind.resource_id == "arn:blind" and "too new to judge" in blind.reason
 
     cpu, _ = percentiles(np.vstack([flat(1.0), flat(40.0), np.full((1, SAMPLES), np.nan, dtype=np.float32)]))
-    stop, no_data = idle_instances(["i-idle", "i-busy", "i-blind"], ["m5.large"] * 3, ["us-east-1"] * 3, cpu, CATALOGUE)
+    fleet = [Instance(i, "m5.large", "us-east-1") for i in ("i-idle", "i-busy", "i-blind")]
+    stop, no_data = idle_instances(fleet, cpu, CATALOGUE)
     assert [r.resource_id for r in stop] == ["i-idle"] and stop[0].monthly_saving == Decimal("70.08")
     assert [s.resource_id for s in no_data] == ["i-blind"]
 
