@@ -62,6 +62,16 @@ class Settings(BaseSettings):
     forecast_grpc_port: int = Field(default=50051, alias="OUTLAY_FORECAST_GRPC_PORT")
     # Where clients (the gateway) reach it, host:port; unset: this machine on forecast_grpc_port.
     forecast_grpc_target_override: str | None = Field(default=None, alias="OUTLAY_FORECAST_GRPC_TARGET")
+    # Optimizer: regions to scan (comma-separated; empty: no scans, decisions on stored plans still run), how
+    # often, whether plans policy lets run unapproved are applied (a tenant's choice, off by default), the tag
+    # that marks production, and the rollout's canary and batch sizes.
+    optimizer_regions_text: str = Field(default="", alias="OUTLAY_OPTIMIZER_REGIONS")
+    optimizer_interval_s: float = Field(default=21600.0, gt=0, alias="OUTLAY_OPTIMIZER_INTERVAL_S")
+    optimizer_auto_apply: bool = Field(default=False, alias="OUTLAY_OPTIMIZER_AUTO_APPLY")
+    optimizer_env_tag: str = Field(default="env", min_length=1, alias="OUTLAY_OPTIMIZER_ENV_TAG")
+    optimizer_canary: int = Field(default=1, ge=1, alias="OUTLAY_OPTIMIZER_CANARY")
+    optimizer_batch: int = Field(default=5, ge=1, alias="OUTLAY_OPTIMIZER_BATCH")
+    optimizer_group_id: str = Field(default="outlay-optimizer", alias="OUTLAY_OPTIMIZER_GROUP")
     # Consumer groups. The embedded broker holds a first join for about half the session timeout,
     # so the default is shorter than Kafka's 45 s; production may raise it.
     kafka_session_timeout_ms: int = Field(default=6000, alias="OUTLAY_KAFKA_SESSION_TIMEOUT_MS")
@@ -87,6 +97,10 @@ class Settings(BaseSettings):
     @property
     def forecast_grpc_target(self) -> str:
         return self.forecast_grpc_target_override or f"127.0.0.1:{self.forecast_grpc_port}"
+
+    @property
+    def optimizer_regions(self) -> tuple[str, ...]:
+        return tuple(r.strip() for r in self.optimizer_regions_text.split(",") if r.strip())
 
     @property
     def series_tag_keys(self) -> tuple[str, ...]:

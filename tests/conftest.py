@@ -72,7 +72,10 @@ async def pg_url() -> AsyncIterator[str]:
 async def store_url(pg_url: str) -> str:
     """The session's PostgreSQL database, emptied for this test."""
     conn = await asyncpg.connect(pg_url.replace("+asyncpg", ""))
-    await conn.execute("TRUNCATE usage_records, cost_rollups, ingest_checkpoints, anomalies, budgets")
+    await conn.execute(
+        "TRUNCATE usage_records, cost_rollups, ingest_checkpoints, anomalies, budgets, plans, recommendations,"
+        " audit_events"
+    )
     await conn.close()
     return pg_url
 

@@ -43,3 +43,13 @@ class AwsActions:
             return []
         alarms = self._cloudwatch.describe_alarms(AlarmNames=alarm_names)["MetricAlarms"]
         return [a["AlarmName"] for a in alarms if a.get("StateValue") == "ALARM"]
+
+    def alarms_firing_on(self, instance_id: str) -> list[str]:
+        """The alarms in state ALARM now that watch a metric of this instance (dimension InstanceId)."""
+        firing = []
+        for page in self._cloudwatch.get_paginator("describe_alarms").paginate(StateValue="ALARM"):
+            for alarm in page.get("MetricAlarms", []):
+                dimensions = {d["Name"]: d["Value"] for d in alarm.get("Dimensions", [])}
+                if dimensions.get("InstanceId") == instance_id:
+                    firing.append(str(alarm["AlarmName"]))
+        return firing

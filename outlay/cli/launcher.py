@@ -41,6 +41,7 @@ def default_services(backfill_days: int, live_source: str) -> list[ServiceSpec]:
         ServiceSpec("gateway", ()),
         ServiceSpec("anomaly", ()),
         ServiceSpec("forecast", ()),
+        ServiceSpec("optimizer", ()),
         ServiceSpec(live_source, ("--backfill-days", str(backfill_days))),
     ]
 

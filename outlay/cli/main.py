@@ -23,6 +23,7 @@ class ServiceName(StrEnum):
     LEDGER = "ledger"
     ANOMALY = "anomaly"
     FORECAST = "forecast"
+    OPTIMIZER = "optimizer"
     GATEWAY = "gateway"
     GENERATOR = "generator"
     METERING = "metering"

@@ -61,6 +61,10 @@ def run_service(name: str, backfill_days: int = 30, speedup: float = 1.0) -> Non
             from services.forecast.main import run as run_forecast
 
             asyncio.run(run_forecast(settings))
+        elif name == "optimizer":
+            from services.optimizer.main import run as run_optimizer
+
+            asyncio.run(run_optimizer(settings))
         elif name == "gateway":
             from services.gateway.main import serve
 

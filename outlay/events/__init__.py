@@ -5,12 +5,14 @@ from outlay.events.budget_alert import BudgetAlert
 from outlay.events.dead_letter import DeadLetter
 from outlay.events.forecast import CostForecast, ForecastBasis, ForecastDay, ForecastTotal
 from outlay.events.ledger_progress import LedgerProgress
+from outlay.events.plan import ActionPlan, PlanDecision, PlanStatus
 from outlay.events.topics import TOPICS, Topic, topic_for
 from outlay.events.usage import CostKind, UsageRecord
 from outlay.events.utilization import UtilizationSample
 
 __all__ = [
     "TOPICS",
+    "ActionPlan",
     "AnomalyDirection",
     "AnomalyFeedback",
     "BudgetAlert",
@@ -23,6 +25,8 @@ __all__ = [
     "ForecastDay",
     "ForecastTotal",
     "LedgerProgress",
+    "PlanDecision",
+    "PlanStatus",
     "Severity",
     "Topic",
     "UsageRecord",

@@ -15,6 +15,7 @@ from outlay.events.budget_alert import BudgetAlert
 from outlay.events.dead_letter import DeadLetter
 from outlay.events.forecast import CostForecast
 from outlay.events.ledger_progress import LedgerProgress
+from outlay.events.plan import ActionPlan, PlanDecision
 from outlay.events.usage import UsageRecord
 from outlay.events.utilization import UtilizationSample
 
@@ -35,6 +36,8 @@ ANOMALIES = Topic("outlay.anomalies.v1", CostAnomaly, "series")
 ANOMALY_FEEDBACK = Topic("outlay.anomaly_feedback.v1", AnomalyFeedback, "series")
 FORECASTS = Topic("outlay.forecasts.v1", CostForecast, "scope|currency")
 BUDGET_ALERTS = Topic("outlay.budget_alerts.v1", BudgetAlert, "budget_id")
+PLANS = Topic("outlay.plans.v1", ActionPlan, "plan_id")
+PLAN_DECISIONS = Topic("outlay.plan_decisions.v1", PlanDecision, "plan_id")
 
 TOPICS: tuple[Topic, ...] = (
     USAGE,
@@ -45,6 +48,8 @@ TOPICS: tuple[Topic, ...] = (
     ANOMALY_FEEDBACK,
     FORECASTS,
     BUDGET_ALERTS,
+    PLANS,
+    PLAN_DECISIONS,
 )
 
 

@@ -215,3 +215,70 @@ class BudgetRow(Base):
     end: Mapped[datetime | None] = mapped_column(DateTime(), nullable=True)
     thresholds: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(DateTime())
+
+
+class PlanRow(Base):
+    """The latest state of one action plan (`outlay.events.plan.ActionPlan`); the optimizer alone writes it."""
+
+    __tablename__ = "plans"
+
+    plan_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    region: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(300))
+    changes: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    monthly_saving_nanos: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    risk: Mapped[str] = mapped_column(String(8))
+    requires_approval: Mapped[bool] = mapped_column(Boolean)
+    approval_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    reason: Mapped[str] = mapped_column(String(4000), default="")
+    decided_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime())
+    updated_at: Mapped[datetime] = mapped_column(DateTime())
+
+    __table_args__ = (
+        # The list is newest first, paged by (updated_at, plan_id), optionally of one status.
+        Index("ix_plans_status", "status", "updated_at"),
+        Index("ix_plans_updated_at", "updated_at", "plan_id"),
+    )
+
+
+class RecommendationRow(Base):
+    """One finding of the latest scan of its region (`services.optimizer.recommendations.Recommendation`),
+    replaced by the next scan; `plan_id` names the plan that carries it, if any."""
+
+    __tablename__ = "recommendations"
+
+    recommendation_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    region: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(32))
+    resource_id: Mapped[str] = mapped_column(String(256))
+    summary: Mapped[str] = mapped_column(String(1000))
+    monthly_saving_nanos: Mapped[int] = mapped_column(BigInteger)
+    confidence: Mapped[float] = mapped_column(Float)
+    risk: Mapped[str] = mapped_column(String(8))
+    current: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    proposed: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    plan_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    found_at: Mapped[datetime] = mapped_column(DateTime())
+
+    __table_args__ = (Index("ix_recommendations_region", "region"),)
+
+
+class AuditRow(Base):
+    """One entry of the audit trail: who or what did what to which subject, when. Append-only."""
+
+    __tablename__ = "audit_events"
+
+    audit_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime())
+    actor: Mapped[str] = mapped_column(String(200))  # "optimizer", or the person / key that decided
+    subject: Mapped[str] = mapped_column(String(128))  # e.g. "plan:<id>"
+    resource_id: Mapped[str] = mapped_column(String(256), default="")
+    event: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(String(4000), default="")
+
+    __table_args__ = (Index("ix_audit_events_subject", "subject", "audit_id"),)

@@ -14,13 +14,14 @@ import outlay
 from outlay.settings import Settings, get_settings
 from outlay.store.budgets import BudgetStore
 from outlay.store.engine import make_engine
+from outlay.store.plans import AuditLog, PlanStore, RecommendationStore
 from outlay.telemetry import exposition
 from outlay.telemetry.http import HttpMetricsMiddleware
-from services.gateway.anomalies.feedback import FeedbackSender
 from services.gateway.anomalies.sink import AnomalySink
 from services.gateway.anomalies.store import AnomalyStore
 from services.gateway.auth import ApiKeyAuth
 from services.gateway.costs_query import CostStore
+from services.gateway.event_sender import EventSender
 from services.gateway.forecasts.client import ForecastClient
 from services.gateway.problems import install_problem_handlers
 from services.gateway.query import DEFAULT_MAX_CELLS
@@ -28,13 +29,16 @@ from services.gateway.routes import anomalies as anomaly_routes
 from services.gateway.routes import budgets as budget_routes
 from services.gateway.routes import costs, health
 from services.gateway.routes import forecasts as forecast_routes
+from services.gateway.routes import plans as plan_routes
 from services.gateway.routes import stream as stream_routes
-from services.gateway.stream import AnomalyFollower, BudgetAlertFollower, ProgressFollower, StreamHub
+from services.gateway.stream import AnomalyFollower, BudgetAlertFollower, PlanFollower, ProgressFollower, StreamHub
 
 DESCRIPTION = """\
 Outlay's public API: cost over time from the ledger, grouped and filtered by account, region, service,
 resource, cost kind, currency or tag; estimates against the bill; cost anomalies and people's verdicts
-on them; and live per-minute cost ticks and anomaly updates over WebSocket (`/v1/stream`). Money is
+on them; forecasts and budgets; the optimizer's recommendations and action plans, their approval and audit
+trail, and savings; and live cost ticks, anomalies, budget alerts and plan updates over WebSocket
+(`/v1/stream`). Money is
 always an exact decimal string. Errors are RFC 9457 problem details.
 """
 
@@ -61,17 +65,21 @@ def create_app(
         app.state.store = store
         app.state.anomalies = anomalies
         app.state.hub = hub
-        app.state.feedback = FeedbackSender(bootstrap, client_id=f"{client_id}-feedback")
+        app.state.events = EventSender(bootstrap, client_id=f"{client_id}-events")
         app.state.forecasts = ForecastClient(settings.forecast_grpc_target)
         app.state.budgets = BudgetStore(engine)
+        app.state.plans = PlanStore(engine)
+        app.state.recommendations = RecommendationStore(engine)
+        app.state.audit = AuditLog(engine)
         app.state.follower = app.state.anomaly_follower = app.state.anomaly_sink = None
-        app.state.budget_alert_follower = None
+        app.state.budget_alert_follower = app.state.plan_follower = None
         background = [asyncio.create_task(hub.run_heartbeats(), name="gateway-heartbeats")]
         if bootstrap:
             # Followers fan out to this process's clients; the sink stores each update once per group.
             app.state.follower = ProgressFollower(bootstrap, store, hub, client_id=client_id)
             app.state.anomaly_follower = AnomalyFollower(bootstrap, hub, client_id=client_id)
             app.state.budget_alert_follower = BudgetAlertFollower(bootstrap, hub, client_id=client_id)
+            app.state.plan_follower = PlanFollower(bootstrap, hub, client_id=client_id)
             app.state.anomaly_sink = AnomalySink(
                 bootstrap,
                 anomalies,
@@ -83,6 +91,7 @@ def create_app(
                 ("gateway-progress-follower", app.state.follower),
                 ("gateway-anomaly-follower", app.state.anomaly_follower),
                 ("gateway-budget-alert-follower", app.state.budget_alert_follower),
+                ("gateway-plan-follower", app.state.plan_follower),
                 ("gateway-anomaly-sink", app.state.anomaly_sink),
             ):
                 background.append(asyncio.create_task(runner.run(), name=name))
@@ -94,7 +103,7 @@ def create_app(
             for task in background:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-            await app.state.feedback.close()
+            await app.state.events.close()
             await app.state.forecasts.close()
             await engine.dispose()
 
@@ -124,6 +133,7 @@ def create_app(
     app.include_router(anomaly_routes.router, dependencies=[Depends(auth)])
     app.include_router(forecast_routes.router, dependencies=[Depends(auth)])
     app.include_router(budget_routes.router, dependencies=[Depends(auth)])
+    app.include_router(plan_routes.router, dependencies=[Depends(auth)])
     app.include_router(stream_routes.router, dependencies=[Depends(auth)])
     return app
 

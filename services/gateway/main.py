@@ -62,7 +62,8 @@ async def serving(app: FastAPI, port: int, within: float = 60) -> AsyncIterator[
 
 
 def _followers_ready(app: FastAPI) -> bool:
-    followers = (app.state.follower, app.state.anomaly_follower, app.state.budget_alert_follower)
+    state = app.state
+    followers = (state.follower, state.anomaly_follower, state.budget_alert_follower, state.plan_follower)
     return all(f is None or f.ready.is_set() for f in followers)
 
 

@@ -6,7 +6,9 @@ raised as `QueryError` naming the parameter, so a bad request is always a 422 an
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import base64
+import binascii
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
@@ -343,3 +345,46 @@ def too_many_cells(query: CostQuery) -> QueryError:
         f"the answer has more than {query.max_cells} rows (buckets x groups); "
         "narrow start/end, add filters, group by fewer dimensions or use a coarser granularity",
     )
+
+
+MAX_CURSOR_LENGTH = 256
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a newest-first page ended: the last item's time and id (keyset pagination: items arriving meanwhile
+    never shift or repeat the next page). Opaque to clients."""
+
+    at: datetime  # naive UTC, as stored
+    key: str
+
+    def encode(self) -> str:
+        return base64.urlsafe_b64encode(f"{self.at.isoformat()}|{self.key}".encode()).decode()
+
+    @classmethod
+    def decode(cls, text: str) -> Cursor:
+        problem = QueryError.single("cursor", "not a cursor this API gave out (use next_cursor of the last page)")
+        if len(text) > MAX_CURSOR_LENGTH:
+            raise problem
+        try:
+            at, _, key = base64.urlsafe_b64decode(text.encode()).decode().partition("|")
+            return cls(datetime.fromisoformat(at), key)
+        except (binascii.Error, UnicodeError, ValueError):
+            raise problem from None
+
+
+T = TypeVar("T")
+
+
+class ErrorCollector:
+    """Checks several parameters and reports every problem together, not only the first."""
+
+    def __init__(self) -> None:
+        self.errors: list[FieldError] = []
+
+    def attempt(self, parse: Callable[[], T]) -> T | None:
+        try:
+            return parse()
+        except QueryError as exc:
+            self.errors.extend(exc.errors)
+            return None

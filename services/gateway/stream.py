@@ -6,7 +6,8 @@
   group: every gateway process sees every event, and there is no group join to wait for).
 - `ProgressFollower` follows `outlay.ledger.progress.v1`, asks the store for the minutes each batch of
   events touched, and hands per-minute cost ticks to the hub; `AnomalyFollower` follows
-  `outlay.anomalies.v1` and hands each update to the clients subscribed to anomalies.
+  `outlay.anomalies.v1` and hands each update to the clients subscribed to anomalies; budget alerts and
+  plan updates follow the same way.
 """
 
 from __future__ import annotations
@@ -24,10 +25,11 @@ from pydantic import BaseModel, ValidationError
 
 from outlay.events import CostAnomaly, LedgerProgress, Severity
 from outlay.events.budget_alert import BudgetAlert
-from outlay.events.topics import ANOMALIES, BUDGET_ALERTS, LEDGER_PROGRESS, Topic
+from outlay.events.plan import ActionPlan
+from outlay.events.topics import ANOMALIES, BUDGET_ALERTS, LEDGER_PROGRESS, PLANS, Topic
+from outlay.kafka.keep_running import keep_running
 from outlay.spread import Grain, floor_to, to_naive_utc
 from services.gateway.anomalies.render import anomaly_json
-from services.gateway.background import keep_running
 from services.gateway.costs_query import CostStore
 from services.gateway.query import CostQuery, Filters, QueryError, TimeRange, parse_group_by
 from services.gateway.report import CostReport, iso, money
@@ -125,12 +127,24 @@ class BudgetAlertFilter:
         return self.budget_ids is None or alert.budget_id in self.budget_ids
 
 
+@dataclass(frozen=True)
+class PlanFilter:
+    statuses: frozenset[str] | None = None  # None: every status
+    regions: frozenset[str] | None = None  # None: every region
+
+    def accepts(self, plan: ActionPlan) -> bool:
+        return (self.statuses is None or plan.status.value in self.statuses) and (
+            self.regions is None or plan.region in self.regions
+        )
+
+
 @dataclass(eq=False)
 class StreamClient:
     queue: asyncio.Queue[dict[str, Any]]
     services: frozenset[str] | None = None  # cost ticks of these services; None: every service
     anomalies: AnomalyFilter | None = None  # None: not subscribed to anomalies
     budget_alerts: BudgetAlertFilter | None = None  # None: not subscribed to budget alerts
+    plans: PlanFilter | None = None  # None: not subscribed to plans
     dropped: bool = False
 
     def offer(self, message: dict[str, Any]) -> bool:
@@ -182,6 +196,13 @@ class StreamHub:
             wanted = client.budget_alerts
             if wanted is not None:
                 self._deliver(client, [message for a, message in rendered if wanted.accepts(a)])
+
+    def publish_plans(self, plans: list[ActionPlan]) -> None:
+        rendered = [(p, {"type": "plan", "plan": p.model_dump(mode="json")}) for p in plans]
+        for client in list(self.clients):
+            wanted = client.plans
+            if wanted is not None:
+                self._deliver(client, [message for p, message in rendered if wanted.accepts(p)])
 
     def heartbeat(self) -> None:
         message = {"type": "heartbeat", "at": iso(datetime.now(UTC))}
@@ -301,6 +322,17 @@ class BudgetAlertFollower(TopicFollower[BudgetAlert]):
 
     async def handle(self, events: list[BudgetAlert]) -> None:
         self._hub.publish_budget_alerts(events)
+
+
+class PlanFollower(TopicFollower[ActionPlan]):
+    """Plan updates (proposed, approved, applied, rolled back, ...) → the clients subscribed to plans."""
+
+    def __init__(self, bootstrap_servers: str, hub: StreamHub, client_id: str = "outlay-gateway"):
+        super().__init__(bootstrap_servers, PLANS, client_id)
+        self._hub = hub
+
+    async def handle(self, events: list[ActionPlan]) -> None:
+        self._hub.publish_plans(events)
 
 
 class AnomalyFollower(TopicFollower[CostAnomaly]):

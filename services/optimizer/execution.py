@@ -27,6 +27,24 @@ class Ec2Port(Protocol):
 Verify = Callable[[ResourceChange], str | None]  # None: healthy; else what is wrong
 
 
+class HealthPort(Ec2Port, Protocol):
+    def alarms_firing_on(self, instance_id: str) -> list[str]: ...
+
+
+def planned_and_quiet(ec2: HealthPort) -> Verify:
+    """The default check: the instance is in its planned state and type, and no alarm on it is firing."""
+
+    def verify(change: ResourceChange) -> str | None:
+        state, instance_type = ec2.instance(change.resource_id)
+        wanted = (change.after.get("state", "running"), change.after.get("instance_type", instance_type))
+        if (state, instance_type) != wanted:
+            return f"it is {state} as {instance_type}, not {wanted[0]} as {wanted[1]}"
+        firing = ec2.alarms_firing_on(change.resource_id)
+        return f"alarm {', '.join(firing)} is in ALARM" if firing else None
+
+    return verify
+
+
 class Outcome(StrEnum):
     APPLIED = "applied"
     ROLLED_BACK = "rolled_back"  # a step or a check failed; every change undone

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
+from outlay.events.plan import RISK_ORDER
 from outlay.events.usage import stable_record_id
 from services.optimizer.recommendations import Kind, Recommendation, Risk
 
@@ -53,6 +54,8 @@ class ResourceChange:
 @dataclass(frozen=True)
 class Plan:
     plan_id: str
+    region: str
+    title: str
     changes: tuple[ResourceChange, ...]
     requires_approval: bool
     approval_reasons: tuple[str, ...]
@@ -113,6 +116,9 @@ def build_plan(
     """A plan for `recommendations` (one change per resource); `tags` per resource id decide the policy."""
     if not recommendations:
         raise ValueError("recommendations: a plan needs at least one")
+    regions = {r.region for r in recommendations}
+    if len(regions) != 1:
+        raise ValueError(f"recommendations: a plan acts in one region, not {sorted(regions)}")
     changes = tuple(change_for(r) for r in recommendations)
     if len({c.resource_id for c in changes}) != len(changes):
         raise ValueError("recommendations: at most one per resource in a plan")
@@ -127,14 +133,49 @@ def build_plan(
         reasons.append(f"tags not known, so possibly production: {', '.join(unknown)}")
     if not auto_apply_enabled:
         reasons.append("automatic apply is not enabled for this tenant")
-    worst = max((r.risk for r in recommendations), key=[Risk.LOW, Risk.MEDIUM, Risk.HIGH].index)
+    worst = max((r.risk for r in recommendations), key=RISK_ORDER.index)
     return Plan(
         plan_id=stable_record_id(
             "plan", *sorted(f"{r.resource_id}:{r.kind.value}:{r.proposed}" for r in recommendations)
         ),
+        region=recommendations[0].region,
+        title=title_of(recommendations),
         changes=changes,
         requires_approval=bool(reasons),
         approval_reasons=tuple(reasons),
         monthly_saving=sum((r.monthly_saving for r in recommendations), Decimal(0)),
         risk=worst,
     )
+
+
+PLANNABLE = frozenset({Kind.RIGHTSIZE, Kind.STOP_INSTANCE})  # the kinds `change_for` turns into steps
+_VERBS = {Kind.RIGHTSIZE: "rightsize", Kind.STOP_INSTANCE: "stop idle"}
+
+
+def title_of(recommendations: list[Recommendation]) -> str:
+    kinds = sorted({r.kind for r in recommendations})
+    what = " and ".join(_VERBS.get(k, k.value.replace("_", " ")) for k in kinds)
+    count = len(recommendations)
+    return f"{what} {count} instance{'s' if count > 1 else ''} in {recommendations[0].region}"
+
+
+def propose_plans(
+    recommendations: list[Recommendation],
+    tags: dict[str, dict[str, str]],
+    auto_apply_enabled: bool = False,
+    env_tag: str = "env",
+) -> list[Plan]:
+    """The plans a scan proposes: its plannable recommendations grouped by region, kind, risk and whether the
+    resources are production, so a person approves like with like and what policy lets run is not held back
+    by a production resource in the same plan. Resources in each plan are ordered by id (stable plan ids)."""
+    groups: dict[tuple[str, Kind, int, bool], list[Recommendation]] = {}
+    for rec in recommendations:
+        if rec.kind not in PLANNABLE:
+            continue
+        resource_tags = tags.get(rec.resource_id)
+        guarded = resource_tags is None or resource_tags.get(env_tag, "").lower() in PRODUCTION
+        groups.setdefault((rec.region, rec.kind, RISK_ORDER.index(rec.risk), guarded), []).append(rec)
+    return [
+        build_plan(sorted(groups[key], key=lambda r: r.resource_id), tags, auto_apply_enabled, env_tag)
+        for key in sorted(groups)
+    ]

@@ -1,30 +1,18 @@
 """What every recommendation says, whatever found it: the resource, the change, its monthly saving, how sure we
-are (confidence), what could go wrong (risk), and the evidence. Plans are built from these."""
+are (confidence), what could go wrong (risk), and the evidence. Plans are built from these.
+
+`Kind` and `Risk` are defined with the plan events (`outlay.events.plan`), which carry them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from enum import StrEnum
 
+from outlay.events.plan import Kind, Risk
 from outlay.money import cents
 from outlay.pricing import HOURS_PER_MONTH
 
-
-class Kind(StrEnum):
-    RIGHTSIZE = "rightsize"  # change the instance type
-    DELETE_VOLUME = "delete_volume"  # an unattached EBS volume (snapshot first)
-    DELETE_STOPPED_VOLUMES = "delete_stopped_volumes"  # volumes of an instance stopped for the whole lookback
-    RELEASE_ADDRESS = "release_address"  # an Elastic IP not associated with anything
-    DELETE_LOAD_BALANCER = "delete_load_balancer"  # no requests over the lookback
-    STOP_INSTANCE = "stop_instance"  # an idle instance
-    SCHEDULE_INSTANCE = "schedule_instance"  # stop outside working hours (dev/test)
-
-
-class Risk(StrEnum):
-    LOW = "low"
-    MEDIUM = "medium"
-    HIGH = "high"
+__all__ = ["Kind", "Recommendation", "Risk", "Skipped", "monthly"]
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,7 @@ class OptimizerInventory(Protocol):
 class ScanResult:
     recommendations: list[Recommendation] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    tags: dict[str, dict[str, str]] = field(default_factory=dict)  # per instance id: what plans' policy reads
 
     def add(self, found: tuple[list[Recommendation], list[Skipped]]) -> None:
         self.recommendations.extend(found[0])
@@ -101,6 +102,7 @@ def scan_region(
     start = now - lookback
     slots = int(lookback.total_seconds() // PERIOD_S)
     instances = inventory.instances(region)
+    result.tags = {i.instance_id: dict(i.tags) for i in instances}
     running = [i for i in instances if i.state == "running" and i.platform is None and i.lifecycle is None]
     cpu_q = [
         _query(k, "cpu", "AWS/EC2", "CPUUtilization", "InstanceId", i.instance_id, i) for k, i in enumerate(running)

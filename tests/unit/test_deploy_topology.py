@@ -33,7 +33,9 @@ def _assert_command(args: list[str]) -> None:
 def test_compose_services_run_real_commands_with_real_settings() -> None:
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     outlay_services = {n: s for n, s in compose["services"].items() if "build" in s}
-    assert {"ledger", "anomaly", "forecast", "gateway", "migrate", "topics", "generator"} <= set(outlay_services)
+    assert {"ledger", "anomaly", "forecast", "optimizer", "gateway", "migrate", "topics", "generator"} <= set(
+        outlay_services
+    )
     for name, service in outlay_services.items():
         _assert_command(service["command"])
         env = service["environment"]

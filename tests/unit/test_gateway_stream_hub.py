@@ -62,3 +62,44 @@ def test_full_queue_drops_only_that_client() -> None:
     assert slow.queue.get_nowait() is DROP_SIGNAL  # the sender closes the socket on this
     assert fast in hub.clients and not fast.dropped
     assert hub.ticks_sent == 2 + 3
+
+
+def test_plan_subscriptions_filter_by_status_and_region_and_reject_unknown_statuses() -> None:
+    from decimal import Decimal
+
+    from outlay.events.plan import ActionPlan, Kind, PlannedChange, PlanStatus, Risk
+    from services.gateway.routes.stream import apply_message
+
+    def plan(status: PlanStatus, region: str) -> ActionPlan:
+        change = PlannedChange(
+            resource_id="i-1", kind=Kind.STOP_INSTANCE, summary="stop", monthly_saving=Decimal(1), confidence=1,
+            risk=Risk.LOW,
+        )  # fmt: skip
+        at = datetime(2026, 11, 30, tzinfo=UTC)
+        return ActionPlan(
+            plan_id=f"{status.value}-{region}", status=status, region=region, title="t", changes=[change],
+            monthly_saving=Decimal(1), risk=Risk.LOW, requires_approval=True, created_at=at, updated_at=at,
+        )  # fmt: skip
+
+    hub = StreamHub()
+    everything, applied_eu, silent = hub.register(), hub.register(), hub.register()
+    assert apply_message(everything, '{"subscribe": "plans"}') == {
+        "type": "subscribed",
+        "topic": "plans",
+        "filters": {},
+    }
+    reply = apply_message(
+        applied_eu, '{"subscribe": "plans", "filters": {"status": "applied", "region": ["eu-west-1"]}}'
+    )
+    assert reply["filters"] == {"status": ["applied"], "region": ["eu-west-1"]}
+    bad = apply_message(silent, '{"subscribe": "plans", "filters": {"status": "done"}}')
+    assert bad["type"] == "error" and "filters.status" in bad["detail"]
+    hub.publish_plans([plan(PlanStatus.APPLIED, "eu-west-1"), plan(PlanStatus.APPLIED, "us-east-1")])
+    hub.publish_plans([plan(PlanStatus.PROPOSED, "eu-west-1")])
+    got = {c: [] for c in (everything, applied_eu, silent)}
+    for c, messages in got.items():
+        while not c.queue.empty():
+            messages.append(c.queue.get_nowait()["plan"]["plan_id"])
+    assert got[everything] == ["applied-eu-west-1", "applied-us-east-1", "proposed-eu-west-1"]
+    assert got[applied_eu] == ["applied-eu-west-1"] and got[silent] == []
+    assert apply_message(applied_eu, '{"unsubscribe": "plans"}')["type"] == "unsubscribed" and applied_eu.plans is None

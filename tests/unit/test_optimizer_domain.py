@@ -23,6 +23,7 @@ from services.optimizer.recommendations import Kind, Recommendation, Risk
 from services.optimizer.rightsizing.percentiles import percentiles
 from services.optimizer.rightsizing.recommend import Instance, RightsizingSettings, rightsize
 from services.optimizer.schedules import ScheduledInstance, off_hours
+from tests.unit.optimizer_support import FakeEc2
 
 CATALOGUE = PriceCatalogue.load()
 SAMPLES = 14 * 24 * 12
@@ -294,29 +295,6 @@ def test_a_dev_instance_busy_around_the_clock_gets_no_schedule() -> None:
     assert off_hours([dev], cpu, first, CATALOGUE) == ([], [])
 
 
-class FakeEc2:
-    """An in-memory EC2 for the executor's port (AWS is what tests may stand in for); one type cannot start."""
-
-    def __init__(self, instances: dict[str, str], refuse_start_of: str) -> None:
-        self.state = dict.fromkeys(instances, "running")
-        self.type = dict(instances)
-        self._refuse = refuse_start_of
-
-    def instance(self, instance_id: str) -> tuple[str, str]:
-        return self.state[instance_id], self.type[instance_id]
-
-    def stop(self, instance_id: str) -> None:
-        self.state[instance_id] = "stopped"
-
-    def start(self, instance_id: str) -> None:
-        if self.type[instance_id] == self._refuse:
-            raise RuntimeError(f"InsufficientInstanceCapacity for {self._refuse}")
-        self.state[instance_id] = "running"
-
-    def set_type(self, instance_id: str, instance_type: str) -> None:
-        self.type[instance_id] = instance_type
-
-
 def test_a_failing_step_rolls_back_every_change_instead_of_half_applying() -> None:
     ec2 = FakeEc2({"i-1": "m5.xlarge", "i-2": "m5.xlarge"}, refuse_start_of="c7i.large")
     recs = [
@@ -328,3 +306,36 @@ def test_a_failing_step_rolls_back_every_change_instead_of_half_applying() -> No
     assert result.outcome is Outcome.ROLLED_BACK and "InsufficientInstanceCapacity" in result.reason
     assert ec2.instance("i-1") == ("running", "m5.xlarge") and ec2.instance("i-2") == ("running", "m5.xlarge")
     assert [e.event for e in result.audit].count("step_failed") == 1
+
+
+def test_scans_group_plans_by_region_kind_risk_and_production_and_round_trip_as_events() -> None:
+    from datetime import UTC, datetime
+
+    from outlay.events.plan import ActionPlan, PlanStatus
+    from services.optimizer.plan_events import plan_event, plan_of
+    from services.optimizer.plans import propose_plans
+
+    def rec(rid: str, kind: Kind, risk: Risk) -> Recommendation:
+        proposed = "m6i.large" if kind is Kind.RIGHTSIZE else None
+        return Recommendation(kind, rid, "us-east-1", "x", Decimal("10"), 0.9, risk, "m5.xlarge", proposed)
+
+    recs = [
+        rec("i-3", Kind.RIGHTSIZE, Risk.LOW),
+        rec("i-1", Kind.RIGHTSIZE, Risk.LOW),
+        rec("i-2", Kind.RIGHTSIZE, Risk.LOW),  # production: its own plan
+        rec("i-4", Kind.RIGHTSIZE, Risk.HIGH),
+        rec("i-5", Kind.STOP_INSTANCE, Risk.LOW),
+        rec("vol-1", Kind.DELETE_VOLUME, Risk.LOW),  # not plannable yet: stays a recommendation
+    ]
+    tags = {"i-1": {"env": "dev"}, "i-2": {"env": "Prod"}, "i-3": {"env": "dev"}, "i-4": {}, "i-5": {}}
+    plans = propose_plans(recs, tags, auto_apply_enabled=True)
+    groups = sorted([c.resource_id for c in p.changes] for p in plans)
+    assert groups == [["i-1", "i-3"], ["i-2"], ["i-4"], ["i-5"]]
+    auto = {p.changes[0].resource_id: not p.requires_approval for p in plans}
+    assert auto == {"i-1": True, "i-2": False, "i-4": True, "i-5": True}
+    assert next(p for p in plans if len(p.changes) == 2).title == "rightsize 2 instances in us-east-1"
+    assert propose_plans(list(reversed(recs)), tags, True)[0].plan_id in {p.plan_id for p in plans}  # order-free
+    at = datetime(2026, 11, 30, tzinfo=UTC)
+    for p in plans:
+        event = ActionPlan.model_validate_json(plan_event(p, PlanStatus.PROPOSED, at, at).model_dump_json())
+        assert plan_of(event) == p

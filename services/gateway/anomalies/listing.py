@@ -6,23 +6,29 @@ new anomalies arriving meanwhile never shift or repeat the next page (keyset pag
 
 from __future__ import annotations
 
-import base64
-import binascii
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import TypeVar
 
 from outlay.events import AnomalyDirection, Severity
-from services.gateway.query import NUL_MESSAGE, FieldError, QueryError, parse_choice, parse_instant, parse_int_in
+from services.gateway.query import (
+    NUL_MESSAGE,
+    Cursor,
+    ErrorCollector,
+    FieldError,
+    QueryError,
+    parse_choice,
+    parse_instant,
+    parse_int_in,
+)
 
 T = TypeVar("T")
 E = TypeVar("E", bound=StrEnum)
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 MAX_SERIES = 100
-MAX_CURSOR_LENGTH = 256
 SEVERITY_ORDER: tuple[Severity, ...] = tuple(Severity)  # the enum lists them from least to most severe
 
 
@@ -30,26 +36,6 @@ class AnomalyStatus(StrEnum):
     OPEN = "open"
     CLOSED = "closed"
     ANY = "any"
-
-
-@dataclass(frozen=True)
-class Cursor:
-    start: datetime  # naive UTC, as stored
-    anomaly_id: str
-
-    def encode(self) -> str:
-        return base64.urlsafe_b64encode(f"{self.start.isoformat()}|{self.anomaly_id}".encode()).decode()
-
-    @classmethod
-    def decode(cls, text: str) -> Cursor:
-        problem = QueryError.single("cursor", "not a cursor this API gave out (use next_cursor of the last page)")
-        if len(text) > MAX_CURSOR_LENGTH:
-            raise problem
-        try:
-            start, _, anomaly_id = base64.urlsafe_b64decode(text.encode()).decode().partition("|")
-            return cls(datetime.fromisoformat(start), anomaly_id)
-        except (binascii.Error, UnicodeError, ValueError):
-            raise problem from None
 
 
 @dataclass(frozen=True)
@@ -78,15 +64,8 @@ def parse_anomaly_query(
     cursor: str | None = None,
 ) -> AnomalyQuery:
     """Every parameter checked; all problems are reported together."""
-    errors: list[FieldError] = []
-
-    def attempt(parse: Callable[[], T]) -> T | None:
-        try:
-            return parse()
-        except QueryError as exc:
-            errors.extend(exc.errors)
-            return None
-
+    collector = ErrorCollector()
+    attempt, errors = collector.attempt, collector.errors
     chosen_status = attempt(lambda: parse_choice(AnomalyStatus, status, AnomalyStatus.ANY, "status"))
     chosen_direction = attempt(lambda: _optional_choice(AnomalyDirection, direction, "direction"))
     floor = attempt(lambda: parse_choice(Severity, min_severity, Severity.LOW, "min_severity"))

@@ -11,8 +11,8 @@ import logging
 
 from outlay.events import CostAnomaly
 from outlay.kafka.consumer import BatchConsumer
+from outlay.kafka.keep_running import keep_running
 from services.gateway.anomalies.store import AnomalyStore
-from services.gateway.background import keep_running
 
 log = logging.getLogger(__name__)
 

@@ -20,8 +20,9 @@ from outlay.money import from_nanos, to_nanos
 from outlay.spread import to_naive_utc
 from outlay.store.models import AnomalyRow
 from outlay.store.upsert import dialect_insert
-from services.gateway.anomalies.listing import AnomalyQuery, AnomalyStatus, Cursor
+from services.gateway.anomalies.listing import AnomalyQuery, AnomalyStatus
 from services.gateway.anomalies.render import anomaly_json
+from services.gateway.query import Cursor
 
 _TABLE: Table = AnomalyRow.__table__  # type: ignore[assignment]
 _GATEWAY_OWNED = ("anomaly_id", "feedback", "feedback_at")
@@ -147,7 +148,7 @@ class AnomalyStore:
             stmt = stmt.where(c.start < query.until)
         if query.after is not None:
             after = query.after
-            stmt = stmt.where(or_(c.start < after.start, and_(c.start == after.start, c.anomaly_id < after.anomaly_id)))
+            stmt = stmt.where(or_(c.start < after.at, and_(c.start == after.at, c.anomaly_id < after.key)))
         async with self._engine.connect() as conn:
             rows = (await conn.execute(stmt)).all()
         items = [_stored(row) for row in rows[: query.limit]]

@@ -9,9 +9,9 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from outlay.events import AnomalyFeedback, FeedbackVerdict
-from services.gateway.anomalies.feedback import FeedbackSender, FeedbackUndelivered
 from services.gateway.anomalies.listing import DEFAULT_LIMIT, MAX_LIMIT, parse_anomaly_query
 from services.gateway.anomalies.store import AnomalyStore
+from services.gateway.event_sender import EventSender, Undelivered
 from services.gateway.routes.costs import reject_unknown
 from services.gateway.schemas import PROBLEM_RESPONSES, AnomalyOut, AnomalyPageOut
 
@@ -36,8 +36,8 @@ def _store(request: Request) -> AnomalyStore:
     return request.app.state.anomalies  # type: ignore[no-any-return]
 
 
-def _sender(request: Request) -> FeedbackSender:
-    return request.app.state.feedback  # type: ignore[no-any-return]
+def _sender(request: Request) -> EventSender:
+    return request.app.state.events  # type: ignore[no-any-return]
 
 
 def _not_found(anomaly_id: str) -> HTTPException:
@@ -98,7 +98,7 @@ async def give_feedback(request: Request, body: FeedbackIn, anomaly_id: str = _I
     try:
         # The detector first: a verdict the detector never hears of must not show as recorded.
         await _sender(request).send(feedback)
-    except FeedbackUndelivered as exc:
+    except Undelivered as exc:
         raise HTTPException(503, f"the verdict was not recorded: {exc}", headers={"Retry-After": "5"}) from exc
     updated = await store.record_feedback(anomaly_id, body.verdict, given_at)
     if updated is None:

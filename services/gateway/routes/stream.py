@@ -5,9 +5,10 @@ Client -> server:
   {"subscribe": "anomalies", "filters": {"series": "..." | [...], "min_severity": "high",
                                          "include_unalerted": false}}                 (off until subscribed)
   {"subscribe": "budget_alerts", "filters": {"budget_id": "..." | [...]}}             (off until subscribed)
-  {"unsubscribe": "costs" | "anomalies" | "budget_alerts"}
+  {"subscribe": "plans", "filters": {"status": "proposed" | [...], "region": "..." | [...]}}  (off until subscribed)
+  {"unsubscribe": "costs" | "anomalies" | "budget_alerts" | "plans"}
 Server -> client: {"type": "hello" | "subscribed" | "unsubscribed" | "cost_tick" | "anomaly" | "budget_alert"
-                   | "heartbeat" | "error", ...}
+                   | "plan" | "heartbeat" | "error", ...}
 """
 
 from __future__ import annotations
@@ -20,18 +21,28 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.websockets import WebSocketState
 
+from outlay.events.plan import PlanStatus
 from services.gateway.anomalies.listing import SEVERITY_ORDER
-from services.gateway.stream import DROP_SIGNAL, AnomalyFilter, BudgetAlertFilter, StreamClient, StreamHub
+from services.gateway.stream import (
+    DROP_SIGNAL,
+    AnomalyFilter,
+    BudgetAlertFilter,
+    PlanFilter,
+    StreamClient,
+    StreamHub,
+)
 
 router = APIRouter(tags=["stream"])
 
-TOPICS = ("costs", "anomalies", "budget_alerts")
+TOPICS = ("costs", "anomalies", "budget_alerts", "plans")
 CLOSE_TOO_SLOW = 1013  # "try again later": the client fell too far behind
 FILTERS = {
     "costs": ("service",),
     "anomalies": ("series", "min_severity", "include_unalerted"),
     "budget_alerts": ("budget_id",),
+    "plans": ("status", "region"),
 }
+PLAN_STATUSES = frozenset(s.value for s in PlanStatus)
 SEVERITIES = tuple(s.value for s in SEVERITY_ORDER)
 
 
@@ -86,6 +97,22 @@ def anomaly_filter(filters: dict[str, Any]) -> AnomalyFilter:
     return AnomalyFilter(series=series, severities=severities, include_unalerted=unalerted)
 
 
+def plan_filter(filters: dict[str, Any]) -> PlanFilter:
+    statuses = _names(filters, "status", "plan status")
+    if statuses is not None and not statuses <= PLAN_STATUSES:
+        raise ValueError(f"filters.status must be among {', '.join(sorted(PLAN_STATUSES))}")
+    return PlanFilter(statuses=statuses, regions=_names(filters, "region", "region name"))
+
+
+def _describe_plans(wanted: PlanFilter) -> dict[str, Any]:
+    described: dict[str, Any] = {}
+    if wanted.statuses is not None:
+        described["status"] = sorted(wanted.statuses)
+    if wanted.regions is not None:
+        described["region"] = sorted(wanted.regions)
+    return described
+
+
 def _describe_costs(services: frozenset[str] | None) -> dict[str, Any]:
     return {"service": sorted(services)} if services is not None else {}
 
@@ -109,6 +136,8 @@ def apply_message(client: StreamClient, text: str) -> dict[str, Any]:
                 client.services = frozenset()
             elif topic == "budget_alerts":
                 client.budget_alerts = None
+            elif topic == "plans":
+                client.plans = None
             else:
                 client.anomalies = None
             return {"type": "unsubscribed", "topic": topic}
@@ -119,6 +148,9 @@ def apply_message(client: StreamClient, text: str) -> dict[str, Any]:
             client.budget_alerts = BudgetAlertFilter(_names(filters, "budget_id", "budget id"))
             wanted = client.budget_alerts.budget_ids
             return {"type": "subscribed", "topic": topic, "filters": {"budget_id": sorted(wanted)} if wanted else {}}
+        if topic == "plans":
+            client.plans = plan_filter(filters)
+            return {"type": "subscribed", "topic": topic, "filters": _describe_plans(client.plans)}
         client.anomalies = anomaly_filter(filters)
         return {"type": "subscribed", "topic": topic, "filters": _describe_anomalies(client.anomalies)}
     except ValueError as exc:

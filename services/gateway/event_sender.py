@@ -1,7 +1,8 @@
-"""Send a person's verdict on an anomaly to its series' detector (`outlay.anomaly_feedback.v1`).
+"""Send what people decide to the services that act on it: verdicts on anomalies (`outlay.anomaly_feedback.v1`)
+and decisions on plans (`outlay.plan_decisions.v1`).
 
-The producer starts on the first verdict, not with the gateway: the API serves reads while the broker
-is away, and a verdict that cannot be delivered is refused (503) rather than half recorded.
+The producer starts on the first event, not with the gateway: the API serves reads while the broker is away,
+and an event that cannot be delivered is refused (503) rather than half recorded.
 """
 
 from __future__ import annotations
@@ -10,18 +11,18 @@ import asyncio
 import contextlib
 
 from aiokafka.errors import KafkaError
+from pydantic import BaseModel
 
-from outlay.events import AnomalyFeedback
 from outlay.kafka.producer import EventProducer
 
 
-class FeedbackUndelivered(RuntimeError):
-    """The verdict did not reach the broker; nothing was recorded."""
+class Undelivered(RuntimeError):
+    """The event did not reach the broker; nothing was recorded."""
 
 
-class FeedbackSender:
+class EventSender:
     def __init__(
-        self, bootstrap_servers: str | None, client_id: str = "outlay-gateway-feedback", timeout_seconds: float = 10.0
+        self, bootstrap_servers: str | None, client_id: str = "outlay-gateway-events", timeout_seconds: float = 10.0
     ) -> None:
         self.timeout_seconds = timeout_seconds
         self._bootstrap = bootstrap_servers
@@ -29,16 +30,16 @@ class FeedbackSender:
         self._producer: EventProducer | None = None
         self._lock = asyncio.Lock()
 
-    async def send(self, feedback: AnomalyFeedback) -> None:
+    async def send(self, event: BaseModel) -> None:
         if self._bootstrap is None:
-            raise FeedbackUndelivered("no Kafka broker is configured (KAFKA_BOOTSTRAP_SERVERS)")
+            raise Undelivered("no Kafka broker is configured (KAFKA_BOOTSTRAP_SERVERS)")
         try:
             async with asyncio.timeout(self.timeout_seconds):
                 producer = await self._started()
-                delivery = await producer.send(feedback)
+                delivery = await producer.send(event)
                 await delivery
         except (TimeoutError, OSError, KafkaError) as exc:
-            raise FeedbackUndelivered(f"the broker did not take the verdict: {exc!r}") from exc
+            raise Undelivered(f"the broker did not take it: {exc!r}") from exc
 
     async def _started(self) -> EventProducer:
         async with self._lock:

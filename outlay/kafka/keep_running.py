@@ -1,4 +1,5 @@
-"""The gateway's background consumers keep going through outages: the REST API serves meanwhile."""
+"""Background consumers keep going through broker and store outages (the gateway serves its API meanwhile; the
+optimizer keeps its schedule)."""
 
 from __future__ import annotations
 

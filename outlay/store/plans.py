@@ -1,0 +1,312 @@
+"""The optimizer's repositories: action plans, the latest scan's recommendations, and the audit trail.
+
+The optimizer writes plans (it alone changes their status) and findings; the gateway reads them, and both append
+to the audit trail. Rows go in and out as `ActionPlan` events, so what is stored is what was published.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from outlay.events.plan import ActionPlan, PlannedChange, PlanStatus
+from outlay.events.usage import stable_record_id
+from outlay.money import from_nanos, to_nanos
+from outlay.store.models import AuditRow, PlanRow, RecommendationRow
+
+
+def _naive(when: datetime | None) -> datetime | None:
+    return None if when is None else when.astimezone(UTC).replace(tzinfo=None)
+
+
+def _aware(when: datetime | None) -> datetime | None:
+    return None if when is None else when.replace(tzinfo=UTC)
+
+
+def _columns(plan: ActionPlan) -> dict[str, Any]:
+    return {
+        "plan_id": plan.plan_id,
+        "status": plan.status.value,
+        "region": plan.region,
+        "title": plan.title,
+        "changes": [c.model_dump(mode="json") for c in plan.changes],
+        "monthly_saving_nanos": to_nanos(plan.monthly_saving),
+        "currency": plan.currency,
+        "risk": plan.risk.value,
+        "requires_approval": plan.requires_approval,
+        "approval_reasons": list(plan.approval_reasons),
+        "reason": plan.reason,
+        "decided_by": plan.decided_by,
+        "decided_at": _naive(plan.decided_at),
+        "created_at": _naive(plan.created_at),
+        "updated_at": _naive(plan.updated_at),
+    }
+
+
+def _plan(row: Mapping[Any, Any]) -> ActionPlan:
+    return ActionPlan(
+        plan_id=row["plan_id"],
+        status=PlanStatus(row["status"]),
+        region=row["region"],
+        title=row["title"],
+        changes=[PlannedChange.model_validate(c) for c in row["changes"]],
+        monthly_saving=from_nanos(row["monthly_saving_nanos"]),
+        currency=row["currency"],
+        risk=row["risk"],
+        requires_approval=row["requires_approval"],
+        approval_reasons=row["approval_reasons"],
+        reason=row["reason"],
+        decided_by=row["decided_by"],
+        decided_at=_aware(row["decided_at"]),
+        created_at=row["created_at"].replace(tzinfo=UTC),
+        updated_at=row["updated_at"].replace(tzinfo=UTC),
+    )
+
+
+@dataclass(frozen=True)
+class PlanPage:
+    plans: list[ActionPlan]
+    next_cursor: tuple[datetime, str] | None  # (updated_at, plan_id) of the last plan when more may follow
+
+
+@dataclass(frozen=True)
+class Savings:
+    """Monthly savings by plan status: achieved (applied) and available (proposed or approved)."""
+
+    applied: Decimal
+    applied_plans: int
+    available: Decimal
+    available_plans: int
+
+
+class PlanStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def propose(self, plans: Sequence[ActionPlan], region: str, now: datetime) -> list[ActionPlan]:
+        """Store a scan's plans for `region`: new ones are inserted, ones already proposed are refreshed, and
+        proposed plans the scan no longer finds become superseded. Plans already decided keep their state.
+        Returns the plans whose stored state changed (to publish)."""
+        changed: list[ActionPlan] = []
+        wanted = {p.plan_id: p for p in plans}
+        async with self._engine.begin() as conn:
+            existing = {
+                r.plan_id: r.status
+                for r in await conn.execute(
+                    select(PlanRow.plan_id, PlanRow.status).where(
+                        or_(PlanRow.plan_id.in_(list(wanted)), PlanRow.region == region)
+                    )
+                )
+            }
+            for plan in plans:
+                status = existing.get(plan.plan_id)
+                if status is None:
+                    await conn.execute(insert(PlanRow).values(**_columns(plan)))
+                    changed.append(plan)
+                elif status == PlanStatus.PROPOSED.value:
+                    columns = _columns(plan)
+                    del columns["created_at"]
+                    await conn.execute(update(PlanRow).where(PlanRow.plan_id == plan.plan_id).values(**columns))
+            gone = [pid for pid, status in existing.items() if status == PlanStatus.PROPOSED and pid not in wanted]
+            for plan_id in gone:
+                superseded = await self._set(
+                    conn, plan_id, PlanStatus.SUPERSEDED, now, reason="a later scan no longer proposes it"
+                )
+                if superseded is not None:
+                    changed.append(superseded)
+        return changed
+
+    async def transition(
+        self,
+        plan_id: str,
+        status: PlanStatus,
+        now: datetime,
+        *,
+        only_from: frozenset[PlanStatus] | None = None,
+        reason: str | None = None,
+        decided_by: str | None = None,
+    ) -> ActionPlan | None:
+        """Move a plan to `status` (only from one of `only_from`, when given); None when it is not there or
+        not in such a state, so two deciders cannot both win."""
+        async with self._engine.begin() as conn:
+            return await self._set(conn, plan_id, status, now, only_from, reason, decided_by)
+
+    async def _set(
+        self,
+        conn: AsyncConnection,
+        plan_id: str,
+        status: PlanStatus,
+        now: datetime,
+        only_from: frozenset[PlanStatus] | None = None,
+        reason: str | None = None,
+        decided_by: str | None = None,
+    ) -> ActionPlan | None:
+        values: dict[str, Any] = {"status": status.value, "updated_at": _naive(now)}
+        if reason is not None:
+            values["reason"] = reason[:4000]
+        if decided_by is not None:
+            values["decided_by"], values["decided_at"] = decided_by[:200], _naive(now)
+        where = PlanRow.plan_id == plan_id
+        if only_from is not None:
+            where = and_(where, PlanRow.status.in_([s.value for s in only_from]))
+        result = await conn.execute(update(PlanRow).where(where).values(**values))
+        if not result.rowcount:  # type: ignore[attr-defined]
+            return None
+        row = (await conn.execute(select(PlanRow.__table__).where(PlanRow.plan_id == plan_id))).one()
+        return _plan(row._mapping)
+
+    async def get(self, plan_id: str) -> ActionPlan | None:
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(select(PlanRow.__table__).where(PlanRow.plan_id == plan_id))).first()
+        return None if row is None else _plan(row._mapping)
+
+    async def page(
+        self, status: PlanStatus | None = None, limit: int = 50, after: tuple[datetime, str] | None = None
+    ) -> PlanPage:
+        """Plans newest first (by last update), `limit` at a time after the cursor."""
+        stmt = select(PlanRow.__table__)
+        if status is not None:
+            stmt = stmt.where(PlanRow.status == status.value)
+        if after is not None:
+            at, plan_id = _naive(after[0]), after[1]
+            stmt = stmt.where(or_(PlanRow.updated_at < at, and_(PlanRow.updated_at == at, PlanRow.plan_id < plan_id)))
+        stmt = stmt.order_by(PlanRow.updated_at.desc(), PlanRow.plan_id.desc()).limit(limit + 1)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(stmt)).all()
+        plans = [_plan(r._mapping) for r in rows[:limit]]
+        more = len(rows) > limit
+        return PlanPage(plans, (plans[-1].updated_at, plans[-1].plan_id) if more and plans else None)
+
+    async def savings(self) -> Savings:
+        stmt = select(PlanRow.status, func.count(), func.coalesce(func.sum(PlanRow.monthly_saving_nanos), 0)).group_by(
+            PlanRow.status
+        )
+        async with self._engine.connect() as conn:
+            by_status = {r[0]: (int(r[1]), int(r[2])) for r in await conn.execute(stmt)}
+        available = [by_status.get(s, (0, 0)) for s in (PlanStatus.PROPOSED, PlanStatus.APPROVED, PlanStatus.APPLYING)]
+        applied = by_status.get(PlanStatus.APPLIED, (0, 0))
+        return Savings(
+            applied=from_nanos(applied[1]),
+            applied_plans=applied[0],
+            available=from_nanos(sum(a[1] for a in available)),
+            available_plans=sum(a[0] for a in available),
+        )
+
+
+@dataclass(frozen=True)
+class StoredRecommendation:
+    recommendation_id: str
+    region: str
+    kind: str
+    resource_id: str
+    summary: str
+    monthly_saving: Decimal
+    confidence: float
+    risk: str
+    current: str | None
+    proposed: str | None
+    evidence: dict[str, Any]
+    plan_id: str | None
+    found_at: datetime
+
+
+def recommendation_id(region: str, kind: str, resource_id: str) -> str:
+    return stable_record_id("recommendation", region, kind, resource_id)
+
+
+class RecommendationStore:
+    """The latest scan's findings per region: a scan replaces its region's findings as a whole."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def replace(self, region: str, found: Sequence[StoredRecommendation]) -> None:
+        rows = [
+            {
+                "recommendation_id": r.recommendation_id,
+                "region": r.region,
+                "kind": r.kind,
+                "resource_id": r.resource_id,
+                "summary": r.summary[:1000],
+                "monthly_saving_nanos": to_nanos(r.monthly_saving),
+                "confidence": r.confidence,
+                "risk": r.risk,
+                "current": r.current,
+                "proposed": r.proposed,
+                "evidence": r.evidence,
+                "plan_id": r.plan_id,
+                "found_at": _naive(r.found_at),
+            }
+            for r in found
+        ]
+        async with self._engine.begin() as conn:
+            await conn.execute(delete(RecommendationRow).where(RecommendationRow.region == region))
+            if rows:
+                await conn.execute(insert(RecommendationRow), rows)
+
+    async def all(self, kind: str | None = None, region: str | None = None) -> list[StoredRecommendation]:
+        """Every current finding, largest saving first."""
+        stmt = select(RecommendationRow.__table__)
+        if kind is not None:
+            stmt = stmt.where(RecommendationRow.kind == kind)
+        if region is not None:
+            stmt = stmt.where(RecommendationRow.region == region)
+        stmt = stmt.order_by(RecommendationRow.monthly_saving_nanos.desc(), RecommendationRow.recommendation_id)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return [
+            StoredRecommendation(
+                **{k: v for k, v in r._mapping.items() if k not in ("monthly_saving_nanos", "found_at")},
+                monthly_saving=from_nanos(r.monthly_saving_nanos),
+                found_at=r.found_at.replace(tzinfo=UTC),
+            )
+            for r in rows
+        ]
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    at: datetime
+    actor: str
+    subject: str
+    event: str
+    detail: str = ""
+    resource_id: str = ""
+
+
+class AuditLog:
+    """The audit trail: append, and read one subject's entries in order."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def append(self, entries: Sequence[AuditEvent]) -> None:
+        if not entries:
+            return
+        rows = [
+            {
+                "at": _naive(e.at),
+                "actor": e.actor[:200],
+                "subject": e.subject[:128],
+                "resource_id": e.resource_id[:256],
+                "event": e.event[:32],
+                "detail": e.detail[:4000],
+            }
+            for e in entries
+        ]
+        async with self._engine.begin() as conn:
+            await conn.execute(insert(AuditRow), rows)
+
+    async def of(self, subject: str, limit: int = 1000) -> list[AuditEvent]:
+        stmt = select(AuditRow.__table__).where(AuditRow.subject == subject).order_by(AuditRow.audit_id).limit(limit)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return [
+            AuditEvent(r.at.replace(tzinfo=UTC), r.actor, r.subject, r.event, r.detail, r.resource_id) for r in rows
+        ]

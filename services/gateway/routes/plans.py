@@ -1,0 +1,248 @@
+"""The optimizer's output: GET /v1/recommendations, GET /v1/plans (and one plan, its audit trail), POST
+/v1/plans/{id}/approve and /reject, and GET /v1/savings.
+
+The optimizer owns plans: a decision is sent to it on `outlay.plan_decisions.v1` (202 Accepted) and the plan's
+new status shows here, on `outlay.plans.v1` and over WebSocket once the optimizer took it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Path, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from outlay.events.plan import ActionPlan, Decision, Kind, PlanDecision, PlanStatus
+from outlay.events.usage import Money
+from outlay.store.plans import AuditEvent, AuditLog, PlanStore, RecommendationStore
+from services.gateway.event_sender import EventSender, Undelivered
+from services.gateway.query import Cursor, ErrorCollector, QueryError, parse_choice, parse_int_in
+from services.gateway.routes.costs import reject_unknown
+from services.gateway.schemas import PROBLEM_RESPONSES
+
+router = APIRouter(tags=["optimizer"])
+_ID = Path(description="The plan's id (stable for the same set of changes)", max_length=64)
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+# Until issue 6 brings users and per-key names, a decision is attributed to the API key that made it.
+ACTOR = "api-key"
+
+
+class RecommendationOut(BaseModel):
+    recommendation_id: str
+    region: str
+    kind: Kind
+    resource_id: str
+    summary: str
+    monthly_saving: Money
+    confidence: float
+    risk: str
+    current: str | None
+    proposed: str | None
+    evidence: dict[str, Any]
+    plan_id: str | None = Field(description="The plan that carries it, if it can be applied yet")
+    found_at: datetime
+
+
+class RecommendationsOut(BaseModel):
+    recommendations: list[RecommendationOut]
+    total_monthly_saving: Money
+    currency: str = "USD"
+
+
+class PlanPageOut(BaseModel):
+    plans: list[ActionPlan]
+    next_cursor: str | None
+
+
+class AuditEntryOut(BaseModel):
+    at: datetime
+    actor: str
+    event: str
+    resource_id: str
+    detail: str
+
+
+class AuditOut(BaseModel):
+    plan_id: str
+    entries: list[AuditEntryOut]
+
+
+class DecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    comment: str = Field(default="", max_length=2000, description="Why, for the audit trail")
+
+
+class DecisionOut(BaseModel):
+    plan_id: str
+    decision: Decision
+    accepted_at: datetime
+    detail: str
+
+
+class SavingsOut(BaseModel):
+    achieved_monthly: Money = Field(description="Monthly saving of the applied plans (as estimated when planned)")
+    applied_plans: int
+    available_monthly: Money = Field(description="Monthly saving of the plans proposed, approved or applying")
+    available_plans: int
+    recommended_monthly: Money = Field(description="Every current recommendation, planned or not")
+    currency: str = "USD"
+
+
+def _plans(request: Request) -> PlanStore:
+    return request.app.state.plans  # type: ignore[no-any-return]
+
+
+def _findings(request: Request) -> RecommendationStore:
+    return request.app.state.recommendations  # type: ignore[no-any-return]
+
+
+def _audit(request: Request) -> AuditLog:
+    return request.app.state.audit  # type: ignore[no-any-return]
+
+
+def _not_found(plan_id: str) -> HTTPException:
+    return HTTPException(404, f"no plan with id {plan_id!r}")
+
+
+@router.get(
+    "/v1/recommendations",
+    response_model=RecommendationsOut,
+    responses=PROBLEM_RESPONSES,
+    summary="The latest scan's recommendations, largest saving first",
+)
+async def list_recommendations(
+    request: Request,
+    kind: str | None = Query(None, description="Only this kind (rightsize, stop_instance, delete_volume, ...)"),
+    region: str | None = Query(None, max_length=32, description="Only this region"),
+) -> RecommendationsOut:
+    reject_unknown(request, frozenset({"kind", "region"}))
+    chosen = None if kind is None else parse_choice(Kind, kind, Kind.RIGHTSIZE, "kind")
+    found = await _findings(request).all(None if chosen is None else chosen.value, region)
+    return RecommendationsOut(
+        recommendations=[RecommendationOut(**vars(r)) for r in found],
+        total_monthly_saving=sum((r.monthly_saving for r in found), Decimal(0)),
+    )
+
+
+@router.get("/v1/plans", response_model=PlanPageOut, responses=PROBLEM_RESPONSES, summary="Plans, latest first")
+async def list_plans(
+    request: Request,
+    status: str | None = Query(None, description="Only plans in this status (proposed, applied, ...)"),
+    limit: str | None = Query(None, description=f"Page size, 1 to {MAX_LIMIT} (default {DEFAULT_LIMIT})"),
+    cursor: str | None = Query(None, description="next_cursor of the previous page"),
+) -> PlanPageOut:
+    reject_unknown(request, frozenset({"status", "limit", "cursor"}))
+    check = ErrorCollector()
+    chosen = check.attempt(
+        lambda: None if status is None else parse_choice(PlanStatus, status, PlanStatus.PROPOSED, "status")
+    )
+    size = check.attempt(lambda: parse_int_in(limit, 1, MAX_LIMIT, DEFAULT_LIMIT, "limit"))
+    after = check.attempt(lambda: None if cursor is None else Cursor.decode(cursor))
+    if check.errors or size is None:
+        raise QueryError(check.errors)
+    page = await _plans(request).page(
+        chosen, size, None if after is None else (after.at.replace(tzinfo=UTC), after.key)
+    )
+    next_cursor = None
+    if page.next_cursor is not None:
+        at, plan_id = page.next_cursor
+        next_cursor = Cursor(at.replace(tzinfo=None), plan_id).encode()
+    return PlanPageOut(plans=page.plans, next_cursor=next_cursor)
+
+
+@router.get("/v1/plans/{plan_id}", response_model=ActionPlan, responses=PROBLEM_RESPONSES, summary="One plan")
+async def get_plan(request: Request, plan_id: str = _ID) -> ActionPlan:
+    reject_unknown(request, frozenset())
+    found = await _plans(request).get(plan_id)
+    if found is None:
+        raise _not_found(plan_id)
+    return found
+
+
+@router.get(
+    "/v1/plans/{plan_id}/audit",
+    response_model=AuditOut,
+    responses=PROBLEM_RESPONSES,
+    summary="Every decision, step, check and rollback of a plan, in order",
+)
+async def plan_audit(request: Request, plan_id: str = _ID) -> AuditOut:
+    reject_unknown(request, frozenset())
+    if await _plans(request).get(plan_id) is None:
+        raise _not_found(plan_id)
+    entries = await _audit(request).of(f"plan:{plan_id}")
+    return AuditOut(
+        plan_id=plan_id,
+        entries=[
+            AuditEntryOut(at=e.at, actor=e.actor, event=e.event, resource_id=e.resource_id, detail=e.detail)
+            for e in entries
+        ],  # fmt: skip
+    )
+
+
+async def _decide(request: Request, plan_id: str, decision: Decision, body: DecisionIn) -> DecisionOut:
+    reject_unknown(request, frozenset())
+    plan = await _plans(request).get(plan_id)
+    if plan is None:
+        raise _not_found(plan_id)
+    if plan.status is not PlanStatus.PROPOSED:
+        raise HTTPException(409, f"plan {plan_id!r} is {plan.status.value}: only a proposed plan can be decided")
+    now = datetime.now(UTC)
+    sender: EventSender = request.app.state.events
+    try:
+        await sender.send(PlanDecision(plan_id=plan_id, decision=decision, actor=ACTOR, comment=body.comment, at=now))
+    except Undelivered as exc:
+        raise HTTPException(503, f"the decision was not recorded: {exc}", headers={"Retry-After": "5"}) from exc
+    await _audit(request).append(
+        [AuditEvent(now, ACTOR, f"plan:{plan_id}", f"{decision.value}_requested", body.comment)]
+    )
+    return DecisionOut(
+        plan_id=plan_id,
+        decision=decision,
+        accepted_at=now,
+        detail="sent to the optimizer; the plan's status changes when it takes the decision",
+    )
+
+
+@router.post(
+    "/v1/plans/{plan_id}/approve",
+    status_code=202,
+    response_model=DecisionOut,
+    responses=PROBLEM_RESPONSES,
+    summary="Approve a proposed plan: the optimizer applies it (canary, checks, batches, rollback on failure)",
+)
+async def approve_plan(request: Request, body: DecisionIn | None = None, plan_id: str = _ID) -> DecisionOut:
+    return await _decide(request, plan_id, Decision.APPROVE, body or DecisionIn())
+
+
+@router.post(
+    "/v1/plans/{plan_id}/reject",
+    status_code=202,
+    response_model=DecisionOut,
+    responses=PROBLEM_RESPONSES,
+    summary="Reject a proposed plan",
+)
+async def reject_plan(request: Request, body: DecisionIn | None = None, plan_id: str = _ID) -> DecisionOut:
+    return await _decide(request, plan_id, Decision.REJECT, body or DecisionIn())
+
+
+@router.get(
+    "/v1/savings",
+    response_model=SavingsOut,
+    responses=PROBLEM_RESPONSES,
+    summary="Savings achieved (applied plans) and available (open plans, every recommendation), per month",
+)
+async def savings(request: Request) -> SavingsOut:
+    reject_unknown(request, frozenset())
+    totals = await _plans(request).savings()
+    recommended = sum((r.monthly_saving for r in await _findings(request).all()), Decimal(0))
+    return SavingsOut(
+        achieved_monthly=totals.applied,
+        applied_plans=totals.applied_plans,
+        available_monthly=totals.available,
+        available_plans=totals.available_plans,
+        recommended_monthly=recommended,
+    )

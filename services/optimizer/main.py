@@ -1,0 +1,131 @@
+"""Entrypoint of the optimizer service: scheduled region scans, and people's decisions from
+`outlay.plan_decisions.v1`, until SIGINT/SIGTERM. `outlay services run optimizer` calls `run(settings)`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Sequence
+from datetime import datetime
+
+from outlay.aws.actions import AwsActions
+from outlay.aws.inventory import AwsInventory
+from outlay.events.plan import ActionPlan, PlanDecision
+from outlay.kafka.consumer import BatchConsumer
+from outlay.kafka.keep_running import keep_running
+from outlay.kafka.producer import EventProducer
+from outlay.kafka.topics_admin import ensure_outlay_topics
+from outlay.pricing.catalogue import PriceCatalogue
+from outlay.settings import Settings
+from outlay.store.engine import make_engine, upgrade
+from outlay.store.plans import AuditLog, PlanStore, RecommendationStore
+from services.optimizer.execution import PlanExecutor, planned_and_quiet
+from services.optimizer.scan import ScanResult, scan_region
+from services.optimizer.service import Optimizer, Policy
+
+log = logging.getLogger(__name__)
+
+
+def _wiring(settings: Settings) -> tuple[PriceCatalogue, Policy]:
+    policy = Policy(
+        auto_apply=settings.optimizer_auto_apply,
+        env_tag=settings.optimizer_env_tag,
+        canary=settings.optimizer_canary,
+        batch=settings.optimizer_batch,
+    )
+    return PriceCatalogue.load(), policy
+
+
+async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    bootstrap = settings.kafka_bootstrap_servers
+    if not bootstrap:
+        raise RuntimeError("KAFKA_BOOTSTRAP_SERVERS is not set (the launcher sets it for every service)")
+    await upgrade(settings.store_url)
+    await ensure_outlay_topics(bootstrap, settings)
+    if stop is None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+    catalogue, policy = _wiring(settings)
+    endpoint = settings.aws_endpoint_url
+
+    def scanner(region: str, now: datetime) -> ScanResult:
+        return scan_region(AwsInventory([region], endpoint_url=endpoint), region, catalogue, now)
+
+    def executor_for(region: str) -> PlanExecutor:
+        actions = AwsActions(region, endpoint_url=endpoint)
+        return PlanExecutor(actions, planned_and_quiet(actions))
+
+    engine = make_engine(settings.store_url)
+    client_id = f"{settings.kafka_client_id}-optimizer"
+    try:
+        async with EventProducer(bootstrap, client_id=client_id) as producer:
+
+            async def publish(plans: Sequence[ActionPlan]) -> None:
+                await producer.send_many(plans)
+
+            optimizer = Optimizer(
+                PlanStore(engine), RecommendationStore(engine), AuditLog(engine), publish, scanner, executor_for, policy
+            )
+            await optimizer.resume()
+            tasks = [
+                asyncio.create_task(_decisions(optimizer, settings, producer, client_id), name="optimizer-decisions"),
+                asyncio.create_task(_schedule(optimizer, settings, stop), name="optimizer-scans"),
+            ]
+            try:
+                await stop.wait()
+            finally:
+                for task in tasks:
+                    task.cancel()
+                for task in tasks:
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+    finally:
+        await engine.dispose()
+
+
+async def _schedule(optimizer: Optimizer, settings: Settings, stop: asyncio.Event) -> None:
+    """Scan every configured region now and then every interval; a failed scan is retried next time."""
+    regions = settings.optimizer_regions
+    if not regions:
+        log.info("no regions to scan (set OUTLAY_OPTIMIZER_REGIONS); taking decisions on stored plans only")
+        return
+    while not stop.is_set():
+        for region in regions:
+            try:
+                await optimizer.scan(region)
+            except Exception as exc:  # AWS unreachable, throttled beyond retries, no credentials: next round
+                log.warning("scan of %s failed, retrying in %.0f s: %s", region, settings.optimizer_interval_s, exc)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), settings.optimizer_interval_s)
+
+
+async def _decisions(optimizer: Optimizer, settings: Settings, producer: EventProducer, client_id: str) -> None:
+    """Decisions in order, each committed once taken (a crash re-delivers; a taken decision is then ignored:
+    the plan is no longer proposed)."""
+    assert settings.kafka_bootstrap_servers
+    bootstrap = settings.kafka_bootstrap_servers
+
+    async def consume() -> None:
+        consumer = BatchConsumer(
+            bootstrap,
+            PlanDecision,
+            settings.optimizer_group_id,
+            producer=producer,
+            client_id=f"{client_id}-decisions",
+            max_records=50,
+            session_timeout_ms=settings.kafka_session_timeout_ms,
+            max_poll_interval_ms=3_600_000,  # applying a large plan may take long between polls
+            decode_in_thread=False,
+        )
+        async with consumer:
+            while True:
+                batch = await consumer.next_batch(timeout_ms=500)
+                for decision in batch.events:
+                    await optimizer.decide(decision)
+                await consumer.commit(batch)
+
+    await keep_running("plan decision consumer", consume)

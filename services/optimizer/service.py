@@ -1,0 +1,228 @@
+"""The optimizer's work between the edges: scan a region into plans, take people's decisions, apply safely.
+
+- `scan(region)`: the region's findings replace its previous ones; plannable findings become plans (new ones
+  published as `proposed`, ones no longer found `superseded`); plans policy lets run unapproved are applied at
+  once when the tenant enabled auto-apply.
+- `decide(decision)`: an approval moves a proposed plan to `approved` and applies it; a rejection ends it. Only
+  a proposed plan can be decided (the store's conditional update makes two concurrent decisions safe).
+- `apply`: `applying`, then the executor (canary, verification, batches, rollback) in a worker thread, then
+  `applied`, `rolled_back` or `failed`. Every status change is stored, published and audited.
+
+AWS, the store and Kafka come in as ports, so this is tested with the moto server and real stores, and the
+wiring (`main.py`) stays small.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from outlay.events.plan import ActionPlan, Decision, PlanDecision, PlanStatus
+from outlay.store.plans import AuditEvent, AuditLog, PlanStore, RecommendationStore, StoredRecommendation
+from outlay.store.plans import recommendation_id as finding_id
+from services.optimizer.execution import Outcome, PlanExecutor
+from services.optimizer.plan_events import plan_event, plan_of
+from services.optimizer.plans import propose_plans
+from services.optimizer.scan import ScanResult
+
+log = logging.getLogger(__name__)
+ACTOR = "optimizer"
+_OUTCOME_STATUS = {
+    Outcome.APPLIED: PlanStatus.APPLIED,
+    Outcome.ROLLED_BACK: PlanStatus.ROLLED_BACK,
+    Outcome.FAILED: PlanStatus.FAILED,
+    Outcome.AWAITING_APPROVAL: PlanStatus.PROPOSED,
+}
+
+Scanner = Callable[[str, datetime], ScanResult]  # (region, now) -> findings; blocking (boto3), run in a thread
+ExecutorFor = Callable[[str], PlanExecutor]  # region -> an executor acting there
+Publish = Callable[[Sequence[ActionPlan]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Policy:
+    auto_apply: bool = False
+    env_tag: str = "env"
+    canary: int = 1
+    batch: int = 5
+
+
+def subject(plan_id: str) -> str:
+    return f"plan:{plan_id}"
+
+
+class Optimizer:
+    def __init__(
+        self,
+        plans: PlanStore,
+        findings: RecommendationStore,
+        audit: AuditLog,
+        publish: Publish,
+        scanner: Scanner,
+        executor_for: ExecutorFor,
+        policy: Policy = Policy(),
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._plans = plans
+        self._findings = findings
+        self._audit = audit
+        self._publish = publish
+        self._scanner = scanner
+        self._executor_for = executor_for
+        self._policy = policy
+        self._clock = clock
+        self._applying = asyncio.Lock()  # one plan at a time: plans may touch the same resources
+
+    async def scan(self, region: str) -> list[ActionPlan]:
+        """Scan one region; returns the plans it proposed (new or still standing)."""
+        now = self._clock()
+        found = await asyncio.to_thread(self._scanner, region, now)
+        plans = propose_plans(found.recommendations, found.tags, self._policy.auto_apply, self._policy.env_tag)
+        events = [plan_event(p, PlanStatus.PROPOSED, now, now) for p in plans]
+        changed = await self._plans.propose(events, region, now)
+        carried = {c.resource_id: p.plan_id for p in plans for c in p.changes}
+        await self._findings.replace(
+            region,
+            [
+                StoredRecommendation(
+                    finding_id(region, r.kind.value, r.resource_id),
+                    region,
+                    r.kind.value,
+                    r.resource_id,
+                    r.summary,
+                    r.monthly_saving,
+                    r.confidence,
+                    r.risk.value,
+                    r.current,
+                    r.proposed,
+                    dict(r.evidence),
+                    carried.get(r.resource_id),
+                    now,
+                )
+                for r in found.recommendations
+            ],
+        )
+        await self._audit.append(
+            [AuditEvent(now, ACTOR, subject(p.plan_id), p.status.value, p.reason or p.title) for p in changed]
+        )
+        await self._publish(changed)
+        log.info(
+            "scanned %s: %d recommendations, %d skipped, %d plans (%d new or changed)",
+            region, len(found.recommendations), len(found.skipped), len(events), len(changed),
+        )  # fmt: skip
+        for plan in events:
+            if not plan.requires_approval:
+                await self._apply(plan.plan_id, approved=False, actor=f"{ACTOR} (auto-apply policy)")
+        return events
+
+    async def resume(self) -> list[ActionPlan]:
+        """After a restart: finish the plans a stopped optimizer left approved or half applied. Applying is
+        idempotent (resources already in their planned state are skipped), so it simply runs again."""
+        now = self._clock()
+        finished = []
+        for status in (PlanStatus.APPLYING, PlanStatus.APPROVED):
+            for plan in (await self._plans.page(status, limit=500)).plans:
+                if status is PlanStatus.APPLYING:
+                    await self._plans.transition(
+                        plan.plan_id, PlanStatus.APPROVED, now, only_from=frozenset({PlanStatus.APPLYING})
+                    )
+                await self._audit.append(
+                    [AuditEvent(now, ACTOR, subject(plan.plan_id), "resumed", f"was {status.value} at a restart")]
+                )
+                done = await self._apply(plan.plan_id, approved=True, actor=plan.decided_by or ACTOR)
+                if done is not None:
+                    finished.append(done)
+        return finished
+
+    async def decide(self, decision: PlanDecision) -> ActionPlan | None:
+        """Take one decision; returns the plan's final state, or None when the plan was not open to it."""
+        now = self._clock()
+        if decision.decision is Decision.REJECT:
+            rejected = await self._plans.transition(
+                decision.plan_id,
+                PlanStatus.REJECTED,
+                now,
+                only_from=frozenset({PlanStatus.PROPOSED}),
+                reason=f"rejected by {decision.actor}" + (f": {decision.comment}" if decision.comment else ""),
+                decided_by=decision.actor,
+            )
+            return await self._settle(decision, rejected, now)
+        approved = await self._plans.transition(
+            decision.plan_id,
+            PlanStatus.APPROVED,
+            now,
+            only_from=frozenset({PlanStatus.PROPOSED}),
+            decided_by=decision.actor,
+        )
+        if await self._settle(decision, approved, now) is None:
+            return None
+        return await self._apply(decision.plan_id, approved=True, actor=decision.actor)
+
+    async def _settle(self, decision: PlanDecision, plan: ActionPlan | None, now: datetime) -> ActionPlan | None:
+        """Audit a decision (also one that came too late) and publish what it changed."""
+        if plan is None:
+            current = await self._plans.get(decision.plan_id)
+            state = "unknown plan" if current is None else f"plan is {current.status.value}"
+            await self._audit.append(
+                [
+                    AuditEvent(
+                        now,
+                        decision.actor,
+                        subject(decision.plan_id),
+                        "decision_ignored",
+                        f"{decision.decision.value} ignored: {state}",
+                    )
+                ]  # fmt: skip
+            )
+            return None
+        detail = decision.decision.value + (f": {decision.comment}" if decision.comment else "")
+        await self._audit.append([AuditEvent(now, decision.actor, subject(plan.plan_id), plan.status.value, detail)])
+        await self._publish([plan])
+        return plan
+
+    async def _apply(self, plan_id: str, approved: bool, actor: str) -> ActionPlan | None:
+        async with self._applying:
+            start = self._clock()
+            applying = await self._plans.transition(
+                plan_id,
+                PlanStatus.APPLYING,
+                start,
+                only_from=frozenset({PlanStatus.APPROVED if approved else PlanStatus.PROPOSED}),
+            )
+            if applying is None:
+                return None
+            rollout = f"canary {self._policy.canary}, then batches of {self._policy.batch}"
+            await self._audit.append([AuditEvent(start, ACTOR, subject(plan_id), applying.status.value, rollout)])
+            await self._publish([applying])
+            policy = self._policy
+            try:  # nothing may leave a plan `applying`: a failure to even start is the plan's failure too
+                executor = self._executor_for(applying.region)
+                result = await asyncio.to_thread(
+                    executor.apply, plan_of(applying), approved, policy.canary, policy.batch
+                )
+            except Exception as exc:  # the executor rolls back its own failures; this is AWS gone or a bug
+                log.exception("plan %s could not be applied", plan_id)
+                status, reason, entries = PlanStatus.FAILED, f"could not apply: {type(exc).__name__}: {exc}", []
+            else:
+                status, reason = _OUTCOME_STATUS[result.outcome], result.reason
+                entries = [
+                    AuditEvent(
+                        e.at,
+                        actor if e.event == "decision" else ACTOR,
+                        subject(plan_id),
+                        e.event,
+                        e.detail,
+                        "" if e.resource_id == "-" else e.resource_id,
+                    )  # fmt: skip
+                    for e in result.audit
+                ]
+            end = self._clock()
+            final = await self._plans.transition(plan_id, status, end, reason=reason)
+            await self._audit.append([*entries, AuditEvent(end, ACTOR, subject(plan_id), status.value, reason)])
+            if final is not None:
+                await self._publish([final])
+            log.info("plan %s: %s%s", plan_id, status.value, f" ({reason})" if reason else "")
+            return final

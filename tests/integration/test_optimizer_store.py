@@ -1,0 +1,171 @@
+"""The optimizer's state on PostgreSQL and SQLite: plans proposed, refreshed and superseded by scans, decisions that
+come too late, auto-apply where policy allows, and an executor that breaks; EC2 is the in-memory port (the moto
+test covers boto3)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from outlay.events.plan import ActionPlan, Decision, PlanDecision, PlanStatus
+from outlay.store.engine import make_engine
+from outlay.store.plans import AuditLog, PlanStore, RecommendationStore
+from services.optimizer.execution import PlanExecutor, planned_and_quiet
+from services.optimizer.plan_events import plan_event, plan_of
+from services.optimizer.plans import propose_plans
+from services.optimizer.recommendations import Kind, Recommendation, Risk
+from services.optimizer.scan import ScanResult
+from services.optimizer.service import Optimizer, Policy
+from tests.unit.optimizer_support import FakeEc2
+
+REGION = "us-east-1"
+T0 = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
+
+
+def resize(instance_id: str, proposed: str = "m6i.large", risk: Risk = Risk.LOW) -> Recommendation:
+    return Recommendation(
+        Kind.RIGHTSIZE, instance_id, REGION, f"resize m5.2xlarge to {proposed}", Decimal("210.24"), 0.9, risk,
+        "m5.2xlarge", proposed, {"p95_cpu": 20.5},
+    )  # fmt: skip
+
+
+def idle(instance_id: str) -> Recommendation:
+    return Recommendation(
+        Kind.STOP_INSTANCE, instance_id, REGION, "stop idle", Decimal("280.32"), 0.95, Risk.MEDIUM, "running"
+    )
+
+
+class World:
+    """What the optimizer sees: the findings a scan returns, a fleet, and what it published."""
+
+    def __init__(self, fleet: dict[str, str], tags: dict[str, dict[str, str]]) -> None:
+        self.ec2 = FakeEc2(fleet)
+        self.tags = tags
+        self.findings: list[Recommendation] = []
+        self.published: list[ActionPlan] = []
+        self.now = T0
+        self.broken = False
+
+    def scan(self, region: str, now: datetime) -> ScanResult:
+        return ScanResult(list(self.findings), [], dict(self.tags))
+
+    def executor(self, region: str) -> PlanExecutor:
+        if self.broken:
+            raise ConnectionError("EC2 endpoint unreachable")
+        return PlanExecutor(self.ec2, planned_and_quiet(self.ec2), clock=lambda: self.now)
+
+    async def publish(self, plans: Sequence[ActionPlan]) -> None:
+        self.published.extend(plans)
+
+    def tick(self) -> datetime:
+        self.now += timedelta(minutes=1)
+        return self.now
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def url(request: pytest.FixtureRequest, store_url: str, sqlite_url: str) -> str:
+    return store_url if request.param == "postgresql" else sqlite_url
+
+
+async def test_scans_propose_refresh_and_supersede_but_never_reopen_decided_plans(url: str) -> None:
+    engine = make_engine(url)
+    try:
+        store = PlanStore(engine)
+        a, b = propose_plans([resize("i-a")], {"i-a": {}}), propose_plans([idle("i-b")], {"i-b": {}})
+        first = [plan_event(p, PlanStatus.PROPOSED, T0, T0) for p in (*a, *b)]
+        assert {p.plan_id for p in await store.propose(first, REGION, T0)} == {p.plan_id for p in first}
+        assert await store.propose(first, REGION, T0 + timedelta(hours=6)) == []  # unchanged: nothing to publish
+        stored = await store.get(first[0].plan_id)
+        assert stored is not None and stored.changes == first[0].changes and stored.created_at == T0
+        assert plan_of(stored).changes == a[0].changes  # the same steps rebuilt from what was stored
+
+        # i-b's plan is decided; the next scan finds only a different resize of i-a.
+        await store.transition(first[1].plan_id, PlanStatus.REJECTED, T0, decided_by="someone")
+        c = propose_plans([resize("i-a", "m6g.large")], {"i-a": {}})
+        later = T0 + timedelta(hours=12)
+        changed = await store.propose([plan_event(c[0], PlanStatus.PROPOSED, later, later)], REGION, later)
+        assert {(p.plan_id, p.status) for p in changed} == {
+            (c[0].plan_id, PlanStatus.PROPOSED),
+            (first[0].plan_id, PlanStatus.SUPERSEDED),
+        }
+        rejected = await store.get(first[1].plan_id)
+        assert rejected is not None and rejected.status is PlanStatus.REJECTED and rejected.decided_by == "someone"
+
+        # Only one of two racing decisions wins.
+        wins = await asyncio.gather(
+            *(store.transition(c[0].plan_id, s, later, only_from=frozenset({PlanStatus.PROPOSED}))
+              for s in (PlanStatus.APPROVED, PlanStatus.REJECTED))
+        )  # fmt: skip
+        assert sum(w is not None for w in wins) == 1
+        page = await store.page(limit=2)
+        assert len(page.plans) == 2 and page.next_cursor is not None
+        rest = await store.page(limit=2, after=page.next_cursor)
+        assert len(rest.plans) == 1 and rest.next_cursor is None
+        assert {p.plan_id for p in (*page.plans, *rest.plans)} == {first[0].plan_id, first[1].plan_id, c[0].plan_id}
+    finally:
+        await engine.dispose()
+
+
+async def test_decisions_auto_apply_and_broken_executors_leave_a_true_record(url: str) -> None:
+    engine = make_engine(url)
+    world = World(
+        {"i-dev": "m5.2xlarge", "i-prod": "m5.2xlarge", "i-idle": "m5.2xlarge"},
+        {"i-dev": {"env": "dev"}, "i-prod": {"env": "prod"}, "i-idle": {"env": "test"}},
+    )
+    world.findings = [resize("i-dev"), resize("i-prod"), idle("i-idle")]
+    plans, audit = PlanStore(engine), AuditLog(engine)
+    optimizer = Optimizer(
+        plans, RecommendationStore(engine), audit, world.publish, world.scan, world.executor,
+        Policy(auto_apply=True), clock=world.tick,
+    )  # fmt: skip
+    try:
+        proposed = {p.changes[0].resource_id: p for p in await optimizer.scan(REGION)}
+        # Auto-apply ran what policy allows (non-production) at once; production waits for a person.
+        assert world.ec2.instance("i-dev") == ("running", "m6i.large")
+        assert world.ec2.instance("i-idle") == ("stopped", "m5.2xlarge")
+        assert world.ec2.instance("i-prod") == ("running", "m5.2xlarge")
+        dev = await plans.get(proposed["i-dev"].plan_id)
+        assert dev is not None and dev.status is PlanStatus.APPLIED
+        entries = await audit.of(f"plan:{dev.plan_id}")
+        assert ("optimizer (auto-apply policy)", "decision") in {(e.actor, e.event) for e in entries}
+        prod_id = proposed["i-prod"].plan_id
+        assert [p.status for p in world.published if p.plan_id == prod_id] == [PlanStatus.PROPOSED]
+
+        # Approving an unknown or already applied plan changes nothing, and says so in the audit trail.
+        late = PlanDecision(plan_id=dev.plan_id, decision=Decision.APPROVE, actor="ana", at=world.now)
+        assert await optimizer.decide(late) is None
+        assert (await audit.of(f"plan:{dev.plan_id}"))[-1].detail == "approve ignored: plan is applied"
+        ghost = PlanDecision(plan_id="nope", decision=Decision.REJECT, actor="ana", at=world.now)
+        assert await optimizer.decide(ghost) is None
+        assert (await audit.of("plan:nope"))[-1].detail == "reject ignored: unknown plan"
+
+        # EC2 unreachable when the approval comes: the plan fails with the reason, nothing is half done.
+        world.broken = True
+        decided = PlanDecision(plan_id=prod_id, decision=Decision.APPROVE, actor="ana", at=world.now)
+        failed = await optimizer.decide(decided)
+        assert failed is not None and failed.status is PlanStatus.FAILED
+        assert "EC2 endpoint unreachable" in failed.reason and failed.decided_by == "ana"
+        assert world.ec2.instance("i-prod") == ("running", "m5.2xlarge")
+        statuses = [p.status for p in world.published if p.plan_id == prod_id]
+        assert statuses == [PlanStatus.PROPOSED, PlanStatus.APPROVED, PlanStatus.APPLYING, PlanStatus.FAILED]
+
+        # A plan the optimizer was applying when it stopped is finished after the restart (idempotently).
+        world.broken = False
+        interrupted = await plans.transition(prod_id, PlanStatus.APPLYING, world.tick())
+        assert interrupted is not None
+        resumed = await optimizer.resume()
+        assert [(p.plan_id, p.status) for p in resumed] == [(prod_id, PlanStatus.APPLIED)]
+        assert world.ec2.instance("i-prod") == ("running", "m6i.large")
+        assert "resumed" in [e.event for e in await audit.of(f"plan:{prod_id}")]
+
+        found = await RecommendationStore(engine).all()
+        assert {r.resource_id: r.plan_id for r in found} == {k: p.plan_id for k, p in proposed.items()}
+        savings = await plans.savings()
+        assert savings.applied == 2 * Decimal("210.24") + Decimal("280.32") and savings.applied_plans == 3
+        assert savings.available == 0
+    finally:
+        await engine.dispose()
