@@ -15,6 +15,8 @@ from outlay.settings import get_settings
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Outlay: FinOps for AWS, developer first.")
 services_app = typer.Typer(no_args_is_help=True, help="Run one Outlay service in this process.")
 app.add_typer(services_app, name="services")
+pricing_app = typer.Typer(no_args_is_help=True, help="The price catalogue: refresh it from AWS, look prices up.")
+app.add_typer(pricing_app, name="pricing")
 console = Console()
 err = Console(stderr=True)
 
@@ -96,6 +98,33 @@ def services_run(
     from outlay.cli.service_runner import run_service
 
     run_service(name.value, backfill_days=backfill_days, speedup=speedup)
+
+
+@pricing_app.command("sync")
+def pricing_sync(
+    region: Annotated[list[str], typer.Option(help="Region to price (repeat).")] = ["us-east-1"],  # noqa: B006
+    service: Annotated[list[str], typer.Option(help="ec2 and/or rds (repeat).")] = ["ec2", "rds"],  # noqa: B006
+) -> None:
+    """Download current on-demand prices from the AWS Price List API into the store (AWS credentials needed)."""
+    from outlay.cli.pricing_command import run_sync
+
+    try:
+        raise typer.Exit(asyncio.run(run_sync(get_settings(), service, region, console)))
+    except ValueError as exc:
+        err.print(f"[red]--{exc}[/]")
+        raise typer.Exit(2) from None
+
+
+@pricing_app.command("show")
+def pricing_show(
+    instance_type: Annotated[str, typer.Argument(help="An EC2 instance type or an RDS class (db.m5.large).")],
+    region: Annotated[str, typer.Option(help="The region.")] = "us-east-1",
+    engine: Annotated[str | None, typer.Option(help="RDS engine (postgres, mysql, …): price an RDS class.")] = None,
+) -> None:
+    """One on-demand price from the catalogue the services use (bundled, with synced prices laid over it)."""
+    from outlay.cli.pricing_command import run_show
+
+    raise typer.Exit(asyncio.run(run_show(get_settings(), instance_type, region, engine, console)))
 
 
 @app.command()

@@ -22,14 +22,27 @@ def _stop_event_on_signals() -> asyncio.Event:
 
 
 async def _run_live(settings: Settings, source: str, backfill_days: int, speedup: float) -> None:
+    from outlay.store.engine import make_engine
+    from outlay.store.prices import load_catalogue
     from services.ingest.live.runner import run_live
 
     assert settings.kafka_bootstrap_servers
     await ensure_outlay_topics(settings.kafka_bootstrap_servers, settings)
     stop = _stop_event_on_signals()
+    engine = make_engine(settings.store_url)
+    try:
+        catalogue = await load_catalogue(engine)  # prices from `outlay pricing sync`, where there are any
+    finally:
+        await engine.dispose()
     async with EventProducer(settings.kafka_bootstrap_servers, client_id=f"outlay-{source}") as producer:
         await run_live(
-            producer, source, stop, backfill_days=backfill_days, speedup=speedup, state_dir=settings.state_dir
+            producer,
+            source,
+            stop,
+            backfill_days=backfill_days,
+            speedup=speedup,
+            state_dir=settings.state_dir,
+            catalogue=catalogue,
         )
 
 

@@ -12,13 +12,15 @@ EC2 outside us-east-1: GovCloud prices are published in the bundle; any other re
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import Literal
+
+from outlay.pricing.price_list import EC2, RDS, SyncedPrice
 
 HERE = Path(__file__).resolve().parent
 US_EAST_1 = "us-east-1"
@@ -113,6 +115,19 @@ class PriceCatalogue:
     def load(cls, folder: Path | None = None) -> PriceCatalogue:
         return _load(folder or HERE)
 
+    def with_synced(self, prices: Iterable[SyncedPrice]) -> PriceCatalogue:
+        """This catalogue with prices from the Price List API (`outlay pricing sync`) laid over it: a synced price
+        replaces the bundled one, and a type the bundle lacks is added with the shape the API gave."""
+        types, regional, rds = dict(self._ec2_types), dict(self._ec2_regional), dict(self._rds)
+        for price in prices:
+            if price.service == EC2:
+                regional[(price.item, price.region)] = price.usd
+                types[price.item] = _synced_type(types.get(price.item), price)
+            elif price.service == RDS:
+                instance_class, _, engine = price.item.partition("|")
+                rds[(instance_class, normalise_rds_engine(engine), price.region)] = price.usd
+        return PriceCatalogue(types, regional, dict(self._factors), rds, dict(self._ebs), dict(self._units))
+
     # --- EC2 -------------------------------------------------------------------------------------
 
     def ec2_instance(self, instance_type: str) -> Ec2InstanceType:
@@ -186,6 +201,22 @@ class PriceCatalogue:
 
     def unit_prices(self) -> list[tuple[str, str, str, UnitPrice]]:
         return [(service, component, region, price) for (service, component, region), price in self._units.items()]
+
+
+def _synced_type(known: Ec2InstanceType | None, price: SyncedPrice) -> Ec2InstanceType:
+    shape = price.attributes
+    us_east_1 = price.usd if price.region == US_EAST_1 else None
+    if known is not None:
+        return replace(known, usd_hr_us_east_1=us_east_1 or known.usd_hr_us_east_1)
+    return Ec2InstanceType(
+        instance_type=price.item,
+        family=price.item.split(".", 1)[0],
+        vcpu=int(shape["vcpu"]) if shape.get("vcpu", "").isdigit() else None,
+        memory_gib=Decimal(shape["memory_gib"]) if shape.get("memory_gib") else None,
+        arch=shape.get("arch") or None,
+        gpu_count=int(shape.get("gpu_count") or 0),
+        usd_hr_us_east_1=us_east_1,
+    )
 
 
 @lru_cache(maxsize=4)

@@ -282,3 +282,17 @@ class AuditRow(Base):
     detail: Mapped[str] = mapped_column(String(4000), default="")
 
     __table_args__ = (Index("ix_audit_events_subject", "subject", "audit_id"),)
+
+
+class SyncedPriceRow(Base):
+    """A price from the AWS Price List API (`outlay pricing sync`), laid over the bundled catalogue."""
+
+    __tablename__ = "synced_prices"
+
+    service: Mapped[str] = mapped_column(String(32), primary_key=True)
+    item: Mapped[str] = mapped_column(String(128), primary_key=True)  # instance type, or "class|engine"
+    region: Mapped[str] = mapped_column(String(32), primary_key=True)
+    usd: Mapped[str] = mapped_column(String(40))  # an exact decimal, as published
+    unit: Mapped[str] = mapped_column(String(16))
+    attributes: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    synced_at: Mapped[datetime] = mapped_column(DateTime())

@@ -10,6 +10,8 @@ import signal
 from collections.abc import Sequence
 from datetime import datetime
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from outlay.aws.actions import AwsActions
 from outlay.aws.inventory import AwsInventory
 from outlay.events.plan import ActionPlan, PlanDecision
@@ -21,6 +23,7 @@ from outlay.pricing.catalogue import PriceCatalogue
 from outlay.settings import Settings
 from outlay.store.engine import make_engine, upgrade
 from outlay.store.plans import AuditLog, PlanStore, RecommendationStore
+from outlay.store.prices import load_catalogue
 from services.optimizer.execution import PlanExecutor, planned_and_quiet
 from services.optimizer.scan import ScanResult, scan_region
 from services.optimizer.service import Optimizer, Policy
@@ -28,14 +31,13 @@ from services.optimizer.service import Optimizer, Policy
 log = logging.getLogger(__name__)
 
 
-def _wiring(settings: Settings) -> tuple[PriceCatalogue, Policy]:
-    policy = Policy(
+def _policy(settings: Settings) -> Policy:
+    return Policy(
         auto_apply=settings.optimizer_auto_apply,
         env_tag=settings.optimizer_env_tag,
         canary=settings.optimizer_canary,
         batch=settings.optimizer_batch,
     )
-    return PriceCatalogue.load(), policy
 
 
 async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
@@ -49,17 +51,17 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-    catalogue, policy = _wiring(settings)
     endpoint = settings.aws_endpoint_url
+    engine = make_engine(settings.store_url)
+    prices = Prices(engine)
 
     def scanner(region: str, now: datetime) -> ScanResult:
-        return scan_region(AwsInventory([region], endpoint_url=endpoint), region, catalogue, now)
+        return scan_region(AwsInventory([region], endpoint_url=endpoint), region, prices.current, now)
 
     def executor_for(region: str) -> PlanExecutor:
         actions = AwsActions(region, endpoint_url=endpoint)
         return PlanExecutor(actions, planned_and_quiet(actions))
 
-    engine = make_engine(settings.store_url)
     client_id = f"{settings.kafka_client_id}-optimizer"
     try:
         async with EventProducer(bootstrap, client_id=client_id) as producer:
@@ -68,12 +70,13 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
                 await producer.send_many(plans)
 
             optimizer = Optimizer(
-                PlanStore(engine), RecommendationStore(engine), AuditLog(engine), publish, scanner, executor_for, policy
-            )
+                PlanStore(engine), RecommendationStore(engine), AuditLog(engine), publish, scanner, executor_for,
+                _policy(settings),
+            )  # fmt: skip
             await optimizer.resume()
             tasks = [
                 asyncio.create_task(_decisions(optimizer, settings, producer, client_id), name="optimizer-decisions"),
-                asyncio.create_task(_schedule(optimizer, settings, stop), name="optimizer-scans"),
+                asyncio.create_task(_schedule(optimizer, prices, settings, stop), name="optimizer-scans"),
             ]
             try:
                 await stop.wait()
@@ -87,13 +90,26 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
         await engine.dispose()
 
 
-async def _schedule(optimizer: Optimizer, settings: Settings, stop: asyncio.Event) -> None:
+class Prices:
+    """The catalogue scans price with: the bundled one with the store's synced prices, reloaded before each round
+    so an `outlay pricing sync` takes effect without a restart."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self.current = PriceCatalogue.load()
+
+    async def refresh(self) -> None:
+        self.current = await load_catalogue(self._engine)
+
+
+async def _schedule(optimizer: Optimizer, prices: Prices, settings: Settings, stop: asyncio.Event) -> None:
     """Scan every configured region now and then every interval; a failed scan is retried next time."""
     regions = settings.optimizer_regions
     if not regions:
         log.info("no regions to scan (set OUTLAY_OPTIMIZER_REGIONS); taking decisions on stored plans only")
         return
     while not stop.is_set():
+        await prices.refresh()
         for region in regions:
             try:
                 await optimizer.scan(region)
