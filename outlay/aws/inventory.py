@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import re
+import statistics
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
 import boto3
+from botocore.config import Config
 
 from outlay.aws.resources import DbInstance, Ec2Instance, ElasticAddress, LoadBalancer, MetricQuery, Resource, Volume
 
 _MAX_QUERIES = 500  # get_metric_data's limit per call
+# Throttling and transient errors are retried with botocore's standard back-off (exponential, jittered) before a
+# call fails; a scan or metering pass that still fails is logged by its caller and tried again next round.
+_RETRIES = Config(retries={"mode": "standard", "max_attempts": 8})
+_LINUX_SPOT = ("Linux/UNIX", "Linux/UNIX (Amazon VPC)")
 
 
 _TRANSITION = re.compile(r"\((\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) GMT\)")
@@ -43,7 +50,9 @@ class AwsInventory:
     def _client(self, service: str, region: str) -> Any:
         key = (service, region)
         if key not in self._clients:
-            self._clients[key] = self._session.client(service, region_name=region, endpoint_url=self._endpoint)
+            self._clients[key] = self._session.client(
+                service, region_name=region, endpoint_url=self._endpoint, config=_RETRIES
+            )
         return self._clients[key]
 
     @property
@@ -154,6 +163,30 @@ class AwsInventory:
                 name = lb["LoadBalancerName"]
                 out.append(LoadBalancer(name, name, "classic", region, self.account_id, lb.get("CreatedTime")))
         return out
+
+    def spot_prices(self, region: str, instance_types: Sequence[str], now: datetime) -> dict[str, Decimal]:
+        """The Linux Spot price of each type in effect at `now`: the latest price per availability zone, and the
+        median over the zones (a diversified group runs in several). Types without a Spot price are left out."""
+        latest: dict[tuple[str, str], tuple[datetime, Decimal]] = {}
+        wanted = sorted(set(instance_types))
+        client = self._client("ec2", region)
+        for i in range(0, len(wanted), 100):
+            pages = client.get_paginator("describe_spot_price_history").paginate(
+                InstanceTypes=wanted[i : i + 100], StartTime=now, EndTime=now
+            )
+            for page in pages:
+                for entry in page.get("SpotPriceHistory", []):
+                    if entry.get("ProductDescription") not in _LINUX_SPOT:
+                        continue
+                    key = (entry["InstanceType"], entry.get("AvailabilityZone", ""))
+                    at = entry.get("Timestamp") or datetime.min.replace(tzinfo=UTC)
+                    at = at if isinstance(at, datetime) else datetime.fromisoformat(str(at).replace("Z", "+00:00"))
+                    if key not in latest or at > latest[key][0]:
+                        latest[key] = (at, Decimal(str(entry["SpotPrice"])))
+        by_type: dict[str, list[Decimal]] = {}
+        for (instance_type, _), (_, price) in latest.items():
+            by_type.setdefault(instance_type, []).append(price)
+        return {t: statistics.median(sorted(p)) for t, p in by_type.items()}
 
     def metric_values(
         self,

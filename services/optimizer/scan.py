@@ -1,7 +1,8 @@
 """One region's scan: inventory and CloudWatch through the AWS port, then every finder, then the findings.
 
 The lookback (14 days) is read at 5-minute resolution: CPUUtilization per running instance and, where the
-CloudWatch agent reports it, memory (CWAgent mem_used_percent); load balancers' request counts per day.
+CloudWatch agent reports it, memory (CWAgent mem_used_percent); load balancers' request counts per day; Spot prices
+for the instance types of interruption-tolerant workloads.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Protocol
 
 import numpy as np
@@ -19,6 +21,7 @@ from services.optimizer.idle import idle_addresses, idle_instances, idle_load_ba
 from services.optimizer.recommendations import Recommendation, Skipped
 from services.optimizer.rightsizing.percentiles import percentiles
 from services.optimizer.rightsizing.recommend import Instance, RightsizingSettings, rightsize
+from services.optimizer.spot import spot_candidates, why_interruptible
 
 PERIOD_S = 300
 ARCH_TAG = "outlay:arch"  # "any": the workload runs on arm64 (Graviton) and x86 alike
@@ -41,6 +44,8 @@ class OptimizerInventory(Protocol):
     def addresses(self, region: str) -> list[ElasticAddress]: ...
 
     def load_balancers(self, region: str) -> list[LoadBalancer]: ...
+
+    def spot_prices(self, region: str, instance_types: Sequence[str], now: datetime) -> dict[str, Decimal]: ...
 
     def metric_values(
         self,
@@ -125,6 +130,10 @@ def scan_region(
     # An idle instance is to be stopped, not resized: both would be offered for the same money.
     result.add(([r for r in rightsized[0] if r.resource_id not in idle_ids], rightsized[1]))
     result.add(idle)
+    interruptible = [i for i in sized if why_interruptible(i.tags) is not None]
+    if interruptible:
+        spot = inventory.spot_prices(region, sorted({i.instance_type for i in interruptible}), now)
+        result.add(spot_candidates(interruptible, spot, catalogue))
     parked = {
         i.instance_id
         for i in instances

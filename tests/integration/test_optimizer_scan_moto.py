@@ -41,17 +41,19 @@ def test_scan_finds_idle_oversized_and_unused_resources_through_boto3(aws_env: s
     ec2 = _client("ec2", aws_env)
     image = next(i["ImageId"] for i in ec2.describe_images(Owners=["amazon"])["Images"] if "Platform" not in i)
 
-    def launch(instance_type: str) -> str:
-        tags = [{"ResourceType": "instance", "Tags": [{"Key": "run", "Value": run}]}]
+    def launch(instance_type: str, **extra: str) -> str:
+        pairs = [{"Key": "run", "Value": run}, *({"Key": k, "Value": v} for k, v in extra.items())]
+        tags = [{"ResourceType": "instance", "Tags": pairs}]
         reply = ec2.run_instances(
             ImageId=image, InstanceType=instance_type, MinCount=1, MaxCount=1, TagSpecifications=tags
         )
         return str(reply["Instances"][0]["InstanceId"])
 
     idle, oversized, busy = launch("m5.2xlarge"), launch("m5.2xlarge"), launch("c5.large")
+    runner, database = launch("c5.large", role="ci-runner"), launch("c5.large", role="postgres", workload="batch")
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     cloudwatch = _client("cloudwatch", aws_env)
-    for instance_id, level in ((idle, 1.0), (oversized, 20.0), (busy, 90.0)):
+    for instance_id, level in ((idle, 1.0), (oversized, 20.0), (busy, 90.0), (runner, 90.0), (database, 90.0)):
         _put_cpu(cloudwatch, instance_id, level, now)
     volume = ec2.create_volume(AvailabilityZone=f"{REGION}a", Size=200, VolumeType="gp2")["VolumeId"]
     address = ec2.allocate_address(Domain="vpc")["AllocationId"]
@@ -79,3 +81,8 @@ def test_scan_finds_idle_oversized_and_unused_resources_through_boto3(aws_env: s
     assert found[volume].kind is Kind.DELETE_VOLUME and found[volume].monthly_saving > 0
     assert found[address].kind is Kind.RELEASE_ADDRESS
     assert "too new to judge" in skipped[balancer["LoadBalancerArn"]]  # created just now: no lookback yet
+    # A CI runner goes to Spot at the Spot price EC2 reports (moto's is a token $0.00001); a database never does.
+    spot = found[runner]
+    assert spot.kind is Kind.USE_SPOT and spot.evidence["spot_usd_hr"] == "0.00001"
+    assert spot.monthly_saving > 0 and spot.evidence["why"] == "role=ci-runner: a ci workload"
+    assert database not in found and database not in skipped

@@ -19,7 +19,7 @@ from services.optimizer.execution import Outcome, PlanExecutor
 from services.optimizer.idle import idle_addresses, idle_instances, idle_load_balancers, idle_volumes
 from services.optimizer.plans import NotPlannable, build_plan
 from services.optimizer.portfolio import RISK_SCORE, pareto_front
-from services.optimizer.recommendations import Kind, Recommendation, Risk
+from services.optimizer.recommendations import Kind, Recommendation, Risk, monthly
 from services.optimizer.rightsizing.percentiles import percentiles
 from services.optimizer.rightsizing.recommend import Instance, RightsizingSettings, rightsize
 from services.optimizer.schedules import ScheduledInstance, off_hours
@@ -339,3 +339,53 @@ def test_scans_group_plans_by_region_kind_risk_and_production_and_round_trip_as_
     for p in plans:
         event = ActionPlan.model_validate_json(plan_event(p, PlanStatus.PROPOSED, at, at).model_dump_json())
         assert plan_of(event) == p
+
+
+@pytest.mark.parametrize(
+    ("tags", "expected"),
+    [
+        ({"aws:autoscaling:groupName": "web-asg"}, "Auto Scaling group web-asg"),
+        ({"eks:nodegroup-name": "general"}, "EKS node group general"),
+        ({"role": "gitlab_runner"}, "role=gitlab_runner: a gitlab-runner workload"),
+        ({"Name": "nightly-batch-7"}, "Name=nightly-batch-7: a batch workload"),
+        ({"outlay:interruptible": "true", "role": "redis"}, "tagged outlay:interruptible=true"),
+        ({"role": "redis", "aws:autoscaling:groupName": "cache"}, None),  # stateful, whatever the group
+        ({"outlay:interruptible": "false", "aws:autoscaling:groupName": "web"}, None),
+        ({"Name": "jenkins-master"}, None),
+        ({"team": "web"}, None),  # no evidence: utilization alone says nothing about interruptions
+    ],
+)
+def test_only_workloads_that_survive_interruptions_are_spot_candidates(
+    tags: dict[str, str], expected: str | None
+) -> None:
+    from services.optimizer.spot import why_interruptible
+
+    found = why_interruptible(tags)
+    assert (found[0] if found else None) == expected
+
+
+def test_spot_savings_come_from_the_spot_price_and_production_singletons_are_refused() -> None:
+    from services.optimizer.rightsizing.recommend import Instance
+    from services.optimizer.spot import spot_candidates
+
+    catalogue = PriceCatalogue.load()
+    on_demand = catalogue.ec2_hourly("m5.large")
+    instances = [
+        Instance("i-asg", "m5.large", "us-east-1", tags={"aws:autoscaling:groupName": "web", "env": "prod"}),
+        Instance("i-ci", "m5.large", "us-east-1", tags={"role": "ci"}),
+        Instance("i-prod-batch", "m5.large", "us-east-1", tags={"role": "batch", "env": "prod"}),
+        Instance("i-nope", "m5.large", "us-east-1", tags={"role": "worker"}),  # Spot barely cheaper: not worth it
+        Instance("i-none", "c5.large", "us-east-1", tags={"role": "worker"}),  # no Spot price known
+    ]
+    spot = {"m5.large": (on_demand * Decimal("0.35")).quantize(Decimal("1e-6"))}
+    found, skipped = spot_candidates(instances[:3] + instances[4:], spot, catalogue)
+    by_id = {r.resource_id: r for r in found}
+    assert set(by_id) == {"i-asg", "i-ci"}
+    assert by_id["i-asg"].risk is Risk.HIGH and by_id["i-ci"].risk is Risk.MEDIUM
+    assert by_id["i-ci"].monthly_saving == monthly(on_demand - spot["m5.large"])
+    assert {s.resource_id: s.reason for s in skipped} == {
+        "i-prod-batch": "role=batch: a batch workload, but production and not in a group: not for Spot",
+        "i-none": "no Spot price for c5.large in us-east-1",
+    }
+    found, skipped = spot_candidates([instances[3]], {"m5.large": on_demand * Decimal("0.95")}, catalogue)
+    assert found == [] and skipped == []
