@@ -20,6 +20,7 @@ class Kind(StrEnum):
     """What a recommendation changes."""
 
     RIGHTSIZE = "rightsize"  # change the instance type
+    RIGHTSIZE_DATABASE = "rightsize_database"  # change an RDS database's instance class
     DELETE_VOLUME = "delete_volume"  # an unattached EBS volume (snapshot first)
     DELETE_STOPPED_VOLUMES = "delete_stopped_volumes"  # volumes of an instance stopped for the whole lookback
     RELEASE_ADDRESS = "release_address"  # an Elastic IP not associated with anything

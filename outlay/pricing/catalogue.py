@@ -167,6 +167,19 @@ class PriceCatalogue:
             raise UnknownPrice(f"no RDS price for {instance_class!r} engine {engine!r} in region {region!r}")
         return price
 
+    def rds_classes(self, engine: str, region: str = US_EAST_1) -> list[str]:
+        """Every instance class with an on-demand price for this engine in this region."""
+        name = normalise_rds_engine(engine)
+        return sorted(c for (c, e, r) in self._rds if e == name and r == region)
+
+    def rds_instance(self, instance_class: str) -> Ec2InstanceType:
+        """The shape of an RDS class: that of the EC2 type it runs on (db.m5.large is an m5.large), so vCPUs,
+        memory and architecture come from the EC2 table; its price does not (see `rds_hourly`)."""
+        spec = self._ec2_types.get(instance_class.removeprefix("db."))
+        if not instance_class.startswith("db.") or spec is None:
+            raise UnknownPrice(f"the shape of RDS class {instance_class!r} is not known")
+        return replace(spec, instance_type=instance_class, usd_hr_us_east_1=None)
+
     # --- EBS -------------------------------------------------------------------------------------
 
     def ebs_price(self, volume_type: str, region: str = US_EAST_1) -> Price:

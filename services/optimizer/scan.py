@@ -2,7 +2,7 @@
 
 The lookback (14 days) is read at 5-minute resolution: CPUUtilization per running instance and, where the
 CloudWatch agent reports it, memory (CWAgent mem_used_percent); load balancers' request counts per day; Spot prices
-for the instance types of interruption-tolerant workloads.
+for the instance types of interruption-tolerant workloads; RDS CPU and FreeableMemory per available database.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from typing import Protocol
 
 import numpy as np
 
-from outlay.aws.resources import Ec2Instance, ElasticAddress, LoadBalancer, MetricQuery, Volume
-from outlay.pricing.catalogue import PriceCatalogue
+from outlay.aws.resources import DbInstance, Ec2Instance, ElasticAddress, LoadBalancer, MetricQuery, Volume
+from outlay.pricing.catalogue import PriceCatalogue, UnknownPrice
 from services.optimizer.idle import idle_addresses, idle_instances, idle_load_balancers, idle_volumes
 from services.optimizer.recommendations import Recommendation, Skipped
 from services.optimizer.rightsizing.percentiles import percentiles
-from services.optimizer.rightsizing.recommend import Instance, RightsizingSettings, rightsize
+from services.optimizer.rightsizing.recommend import Instance, RightsizingSettings, rightsize, rightsize_databases
 from services.optimizer.spot import spot_candidates, why_interruptible
 
 PERIOD_S = 300
@@ -42,6 +42,8 @@ class OptimizerInventory(Protocol):
     def volumes(self, region: str) -> list[Volume]: ...
 
     def addresses(self, region: str) -> list[ElasticAddress]: ...
+
+    def databases(self, region: str) -> list[DbInstance]: ...
 
     def load_balancers(self, region: str) -> list[LoadBalancer]: ...
 
@@ -139,6 +141,7 @@ def scan_region(
         for i in instances
         if i.state == "stopped" and i.state_since is not None and i.state_since <= start
     }
+    result.add(_databases(inventory, region, catalogue, start, now, slots, settings))
     result.add(idle_volumes(inventory.volumes(region), parked, catalogue))
     result.add(idle_addresses(inventory.addresses(region), catalogue))
     balancers = inventory.load_balancers(region)
@@ -148,6 +151,59 @@ def scan_region(
         )
     )
     return result
+
+
+def _databases(
+    inventory: OptimizerInventory,
+    region: str,
+    catalogue: PriceCatalogue,
+    start: datetime,
+    now: datetime,
+    slots: int,
+    settings: RightsizingSettings,
+) -> tuple[list[Recommendation], list[Skipped]]:
+    """RDS rightsizing: CPU and memory in use (from FreeableMemory and the class's memory) of every available
+    database. Managed engines run on Graviton classes as on x86 ones, so databases are arch-neutral."""
+    databases = [d for d in inventory.databases(region) if d.status == "available"]
+    if not databases:
+        return [], []
+    queries = []
+    for k, db in enumerate(databases):
+        for prefix, metric, unit in (("dbcpu", "CPUUtilization", "Percent"), ("dbfree", "FreeableMemory", "Bytes")):
+            queries.append(
+                MetricQuery(
+                    f"{prefix}{k}",
+                    "AWS/RDS",
+                    metric,
+                    "DBInstanceIdentifier",
+                    db.identifier,
+                    unit,
+                    "rds",
+                    db.arn,
+                    region,
+                    db.account_id,
+                )  # fmt: skip
+            )
+    values = inventory.metric_values(region, queries, start, now, period_s=PERIOD_S)
+    cpu = np.vstack([_grid(values.get(f"dbcpu{k}", []), start, slots) for k in range(len(databases))])
+    used = np.full_like(cpu, np.nan)
+    for k, db in enumerate(databases):
+        try:
+            memory_gib = catalogue.rds_instance(db.instance_class).memory_gib
+        except UnknownPrice:
+            continue  # the sizer skips it with the reason
+        if memory_gib:
+            free = _grid(values.get(f"dbfree{k}", []), start, slots)
+            used[k] = np.clip(100.0 * (1.0 - free / (float(memory_gib) * 2**30)), 0.0, 100.0)
+    cpu_p, _ = percentiles(cpu.astype(np.float32))
+    memory_p, _ = percentiles(used.astype(np.float32))
+    sized = [
+        Instance(
+            db.arn, db.instance_class, region, arch_neutral=True, tags=db.tags, engine=db.engine, multi_az=db.multi_az
+        )  # fmt: skip
+        for db in databases
+    ]
+    return rightsize_databases(sized, cpu_p, memory_p, catalogue, settings)
 
 
 def _requests(

@@ -389,3 +389,26 @@ def test_spot_savings_come_from_the_spot_price_and_production_singletons_are_ref
     }
     found, skipped = spot_candidates([instances[3]], {"m5.large": on_demand * Decimal("0.95")}, catalogue)
     assert found == [] and skipped == []
+
+
+def test_databases_resize_within_their_engine_and_multi_az_doubles_the_saving() -> None:
+    from services.optimizer.rightsizing.recommend import rightsize_databases
+
+    cpu, _ = percentiles(np.vstack([flat(8.0), flat(8.0), flat(8.0)]))
+    memory, _ = percentiles(np.vstack([flat(25.0), flat(25.0), flat(25.0)]))
+    databases = [
+        Instance("db-1", "db.m5.4xlarge", "us-east-1", arch_neutral=True, engine="postgres"),
+        Instance("db-2", "db.m5.4xlarge", "us-east-1", arch_neutral=True, engine="postgres", multi_az=True),
+        Instance("db-3", "db.z9.large", "us-east-1", arch_neutral=True, engine="postgres"),
+    ]
+    found, skipped = rightsize_databases(databases, cpu, memory, CATALOGUE)
+    single, multi = found
+    assert single.kind is Kind.RIGHTSIZE_DATABASE and single.proposed == multi.proposed
+    assert single.proposed in CATALOGUE.rds_classes("postgres", "us-east-1")
+    assert multi.monthly_saving == 2 * single.monthly_saving
+    assert single.risk is Risk.MEDIUM and multi.risk is Risk.LOW  # a standby takes over during the resize
+    shape = CATALOGUE.rds_instance(single.proposed or "")
+    assert shape.vcpu is not None and shape.vcpu * 0.8 >= 16 * 0.08 and float(shape.memory_gib or 0) >= 16
+    assert [(s.resource_id, s.reason) for s in skipped] == [
+        ("db-3", "the shape of RDS class 'db.z9.large' is not known")
+    ]

@@ -1,4 +1,5 @@
-"""Rightsizing EC2 instances: the cheapest type whose capacity keeps the observed load under the headroom target.
+"""Rightsizing EC2 instances and RDS databases: the cheapest type (or class) whose capacity keeps the observed load
+under the headroom target.
 
 For each instance, from its lookback's percentiles (default p95 over 14 days, as AWS Compute Optimizer looks
 back 14 days):
@@ -12,16 +13,23 @@ back 14 days):
 
 Nothing is guessed: an unknown type, a region without prices, too few samples or no CPU metric skip the
 instance with the reason.
+
+RDS (`rightsize_databases`): the same rule over the classes priced for the database's engine in its region, with
+each class's shape taken from the EC2 type it runs on (db.m5.large is an m5.large) and its price from the RDS table
+(twice the Single-AZ price for Multi-AZ: a standby of the same class). Memory is measured for every database
+(FreeableMemory), so the memory it needs comes from the p95 of memory in use. Resizing a database restarts it
+(Multi-AZ: a fail-over), so a Single-AZ database's resize is never less than medium risk.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 import numpy as np
 import numpy.typing as npt
 
-from outlay.pricing.catalogue import PriceCatalogue, UnknownPrice
+from outlay.pricing.catalogue import Ec2InstanceType, PriceCatalogue, UnknownPrice
 from services.optimizer.recommendations import Kind, Recommendation, Risk, Skipped, monthly
 from services.optimizer.rightsizing.percentiles import Percentiles
 
@@ -38,10 +46,64 @@ class RightsizingSettings:
 @dataclass(frozen=True)
 class Instance:
     resource_id: str
-    instance_type: str
+    instance_type: str  # an RDS database's instance class (db.m5.large)
     region: str
     arch_neutral: bool = False  # the workload runs on arm64 and x86 alike (tag outlay:arch=any)
     tags: dict[str, str] = field(default_factory=dict)
+    engine: str | None = None  # RDS only: the database engine ("postgres")
+    multi_az: bool = False  # RDS only: a standby of the same class runs (and is billed) beside it
+
+
+class Ec2Sizing:
+    """EC2 types: shapes and Linux on-demand prices from the catalogue."""
+
+    kind = Kind.RIGHTSIZE
+
+    def __init__(self, catalogue: PriceCatalogue) -> None:
+        self._catalogue = catalogue
+
+    def key(self, instance: Instance) -> tuple[str, ...]:
+        return (instance.region,)
+
+    def spec(self, instance_type: str) -> Ec2InstanceType:
+        return self._catalogue.ec2_instance(instance_type)
+
+    def hourly(self, instance: Instance, instance_type: str) -> Decimal:
+        return self._catalogue.ec2_hourly(instance_type, instance.region)
+
+    def types(self, instance: Instance) -> list[Ec2InstanceType]:
+        return self._catalogue.ec2_instance_types()
+
+
+class RdsSizing:
+    """RDS classes of one engine: shapes of their EC2 twins, prices from the RDS table (x2 for Multi-AZ)."""
+
+    kind = Kind.RIGHTSIZE_DATABASE
+
+    def __init__(self, catalogue: PriceCatalogue) -> None:
+        self._catalogue = catalogue
+
+    def key(self, instance: Instance) -> tuple[str, ...]:
+        return (instance.region, instance.engine or "", str(instance.multi_az))
+
+    def spec(self, instance_type: str) -> Ec2InstanceType:
+        return self._catalogue.rds_instance(instance_type)
+
+    def hourly(self, instance: Instance, instance_type: str) -> Decimal:
+        single = self._catalogue.rds_hourly(instance_type, instance.engine or "", instance.region)
+        return single * 2 if instance.multi_az else single
+
+    def types(self, instance: Instance) -> list[Ec2InstanceType]:
+        specs = []
+        for instance_class in self._catalogue.rds_classes(instance.engine or "", instance.region):
+            try:
+                specs.append(self._catalogue.rds_instance(instance_class))
+            except UnknownPrice:
+                continue  # a class whose EC2 twin the catalogue lacks cannot be compared
+        return specs
+
+
+Sizing = Ec2Sizing | RdsSizing
 
 
 @dataclass(frozen=True)
@@ -59,12 +121,12 @@ def _is_burstable(family: str) -> bool:
     return family.startswith("t") and family[1:2].isdigit()
 
 
-def _candidates(catalogue: PriceCatalogue, region: str) -> _Candidates:
-    specs = [s for s in catalogue.ec2_instance_types() if s.vcpu is not None and s.memory_gib is not None and s.arch]
+def _candidates(sizing: Sizing, instance: Instance) -> _Candidates:
+    specs = [s for s in sizing.types(instance) if s.vcpu is not None and s.memory_gib is not None and s.arch]
     hourly = []
     for spec in specs:
         try:
-            hourly.append(float(catalogue.ec2_hourly(spec.instance_type, region)))
+            hourly.append(float(sizing.hourly(instance, spec.instance_type)))
         except UnknownPrice:
             hourly.append(np.nan)
     return _Candidates(
@@ -87,18 +149,41 @@ def rightsize(
 ) -> tuple[list[Recommendation], list[Skipped]]:
     """Recommendations and skipped instances. `cpu` and `memory` rows follow `instances` (memory may be None,
     or NaN rows, where the CloudWatch agent does not report it)."""
+    return _rightsize(instances, cpu, memory, Ec2Sizing(catalogue), settings)
+
+
+def rightsize_databases(
+    databases: list[Instance],
+    cpu: Percentiles,
+    memory: Percentiles | None,
+    catalogue: PriceCatalogue,
+    settings: RightsizingSettings = RightsizingSettings(),
+) -> tuple[list[Recommendation], list[Skipped]]:
+    """RDS databases (`engine` set); `memory` rows are the share of the class's memory in use (100 x (1 -
+    FreeableMemory / memory))."""
+    return _rightsize(databases, cpu, memory, RdsSizing(catalogue), settings)
+
+
+def _rightsize(
+    instances: list[Instance],
+    cpu: Percentiles,
+    memory: Percentiles | None,
+    sizing: Sizing,
+    settings: RightsizingSettings,
+) -> tuple[list[Recommendation], list[Skipped]]:
     expected = settings.lookback_days * 24 * 60 // settings.sample_minutes
     recommendations: list[Recommendation] = []
     skipped: list[Skipped] = []
-    tables: dict[str, _Candidates] = {}
-    for region in sorted({i.region for i in instances}):
-        tables[region] = _candidates(catalogue, region)
+    tables: dict[tuple[str, ...], _Candidates] = {}
     level = settings.percentile
     for row, instance in enumerate(instances):
-        table = tables[instance.region]
+        key = sizing.key(instance)
+        if key not in tables:
+            tables[key] = _candidates(sizing, instance)
+        table = tables[key]
         try:
-            spec = catalogue.ec2_instance(instance.instance_type)
-            current = float(catalogue.ec2_hourly(instance.instance_type, instance.region))
+            spec = sizing.spec(instance.instance_type)
+            current = float(sizing.hourly(instance, instance.instance_type))
         except UnknownPrice as exc:
             skipped.append(Skipped(instance.resource_id, str(exc)))
             continue
@@ -144,8 +229,10 @@ def rightsize(
             if projected["projected_p99_cpu"] <= 100
             else Risk.HIGH
         )
-        new_hourly = catalogue.ec2_hourly(table.types[best], instance.region)
-        old_hourly = catalogue.ec2_hourly(instance.instance_type, instance.region)
+        if sizing.kind is Kind.RIGHTSIZE_DATABASE and not instance.multi_az and risk is Risk.LOW:
+            risk = Risk.MEDIUM  # the resize restarts a database that has no standby to fail over to
+        new_hourly = sizing.hourly(instance, table.types[best])
+        old_hourly = sizing.hourly(instance, instance.instance_type)
         evidence: dict[str, float | str] = {f"{name}_cpu": float(cpu.at(q)[row]) for name, q in _NAMED}
         evidence |= projected | {"samples": float(cpu.samples[row]), "lookback_days": float(settings.lookback_days)}
         evidence |= {"current_hourly": str(old_hourly), "proposed_hourly": str(new_hourly)}
@@ -154,7 +241,7 @@ def rightsize(
             evidence["projected_memory_pct"] = memory_load * float(spec.memory_gib) / table.memory[best]
         recommendations.append(
             Recommendation(
-                kind=Kind.RIGHTSIZE,
+                kind=sizing.kind,
                 resource_id=instance.resource_id,
                 region=instance.region,
                 summary=f"resize {instance.instance_type} to {table.types[best]}",
