@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -125,6 +126,23 @@ def pricing_show(
     from outlay.cli.pricing_command import run_show
 
     raise typer.Exit(asyncio.run(run_show(get_settings(), instance_type, region, engine, console)))
+
+
+@app.command()
+def commitments(
+    path: Annotated[Path, typer.Argument(help="A cost and usage report file, or a directory of them.")],
+    output: Annotated[OutputFormat, typer.Option("--format", help="table or json.")] = OutputFormat.TABLE,
+    decline: Annotated[float, typer.Option(min=0.0, max=0.95, help="Plan for usage falling by this share.")] = 0.0,
+) -> None:
+    """Reserved Instance utilisation and coverage from cost and usage reports, and further reservations that pay."""
+    from outlay.cli.commitments_command import NotACostReport, run_commitments
+    from services.ingest.locations import NoExportFiles
+
+    try:
+        raise typer.Exit(run_commitments(path, output.value, decline, console))
+    except (NotACostReport, NoExportFiles) as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
 
 
 @app.command()

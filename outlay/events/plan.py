@@ -28,6 +28,7 @@ class Kind(StrEnum):
     STOP_INSTANCE = "stop_instance"  # an idle instance
     SCHEDULE_INSTANCE = "schedule_instance"  # stop outside working hours (dev/test)
     USE_SPOT = "use_spot"  # an interruption-tolerant workload on Spot capacity
+    BUY_RESERVATION = "buy_reservation"  # more Reserved Instances for steady on-demand usage
 
 
 class Risk(StrEnum):
