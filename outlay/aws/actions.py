@@ -1,4 +1,5 @@
-"""The boto3 calls plans make: EC2 state and type changes, and CloudWatch alarm states for verification.
+"""The boto3 calls plans make: EC2 state and type changes, volume snapshots, deletes and restores, address releases,
+and CloudWatch alarm states for verification.
 
 Retries use botocore's standard mode (throttling and transient errors back off and retry); waiters poll every
 second so a plan against a fast endpoint (moto) does not sit out AWS's default 15-second delay.
@@ -10,6 +11,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 _RETRIES = Config(retries={"mode": "standard", "max_attempts": 8})
 _WAIT = {"Delay": 1, "MaxAttempts": 300}
@@ -36,6 +38,55 @@ class AwsActions:
 
     def set_type(self, instance_id: str, instance_type: str) -> None:
         self._ec2.modify_instance_attribute(InstanceId=instance_id, InstanceType={"Value": instance_type})
+
+    def volume(self, volume_id: str) -> dict[str, Any] | None:
+        """What a restore needs to recreate the volume (zone, type, size, IOPS, throughput, tags); None if gone."""
+        try:
+            found = self._ec2.describe_volumes(VolumeIds=[volume_id])["Volumes"]
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "InvalidVolume.NotFound":
+                return None
+            raise
+        if not found or found[0].get("State") in ("deleting", "deleted"):
+            return None
+        v = found[0]
+        keys = ("AvailabilityZone", "VolumeType", "Size", "Iops", "Throughput", "Encrypted", "Tags")
+        return {k: v[k] for k in keys if k in v}
+
+    def snapshot(self, volume_id: str) -> str:
+        snapshot_id = str(
+            self._ec2.create_snapshot(VolumeId=volume_id, Description=f"outlay: kept before deleting {volume_id}")[
+                "SnapshotId"
+            ]
+        )
+        self._ec2.get_waiter("snapshot_completed").wait(SnapshotIds=[snapshot_id], WaiterConfig=_WAIT)
+        return snapshot_id
+
+    def delete_volume(self, volume_id: str) -> None:
+        self._ec2.delete_volume(VolumeId=volume_id)
+
+    def restore_volume(self, snapshot_id: str, like: dict[str, Any]) -> str:
+        """A new volume from the snapshot, shaped like the deleted one (a new id: AWS never reuses one)."""
+        args: dict[str, Any] = {"SnapshotId": snapshot_id, "AvailabilityZone": like["AvailabilityZone"]}
+        for key in ("VolumeType", "Size", "Iops", "Throughput"):
+            if like.get(key) and not (key == "Iops" and like.get("VolumeType") not in ("io1", "io2", "gp3")):
+                args[key] = like[key]
+        if like.get("Tags"):
+            args["TagSpecifications"] = [{"ResourceType": "volume", "Tags": like["Tags"]}]
+        volume_id = str(self._ec2.create_volume(**args)["VolumeId"])
+        self._ec2.get_waiter("volume_available").wait(VolumeIds=[volume_id], WaiterConfig=_WAIT)
+        return volume_id
+
+    def address_exists(self, allocation_id: str) -> bool:
+        try:
+            return bool(self._ec2.describe_addresses(AllocationIds=[allocation_id])["Addresses"])
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "InvalidAllocationID.NotFound":
+                return False
+            raise
+
+    def release_address(self, allocation_id: str) -> None:
+        self._ec2.release_address(AllocationId=allocation_id)
 
     def alarms_firing(self, alarm_names: list[str]) -> list[str]:
         """Which of `alarm_names` are in state ALARM now."""

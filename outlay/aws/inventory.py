@@ -140,6 +140,7 @@ class AwsInventory:
                 region=region,
                 account_id=self.account_id,
                 associated=bool(a.get("AssociationId") or a.get("InstanceId") or a.get("NetworkInterfaceId")),
+                tags=_tags(a.get("Tags")),
             )
             for a in response.get("Addresses", [])
         ]

@@ -71,6 +71,7 @@ class ElasticAddress:
     region: str
     account_id: str
     associated: bool  # to an instance or a network interface
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

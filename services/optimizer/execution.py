@@ -1,6 +1,10 @@
 """Applying a plan safely: approval first, a canary, verification, then batches; any failed check rolls back every
 change the plan made and marks it failed with the reason. Every step and decision is written to the audit list.
 Applying the same plan again changes nothing: a resource already in its planned state is skipped.
+
+Instances are stopped, started and retyped; an unattached volume is snapshotted, then deleted (undone by creating
+it again from the snapshot, with its type, size, IOPS, zone and tags); an Elastic IP is released (no undo: policy
+has a person approve it first).
 """
 
 from __future__ import annotations
@@ -9,9 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from services.optimizer.plans import Action, Plan, ResourceChange, Step
+from services.optimizer.recommendations import Kind
 
 
 class Ec2Port(Protocol):
@@ -22,6 +27,32 @@ class Ec2Port(Protocol):
     def start(self, instance_id: str) -> None: ...
 
     def set_type(self, instance_id: str, instance_type: str) -> None: ...
+
+    def volume(self, volume_id: str) -> dict[str, Any] | None: ...  # None: no such volume (deleted)
+
+    def snapshot(self, volume_id: str) -> str: ...  # a completed snapshot's id
+
+    def delete_volume(self, volume_id: str) -> None: ...
+
+    def restore_volume(self, snapshot_id: str, like: dict[str, Any]) -> str: ...  # the new volume's id
+
+    def address_exists(self, allocation_id: str) -> bool: ...
+
+    def release_address(self, allocation_id: str) -> None: ...
+
+
+def planned_state_missing(ec2: Ec2Port, change: ResourceChange) -> str | None:
+    """None when the resource is in the state the change plans for, else what it is instead."""
+    kind = change.recommendation.kind
+    if kind is Kind.DELETE_VOLUME:
+        return None if ec2.volume(change.resource_id) is None else "the volume still exists"
+    if kind is Kind.RELEASE_ADDRESS:
+        return "the address is still allocated" if ec2.address_exists(change.resource_id) else None
+    state, instance_type = ec2.instance(change.resource_id)
+    wanted = (change.after.get("state", "running"), change.after.get("instance_type", instance_type))
+    if (state, instance_type) != wanted:
+        return f"it is {state} as {instance_type}, not {wanted[0]} as {wanted[1]}"
+    return None
 
 
 Verify = Callable[[ResourceChange], str | None]  # None: healthy; else what is wrong
@@ -35,10 +66,9 @@ def planned_and_quiet(ec2: HealthPort) -> Verify:
     """The default check: the instance is in its planned state and type, and no alarm on it is firing."""
 
     def verify(change: ResourceChange) -> str | None:
-        state, instance_type = ec2.instance(change.resource_id)
-        wanted = (change.after.get("state", "running"), change.after.get("instance_type", instance_type))
-        if (state, instance_type) != wanted:
-            return f"it is {state} as {instance_type}, not {wanted[0]} as {wanted[1]}"
+        missing = planned_state_missing(ec2, change)
+        if missing is not None or change.recommendation.kind in (Kind.DELETE_VOLUME, Kind.RELEASE_ADDRESS):
+            return missing
         firing = ec2.alarms_firing_on(change.resource_id)
         return f"alarm {', '.join(firing)} is in ALARM" if firing else None
 
@@ -83,6 +113,7 @@ class PlanExecutor:
             result.outcome, result.reason = Outcome.AWAITING_APPROVAL, "; ".join(plan.approval_reasons)
             return result
         note("-", "decision", "approved" if plan.requires_approval else "applied under the tenant's auto-apply policy")
+        kept: dict[str, dict[str, Any]] = {}  # per resource: what undoing needs (the snapshot, the volume)
         changes = list(plan.changes)
         groups = [changes[:canary], *(changes[i : i + batch] for i in range(canary, len(changes), batch))]
         done: list[ResourceChange] = []
@@ -95,12 +126,14 @@ class PlanExecutor:
                     done.append(change)  # before its first step: a step that fails half way is undone too
                     result.changed.append(change.resource_id)
                     for step in change.steps:
-                        self._run(step)
+                        self._run(step, kept.setdefault(change.resource_id, {}))
                         note(change.resource_id, "step", step.describe())
                 except Exception as exc:  # a refused call (capacity, a vanished instance): undo, never half-apply
                     failure = f"{type(exc).__name__}: {exc}"
                     note(change.resource_id, "step_failed", failure)
-                    return self._roll_back(done, result, note, f"a step failed for {change.resource_id}: {failure}")
+                    return self._roll_back(
+                        done, kept, result, note, f"a step failed for {change.resource_id}: {failure}"
+                    )
             for change in group:
                 problem: str | None
                 try:
@@ -111,19 +144,34 @@ class PlanExecutor:
                     note(change.resource_id, "verified", "healthy after the change")
                     continue
                 note(change.resource_id, "check_failed", problem)
-                return self._roll_back(done, result, note, f"verification failed for {change.resource_id}: {problem}")
+                return self._roll_back(
+                    done, kept, result, note, f"verification failed for {change.resource_id}: {problem}"
+                )
         return result
 
     def _roll_back(
-        self, done: list[ResourceChange], result: PlanResult, note: Callable[[str, str, str], None], reason: str
+        self,
+        done: list[ResourceChange],
+        kept: dict[str, dict[str, Any]],
+        result: PlanResult,
+        note: Callable[[str, str, str], None],
+        reason: str,
     ) -> PlanResult:
         """Undo every change, newest first; a rollback step that fails is recorded and the rest still run."""
         failed = []
         for undone in reversed(done):
+            if not undone.rollback:
+                note(undone.resource_id, "rollback_impossible", "this change cannot be undone")
             for step in undone.rollback:
                 try:
-                    self._run(step)
-                    note(undone.resource_id, "rollback", step.describe())
+                    memo = kept.get(undone.resource_id, {})
+                    self._run(step, memo)
+                    restored = (
+                        f" (as {memo['restored']})"
+                        if step.action is Action.RESTORE_VOLUME and "restored" in memo
+                        else ""
+                    )
+                    note(undone.resource_id, "rollback", step.describe() + restored)
                 except Exception as exc:
                     failed.append(undone.resource_id)
                     note(undone.resource_id, "rollback_failed", f"{step.describe()}: {type(exc).__name__}: {exc}")
@@ -133,13 +181,23 @@ class PlanExecutor:
         return result
 
     def _in_planned_state(self, change: ResourceChange) -> bool:
-        state, instance_type = self._ec2.instance(change.resource_id)
-        wanted_state = change.after.get("state", "running")
-        wanted_type = change.after.get("instance_type", instance_type)
-        return state == wanted_state and instance_type == wanted_type
+        return planned_state_missing(self._ec2, change) is None
 
-    def _run(self, step: Step) -> None:
-        if step.action is Action.STOP:
+    def _run(self, step: Step, kept: dict[str, Any]) -> None:
+        """One step; `kept` carries what a later step of the same resource needs (the snapshot for a restore)."""
+        if step.action is Action.SNAPSHOT:
+            kept["volume"] = self._ec2.volume(step.resource_id)
+            kept["snapshot"] = self._ec2.snapshot(step.resource_id)
+        elif step.action is Action.DELETE_VOLUME:
+            if self._ec2.volume(step.resource_id) is not None:
+                self._ec2.delete_volume(step.resource_id)
+        elif step.action is Action.RESTORE_VOLUME:
+            if "snapshot" in kept and self._ec2.volume(step.resource_id) is None:  # deleted: bring it back
+                kept["restored"] = self._ec2.restore_volume(kept["snapshot"], kept["volume"] or {})
+        elif step.action is Action.RELEASE_ADDRESS:
+            if self._ec2.address_exists(step.resource_id):
+                self._ec2.release_address(step.resource_id)
+        elif step.action is Action.STOP:
             state, _ = self._ec2.instance(step.resource_id)
             if state != "stopped":
                 self._ec2.stop(step.resource_id)

@@ -23,6 +23,10 @@ class Action(StrEnum):
     STOP = "stop_instances"
     START = "start_instances"
     SET_TYPE = "modify_instance_attribute"
+    SNAPSHOT = "create_snapshot"
+    DELETE_VOLUME = "delete_volume"
+    RESTORE_VOLUME = "create_volume"  # from the snapshot taken before the delete
+    RELEASE_ADDRESS = "release_address"
 
 
 @dataclass(frozen=True)
@@ -104,6 +108,20 @@ def change_for(recommendation: Recommendation) -> ResourceChange:
             {"state": "running"},
             {"state": "stopped"},
         )
+    if recommendation.kind is Kind.DELETE_VOLUME:
+        # The snapshot is the way back: undoing the delete creates the volume again from it (a new volume id).
+        return ResourceChange(
+            recommendation,
+            (Step(Action.SNAPSHOT, rid), Step(Action.DELETE_VOLUME, rid)),
+            (Step(Action.RESTORE_VOLUME, rid),),
+            {"state": "available"},
+            {"state": "deleted", "snapshot": "kept"},
+        )
+    if recommendation.kind is Kind.RELEASE_ADDRESS:
+        # No way back: a released address goes back to AWS's pool (policy always asks a person first).
+        return ResourceChange(
+            recommendation, (Step(Action.RELEASE_ADDRESS, rid),), (), {"address": "allocated"}, {"address": "released"}
+        )
     raise NotPlannable(f"kind: {recommendation.kind.value} recommendations cannot be planned yet")
 
 
@@ -131,6 +149,9 @@ def build_plan(
     unknown = sorted(r.resource_id for r in recommendations if r.resource_id not in tags)
     if unknown:
         reasons.append(f"tags not known, so possibly production: {', '.join(unknown)}")
+    final = sorted(c.resource_id for c in changes if not c.rollback)
+    if final:
+        reasons.append(f"cannot be undone: {', '.join(final)}")
     if not auto_apply_enabled:
         reasons.append("automatic apply is not enabled for this tenant")
     worst = max((r.risk for r in recommendations), key=RISK_ORDER.index)
@@ -148,15 +169,21 @@ def build_plan(
     )
 
 
-PLANNABLE = frozenset({Kind.RIGHTSIZE, Kind.STOP_INSTANCE})  # the kinds `change_for` turns into steps
-_VERBS = {Kind.RIGHTSIZE: "rightsize", Kind.STOP_INSTANCE: "stop idle"}
+# The kinds `change_for` turns into steps, and how a plan of each reads: (verb, what one resource is).
+_WORDING = {
+    Kind.RIGHTSIZE: ("rightsize", "instance"),
+    Kind.STOP_INSTANCE: ("stop", "idle instance"),
+    Kind.DELETE_VOLUME: ("snapshot and delete", "unattached volume"),
+    Kind.RELEASE_ADDRESS: ("release", "unused Elastic IP"),
+}
+PLANNABLE = frozenset(_WORDING)
 
 
 def title_of(recommendations: list[Recommendation]) -> str:
-    kinds = sorted({r.kind for r in recommendations})
-    what = " and ".join(_VERBS.get(k, k.value.replace("_", " ")) for k in kinds)
+    """E.g. "rightsize 3 instances in us-east-1" (a plan holds one kind: `propose_plans` groups by kind)."""
+    verb, noun = _WORDING.get(recommendations[0].kind, (recommendations[0].kind.value.replace("_", " "), "resource"))
     count = len(recommendations)
-    return f"{what} {count} instance{'s' if count > 1 else ''} in {recommendations[0].region}"
+    return f"{verb} {count} {noun}{'s' if count > 1 else ''} in {recommendations[0].region}"
 
 
 def propose_plans(

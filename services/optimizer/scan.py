@@ -64,7 +64,7 @@ class OptimizerInventory(Protocol):
 class ScanResult:
     recommendations: list[Recommendation] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
-    tags: dict[str, dict[str, str]] = field(default_factory=dict)  # per instance id: what plans' policy reads
+    tags: dict[str, dict[str, str]] = field(default_factory=dict)  # per resource id: what plans' policy reads
 
     def add(self, found: tuple[list[Recommendation], list[Skipped]]) -> None:
         self.recommendations.extend(found[0])
@@ -142,8 +142,10 @@ def scan_region(
         if i.state == "stopped" and i.state_since is not None and i.state_since <= start
     }
     result.add(_databases(inventory, region, catalogue, start, now, slots, settings))
-    result.add(idle_volumes(inventory.volumes(region), parked, catalogue))
-    result.add(idle_addresses(inventory.addresses(region), catalogue))
+    volumes, addresses = inventory.volumes(region), inventory.addresses(region)
+    result.tags |= {v.volume_id: dict(v.tags) for v in volumes} | {a.allocation_id: dict(a.tags) for a in addresses}
+    result.add(idle_volumes(volumes, parked, catalogue))
+    result.add(idle_addresses(addresses, catalogue))
     balancers = inventory.load_balancers(region)
     result.add(
         idle_load_balancers(

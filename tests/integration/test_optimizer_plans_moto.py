@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 
 from outlay.aws.actions import AwsActions
-from services.optimizer.execution import Outcome, PlanExecutor
+from services.optimizer.execution import Outcome, PlanExecutor, planned_and_quiet
 from services.optimizer.plans import ResourceChange, build_plan
 from services.optimizer.recommendations import Kind, Recommendation, Risk
 
@@ -102,3 +102,42 @@ def test_plan_full_cycle_with_canary_verification_idempotence_and_rollback(aws_e
     assert failed.changed == ids
     assert [actions.instance(i) for i in ids] == [("running", "m6i.large")] * 3  # all three restored
     assert sum(1 for e in failed.audit if e.event == "rollback") == 9  # stop, type, start for each
+
+
+def test_volume_and_address_plans_snapshot_delete_restore_and_release_through_boto3(aws_env: str) -> None:
+    ec2 = _client("ec2", aws_env)
+    run = uuid.uuid4().hex[:8]
+    tags = [{"ResourceType": "volume", "Tags": [{"Key": "run", "Value": run}]}]
+    kept = ec2.create_volume(AvailabilityZone=f"{REGION}b", Size=120, VolumeType="gp3", TagSpecifications=tags)
+    doomed = ec2.create_volume(AvailabilityZone=f"{REGION}a", Size=80, VolumeType="gp2")["VolumeId"]
+    address = ec2.allocate_address(Domain="vpc")["AllocationId"]
+    actions = AwsActions(REGION, endpoint_url=aws_env)
+
+    def rec(kind: Kind, resource_id: str) -> Recommendation:
+        return Recommendation(kind, resource_id, REGION, kind.value, Decimal("9.60"), 1.0, Risk.LOW)
+
+    # A delete whose check fails: the volume is recreated from its snapshot, same zone, size, type and tags.
+    failing = PlanExecutor(actions, lambda change: "forced by the test")
+    plan = build_plan([rec(Kind.DELETE_VOLUME, kept["VolumeId"])], {kept["VolumeId"]: {}}, auto_apply_enabled=True)
+    result = failing.apply(plan, approved=False)
+    assert result.outcome is Outcome.ROLLED_BACK
+    assert actions.volume(kept["VolumeId"]) is None
+    restored = next(e.detail for e in result.audit if e.event == "rollback").rsplit("(as ", 1)[1].rstrip(")")
+    again = ec2.describe_volumes(VolumeIds=[restored])["Volumes"][0]
+    assert (again["AvailabilityZone"], again["Size"], again["VolumeType"]) == (f"{REGION}b", 120, "gp3")
+    assert {"Key": "run", "Value": run} in again["Tags"] and again["SnapshotId"].startswith("snap-")
+
+    # A delete that passes, and an address released: both gone, the snapshot kept; a second apply changes nothing.
+    executor = PlanExecutor(actions, planned_and_quiet(actions))
+    delete = build_plan([rec(Kind.DELETE_VOLUME, doomed)], {doomed: {}}, auto_apply_enabled=True)
+    assert executor.apply(delete, approved=False).outcome is Outcome.APPLIED
+    assert actions.volume(doomed) is None
+    snapshots = ec2.describe_snapshots(Filters=[{"Name": "volume-id", "Values": [doomed]}])["Snapshots"]
+    assert len(snapshots) == 1
+    release = build_plan([rec(Kind.RELEASE_ADDRESS, address)], {address: {}}, auto_apply_enabled=True)
+    assert release.requires_approval and "cannot be undone" in release.approval_reasons[0]
+    assert executor.apply(release, approved=False).outcome is Outcome.AWAITING_APPROVAL
+    assert actions.address_exists(address)
+    assert executor.apply(release, approved=True).outcome is Outcome.APPLIED
+    assert not actions.address_exists(address)
+    assert executor.apply(release, approved=True).changed == []

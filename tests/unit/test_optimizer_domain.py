@@ -280,8 +280,14 @@ def test_plans_say_what_changes_and_what_needs_approval() -> None:
     assert unknown.requires_approval and "tags not known" in unknown.approval_reasons[0]
     prod = build_plan([resize], {"i-1": {"env": "Production"}}, auto_apply_enabled=True)
     assert prod.requires_approval and "i-1" in prod.approval_reasons[0]
-    with pytest.raises(NotPlannable, match="^kind: delete_volume"):
-        build_plan([Recommendation(Kind.DELETE_VOLUME, "vol-1", "us-east-1", "x", Decimal(1), 1.0, Risk.LOW)], {})
+    with pytest.raises(NotPlannable, match="^kind: delete_load_balancer"):
+        build_plan(
+            [Recommendation(Kind.DELETE_LOAD_BALANCER, "arn:lb", "us-east-1", "x", Decimal(1), 1.0, Risk.LOW)], {}
+        )
+    release = Recommendation(Kind.RELEASE_ADDRESS, "eipalloc-1", "us-east-1", "x", Decimal(3.65), 1.0, Risk.LOW)
+    final = build_plan([release], {"eipalloc-1": {}}, auto_apply_enabled=True)
+    assert final.requires_approval and final.approval_reasons == ("cannot be undone: eipalloc-1",)
+    assert final.title == "release 1 unused Elastic IP in us-east-1" and final.changes[0].rollback == ()
     with pytest.raises(ValueError, match="^recommendations:"):
         build_plan([resize, resize], {})
     with pytest.raises(ValueError, match="^recommendations:"):
@@ -325,14 +331,15 @@ def test_scans_group_plans_by_region_kind_risk_and_production_and_round_trip_as_
         rec("i-2", Kind.RIGHTSIZE, Risk.LOW),  # production: its own plan
         rec("i-4", Kind.RIGHTSIZE, Risk.HIGH),
         rec("i-5", Kind.STOP_INSTANCE, Risk.LOW),
-        rec("vol-1", Kind.DELETE_VOLUME, Risk.LOW),  # not plannable yet: stays a recommendation
+        rec("vol-1", Kind.DELETE_VOLUME, Risk.LOW),  # tags unknown: its own plan, held for a person
+        rec("arn:lb", Kind.DELETE_LOAD_BALANCER, Risk.LOW),  # not plannable yet: stays a recommendation
     ]
     tags = {"i-1": {"env": "dev"}, "i-2": {"env": "Prod"}, "i-3": {"env": "dev"}, "i-4": {}, "i-5": {}}
     plans = propose_plans(recs, tags, auto_apply_enabled=True)
     groups = sorted([c.resource_id for c in p.changes] for p in plans)
-    assert groups == [["i-1", "i-3"], ["i-2"], ["i-4"], ["i-5"]]
+    assert groups == [["i-1", "i-3"], ["i-2"], ["i-4"], ["i-5"], ["vol-1"]]
     auto = {p.changes[0].resource_id: not p.requires_approval for p in plans}
-    assert auto == {"i-1": True, "i-2": False, "i-4": True, "i-5": True}
+    assert auto == {"i-1": True, "i-2": False, "i-4": True, "i-5": True, "vol-1": False}
     assert next(p for p in plans if len(p.changes) == 2).title == "rightsize 2 instances in us-east-1"
     assert propose_plans(list(reversed(recs)), tags, True)[0].plan_id in {p.plan_id for p in plans}  # order-free
     at = datetime(2026, 11, 30, tzinfo=UTC)
@@ -412,3 +419,37 @@ def test_databases_resize_within_their_engine_and_multi_az_doubles_the_saving() 
     assert [(s.resource_id, s.reason) for s in skipped] == [
         ("db-3", "the shape of RDS class 'db.z9.large' is not known")
     ]
+
+
+def test_volumes_are_snapshotted_before_deletion_restored_on_failure_and_addresses_released_once() -> None:
+    from services.optimizer.execution import planned_and_quiet
+    from tests.unit.optimizer_support import FakeEc2
+
+    ec2 = FakeEc2({})
+    ec2.volumes = {"vol-1": {"VolumeType": "gp3", "Size": 100}, "vol-2": {"VolumeType": "io2", "Size": 50}}
+    ec2.addresses = {"eipalloc-1"}
+
+    def delete(volume_id: str) -> Recommendation:
+        return Recommendation(
+            Kind.DELETE_VOLUME, volume_id, "us-east-1", "delete", Decimal(8), 1.0, Risk.LOW, "available"
+        )
+
+    plan = build_plan([delete("vol-1"), delete("vol-2")], {"vol-1": {}, "vol-2": {}}, auto_apply_enabled=True)
+    assert not plan.requires_approval and plan.title == "snapshot and delete 2 unattached volumes in us-east-1"
+    checks = iter([None, "the backup job still reads it"])  # the canary passes, the batch fails its check
+    result = PlanExecutor(ec2, lambda change: next(checks)).apply(plan, approved=False, canary=1, batch=5)
+    assert result.outcome is Outcome.ROLLED_BACK and "backup job" in result.reason
+    assert set(ec2.snapshots.values()) == {"vol-1", "vol-2"}  # a snapshot before every delete
+    assert set(ec2.volumes) == {"vol-restored-snap-1", "vol-restored-snap-2"}  # both back, shaped as before
+    assert ec2.volumes["vol-restored-snap-2"] == {"VolumeType": "io2", "Size": 50}
+    assert [e.detail for e in result.audit if e.event == "rollback"] == [
+        "create_volume vol-2 (as vol-restored-snap-2)",
+        "create_volume vol-1 (as vol-restored-snap-1)",
+    ]
+
+    release = Recommendation(Kind.RELEASE_ADDRESS, "eipalloc-1", "us-east-1", "x", Decimal(3.65), 1.0, Risk.LOW)
+    final = build_plan([release], {"eipalloc-1": {}})
+    executor = PlanExecutor(ec2, planned_and_quiet(ec2))
+    assert executor.apply(final, approved=True).outcome is Outcome.APPLIED and ec2.addresses == set()
+    again = executor.apply(final, approved=True)
+    assert again.outcome is Outcome.APPLIED and [e.event for e in again.audit] == ["decision", "skipped", "verified"]
