@@ -296,3 +296,25 @@ class SyncedPriceRow(Base):
     unit: Mapped[str] = mapped_column(String(16))
     attributes: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     synced_at: Mapped[datetime] = mapped_column(DateTime())
+
+
+class UtilizationRow(Base):
+    """Five minutes of one resource's metric from `outlay.utilization.v1`, one column per minute (NULL: no sample),
+    so a redelivered sample lands on its own minute again instead of being counted twice."""
+
+    __tablename__ = "utilization_5m"
+
+    resource_id: Mapped[str] = mapped_column(String(256), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(64), primary_key=True)
+    bucket: Mapped[datetime] = mapped_column(DateTime(), primary_key=True)  # start of the five minutes, UTC
+    region: Mapped[str] = mapped_column(String(32))
+    m0: Mapped[float | None] = mapped_column(Float, nullable=True)
+    m1: Mapped[float | None] = mapped_column(Float, nullable=True)
+    m2: Mapped[float | None] = mapped_column(Float, nullable=True)
+    m3: Mapped[float | None] = mapped_column(Float, nullable=True)
+    m4: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+    __table_args__ = (
+        Index("ix_utilization_5m_region_bucket", "region", "bucket"),
+        Index("ix_utilization_5m_bucket", "bucket"),
+    )

@@ -1,5 +1,6 @@
-"""Entrypoint of the optimizer service: scheduled region scans, and people's decisions from
-`outlay.plan_decisions.v1`, until SIGINT/SIGTERM. `outlay services run optimizer` calls `run(settings)`."""
+"""Entrypoint of the optimizer service: scheduled region scans, people's decisions from `outlay.plan_decisions.v1`,
+and live metering's samples from `outlay.utilization.v1` (kept for scans), until SIGINT/SIGTERM.
+`outlay services run optimizer` calls `run(settings)`."""
 
 from __future__ import annotations
 
@@ -7,14 +8,16 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from outlay.aws.actions import AwsActions
 from outlay.aws.inventory import AwsInventory
 from outlay.events.plan import ActionPlan, PlanDecision
+from outlay.events.utilization import UtilizationSample
 from outlay.kafka.consumer import BatchConsumer
 from outlay.kafka.keep_running import keep_running
 from outlay.kafka.producer import EventProducer
@@ -24,11 +27,15 @@ from outlay.settings import Settings
 from outlay.store.engine import make_engine, upgrade
 from outlay.store.plans import AuditLog, PlanStore, RecommendationStore
 from outlay.store.prices import load_catalogue
+from outlay.store.utilization import UtilizationStore
 from services.optimizer.execution import PlanExecutor, planned_and_quiet
+from services.optimizer.rightsizing.recommend import RightsizingSettings
 from services.optimizer.scan import ScanResult, scan_region
 from services.optimizer.service import Optimizer, Policy
+from services.optimizer.stored_metrics import StoredFirst
 
 log = logging.getLogger(__name__)
+LOOKBACK = timedelta(days=RightsizingSettings().lookback_days)
 
 
 def _policy(settings: Settings) -> Policy:
@@ -55,8 +62,16 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
     engine = make_engine(settings.store_url)
     prices = Prices(engine)
 
-    def scanner(region: str, now: datetime) -> ScanResult:
-        return scan_region(AwsInventory([region], endpoint_url=endpoint), region, prices.current, now)
+    utilization = UtilizationStore(engine)
+
+    async def scanner(region: str, now: datetime) -> ScanResult:
+        # Metering's samples where they cover the lookback; CloudWatch for the rest (blocking boto3: a thread).
+        stored = await utilization.series(region, now - LOOKBACK, now)
+        inventory = StoredFirst(AwsInventory([region], endpoint_url=endpoint), stored)
+        found = await asyncio.to_thread(scan_region, inventory, region, prices.current, now)
+        log.info("%s: %d metric series from stored samples, %d from CloudWatch", region, inventory.from_store,
+                 inventory.from_cloudwatch)  # fmt: skip
+        return found
 
     def executor_for(region: str) -> PlanExecutor:
         actions = AwsActions(region, endpoint_url=endpoint)
@@ -77,6 +92,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
             tasks = [
                 asyncio.create_task(_decisions(optimizer, settings, producer, client_id), name="optimizer-decisions"),
                 asyncio.create_task(_schedule(optimizer, prices, settings, stop), name="optimizer-scans"),
+                asyncio.create_task(_utilization(utilization, settings, producer, client_id), name="optimizer-samples"),
             ]
             try:
                 await stop.wait()
@@ -117,6 +133,36 @@ async def _schedule(optimizer: Optimizer, prices: Prices, settings: Settings, st
                 log.warning("scan of %s failed, retrying in %.0f s: %s", region, settings.optimizer_interval_s, exc)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), settings.optimizer_interval_s)
+
+
+async def _utilization(store: UtilizationStore, settings: Settings, producer: EventProducer, client_id: str) -> None:
+    """Keep live metering's samples for scans; rows older than the lookback (and a day) are dropped hourly."""
+    assert settings.kafka_bootstrap_servers
+    bootstrap = settings.kafka_bootstrap_servers
+
+    async def consume() -> None:
+        consumer = BatchConsumer(
+            bootstrap,
+            UtilizationSample,
+            f"{settings.optimizer_group_id}-utilization",
+            producer=producer,
+            client_id=f"{client_id}-utilization",
+            max_records=5000,
+            session_timeout_ms=settings.kafka_session_timeout_ms,
+        )
+        pruned = 0.0
+        async with consumer:
+            while True:
+                batch = await consumer.next_batch(timeout_ms=1000)
+                if batch.events:
+                    await store.add(batch.events)
+                await consumer.commit(batch)
+                now = time.monotonic()
+                if now - pruned > 3600:
+                    await store.prune(datetime.now(UTC) - LOOKBACK - timedelta(days=1))
+                    pruned = now
+
+    await keep_running("utilization consumer", consume)
 
 
 async def _decisions(optimizer: Optimizer, settings: Settings, producer: EventProducer, client_id: str) -> None:

@@ -37,7 +37,7 @@ _OUTCOME_STATUS = {
     Outcome.AWAITING_APPROVAL: PlanStatus.PROPOSED,
 }
 
-Scanner = Callable[[str, datetime], ScanResult]  # (region, now) -> findings; blocking (boto3), run in a thread
+Scanner = Callable[[str, datetime], Awaitable[ScanResult]]  # (region, now) -> findings
 ExecutorFor = Callable[[str], PlanExecutor]  # region -> an executor acting there
 Publish = Callable[[Sequence[ActionPlan]], Awaitable[None]]
 
@@ -79,7 +79,7 @@ class Optimizer:
     async def scan(self, region: str) -> list[ActionPlan]:
         """Scan one region; returns the plans it proposed (new or still standing)."""
         now = self._clock()
-        found = await asyncio.to_thread(self._scanner, region, now)
+        found = await self._scanner(region, now)
         plans = propose_plans(found.recommendations, found.tags, self._policy.auto_apply, self._policy.env_tag)
         events = [plan_event(p, PlanStatus.PROPOSED, now, now) for p in plans]
         changed = await self._plans.propose(events, region, now)

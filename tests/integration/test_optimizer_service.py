@@ -17,8 +17,12 @@ import boto3
 import httpx
 import pytest
 
+from outlay.events.utilization import UtilizationSample
 from outlay.kafka.embedded_broker import free_port
+from outlay.kafka.producer import EventProducer
 from outlay.settings import Settings
+from outlay.store.engine import make_engine
+from outlay.store.utilization import UtilizationStore
 from services.gateway.app import create_app
 from services.gateway.main import serving
 from services.optimizer.main import run as run_optimizer
@@ -99,10 +103,43 @@ async def test_scan_approve_apply_reject_and_roll_back_through_the_api(
         optimizer = asyncio.create_task(run_optimizer(settings, stop))
         try:
             await _scenario(http, ws, ec2, cloudwatch, idle_dev, idle_prod, oversized)
+            await _keeps_metering_samples(broker, store_url, now)
         finally:
             stop.set()
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait_for(optimizer, WITHIN)
+
+
+async def _keeps_metering_samples(broker: str, store_url: str, now: datetime) -> None:
+    """Live metering's samples on `outlay.utilization.v1` are kept for the next scans."""
+    now -= timedelta(minutes=now.minute % 5)  # ten minutes from a five-minute boundary: two rows
+    samples = [
+        UtilizationSample(
+            record_id=f"metered-{m}",
+            timestamp=now + timedelta(minutes=m),
+            account_id="1",
+            region=REGION,
+            resource_type="ec2-instance",
+            resource_id="i-metered",
+            metric="CPUUtilization",
+            value=float(m),
+        )  # fmt: skip
+        for m in range(10)
+    ]
+    async with EventProducer(broker) as producer:
+        await producer.send_many(samples)
+    engine = make_engine(store_url)
+    try:
+        store = UtilizationStore(engine)
+        async with asyncio.timeout(WITHIN):
+            while True:
+                series = await store.series(REGION, now, now + timedelta(hours=1))
+                if len(series.get(("i-metered", "CPUUtilization"), [])) == 2:
+                    break
+                await asyncio.sleep(0.1)
+        assert [v for _, v in series[("i-metered", "CPUUtilization")]] == [2.0, 7.0]
+    finally:
+        await engine.dispose()
 
 
 async def _scenario(

@@ -50,7 +50,7 @@ class World:
         self.now = T0
         self.broken = False
 
-    def scan(self, region: str, now: datetime) -> ScanResult:
+    async def scan(self, region: str, now: datetime) -> ScanResult:
         return ScanResult(list(self.findings), [], dict(self.tags))
 
     def executor(self, region: str) -> PlanExecutor:
