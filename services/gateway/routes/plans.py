@@ -1,5 +1,5 @@
-"""The optimizer's output: GET /v1/recommendations, GET /v1/plans (and one plan, its audit trail), POST
-/v1/plans/{id}/approve and /reject, and GET /v1/savings.
+"""The optimizer's output: GET /v1/recommendations, GET /v1/plans (and one plan, its audit trail, its measured
+saving), POST /v1/plans/{id}/approve and /reject, and GET /v1/savings.
 
 The optimizer owns plans: a decision is sent to it on `outlay.plan_decisions.v1` (202 Accepted) and the plan's
 new status shows here, on `outlay.plans.v1` and over WebSocket once the optimizer took it.
@@ -7,7 +7,7 @@ new status shows here, on `outlay.plans.v1` and over WebSocket once the optimize
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -18,8 +18,9 @@ from outlay.events.plan import ActionPlan, Decision, Kind, PlanDecision, PlanSta
 from outlay.events.usage import Money
 from outlay.store.plans import AuditEvent, AuditLog, PlanStore, RecommendationStore
 from services.gateway.event_sender import EventSender, Undelivered
+from services.gateway.measured_savings import MAX_AGE_DAYS, measured_savings
 from services.gateway.query import Cursor, ErrorCollector, QueryError, parse_choice, parse_int_in
-from services.gateway.routes.costs import reject_unknown
+from services.gateway.routes.costs import reject_unknown, store_of
 from services.gateway.schemas import PROBLEM_RESPONSES
 
 router = APIRouter(tags=["optimizer"])
@@ -83,9 +84,24 @@ class DecisionOut(BaseModel):
     detail: str
 
 
+class MeasuredOut(BaseModel):
+    plan_id: str
+    applied_on: date
+    days_before: int
+    days_after: int
+    daily_before: Money | None = Field(description="What the plan's resources cost a day before it was applied")
+    daily_after: Money | None = Field(description="... and a day since (whole days after the day it was applied)")
+    measured_monthly: Money | None = Field(description="(before - after) x 730 / 24; null until measurable")
+    reason: str = Field(description="Why there is no figure yet, if there is none")
+
+
 class SavingsOut(BaseModel):
     achieved_monthly: Money = Field(description="Monthly saving of the applied plans (as estimated when planned)")
     applied_plans: int
+    measured_monthly: Money = Field(
+        description="Monthly saving of the applied plans measured from the ledger (the plans that can be measured)"
+    )
+    measured_plans: int
     available_monthly: Money = Field(description="Monthly saving of the plans proposed, approved or applying")
     available_plans: int
     recommended_monthly: Money = Field(description="Every current recommendation, planned or not")
@@ -183,6 +199,29 @@ async def plan_audit(request: Request, plan_id: str = _ID) -> AuditOut:
     )
 
 
+@router.get(
+    "/v1/plans/{plan_id}/measured",
+    response_model=MeasuredOut,
+    responses=PROBLEM_RESPONSES,
+    summary="What an applied plan saves, measured from the ledger: its resources' daily cost before and since",
+)
+async def plan_measured(request: Request, plan_id: str = _ID) -> MeasuredOut:
+    reject_unknown(request, frozenset())
+    plan = await _plans(request).get(plan_id)
+    if plan is None:
+        raise _not_found(plan_id)
+    if plan.status is not PlanStatus.APPLIED:
+        raise HTTPException(409, f"plan {plan_id!r} is {plan.status.value}: only an applied plan saves anything")
+    found = await measured_savings(store_of(request), [plan], datetime.now(UTC))
+    if not found:
+        raise HTTPException(409, f"plan {plan_id!r} was applied more than {MAX_AGE_DAYS} days ago: not measured")
+    m = found[0]
+    return MeasuredOut(
+        plan_id=m.plan_id, applied_on=m.applied_on, days_before=m.days_before, days_after=m.days_after,
+        daily_before=m.daily_before, daily_after=m.daily_after, measured_monthly=m.monthly, reason=m.reason,
+    )  # fmt: skip
+
+
 async def _decide(request: Request, plan_id: str, decision: Decision, body: DecisionIn) -> DecisionOut:
     reject_unknown(request, frozenset())
     plan = await _plans(request).get(plan_id)
@@ -239,9 +278,13 @@ async def savings(request: Request) -> SavingsOut:
     reject_unknown(request, frozenset())
     totals = await _plans(request).savings()
     recommended = sum((r.monthly_saving for r in await _findings(request).all()), Decimal(0))
+    applied = await _plans(request).page(PlanStatus.APPLIED, limit=MAX_LIMIT)
+    measured = [m for m in await measured_savings(store_of(request), applied.plans, datetime.now(UTC)) if m.monthly]
     return SavingsOut(
         achieved_monthly=totals.applied,
         applied_plans=totals.applied_plans,
+        measured_monthly=sum((m.monthly or Decimal(0) for m in measured), Decimal(0)),
+        measured_plans=len(measured),
         available_monthly=totals.available,
         available_plans=totals.available_plans,
         recommended_monthly=recommended,
