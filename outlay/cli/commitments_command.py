@@ -27,6 +27,8 @@ COLUMNS = {
     "reserved_hours": "reservation_total_reserved_units",
     "unused_hours": "reservation_unused_quantity",
     "amortized_upfront": "reservation_amortized_upfront_fee_for_billing_period",
+    "operation": "line_item_operation",
+    "end": "line_item_usage_end_date",
 }
 REQUIRED = ("line_type", "usage_type", "start", "amount", "cost")
 
@@ -61,6 +63,9 @@ def bill_lines(path: str) -> Iterator[BillLine]:
                 reserved_hours=_number(row.get(own.get("reserved_hours", "")), "reservation_total_reserved_units"),
                 unused_hours=_number(row.get(own.get("unused_hours", "")), "reservation_unused_quantity"),
                 amortized_upfront=_number(row.get(own.get("amortized_upfront", "")), "amortized upfront fee"),
+                # Without an operation column the platform is unknown: counted as Linux, as most instance hours are.
+                operation=text(row.get(own.get("operation", ""))) or "RunInstances",
+                end=timestamp(row[own["end"]], own["end"]) if row.get(own.get("end", "")) else None,
             )
         except CellError:
             continue  # a line that cannot be read does not count; the ingest pipeline reports such rows
@@ -78,6 +83,7 @@ def render(report: CoverageReport, catalogue: PriceCatalogue, fmt: str, decline:
                         "reservation_arn": r.reservation_arn,
                         "region": r.region,
                         "instance_type": r.instance_type,
+                        "platform": r.platform,
                         "reserved_hours": r.reserved_hours,
                         "unused_hours": r.unused_hours,
                         "utilisation": round(r.utilisation, 4),
@@ -88,6 +94,7 @@ def render(report: CoverageReport, catalogue: PriceCatalogue, fmt: str, decline:
                     {
                         "region": t.region,
                         "instance_type": t.instance_type,
+                        "platform": t.platform,
                         "covered_hours": t.covered_hours,
                         "on_demand_hours": t.on_demand_hours,
                         "coverage": round(t.coverage, 4),
@@ -112,12 +119,12 @@ def render(report: CoverageReport, catalogue: PriceCatalogue, fmt: str, decline:
     tables = []
     used = Table("reservation", "type", "reserved h", "unused h", "utilisation", title="Reserved Instances")
     for r in report.reservations:
-        used.add_row(r.reservation_arn.rsplit("/", 1)[-1], f"{r.region} {r.instance_type}",
+        used.add_row(r.reservation_arn.rsplit("/", 1)[-1], f"{r.region} {r.instance_type} {r.platform}",
                      f"{r.reserved_hours:,.0f}", f"{r.unused_hours:,.0f}", f"{r.utilisation:.0%}")  # fmt: skip
     tables.append(used)
     covered = Table("type", "covered h", "on-demand h", "coverage", title="Coverage of instance hours")
     for t in sorted(report.types, key=lambda t: -(t.covered_hours + t.on_demand_hours))[:20]:
-        covered.add_row(f"{t.region} {t.instance_type}", f"{t.covered_hours:,.0f}", f"{t.on_demand_hours:,.0f}",
+        covered.add_row(f"{t.region} {t.instance_type} {t.platform}", f"{t.covered_hours:,.0f}", f"{t.on_demand_hours:,.0f}",
                         f"{t.coverage:.0%}")  # fmt: skip
     tables.append(covered)
     buy = Table("recommendation", "saves / month", "risk", title="Further reservations that pay")

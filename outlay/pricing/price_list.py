@@ -12,7 +12,8 @@ each string is one product (SKU) with its attributes and its terms:
 
 (AWS Price List Query API reference, GetProducts; "Price List file format" in the AWS Billing user guide.)
 Only the products the catalogue prices are kept: EC2 Linux, shared tenancy, no pre-installed software, capacity
-"Used" (not reservations' unused capacity); RDS database instances by engine and Single-AZ deployment. Anything
+"Used" (not reservations' unused capacity); RDS database instances by engine and Single-AZ deployment (not Oracle or SQL Server, whose editions the catalogue
+does not tell apart). Anything
 else is skipped with the reason, never guessed.
 """
 
@@ -110,9 +111,10 @@ def _rds(attributes: dict[str, str], usd: Decimal, unit: str) -> SyncedPrice:
     engine = attributes.get("databaseEngine", "")
     if not engine or engine.lower().startswith("aurora"):
         raise NotPriced(f"databaseEngine {engine!r} is not priced per instance here")
-    edition = attributes.get("databaseEdition", "")
-    if engine in ("Oracle", "SQL Server") and attributes.get("licenseModel") != "License included":
-        raise NotPriced(f"{engine} {edition} with {attributes.get('licenseModel')!r}: bring-your-own-license")
+    if engine in ("Oracle", "SQL Server"):
+        # Their editions (Express ... Enterprise, BYOL or licence included) differ several-fold in price and the
+        # catalogue keys RDS by class and engine only: the bundled prices stay until editions are modelled.
+        raise NotPriced(f"{engine} prices depend on the edition, which the catalogue does not model yet")
     return SyncedPrice(RDS, f"{attributes['instanceType']}|{engine}", attributes["regionCode"], usd, unit, {})
 
 

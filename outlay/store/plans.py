@@ -49,6 +49,12 @@ def _columns(plan: ActionPlan) -> dict[str, Any]:
     }
 
 
+def _comparable(plan: ActionPlan) -> dict[str, Any]:
+    """What a rescan may change in a proposed plan (not its times), as values: a stored 210.240000000 is 210.24."""
+    return plan.model_dump(include={"title", "changes", "monthly_saving", "risk", "requires_approval",
+                                    "approval_reasons"})  # fmt: skip
+
+
 def _plan(row: Mapping[Any, Any]) -> ActionPlan:
     return ActionPlan(
         plan_id=row["plan_id"],
@@ -90,33 +96,51 @@ class PlanStore:
         self._engine = engine
 
     async def propose(self, plans: Sequence[ActionPlan], region: str, now: datetime) -> list[ActionPlan]:
-        """Store a scan's plans for `region`: new ones are inserted, ones already proposed are refreshed, and
-        proposed plans the scan no longer finds become superseded. Plans already decided keep their state.
-        Returns the plans whose stored state changed (to publish)."""
+        """Store a scan's plans for `region`: new ones are inserted; ones already proposed are refreshed when the scan
+        changed them (saving, evidence, policy); superseded ones found again are proposed again; proposed plans the
+        scan no longer finds become superseded. Plans already decided keep their state. Returns the plans whose
+        stored state changed (to publish)."""
         changed: list[ActionPlan] = []
         wanted = {p.plan_id: p for p in plans}
+        reopenable = (PlanStatus.PROPOSED.value, PlanStatus.SUPERSEDED.value)
         async with self._engine.begin() as conn:
             existing = {
-                r.plan_id: r.status
+                r.plan_id: r
                 for r in await conn.execute(
-                    select(PlanRow.plan_id, PlanRow.status).where(
-                        or_(PlanRow.plan_id.in_(list(wanted)), PlanRow.region == region)
-                    )
+                    select(PlanRow.__table__).where(or_(PlanRow.plan_id.in_(list(wanted)), PlanRow.region == region))
                 )
             }
             for plan in plans:
-                status = existing.get(plan.plan_id)
-                if status is None:
+                row = existing.get(plan.plan_id)
+                if row is None:
                     await conn.execute(insert(PlanRow).values(**_columns(plan)))
                     changed.append(plan)
-                elif status == PlanStatus.PROPOSED.value:
-                    columns = _columns(plan)
-                    del columns["created_at"]
-                    await conn.execute(update(PlanRow).where(PlanRow.plan_id == plan.plan_id).values(**columns))
-            gone = [pid for pid, status in existing.items() if status == PlanStatus.PROPOSED and pid not in wanted]
+                    continue
+                if row.status not in reopenable:
+                    continue  # decided: a person or the executor owns its state now
+                stored = _plan(row._mapping)
+                fresh = plan.model_copy(update={"created_at": stored.created_at})
+                same = _comparable(stored) == _comparable(fresh) and row.status == PlanStatus.PROPOSED.value
+                if same:
+                    continue  # found again unchanged: nothing to store or publish
+                columns = _columns(fresh) | {"reason": "", "decided_by": None, "decided_at": None}
+                # Only while still open: a decision taken meanwhile (another connection) wins over the scan.
+                result = await conn.execute(
+                    update(PlanRow)
+                    .where(PlanRow.plan_id == plan.plan_id, PlanRow.status.in_(reopenable))
+                    .values(**columns)
+                )
+                if result.rowcount:  # type: ignore[attr-defined]
+                    changed.append(fresh)
+            gone = [pid for pid, row in existing.items() if row.status == PlanStatus.PROPOSED and pid not in wanted]
             for plan_id in gone:
                 superseded = await self._set(
-                    conn, plan_id, PlanStatus.SUPERSEDED, now, reason="a later scan no longer proposes it"
+                    conn,
+                    plan_id,
+                    PlanStatus.SUPERSEDED,
+                    now,
+                    only_from=frozenset({PlanStatus.PROPOSED}),
+                    reason="a later scan no longer proposes it",
                 )
                 if superseded is not None:
                     changed.append(superseded)

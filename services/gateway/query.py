@@ -368,6 +368,8 @@ class Cursor:
             raise problem
         try:
             at, _, key = base64.urlsafe_b64decode(text.encode()).decode().partition("|")
+            if "\x00" in key:
+                raise ValueError(key)
             return cls(datetime.fromisoformat(at), key)
         except (binascii.Error, UnicodeError, ValueError):
             raise problem from None

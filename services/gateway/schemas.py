@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+ID_PATTERN = r"^[0-9A-Za-z_.:-]+$"  # ids Outlay gives out (hex digests, UUIDs); anything else is not one
+
 DecimalString = str
 
 

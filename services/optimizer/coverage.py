@@ -7,6 +7,11 @@ Cost Explorer does, from the cost and usage report's line items:
 - `DiscountedUsage` lines: instance hours a reservation covered; `Usage` lines of `BoxUsage` usage types:
   instance hours paid on demand. Coverage of a type = covered / (covered + on demand).
 
+Usage is kept apart per platform (`line_item_operation`: "RunInstances" is Linux/UNIX, "RunInstances:0002"
+Windows, ...): platforms share the usage types but not the reservations or the prices. Purchases are advised for
+Linux/UNIX only (the catalogue's prices are Linux). Lines longer than an hour (daily or monthly reports) are spread
+evenly over their hours.
+
 The hourly on-demand hours of a type are its uncovered instance count each hour; `optimal_commitment` over that
 profile gives the count of further reservations that maximises the net saving. The discount is the one the bill
 shows for that type (1 - the reservations' effective hourly rate, recurring fee plus amortised upfront, / the
@@ -19,7 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import numpy as np
@@ -37,6 +42,13 @@ REGION_PREFIXES = {
     "SAE1": "sa-east-1", "MES1": "me-south-1", "AFS1": "af-south-1",
 }  # fmt: skip
 _INSTANCE_USAGE = ("BoxUsage", "HeavyUsage")
+LINUX = "Linux/UNIX"
+# line_item_operation -> platform (AWS "EC2 billing operation" codes); reservations and prices are per platform.
+PLATFORMS = {
+    "RunInstances": LINUX, "RunInstances:0002": "Windows", "RunInstances:0010": "Red Hat Enterprise Linux",
+    "RunInstances:000g": "SUSE Linux", "RunInstances:0006": "Windows with SQL Server Standard",
+    "RunInstances:0102": "Windows with SQL Server Enterprise", "RunInstances:0202": "Windows with SQL Server Web",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -52,6 +64,14 @@ class BillLine:
     reserved_hours: float = 0.0  # reservation_total_reserved_units (RIFee lines)
     unused_hours: float = 0.0  # reservation_unused_quantity (RIFee lines)
     amortized_upfront: float = 0.0  # reservation_amortized_upfront_fee_for_billing_period (RIFee lines)
+    operation: str = "RunInstances"  # line_item_operation: "RunInstances" is Linux/UNIX ("RunInstances:0002" Windows)
+    end: datetime | None = None  # line_item_usage_end_date; None: one hour
+
+
+def _hours(line: BillLine) -> list[datetime]:
+    start = line.start.replace(minute=0, second=0, microsecond=0)
+    count = 1 if line.end is None else max(1, math.ceil((line.end - start).total_seconds() / 3600))
+    return [start + timedelta(hours=k) for k in range(count)]
 
 
 def instance_usage(usage_type: str) -> tuple[str, str] | None:
@@ -69,6 +89,7 @@ class ReservationUse:
     reservation_arn: str
     region: str
     instance_type: str
+    platform: str
     reserved_hours: float
     unused_hours: float
 
@@ -81,6 +102,7 @@ class ReservationUse:
 class TypeUse:
     region: str
     instance_type: str
+    platform: str
     covered_hours: float = 0.0
     on_demand_hours: float = 0.0
     on_demand_cost: float = 0.0
@@ -117,13 +139,14 @@ class CoverageReport:
 
 def coverage_report(lines: Iterable[BillLine]) -> CoverageReport:
     reservations: dict[str, ReservationUse] = {}
-    types: dict[tuple[str, str], TypeUse] = {}
+    types: dict[tuple[str, str, str], TypeUse] = {}
     first: datetime | None = None
     last: datetime | None = None
     for line in lines:
-        found = instance_usage(line.usage_type)
-        if found is None:
+        usage = instance_usage(line.usage_type)
+        if usage is None:
             continue
+        found = (*usage, PLATFORMS.get(line.operation, line.operation))
         use = types.get(found) or types.setdefault(found, TypeUse(*found))
         if line.line_type == "RIFee":
             known = reservations.get(line.reservation_arn)
@@ -138,12 +161,14 @@ def coverage_report(lines: Iterable[BillLine]) -> CoverageReport:
         elif line.line_type == "Usage":
             use.on_demand_hours += line.amount
             use.on_demand_cost += line.cost
-            hour = line.start.replace(minute=0, second=0, microsecond=0)
-            use.hourly_on_demand[hour] = use.hourly_on_demand.get(hour, 0.0) + line.amount
+            hours = _hours(line)
+            for hour in hours:  # a daily or monthly line is spread evenly over its hours
+                use.hourly_on_demand[hour] = use.hourly_on_demand.get(hour, 0.0) + line.amount / len(hours)
         else:
             continue
-        first = line.start if first is None or line.start < first else first
-        last = line.start if last is None or line.start > last else last
+        span = _hours(line)
+        first = span[0] if first is None or span[0] < first else first
+        last = span[-1] if last is None or span[-1] > last else last
     return CoverageReport(sorted(reservations.values(), key=lambda r: r.reservation_arn), list(types.values()),
                           first, last)  # fmt: skip
 
@@ -161,7 +186,7 @@ def purchase_advice(
     fallback = float(catalogue.unit_price("ec2", "reserved_1yr_no_upfront_discount").amount)
     for use in sorted(report.types, key=lambda u: (u.region, u.instance_type)):
         subject = f"{use.region}:{use.instance_type}"
-        if not use.hourly_on_demand:
+        if not use.hourly_on_demand or use.platform != LINUX:
             continue
         try:
             hourly_price = catalogue.ec2_hourly(use.instance_type, use.region)

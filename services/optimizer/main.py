@@ -12,6 +12,7 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from outlay.aws.actions import AwsActions
@@ -68,7 +69,9 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
         # Metering's samples where they cover the lookback; CloudWatch for the rest (blocking boto3: a thread).
         stored = await utilization.series(region, now - LOOKBACK, now)
         inventory = StoredFirst(AwsInventory([region], endpoint_url=endpoint), stored)
-        found = await asyncio.to_thread(scan_region, inventory, region, prices.current, now)
+        found = await asyncio.to_thread(
+            scan_region, inventory, region, prices.current, now, RightsizingSettings(), settings.optimizer_env_tag
+        )
         log.info("%s: %d metric series from stored samples, %d from CloudWatch", region, inventory.from_store,
                  inventory.from_cloudwatch)  # fmt: skip
         return found
@@ -187,7 +190,10 @@ async def _decisions(optimizer: Optimizer, settings: Settings, producer: EventPr
             while True:
                 batch = await consumer.next_batch(timeout_ms=500)
                 for decision in batch.events:
-                    await optimizer.decide(decision)
+                    try:
+                        await optimizer.decide(decision)
+                    except (DataError, IntegrityError) as exc:  # this decision can never be stored: skip it
+                        log.error("decision on plan %s cannot be stored, skipped: %s", decision.plan_id, exc)
                 await consumer.commit(batch)
 
     await keep_running("plan decision consumer", consume)

@@ -2,11 +2,13 @@
 
 The lookback (14 days) is read at 5-minute resolution: CPUUtilization per running instance and, where the
 CloudWatch agent reports it, memory (CWAgent mem_used_percent); load balancers' request counts per day; Spot prices
-for the instance types of interruption-tolerant workloads; RDS CPU and FreeableMemory per available database.
+for the instance types of interruption-tolerant workloads; RDS CPU and FreeableMemory per available database. The
+same CPU, as hourly means, finds off-hours schedules for dev and test instances.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -21,6 +23,7 @@ from services.optimizer.idle import idle_addresses, idle_instances, idle_load_ba
 from services.optimizer.recommendations import Recommendation, Skipped
 from services.optimizer.rightsizing.percentiles import percentiles
 from services.optimizer.rightsizing.recommend import Instance, RightsizingSettings, rightsize, rightsize_databases
+from services.optimizer.schedules import ScheduledInstance, off_hours
 from services.optimizer.spot import spot_candidates, why_interruptible
 
 PERIOD_S = 300
@@ -103,6 +106,7 @@ def scan_region(
     catalogue: PriceCatalogue,
     now: datetime,
     settings: RightsizingSettings = RightsizingSettings(),
+    env_tag: str = "env",
 ) -> ScanResult:
     result = ScanResult()
     lookback = timedelta(days=settings.lookback_days)
@@ -135,7 +139,13 @@ def scan_region(
     interruptible = [i for i in sized if why_interruptible(i.tags) is not None]
     if interruptible:
         spot = inventory.spot_prices(region, sorted({i.instance_type for i in interruptible}), now)
-        result.add(spot_candidates(interruptible, spot, catalogue))
+        result.add(spot_candidates(interruptible, spot, catalogue, env_tag))
+    if running:
+        scheduled = [ScheduledInstance(i.instance_id, i.instance_type, region, i.tags) for i in running]
+        # Hours on the clock (a schedule is "09:00-18:00"), not hours from the lookback's start minute.
+        first_hour = start.replace(minute=0, second=0, microsecond=0)
+        lead = np.full((len(running), int((start - first_hour).total_seconds()) // PERIOD_S), np.nan)
+        result.add(off_hours(scheduled, _hourly(np.hstack([lead, cpu])), first_hour, catalogue, env_tag))
     parked = {
         i.instance_id
         for i in instances
@@ -153,6 +163,15 @@ def scan_region(
         )
     )
     return result
+
+
+def _hourly(grid: np.ndarray) -> np.ndarray:
+    """Five-minute samples -> hourly means (NaN where an hour has none)."""
+    per_hour = 3600 // PERIOD_S
+    hours = grid.shape[1] // per_hour
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an hour without samples is NaN, as meant
+        return np.nanmean(grid[:, : hours * per_hour].reshape(grid.shape[0], hours, per_hour), axis=2)
 
 
 def _databases(

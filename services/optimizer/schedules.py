@@ -84,13 +84,14 @@ def off_hours(
     hourly_cpu: npt.NDArray[np.float64],
     first_hour: datetime,
     catalogue: PriceCatalogue,
+    env_tag: str = ENV_TAG,
 ) -> tuple[list[Recommendation], list[Skipped]]:
     """`hourly_cpu` rows follow `instances`: mean CPU% per hour from `first_hour` (UTC), NaN where missing."""
     found: list[Recommendation] = []
     skipped: list[Skipped] = []
     observed_weeks = hourly_cpu.shape[1] / 168
     for row, instance in enumerate(instances):
-        if instance.tags.get(ENV_TAG, "").lower() not in NON_PROD:
+        if instance.tags.get(env_tag, "").lower() not in NON_PROD:
             continue  # production (or unknown) is never scheduled
         if observed_weeks < MIN_WEEKS:
             skipped.append(Skipped(instance.resource_id, f"{observed_weeks:.1f} weeks of history; needs {MIN_WEEKS}"))
@@ -128,7 +129,7 @@ def off_hours(
                 summary=f"schedule: {schedule.describe()}",
                 monthly_saving=saving,
                 confidence=round(min(1.0, observed_weeks / 4), 2),
-                risk=Risk.LOW if instance.tags.get(ENV_TAG, "").lower() in ("dev", "sandbox") else Risk.MEDIUM,
+                risk=Risk.LOW if instance.tags.get(env_tag, "").lower() in ("dev", "sandbox") else Risk.MEDIUM,
                 current="always on",
                 proposed=schedule.describe(),
                 evidence={"off_share": round(off_share, 4), "weeks": round(observed_weeks, 2)},

@@ -83,7 +83,9 @@ class Optimizer:
         plans = propose_plans(found.recommendations, found.tags, self._policy.auto_apply, self._policy.env_tag)
         events = [plan_event(p, PlanStatus.PROPOSED, now, now) for p in plans]
         changed = await self._plans.propose(events, region, now)
-        carried = {c.resource_id: p.plan_id for p in plans for c in p.changes}
+        open_ids = {p.plan_id for p in events if (await self._plans.get(p.plan_id) or p).status is PlanStatus.PROPOSED}
+        carried = {(c.resource_id, c.recommendation.kind): p.plan_id for p in plans for c in p.changes
+                   if p.plan_id in open_ids}  # fmt: skip
         await self._findings.replace(
             region,
             [
@@ -99,22 +101,21 @@ class Optimizer:
                     r.current,
                     r.proposed,
                     dict(r.evidence),
-                    carried.get(r.resource_id),
+                    carried.get((r.resource_id, r.kind)),
                     now,
                 )
                 for r in found.recommendations
             ],
         )
-        await self._audit.append(
-            [AuditEvent(now, ACTOR, subject(p.plan_id), p.status.value, p.reason or p.title) for p in changed]
+        await self._record(
+            [AuditEvent(now, ACTOR, subject(p.plan_id), p.status.value, p.reason or p.title) for p in changed], changed
         )
-        await self._publish(changed)
         log.info(
             "scanned %s: %d recommendations, %d skipped, %d plans (%d new or changed)",
             region, len(found.recommendations), len(found.skipped), len(events), len(changed),
         )  # fmt: skip
         for plan in events:
-            if not plan.requires_approval:
+            if not plan.requires_approval and plan.plan_id in open_ids:
                 await self._apply(plan.plan_id, approved=False, actor=f"{ACTOR} (auto-apply policy)")
         return events
 
@@ -157,6 +158,11 @@ class Optimizer:
             only_from=frozenset({PlanStatus.PROPOSED}),
             decided_by=decision.actor,
         )
+        if approved is None:
+            current = await self._plans.get(decision.plan_id)
+            if current is not None and current.status is PlanStatus.APPROVED:
+                # Approved before, but not applied (a failure in between, then this decision delivered again).
+                return await self._apply(decision.plan_id, approved=True, actor=decision.actor)
         if await self._settle(decision, approved, now) is None:
             return None
         return await self._apply(decision.plan_id, approved=True, actor=decision.actor)
@@ -166,22 +172,27 @@ class Optimizer:
         if plan is None:
             current = await self._plans.get(decision.plan_id)
             state = "unknown plan" if current is None else f"plan is {current.status.value}"
-            await self._audit.append(
-                [
-                    AuditEvent(
-                        now,
-                        decision.actor,
-                        subject(decision.plan_id),
-                        "decision_ignored",
-                        f"{decision.decision.value} ignored: {state}",
-                    )
-                ]  # fmt: skip
+            ignored = f"{decision.decision.value} ignored: {state}"
+            await self._record(
+                [AuditEvent(now, decision.actor, subject(decision.plan_id), "decision_ignored", ignored)]
             )
             return None
         detail = decision.decision.value + (f": {decision.comment}" if decision.comment else "")
-        await self._audit.append([AuditEvent(now, decision.actor, subject(plan.plan_id), plan.status.value, detail)])
-        await self._publish([plan])
+        await self._record([AuditEvent(now, decision.actor, subject(plan.plan_id), plan.status.value, detail)], [plan])
         return plan
+
+    async def _record(self, entries: list[AuditEvent], plans: Sequence[ActionPlan] = ()) -> None:
+        """Audit and publish a change already committed. A failure here is logged, not raised: the plan's state is
+        stored, and stopping half way would leave it stuck (the next change publishes the whole state again)."""
+        try:
+            await self._audit.append(entries)
+        except Exception:
+            log.exception("audit entries lost: %s", [(e.subject, e.event) for e in entries])
+        try:
+            if plans:
+                await self._publish(plans)
+        except Exception:
+            log.exception("plan updates not published: %s", [(p.plan_id, p.status.value) for p in plans])
 
     async def _apply(self, plan_id: str, approved: bool, actor: str) -> ActionPlan | None:
         async with self._applying:
@@ -195,8 +206,7 @@ class Optimizer:
             if applying is None:
                 return None
             rollout = f"canary {self._policy.canary}, then batches of {self._policy.batch}"
-            await self._audit.append([AuditEvent(start, ACTOR, subject(plan_id), applying.status.value, rollout)])
-            await self._publish([applying])
+            await self._record([AuditEvent(start, ACTOR, subject(plan_id), applying.status.value, rollout)], [applying])
             policy = self._policy
             try:  # nothing may leave a plan `applying`: a failure to even start is the plan's failure too
                 executor = self._executor_for(applying.region)
@@ -220,9 +230,10 @@ class Optimizer:
                     for e in result.audit
                 ]
             end = self._clock()
-            final = await self._plans.transition(plan_id, status, end, reason=reason)
-            await self._audit.append([*entries, AuditEvent(end, ACTOR, subject(plan_id), status.value, reason)])
-            if final is not None:
-                await self._publish([final])
+            final = await self._plans.transition(
+                plan_id, status, end, only_from=frozenset({PlanStatus.APPLYING}), reason=reason
+            )
+            ending = AuditEvent(end, ACTOR, subject(plan_id), status.value, reason)
+            await self._record([*entries, ending], [final] if final is not None else [])
             log.info("plan %s: %s%s", plan_id, status.value, f" ({reason})" if reason else "")
             return final

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import boto3
 import pytest
@@ -99,7 +100,7 @@ def test_scan_finds_idle_oversized_and_unused_resources_through_boto3(aws_env: s
     assert stateful not in found  # (skipped only for rightsizing: it has no CPU metrics here)
 
 
-def test_scan_rightsizes_an_rds_database_from_cpu_and_freeable_memory(aws_env: str) -> None:
+def test_scan_rightsizes_an_rds_database_and_schedules_an_office_hours_dev_instance(aws_env: str) -> None:
     region = "eu-central-1"  # its own region: moto's CloudWatch slows down with every series a region holds
     run = uuid.uuid4().hex[:8]
     database = f"orders-{run}"
@@ -114,8 +115,28 @@ def test_scan_rightsizes_an_rds_database_from_cpu_and_freeable_memory(aws_env: s
     free_bytes = 48 * 2**30  # of 64 GiB: a quarter in use
     _put_cpu(cloudwatch, database, free_bytes, now, "AWS/RDS", "DBInstanceIdentifier", "FreeableMemory", "Bytes")
 
+    ec2 = boto3.client("ec2", region_name=region, endpoint_url=aws_env)
+    image = next(i["ImageId"] for i in ec2.describe_images(Owners=["amazon"])["Images"] if "Platform" not in i)
+    tags = [{"ResourceType": "instance", "Tags": [{"Key": "env", "Value": "dev"},
+                                                  {"Key": "outlay:timezone", "Value": "Europe/Berlin"}]}]  # fmt: skip
+    dev = ec2.run_instances(ImageId=image, InstanceType="m5.xlarge", MinCount=1, MaxCount=1, TagSpecifications=tags)
+    dev_id = dev["Instances"][0]["InstanceId"]
+    berlin = ZoneInfo("Europe/Berlin")
+    points = []
+    for k in range(DAYS * 288 - 10):
+        at = now - timedelta(minutes=5 * k + 2)
+        local = at.astimezone(berlin)
+        busy = local.weekday() < 5 and 9 <= local.hour < 18
+        points.append({"MetricName": "CPUUtilization", "Dimensions": [{"Name": "InstanceId", "Value": dev_id}],
+                       "Timestamp": at, "Value": 60.0 if busy else 2.0, "Unit": "Percent"})  # fmt: skip
+    for i in range(0, len(points), 1000):
+        cloudwatch.put_metric_data(Namespace="AWS/EC2", MetricData=points[i : i + 1000])
+
     catalogue = PriceCatalogue.load()
     result = scan_region(AwsInventory([region], endpoint_url=aws_env), region, catalogue, now)
+    schedule = next(r for r in result.recommendations if r.resource_id == dev_id and r.kind is Kind.SCHEDULE_INSTANCE)
+    assert "mon 08:00-19:00" in schedule.summary and "(Europe/Berlin)" in schedule.summary
+    assert schedule.monthly_saving > 0
     orders = next(r for r in result.recommendations if r.resource_id.endswith(f":db:{database}"))
     assert orders.kind is Kind.RIGHTSIZE_DATABASE and orders.current == "db.m5.4xlarge"
     assert orders.proposed is not None and orders.risk is not Risk.LOW  # Single-AZ: the resize restarts it

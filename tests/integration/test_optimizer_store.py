@@ -169,3 +169,45 @@ async def test_decisions_auto_apply_and_broken_executors_leave_a_true_record(url
         assert savings.available == 0
     finally:
         await engine.dispose()
+
+
+async def test_plans_found_again_reopen_changed_ones_republish_and_a_redelivered_approval_still_applies(
+    url: str,
+) -> None:
+    engine = make_engine(url)
+    world = World({"i-a": "m5.2xlarge", "i-b": "m5.2xlarge"}, {"i-a": {"env": "prod"}, "i-b": {"env": "prod"}})
+    plans, audit = PlanStore(engine), AuditLog(engine)
+    optimizer = Optimizer(
+        plans, RecommendationStore(engine), audit, world.publish, world.scan, world.executor, Policy(),
+        clock=world.tick,
+    )  # fmt: skip
+    try:
+        world.findings = [resize("i-a"), resize("i-b")]
+        [first] = await optimizer.scan(REGION)
+        world.findings = [resize("i-a"), resize("i-b", "m6g.large")]  # one member changed: a new plan
+        await optimizer.scan(REGION)
+        assert (await plans.get(first.plan_id)).status is PlanStatus.SUPERSEDED  # type: ignore[union-attr]
+        world.findings = [resize("i-a"), resize("i-b")]  # back as it was: the same plan is proposed again
+        world.published.clear()
+        [again] = await optimizer.scan(REGION)
+        assert again.plan_id == first.plan_id
+        assert (await plans.get(first.plan_id)).status is PlanStatus.PROPOSED  # type: ignore[union-attr]
+        assert [p.status for p in world.published if p.plan_id == first.plan_id] == [PlanStatus.PROPOSED]
+        found = {r.resource_id: r.plan_id for r in await RecommendationStore(engine).all()}
+        assert found == {"i-a": first.plan_id, "i-b": first.plan_id}
+
+        # The same changes with a different policy (production no longer): stored and published again.
+        world.tags = {"i-a": {"env": "dev"}, "i-b": {"env": "dev"}}
+        world.published.clear()
+        await optimizer.scan(REGION)
+        [refreshed] = [p for p in world.published if p.plan_id == first.plan_id]
+        assert refreshed.approval_reasons == ["automatic apply is not enabled for this tenant"]
+
+        # An approval whose first delivery stopped after `approved` was stored: delivered again, it applies.
+        await plans.transition(first.plan_id, PlanStatus.APPROVED, world.tick(), decided_by="ana")
+        redelivered = PlanDecision(plan_id=first.plan_id, decision=Decision.APPROVE, actor="ana", at=world.now)
+        done = await optimizer.decide(redelivered)
+        assert done is not None and done.status is PlanStatus.APPLIED
+        assert world.ec2.instance("i-b") == ("running", "m6i.large")
+    finally:
+        await engine.dispose()

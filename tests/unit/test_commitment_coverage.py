@@ -40,8 +40,10 @@ def test_instance_hours_are_recognised_by_usage_type(usage_type: str, expected: 
 def test_utilisation_coverage_and_the_exact_number_of_further_reservations() -> None:
     hours = 100
     # 2 reservations of m5.large (200 reserved hours, 10 unused) cover 190 hours; on demand runs 3 instances in
-    # 60 hours and 1 in the other 40 (220 on-demand hours). A Windows hour and an EBS line must not count.
+    # 60 hours and 1 in the other 40 (220 on-demand hours). Windows hours and an EBS line are not Linux m5.large.
     lines = [BillLine("RIFee", "HeavyUsage:m5.large", T0, 200, 8.0, ARN, 200, 10, amortized_upfront=4.0)]
+    windows = "RunInstances:0002"
+    lines.append(BillLine("Usage", "BoxUsage:m5.large", T0, 50.0, 9.4, operation=windows, end=T0 + timedelta(days=1)))
     for h in range(hours):
         at = T0 + timedelta(hours=h)
         lines.append(BillLine("DiscountedUsage", "BoxUsage:m5.large", at, 1.9, 0.0, ARN))
@@ -51,13 +53,15 @@ def test_utilisation_coverage_and_the_exact_number_of_further_reservations() -> 
     report = coverage_report(lines)
     [reservation] = report.reservations
     assert reservation.utilisation == pytest.approx(0.95)
-    [use] = report.types
+    use, on_windows = report.types
+    assert (use.platform, on_windows.platform, on_windows.on_demand_hours) == ("Linux/UNIX", "Windows", 50.0)
+    assert len(on_windows.hourly_on_demand) == 24  # a daily line, spread over its hours
     assert use.covered_hours == pytest.approx(190) and use.on_demand_hours == pytest.approx(220)
     assert use.coverage == pytest.approx(190 / 410)
     assert use.billed_discount() == pytest.approx(1 - (12.0 / 200) / 0.096)  # recurring + amortised upfront
     assert report.hours == hours
 
-    [advice], skipped = purchase_advice(report, PriceCatalogue.load())
+    [advice], skipped = purchase_advice(report, PriceCatalogue.load())  # Linux only: the catalogue prices Linux
     assert skipped == [] and advice.kind is Kind.BUY_RESERVATION
     profile = np.array([3.0] * 60 + [1.0] * 40)
     best = optimal_commitment(profile, use.billed_discount() or 0)
@@ -73,6 +77,7 @@ def test_workshop_cur_reservations_through_the_cli(shared_data: Path) -> None:
     assert report["hours"] == 92 * 24  # October to December 2018
     reservations = report["reservations"]
     assert len(reservations) == 9
+    assert sorted(r["instance_type"] for r in reservations if r["platform"] == "Windows") == ["m5.large", "t2.micro"]
     reserved = sum(r["reserved_hours"] for r in reservations)
     unused = sum(r["unused_hours"] for r in reservations)
     # The bill's own figures (RIFee lines): 28,490.3 reserved hours, 3,262.3 of them unused.

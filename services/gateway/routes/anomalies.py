@@ -13,14 +13,14 @@ from services.gateway.anomalies.listing import DEFAULT_LIMIT, MAX_LIMIT, parse_a
 from services.gateway.anomalies.store import AnomalyStore
 from services.gateway.event_sender import EventSender, Undelivered
 from services.gateway.routes.costs import reject_unknown
-from services.gateway.schemas import PROBLEM_RESPONSES, AnomalyOut, AnomalyPageOut
+from services.gateway.schemas import ID_PATTERN, PROBLEM_RESPONSES, AnomalyOut, AnomalyPageOut
 
 router = APIRouter(prefix="/v1/anomalies", tags=["anomalies"])
 
 LIST_PARAMS = frozenset(
     {"status", "series", "direction", "min_severity", "alerted", "since", "until", "limit", "cursor"}
 )
-_ID = Path(description="The anomaly's id (stable across its updates)", max_length=64)
+_ID = Path(description="The anomaly's id (stable across its updates)", max_length=64, pattern=ID_PATTERN)
 
 
 class FeedbackIn(BaseModel):

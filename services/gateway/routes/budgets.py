@@ -10,10 +10,10 @@ from outlay.budgets import Budget, BudgetIn, BudgetStatus
 from outlay.store.budgets import BudgetStore
 from services.gateway.forecasts.client import ForecastClient
 from services.gateway.routes.costs import reject_unknown
-from services.gateway.schemas import PROBLEM_RESPONSES
+from services.gateway.schemas import ID_PATTERN, PROBLEM_RESPONSES
 
 router = APIRouter(prefix="/v1/budgets", tags=["budgets"])
-_ID = Path(description="The budget's id", max_length=64)
+_ID = Path(description="The budget's id", max_length=64, pattern=ID_PATTERN)
 
 
 class BudgetsOut(BaseModel):

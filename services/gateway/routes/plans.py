@@ -12,19 +12,19 @@ from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from outlay.events.plan import ActionPlan, Decision, Kind, PlanDecision, PlanStatus
 from outlay.events.usage import Money
 from outlay.store.plans import AuditEvent, AuditLog, PlanStore, RecommendationStore
 from services.gateway.event_sender import EventSender, Undelivered
 from services.gateway.measured_savings import MAX_AGE_DAYS, measured_savings
-from services.gateway.query import Cursor, ErrorCollector, QueryError, parse_choice, parse_int_in
+from services.gateway.query import NUL_MESSAGE, Cursor, ErrorCollector, QueryError, parse_choice, parse_int_in
 from services.gateway.routes.costs import reject_unknown, store_of
-from services.gateway.schemas import PROBLEM_RESPONSES
+from services.gateway.schemas import ID_PATTERN, PROBLEM_RESPONSES
 
 router = APIRouter(tags=["optimizer"])
-_ID = Path(description="The plan's id (stable for the same set of changes)", max_length=64)
+_ID = Path(description="The plan's id (stable for the same set of changes)", max_length=64, pattern=ID_PATTERN)
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 # Until issue 6 brings users and per-key names, a decision is attributed to the API key that made it.
@@ -75,6 +75,13 @@ class DecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     comment: str = Field(default="", max_length=2000, description="Why, for the audit trail")
+
+    @field_validator("comment")
+    @classmethod
+    def _no_nul(cls, value: str) -> str:
+        if "\x00" in value:
+            raise ValueError(NUL_MESSAGE)
+        return value
 
 
 class DecisionOut(BaseModel):
@@ -231,13 +238,14 @@ async def _decide(request: Request, plan_id: str, decision: Decision, body: Deci
         raise HTTPException(409, f"plan {plan_id!r} is {plan.status.value}: only a proposed plan can be decided")
     now = datetime.now(UTC)
     sender: EventSender = request.app.state.events
+    audit, subject = _audit(request), f"plan:{plan_id}"
+    # Recorded before it is sent, so the trail reads in order (the optimizer may act within milliseconds).
+    await audit.append([AuditEvent(now, ACTOR, subject, f"{decision.value}_requested", body.comment)])
     try:
         await sender.send(PlanDecision(plan_id=plan_id, decision=decision, actor=ACTOR, comment=body.comment, at=now))
     except Undelivered as exc:
+        await audit.append([AuditEvent(datetime.now(UTC), ACTOR, subject, f"{decision.value}_undelivered", str(exc))])
         raise HTTPException(503, f"the decision was not recorded: {exc}", headers={"Retry-After": "5"}) from exc
-    await _audit(request).append(
-        [AuditEvent(now, ACTOR, f"plan:{plan_id}", f"{decision.value}_requested", body.comment)]
-    )
     return DecisionOut(
         plan_id=plan_id,
         decision=decision,
