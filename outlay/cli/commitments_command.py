@@ -15,7 +15,13 @@ from services.ingest.locations import local_files
 from services.ingest.sources.cells import CellError, decimal, text, timestamp
 from services.ingest.sources.columns import canonical_cur_columns
 from services.ingest.sources.tabular import iter_table
-from services.optimizer.coverage import BillLine, CoverageReport, coverage_report, purchase_advice
+from services.optimizer.coverage import (
+    BillLine,
+    CoverageReport,
+    coverage_report,
+    purchase_advice,
+    savings_plan_advice,
+)
 
 COLUMNS = {
     "line_type": "line_item_line_item_type",
@@ -28,6 +34,9 @@ COLUMNS = {
     "unused_hours": "reservation_unused_quantity",
     "amortized_upfront": "reservation_amortized_upfront_fee_for_billing_period",
     "operation": "line_item_operation",
+    "savings_plan_arn": "savings_plan_savings_plan_a_r_n",
+    "sp_commitment": "savings_plan_total_commitment_to_date",
+    "sp_used": "savings_plan_used_commitment",
     "end": "line_item_usage_end_date",
 }
 REQUIRED = ("line_type", "usage_type", "start", "amount", "cost")
@@ -66,6 +75,9 @@ def bill_lines(path: str) -> Iterator[BillLine]:
                 # Without an operation column the platform is unknown: counted as Linux, as most instance hours are.
                 operation=text(row.get(own.get("operation", ""))) or "RunInstances",
                 end=timestamp(row[own["end"]], own["end"]) if row.get(own.get("end", "")) else None,
+                savings_plan_arn=text(row.get(own.get("savings_plan_arn", ""))) or "",
+                sp_commitment=_number(row.get(own.get("sp_commitment", "")), "savings_plan_total_commitment_to_date"),
+                sp_used=_number(row.get(own.get("sp_used", "")), "savings_plan_used_commitment"),
             )
         except CellError:
             continue  # a line that cannot be read does not count; the ingest pipeline reports such rows
@@ -74,6 +86,7 @@ def bill_lines(path: str) -> Iterator[BillLine]:
 def render(report: CoverageReport, catalogue: PriceCatalogue, fmt: str, decline: float) -> object:
     advice, skipped = purchase_advice(report, catalogue, decline)
     advice.sort(key=lambda rec: -rec.monthly_saving)
+    savings_plan = savings_plan_advice(report, catalogue, decline)
     if fmt == "json":
         return json.dumps(
             {
@@ -112,6 +125,24 @@ def render(report: CoverageReport, catalogue: PriceCatalogue, fmt: str, decline:
                     }  # fmt: skip
                     for r in advice
                 ],
+                "savings_plans": [
+                    {
+                        "savings_plan_arn": p.savings_plan_arn,
+                        "committed": round(p.committed, 6),
+                        "used": round(p.used, 6),
+                        "utilisation": round(p.utilisation, 4),
+                    }  # fmt: skip
+                    for p in report.savings_plans
+                ],
+                "savings_plan_coverage": round(report.savings_plan_coverage, 4),
+                "savings_plan_recommendation": None
+                if savings_plan is None
+                else {
+                    "summary": savings_plan.summary,
+                    "monthly_saving": str(savings_plan.monthly_saving),
+                    "risk": savings_plan.risk.value,
+                    "evidence": savings_plan.evidence,
+                },  # fmt: skip
                 "skipped": [{"subject": s.resource_id, "reason": s.reason} for s in skipped],
             },
             indent=2,
@@ -130,7 +161,15 @@ def render(report: CoverageReport, catalogue: PriceCatalogue, fmt: str, decline:
     buy = Table("recommendation", "saves / month", "risk", title="Further reservations that pay")
     for rec in advice:
         buy.add_row(rec.summary, f"${rec.monthly_saving}", rec.risk.value)
+    if savings_plan is not None:
+        buy.add_row(f"or: {savings_plan.summary}", f"${savings_plan.monthly_saving}", savings_plan.risk.value)
     tables.append(buy)
+    if report.savings_plans:
+        plans = Table("savings plan", "committed $", "used $", "utilisation", title="Savings Plans")
+        for p in report.savings_plans:
+            plans.add_row(p.savings_plan_arn.rsplit("/", 1)[-1], f"{p.committed:,.2f}", f"{p.used:,.2f}",
+                          f"{p.utilisation:.0%}")  # fmt: skip
+        tables.append(plans)
     return tables
 
 

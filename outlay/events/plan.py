@@ -29,6 +29,7 @@ class Kind(StrEnum):
     SCHEDULE_INSTANCE = "schedule_instance"  # stop outside working hours (dev/test)
     USE_SPOT = "use_spot"  # an interruption-tolerant workload on Spot capacity
     BUY_RESERVATION = "buy_reservation"  # more Reserved Instances for steady on-demand usage
+    BUY_SAVINGS_PLAN = "buy_savings_plan"  # a Compute Savings Plan commitment for steady on-demand usage
 
 
 class Risk(StrEnum):

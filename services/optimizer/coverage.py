@@ -66,6 +66,9 @@ class BillLine:
     amortized_upfront: float = 0.0  # reservation_amortized_upfront_fee_for_billing_period (RIFee lines)
     operation: str = "RunInstances"  # line_item_operation: "RunInstances" is Linux/UNIX ("RunInstances:0002" Windows)
     end: datetime | None = None  # line_item_usage_end_date; None: one hour
+    savings_plan_arn: str = ""  # savings_plan_savings_plan_a_r_n
+    sp_commitment: float = 0.0  # savings_plan_total_commitment_to_date (SavingsPlanRecurringFee lines)
+    sp_used: float = 0.0  # savings_plan_used_commitment (SavingsPlanRecurringFee lines)
 
 
 def _hours(line: BillLine) -> list[datetime]:
@@ -123,12 +126,36 @@ class TypeUse:
         return discount if 0.0 < discount < 1.0 else None
 
 
+@dataclass(frozen=True)
+class SavingsPlanUse:
+    savings_plan_arn: str
+    committed: float  # $ of commitment over the period
+    used: float  # $ of it that covered usage
+
+    @property
+    def utilisation(self) -> float:
+        return self.used / self.committed if self.committed > 0 else 0.0
+
+
 @dataclass
 class CoverageReport:
     reservations: list[ReservationUse]
     types: list[TypeUse]
     first_hour: datetime | None
     last_hour: datetime | None
+    savings_plans: list[SavingsPlanUse] = field(default_factory=list)
+    sp_covered_cost: float = 0.0  # on-demand equivalent cost of instance usage Savings Plans covered
+    hourly_on_demand_cost: dict[datetime, float] = field(default_factory=dict)  # instance usage paid on demand, $
+
+    @property
+    def on_demand_cost(self) -> float:
+        return sum(self.hourly_on_demand_cost.values())
+
+    @property
+    def savings_plan_coverage(self) -> float:
+        """Share of the on-demand-equivalent cost of instance usage that Savings Plans covered."""
+        total = self.sp_covered_cost + self.on_demand_cost
+        return self.sp_covered_cost / total if total > 0 else 0.0
 
     @property
     def hours(self) -> int:
@@ -140,11 +167,25 @@ class CoverageReport:
 def coverage_report(lines: Iterable[BillLine]) -> CoverageReport:
     reservations: dict[str, ReservationUse] = {}
     types: dict[tuple[str, str, str], TypeUse] = {}
+    plans: dict[str, SavingsPlanUse] = {}
+    sp_covered = 0.0
+    hourly_cost: dict[datetime, float] = {}
     first: datetime | None = None
     last: datetime | None = None
     for line in lines:
+        if line.line_type == "SavingsPlanRecurringFee" and line.savings_plan_arn:
+            plan = plans.get(line.savings_plan_arn)
+            plans[line.savings_plan_arn] = SavingsPlanUse(
+                line.savings_plan_arn,
+                line.sp_commitment + (plan.committed if plan else 0.0),
+                line.sp_used + (plan.used if plan else 0.0),
+            )
+            continue
         usage = instance_usage(line.usage_type)
         if usage is None:
+            continue
+        if line.line_type == "SavingsPlanCoveredUsage":
+            sp_covered += line.cost  # the on-demand equivalent of what the plan paid for
             continue
         found = (*usage, PLATFORMS.get(line.operation, line.operation))
         use = types.get(found) or types.setdefault(found, TypeUse(*found))
@@ -164,13 +205,16 @@ def coverage_report(lines: Iterable[BillLine]) -> CoverageReport:
             hours = _hours(line)
             for hour in hours:  # a daily or monthly line is spread evenly over its hours
                 use.hourly_on_demand[hour] = use.hourly_on_demand.get(hour, 0.0) + line.amount / len(hours)
+                hourly_cost[hour] = hourly_cost.get(hour, 0.0) + line.cost / len(hours)
         else:
             continue
         span = _hours(line)
         first = span[0] if first is None or span[0] < first else first
         last = span[-1] if last is None or span[-1] > last else last
-    return CoverageReport(sorted(reservations.values(), key=lambda r: r.reservation_arn), list(types.values()),
-                          first, last)  # fmt: skip
+    return CoverageReport(
+        sorted(reservations.values(), key=lambda r: r.reservation_arn), list(types.values()), first, last,
+        sorted(plans.values(), key=lambda p: p.savings_plan_arn), sp_covered, hourly_cost,
+    )  # fmt: skip
 
 
 def purchase_advice(
@@ -231,3 +275,41 @@ def purchase_advice(
             )
         )
     return found, skipped
+
+
+def savings_plan_advice(
+    report: CoverageReport, catalogue: PriceCatalogue, decline: float = 0.0
+) -> Recommendation | None:
+    """The Compute Savings Plan commitment ($ an hour) that maximises the net saving over the instance usage still
+    paid on demand each hour (any platform, size or region: what a Compute Savings Plan covers), at the catalogue's
+    1-year no-upfront discount. An alternative to the reservations above for the same usage, not an addition."""
+    hours = report.hours
+    if hours == 0 or report.first_hour is None or not report.hourly_on_demand_cost:
+        return None
+    discount = float(catalogue.unit_price("ec2", "compute_savings_plan_1yr_no_upfront_discount").amount)
+    profile = np.zeros(hours)
+    for hour, cost in report.hourly_on_demand_cost.items():
+        index = int((hour - report.first_hour).total_seconds() // 3600)
+        if 0 <= index < hours:
+            profile[index] += cost
+    best = optimal_commitment(profile, discount, decline)
+    if best.net_saving <= 0 or best.hourly_commitment <= 0:
+        return None
+    commitment = Decimal(str(round(best.hourly_commitment, 3)))
+    return Recommendation(
+        kind=Kind.BUY_SAVINGS_PLAN,
+        resource_id="compute-savings-plan",
+        region="global",
+        summary=f"commit ${commitment}/hour to a Compute Savings Plan (1 year, no upfront)",
+        monthly_saving=monthly(Decimal(str(best.net_saving / hours))),
+        confidence=round(min(1.0, hours / (30 * 24)), 3),
+        risk=Risk.LOW if decline > 0 or best.utilisation >= 0.9 else Risk.MEDIUM,
+        current=f"{report.savings_plan_coverage:.0%} covered by Savings Plans",
+        proposed=f"+${commitment}/hour",
+        evidence={
+            "hours": float(hours),
+            "discount": discount,
+            "coverage_after": round(best.coverage, 4),
+            "utilisation_after": round(best.utilisation, 4),
+        },
+    )

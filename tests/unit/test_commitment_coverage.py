@@ -94,3 +94,35 @@ def test_a_file_that_is_not_a_cost_report_is_refused_naming_the_columns(tmp_path
     bad.write_text("a,b\n1,2\n")
     result = CliRunner().invoke(app, ["commitments", str(bad)])
     assert result.exit_code == 2 and "line_item_line_item_type" in result.output
+
+
+def test_savings_plans_utilisation_coverage_and_the_commitment_that_pays() -> None:
+    from services.optimizer.coverage import savings_plan_advice
+
+    arn = "arn:aws:savingsplans::111122223333:savingsplan/sp-1"
+    lines = [
+        BillLine(
+            "SavingsPlanRecurringFee",
+            "ComputeSP:1yrNoUpfront",
+            T0,
+            1,
+            10.0,
+            savings_plan_arn=arn,
+            sp_commitment=10.0,
+            sp_used=8.0,
+        ),  # fmt: skip
+        BillLine("SavingsPlanCoveredUsage", "BoxUsage:m5.large", T0, 1, 8.0),
+    ]
+    # Steady on-demand instance usage of $1 an hour for 100 hours, on two platforms.
+    for h in range(100):
+        operation = "RunInstances" if h % 2 else "RunInstances:0002"
+        lines.append(BillLine("Usage", "BoxUsage:m5.large", T0 + timedelta(hours=h), 1.0, 1.0, operation=operation))
+    report = coverage_report(lines)
+    [plan] = report.savings_plans
+    assert plan.utilisation == pytest.approx(0.8)
+    assert report.savings_plan_coverage == pytest.approx(8 / 108)
+    advice = savings_plan_advice(report, PriceCatalogue.load())
+    assert advice is not None and advice.kind is Kind.BUY_SAVINGS_PLAN
+    # Covering the whole $1 an hour at a 28% discount costs $0.72 an hour and saves $0.28 of every hour.
+    assert advice.summary.startswith("commit $0.72/hour") and advice.monthly_saving == Decimal("204.40")
+    assert savings_plan_advice(coverage_report([]), PriceCatalogue.load()) is None
