@@ -17,11 +17,17 @@ _RETRIES = Config(retries={"mode": "standard", "max_attempts": 8})
 _WAIT = {"Delay": 1, "MaxAttempts": 300}
 
 
+def db_identifier(arn_or_identifier: str) -> str:
+    """arn:aws:rds:REGION:ACCOUNT:db:NAME -> NAME (an identifier is returned as it is)."""
+    return arn_or_identifier.split(":db:", 1)[1] if ":db:" in arn_or_identifier else arn_or_identifier
+
+
 class AwsActions:
     def __init__(self, region: str, endpoint_url: str | None = None, session: boto3.Session | None = None) -> None:
         boto: Any = session or boto3.Session()
         self._ec2 = boto.client("ec2", region_name=region, endpoint_url=endpoint_url, config=_RETRIES)
         self._cloudwatch = boto.client("cloudwatch", region_name=region, endpoint_url=endpoint_url, config=_RETRIES)
+        self._rds = boto.client("rds", region_name=region, endpoint_url=endpoint_url, config=_RETRIES)
 
     def instance(self, instance_id: str) -> tuple[str, str]:
         """(state, instance type) of one instance."""
@@ -77,6 +83,18 @@ class AwsActions:
         self._ec2.get_waiter("volume_available").wait(VolumeIds=[volume_id], WaiterConfig=_WAIT)
         return volume_id
 
+    def database(self, arn: str) -> tuple[str, str]:
+        """(status, instance class) of an RDS database, by ARN (what scans name it by) or identifier."""
+        found = self._rds.describe_db_instances(DBInstanceIdentifier=db_identifier(arn))["DBInstances"][0]
+        return str(found["DBInstanceStatus"]), str(found["DBInstanceClass"])
+
+    def set_db_class(self, arn: str, instance_class: str) -> None:
+        identifier = db_identifier(arn)
+        self._rds.modify_db_instance(
+            DBInstanceIdentifier=identifier, DBInstanceClass=instance_class, ApplyImmediately=True
+        )
+        self._rds.get_waiter("db_instance_available").wait(DBInstanceIdentifier=identifier, WaiterConfig=_WAIT)
+
     def address_exists(self, allocation_id: str) -> bool:
         try:
             return bool(self._ec2.describe_addresses(AllocationIds=[allocation_id])["Addresses"])
@@ -95,12 +113,13 @@ class AwsActions:
         alarms = self._cloudwatch.describe_alarms(AlarmNames=alarm_names)["MetricAlarms"]
         return [a["AlarmName"] for a in alarms if a.get("StateValue") == "ALARM"]
 
-    def alarms_firing_on(self, instance_id: str) -> list[str]:
-        """The alarms in state ALARM now that watch a metric of this instance (dimension InstanceId)."""
+    def alarms_firing_on(self, resource_id: str) -> list[str]:
+        """The alarms in state ALARM now that watch a metric of this instance or database (dimension InstanceId or
+        DBInstanceIdentifier)."""
+        wanted = {("InstanceId", resource_id), ("DBInstanceIdentifier", db_identifier(resource_id))}
         firing = []
         for page in self._cloudwatch.get_paginator("describe_alarms").paginate(StateValue="ALARM"):
             for alarm in page.get("MetricAlarms", []):
-                dimensions = {d["Name"]: d["Value"] for d in alarm.get("Dimensions", [])}
-                if dimensions.get("InstanceId") == instance_id:
+                if wanted & {(d["Name"], d["Value"]) for d in alarm.get("Dimensions", [])}:
                     firing.append(str(alarm["AlarmName"]))
         return firing

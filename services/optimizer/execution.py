@@ -2,7 +2,7 @@
 change the plan made and marks it failed with the reason. Every step and decision is written to the audit list.
 Applying the same plan again changes nothing: a resource already in its planned state is skipped.
 
-Instances are stopped, started and retyped; an unattached volume is snapshotted, then deleted (undone by creating
+Instances are stopped, started and retyped; databases get another instance class (applied at once); an unattached volume is snapshotted, then deleted (undone by creating
 it again from the snapshot, with its type, size, IOPS, zone and tags); an Elastic IP is released (no undo: policy
 has a person approve it first).
 """
@@ -38,6 +38,10 @@ class Ec2Port(Protocol):
 
     def address_exists(self, allocation_id: str) -> bool: ...
 
+    def database(self, arn: str) -> tuple[str, str]: ...  # (status, instance class)
+
+    def set_db_class(self, arn: str, instance_class: str) -> None: ...  # applied now; returns once available
+
     def release_address(self, allocation_id: str) -> None: ...
 
 
@@ -48,6 +52,11 @@ def planned_state_missing(ec2: Ec2Port, change: ResourceChange) -> str | None:
         return None if ec2.volume(change.resource_id) is None else "the volume still exists"
     if kind is Kind.RELEASE_ADDRESS:
         return "the address is still allocated" if ec2.address_exists(change.resource_id) else None
+    if kind is Kind.RIGHTSIZE_DATABASE:
+        status, instance_class = ec2.database(change.resource_id)
+        if (status, instance_class) == ("available", change.after["instance_class"]):
+            return None
+        return f"it is {status} as {instance_class}, not available as {change.after['instance_class']}"
     state, instance_type = ec2.instance(change.resource_id)
     wanted = (change.after.get("state", "running"), change.after.get("instance_type", instance_type))
     if (state, instance_type) != wanted:
@@ -68,7 +77,7 @@ def planned_and_quiet(ec2: HealthPort) -> Verify:
     def verify(change: ResourceChange) -> str | None:
         missing = planned_state_missing(ec2, change)
         if missing is not None or change.recommendation.kind in (Kind.DELETE_VOLUME, Kind.RELEASE_ADDRESS):
-            return missing
+            return missing  # (a volume or address that is gone has no alarms left to watch)
         firing = ec2.alarms_firing_on(change.resource_id)
         return f"alarm {', '.join(firing)} is in ALARM" if firing else None
 
@@ -194,6 +203,9 @@ class PlanExecutor:
         elif step.action is Action.RESTORE_VOLUME:
             if "snapshot" in kept and self._ec2.volume(step.resource_id) is None:  # deleted: bring it back
                 kept["restored"] = self._ec2.restore_volume(kept["snapshot"], kept["volume"] or {})
+        elif step.action is Action.SET_DB_CLASS:
+            if self._ec2.database(step.resource_id)[1] != step.params["DBInstanceClass"]:
+                self._ec2.set_db_class(step.resource_id, step.params["DBInstanceClass"])
         elif step.action is Action.RELEASE_ADDRESS:
             if self._ec2.address_exists(step.resource_id):
                 self._ec2.release_address(step.resource_id)

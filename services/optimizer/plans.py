@@ -27,6 +27,7 @@ class Action(StrEnum):
     DELETE_VOLUME = "delete_volume"
     RESTORE_VOLUME = "create_volume"  # from the snapshot taken before the delete
     RELEASE_ADDRESS = "release_address"
+    SET_DB_CLASS = "modify_db_instance"  # DBInstanceClass, applied immediately (a restart; Multi-AZ: a fail-over)
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,15 @@ def change_for(recommendation: Recommendation) -> ResourceChange:
             {"state": "running"},
             {"state": "stopped"},
         )
+    if recommendation.kind is Kind.RIGHTSIZE_DATABASE:
+        assert recommendation.current is not None and recommendation.proposed is not None
+        return ResourceChange(
+            recommendation,
+            (Step(Action.SET_DB_CLASS, rid, {"DBInstanceClass": recommendation.proposed}),),
+            (Step(Action.SET_DB_CLASS, rid, {"DBInstanceClass": recommendation.current}),),
+            {"instance_class": recommendation.current},
+            {"instance_class": recommendation.proposed},
+        )
     if recommendation.kind is Kind.DELETE_VOLUME:
         # The snapshot is the way back: undoing the delete creates the volume again from it (a new volume id).
         return ResourceChange(
@@ -173,6 +183,7 @@ def build_plan(
 _WORDING = {
     Kind.RIGHTSIZE: ("rightsize", "instance"),
     Kind.STOP_INSTANCE: ("stop", "idle instance"),
+    Kind.RIGHTSIZE_DATABASE: ("resize", "database"),
     Kind.DELETE_VOLUME: ("snapshot and delete", "unattached volume"),
     Kind.RELEASE_ADDRESS: ("release", "unused Elastic IP"),
 }

@@ -151,7 +151,9 @@ def scan_region(
         for i in instances
         if i.state == "stopped" and i.state_since is not None and i.state_since <= start
     }
-    result.add(_databases(inventory, region, catalogue, start, now, slots, settings))
+    databases = [d for d in inventory.databases(region) if d.status == "available"]
+    result.tags |= {d.arn: dict(d.tags) for d in databases}
+    result.add(_databases(inventory, databases, region, catalogue, start, now, slots, settings))
     volumes, addresses = inventory.volumes(region), inventory.addresses(region)
     result.tags |= {v.volume_id: dict(v.tags) for v in volumes} | {a.allocation_id: dict(a.tags) for a in addresses}
     result.add(idle_volumes(volumes, parked, catalogue))
@@ -176,6 +178,7 @@ def _hourly(grid: np.ndarray) -> np.ndarray:
 
 def _databases(
     inventory: OptimizerInventory,
+    databases: list[DbInstance],
     region: str,
     catalogue: PriceCatalogue,
     start: datetime,
@@ -185,7 +188,6 @@ def _databases(
 ) -> tuple[list[Recommendation], list[Skipped]]:
     """RDS rightsizing: CPU and memory in use (from FreeableMemory and the class's memory) of every available
     database. Managed engines run on Graviton classes as on x86 ones, so databases are arch-neutral."""
-    databases = [d for d in inventory.databases(region) if d.status == "available"]
     if not databases:
         return [], []
     queries = []

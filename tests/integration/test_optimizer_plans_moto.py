@@ -141,3 +141,35 @@ def test_volume_and_address_plans_snapshot_delete_restore_and_release_through_bo
     assert executor.apply(release, approved=True).outcome is Outcome.APPLIED
     assert not actions.address_exists(address)
     assert executor.apply(release, approved=True).changed == []
+
+
+def test_a_database_resize_is_applied_verified_and_rolled_back_through_boto3(aws_env: str) -> None:
+    rds = _client("rds", aws_env)
+    name = f"orders-{uuid.uuid4().hex[:8]}"
+    arn = rds.create_db_instance(
+        DBInstanceIdentifier=name, DBInstanceClass="db.m5.4xlarge", Engine="postgres", MasterUsername="admin",
+        MasterUserPassword="not-a-secret-1", AllocatedStorage=100,
+    )["DBInstance"]["DBInstanceArn"]  # fmt: skip
+    actions = AwsActions(REGION, endpoint_url=aws_env)
+    shrink = Recommendation(
+        Kind.RIGHTSIZE_DATABASE, arn, REGION, "resize db.m5.4xlarge to db.r6g.large", Decimal("900"), 0.9,
+        Risk.MEDIUM, current="db.m5.4xlarge", proposed="db.r6g.large",
+    )  # fmt: skip
+    plan = build_plan([shrink], {arn: {"env": "prod"}})
+    assert plan.requires_approval and plan.title == "resize 1 database in us-east-1"
+    applied = PlanExecutor(actions, planned_and_quiet(actions)).apply(plan, approved=True)
+    assert applied.outcome is Outcome.APPLIED and actions.database(arn) == ("available", "db.r6g.large")
+
+    # An alarm on the database fires after the next resize: it is put back to the class it had.
+    back = build_plan([Recommendation(Kind.RIGHTSIZE_DATABASE, arn, REGION, "x", Decimal(1), 0.9, Risk.MEDIUM,
+                                      current="db.r6g.large", proposed="db.t4g.large")], {arn: {}})  # fmt: skip
+    cloudwatch = _client("cloudwatch", aws_env)
+    cloudwatch.put_metric_alarm(
+        AlarmName=f"{name}-cpu", MetricName="CPUUtilization", Namespace="AWS/RDS", Statistic="Average", Period=60,
+        EvaluationPeriods=1, Threshold=90, ComparisonOperator="GreaterThanThreshold",
+        Dimensions=[{"Name": "DBInstanceIdentifier", "Value": name}],
+    )  # fmt: skip
+    cloudwatch.set_alarm_state(AlarmName=f"{name}-cpu", StateValue="ALARM", StateReason="forced by the test")
+    failed = PlanExecutor(actions, planned_and_quiet(actions)).apply(back, approved=True)
+    assert failed.outcome is Outcome.ROLLED_BACK and f"{name}-cpu" in failed.reason
+    assert actions.database(arn) == ("available", "db.r6g.large")
