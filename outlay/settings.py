@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     # The gateway's API key (a secret: from the environment only, never logged). `outlay run`
     # generates one when unset; without one the gateway listens on loopback addresses only.
     api_key: SecretStr | None = Field(default=None, alias="OUTLAY_API_KEY")
+    # Requests a minute each API key may make (per gateway process); 0: no limit.
+    rate_limit_per_minute: int = Field(default=1200, ge=0, alias="OUTLAY_RATE_LIMIT_PER_MINUTE")
     # The consumer group that stores anomaly updates for the API (one store write per update).
     gateway_anomaly_group_id: str = Field(default="outlay-gateway-anomalies", alias="OUTLAY_GATEWAY_ANOMALY_GROUP")
     # AWS: endpoint override for moto / LocalStack; credentials come from boto3's normal chain.

@@ -318,3 +318,20 @@ class UtilizationRow(Base):
         Index("ix_utilization_5m_region_bucket", "region", "bucket"),
         Index("ix_utilization_5m_bucket", "bucket"),
     )
+
+
+class ApiKeyRow(Base):
+    """An API key: its id, a SHA-256 digest of its secret (the secret itself is shown once, never stored), its
+    scopes, and when it expires or was revoked."""
+
+    __tablename__ = "api_keys"
+
+    key_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(64), default="default")
+    name: Mapped[str] = mapped_column(String(200))
+    secret_sha256: Mapped[str] = mapped_column(String(64))
+    scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(), nullable=True)

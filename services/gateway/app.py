@@ -12,6 +12,7 @@ from fastapi.responses import PlainTextResponse, Response
 
 import outlay
 from outlay.settings import Settings, get_settings
+from outlay.store.api_keys import ApiKeyStore
 from outlay.store.budgets import BudgetStore
 from outlay.store.engine import make_engine
 from outlay.store.plans import AuditLog, PlanStore, RecommendationStore
@@ -19,16 +20,18 @@ from outlay.telemetry import exposition
 from outlay.telemetry.http import HttpMetricsMiddleware
 from services.gateway.anomalies.sink import AnomalySink
 from services.gateway.anomalies.store import AnomalyStore
-from services.gateway.auth import ApiKeyAuth
+from services.gateway.auth import ApiKeyAuth, RateLimiter, requires
 from services.gateway.costs_query import CostStore
 from services.gateway.event_sender import EventSender
 from services.gateway.forecasts.client import ForecastClient
+from services.gateway.permissions import Scope
 from services.gateway.problems import install_problem_handlers
 from services.gateway.query import DEFAULT_MAX_CELLS
 from services.gateway.routes import anomalies as anomaly_routes
 from services.gateway.routes import budgets as budget_routes
 from services.gateway.routes import costs, health
 from services.gateway.routes import forecasts as forecast_routes
+from services.gateway.routes import keys as key_routes
 from services.gateway.routes import plans as plan_routes
 from services.gateway.routes import stream as stream_routes
 from services.gateway.stream import AnomalyFollower, BudgetAlertFollower, PlanFollower, ProgressFollower, StreamHub
@@ -71,6 +74,7 @@ def create_app(
         app.state.plans = PlanStore(engine)
         app.state.recommendations = RecommendationStore(engine)
         app.state.audit = AuditLog(engine)
+        app.state.api_keys = ApiKeyStore(engine)
         app.state.follower = app.state.anomaly_follower = app.state.anomaly_sink = None
         app.state.budget_alert_follower = app.state.plan_follower = None
         background = [asyncio.create_task(hub.run_heartbeats(), name="gateway-heartbeats")]
@@ -117,7 +121,10 @@ def create_app(
     app.state.max_cells = max_cells
     app.state.probe_timeout = probe_timeout
     install_problem_handlers(app)
-    auth = ApiKeyAuth(None if settings.api_key is None else settings.api_key.get_secret_value())
+    auth = ApiKeyAuth(
+        None if settings.api_key is None else settings.api_key.get_secret_value(),
+        RateLimiter(settings.rate_limit_per_minute),
+    )
     app.state.auth = auth
     app.include_router(health.router)  # probes stay open: orchestrators call them without keys
     app.add_middleware(HttpMetricsMiddleware)
@@ -129,12 +136,17 @@ def create_app(
         summary="Prometheus metrics (text exposition format; open like the probes)",
         response_class=PlainTextResponse,
     )
-    app.include_router(costs.router, dependencies=[Depends(auth)])
-    app.include_router(anomaly_routes.router, dependencies=[Depends(auth)])
-    app.include_router(forecast_routes.router, dependencies=[Depends(auth)])
-    app.include_router(budget_routes.router, dependencies=[Depends(auth)])
-    app.include_router(plan_routes.router, dependencies=[Depends(auth)])
-    app.include_router(stream_routes.router, dependencies=[Depends(auth)])
+    # The key first (who), then the scope each area needs (what); writes name their own scope on top.
+    for router, scope in (
+        (costs.router, Scope.READ_COSTS),
+        (anomaly_routes.router, Scope.READ_ANOMALIES),
+        (forecast_routes.router, Scope.READ_FORECASTS),
+        (budget_routes.router, Scope.READ_BUDGETS),
+        (plan_routes.router, Scope.READ_PLANS),
+        (key_routes.router, Scope.ADMIN),
+    ):
+        app.include_router(router, dependencies=[Depends(auth), Depends(requires(scope))])
+    app.include_router(stream_routes.router, dependencies=[Depends(auth)])  # each topic checks its own scope
     return app
 
 

@@ -6,7 +6,9 @@ set headers, so `/v1/stream` also accepts `?api_key=<key>`. Keys are compared as
 constant time and never logged. Without a configured key the gateway serves only on a loopback address
 (a developer's own machine): `serve` refuses to listen elsewhere.
 
-Issue 6 replaces the single key with per-tenant keys, scopes and roles behind this same dependency.
+Beside the operator's key, admins make keys with scopes and optional expiry (`POST /v1/keys`, shown once, stored
+as a digest); each route names the scope it needs (`requires`), and each key has a request rate
+(`OUTLAY_RATE_LIMIT_PER_MINUTE`; `429` with `Retry-After` beyond it).
 """
 
 from __future__ import annotations
@@ -14,11 +16,20 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import math
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 from fastapi import HTTPException, WebSocketException, status
 from starlette.requests import HTTPConnection
 
+from outlay.store.api_keys import DEFAULT_TENANT, ApiKeyStore
+from services.gateway.permissions import Principal, Scope
+
 WS_POLICY_VIOLATION = 1008
+WS_TRY_AGAIN_LATER = 1013
+SCOPE_VALUES = frozenset(s.value for s in Scope)
 
 
 def _digest(key: str) -> bytes:
@@ -38,31 +49,102 @@ def presented_key(conn: HTTPConnection) -> str | None:
     return None
 
 
-class ApiKeyAuth:
-    """A FastAPI dependency: accepts the request when it carries the configured key."""
+class RateLimiter:
+    """A token bucket per key: `per_minute` requests a minute, in bursts of up to that many; 0 means no limit.
+    Per gateway process (several gateways each allow the rate)."""
 
-    def __init__(self, api_key: str | None) -> None:
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.per_minute = per_minute
+        self._clock = clock
+        self._buckets: dict[str, tuple[float, float]] = {}  # key id -> (tokens, when)
+
+    def take(self, key_id: str) -> float:
+        """0 when the request may go; else the seconds until it may."""
+        if self.per_minute <= 0:
+            return 0.0
+        now = self._clock()
+        tokens, then = self._buckets.get(key_id, (float(self.per_minute), now))
+        tokens = min(float(self.per_minute), tokens + (now - then) * self.per_minute / 60.0)
+        if tokens >= 1.0:
+            self._buckets[key_id] = (tokens - 1.0, now)
+            return 0.0
+        self._buckets[key_id] = (tokens, now)
+        return (1.0 - tokens) * 60.0 / self.per_minute
+
+
+OPERATOR = Principal("operator", "operator", DEFAULT_TENANT, frozenset({Scope.ADMIN}))
+LOCAL = Principal("local", "local (no key configured)", DEFAULT_TENANT, frozenset({Scope.ADMIN}))
+
+
+class ApiKeyAuth:
+    """A FastAPI dependency: the caller's `Principal` (also put on `request.state.principal`), or 401.
+
+    The operator's key (`OUTLAY_API_KEY`) is an admin; keys made through `POST /v1/keys` are looked up in the store
+    on every call, so a revoked or expired key is refused at once. Without an operator key nothing is checked
+    (the gateway then listens on loopback only)."""
+
+    def __init__(self, api_key: str | None, limiter: RateLimiter | None = None) -> None:
         self._digest = _digest(api_key) if api_key else None
+        self._limiter = limiter or RateLimiter(0)
 
     @property
     def enabled(self) -> bool:
         return self._digest is not None
 
-    def accepts(self, key: str | None) -> bool:
+    async def principal(self, conn: HTTPConnection, key: str | None) -> Principal | None:
         if self._digest is None:
-            return True
-        return key is not None and hmac.compare_digest(_digest(key), self._digest)
+            return LOCAL
+        if key is None:
+            return None
+        if hmac.compare_digest(_digest(key), self._digest):
+            return OPERATOR
+        keys: ApiKeyStore | None = getattr(conn.app.state, "api_keys", None)
+        found = None if keys is None else await keys.verify(key, datetime.now(UTC))
+        if found is None:
+            return None
+        scopes = frozenset(Scope(s) for s in found.scopes if s in SCOPE_VALUES)
+        return Principal(found.key_id, found.name, found.tenant_id, scopes)
 
-    async def __call__(self, conn: HTTPConnection) -> None:
-        if self.accepts(presented_key(conn)):
+    async def __call__(self, conn: HTTPConnection) -> Principal:
+        websocket = conn.scope.get("type") == "websocket"
+        principal = await self.principal(conn, presented_key(conn))
+        if principal is None:
+            if websocket:
+                raise WebSocketException(code=WS_POLICY_VIOLATION, reason="missing or invalid API key")
+            raise HTTPException(
+                status_code=status.HTTP_401_UNAUTHORIZED,
+                detail="missing or invalid API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        wait = self._limiter.take(principal.key_id)
+        if wait > 0:
+            if websocket:
+                raise WebSocketException(code=WS_TRY_AGAIN_LATER, reason="rate limit: try again later")
+            raise HTTPException(
+                status_code=status.HTTP_429_TOO_MANY_REQUESTS,
+                detail=f"rate limit of {self._limiter.per_minute} requests a minute for this key reached",
+                headers={"Retry-After": str(max(1, math.ceil(wait)))},
+            )
+        conn.state.principal = principal
+        return principal
+
+
+def requires(scope: Scope) -> Callable[[HTTPConnection], Awaitable[None]]:
+    """A route dependency: 403 unless the caller's key has `scope` (or admin). Runs after `ApiKeyAuth`."""
+
+    async def check(conn: HTTPConnection) -> None:
+        principal: Principal | None = getattr(conn.state, "principal", None)
+        if principal is not None and principal.may(scope):
             return
         if conn.scope.get("type") == "websocket":
-            raise WebSocketException(code=WS_POLICY_VIOLATION, reason="missing or invalid API key")
-        raise HTTPException(
-            status_code=status.HTTP_401_UNAUTHORIZED,
-            detail="missing or invalid API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+            raise WebSocketException(code=WS_POLICY_VIOLATION, reason=f"this key lacks the scope {scope.value}")
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"this key lacks the scope {scope.value!r}")
+
+    return check
+
+
+def principal_of(conn: HTTPConnection) -> Principal:
+    return conn.state.principal  # type: ignore[no-any-return]
 
 
 def is_loopback(host: str) -> bool:

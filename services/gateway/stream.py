@@ -31,6 +31,7 @@ from outlay.kafka.keep_running import keep_running
 from outlay.spread import Grain, floor_to, to_naive_utc
 from services.gateway.anomalies.render import anomaly_json
 from services.gateway.costs_query import CostStore
+from services.gateway.permissions import Principal, Scope
 from services.gateway.query import CostQuery, Filters, QueryError, TimeRange, parse_group_by
 from services.gateway.report import CostReport, iso, money
 
@@ -145,7 +146,11 @@ class StreamClient:
     anomalies: AnomalyFilter | None = None  # None: not subscribed to anomalies
     budget_alerts: BudgetAlertFilter | None = None  # None: not subscribed to budget alerts
     plans: PlanFilter | None = None  # None: not subscribed to plans
+    principal: Principal | None = None  # whose connection: what it may subscribe to (None: anything, in tests)
     dropped: bool = False
+
+    def may(self, scope: Scope) -> bool:
+        return self.principal is None or self.principal.may(scope)
 
     def offer(self, message: dict[str, Any]) -> bool:
         """Queue without waiting; False once the client is too far behind and has been dropped."""
@@ -170,8 +175,8 @@ class StreamHub:
     clients: set[StreamClient] = field(default_factory=set)
     ticks_sent: int = 0
 
-    def register(self) -> StreamClient:
-        client = StreamClient(asyncio.Queue(maxsize=self.queue_size))
+    def register(self, principal: Principal | None = None) -> StreamClient:
+        client = StreamClient(asyncio.Queue(maxsize=self.queue_size), principal=principal)
         self.clients.add(client)
         return client
 

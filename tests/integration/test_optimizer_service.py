@@ -168,7 +168,7 @@ async def _scenario(
     reply = await http.post(f"/v1/plans/{resize['plan_id']}/approve", json={"comment": "fine by the owners"})
     assert reply.status_code == 202 and reply.json()["decision"] == "approve"
     done = await _until(http, f"/v1/plans/{resize['plan_id']}", lambda b: b["status"] == "applied", "applied")
-    assert done["decided_by"] == "api-key"
+    assert done["decided_by"] == "local (no key configured) (key local)"
     assert state(oversized) == ("running", resize["changes"][0]["proposed"])
     audit = (await http.get(f"/v1/plans/{resize['plan_id']}/audit")).json()["entries"]
     events = [e["event"] for e in audit]

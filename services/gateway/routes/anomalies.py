@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from outlay.events import AnomalyFeedback, FeedbackVerdict
 from services.gateway.anomalies.listing import DEFAULT_LIMIT, MAX_LIMIT, parse_anomaly_query
 from services.gateway.anomalies.store import AnomalyStore
+from services.gateway.auth import requires
 from services.gateway.event_sender import EventSender, Undelivered
+from services.gateway.permissions import Scope
 from services.gateway.routes.costs import reject_unknown
 from services.gateway.schemas import ID_PATTERN, PROBLEM_RESPONSES, AnomalyOut, AnomalyPageOut
 
@@ -82,6 +84,7 @@ async def get_anomaly(request: Request, anomaly_id: str = _ID) -> dict[str, Any]
 
 @router.post(
     "/{anomaly_id}/feedback",
+    dependencies=[Depends(requires(Scope.WRITE_ANOMALIES))],
     response_model=AnomalyOut,
     responses=PROBLEM_RESPONSES,
     summary="Judge an anomaly: changes how its series alerts from now on",

@@ -3,12 +3,14 @@ report GET /v1/budgets/variance. The gateway stores budgets; their status comes 
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Path, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response
 from pydantic import BaseModel
 
 from outlay.budgets import Budget, BudgetIn, BudgetStatus
 from outlay.store.budgets import BudgetStore
+from services.gateway.auth import requires
 from services.gateway.forecasts.client import ForecastClient
+from services.gateway.permissions import Scope
 from services.gateway.routes.costs import reject_unknown
 from services.gateway.schemas import ID_PATTERN, PROBLEM_RESPONSES
 
@@ -32,7 +34,14 @@ def _forecasts(request: Request) -> ForecastClient:
     return request.app.state.forecasts  # type: ignore[no-any-return]
 
 
-@router.post("", status_code=201, response_model=Budget, responses=PROBLEM_RESPONSES, summary="Create a budget")
+@router.post(
+    "",
+    status_code=201,
+    response_model=Budget,
+    responses=PROBLEM_RESPONSES,
+    summary="Create a budget",
+    dependencies=[Depends(requires(Scope.WRITE_BUDGETS))],
+)
 async def create_budget(request: Request, budget: BudgetIn) -> Budget:
     reject_unknown(request, frozenset())
     return await _store(request).create(budget)
@@ -64,7 +73,13 @@ async def get_budget(request: Request, budget_id: str = _ID) -> Budget:
     return found
 
 
-@router.delete("/{budget_id}", status_code=204, responses=PROBLEM_RESPONSES, summary="Delete a budget")
+@router.delete(
+    "/{budget_id}",
+    status_code=204,
+    responses=PROBLEM_RESPONSES,
+    summary="Delete a budget",
+    dependencies=[Depends(requires(Scope.WRITE_BUDGETS))],
+)
 async def delete_budget(request: Request, budget_id: str = _ID) -> Response:
     reject_unknown(request, frozenset())
     if not await _store(request).delete(budget_id):

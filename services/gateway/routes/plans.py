@@ -11,14 +11,16 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from outlay.events.plan import ActionPlan, Decision, Kind, PlanDecision, PlanStatus
 from outlay.events.usage import Money
 from outlay.store.plans import AuditEvent, AuditLog, PlanStore, RecommendationStore
+from services.gateway.auth import principal_of, requires
 from services.gateway.event_sender import EventSender, Undelivered
 from services.gateway.measured_savings import MAX_AGE_DAYS, measured_savings
+from services.gateway.permissions import Scope
 from services.gateway.query import NUL_MESSAGE, Cursor, ErrorCollector, QueryError, parse_choice, parse_int_in
 from services.gateway.routes.costs import reject_unknown, store_of
 from services.gateway.schemas import ID_PATTERN, PROBLEM_RESPONSES
@@ -27,8 +29,6 @@ router = APIRouter(tags=["optimizer"])
 _ID = Path(description="The plan's id (stable for the same set of changes)", max_length=64, pattern=ID_PATTERN)
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
-# Until issue 6 brings users and per-key names, a decision is attributed to the API key that made it.
-ACTOR = "api-key"
 
 
 class RecommendationOut(BaseModel):
@@ -238,13 +238,13 @@ async def _decide(request: Request, plan_id: str, decision: Decision, body: Deci
         raise HTTPException(409, f"plan {plan_id!r} is {plan.status.value}: only a proposed plan can be decided")
     now = datetime.now(UTC)
     sender: EventSender = request.app.state.events
-    audit, subject = _audit(request), f"plan:{plan_id}"
+    audit, subject, actor = _audit(request), f"plan:{plan_id}", principal_of(request).actor
     # Recorded before it is sent, so the trail reads in order (the optimizer may act within milliseconds).
-    await audit.append([AuditEvent(now, ACTOR, subject, f"{decision.value}_requested", body.comment)])
+    await audit.append([AuditEvent(now, actor, subject, f"{decision.value}_requested", body.comment)])
     try:
-        await sender.send(PlanDecision(plan_id=plan_id, decision=decision, actor=ACTOR, comment=body.comment, at=now))
+        await sender.send(PlanDecision(plan_id=plan_id, decision=decision, actor=actor, comment=body.comment, at=now))
     except Undelivered as exc:
-        await audit.append([AuditEvent(datetime.now(UTC), ACTOR, subject, f"{decision.value}_undelivered", str(exc))])
+        await audit.append([AuditEvent(datetime.now(UTC), actor, subject, f"{decision.value}_undelivered", str(exc))])
         raise HTTPException(503, f"the decision was not recorded: {exc}", headers={"Retry-After": "5"}) from exc
     return DecisionOut(
         plan_id=plan_id,
@@ -256,6 +256,7 @@ async def _decide(request: Request, plan_id: str, decision: Decision, body: Deci
 
 @router.post(
     "/v1/plans/{plan_id}/approve",
+    dependencies=[Depends(requires(Scope.APPROVE_PLANS))],
     status_code=202,
     response_model=DecisionOut,
     responses=PROBLEM_RESPONSES,
@@ -267,6 +268,7 @@ async def approve_plan(request: Request, body: DecisionIn | None = None, plan_id
 
 @router.post(
     "/v1/plans/{plan_id}/reject",
+    dependencies=[Depends(requires(Scope.APPROVE_PLANS))],
     status_code=202,
     response_model=DecisionOut,
     responses=PROBLEM_RESPONSES,

@@ -23,6 +23,8 @@ from starlette.websockets import WebSocketState
 
 from outlay.events.plan import PlanStatus
 from services.gateway.anomalies.listing import SEVERITY_ORDER
+from services.gateway.auth import principal_of
+from services.gateway.permissions import Scope
 from services.gateway.stream import (
     DROP_SIGNAL,
     AnomalyFilter,
@@ -43,6 +45,12 @@ FILTERS = {
     "plans": ("status", "region"),
 }
 PLAN_STATUSES = frozenset(s.value for s in PlanStatus)
+TOPIC_SCOPES = {
+    "costs": Scope.READ_COSTS,
+    "anomalies": Scope.READ_ANOMALIES,
+    "budget_alerts": Scope.READ_BUDGETS,
+    "plans": Scope.READ_PLANS,
+}
 SEVERITIES = tuple(s.value for s in SEVERITY_ORDER)
 
 
@@ -131,6 +139,8 @@ def apply_message(client: StreamClient, text: str) -> dict[str, Any]:
     """Change the client's subscriptions as `text` asks; the reply to send (an error names the problem)."""
     try:
         action, topic, filters = parse_message(text)
+        if action == "subscribe" and not client.may(TOPIC_SCOPES[topic]):
+            return {"type": "error", "detail": f"this key lacks the scope {TOPIC_SCOPES[topic].value} for {topic}"}
         if action == "unsubscribe":
             if topic == "costs":
                 client.services = frozenset()
@@ -182,7 +192,9 @@ async def _receive_loop(ws: WebSocket, client: StreamClient) -> None:
 async def stream(ws: WebSocket) -> None:
     hub: StreamHub = ws.app.state.hub
     await ws.accept()
-    client = hub.register()
+    client = hub.register(principal_of(ws))
+    if not client.may(Scope.READ_COSTS):
+        client.services = frozenset()  # the default costs subscription needs read:costs
     client.offer({"type": "hello", "topics": list(TOPICS), "heartbeat_seconds": hub.heartbeat_seconds})
     tasks = [asyncio.create_task(_send_loop(ws, client)), asyncio.create_task(_receive_loop(ws, client))]
     try:

@@ -1,0 +1,114 @@
+"""API keys in the store: created with a random secret shown once, looked up by id and checked against the
+secret's SHA-256 digest (the secret has 256 random bits, so a fast digest is safe), revoked at once."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from outlay.store.models import ApiKeyRow
+
+PREFIX = "olk"  # keys read "olk_<id>_<secret>": recognisable in a leaked-secrets scan
+DEFAULT_TENANT = "default"
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def split_key(presented: str) -> tuple[str, str] | None:
+    """(key id, secret) of a key this store gave out; None for anything else."""
+    parts = presented.split("_", 2)
+    if len(parts) != 3 or parts[0] != PREFIX or not parts[1] or not parts[2]:
+        return None
+    return parts[1], parts[2]
+
+
+@dataclass(frozen=True)
+class StoredKey:
+    key_id: str
+    tenant_id: str
+    name: str
+    scopes: list[str]
+    created_by: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+    def usable(self, now: datetime) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or now < self.expires_at)
+
+
+def _key(row: Mapping[Any, Any]) -> StoredKey:
+    def aware(value: datetime | None) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+    return StoredKey(
+        row["key_id"], row["tenant_id"], row["name"], list(row["scopes"]), row["created_by"],
+        row["created_at"].replace(tzinfo=UTC), aware(row["expires_at"]), aware(row["revoked_at"]),
+    )  # fmt: skip
+
+
+def _naive(value: datetime | None) -> datetime | None:
+    return None if value is None else value.astimezone(UTC).replace(tzinfo=None)
+
+
+class ApiKeyStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def create(
+        self, name: str, scopes: list[str], created_by: str, expires_at: datetime | None = None,
+        tenant_id: str = DEFAULT_TENANT,
+    ) -> tuple[StoredKey, str]:  # fmt: skip
+        """The new key, and its full secret text: returned this once, never stored."""
+        key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
+        columns = {
+            "key_id": key_id, "tenant_id": tenant_id, "name": name, "secret_sha256": digest(secret),
+            "scopes": sorted(set(scopes)), "created_by": created_by,
+            "created_at": datetime.now(UTC).replace(tzinfo=None, microsecond=0), "expires_at": _naive(expires_at),
+            "revoked_at": None,
+        }  # fmt: skip
+        async with self._engine.begin() as conn:
+            await conn.execute(insert(ApiKeyRow).values(**columns))
+        return _key(columns), f"{PREFIX}_{key_id}_{secret}"
+
+    async def verify(self, presented: str, now: datetime) -> StoredKey | None:
+        """The key `presented` is, if it is one, matches, and is neither revoked nor expired."""
+        parts = split_key(presented)
+        if parts is None:
+            return None
+        key_id, secret = parts
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(select(ApiKeyRow.__table__).where(ApiKeyRow.key_id == key_id))).first()
+        if row is None or not hmac.compare_digest(row.secret_sha256, digest(secret)):
+            return None
+        key = _key(row._mapping)
+        return key if key.usable(now) else None
+
+    async def all(self, tenant_id: str = DEFAULT_TENANT) -> list[StoredKey]:
+        stmt = (
+            select(ApiKeyRow.__table__)
+            .where(ApiKeyRow.tenant_id == tenant_id)
+            .order_by(ApiKeyRow.created_at, ApiKeyRow.key_id)
+        )
+        async with self._engine.connect() as conn:
+            return [_key(r._mapping) for r in await conn.execute(stmt)]
+
+    async def revoke(self, key_id: str, now: datetime, tenant_id: str = DEFAULT_TENANT) -> bool:
+        stmt = (
+            update(ApiKeyRow)
+            .where(ApiKeyRow.key_id == key_id, ApiKeyRow.tenant_id == tenant_id, ApiKeyRow.revoked_at.is_(None))
+            .values(revoked_at=_naive(now))
+        )
+        async with self._engine.begin() as conn:
+            result = await conn.execute(stmt)
+        return bool(result.rowcount)  # type: ignore[attr-defined]

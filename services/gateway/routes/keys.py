@@ -1,0 +1,99 @@
+"""API keys (admin scope): POST /v1/keys makes one and shows its secret this once, GET /v1/keys lists them (never
+the secrets), DELETE /v1/keys/{id} revokes one at once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, HTTPException, Path, Request, Response
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from outlay.store.api_keys import ApiKeyStore, StoredKey
+from services.gateway.auth import principal_of
+from services.gateway.permissions import ROLES, Scope
+from services.gateway.routes.costs import reject_unknown
+from services.gateway.schemas import ID_PATTERN, PROBLEM_RESPONSES
+
+router = APIRouter(prefix="/v1/keys", tags=["keys"])
+_ID = Path(description="The key's id (the part after 'olk_')", max_length=32, pattern=ID_PATTERN)
+
+
+class KeyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200, description="What the key is for, e.g. 'ci pipeline'")
+    scopes: list[Scope] = Field(default_factory=list, description="What it may do; see also role")
+    role: str | None = Field(default=None, description=f"A role's scopes instead: {', '.join(ROLES)}")
+    expires_at: datetime | None = Field(default=None, description="When it stops working (UTC); none: never")
+
+    @field_validator("name")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        if not value.isprintable():
+            raise ValueError("must be printable text (no control characters)")
+        return value
+
+    @field_validator("role")
+    @classmethod
+    def _known_role(cls, value: str | None) -> str | None:
+        if value is not None and value not in ROLES:
+            raise ValueError(f"must be one of {', '.join(ROLES)}")
+        return value
+
+
+class KeyOut(BaseModel):
+    key_id: str
+    name: str
+    scopes: list[str]
+    created_by: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+
+class NewKeyOut(KeyOut):
+    key: str = Field(description="The key itself: shown this once, never again (only its digest is stored)")
+
+
+class KeysOut(BaseModel):
+    keys: list[KeyOut]
+
+
+def _store(request: Request) -> ApiKeyStore:
+    return request.app.state.api_keys  # type: ignore[no-any-return]
+
+
+def _out(key: StoredKey) -> KeyOut:
+    return KeyOut(
+        key_id=key.key_id, name=key.name, scopes=key.scopes, created_by=key.created_by, created_at=key.created_at,
+        expires_at=key.expires_at, revoked_at=key.revoked_at,
+    )  # fmt: skip
+
+
+@router.post("", status_code=201, response_model=NewKeyOut, responses=PROBLEM_RESPONSES, summary="Make an API key")
+async def create_key(request: Request, body: KeyIn) -> NewKeyOut:
+    reject_unknown(request, frozenset())
+    scopes = set(body.scopes) | (set(ROLES[body.role]) if body.role else set())
+    if not scopes:
+        raise HTTPException(422, "scopes: give at least one scope, or a role")
+    if body.expires_at is not None and body.expires_at.astimezone(UTC) <= datetime.now(UTC):
+        raise HTTPException(422, "expires_at: must be in the future")
+    principal = principal_of(request)
+    key, secret = await _store(request).create(
+        body.name, [s.value for s in scopes], principal.actor, body.expires_at, principal.tenant_id
+    )
+    return NewKeyOut(**_out(key).model_dump(), key=secret)
+
+
+@router.get("", response_model=KeysOut, responses=PROBLEM_RESPONSES, summary="Every API key (never the secrets)")
+async def list_keys(request: Request) -> KeysOut:
+    reject_unknown(request, frozenset())
+    return KeysOut(keys=[_out(k) for k in await _store(request).all(principal_of(request).tenant_id)])
+
+
+@router.delete("/{key_id}", status_code=204, responses=PROBLEM_RESPONSES, summary="Revoke a key, at once")
+async def revoke_key(request: Request, key_id: str = _ID) -> Response:
+    reject_unknown(request, frozenset())
+    if not await _store(request).revoke(key_id, datetime.now(UTC), principal_of(request).tenant_id):
+        raise HTTPException(404, f"no active key with id {key_id!r}")
+    return Response(status_code=204)
