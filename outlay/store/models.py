@@ -269,7 +269,7 @@ class RecommendationRow(Base):
 
 
 class AuditRow(Base):
-    """One entry of the audit trail: who or what did what to which subject, when. Append-only."""
+    """One entry of the audit trail: who or what did what to which subject, when. Append-only, hash-chained."""
 
     __tablename__ = "audit_events"
 
@@ -280,6 +280,9 @@ class AuditRow(Base):
     resource_id: Mapped[str] = mapped_column(String(256), default="")
     event: Mapped[str] = mapped_column(String(32))
     detail: Mapped[str] = mapped_column(String(4000), default="")
+    entry_hash: Mapped[str] = mapped_column(
+        String(64), default=""
+    )  # chains it to the entry before (outlay.store.audit)
 
     __table_args__ = (Index("ix_audit_events_subject", "subject", "audit_id"),)
 

@@ -1,7 +1,8 @@
-"""The optimizer's repositories: action plans, the latest scan's recommendations, and the audit trail.
+"""The optimizer's repositories: action plans and the latest scan's recommendations (the audit trail both
+services append to is `outlay.store.audit`).
 
-The optimizer writes plans (it alone changes their status) and findings; the gateway reads them, and both append
-to the audit trail. Rows go in and out as `ActionPlan` events, so what is stored is what was published.
+The optimizer writes plans (it alone changes their status) and findings; the gateway reads them. Rows go in and
+out as `ActionPlan` events, so what is stored is what was published.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from outlay.events.plan import ActionPlan, PlannedChange, PlanStatus
 from outlay.events.usage import stable_record_id
 from outlay.money import from_nanos, to_nanos
-from outlay.store.models import AuditRow, PlanRow, RecommendationRow
+from outlay.store.models import PlanRow, RecommendationRow
 
 
 def _naive(when: datetime | None) -> datetime | None:
@@ -291,46 +292,4 @@ class RecommendationStore:
                 found_at=r.found_at.replace(tzinfo=UTC),
             )
             for r in rows
-        ]
-
-
-@dataclass(frozen=True)
-class AuditEvent:
-    at: datetime
-    actor: str
-    subject: str
-    event: str
-    detail: str = ""
-    resource_id: str = ""
-
-
-class AuditLog:
-    """The audit trail: append, and read one subject's entries in order."""
-
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
-
-    async def append(self, entries: Sequence[AuditEvent]) -> None:
-        if not entries:
-            return
-        rows = [
-            {
-                "at": _naive(e.at),
-                "actor": e.actor[:200],
-                "subject": e.subject[:128],
-                "resource_id": e.resource_id[:256],
-                "event": e.event[:32],
-                "detail": e.detail[:4000],
-            }
-            for e in entries
-        ]
-        async with self._engine.begin() as conn:
-            await conn.execute(insert(AuditRow), rows)
-
-    async def of(self, subject: str, limit: int = 1000) -> list[AuditEvent]:
-        stmt = select(AuditRow.__table__).where(AuditRow.subject == subject).order_by(AuditRow.audit_id).limit(limit)
-        async with self._engine.connect() as conn:
-            rows = (await conn.execute(stmt)).all()
-        return [
-            AuditEvent(r.at.replace(tzinfo=UTC), r.actor, r.subject, r.event, r.detail, r.resource_id) for r in rows
         ]

@@ -13,9 +13,10 @@ from fastapi.responses import PlainTextResponse, Response
 import outlay
 from outlay.settings import Settings, get_settings
 from outlay.store.api_keys import ApiKeyStore
+from outlay.store.audit import AuditLog
 from outlay.store.budgets import BudgetStore
 from outlay.store.engine import make_engine
-from outlay.store.plans import AuditLog, PlanStore, RecommendationStore
+from outlay.store.plans import PlanStore, RecommendationStore
 from outlay.telemetry import exposition
 from outlay.telemetry.http import HttpMetricsMiddleware
 from services.gateway.anomalies.sink import AnomalySink
@@ -28,6 +29,7 @@ from services.gateway.permissions import Scope
 from services.gateway.problems import install_problem_handlers
 from services.gateway.query import DEFAULT_MAX_CELLS
 from services.gateway.routes import anomalies as anomaly_routes
+from services.gateway.routes import audit as audit_routes
 from services.gateway.routes import budgets as budget_routes
 from services.gateway.routes import costs, health
 from services.gateway.routes import forecasts as forecast_routes
@@ -144,6 +146,7 @@ def create_app(
         (budget_routes.router, Scope.READ_BUDGETS),
         (plan_routes.router, Scope.READ_PLANS),
         (key_routes.router, Scope.ADMIN),
+        (audit_routes.router, Scope.ADMIN),
     ):
         app.include_router(router, dependencies=[Depends(auth), Depends(requires(scope))])
     app.include_router(stream_routes.router, dependencies=[Depends(auth)])  # each topic checks its own scope

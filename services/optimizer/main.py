@@ -25,8 +25,9 @@ from outlay.kafka.producer import EventProducer
 from outlay.kafka.topics_admin import ensure_outlay_topics
 from outlay.pricing.catalogue import PriceCatalogue
 from outlay.settings import Settings
+from outlay.store.audit import AuditLog
 from outlay.store.engine import make_engine, upgrade
-from outlay.store.plans import AuditLog, PlanStore, RecommendationStore
+from outlay.store.plans import PlanStore, RecommendationStore
 from outlay.store.prices import load_catalogue
 from outlay.store.utilization import UtilizationStore
 from services.optimizer.execution import PlanExecutor, planned_and_quiet

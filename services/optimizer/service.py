@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from outlay.events.plan import ActionPlan, Decision, PlanDecision, PlanStatus
-from outlay.store.plans import AuditEvent, AuditLog, PlanStore, RecommendationStore, StoredRecommendation
+from outlay.store.audit import AuditEvent, AuditLog
+from outlay.store.plans import PlanStore, RecommendationStore, StoredRecommendation
 from outlay.store.plans import recommendation_id as finding_id
 from services.optimizer.execution import Outcome, PlanExecutor
 from services.optimizer.plan_events import plan_event, plan_of

@@ -12,8 +12,9 @@ from decimal import Decimal
 import pytest
 
 from outlay.events.plan import ActionPlan, Decision, PlanDecision, PlanStatus
+from outlay.store.audit import AuditLog
 from outlay.store.engine import make_engine
-from outlay.store.plans import AuditLog, PlanStore, RecommendationStore
+from outlay.store.plans import PlanStore, RecommendationStore
 from services.optimizer.execution import PlanExecutor, planned_and_quiet
 from services.optimizer.plan_events import plan_event, plan_of
 from services.optimizer.plans import propose_plans

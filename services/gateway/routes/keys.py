@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from outlay.store.api_keys import ApiKeyStore, StoredKey
+from outlay.store.audit import AuditEvent, AuditLog
 from services.gateway.auth import principal_of
 from services.gateway.permissions import ROLES, Scope
 from services.gateway.routes.costs import reject_unknown
@@ -63,6 +64,10 @@ def _store(request: Request) -> ApiKeyStore:
     return request.app.state.api_keys  # type: ignore[no-any-return]
 
 
+def _audit(request: Request) -> AuditLog:
+    return request.app.state.audit  # type: ignore[no-any-return]
+
+
 def _out(key: StoredKey) -> KeyOut:
     return KeyOut(
         key_id=key.key_id, name=key.name, scopes=key.scopes, created_by=key.created_by, created_at=key.created_at,
@@ -82,6 +87,12 @@ async def create_key(request: Request, body: KeyIn) -> NewKeyOut:
     key, secret = await _store(request).create(
         body.name, [s.value for s in scopes], principal.actor, body.expires_at, principal.tenant_id
     )
+    detail = f"{key.name}: {', '.join(key.scopes)}" + (
+        f"; expires {key.expires_at:%Y-%m-%d %H:%M}" if key.expires_at else ""
+    )
+    await _audit(request).append(
+        [AuditEvent(key.created_at, principal.actor, f"key:{key.key_id}", "key_created", detail)]
+    )
     return NewKeyOut(**_out(key).model_dump(), key=secret)
 
 
@@ -94,6 +105,8 @@ async def list_keys(request: Request) -> KeysOut:
 @router.delete("/{key_id}", status_code=204, responses=PROBLEM_RESPONSES, summary="Revoke a key, at once")
 async def revoke_key(request: Request, key_id: str = _ID) -> Response:
     reject_unknown(request, frozenset())
-    if not await _store(request).revoke(key_id, datetime.now(UTC), principal_of(request).tenant_id):
+    principal, now = principal_of(request), datetime.now(UTC)
+    if not await _store(request).revoke(key_id, now, principal.tenant_id):
         raise HTTPException(404, f"no active key with id {key_id!r}")
+    await _audit(request).append([AuditEvent(now, principal.actor, f"key:{key_id}", "key_revoked")])
     return Response(status_code=204)

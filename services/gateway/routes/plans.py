@@ -16,7 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from outlay.events.plan import ActionPlan, Decision, Kind, PlanDecision, PlanStatus
 from outlay.events.usage import Money
-from outlay.store.plans import AuditEvent, AuditLog, PlanStore, RecommendationStore
+from outlay.store.audit import AuditEvent, AuditLog
+from outlay.store.plans import PlanStore, RecommendationStore
 from services.gateway.auth import principal_of, requires
 from services.gateway.event_sender import EventSender, Undelivered
 from services.gateway.measured_savings import MAX_AGE_DAYS, measured_savings

@@ -1,0 +1,125 @@
+"""The audit trail: an append-only record of who did what to which subject, when, chained by hash so that editing
+or deleting an entry shows.
+
+Each entry's `entry_hash` is SHA-256 over the previous entry's hash and this entry's fields (a canonical JSON
+text), so changing any entry breaks every hash after it; `verify` walks the chain. Appends are serialised so the
+chain never forks: PostgreSQL takes a transaction-level advisory lock, SQLite's single writer does the same.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import insert, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from outlay.store.models import AuditRow
+
+GENESIS = "0" * 64
+_LOCK_KEY = 0x0A0D17  # pg_advisory_xact_lock key of the audit chain
+_PAGE = 5000
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    at: datetime
+    actor: str
+    subject: str
+    event: str
+    detail: str = ""
+    resource_id: str = ""
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """A stored entry: the event, its place in the trail and its hash."""
+
+    audit_id: int
+    event: AuditEvent
+    entry_hash: str
+
+
+def _fields(at: datetime, actor: str, subject: str, resource_id: str, event: str, detail: str) -> dict[str, object]:
+    return {
+        "at": at.astimezone(UTC).replace(tzinfo=None, microsecond=0) if at.tzinfo else at.replace(microsecond=0),
+        "actor": actor[:200],
+        "subject": subject[:128],
+        "resource_id": resource_id[:256],
+        "event": event[:32],
+        "detail": detail[:4000],
+    }
+
+
+def chain_hash(previous: str, fields: dict[str, object]) -> str:
+    canonical = json.dumps({k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in fields.items()},
+                           sort_keys=True, ensure_ascii=False)  # fmt: skip
+    return hashlib.sha256(f"{previous}\n{canonical}".encode()).hexdigest()
+
+
+class AuditLog:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def append(self, entries: Sequence[AuditEvent]) -> None:
+        if not entries:
+            return
+        async with self._engine.begin() as conn:
+            await self._lock(conn)
+            last = (
+                await conn.execute(select(AuditRow.entry_hash).order_by(AuditRow.audit_id.desc()).limit(1))
+            ).scalar()
+            previous = last or GENESIS
+            for e in entries:  # one by one: ids follow the chain's order
+                fields = _fields(e.at, e.actor, e.subject, e.resource_id, e.event, e.detail)
+                previous = chain_hash(previous, fields)
+                await conn.execute(insert(AuditRow).values(**fields, entry_hash=previous))
+
+    async def _lock(self, conn: AsyncConnection) -> None:
+        if conn.dialect.name == "postgresql":
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+        else:  # SQLite: a write takes the database's one write lock now, before the last hash is read
+            await conn.execute(update(AuditRow).where(AuditRow.audit_id < 0).values(event=AuditRow.event))
+
+    async def of(self, subject: str, limit: int = 1000) -> list[AuditEvent]:
+        return [e.event for e in await self.page(subject=subject, limit=limit)]
+
+    async def page(self, subject: str | None = None, after_id: int = 0, limit: int = 100) -> list[AuditEntry]:
+        """Entries in order, after `after_id`, optionally of one subject."""
+        stmt = select(AuditRow.__table__).where(AuditRow.audit_id > after_id)
+        if subject is not None:
+            stmt = stmt.where(AuditRow.subject == subject)
+        stmt = stmt.order_by(AuditRow.audit_id).limit(limit)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return [
+            AuditEntry(
+                r.audit_id,
+                AuditEvent(r.at.replace(tzinfo=UTC), r.actor, r.subject, r.event, r.detail, r.resource_id),
+                r.entry_hash,
+            )
+            for r in rows
+        ]
+
+    async def verify(self) -> tuple[int, int | None]:
+        """(entries checked, the id of the first entry whose hash does not follow from the chain, or None)."""
+        previous, checked, after = GENESIS, 0, 0
+        table = AuditRow.__table__
+        async with self._engine.connect() as conn:
+            while True:
+                rows = (
+                    await conn.execute(
+                        select(table).where(table.c.audit_id > after).order_by(table.c.audit_id).limit(_PAGE)
+                    )
+                ).all()
+                if not rows:
+                    return checked, None
+                for r in rows:
+                    fields = _fields(r.at, r.actor, r.subject, r.resource_id, r.event, r.detail)
+                    expected = chain_hash(previous, fields)
+                    if r.entry_hash != expected:
+                        return checked, r.audit_id
+                    previous, checked, after = expected, checked + 1, r.audit_id

@@ -1,0 +1,84 @@
+"""The audit trail (admin scope): GET /v1/audit lists entries in order (every decision, step, check, rollback and
+key change), GET /v1/audit/verify checks the hash chain that makes editing or deleting an entry show."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
+
+from outlay.store.audit import AuditLog
+from services.gateway.query import NUL_MESSAGE, ErrorCollector, FieldError, QueryError, parse_int_in
+from services.gateway.routes.costs import reject_unknown
+from services.gateway.schemas import PROBLEM_RESPONSES
+
+router = APIRouter(prefix="/v1/audit", tags=["audit"])
+MAX_LIMIT = 1000
+
+
+class AuditEntryOut(BaseModel):
+    audit_id: int
+    at: datetime
+    actor: str
+    subject: str = Field(description="What it is about, e.g. plan:<id>")
+    event: str
+    resource_id: str
+    detail: str
+    entry_hash: str = Field(description="SHA-256 over the previous entry's hash and this entry")
+
+
+class AuditPageOut(BaseModel):
+    entries: list[AuditEntryOut]
+    next_after: int | None = Field(description="Pass as `after` for the next page; null at the end")
+
+
+class VerifyOut(BaseModel):
+    entries_checked: int
+    intact: bool
+    first_broken_id: int | None = Field(description="The first entry whose hash does not follow from the chain")
+
+
+def _log(request: Request) -> AuditLog:
+    return request.app.state.audit  # type: ignore[no-any-return]
+
+
+@router.get("", response_model=AuditPageOut, responses=PROBLEM_RESPONSES, summary="The audit trail, oldest first")
+async def list_audit(
+    request: Request,
+    subject: str | None = Query(None, max_length=128, description="Only entries about this, e.g. plan:<id>"),
+    after: str | None = Query(None, description="next_after of the previous page"),
+    limit: str | None = Query(None, description=f"Page size, 1 to {MAX_LIMIT} (default 100)"),
+) -> AuditPageOut:
+    reject_unknown(request, frozenset({"subject", "after", "limit"}))
+    check = ErrorCollector()
+    size = check.attempt(lambda: parse_int_in(limit, 1, MAX_LIMIT, 100, "limit"))
+    start = check.attempt(lambda: parse_int_in(after, 0, 2**62, 0, "after"))
+    if subject is not None and "\x00" in subject:
+        check.errors.append(FieldError("subject", NUL_MESSAGE))
+    if check.errors or size is None or start is None:
+        raise QueryError(check.errors)
+    entries = await _log(request).page(subject, start, size)
+    return AuditPageOut(
+        entries=[
+            AuditEntryOut(
+                audit_id=e.audit_id,
+                at=e.event.at,
+                actor=e.event.actor,
+                subject=e.event.subject,
+                event=e.event.event,
+                resource_id=e.event.resource_id,
+                detail=e.event.detail,
+                entry_hash=e.entry_hash,
+            )  # fmt: skip
+            for e in entries
+        ],
+        next_after=entries[-1].audit_id if len(entries) == size else None,
+    )
+
+
+@router.get("/verify", response_model=VerifyOut, responses=PROBLEM_RESPONSES, summary="Check the hash chain")
+async def verify_audit(request: Request) -> VerifyOut:
+    reject_unknown(request, frozenset())
+    checked, broken = await _log(request).verify()
+    return VerifyOut(entries_checked=checked, intact=broken is None, first_broken_id=broken)
