@@ -7,6 +7,7 @@ second so a plan against a fast endpoint (moto) does not sit out AWS's default 1
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import boto3
@@ -23,8 +24,16 @@ def db_identifier(arn_or_identifier: str) -> str:
 
 
 class AwsActions:
-    def __init__(self, region: str, endpoint_url: str | None = None, session: boto3.Session | None = None) -> None:
+    def __init__(
+        self,
+        region: str,
+        endpoint_url: str | None = None,
+        session: boto3.Session | None = None,
+        db_poll_s: float = 30.0,
+        db_wait_s: float = 3600.0,  # a class change takes minutes to tens of minutes
+    ) -> None:
         boto: Any = session or boto3.Session()
+        self._db_poll_s, self._db_wait_s = db_poll_s, db_wait_s
         self._ec2 = boto.client("ec2", region_name=region, endpoint_url=endpoint_url, config=_RETRIES)
         self._cloudwatch = boto.client("cloudwatch", region_name=region, endpoint_url=endpoint_url, config=_RETRIES)
         self._rds = boto.client("rds", region_name=region, endpoint_url=endpoint_url, config=_RETRIES)
@@ -84,16 +93,32 @@ class AwsActions:
         return volume_id
 
     def database(self, arn: str) -> tuple[str, str]:
-        """(status, instance class) of an RDS database, by ARN (what scans name it by) or identifier."""
-        found = self._rds.describe_db_instances(DBInstanceIdentifier=db_identifier(arn))["DBInstances"][0]
-        return str(found["DBInstanceStatus"]), str(found["DBInstanceClass"])
+        """(status, instance class) of an RDS database, by ARN (what scans name it by) or identifier. A class change
+        still pending shows as status "modifying": the database is not yet what was asked."""
+        found = self._describe_db(arn)
+        pending = found.get("PendingModifiedValues", {}).get("DBInstanceClass")
+        status = "modifying" if pending and found["DBInstanceStatus"] == "available" else found["DBInstanceStatus"]
+        return str(status), str(found["DBInstanceClass"])
 
     def set_db_class(self, arn: str, instance_class: str) -> None:
+        """Change the class now (a restart; Multi-AZ: a fail-over) and return once the database runs as that class
+        with nothing pending. Also when another class is pending: asking again replaces it."""
         identifier = db_identifier(arn)
-        self._rds.modify_db_instance(
-            DBInstanceIdentifier=identifier, DBInstanceClass=instance_class, ApplyImmediately=True
-        )
-        self._rds.get_waiter("db_instance_available").wait(DBInstanceIdentifier=identifier, WaiterConfig=_WAIT)
+        found = self._describe_db(arn)
+        pending = found.get("PendingModifiedValues", {}).get("DBInstanceClass")
+        if found["DBInstanceClass"] != instance_class or (pending and pending != instance_class):
+            self._rds.modify_db_instance(
+                DBInstanceIdentifier=identifier, DBInstanceClass=instance_class, ApplyImmediately=True
+            )
+        # RDS reports "available" for a while after the call, before "modifying": wait for the class itself.
+        deadline = time.monotonic() + self._db_wait_s
+        while self.database(arn) != ("available", instance_class):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{identifier} is not running as {instance_class} after {self._db_wait_s:.0f} s")
+            time.sleep(self._db_poll_s)
+
+    def _describe_db(self, arn: str) -> dict[str, Any]:
+        return self._rds.describe_db_instances(DBInstanceIdentifier=db_identifier(arn))["DBInstances"][0]  # type: ignore[no-any-return]
 
     def address_exists(self, allocation_id: str) -> bool:
         try:

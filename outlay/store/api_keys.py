@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,12 +25,13 @@ def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+_KEY = re.compile(rf"^{PREFIX}_([0-9a-f]{{12}})_([A-Za-z0-9_-]{{20,100}})$")
+
+
 def split_key(presented: str) -> tuple[str, str] | None:
-    """(key id, secret) of a key this store gave out; None for anything else."""
-    parts = presented.split("_", 2)
-    if len(parts) != 3 or parts[0] != PREFIX or not parts[1] or not parts[2]:
-        return None
-    return parts[1], parts[2]
+    """(key id, secret) of a key this store gave out; None for anything else (never reaches the database)."""
+    found = _KEY.match(presented)
+    return None if found is None else (found.group(1), found.group(2))
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,7 @@ class ApiKeyStore:
         key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
         columns = {
             "key_id": key_id, "tenant_id": tenant_id, "name": name, "secret_sha256": digest(secret),
-            "scopes": sorted(set(scopes)), "created_by": created_by,
+            "scopes": sorted(set(scopes)), "created_by": created_by[:200],
             "created_at": datetime.now(UTC).replace(tzinfo=None, microsecond=0), "expires_at": _naive(expires_at),
             "revoked_at": None,
         }  # fmt: skip

@@ -2,7 +2,9 @@
 or deleting an entry shows.
 
 Each entry's `entry_hash` is SHA-256 over the previous entry's hash and this entry's fields (a canonical JSON
-text), so changing any entry breaks every hash after it; `verify` walks the chain. Appends are serialised so the
+text), so changing or deleting an entry inside the chain breaks the hashes after it; `verify` walks the chain and
+returns its head. Deleting the newest entries, or rewriting the whole chain (the hash has no key), shows only
+against a head recorded elsewhere: keep `verify`'s head outside the database. Appends are serialised so the
 chain never forks: PostgreSQL takes a transaction-level advisory lock, SQLite's single writer does the same.
 """
 
@@ -104,9 +106,12 @@ class AuditLog:
             for r in rows
         ]
 
-    async def verify(self) -> tuple[int, int | None]:
-        """(entries checked, the id of the first entry whose hash does not follow from the chain, or None)."""
+    async def verify(self) -> Verification:
+        """Walk the chain. Entries written before it existed (empty hash, from an older store) are skipped as long
+        as they come first; after the chain starts, an entry that does not follow breaks it."""
         previous, checked, after = GENESIS, 0, 0
+        starts_at: int | None = None
+        head: tuple[int, str] | None = None
         table = AuditRow.__table__
         async with self._engine.connect() as conn:
             while True:
@@ -116,10 +121,23 @@ class AuditLog:
                     )
                 ).all()
                 if not rows:
-                    return checked, None
+                    return Verification(checked, None, starts_at, *(head or (None, None)))
                 for r in rows:
+                    after = r.audit_id
+                    if starts_at is None and r.entry_hash == "":
+                        continue  # before the chain
+                    starts_at = r.audit_id if starts_at is None else starts_at
                     fields = _fields(r.at, r.actor, r.subject, r.resource_id, r.event, r.detail)
                     expected = chain_hash(previous, fields)
                     if r.entry_hash != expected:
-                        return checked, r.audit_id
-                    previous, checked, after = expected, checked + 1, r.audit_id
+                        return Verification(checked, r.audit_id, starts_at, *(head or (None, None)))
+                    previous, checked, head = expected, checked + 1, (r.audit_id, expected)
+
+
+@dataclass(frozen=True)
+class Verification:
+    checked: int
+    broken: int | None  # the first entry that does not follow, or None
+    starts_at: int | None  # the first chained entry
+    head_id: int | None  # the newest entry checked
+    head_hash: str | None

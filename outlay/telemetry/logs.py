@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -55,10 +56,17 @@ def secrets_of(settings: Settings) -> list[str]:
     return sorted((s for s in found if len(s) >= MIN_SECRET_LENGTH), key=len, reverse=True)
 
 
+# Keys made through the API (`olk_<id>_<secret>`) are not settings: masked by their shape wherever they appear
+# (a WebSocket's `?api_key=` lands in the server's access line).
+_API_KEY = re.compile(r"(olk_[0-9a-f]{12}_)[A-Za-z0-9_-]+")
+
+
 def mask(text: str, secrets: Iterable[str]) -> str:
     for secret in secrets:
         if secret in text:
             text = text.replace(secret, MASK)
+    if "olk_" in text:
+        text = _API_KEY.sub(lambda m: m.group(1) + MASK, text)
     return text
 
 

@@ -49,9 +49,12 @@ def measure(plan_id: str, applied_on: date, today: date, daily: dict[date, Decim
     cost_before = sum((daily.get(d, Decimal(0)) for d in before), Decimal(0))
     daily_before = cost_before / len(before)
     daily_after = sum((daily.get(d, Decimal(0)) for d in after), Decimal(0)) / len(after) if after else None
+    recorded = sum(1 for d in before if d in daily)
     reason = ""
     if cost_before == 0:
         reason = f"no cost recorded for its resources in the {BEFORE_DAYS} days before it was applied"
+    elif recorded < BEFORE_DAYS:  # a young ledger (or resource): the days without data would read as free
+        reason = f"cost recorded on only {recorded} of the {BEFORE_DAYS} days before it was applied"
     elif len(after) < MIN_DAYS_AFTER:
         reason = f"{len(after)} whole days since it was applied; measured after {MIN_DAYS_AFTER}"
     monthly = None if reason or daily_after is None else cents((daily_before - daily_after) * DAYS_PER_MONTH)
@@ -84,6 +87,8 @@ async def measured_savings(store: CostStore, plans: Sequence[ActionPlan], now: d
         grain=Grain.DAY,
         group_by=(GroupKey("resource_id"), GroupKey("currency"), GroupKey("cost_kind")),
         filters=Filters(dimensions={"resource_id": tuple(resources), "currency": ("USD",)}),
+        # Bounded by MAX_AGE_DAYS and MAX_RESOURCES, not by the interactive cost API's cell limit.
+        max_cells=(MAX_AGE_DAYS + BEFORE_DAYS + 2) * MAX_RESOURCES * 2,
     )
     report = await store.costs(query)
     daily = _daily_by_resource([(r.period_start, r.group[0] or "", r.group[2] or "", r.nanos) for r in report.rows])

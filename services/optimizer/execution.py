@@ -204,8 +204,8 @@ class PlanExecutor:
             if "snapshot" in kept and self._ec2.volume(step.resource_id) is None:  # deleted: bring it back
                 kept["restored"] = self._ec2.restore_volume(kept["snapshot"], kept["volume"] or {})
         elif step.action is Action.SET_DB_CLASS:
-            if self._ec2.database(step.resource_id)[1] != step.params["DBInstanceClass"]:
-                self._ec2.set_db_class(step.resource_id, step.params["DBInstanceClass"])
+            # Always asked: a class still pending (from the step being undone) must be replaced, not skipped.
+            self._ec2.set_db_class(step.resource_id, step.params["DBInstanceClass"])
         elif step.action is Action.RELEASE_ADDRESS:
             if self._ec2.address_exists(step.resource_id):
                 self._ec2.release_address(step.resource_id)

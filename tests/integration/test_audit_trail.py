@@ -7,7 +7,7 @@ import asyncio
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import delete, update
+from sqlalchemy import delete, insert, update
 
 from outlay.settings import Settings
 from outlay.store.audit import AuditEvent, AuditLog
@@ -35,18 +35,19 @@ async def test_the_chain_holds_under_concurrent_appends_and_shows_any_edit_or_de
                 for n, log in enumerate([first, second] * 5)
             )  # fmt: skip
         )
-        assert await first.verify() == (30, None)
+        done = await first.verify()
+        assert (done.checked, done.broken, done.starts_at, done.head_id) == (30, None, 1, 30)
         assert [e.event.detail for e in await first.page("plan:0")] == ["#0", "#1", "#2"]
         async with engine.begin() as conn:
             await conn.execute(update(AuditRow).where(AuditRow.audit_id == 7).values(detail="nothing happened"))
-        assert await first.verify() == (6, 7)
+        assert (await first.verify()).broken == 7
         async with engine.begin() as conn:
             await conn.execute(update(AuditRow).where(AuditRow.audit_id == 7).values(detail=_original(7)))
-        assert await first.verify() == (30, None)  # put back as it was: intact again
+        assert (await first.verify()).broken is None  # put back as it was: intact again
         async with engine.begin() as conn:
             await conn.execute(delete(AuditRow).where(AuditRow.audit_id == 12))
-        checked, broken = await first.verify()
-        assert (checked, broken) == (11, 13)  # the entry after the gap no longer follows
+        gap = await first.verify()
+        assert (gap.checked, gap.broken) == (11, 13)  # the entry after the gap no longer follows
     finally:
         await engine.dispose()
         await other.dispose()
@@ -66,10 +67,28 @@ async def test_admins_read_and_verify_the_trail_and_key_changes_are_in_it(store_
         page = (await http.get("/v1/audit", headers=headers, params={"subject": f"key:{made['key_id']}"})).json()
         assert [e["event"] for e in page["entries"]] == ["key_created", "key_revoked"]
         assert page["entries"][0]["actor"] == "operator (key operator)" and "read:costs" in page["entries"][0]["detail"]
-        assert (await http.get("/v1/audit/verify", headers=headers)).json() == {
-            "entries_checked": 2, "intact": True, "first_broken_id": None,
-        }  # fmt: skip
+        checked = (await http.get("/v1/audit/verify", headers=headers)).json()
+        first_id = page["entries"][0]["audit_id"]
+        assert (checked["entries_checked"], checked["intact"], checked["first_broken_id"]) == (2, True, None)
+        assert (checked["chain_starts_at"], checked["head_id"]) == (first_id, first_id + 1)
+        assert checked["head_hash"] == page["entries"][1]["entry_hash"]
         viewer = (await http.post("/v1/keys", headers=headers, json={"name": "v", "role": "viewer"})).json()
         assert (await http.get("/v1/audit", headers={"Authorization": f"Bearer {viewer['key']}"})).status_code == 403
+        huge = await http.get("/v1/audit", headers=headers, params={"after": "3000000000"})
+        assert huge.status_code == 422 and huge.json()["errors"][0]["field"] == "after"
         bad = await http.get("/v1/audit", headers=headers, params={"limit": "0", "after": "-1"})
         assert bad.status_code == 422 and sorted(e["field"] for e in bad.json()["errors"]) == ["after", "limit"]
+
+
+async def test_entries_from_before_the_chain_are_skipped_and_the_chain_checked_after_them(store_url: str) -> None:
+    engine = make_engine(store_url)
+    try:
+        async with engine.begin() as conn:  # as a store upgraded from before migration 0009 holds them
+            await conn.execute(insert(AuditRow).values(at=AT.replace(tzinfo=None), actor="old", subject="plan:x",
+                                                       resource_id="", event="proposed", detail="", entry_hash=""))  # fmt: skip
+        log = AuditLog(engine)
+        await log.append([AuditEvent(AT, "new", "plan:x", "approved")])
+        done = await log.verify()
+        assert (done.checked, done.broken, done.starts_at) == (1, None, 2)
+    finally:
+        await engine.dispose()

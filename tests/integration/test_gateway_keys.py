@@ -11,6 +11,7 @@ import asyncpg
 import httpx
 import pytest
 from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
 
 from outlay.kafka.embedded_broker import free_port
 from outlay.settings import Settings
@@ -72,6 +73,12 @@ async def test_scoped_keys_are_shown_once_stored_hashed_limited_to_their_scopes_
         assert bad.status_code == 422 and bad.json()["errors"][0]["field"].startswith("scopes")
         empty = await http.post("/v1/keys", headers=bearer(ADMIN), json={"name": "x"})
         assert empty.status_code == 422 and "scopes" in empty.json()["detail"]
+        far = await http.post("/v1/keys", headers=bearer(ADMIN),
+                              json={"name": "x", "role": "viewer", "expires_at": "9999-12-31T23:00:00-05:00"})  # fmt: skip
+        assert far.status_code == 422 and far.json()["errors"][0]["field"].startswith("expires_at")
+        long_name = await http.post("/v1/keys", headers=bearer(ADMIN), json={"name": "n" * 151, "role": "viewer"})
+        assert long_name.status_code == 422
+        assert (await http.get(COSTS, headers=bearer("olk_zz\x00_" + "y" * 30))).status_code == 401
         past = (datetime.now(UTC) - timedelta(days=1)).isoformat()
         stale = await http.post(
             "/v1/keys", headers=bearer(ADMIN), json={"name": "x", "role": "viewer", "expires_at": past}
@@ -113,7 +120,7 @@ def test_the_bucket_refills_at_the_rate() -> None:
 
 
 async def test_websocket_topics_need_their_scope(store_url: str) -> None:
-    app = create_app(Settings(DATABASE_URL=store_url, OUTLAY_API_KEY=ADMIN))
+    app = create_app(Settings(DATABASE_URL=store_url, OUTLAY_API_KEY=ADMIN), heartbeat_seconds=0.3)
     port = free_port()
     async with serving(app, port, within=20), httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
         made = await http.post("/v1/keys", headers=bearer(ADMIN), json={"name": "p", "scopes": ["read:plans"]})
@@ -124,3 +131,10 @@ async def test_websocket_topics_need_their_scope(store_url: str) -> None:
             assert refused == {"type": "error", "detail": "this key lacks the scope read:anomalies for anomalies"}
             await ws.send(json.dumps({"subscribe": "plans"}))
             assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "subscribed"
+            # Revoked while the stream is open: the stream closes at the next check (every heartbeat).
+            assert (await http.delete(f"/v1/keys/{made.json()['key_id']}", headers=bearer(ADMIN))).status_code == 204
+            async with asyncio.timeout(10):
+                with pytest.raises(ConnectionClosed) as closed:
+                    while True:
+                        await ws.recv()
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008

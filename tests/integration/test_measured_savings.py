@@ -46,6 +46,10 @@ def test_measure_needs_days_after_and_cost_before() -> None:
     early = measure("p", applied, applied + timedelta(days=2), daily)
     assert early.monthly is None and "1 whole days" in early.reason
     assert "no cost recorded" in measure("p", applied, applied + timedelta(days=9), {}).reason
+    young = {d: c for d, c in daily.items() if d >= applied - timedelta(days=3)}  # the ledger began 3 days before
+    assert measure("p", applied, applied + timedelta(days=9), young).reason == (
+        "cost recorded on only 3 of the 7 days before it was applied"
+    )
 
 
 async def test_applied_plans_are_measured_from_bills_and_estimates(store_url: str) -> None:

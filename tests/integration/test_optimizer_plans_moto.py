@@ -150,7 +150,7 @@ def test_a_database_resize_is_applied_verified_and_rolled_back_through_boto3(aws
         DBInstanceIdentifier=name, DBInstanceClass="db.m5.4xlarge", Engine="postgres", MasterUsername="admin",
         MasterUserPassword="not-a-secret-1", AllocatedStorage=100,
     )["DBInstance"]["DBInstanceArn"]  # fmt: skip
-    actions = AwsActions(REGION, endpoint_url=aws_env)
+    actions = AwsActions(REGION, endpoint_url=aws_env, db_poll_s=0.1, db_wait_s=30)
     shrink = Recommendation(
         Kind.RIGHTSIZE_DATABASE, arn, REGION, "resize db.m5.4xlarge to db.r6g.large", Decimal("900"), 0.9,
         Risk.MEDIUM, current="db.m5.4xlarge", proposed="db.r6g.large",

@@ -158,3 +158,11 @@ def test_ledger_lag_tracks_the_newest_end_and_ignores_the_future() -> None:
     assert lag.seconds() == 0
     clock[0] += 30
     assert lag.seconds() == 30
+
+
+def test_keys_made_through_the_api_are_masked_by_their_shape() -> None:
+    from outlay.telemetry.logs import MASK, mask
+
+    line = 'WebSocket /v1/stream?api_key=olk_0123456789ab_s3cr3t-Value_xyz0123456789abcdef" [accepted]'
+    masked = mask(line, ())
+    assert "s3cr3t" not in masked and f"olk_0123456789ab_{MASK}" in masked

@@ -37,6 +37,10 @@ class VerifyOut(BaseModel):
     entries_checked: int
     intact: bool
     first_broken_id: int | None = Field(description="The first entry whose hash does not follow from the chain")
+    chain_starts_at: int | None = Field(description="The first chained entry (entries before the chain existed)")
+    head_id: int | None = Field(description="The newest entry: keep (head_id, head_hash) elsewhere to catch a "
+                                "deletion of the newest entries or a rewrite of the whole chain")  # fmt: skip
+    head_hash: str | None
 
 
 def _log(request: Request) -> AuditLog:
@@ -53,7 +57,7 @@ async def list_audit(
     reject_unknown(request, frozenset({"subject", "after", "limit"}))
     check = ErrorCollector()
     size = check.attempt(lambda: parse_int_in(limit, 1, MAX_LIMIT, 100, "limit"))
-    start = check.attempt(lambda: parse_int_in(after, 0, 2**62, 0, "after"))
+    start = check.attempt(lambda: parse_int_in(after, 0, 2**31 - 1, 0, "after"))  # audit_id is a 32-bit integer
     if subject is not None and "\x00" in subject:
         check.errors.append(FieldError("subject", NUL_MESSAGE))
     if check.errors or size is None or start is None:
@@ -80,5 +84,8 @@ async def list_audit(
 @router.get("/verify", response_model=VerifyOut, responses=PROBLEM_RESPONSES, summary="Check the hash chain")
 async def verify_audit(request: Request) -> VerifyOut:
     reject_unknown(request, frozenset())
-    checked, broken = await _log(request).verify()
-    return VerifyOut(entries_checked=checked, intact=broken is None, first_broken_id=broken)
+    result = await _log(request).verify()
+    return VerifyOut(
+        entries_checked=result.checked, intact=result.broken is None, first_broken_id=result.broken,
+        chain_starts_at=result.starts_at, head_id=result.head_id, head_hash=result.head_hash,
+    )  # fmt: skip

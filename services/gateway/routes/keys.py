@@ -22,7 +22,7 @@ _ID = Path(description="The key's id (the part after 'olk_')", max_length=32, pa
 class KeyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200, description="What the key is for, e.g. 'ci pipeline'")
+    name: str = Field(min_length=1, max_length=150, description="What the key is for, e.g. 'ci pipeline'")
     scopes: list[Scope] = Field(default_factory=list, description="What it may do; see also role")
     role: str | None = Field(default=None, description=f"A role's scopes instead: {', '.join(ROLES)}")
     expires_at: datetime | None = Field(default=None, description="When it stops working (UTC); none: never")
@@ -33,6 +33,16 @@ class KeyIn(BaseModel):
         if not value.isprintable():
             raise ValueError("must be printable text (no control characters)")
         return value
+
+    @field_validator("expires_at")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        try:
+            return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("out of range") from None
 
     @field_validator("role")
     @classmethod
@@ -81,7 +91,7 @@ async def create_key(request: Request, body: KeyIn) -> NewKeyOut:
     scopes = set(body.scopes) | (set(ROLES[body.role]) if body.role else set())
     if not scopes:
         raise HTTPException(422, "scopes: give at least one scope, or a role")
-    if body.expires_at is not None and body.expires_at.astimezone(UTC) <= datetime.now(UTC):
+    if body.expires_at is not None and body.expires_at <= datetime.now(UTC):
         raise HTTPException(422, "expires_at: must be in the future")
     principal = principal_of(request)
     key, secret = await _store(request).create(

@@ -23,7 +23,7 @@ from starlette.websockets import WebSocketState
 
 from outlay.events.plan import PlanStatus
 from services.gateway.anomalies.listing import SEVERITY_ORDER
-from services.gateway.auth import principal_of
+from services.gateway.auth import WS_POLICY_VIOLATION, ApiKeyAuth, presented_key, principal_of
 from services.gateway.permissions import Scope
 from services.gateway.stream import (
     DROP_SIGNAL,
@@ -188,6 +188,22 @@ async def _receive_loop(ws: WebSocket, client: StreamClient) -> None:
         client.offer(apply_message(client, text))
 
 
+async def _key_check_loop(ws: WebSocket, every: float) -> None:
+    """A stream lives long: its key is checked again every `every` seconds, so a revoked or expired key's
+    stream closes too, not only its next request."""
+    auth: ApiKeyAuth = ws.app.state.auth
+    key = presented_key(ws)
+    while True:
+        await asyncio.sleep(every)
+        try:
+            principal = await auth.principal(ws, key)
+        except Exception:  # the store is away: keep the stream, check again next time
+            continue
+        if principal is None:
+            await ws.close(code=WS_POLICY_VIOLATION, reason="the API key was revoked or has expired")
+            return
+
+
 @router.websocket("/v1/stream")
 async def stream(ws: WebSocket) -> None:
     hub: StreamHub = ws.app.state.hub
@@ -196,7 +212,11 @@ async def stream(ws: WebSocket) -> None:
     if not client.may(Scope.READ_COSTS):
         client.services = frozenset()  # the default costs subscription needs read:costs
     client.offer({"type": "hello", "topics": list(TOPICS), "heartbeat_seconds": hub.heartbeat_seconds})
-    tasks = [asyncio.create_task(_send_loop(ws, client)), asyncio.create_task(_receive_loop(ws, client))]
+    tasks = [
+        asyncio.create_task(_send_loop(ws, client)),
+        asyncio.create_task(_receive_loop(ws, client)),
+        asyncio.create_task(_key_check_loop(ws, hub.heartbeat_seconds)),
+    ]
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for task in done:
