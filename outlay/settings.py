@@ -36,6 +36,12 @@ class Settings(BaseSettings):
     api_key: SecretStr | None = Field(default=None, alias="OUTLAY_API_KEY")
     # Requests a minute each API key may make (per gateway process); 0: no limit.
     rate_limit_per_minute: int = Field(default=1200, ge=0, alias="OUTLAY_RATE_LIMIT_PER_MINUTE")
+    # Webhooks: deliveries to internal addresses (loopback, private, link-local, metadata) only when allowed; tries
+    # before a delivery is dead; the first retry's delay (doubling, with jitter); the consumer groups' prefix.
+    webhook_allow_private: bool = Field(default=False, alias="OUTLAY_WEBHOOK_ALLOW_PRIVATE")
+    webhook_max_attempts: int = Field(default=8, ge=1, le=30, alias="OUTLAY_WEBHOOK_MAX_ATTEMPTS")
+    webhook_backoff_s: float = Field(default=5.0, gt=0, alias="OUTLAY_WEBHOOK_BACKOFF_S")
+    gateway_webhook_group_id: str = Field(default="outlay-gateway-webhooks", alias="OUTLAY_GATEWAY_WEBHOOK_GROUP")
     # The consumer group that stores anomaly updates for the API (one store write per update).
     gateway_anomaly_group_id: str = Field(default="outlay-gateway-anomalies", alias="OUTLAY_GATEWAY_ANOMALY_GROUP")
     # AWS: endpoint override for moto / LocalStack; credentials come from boto3's normal chain.

@@ -17,6 +17,7 @@ from outlay.store.audit import AuditLog
 from outlay.store.budgets import BudgetStore
 from outlay.store.engine import make_engine
 from outlay.store.plans import PlanStore, RecommendationStore
+from outlay.store.webhooks import WebhookStore
 from outlay.telemetry import exposition
 from outlay.telemetry.http import HttpMetricsMiddleware
 from services.gateway.anomalies.sink import AnomalySink
@@ -36,7 +37,10 @@ from services.gateway.routes import forecasts as forecast_routes
 from services.gateway.routes import keys as key_routes
 from services.gateway.routes import plans as plan_routes
 from services.gateway.routes import stream as stream_routes
+from services.gateway.routes import webhooks as webhook_routes
 from services.gateway.stream import AnomalyFollower, BudgetAlertFollower, PlanFollower, ProgressFollower, StreamHub
+from services.gateway.webhooks.delivery import Deliverer, RetryPolicy, WebhookQueue
+from services.gateway.webhooks.events import EVENT_TYPES
 
 DESCRIPTION = """\
 Outlay's public API: cost over time from the ledger, grouped and filtered by account, region, service,
@@ -77,9 +81,18 @@ def create_app(
         app.state.recommendations = RecommendationStore(engine)
         app.state.audit = AuditLog(engine)
         app.state.api_keys = ApiKeyStore(engine)
+        app.state.webhooks = WebhookStore(engine)
         app.state.follower = app.state.anomaly_follower = app.state.anomaly_sink = None
         app.state.budget_alert_follower = app.state.plan_follower = None
-        background = [asyncio.create_task(hub.run_heartbeats(), name="gateway-heartbeats")]
+        deliverer = Deliverer(
+            app.state.webhooks,
+            RetryPolicy(settings.webhook_max_attempts, settings.webhook_backoff_s),
+            allow_private=settings.webhook_allow_private,
+        )
+        background = [
+            asyncio.create_task(hub.run_heartbeats(), name="gateway-heartbeats"),
+            asyncio.create_task(deliverer.run(), name="gateway-webhook-deliveries"),
+        ]
         if bootstrap:
             # Followers fan out to this process's clients; the sink stores each update once per group.
             app.state.follower = ProgressFollower(bootstrap, store, hub, client_id=client_id)
@@ -93,6 +106,10 @@ def create_app(
                 client_id=f"{client_id}-anomaly-sink",
                 session_timeout_ms=settings.kafka_session_timeout_ms,
             )
+            for kind in EVENT_TYPES.values():
+                queue = WebhookQueue(bootstrap, kind, app.state.webhooks, settings.gateway_webhook_group_id,
+                                     settings.kafka_session_timeout_ms)  # fmt: skip
+                background.append(asyncio.create_task(queue.run(), name=f"gateway-webhook-queue-{kind.name}"))
             for name, runner in (
                 ("gateway-progress-follower", app.state.follower),
                 ("gateway-anomaly-follower", app.state.anomaly_follower),
@@ -147,6 +164,7 @@ def create_app(
         (plan_routes.router, Scope.READ_PLANS),
         (key_routes.router, Scope.ADMIN),
         (audit_routes.router, Scope.ADMIN),
+        (webhook_routes.router, Scope.WRITE_WEBHOOKS),
     ):
         app.include_router(router, dependencies=[Depends(auth), Depends(requires(scope))])
     app.include_router(stream_routes.router, dependencies=[Depends(auth)])  # each topic checks its own scope

@@ -18,6 +18,7 @@ class Scope(StrEnum):
     WRITE_BUDGETS = "write:budgets"
     READ_PLANS = "read:plans"  # recommendations, plans, their audit trail, savings
     APPROVE_PLANS = "approve:plans"
+    WRITE_WEBHOOKS = "write:webhooks"  # subscriptions, their delivery logs, redelivery
     ADMIN = "admin"  # everything, and API keys
 
 

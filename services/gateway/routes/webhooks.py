@@ -1,0 +1,170 @@
+"""Webhooks (write:webhooks scope): POST /v1/webhooks subscribes a URL to event types with filters and shows the
+signing secret this once; GET lists; DELETE removes; GET /{id}/deliveries is the delivery log (and, with
+status=dead, the dead-letter list); POST /{id}/deliveries/{delivery_id}/redeliver queues one again; POST /{id}/ping
+sends a test event. Signatures: `services/gateway/webhooks/signing.py` (recipe in the README)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from outlay.store.webhooks import Delivery, Webhook, WebhookStore
+from services.gateway.auth import principal_of
+from services.gateway.routes.costs import reject_unknown
+from services.gateway.schemas import ID_PATTERN, PROBLEM_RESPONSES
+from services.gateway.webhooks.events import check_filters
+from services.gateway.webhooks.ssrf import UnsafeUrl, check_url
+
+router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+_ID = Path(description="The webhook's id", max_length=32, pattern=ID_PATTERN)
+EventName = Literal["anomaly", "budget_alert", "plan"]
+
+
+class WebhookIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(max_length=2000, description="Where to POST (http or https; internal addresses refused)")
+    events: list[EventName] = Field(min_length=1, description="anomaly, budget_alert and/or plan")
+    filters: dict[str, Any] = Field(
+        default_factory=dict,
+        description="anomaly: min_severity; budget_alert: budget_id (list); plan: status, region (lists)",
+    )
+    description: str = Field(default="", max_length=200)
+
+    @field_validator("url", "description")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        if not value.isprintable():
+            raise ValueError("must be printable text (no control characters)")
+        return value
+
+
+class WebhookOut(BaseModel):
+    webhook_id: str
+    url: str
+    events: list[str]
+    filters: dict[str, Any]
+    description: str
+    created_at: datetime
+
+
+class NewWebhookOut(WebhookOut):
+    secret: str = Field(description="Signs every delivery (HMAC-SHA256): shown this once")
+
+
+class WebhooksOut(BaseModel):
+    webhooks: list[WebhookOut]
+
+
+class DeliveryOut(BaseModel):
+    delivery_id: int
+    event_type: str
+    status: str = Field(description="pending, sending, delivered or dead")
+    attempts: int
+    next_attempt_at: datetime
+    last_status_code: int | None
+    last_error: str
+    created_at: datetime
+    delivered_at: datetime | None
+    body: dict[str, Any]
+
+
+class DeliveriesOut(BaseModel):
+    deliveries: list[DeliveryOut]
+
+
+def _store(request: Request) -> WebhookStore:
+    return request.app.state.webhooks  # type: ignore[no-any-return]
+
+
+def _out(hook: Webhook) -> WebhookOut:
+    return WebhookOut(webhook_id=hook.webhook_id, url=hook.url, events=hook.events, filters=hook.filters,
+                      description=hook.description, created_at=hook.created_at)  # fmt: skip
+
+
+def _delivery(d: Delivery) -> DeliveryOut:
+    return DeliveryOut(
+        delivery_id=d.delivery_id, event_type=d.event_type, status=d.status, attempts=d.attempts,
+        next_attempt_at=d.next_attempt_at, last_status_code=d.last_status_code, last_error=d.last_error,
+        created_at=d.created_at, delivered_at=d.delivered_at, body=json.loads(d.body),
+    )  # fmt: skip
+
+
+async def _found(request: Request, webhook_id: str) -> Webhook:
+    hook = await _store(request).get(webhook_id, principal_of(request).tenant_id)
+    if hook is None:
+        raise HTTPException(404, f"no webhook with id {webhook_id!r}")
+    return hook
+
+
+@router.post("", status_code=201, response_model=NewWebhookOut, responses=PROBLEM_RESPONSES, summary="Subscribe")
+async def create_webhook(request: Request, body: WebhookIn) -> NewWebhookOut:
+    reject_unknown(request, frozenset())
+    events: list[str] = sorted(set(body.events))
+    try:
+        check_filters(events, body.filters)
+        await check_url(body.url, request.app.state.settings.webhook_allow_private)
+    except (UnsafeUrl, ValueError) as exc:
+        raise HTTPException(422, str(exc)) from None
+    hook = await _store(request).create(body.url, events, body.filters, body.description,
+                                        principal_of(request).tenant_id)  # fmt: skip
+    return NewWebhookOut(**_out(hook).model_dump(), secret=hook.secret)
+
+
+@router.get("", response_model=WebhooksOut, responses=PROBLEM_RESPONSES, summary="Every webhook (no secrets)")
+async def list_webhooks(request: Request) -> WebhooksOut:
+    reject_unknown(request, frozenset())
+    return WebhooksOut(webhooks=[_out(h) for h in await _store(request).all(principal_of(request).tenant_id)])
+
+
+@router.delete("/{webhook_id}", status_code=204, responses=PROBLEM_RESPONSES, summary="Unsubscribe")
+async def delete_webhook(request: Request, webhook_id: str = _ID) -> Response:
+    reject_unknown(request, frozenset())
+    if not await _store(request).delete(webhook_id, principal_of(request).tenant_id):
+        raise HTTPException(404, f"no webhook with id {webhook_id!r}")
+    return Response(status_code=204)
+
+
+@router.get(
+    "/{webhook_id}/deliveries",
+    response_model=DeliveriesOut,
+    responses=PROBLEM_RESPONSES,
+    summary="The delivery log, newest first (status=dead: the dead-letter list)",
+)
+async def list_deliveries(
+    request: Request,
+    webhook_id: str = _ID,
+    status: Literal["pending", "sending", "delivered", "dead"] | None = Query(None),
+) -> DeliveriesOut:
+    reject_unknown(request, frozenset({"status"}))
+    hook = await _found(request, webhook_id)
+    return DeliveriesOut(deliveries=[_delivery(d) for d in await _store(request).deliveries(hook.webhook_id, status)])
+
+
+@router.post(
+    "/{webhook_id}/deliveries/{delivery_id}/redeliver",
+    status_code=202,
+    responses=PROBLEM_RESPONSES,
+    summary="Queue a dead (or delivered) delivery again, with fresh tries",
+)
+async def redeliver(request: Request, webhook_id: str = _ID, delivery_id: int = Path(ge=1, lt=2**31)) -> Response:
+    reject_unknown(request, frozenset())
+    hook = await _found(request, webhook_id)
+    if not await _store(request).redeliver(hook.webhook_id, delivery_id, datetime.now(UTC)):
+        raise HTTPException(409, f"delivery {delivery_id} of this webhook is not dead or delivered (or not there)")
+    return Response(status_code=202)
+
+
+@router.post("/{webhook_id}/ping", status_code=202, responses=PROBLEM_RESPONSES, summary="Send a test delivery")
+async def ping(request: Request, webhook_id: str = _ID) -> Response:
+    reject_unknown(request, frozenset())
+    hook = await _found(request, webhook_id)
+    now = datetime.now(UTC)
+    body = json.dumps({"type": "ping", "id": f"ping-{now.timestamp()}", "data": {"webhook_id": hook.webhook_id}})
+    await _store(request).enqueue("ping", [(f"ping-{now.timestamp()}", body, None)], lambda h, _: True, now,
+                                  only=hook.webhook_id)  # fmt: skip
+    return Response(status_code=202)

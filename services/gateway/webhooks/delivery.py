@@ -1,0 +1,136 @@
+"""Queue events for webhooks (one consumer group per event type: each update queued once however many gateways
+run) and deliver what is due: signed POSTs, retried with exponential back-off and jitter, dead after the last try.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import httpx
+
+from outlay.kafka.consumer import BatchConsumer
+from outlay.kafka.keep_running import keep_running
+from outlay.store.webhooks import Delivery, Webhook, WebhookStore
+from services.gateway.webhooks.events import EventType, accepts, body_of
+from services.gateway.webhooks.signing import sign
+from services.gateway.webhooks.ssrf import UnsafeUrl, check_url
+
+log = logging.getLogger(__name__)
+USER_AGENT = "Outlay-Webhooks/1"
+
+
+class WebhookQueue:
+    """Follows one event type's topic in a consumer group and queues each update for the webhooks that want it."""
+
+    def __init__(
+        self, bootstrap: str, kind: EventType, store: WebhookStore, group_id: str, session_timeout_ms: int = 6000
+    ) -> None:
+        self.kind = kind
+        self._bootstrap = bootstrap
+        self._store = store
+        self._group = f"{group_id}-{kind.name}"
+        self._session_timeout_ms = session_timeout_ms
+
+    async def run(self) -> None:
+        await keep_running(f"webhook queue ({self.kind.name})", self._consume)
+
+    async def _consume(self) -> None:
+        consumer = BatchConsumer(
+            self._bootstrap, self.kind.topic.event, self._group, topic=self.kind.topic,
+            client_id=f"outlay-gateway-webhooks-{self.kind.name}", max_records=500,
+            session_timeout_ms=self._session_timeout_ms, decode_in_thread=False,
+        )  # fmt: skip
+        async with consumer:
+            while True:
+                batch = await consumer.next_batch(timeout_ms=500)
+                items = [(*body_of(self.kind, e), e) for e in batch.events if self.kind.wanted(e)]
+                if items:
+                    await self._store.enqueue(self.kind.name, items, accepts(self.kind), datetime.now(UTC))
+                await consumer.commit(batch)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 8
+    base_s: float = 5.0  # 5 s, 10 s, 20 s, ... (each x a jitter of 0.5-1.5), capped
+    cap_s: float = 3600.0
+
+    def delay(self, attempts: int, rand: Callable[[], float] = random.random) -> float:
+        return min(self.cap_s, self.base_s * 2 ** (attempts - 1)) * (0.5 + rand())
+
+
+class Deliverer:
+    """Delivers due deliveries, a few at a time, until cancelled."""
+
+    def __init__(
+        self,
+        store: WebhookStore,
+        policy: RetryPolicy = RetryPolicy(),
+        allow_private: bool = False,
+        poll_s: float = 0.5,
+        timeout_s: float = 10.0,
+    ) -> None:
+        self._store = store
+        self._policy = policy
+        self._allow_private = allow_private
+        self._poll_s = poll_s
+        self._client = httpx.AsyncClient(timeout=timeout_s, follow_redirects=False, headers={"User-Agent": USER_AGENT})
+
+    async def run(self) -> None:
+        try:
+            await keep_running("webhook deliveries", self._loop)
+        finally:
+            await self._client.aclose()
+
+    async def _loop(self) -> None:
+        while True:
+            due = await self._store.claim_due(datetime.now(UTC))
+            if due:
+                await asyncio.gather(*(self.deliver(d, hook) for d, hook in due))
+            else:
+                await asyncio.sleep(self._poll_s)
+
+    async def deliver(self, delivery: Delivery, hook: Webhook) -> None:
+        attempts = delivery.attempts + 1
+        status_code: int | None = None
+        error = ""
+        try:
+            await check_url(hook.url, self._allow_private)  # again now: a name may resolve elsewhere today
+            timestamp = int(time.time())
+            body = delivery.body.encode()
+            reply = await self._client.post(
+                hook.url,
+                content=body,
+                headers={
+                    "Content-Type": "application/json",
+                    "X-Outlay-Event": delivery.event_type,
+                    "X-Outlay-Delivery": str(delivery.delivery_id),
+                    "X-Outlay-Timestamp": str(timestamp),
+                    "X-Outlay-Signature": sign(hook.secret, timestamp, body),
+                },
+            )
+            status_code = reply.status_code
+            delivered = 200 <= reply.status_code < 300
+            if not delivered:
+                error = f"the receiver answered {reply.status_code}"
+        except UnsafeUrl as exc:
+            delivered, error, attempts = False, str(exc), self._policy.max_attempts  # never retried
+        except httpx.HTTPError as exc:
+            delivered, error = False, f"{type(exc).__name__}: {exc}"
+        now = datetime.now(UTC)
+        retry_at = None
+        if not delivered and attempts < self._policy.max_attempts:
+            retry_at = now + timedelta(seconds=self._policy.delay(attempts))
+        await self._store.finish(
+            delivery.delivery_id, delivered=delivered, attempts=attempts, now=now, status_code=status_code,
+            error=error, retry_at=retry_at,
+        )  # fmt: skip
+        if not delivered and retry_at is None:
+            log.warning("webhook %s: delivery %d dead after %d tries: %s", hook.webhook_id, delivery.delivery_id,
+                        attempts, error)  # fmt: skip

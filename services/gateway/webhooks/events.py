@@ -1,0 +1,108 @@
+"""What a webhook can subscribe to, how each event is rendered as a delivery body, and the filters per type.
+
+- `anomaly` (outlay.anomalies.v1, alerted updates only): filter `min_severity` (low | medium | high | critical);
+- `budget_alert` (outlay.budget_alerts.v1): filter `budget_id` (a list);
+- `plan` (outlay.plans.v1): filters `status` and `region` (lists).
+
+A body is `{"type": ..., "id": ..., "data": {...}}`: `data` is the same JSON the REST API and the WebSocket give.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+
+from outlay.events import CostAnomaly
+from outlay.events.plan import PlanStatus
+from outlay.events.topics import ANOMALIES, BUDGET_ALERTS, PLANS, Topic
+from outlay.store.webhooks import Webhook
+from services.gateway.anomalies.listing import SEVERITY_ORDER
+from services.gateway.anomalies.render import anomaly_json
+
+SEVERITIES = tuple(s.value for s in SEVERITY_ORDER)
+PLAN_STATUSES = frozenset(s.value for s in PlanStatus)
+
+
+@dataclass(frozen=True)
+class EventType:
+    name: str
+    topic: Topic
+    event_id: Callable[[Any], str]
+    render: Callable[[Any], dict[str, Any]]
+    accepts: Callable[[dict[str, Any], Any], bool]  # (filters, event)
+    filters: tuple[str, ...]
+    wanted: Callable[[Any], bool] = lambda event: True  # events never delivered (unalerted anomalies)
+
+
+def _in(filters: dict[str, Any], name: str, value: str) -> bool:
+    allowed = filters.get(name)
+    return allowed is None or value in allowed
+
+
+def _severe_enough(filters: dict[str, Any], anomaly: CostAnomaly) -> bool:
+    floor = filters.get("min_severity", "low")
+    return SEVERITIES.index(anomaly.severity.value) >= SEVERITIES.index(floor)
+
+
+EVENT_TYPES: dict[str, EventType] = {
+    t.name: t
+    for t in (
+        EventType(
+            "anomaly",
+            ANOMALIES,
+            lambda a: a.anomaly_id,
+            anomaly_json,
+            _severe_enough,
+            ("min_severity",),
+            wanted=lambda a: a.alerted,
+        ),  # fmt: skip
+        EventType(
+            "budget_alert",
+            BUDGET_ALERTS,
+            lambda a: a.alert_id,
+            lambda a: a.model_dump(mode="json"),
+            lambda f, a: _in(f, "budget_id", a.budget_id),
+            ("budget_id",),
+        ),  # fmt: skip
+        EventType(
+            "plan",
+            PLANS,
+            lambda p: p.plan_id,
+            lambda p: p.model_dump(mode="json"),
+            lambda f, p: _in(f, "status", p.status.value) and _in(f, "region", p.region),
+            ("status", "region"),
+        ),  # fmt: skip
+    )
+}
+
+
+def check_filters(events: list[str], filters: dict[str, Any]) -> None:
+    """ValueError naming the filter that is wrong for the chosen event types."""
+    allowed = {f for e in events for f in EVENT_TYPES[e].filters}
+    for name, value in filters.items():
+        if name not in allowed:
+            raise ValueError(
+                f"filters.{name}: not a filter of {', '.join(events)} (filters: {', '.join(sorted(allowed))})"
+            )
+        if name == "min_severity":
+            if value not in SEVERITIES:
+                raise ValueError(f"filters.min_severity: must be one of {', '.join(SEVERITIES)}")
+        elif not (isinstance(value, list) and value and all(isinstance(v, str) and v.isprintable() for v in value)):
+            raise ValueError(f"filters.{name}: must be a non-empty list of names")
+        elif name == "status" and not set(value) <= PLAN_STATUSES:
+            raise ValueError(f"filters.status: must be among {', '.join(sorted(PLAN_STATUSES))}")
+
+
+def body_of(kind: EventType, event: BaseModel) -> tuple[str, str]:
+    """(dedupe key, body text): the same update of the same event is one delivery per webhook."""
+    body = json.dumps({"type": kind.name, "id": kind.event_id(event), "data": kind.render(event)}, sort_keys=True)
+    return hashlib.sha256(body.encode()).hexdigest()[:64], body
+
+
+def accepts(kind: EventType) -> Callable[[Webhook, Any], bool]:
+    return lambda hook, event: kind.accepts(hook.filters, event)

@@ -1,0 +1,55 @@
+"""Webhook signatures (the documented recipe), retry delays with jitter, and the guard against internal addresses."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+import pytest
+
+from services.gateway.webhooks.delivery import RetryPolicy
+from services.gateway.webhooks.signing import sign, verify
+from services.gateway.webhooks.ssrf import UnsafeUrl, check_url
+
+
+def test_the_signature_follows_the_recipe_and_refuses_tampering_and_replays() -> None:
+    body, secret, at = b'{"type":"anomaly"}', "s3cret", 1_790_000_000
+    recipe = "v1=" + hmac.new(secret.encode(), f"{at}.".encode() + body, hashlib.sha256).hexdigest()
+    assert sign(secret, at, body) == recipe
+    assert verify(secret, str(at), body, recipe, now=at + 10)
+    assert not verify(secret, str(at), body + b" ", recipe, now=at + 10)  # body changed
+    assert not verify("other", str(at), body, recipe, now=at + 10)
+    assert not verify(secret, str(at), body, recipe, now=at + 301)  # too old: a replay
+    assert not verify(secret, "soon", body, recipe, now=at)
+
+
+def test_retries_back_off_exponentially_with_jitter_up_to_a_cap() -> None:
+    policy = RetryPolicy(max_attempts=8, base_s=5, cap_s=60)
+    assert [policy.delay(n, rand=lambda: 0.5) for n in range(1, 6)] == [5, 10, 20, 40, 60]
+    assert policy.delay(1, rand=lambda: 0.0) == 2.5 and policy.delay(1, rand=lambda: 0.999) == pytest.approx(7.495)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/hook",
+        "http://localhost:8080/hook",
+        "https://10.1.2.3/hook",
+        "http://169.254.169.254/latest/meta-data/",  # cloud metadata
+        "http://[::1]/hook",
+        "http://[::ffff:127.0.0.1]/hook",
+        "http://100.64.0.1/hook",  # carrier-grade NAT
+        "http://0.0.0.0/hook",
+        "ftp://example.com/hook",
+        "https://user:pass@example.com/hook",
+        "https:///nohost",
+    ],
+)
+async def test_internal_and_odd_urls_are_refused(url: str) -> None:
+    with pytest.raises(UnsafeUrl, match="^url: "):
+        await check_url(url)
+
+
+async def test_public_addresses_pass_and_the_operator_may_allow_internal_ones() -> None:
+    await check_url("https://93.184.215.14/hook")  # a public address (no name to resolve)
+    await check_url("http://127.0.0.1:9/hook", allow_private=True)
