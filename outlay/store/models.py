@@ -353,6 +353,7 @@ class WebhookRow(Base):
     events: Mapped[list[str]] = mapped_column(JSON)
     filters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     description: Mapped[str] = mapped_column(String(200), default="")
+    format: Mapped[str] = mapped_column(String(16), default="outlay")  # outlay (JSON event) | slack | teams
     created_at: Mapped[datetime] = mapped_column(DateTime())
 
 

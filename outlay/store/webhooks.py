@@ -35,6 +35,7 @@ class Webhook:
     filters: dict[str, Any]
     description: str
     created_at: datetime
+    format: str = "outlay"
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ class Delivery:
 
 def _webhook(row: Mapping[Any, Any]) -> Webhook:
     return Webhook(row["webhook_id"], row["url"], row["secret"], list(row["events"]), dict(row["filters"]),
-                   row["description"], row["created_at"].replace(tzinfo=UTC))  # fmt: skip
+                   row["description"], row["created_at"].replace(tzinfo=UTC), row["format"])  # fmt: skip
 
 
 def _delivery(row: Mapping[Any, Any]) -> Delivery:
@@ -71,12 +72,14 @@ class WebhookStore:
         self._engine = engine
 
     async def create(
-        self, url: str, events: list[str], filters: dict[str, Any], description: str, tenant_id: str
-    ) -> Webhook:
+        self, url: str, events: list[str], filters: dict[str, Any], description: str, tenant_id: str,
+        format: str = "outlay",
+    ) -> Webhook:  # fmt: skip
         columns = {
             "webhook_id": secrets.token_hex(8), "tenant_id": tenant_id, "url": url,
             "secret": secrets.token_urlsafe(32), "events": sorted(set(events)), "filters": filters,
-            "description": description, "created_at": datetime.now(UTC).replace(tzinfo=None, microsecond=0),
+            "description": description, "format": format,
+            "created_at": datetime.now(UTC).replace(tzinfo=None, microsecond=0),
         }  # fmt: skip
         async with self._engine.begin() as conn:
             await conn.execute(insert(WebhookRow).values(**columns))
@@ -105,12 +108,12 @@ class WebhookStore:
         return bool(gone.rowcount)  # type: ignore[attr-defined]
 
     async def enqueue(
-        self, event_type: str, items: Sequence[tuple[str, str, Any]], accepts: Callable[[Webhook, Any], bool],
-        now: datetime, only: str | None = None,
+        self, event_type: str, items: Sequence[tuple[str, Any]], accepts: Callable[[Webhook, Any], bool],
+        render: Callable[[Webhook, Any], str], now: datetime, only: str | None = None,
     ) -> int:  # fmt: skip
-        """Queue (dedupe key, body, event) items for every webhook of `event_type` whose filter `accepts` the
-        event (or for the webhook `only`, whatever it subscribed to: a test); an item already queued for a
-        webhook is not queued again. Returns how many were queued."""
+        """Queue (dedupe key, event) items, rendered for each webhook (its format), for every webhook of
+        `event_type` whose filter `accepts` the event (or for the webhook `only`, whatever it subscribed to: a
+        test); an item already queued for a webhook is not queued again. Returns how many were queued."""
         stmt = select(WebhookRow.__table__)
         if only is not None:
             stmt = stmt.where(WebhookRow.webhook_id == only)
@@ -121,7 +124,7 @@ class WebhookStore:
                 "webhook_id": hook.webhook_id,
                 "dedupe_key": key,
                 "event_type": event_type,
-                "body": body,
+                "body": render(hook, event),
                 "status": "pending",
                 "attempts": 0,
                 "next_attempt_at": _naive(now),
@@ -132,7 +135,7 @@ class WebhookStore:
             }  # fmt: skip
             for hook in hooks
             if only is not None or event_type in hook.events
-            for key, body, event in items
+            for key, event in items
             if accepts(hook, event)
         ]
         if not rows:

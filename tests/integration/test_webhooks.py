@@ -96,6 +96,9 @@ async def test_signed_deliveries_filters_retries_dead_letters_and_redelivery(sto
                                                            "filters": {"min_severity": "high"}})  # fmt: skip
             assert reply.status_code == 201, reply.text
             made[path] = reply.json()
+        chat = await http.post("/v1/webhooks", json={"url": f"{base}/slack", "events": ["anomaly"], "format": "slack",
+                                                      "filters": {"min_severity": "high"}})  # fmt: skip
+        assert chat.status_code == 201 and chat.json()["format"] == "slack"
         high, low = incident(EC2, 10, 12, severity=Severity.HIGH), incident(TOTAL, 10, 12, severity=Severity.LOW)
         quiet = incident(EC2, 30, 31, alerted=False)  # recorded, not alerted: never delivered
         await publish(broker, high, low, quiet)
@@ -104,7 +107,7 @@ async def test_signed_deliveries_filters_retries_dead_letters_and_redelivery(sto
             return [(h, b) for p, h, b in receiver.received if p == path]
 
         async def hook_done() -> bool:
-            return len(got("/hook")) >= 1 and len(got("/flaky")) >= 3
+            return len(got("/hook")) >= 1 and len(got("/flaky")) >= 3 and len(got("/slack")) >= 1
 
         await until(hook_done, "deliveries")
         [(headers, body)] = got("/hook")  # the low-severity and the unalerted anomaly were filtered out
@@ -113,6 +116,11 @@ async def test_signed_deliveries_filters_retries_dead_letters_and_redelivery(sto
         sent = json.loads(body)
         assert (sent["type"], sent["id"], headers["x-outlay-event"]) == ("anomaly", high.anomaly_id, "anomaly")
         assert sent["data"]["severity"] == "high"
+        [(slack_headers, slack_body)] = got("/slack")
+        message = json.loads(slack_body)
+        assert message["text"].startswith("High cost spike") and message["blocks"][0]["type"] == "header"
+        assert verify(chat.json()["secret"], slack_headers["x-outlay-timestamp"], slack_body,
+                      slack_headers["x-outlay-signature"])  # fmt: skip
 
         flaky = (await http.get(f"/v1/webhooks/{made['/flaky']['webhook_id']}/deliveries")).json()["deliveries"]
         assert [(d["status"], d["attempts"]) for d in flaky] == [("delivered", 3)]

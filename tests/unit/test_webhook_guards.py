@@ -53,3 +53,41 @@ async def test_internal_and_odd_urls_are_refused(url: str) -> None:
 async def test_public_addresses_pass_and_the_operator_may_allow_internal_ones() -> None:
     await check_url("https://93.184.215.14/hook")  # a public address (no name to resolve)
     await check_url("http://127.0.0.1:9/hook", allow_private=True)
+
+
+def test_chat_messages_carry_the_title_facts_and_context_in_each_format() -> None:
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from outlay.events import AnomalyDirection, CostAnomaly, Severity
+    from outlay.store.webhooks import Webhook
+    from services.gateway.webhooks.chat import slack, teams
+    from services.gateway.webhooks.events import EVENT_TYPES, accepts, renderer
+
+    anomaly = CostAnomaly(
+        anomaly_id="a1", series="hour|tag:team=checkout", dimensions={"tag:team": "checkout"},
+        direction=AnomalyDirection.SPIKE, start=datetime(2026, 11, 30, 9, tzinfo=UTC), end=None,
+        last_seen=datetime(2026, 11, 30, 10, tzinfo=UTC), expected_cost=Decimal("10"), actual_cost=Decimal("42"),
+        impact=Decimal("32"), score=0.99, severity=Severity.HIGH, root_cause=["service=AmazonEC2"], alerted=True,
+    )  # fmt: skip
+    message = slack("anomaly", anomaly)
+    assert message["text"] == "High cost spike: hour|tag:team=checkout"
+    assert message["blocks"][0]["type"] == "header"
+    assert {"type": "mrkdwn", "text": "*Impact so far*\n32 USD"} in message["blocks"][1]["fields"]
+    card = teams("anomaly", anomaly)["attachments"][0]
+    assert card["contentType"] == "application/vnd.microsoft.card.adaptive"
+    assert card["content"]["version"] == "1.4" and card["content"]["body"][1]["facts"][0] == {
+        "title": "Expected", "value": "10 USD"
+    }  # fmt: skip
+
+    kind = EVENT_TYPES["anomaly"]
+    at = datetime(2026, 11, 30, tzinfo=UTC)
+
+    def hook(fmt: str, **filters: object) -> Webhook:
+        return Webhook("w", "https://x", "s", ["anomaly"], dict(filters), "", at, fmt)
+
+    assert renderer(kind)(hook("slack"), anomaly) == __import__("json").dumps(message)
+    assert '"type": "anomaly"' in renderer(kind)(hook("outlay"), anomaly)
+    assert accepts(kind)(hook("slack", team=["checkout"]), anomaly)  # routed by team
+    assert not accepts(kind)(hook("slack", team=["payments"]), anomaly)
+    assert not accepts(kind)(hook("slack", min_severity="critical"), anomaly)

@@ -16,7 +16,7 @@ from outlay.store.webhooks import Delivery, Webhook, WebhookStore
 from services.gateway.auth import principal_of
 from services.gateway.routes.costs import reject_unknown
 from services.gateway.schemas import ID_PATTERN, PROBLEM_RESPONSES
-from services.gateway.webhooks.events import check_filters
+from services.gateway.webhooks.events import check_filters, render
 from services.gateway.webhooks.ssrf import UnsafeUrl, check_url
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
@@ -34,6 +34,9 @@ class WebhookIn(BaseModel):
         description="anomaly: min_severity; budget_alert: budget_id (list); plan: status, region (lists)",
     )
     description: str = Field(default="", max_length=200)
+    format: Literal["outlay", "slack", "teams"] = Field(
+        default="outlay", description="outlay: the event as JSON, signed; slack: Block Kit; teams: an Adaptive Card"
+    )
 
     @field_validator("url", "description")
     @classmethod
@@ -49,6 +52,7 @@ class WebhookOut(BaseModel):
     events: list[str]
     filters: dict[str, Any]
     description: str
+    format: str
     created_at: datetime
 
 
@@ -83,7 +87,7 @@ def _store(request: Request) -> WebhookStore:
 
 def _out(hook: Webhook) -> WebhookOut:
     return WebhookOut(webhook_id=hook.webhook_id, url=hook.url, events=hook.events, filters=hook.filters,
-                      description=hook.description, created_at=hook.created_at)  # fmt: skip
+                      description=hook.description, format=hook.format, created_at=hook.created_at)  # fmt: skip
 
 
 def _delivery(d: Delivery) -> DeliveryOut:
@@ -111,7 +115,7 @@ async def create_webhook(request: Request, body: WebhookIn) -> NewWebhookOut:
     except (UnsafeUrl, ValueError) as exc:
         raise HTTPException(422, str(exc)) from None
     hook = await _store(request).create(body.url, events, body.filters, body.description,
-                                        principal_of(request).tenant_id)  # fmt: skip
+                                        principal_of(request).tenant_id, body.format)  # fmt: skip
     return NewWebhookOut(**_out(hook).model_dump(), secret=hook.secret)
 
 
@@ -164,7 +168,10 @@ async def ping(request: Request, webhook_id: str = _ID) -> Response:
     reject_unknown(request, frozenset())
     hook = await _found(request, webhook_id)
     now = datetime.now(UTC)
-    body = json.dumps({"type": "ping", "id": f"ping-{now.timestamp()}", "data": {"webhook_id": hook.webhook_id}})
-    await _store(request).enqueue("ping", [(f"ping-{now.timestamp()}", body, None)], lambda h, _: True, now,
-                                  only=hook.webhook_id)  # fmt: skip
+    event_id = f"ping-{now.timestamp()}"
+    body = json.dumps({"type": "ping", "id": event_id, "data": {"webhook_id": hook.webhook_id}})
+    await _store(request).enqueue(
+        "ping", [(event_id, None)], lambda h, _: True, lambda h, _: render("ping", h, None, lambda: body), now,
+        only=hook.webhook_id,
+    )  # fmt: skip
     return Response(status_code=202)

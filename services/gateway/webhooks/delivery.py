@@ -17,7 +17,7 @@ import httpx
 from outlay.kafka.consumer import BatchConsumer
 from outlay.kafka.keep_running import keep_running
 from outlay.store.webhooks import Delivery, Webhook, WebhookStore
-from services.gateway.webhooks.events import EventType, accepts, body_of
+from services.gateway.webhooks.events import EventType, accepts, dedupe_key, renderer
 from services.gateway.webhooks.signing import sign
 from services.gateway.webhooks.ssrf import UnsafeUrl, check_url
 
@@ -49,9 +49,11 @@ class WebhookQueue:
         async with consumer:
             while True:
                 batch = await consumer.next_batch(timeout_ms=500)
-                items = [(*body_of(self.kind, e), e) for e in batch.events if self.kind.wanted(e)]
+                items = [(dedupe_key(self.kind, e), e) for e in batch.events if self.kind.wanted(e)]
                 if items:
-                    await self._store.enqueue(self.kind.name, items, accepts(self.kind), datetime.now(UTC))
+                    await self._store.enqueue(
+                        self.kind.name, items, accepts(self.kind), renderer(self.kind), datetime.now(UTC)
+                    )
                 await consumer.commit(batch)
 
 

@@ -1,10 +1,12 @@
 """What a webhook can subscribe to, how each event is rendered as a delivery body, and the filters per type.
 
-- `anomaly` (outlay.anomalies.v1, alerted updates only): filter `min_severity` (low | medium | high | critical);
-- `budget_alert` (outlay.budget_alerts.v1): filter `budget_id` (a list);
+- `anomaly` (outlay.anomalies.v1, alerted updates only): filters `min_severity` (low | medium | high | critical)
+  and `team` (a list: the series or its root cause names the team's tag);
+- `budget_alert` (outlay.budget_alerts.v1): filters `budget_id` and `team` (lists; team: a budget on that team's tag);
 - `plan` (outlay.plans.v1): filters `status` and `region` (lists).
 
-A body is `{"type": ..., "id": ..., "data": {...}}`: `data` is the same JSON the REST API and the WebSocket give.
+A body is `{"type": ..., "id": ..., "data": {...}}`: `data` is the same JSON the REST API and the WebSocket give;
+webhooks in `slack` or `teams` format get a chat message instead (`chat.py`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from outlay.events.topics import ANOMALIES, BUDGET_ALERTS, PLANS, Topic
 from outlay.store.webhooks import Webhook
 from services.gateway.anomalies.listing import SEVERITY_ORDER
 from services.gateway.anomalies.render import anomaly_json
+from services.gateway.webhooks import chat
 
 SEVERITIES = tuple(s.value for s in SEVERITY_ORDER)
 PLAN_STATUSES = frozenset(s.value for s in PlanStatus)
@@ -46,7 +49,17 @@ def _in(filters: dict[str, Any], name: str, value: str) -> bool:
 
 def _severe_enough(filters: dict[str, Any], anomaly: CostAnomaly) -> bool:
     floor = filters.get("min_severity", "low")
-    return SEVERITIES.index(anomaly.severity.value) >= SEVERITIES.index(floor)
+    return SEVERITIES.index(anomaly.severity.value) >= SEVERITIES.index(floor) and _anomaly_team(filters, anomaly)
+
+
+def _anomaly_team(filters: dict[str, Any], anomaly: CostAnomaly) -> bool:
+    """Routing by team: the anomaly's series or its root cause names one of the teams (tag team)."""
+    teams = filters.get("team")
+    if teams is None:
+        return True
+    named = {anomaly.dimensions.get("tag:team")} | {c.split("=", 1)[1] for c in anomaly.root_cause
+                                                     if c.startswith("tag:team=")}  # fmt: skip
+    return bool(named & set(teams))
 
 
 EVENT_TYPES: dict[str, EventType] = {
@@ -98,10 +111,29 @@ def check_filters(events: list[str], filters: dict[str, Any]) -> None:
             raise ValueError(f"filters.status: must be among {', '.join(sorted(PLAN_STATUSES))}")
 
 
-def body_of(kind: EventType, event: BaseModel) -> tuple[str, str]:
-    """(dedupe key, body text): the same update of the same event is one delivery per webhook."""
-    body = json.dumps({"type": kind.name, "id": kind.event_id(event), "data": kind.render(event)}, sort_keys=True)
-    return hashlib.sha256(body.encode()).hexdigest()[:64], body
+def body_of(kind: EventType, event: BaseModel) -> str:
+    return json.dumps({"type": kind.name, "id": kind.event_id(event), "data": kind.render(event)}, sort_keys=True)
+
+
+def dedupe_key(kind: EventType, event: BaseModel) -> str:
+    """The same update of the same event is one delivery per webhook."""
+    return hashlib.sha256(body_of(kind, event).encode()).hexdigest()[:64]
+
+
+FORMATS = ("outlay", "slack", "teams")
+
+
+def render(kind_name: str, hook: Webhook, event: Any, outlay_body: Callable[[], str]) -> str:
+    """The body a webhook of this format gets."""
+    if hook.format == "slack":
+        return json.dumps(chat.slack(kind_name, event))
+    if hook.format == "teams":
+        return json.dumps(chat.teams(kind_name, event))
+    return outlay_body()
+
+
+def renderer(kind: EventType) -> Callable[[Webhook, Any], str]:
+    return lambda hook, event: render(kind.name, hook, event, lambda: body_of(kind, event))
 
 
 def accepts(kind: EventType) -> Callable[[Webhook, Any], bool]:

@@ -27,6 +27,7 @@ def upgrade() -> None:
         sa.Column("events", sa.JSON(), nullable=False),
         sa.Column("filters", sa.JSON(), nullable=False),
         sa.Column("description", sa.String(length=200), nullable=False),
+        sa.Column("format", sa.String(length=16), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("webhook_id", name=op.f("pk_webhooks")),
     )
