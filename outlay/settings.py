@@ -80,6 +80,8 @@ class Settings(BaseSettings):
     optimizer_canary: int = Field(default=1, ge=1, alias="OUTLAY_OPTIMIZER_CANARY")
     optimizer_batch: int = Field(default=5, ge=1, alias="OUTLAY_OPTIMIZER_BATCH")
     optimizer_group_id: str = Field(default="outlay-optimizer", alias="OUTLAY_OPTIMIZER_GROUP")
+    # A proposed plan nobody decided on within this many days expires (a later scan proposes it anew).
+    optimizer_approval_days: float = Field(default=7.0, gt=0, alias="OUTLAY_OPTIMIZER_APPROVAL_DAYS")
     # Consumer groups. The embedded broker holds a first join for about half the session timeout,
     # so the default is shorter than Kafka's 45 s; production may raise it.
     kafka_session_timeout_ms: int = Field(default=6000, alias="OUTLAY_KAFKA_SESSION_TIMEOUT_MS")

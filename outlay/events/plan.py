@@ -50,6 +50,7 @@ class PlanStatus(StrEnum):
     FAILED = "failed"  # a step or a check failed and undoing failed too: a person must look
     REJECTED = "rejected"
     SUPERSEDED = "superseded"  # a later scan no longer proposes it (the resources changed)
+    EXPIRED = "expired"  # nobody decided within the approval window: its evidence is stale (a rescan proposes anew)
 
 
 OPEN_STATUSES = frozenset({PlanStatus.PROPOSED})  # the statuses a decision may still change

@@ -103,7 +103,7 @@ class PlanStore:
         stored state changed (to publish)."""
         changed: list[ActionPlan] = []
         wanted = {p.plan_id: p for p in plans}
-        reopenable = (PlanStatus.PROPOSED.value, PlanStatus.SUPERSEDED.value)
+        reopenable = (PlanStatus.PROPOSED.value, PlanStatus.SUPERSEDED.value, PlanStatus.EXPIRED.value)
         async with self._engine.begin() as conn:
             existing = {
                 r.plan_id: r
@@ -120,7 +120,9 @@ class PlanStore:
                 if row.status not in reopenable:
                     continue  # decided: a person or the executor owns its state now
                 stored = _plan(row._mapping)
-                fresh = plan.model_copy(update={"created_at": stored.created_at})
+                # Still open: the same proposal, refreshed. Superseded or expired: a new proposal from now.
+                reopened = row.status != PlanStatus.PROPOSED.value
+                fresh = plan if reopened else plan.model_copy(update={"created_at": stored.created_at})
                 same = _comparable(stored) == _comparable(fresh) and row.status == PlanStatus.PROPOSED.value
                 if same:
                     continue  # found again unchanged: nothing to store or publish
@@ -185,6 +187,22 @@ class PlanStore:
             return None
         row = (await conn.execute(select(PlanRow.__table__).where(PlanRow.plan_id == plan_id))).one()
         return _plan(row._mapping)
+
+    async def expire(self, proposed_before: datetime, now: datetime) -> list[ActionPlan]:
+        """Proposed plans nobody decided on since before `proposed_before` become expired; returns them."""
+        stmt = select(PlanRow.plan_id).where(
+            PlanRow.status == PlanStatus.PROPOSED.value, PlanRow.created_at < _naive(proposed_before)
+        )
+        expired = []
+        async with self._engine.begin() as conn:
+            for (plan_id,) in (await conn.execute(stmt)).all():
+                done = await self._set(
+                    conn, plan_id, PlanStatus.EXPIRED, now, only_from=frozenset({PlanStatus.PROPOSED}),
+                    reason=f"not decided since it was proposed on {proposed_before:%Y-%m-%d}; a later scan proposes it anew",
+                )  # fmt: skip
+                if done is not None:
+                    expired.append(done)
+        return expired
 
     async def get(self, plan_id: str) -> ActionPlan | None:
         async with self._engine.connect() as conn:

@@ -46,6 +46,7 @@ def _policy(settings: Settings) -> Policy:
         env_tag=settings.optimizer_env_tag,
         canary=settings.optimizer_canary,
         batch=settings.optimizer_batch,
+        approval_window=timedelta(days=settings.optimizer_approval_days),
     )
 
 
@@ -123,13 +124,18 @@ class Prices:
 
 
 async def _schedule(optimizer: Optimizer, prices: Prices, settings: Settings, stop: asyncio.Event) -> None:
-    """Scan every configured region now and then every interval; a failed scan is retried next time."""
+    """Expire stale proposals and scan every configured region, now and then every interval; a failed scan is
+    retried next time."""
     regions = settings.optimizer_regions
     if not regions:
         log.info("no regions to scan (set OUTLAY_OPTIMIZER_REGIONS); taking decisions on stored plans only")
-        return
     while not stop.is_set():
-        await prices.refresh()
+        if regions:
+            await prices.refresh()
+        try:
+            await optimizer.expire_stale()
+        except Exception as exc:
+            log.warning("expiring stale proposals failed, trying next round: %s", exc)
         for region in regions:
             try:
                 await optimizer.scan(region)

@@ -18,7 +18,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from outlay.events.plan import ActionPlan, Decision, PlanDecision, PlanStatus
 from outlay.store.audit import AuditEvent, AuditLog
@@ -49,6 +49,7 @@ class Policy:
     env_tag: str = "env"
     canary: int = 1
     batch: int = 5
+    approval_window: timedelta = timedelta(days=7)  # a proposal not decided within it expires
 
 
 def subject(plan_id: str) -> str:
@@ -119,6 +120,15 @@ class Optimizer:
             if not plan.requires_approval and plan.plan_id in open_ids:
                 await self._apply(plan.plan_id, approved=False, actor=f"{ACTOR} (auto-apply policy)")
         return events
+
+    async def expire_stale(self) -> list[ActionPlan]:
+        """Proposals nobody decided on within the approval window expire (their evidence is old); the next scan
+        proposes again what still holds, with fresh evidence."""
+        now = self._clock()
+        expired = await self._plans.expire(now - self._policy.approval_window, now)
+        await self._record([AuditEvent(now, ACTOR, subject(p.plan_id), p.status.value, p.reason) for p in expired],
+                           expired)  # fmt: skip
+        return expired
 
     async def resume(self) -> list[ActionPlan]:
         """After a restart: finish the plans a stopped optimizer left approved or half applied. Applying is

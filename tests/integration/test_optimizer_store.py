@@ -212,3 +212,30 @@ async def test_plans_found_again_reopen_changed_ones_republish_and_a_redelivered
         assert world.ec2.instance("i-b") == ("running", "m6i.large")
     finally:
         await engine.dispose()
+
+
+async def test_proposals_nobody_decides_on_expire_and_a_later_scan_proposes_them_anew(url: str) -> None:
+    engine = make_engine(url)
+    world = World({"i-a": "m5.2xlarge"}, {"i-a": {"env": "prod"}})
+    plans, audit = PlanStore(engine), AuditLog(engine)
+    optimizer = Optimizer(
+        plans, RecommendationStore(engine), audit, world.publish, world.scan, world.executor,
+        Policy(approval_window=timedelta(days=7)), clock=world.tick,
+    )  # fmt: skip
+    try:
+        world.findings = [resize("i-a")]
+        [proposed] = await optimizer.scan(REGION)
+        assert await optimizer.expire_stale() == []  # a minute old: still open
+        world.now += timedelta(days=8)
+        [expired] = await optimizer.expire_stale()
+        assert expired.plan_id == proposed.plan_id and expired.status is PlanStatus.EXPIRED
+        assert "not decided since" in expired.reason
+        late = PlanDecision(plan_id=proposed.plan_id, decision=Decision.APPROVE, actor="ana", at=world.now)
+        assert await optimizer.decide(late) is None  # too late: nothing applied
+        assert world.ec2.instance("i-a") == ("running", "m5.2xlarge")
+        [again] = await optimizer.scan(REGION)  # still oversized: proposed anew, with a fresh approval window
+        stored = await plans.get(again.plan_id)
+        assert stored is not None and stored.status is PlanStatus.PROPOSED and stored.created_at > expired.created_at
+        assert await optimizer.expire_stale() == []
+    finally:
+        await engine.dispose()
