@@ -107,16 +107,24 @@ class AnomalyPageOut(BaseModel):
 
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, object]] = {
+    400: {"model": Problem, "description": "The body is not valid JSON"},
     401: {
         "model": Problem,
         "description": "Missing or invalid API key",
         "headers": {"WWW-Authenticate": {"description": "Bearer", "schema": {"type": "string"}}},
     },
+    403: {"model": Problem, "description": "The API key lacks the scope this needs (named in `detail`)"},
     404: {"model": Problem, "description": "No such resource"},
+    409: {"model": Problem, "description": "The resource is not in a state that allows this (said in `detail`)"},
     422: {"model": Problem, "description": "Invalid parameters; `errors` names each one"},
+    429: {
+        "model": Problem,
+        "description": "This key's request rate is reached; retry after `Retry-After` seconds",
+        "headers": {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
+    },
     503: {
         "model": Problem,
-        "description": "The cost store could not answer; retry after `Retry-After` seconds",
+        "description": "The store, the broker or the forecast service could not answer; retry after `Retry-After`",
         "headers": {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
     },
 }
