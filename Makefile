@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup run test test-fast lint bench-ingest bench-nab bench-anomaly bench-forecast bench-optimizer proto migrate clean compose-up
+.PHONY: setup run test test-fast lint bench-ingest bench-nab bench-anomaly bench-forecast bench-optimizer bench-api fuzz-api proto migrate clean compose-up
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or run: make PYTHON=python3 …)"; exit 1; }
@@ -43,6 +43,13 @@ bench-optimizer: setup
 
 bench-anomaly: setup
 	$(PY) -m bench.anomaly
+
+bench-api: setup
+	$(PY) -m bench.api
+
+# schemathesis over every REST route against the real PostgreSQL; exits non-zero on any failure.
+fuzz-api: setup
+	$(VENV)/bin/pytest -q -p no:cacheprovider tests/integration/test_gateway_fuzz.py
 
 # gRPC stubs from proto/ into outlay/rpc/ (committed; tests/unit/test_proto_stubs.py fails when they are stale).
 proto: setup

@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     # The gateway's API key (a secret: from the environment only, never logged). `outlay run`
     # generates one when unset; without one the gateway listens on loopback addresses only.
     api_key: SecretStr | None = Field(default=None, alias="OUTLAY_API_KEY")
+    # Rows (buckets x groups) one cost query may answer; a larger query is refused naming what to narrow.
+    api_max_cells: int = Field(default=50_000, ge=100, le=1_000_000, alias="OUTLAY_API_MAX_CELLS")
     # Requests a minute each API key may make (per gateway process); 0: no limit.
     rate_limit_per_minute: int = Field(default=1200, ge=0, alias="OUTLAY_RATE_LIMIT_PER_MINUTE")
     # Webhooks: deliveries to internal addresses (loopback, private, link-local, metadata) only when allowed; tries

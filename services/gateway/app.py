@@ -28,7 +28,6 @@ from services.gateway.event_sender import EventSender
 from services.gateway.forecasts.client import ForecastClient
 from services.gateway.permissions import Scope
 from services.gateway.problems import install_problem_handlers
-from services.gateway.query import DEFAULT_MAX_CELLS
 from services.gateway.routes import anomalies as anomaly_routes
 from services.gateway.routes import audit as audit_routes
 from services.gateway.routes import budgets as budget_routes
@@ -55,7 +54,7 @@ always an exact decimal string. Errors are RFC 9457 problem details.
 def create_app(
     settings: Settings | None = None,
     *,
-    max_cells: int = DEFAULT_MAX_CELLS,
+    max_cells: int | None = None,
     heartbeat_seconds: float = 15.0,
     client_queue_size: int = 256,
     probe_timeout: float = 2.0,
@@ -137,7 +136,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.max_cells = max_cells
+    app.state.max_cells = settings.api_max_cells if max_cells is None else max_cells
     app.state.probe_timeout = probe_timeout
     install_problem_handlers(app)
     auth = ApiKeyAuth(

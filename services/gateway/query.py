@@ -31,8 +31,9 @@ TAG_PREFIX = "tag:"
 # Amounts in different currencies or of different kinds (a live estimate and the bill for the same
 # usage) must never be added together, so every result row is split by these two.
 IMPLICIT_GROUPS: tuple[str, ...] = ("currency", "cost_kind")
-# Result rows (buckets x groups) one request may produce; larger answers must be narrowed by the caller.
-DEFAULT_MAX_CELLS = 20_000
+# Result rows (buckets x groups) one request may produce; larger answers must be narrowed by the caller
+# (90 days hourly for ten services is 21,600). The deployment's value is OUTLAY_API_MAX_CELLS.
+DEFAULT_MAX_CELLS = 50_000
 # Filter values one request may carry: each is a bound parameter, and the PostgreSQL driver refuses
 # statements with more than 32,767 of them.
 MAX_FILTER_VALUES = 1_000

@@ -1,0 +1,184 @@
+"""`make bench-api`: the gateway under load against the same query as raw SQL, on one PostgreSQL database.
+
+Seeds a fresh database through the real ledger writer with 1,000 resources across 10 services and 90 days of daily
+lines (which the ledger spreads into hourly rollups: 2.16 million hourly buckets), then, in the same run:
+
+- the API: `GET /v1/costs?granularity=hour&group_by=service` over the 90 days, from a real uvicorn server, by
+  `CONCURRENCY` clients for `SECONDS`: requests/s and p50 / p99 latency;
+- the baseline: the very SQL statement the gateway's store runs for that query (compiled from it), through
+  asyncpg on the same database, one at a time: p50.
+
+Goal (issue 6): p99 < 100 ms and API overhead (API p50 / raw SQL p50) <= 2. Last line: JSON.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import asyncpg
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+from outlay.events import CostKind, UsageRecord
+from outlay.kafka.embedded_broker import free_port
+from outlay.settings import Settings
+from outlay.store.engine import make_engine, upgrade
+from services.gateway.app import create_app
+from services.gateway.costs_query import CostStore
+from services.gateway.main import serving
+from services.gateway.query import build_query
+from services.ingest.ledger.writer import LedgerWriter
+
+PG_ADMIN = os.environ.get("OUTLAY_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+RESOURCES, SERVICES, DAYS = 1000, 10, 90  # ten services: a typical account's spread
+START = datetime(2026, 6, 1, tzinfo=UTC)
+CONCURRENCY, SECONDS = 8, 20.0
+KEY = "bench-api-key-0123456789abcdef"
+console = Console()
+
+
+def records() -> list[UsageRecord]:
+    out = []
+    for r in range(RESOURCES):
+        service = f"Service{r % SERVICES:02d}"
+        for d in range(DAYS):
+            day = START + timedelta(days=d)
+            cost = Decimal(1 + (r * 7 + d * 3) % 50) / Decimal(10)
+            out.append(
+                UsageRecord(
+                    record_id=f"r{r}-d{d}",
+                    source="bench",
+                    cost_kind=CostKind.BILLED,
+                    charge_period_start=day,
+                    charge_period_end=day + timedelta(days=1),
+                    billing_account_id="111122223333",
+                    service=service,
+                    region="us-east-1",
+                    resource_id=f"i-{r:012x}",
+                    billed_cost=cost,
+                    effective_cost=cost,
+                    list_cost=cost,
+                )  # fmt: skip
+            )
+    return out
+
+
+async def seed(url: str) -> float:
+    await upgrade(url)
+    engine = make_engine(url)
+    t0 = time.perf_counter()
+    try:
+        writer = LedgerWriter(engine)
+        batch = records()
+        for i in range(0, len(batch), 5000):
+            await writer.write(batch[i : i + 5000])
+    finally:
+        await engine.dispose()
+    return time.perf_counter() - t0
+
+
+QUERY = {
+    "start": START.date().isoformat(),
+    "end": (START + timedelta(days=DAYS)).date().isoformat(),
+    "granularity": "hour",
+    "group_by": "service",
+}
+
+
+async def api_run(url: str) -> tuple[list[float], int]:
+    app = create_app(Settings(DATABASE_URL=url, OUTLAY_API_KEY=KEY, OUTLAY_RATE_LIMIT_PER_MINUTE=0))
+    port = free_port()
+    latencies: list[float] = []
+    rows = 0
+    async with (
+        serving(app, port, within=60),
+        httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {KEY}"}, timeout=60
+        ) as http,
+    ):
+        first = await http.get("/v1/costs", params=QUERY)  # warm-up (and the answer's size)
+        first.raise_for_status()
+        rows = len(first.json()["rows"])
+        deadline = time.perf_counter() + SECONDS
+
+        async def client() -> None:
+            while time.perf_counter() < deadline:
+                t0 = time.perf_counter()
+                reply = await http.get("/v1/costs", params=QUERY)
+                latencies.append(time.perf_counter() - t0)
+                reply.raise_for_status()
+
+        await asyncio.gather(*(client() for _ in range(CONCURRENCY)))
+    return latencies, rows
+
+
+async def raw_sql(url: str, runs: int = 30) -> tuple[list[float], int]:
+    """The statement CostStore runs for QUERY, compiled with its values, timed through asyncpg."""
+    query = build_query(start=QUERY["start"], end=QUERY["end"], granularity="hour", group_by=["service"],
+                        dimension_filters={}, tag_filters=[], metric=None)  # fmt: skip
+    engine = make_engine(url)
+    statement = CostStore(engine).rollup_statement(query)
+    sql = str(statement.compile(engine.sync_engine, compile_kwargs={"literal_binds": True}))
+    await engine.dispose()
+    conn = await asyncpg.connect(url.replace("+asyncpg", ""))
+    timings = []
+    try:
+        result = await conn.fetch(sql)  # warm-up
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            result = await conn.fetch(sql)
+            timings.append(time.perf_counter() - t0)
+    finally:
+        await conn.close()
+    return timings, len(result)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+async def main() -> None:
+    name = f"outlay_bench_api_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(PG_ADMIN)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    url = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + f"/{name}"
+    try:
+        console.print(f"seeding {RESOURCES} resources x {DAYS} days through the ledger writer…")
+        seeded = await seed(url)
+        console.print(f"  {seeded:.1f} s; raw SQL baseline…")
+        raw, raw_rows = await raw_sql(url)
+        console.print(f"API: {CONCURRENCY} clients for {SECONDS:.0f} s…")
+        latencies, api_rows = await api_run(url)
+    finally:
+        admin = await asyncpg.connect(PG_ADMIN)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+    p50, p99 = percentile(latencies, 50) * 1000, percentile(latencies, 99) * 1000
+    raw_p50 = statistics.median(raw) * 1000
+    figures = {
+        "p50_ms": round(p50, 2), "p99_ms": round(p99, 2), "rps": round(len(latencies) / SECONDS, 1),
+        "raw_sql_p50_ms": round(raw_p50, 2), "overhead_ratio": round(p50 / raw_p50, 3),
+        "requests": len(latencies), "concurrency": CONCURRENCY, "rows_per_answer": api_rows,
+        "raw_rows": raw_rows, "seed_seconds": round(seeded, 1),
+    }  # fmt: skip
+    table = Table("measure", "API", "raw SQL", title="bench-api: GET /v1/costs, 90 days hourly by service")
+    table.add_row("p50 ms", f"{p50:.1f}", f"{raw_p50:.1f}")
+    table.add_row("p99 ms", f"{p99:.1f}", f"{percentile(raw, 99) * 1000:.1f}")
+    table.add_row("requests/s", f"{figures['rps']}", f"{1000 / raw_p50:.1f} (one at a time)")
+    console.print(table)
+    console.print(f"overhead ratio (API p50 / raw SQL p50): {figures['overhead_ratio']} (goal <= 2); p99 goal < 100 ms")
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
