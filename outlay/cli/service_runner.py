@@ -3,22 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import signal
 
 from outlay.kafka.embedded_broker import platform_bootstrap
 from outlay.kafka.producer import EventProducer
 from outlay.kafka.topics_admin import ensure_outlay_topics
+from outlay.lifecycle import stop_on_signals
 from outlay.process import tune_gc_for_streaming
 from outlay.settings import Settings, get_settings
 from outlay.telemetry import configure_logging, log_startup, start_metrics_server
-
-
-def _stop_event_on_signals() -> asyncio.Event:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    return stop
 
 
 async def _run_live(settings: Settings, source: str, backfill_days: int, speedup: float) -> None:
@@ -28,7 +20,7 @@ async def _run_live(settings: Settings, source: str, backfill_days: int, speedup
 
     assert settings.kafka_bootstrap_servers
     await ensure_outlay_topics(settings.kafka_bootstrap_servers, settings)
-    stop = _stop_event_on_signals()
+    stop = stop_on_signals()
     engine = make_engine(settings.store_url)
     try:
         catalogue = await load_catalogue(engine)  # prices from `outlay pricing sync`, where there are any

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 
 from outlay.kafka.producer import EventProducer
-from outlay.kafka.topics_admin import ensure_outlay_topics
+from outlay.lifecycle import prepare
 from outlay.settings import Settings
-from outlay.store.engine import make_engine, upgrade
+from outlay.store.engine import make_engine
 from services.forecast.rpc_server import start_server
 from services.forecast.worker import ProgressWatch, Reforecaster, run_schedule
 
@@ -19,16 +18,7 @@ GRACE_S = 5.0  # in-flight gRPC calls get this long to finish at shutdown
 
 
 async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
-    bootstrap = settings.kafka_bootstrap_servers
-    if not bootstrap:
-        raise RuntimeError("KAFKA_BOOTSTRAP_SERVERS is not set (the launcher sets it for every service)")
-    await upgrade(settings.store_url)
-    await ensure_outlay_topics(bootstrap, settings)
-    if stop is None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
+    bootstrap, stop = await prepare(settings, stop)
     engine = make_engine(settings.store_url)
     watch = ProgressWatch(bootstrap, client_id=f"{settings.kafka_client_id}-forecast")
     try:

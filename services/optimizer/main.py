@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -22,11 +21,11 @@ from outlay.events.utilization import UtilizationSample
 from outlay.kafka.consumer import BatchConsumer
 from outlay.kafka.keep_running import keep_running
 from outlay.kafka.producer import EventProducer
-from outlay.kafka.topics_admin import ensure_outlay_topics
+from outlay.lifecycle import prepare
 from outlay.pricing.catalogue import PriceCatalogue
 from outlay.settings import Settings
 from outlay.store.audit import AuditLog
-from outlay.store.engine import make_engine, upgrade
+from outlay.store.engine import make_engine
 from outlay.store.plans import PlanStore, RecommendationStore
 from outlay.store.prices import load_catalogue
 from outlay.store.utilization import UtilizationStore
@@ -51,16 +50,7 @@ def _policy(settings: Settings) -> Policy:
 
 
 async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
-    bootstrap = settings.kafka_bootstrap_servers
-    if not bootstrap:
-        raise RuntimeError("KAFKA_BOOTSTRAP_SERVERS is not set (the launcher sets it for every service)")
-    await upgrade(settings.store_url)
-    await ensure_outlay_topics(bootstrap, settings)
-    if stop is None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
+    bootstrap, stop = await prepare(settings, stop)
     endpoint = settings.aws_endpoint_url
     engine = make_engine(settings.store_url)
     prices = Prices(engine)
