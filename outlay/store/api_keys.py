@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from outlay.spread import to_naive_utc
 from outlay.store.models import ApiKeyRow
 
 PREFIX = "olk"  # keys read "olk_<id>_<secret>": recognisable in a leaked-secrets scan
@@ -59,10 +60,6 @@ def _key(row: Mapping[Any, Any]) -> StoredKey:
     )  # fmt: skip
 
 
-def _naive(value: datetime | None) -> datetime | None:
-    return None if value is None else value.astimezone(UTC).replace(tzinfo=None)
-
-
 class ApiKeyStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -76,7 +73,7 @@ class ApiKeyStore:
         columns = {
             "key_id": key_id, "tenant_id": tenant_id, "name": name, "secret_sha256": digest(secret),
             "scopes": sorted(set(scopes)), "created_by": created_by[:200],
-            "created_at": datetime.now(UTC).replace(tzinfo=None, microsecond=0), "expires_at": _naive(expires_at),
+            "created_at": datetime.now(UTC).replace(tzinfo=None, microsecond=0), "expires_at": None if expires_at is None else to_naive_utc(expires_at),
             "revoked_at": None,
         }  # fmt: skip
         async with self._engine.begin() as conn:
@@ -109,7 +106,7 @@ class ApiKeyStore:
         stmt = (
             update(ApiKeyRow)
             .where(ApiKeyRow.key_id == key_id, ApiKeyRow.tenant_id == tenant_id, ApiKeyRow.revoked_at.is_(None))
-            .values(revoked_at=_naive(now))
+            .values(revoked_at=to_naive_utc(now))
         )
         async with self._engine.begin() as conn:
             result = await conn.execute(stmt)

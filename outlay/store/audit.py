@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from sqlalchemy import insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from outlay.spread import to_naive_utc
 from outlay.store.models import AuditRow
 
 GENESIS = "0" * 64
@@ -47,7 +48,7 @@ class AuditEntry:
 
 def _fields(at: datetime, actor: str, subject: str, resource_id: str, event: str, detail: str) -> dict[str, object]:
     return {
-        "at": at.astimezone(UTC).replace(tzinfo=None, microsecond=0) if at.tzinfo else at.replace(microsecond=0),
+        "at": to_naive_utc(at).replace(microsecond=0),
         "actor": actor[:200],
         "subject": subject[:128],
         "resource_id": resource_id[:256],

@@ -19,11 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from outlay.events.plan import ActionPlan, PlannedChange, PlanStatus
 from outlay.events.usage import stable_record_id
 from outlay.money import from_nanos, to_nanos
+from outlay.spread import to_naive_utc
 from outlay.store.models import PlanRow, RecommendationRow
-
-
-def _naive(when: datetime | None) -> datetime | None:
-    return None if when is None else when.astimezone(UTC).replace(tzinfo=None)
 
 
 def _aware(when: datetime | None) -> datetime | None:
@@ -44,9 +41,9 @@ def _columns(plan: ActionPlan) -> dict[str, Any]:
         "approval_reasons": list(plan.approval_reasons),
         "reason": plan.reason,
         "decided_by": plan.decided_by,
-        "decided_at": _naive(plan.decided_at),
-        "created_at": _naive(plan.created_at),
-        "updated_at": _naive(plan.updated_at),
+        "decided_at": None if plan.decided_at is None else to_naive_utc(plan.decided_at),
+        "created_at": to_naive_utc(plan.created_at),
+        "updated_at": to_naive_utc(plan.updated_at),
     }
 
 
@@ -108,7 +105,13 @@ class PlanStore:
             existing = {
                 r.plan_id: r
                 for r in await conn.execute(
-                    select(PlanRow.__table__).where(or_(PlanRow.plan_id.in_(list(wanted)), PlanRow.region == region))
+                    # The scan's plans, and the region's open ones (to supersede): not its whole decided history.
+                    select(PlanRow.__table__).where(
+                        or_(
+                            PlanRow.plan_id.in_(list(wanted)),
+                            and_(PlanRow.region == region, PlanRow.status == PlanStatus.PROPOSED.value),
+                        )
+                    )
                 )
             }
             for plan in plans:
@@ -174,11 +177,11 @@ class PlanStore:
         reason: str | None = None,
         decided_by: str | None = None,
     ) -> ActionPlan | None:
-        values: dict[str, Any] = {"status": status.value, "updated_at": _naive(now)}
+        values: dict[str, Any] = {"status": status.value, "updated_at": to_naive_utc(now)}
         if reason is not None:
             values["reason"] = reason[:4000]
         if decided_by is not None:
-            values["decided_by"], values["decided_at"] = decided_by[:200], _naive(now)
+            values["decided_by"], values["decided_at"] = decided_by[:200], to_naive_utc(now)
         where = PlanRow.plan_id == plan_id
         if only_from is not None:
             where = and_(where, PlanRow.status.in_([s.value for s in only_from]))
@@ -191,7 +194,7 @@ class PlanStore:
     async def expire(self, proposed_before: datetime, now: datetime) -> list[ActionPlan]:
         """Proposed plans nobody decided on since before `proposed_before` become expired; returns them."""
         stmt = select(PlanRow.plan_id).where(
-            PlanRow.status == PlanStatus.PROPOSED.value, PlanRow.created_at < _naive(proposed_before)
+            PlanRow.status == PlanStatus.PROPOSED.value, PlanRow.created_at < to_naive_utc(proposed_before)
         )
         expired = []
         async with self._engine.begin() as conn:
@@ -217,7 +220,7 @@ class PlanStore:
         if status is not None:
             stmt = stmt.where(PlanRow.status == status.value)
         if after is not None:
-            at, plan_id = _naive(after[0]), after[1]
+            at, plan_id = to_naive_utc(after[0]), after[1]
             stmt = stmt.where(or_(PlanRow.updated_at < at, and_(PlanRow.updated_at == at, PlanRow.plan_id < plan_id)))
         stmt = stmt.order_by(PlanRow.updated_at.desc(), PlanRow.plan_id.desc()).limit(limit + 1)
         async with self._engine.connect() as conn:
@@ -284,7 +287,7 @@ class RecommendationStore:
                 "proposed": r.proposed,
                 "evidence": r.evidence,
                 "plan_id": r.plan_id,
-                "found_at": _naive(r.found_at),
+                "found_at": to_naive_utc(r.found_at),
             }
             for r in found
         ]

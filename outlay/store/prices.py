@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from outlay.pricing.catalogue import PriceCatalogue
 from outlay.pricing.price_list import SyncedPrice
+from outlay.spread import to_naive_utc
 from outlay.store.models import SyncedPriceRow
 from outlay.store.upsert import dialect_insert
 
@@ -31,7 +32,7 @@ class SyncedPriceStore:
                 "usd": format(p.usd, "f"),
                 "unit": p.unit,
                 "attributes": dict(p.attributes),
-                "synced_at": at.astimezone(UTC).replace(tzinfo=None),
+                "synced_at": to_naive_utc(at),
             }
             for p in prices
         }

@@ -12,6 +12,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from outlay.events.utilization import UtilizationSample
+from outlay.spread import to_naive_utc
 from outlay.store.models import UtilizationRow
 from outlay.store.upsert import dialect_insert
 
@@ -23,7 +24,7 @@ Series = dict[tuple[str, str], list[tuple[datetime, float]]]  # (resource id, me
 
 
 def _bucket(at: datetime) -> tuple[datetime, str]:
-    minute = at.astimezone(UTC).replace(tzinfo=None, second=0, microsecond=0)
+    minute = to_naive_utc(at).replace(second=0, microsecond=0)
     return minute - timedelta(minutes=minute.minute % 5), MINUTES[minute.minute % 5]
 
 
@@ -61,7 +62,7 @@ class UtilizationStore:
 
     async def series(self, region: str, start: datetime, end: datetime) -> Series:
         """Every kept series of the region in [start, end): five-minute means of the minutes sampled."""
-        lo, hi = start.astimezone(UTC).replace(tzinfo=None), end.astimezone(UTC).replace(tzinfo=None)
+        lo, hi = to_naive_utc(start), to_naive_utc(end)
         table = UtilizationRow.__table__
         stmt = (
             select(table.c.resource_id, table.c.metric, table.c.bucket, *(table.c[m] for m in MINUTES))
@@ -80,7 +81,7 @@ class UtilizationStore:
 
     async def prune(self, before: datetime) -> int:
         """Drop rows older than `before` (the lookback's start, with a margin)."""
-        cutoff = before.astimezone(UTC).replace(tzinfo=None)
+        cutoff = to_naive_utc(before)
         async with self._engine.begin() as conn:
             result = await conn.execute(delete(UtilizationRow).where(UtilizationRow.bucket < cutoff))
         return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -16,14 +16,11 @@ from typing import Any
 from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from outlay.spread import to_naive_utc
 from outlay.store.models import WebhookDeliveryRow, WebhookRow
 from outlay.store.upsert import dialect_insert
 
 CLAIM_TIMEOUT = timedelta(minutes=5)  # a delivery `sending` this long was claimed by a gateway that stopped
-
-
-def _naive(at: datetime) -> datetime:
-    return at.astimezone(UTC).replace(tzinfo=None)
 
 
 @dataclass(frozen=True)
@@ -127,10 +124,10 @@ class WebhookStore:
                 "body": render(hook, event),
                 "status": "pending",
                 "attempts": 0,
-                "next_attempt_at": _naive(now),
+                "next_attempt_at": to_naive_utc(now),
                 "last_status_code": None,
                 "last_error": "",
-                "created_at": _naive(now),
+                "created_at": to_naive_utc(now),
                 "delivered_at": None,
             }  # fmt: skip
             for hook in hooks
@@ -150,9 +147,9 @@ class WebhookStore:
     async def claim_due(self, now: datetime, limit: int = 50) -> list[tuple[Delivery, Webhook]]:
         """Deliveries due now (and ones a stopped gateway left `sending`), each claimed by this caller alone."""
         table = WebhookDeliveryRow.__table__
-        stale = _naive(now - CLAIM_TIMEOUT)
+        stale = to_naive_utc(now - CLAIM_TIMEOUT)
         due = or_(
-            (table.c.status == "pending") & (table.c.next_attempt_at <= _naive(now)),
+            (table.c.status == "pending") & (table.c.next_attempt_at <= to_naive_utc(now)),
             (table.c.status == "sending") & (table.c.next_attempt_at <= stale),
         )
         claimed: list[tuple[Delivery, Webhook]] = []
@@ -167,7 +164,7 @@ class WebhookStore:
                         table.c.status == row.status,
                         table.c.next_attempt_at == row.next_attempt_at,
                     )  # fmt: skip
-                    .values(status="sending", next_attempt_at=_naive(now))
+                    .values(status="sending", next_attempt_at=to_naive_utc(now))
                 )
                 if not won.rowcount:  # type: ignore[attr-defined]
                     continue  # another gateway took it
@@ -186,7 +183,7 @@ class WebhookStore:
         status = "delivered" if delivered else ("pending" if retry_at is not None else "dead")
         values: dict[str, Any] = {
             "status": status, "attempts": attempts, "last_status_code": status_code, "last_error": error[:1000],
-            "next_attempt_at": _naive(retry_at or now), "delivered_at": _naive(now) if delivered else None,
+            "next_attempt_at": to_naive_utc(retry_at or now), "delivered_at": to_naive_utc(now) if delivered else None,
         }  # fmt: skip
         async with self._engine.begin() as conn:
             await conn.execute(
@@ -211,7 +208,7 @@ class WebhookStore:
                 WebhookDeliveryRow.webhook_id == webhook_id,
                 WebhookDeliveryRow.status.in_(["dead", "delivered"]),
             )  # fmt: skip
-            .values(status="pending", attempts=0, next_attempt_at=_naive(now), delivered_at=None)
+            .values(status="pending", attempts=0, next_attempt_at=to_naive_utc(now), delivered_at=None)
         )
         async with self._engine.begin() as conn:
             result = await conn.execute(stmt)
