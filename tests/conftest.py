@@ -87,6 +87,12 @@ async def sqlite_url(tmp_path: Path) -> str:
     return url
 
 
+@pytest.fixture(params=["postgresql", "sqlite"])
+def dialect_url(request: pytest.FixtureRequest) -> str:
+    """The test runs once on each store: the emptied PostgreSQL database, then a fresh SQLite file."""
+    return str(request.getfixturevalue("store_url" if request.param == "postgresql" else "sqlite_url"))
+
+
 @pytest.fixture(scope="session")
 def moto_url() -> Iterator[str]:
     port = free_port()

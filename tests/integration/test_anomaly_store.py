@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import pytest
-
 from outlay.events import FeedbackVerdict, Severity
 from outlay.store.engine import make_engine
 from services.gateway.anomalies.listing import parse_anomaly_query
@@ -14,13 +12,8 @@ from services.gateway.anomalies.store import AnomalyStore
 from tests.integration.test_gateway_anomalies import EC2, TOTAL, incident
 
 
-@pytest.fixture(params=["postgresql", "sqlite"])
-def url(request: pytest.FixtureRequest) -> str:
-    return str(request.getfixturevalue("store_url" if request.param == "postgresql" else "sqlite_url"))
-
-
-async def test_upserts_pages_and_verdicts(url: str) -> None:
-    engine = make_engine(url)
+async def test_upserts_pages_and_verdicts(dialect_url: str) -> None:
+    engine = make_engine(dialect_url)
     store = AnomalyStore(engine)
     try:
         opened, closed = incident(EC2, 0, 3), incident(EC2, 0, 10, closed=True, impact="40")

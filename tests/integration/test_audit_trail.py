@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-import pytest
 from sqlalchemy import delete, insert, update
 
 from outlay.settings import Settings
@@ -20,13 +19,11 @@ ADMIN = "operator-key-0123456789abcdef"
 AT = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 
 
-@pytest.fixture(params=["postgresql", "sqlite"])
-def url(request: pytest.FixtureRequest, store_url: str, sqlite_url: str) -> str:
-    return store_url if request.param == "postgresql" else sqlite_url
-
-
-async def test_the_chain_holds_under_concurrent_appends_and_shows_any_edit_or_deletion(url: str) -> None:
-    engine, other = make_engine(url), make_engine(url)  # two writers, as the gateway and the optimizer are
+async def test_the_chain_holds_under_concurrent_appends_and_shows_any_edit_or_deletion(dialect_url: str) -> None:
+    engine, other = (
+        make_engine(dialect_url),
+        make_engine(dialect_url),
+    )  # two writers, as the gateway and the optimizer are
     try:
         first, second = AuditLog(engine), AuditLog(other)
         await asyncio.gather(

@@ -9,8 +9,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-import pytest
-
 from outlay.events.plan import ActionPlan, Decision, PlanDecision, PlanStatus
 from outlay.store.audit import AuditLog
 from outlay.store.engine import make_engine
@@ -67,13 +65,8 @@ class World:
         return self.now
 
 
-@pytest.fixture(params=["postgresql", "sqlite"])
-def url(request: pytest.FixtureRequest, store_url: str, sqlite_url: str) -> str:
-    return store_url if request.param == "postgresql" else sqlite_url
-
-
-async def test_scans_propose_refresh_and_supersede_but_never_reopen_decided_plans(url: str) -> None:
-    engine = make_engine(url)
+async def test_scans_propose_refresh_and_supersede_but_never_reopen_decided_plans(dialect_url: str) -> None:
+    engine = make_engine(dialect_url)
     try:
         store = PlanStore(engine)
         a, b = propose_plans([resize("i-a")], {"i-a": {}}), propose_plans([idle("i-b")], {"i-b": {}})
@@ -111,8 +104,8 @@ async def test_scans_propose_refresh_and_supersede_but_never_reopen_decided_plan
         await engine.dispose()
 
 
-async def test_decisions_auto_apply_and_broken_executors_leave_a_true_record(url: str) -> None:
-    engine = make_engine(url)
+async def test_decisions_auto_apply_and_broken_executors_leave_a_true_record(dialect_url: str) -> None:
+    engine = make_engine(dialect_url)
     world = World(
         {"i-dev": "m5.2xlarge", "i-prod": "m5.2xlarge", "i-idle": "m5.2xlarge"},
         {"i-dev": {"env": "dev"}, "i-prod": {"env": "prod"}, "i-idle": {"env": "test"}},
@@ -173,9 +166,9 @@ async def test_decisions_auto_apply_and_broken_executors_leave_a_true_record(url
 
 
 async def test_plans_found_again_reopen_changed_ones_republish_and_a_redelivered_approval_still_applies(
-    url: str,
+    dialect_url: str,
 ) -> None:
-    engine = make_engine(url)
+    engine = make_engine(dialect_url)
     world = World({"i-a": "m5.2xlarge", "i-b": "m5.2xlarge"}, {"i-a": {"env": "prod"}, "i-b": {"env": "prod"}})
     plans, audit = PlanStore(engine), AuditLog(engine)
     optimizer = Optimizer(
@@ -214,8 +207,8 @@ async def test_plans_found_again_reopen_changed_ones_republish_and_a_redelivered
         await engine.dispose()
 
 
-async def test_proposals_nobody_decides_on_expire_and_a_later_scan_proposes_them_anew(url: str) -> None:
-    engine = make_engine(url)
+async def test_proposals_nobody_decides_on_expire_and_a_later_scan_proposes_them_anew(dialect_url: str) -> None:
+    engine = make_engine(dialect_url)
     world = World({"i-a": "m5.2xlarge"}, {"i-a": {"env": "prod"}})
     plans, audit = PlanStore(engine), AuditLog(engine)
     optimizer = Optimizer(

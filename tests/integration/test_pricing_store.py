@@ -6,20 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-import pytest
-
 from outlay.pricing.price_list import SyncedPrice
 from outlay.store.engine import make_engine
 from outlay.store.prices import SyncedPriceStore, load_catalogue
 
 
-@pytest.fixture(params=["postgresql", "sqlite"])
-def url(request: pytest.FixtureRequest, store_url: str, sqlite_url: str) -> str:
-    return store_url if request.param == "postgresql" else sqlite_url
-
-
-async def test_synced_prices_are_stored_replaced_and_used(url: str) -> None:
-    engine = make_engine(url)
+async def test_synced_prices_are_stored_replaced_and_used(dialect_url: str) -> None:
+    engine = make_engine(dialect_url)
     try:
         store = SyncedPriceStore(engine)
         assert await store.last_synced() is None

@@ -8,8 +8,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
-
 from outlay.aws.resources import MetricQuery
 from outlay.events.utilization import UtilizationSample
 from outlay.store.engine import make_engine
@@ -26,13 +24,8 @@ def sample(resource_id: str, minute: int, value: float, metric: str = "CPUUtiliz
     )  # fmt: skip
 
 
-@pytest.fixture(params=["postgresql", "sqlite"])
-def url(request: pytest.FixtureRequest, store_url: str, sqlite_url: str) -> str:
-    return store_url if request.param == "postgresql" else sqlite_url
-
-
-async def test_samples_are_kept_once_per_minute_as_five_minute_means(url: str) -> None:
-    engine = make_engine(url)
+async def test_samples_are_kept_once_per_minute_as_five_minute_means(dialect_url: str) -> None:
+    engine = make_engine(dialect_url)
     try:
         store = UtilizationStore(engine)
         first = [sample("i-1", m, float(m)) for m in range(7)] + [sample("i-1", 0, 5.0, "NetworkIn")]
