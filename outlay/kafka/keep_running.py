@@ -6,8 +6,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, TypeVar
+
+from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    from outlay.kafka.consumer import BatchConsumer
 
 log = logging.getLogger(__name__)
+E = TypeVar("E", bound=BaseModel)
 
 
 async def keep_running(
@@ -26,3 +33,23 @@ async def keep_running(
             log.warning("%s failed (%s); retrying in %.1fs", what, exc, backoff)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 10.0)
+
+
+async def consume_forever(
+    what: str,
+    consumer: Callable[[], BatchConsumer[E]],
+    handle: Callable[[list[E]], Awaitable[None]],
+    timeout_ms: int = 500,
+) -> None:
+    """A consumer group's loop: each batch handled (also an empty one: the handler may have timed work), then its
+    offsets committed, so a crash re-delivers what was not handled (at least once); an outage starts a new
+    consumer from `consumer()` after a back-off."""
+
+    async def attempt() -> None:
+        async with consumer() as started:
+            while True:
+                batch = await started.next_batch(timeout_ms=timeout_ms)
+                await handle(batch.events)
+                await started.commit(batch)
+
+    await keep_running(what, attempt)

@@ -19,7 +19,7 @@ from outlay.aws.inventory import AwsInventory
 from outlay.events.plan import ActionPlan, PlanDecision
 from outlay.events.utilization import UtilizationSample
 from outlay.kafka.consumer import BatchConsumer
-from outlay.kafka.keep_running import keep_running
+from outlay.kafka.keep_running import consume_forever
 from outlay.kafka.producer import EventProducer
 from outlay.lifecycle import prepare
 from outlay.pricing.catalogue import PriceCatalogue
@@ -140,8 +140,10 @@ async def _utilization(store: UtilizationStore, settings: Settings, producer: Ev
     assert settings.kafka_bootstrap_servers
     bootstrap = settings.kafka_bootstrap_servers
 
-    async def consume() -> None:
-        consumer = BatchConsumer(
+    pruned = 0.0
+
+    def consumer() -> BatchConsumer[UtilizationSample]:
+        return BatchConsumer(
             bootstrap,
             UtilizationSample,
             f"{settings.optimizer_group_id}-utilization",
@@ -150,19 +152,16 @@ async def _utilization(store: UtilizationStore, settings: Settings, producer: Ev
             max_records=5000,
             session_timeout_ms=settings.kafka_session_timeout_ms,
         )
-        pruned = 0.0
-        async with consumer:
-            while True:
-                batch = await consumer.next_batch(timeout_ms=1000)
-                if batch.events:
-                    await store.add(batch.events)
-                await consumer.commit(batch)
-                now = time.monotonic()
-                if now - pruned > 3600:
-                    await store.prune(datetime.now(UTC) - LOOKBACK - timedelta(days=1))
-                    pruned = now
 
-    await keep_running("utilization consumer", consume)
+    async def keep(samples: list[UtilizationSample]) -> None:
+        nonlocal pruned
+        if samples:
+            await store.add(samples)
+        if time.monotonic() - pruned > 3600:
+            await store.prune(datetime.now(UTC) - LOOKBACK - timedelta(days=1))
+            pruned = time.monotonic()
+
+    await consume_forever("utilization consumer", consumer, keep, timeout_ms=1000)
 
 
 async def _decisions(optimizer: Optimizer, settings: Settings, producer: EventProducer, client_id: str) -> None:
@@ -171,8 +170,8 @@ async def _decisions(optimizer: Optimizer, settings: Settings, producer: EventPr
     assert settings.kafka_bootstrap_servers
     bootstrap = settings.kafka_bootstrap_servers
 
-    async def consume() -> None:
-        consumer = BatchConsumer(
+    def consumer() -> BatchConsumer[PlanDecision]:
+        return BatchConsumer(
             bootstrap,
             PlanDecision,
             settings.optimizer_group_id,
@@ -183,14 +182,12 @@ async def _decisions(optimizer: Optimizer, settings: Settings, producer: EventPr
             max_poll_interval_ms=3_600_000,  # applying a large plan may take long between polls
             decode_in_thread=False,
         )
-        async with consumer:
-            while True:
-                batch = await consumer.next_batch(timeout_ms=500)
-                for decision in batch.events:
-                    try:
-                        await optimizer.decide(decision)
-                    except (DataError, IntegrityError) as exc:  # this decision can never be stored: skip it
-                        log.error("decision on plan %s cannot be stored, skipped: %s", decision.plan_id, exc)
-                await consumer.commit(batch)
 
-    await keep_running("plan decision consumer", consume)
+    async def take(decisions: list[PlanDecision]) -> None:
+        for decision in decisions:
+            try:
+                await optimizer.decide(decision)
+            except (DataError, IntegrityError) as exc:  # this decision can never be stored: skip it
+                log.error("decision on plan %s cannot be stored, skipped: %s", decision.plan_id, exc)
+
+    await consume_forever("plan decision consumer", consumer, take)

@@ -11,7 +11,7 @@ import logging
 
 from outlay.events import CostAnomaly
 from outlay.kafka.consumer import BatchConsumer
-from outlay.kafka.keep_running import keep_running
+from outlay.kafka.keep_running import consume_forever
 from services.gateway.anomalies.store import AnomalyStore
 
 log = logging.getLogger(__name__)
@@ -35,10 +35,10 @@ class AnomalySink:
 
     async def run(self) -> None:
         """Consume forever; a broker or store outage is retried with backoff (the API keeps serving)."""
-        await keep_running("anomaly sink", self._consume)
+        await consume_forever("anomaly sink", self._consumer, self._store_updates)
 
-    async def _consume(self) -> None:
-        consumer = BatchConsumer(
+    def _consumer(self) -> BatchConsumer[CostAnomaly]:
+        return BatchConsumer(
             self._bootstrap,
             CostAnomaly,
             self._group_id,
@@ -47,9 +47,7 @@ class AnomalySink:
             session_timeout_ms=self._session_timeout_ms,
             decode_in_thread=False,
         )
-        async with consumer:
-            while True:
-                batch = await consumer.next_batch(timeout_ms=500)
-                if batch.events:
-                    await self._store.upsert(batch.events)
-                await consumer.commit(batch)
+
+    async def _store_updates(self, anomalies: list[CostAnomaly]) -> None:
+        if anomalies:
+            await self._store.upsert(anomalies)

@@ -11,11 +11,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 
 from outlay.kafka.consumer import BatchConsumer
-from outlay.kafka.keep_running import keep_running
+from outlay.kafka.keep_running import consume_forever, keep_running
 from outlay.store.webhooks import Delivery, Webhook, WebhookStore
 from services.gateway.webhooks.events import EventType, accepts, dedupe_key, renderer
 from services.gateway.webhooks.signing import sign
@@ -38,23 +39,19 @@ class WebhookQueue:
         self._session_timeout_ms = session_timeout_ms
 
     async def run(self) -> None:
-        await keep_running(f"webhook queue ({self.kind.name})", self._consume)
+        await consume_forever(f"webhook queue ({self.kind.name})", self._consumer, self._queue)
 
-    async def _consume(self) -> None:
-        consumer = BatchConsumer(
+    def _consumer(self) -> BatchConsumer[Any]:
+        return BatchConsumer(
             self._bootstrap, self.kind.topic.event, self._group, topic=self.kind.topic,
             client_id=f"outlay-gateway-webhooks-{self.kind.name}", max_records=500,
             session_timeout_ms=self._session_timeout_ms, decode_in_thread=False,
         )  # fmt: skip
-        async with consumer:
-            while True:
-                batch = await consumer.next_batch(timeout_ms=500)
-                items = [(dedupe_key(self.kind, e), e) for e in batch.events if self.kind.wanted(e)]
-                if items:
-                    await self._store.enqueue(
-                        self.kind.name, items, accepts(self.kind), renderer(self.kind), datetime.now(UTC)
-                    )
-                await consumer.commit(batch)
+
+    async def _queue(self, events: list[Any]) -> None:
+        items = [(dedupe_key(self.kind, e), e) for e in events if self.kind.wanted(e)]
+        if items:
+            await self._store.enqueue(self.kind.name, items, accepts(self.kind), renderer(self.kind), datetime.now(UTC))
 
 
 @dataclass(frozen=True)
