@@ -8,7 +8,7 @@ from datetime import datetime
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from outlay.store.audit import AuditLog
+from outlay.store.audit import AuditEntry, AuditLog
 from services.gateway.query import NUL_MESSAGE, ErrorCollector, FieldError, QueryError, parse_int_in
 from services.gateway.routes.costs import reject_unknown
 from services.gateway.schemas import PROBLEM_RESPONSES
@@ -26,6 +26,14 @@ class AuditEntryOut(BaseModel):
     resource_id: str
     detail: str
     entry_hash: str = Field(description="SHA-256 over the previous entry's hash and this entry")
+
+
+def entry_out(e: AuditEntry) -> AuditEntryOut:
+    event = e.event
+    return AuditEntryOut(
+        audit_id=e.audit_id, at=event.at, actor=event.actor, subject=event.subject, event=event.event,
+        resource_id=event.resource_id, detail=event.detail, entry_hash=e.entry_hash,
+    )  # fmt: skip
 
 
 class AuditPageOut(BaseModel):
@@ -64,19 +72,7 @@ async def list_audit(
         raise QueryError(check.errors)
     entries = await _log(request).page(subject, start, size)
     return AuditPageOut(
-        entries=[
-            AuditEntryOut(
-                audit_id=e.audit_id,
-                at=e.event.at,
-                actor=e.event.actor,
-                subject=e.event.subject,
-                event=e.event.event,
-                resource_id=e.event.resource_id,
-                detail=e.event.detail,
-                entry_hash=e.entry_hash,
-            )  # fmt: skip
-            for e in entries
-        ],
+        entries=[entry_out(e) for e in entries],
         next_after=entries[-1].audit_id if len(entries) == size else None,
     )
 

@@ -23,6 +23,8 @@ from services.gateway.event_sender import EventSender, Undelivered
 from services.gateway.measured_savings import MAX_AGE_DAYS, measured_savings
 from services.gateway.permissions import Scope
 from services.gateway.query import NUL_MESSAGE, Cursor, ErrorCollector, QueryError, parse_choice, parse_int_in
+from services.gateway.routes.audit import MAX_LIMIT as AUDIT_MAX_LIMIT
+from services.gateway.routes.audit import AuditEntryOut, entry_out
 from services.gateway.routes.costs import reject_unknown, store_of
 from services.gateway.schemas import ID_PATTERN, PROBLEM_RESPONSES
 
@@ -57,14 +59,6 @@ class RecommendationsOut(BaseModel):
 class PlanPageOut(BaseModel):
     plans: list[ActionPlan]
     next_cursor: str | None
-
-
-class AuditEntryOut(BaseModel):
-    at: datetime
-    actor: str
-    event: str
-    resource_id: str
-    detail: str
 
 
 class AuditOut(BaseModel):
@@ -197,14 +191,9 @@ async def plan_audit(request: Request, plan_id: str = _ID) -> AuditOut:
     reject_unknown(request, frozenset())
     if await _plans(request).get(plan_id) is None:
         raise _not_found(plan_id)
-    entries = await _audit(request).of(f"plan:{plan_id}")
-    return AuditOut(
-        plan_id=plan_id,
-        entries=[
-            AuditEntryOut(at=e.at, actor=e.actor, event=e.event, resource_id=e.resource_id, detail=e.detail)
-            for e in entries
-        ],  # fmt: skip
-    )
+    # (the page is as long as the API's longest audit page: a plan's trail is steps of its resources)
+    entries = await _audit(request).page(subject=f"plan:{plan_id}", limit=AUDIT_MAX_LIMIT)
+    return AuditOut(plan_id=plan_id, entries=[entry_out(e) for e in entries])
 
 
 @router.get(
