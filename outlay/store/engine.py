@@ -20,8 +20,12 @@ def make_engine(url: str, **kwargs: object) -> AsyncEngine:
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
             cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")  # readers (gateway) alongside the ledger writer
             cur.execute("PRAGMA busy_timeout=10000")
+            # WAL: readers (gateway) alongside the ledger writer. Switching takes an exclusive lock that
+            # two connections converting at once can deadlock on, so switch only when not yet in WAL.
+            cur.execute("PRAGMA journal_mode")
+            if cur.fetchone()[0] != "wal":
+                cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
 

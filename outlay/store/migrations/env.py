@@ -6,8 +6,8 @@ import asyncio
 
 from alembic import context
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import create_async_engine
 
+from outlay.store.engine import make_engine
 from outlay.store.models import Base
 
 target_metadata = Base.metadata
@@ -26,7 +26,7 @@ def _run(connection: Connection) -> None:
 async def _main() -> None:
     url = context.config.get_main_option("sqlalchemy.url")
     assert url, "sqlalchemy.url must be set"
-    engine = create_async_engine(url)
+    engine = make_engine(url)  # SQLite leaves migration in WAL, before services' writers connect
     async with engine.connect() as conn:
         await conn.run_sync(_run)
         await conn.commit()
