@@ -12,6 +12,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from outlay.events.usage import Money, stable_record_id
+from outlay.tenancy import DEFAULT_TENANT, TenantId
 
 
 class AnomalyDirection(StrEnum):
@@ -36,6 +37,7 @@ class CostAnomaly(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     anomaly_id: str = Field(description="Stable for the whole incident: derived from the series and its start.")
+    tenant_id: TenantId = DEFAULT_TENANT
     series: str = Field(description="Series identity, e.g. 'billing_account_id=111122223333|service=AmazonEC2'.")
     dimensions: dict[str, str] = Field(default_factory=dict, description="The series' dimension values.")
     direction: AnomalyDirection
@@ -68,6 +70,7 @@ class AnomalyFeedback(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     anomaly_id: str
+    tenant_id: TenantId = DEFAULT_TENANT
     series: str
     verdict: FeedbackVerdict
     given_at: datetime

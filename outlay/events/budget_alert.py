@@ -13,6 +13,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from outlay.events.usage import Money, stable_record_id
+from outlay.tenancy import DEFAULT_TENANT, TenantId
 
 
 class ThresholdBasis(StrEnum):
@@ -30,6 +31,7 @@ class BudgetAlert(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     alert_id: str = Field(description="Stable for (budget, period, basis, percent).")
+    tenant_id: TenantId = DEFAULT_TENANT
     budget_id: str
     budget_name: str
     scope: str

@@ -14,6 +14,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from outlay.events.usage import Money, stable_record_id
+from outlay.tenancy import DEFAULT_TENANT, TenantId
 
 
 class ForecastBasis(StrEnum):
@@ -67,6 +68,7 @@ class CostForecast(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     forecast_id: str = Field(description="Stable for (scope, currency, basis, history_end, horizon).")
+    tenant_id: TenantId = DEFAULT_TENANT
     scope: str = Field(description="'total', 'billing_account_id=…', 'service=…' or 'tag:<key>=<value>'.")
     dimensions: dict[str, str] = Field(default_factory=dict, description="The scope's dimension values.")
     currency: str = "USD"

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+
+from outlay.tenancy import DEFAULT_TENANT, TenantId
 
 
 class LedgerProgress(BaseModel):
@@ -19,6 +21,9 @@ class LedgerProgress(BaseModel):
     period_end: datetime
     cost_kinds: list[str]
     committed_at: datetime
+    tenant_ids: list[TenantId] = Field(
+        default_factory=lambda: [DEFAULT_TENANT], description="The tenants whose rows the batch wrote."
+    )
 
     @property
     def key(self) -> bytes:

@@ -14,6 +14,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from outlay.events.usage import Money
+from outlay.tenancy import DEFAULT_TENANT, TenantId
 
 
 class Kind(StrEnum):
@@ -89,6 +90,7 @@ class ActionPlan(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     plan_id: str = Field(description="Stable for the same set of changes: a rescan finding them again reuses it.")
+    tenant_id: TenantId = DEFAULT_TENANT
     status: PlanStatus
     region: str
     title: str = Field(description="In words: what the plan does and where.")
@@ -121,6 +123,7 @@ class PlanDecision(BaseModel):
 
     plan_id: str
     decision: Decision
+    tenant_id: TenantId = DEFAULT_TENANT
     actor: str = Field(description="Who decided (the API key's name until issue 6 brings users).")
     comment: str = Field(default="", max_length=2000)
     at: datetime

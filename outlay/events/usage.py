@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_valida
 
 from outlay.events.currencies import ISO_4217, currency_code
 from outlay.events.trusted import check_trustable, trusted_instance
+from outlay.tenancy import DEFAULT_TENANT, TenantId
 
 # The longest charge period a usage line may have. Real bills top out at a month (a monthly fee line),
 # a yearly commitment at a leap year; a longer period is a bad date, and spreading it over its minutes
@@ -37,7 +38,8 @@ class CostKind(StrEnum):
 class UsageRecord(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    record_id: str = Field(description="Stable id of this line: replaying the source yields the same id.")
+    record_id: str = Field(description="Stable id of this line (within its tenant): replaying the source yields the same id.")
+    tenant_id: TenantId = DEFAULT_TENANT
     source: str = Field(description="focus | cur | cur2 | metering | generator")
     source_ref: str = Field(default="", description="Where it came from: file URI and row, or poller.")
     cost_kind: CostKind

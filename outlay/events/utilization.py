@@ -6,11 +6,14 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from outlay.tenancy import DEFAULT_TENANT, TenantId
+
 
 class UtilizationSample(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     record_id: str
+    tenant_id: TenantId = DEFAULT_TENANT
     timestamp: datetime = Field(description="Start of the sampled minute, UTC.")
     account_id: str
     region: str

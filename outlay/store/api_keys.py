@@ -17,9 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from outlay.spread import to_naive_utc
 from outlay.store.models import ApiKeyRow
+from outlay.tenancy import DEFAULT_TENANT
 
 PREFIX = "olk"  # keys read "olk_<id>_<secret>": recognisable in a leaked-secrets scan
-DEFAULT_TENANT = "default"
 
 
 def digest(secret: str) -> str:

@@ -31,6 +31,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from outlay.tenancy import DEFAULT_TENANT
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -47,6 +49,7 @@ class UsageRow(Base):
 
     __tablename__ = "usage_records"
 
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True, default=DEFAULT_TENANT)
     record_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     source: Mapped[str] = mapped_column(String(32))
     source_ref: Mapped[str] = mapped_column(String(1024), default="")
@@ -79,6 +82,7 @@ class UsageRow(Base):
 ROLLUP_KEY = (
     "grain",
     "period_start",
+    "tenant_id",
     "cost_kind",
     "provider",
     "billing_account_id",
@@ -94,7 +98,7 @@ ROLLUP_KEY = (
 class RollupKeyHasher:
     """`key_hash` values: a 16-byte digest identifying a rollup bucket.
 
-    `key` holds the ROLLUP_KEY values in order. The digest covers the repr of the nine values
+    `key` holds the ROLLUP_KEY values in order. The digest covers the repr of the ten values
     after (grain, period_start) -- a tuple's repr is unambiguous whatever characters it holds --
     followed by the grain and the ISO period. Those nine values are the same for both grains and
     many buckets of a batch, so their part of the hash is computed once per instance and copied:
@@ -130,6 +134,7 @@ class CostRollup(Base):
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
     grain: Mapped[str] = mapped_column(String(8))
     period_start: Mapped[datetime] = mapped_column(DateTime())
+    tenant_id: Mapped[str] = mapped_column(String(64), default=DEFAULT_TENANT)
     cost_kind: Mapped[str] = mapped_column(String(16))
     provider: Mapped[str] = mapped_column(String(64))
     billing_account_id: Mapped[str] = mapped_column(String(128))
@@ -148,7 +153,7 @@ class CostRollup(Base):
 
     __table_args__ = (
         UniqueConstraint("key_hash", name="uq_cost_rollups_key_hash"),
-        Index("ix_cost_rollups_grain_period", "grain", "period_start"),
+        Index("ix_cost_rollups_tenant_grain_period", "tenant_id", "grain", "period_start"),
     )
 
 
@@ -176,6 +181,7 @@ class AnomalyRow(Base):
 
     __tablename__ = "anomalies"
 
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True, default=DEFAULT_TENANT)
     anomaly_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     series: Mapped[str] = mapped_column(String(1024))
     dimensions: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
@@ -197,7 +203,7 @@ class AnomalyRow(Base):
 
     __table_args__ = (
         # The list is newest first, paged by (start, anomaly_id).
-        Index("ix_anomalies_start", "start", "anomaly_id"),
+        Index("ix_anomalies_tenant_start", "tenant_id", "start", "anomaly_id"),
     )
 
 
@@ -207,6 +213,7 @@ class BudgetRow(Base):
     __tablename__ = "budgets"
 
     budget_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(64), default=DEFAULT_TENANT)
     name: Mapped[str] = mapped_column(String(200))
     scope: Mapped[str] = mapped_column(String(1024))
     amount_nanos: Mapped[int] = mapped_column(BigInteger)
@@ -223,6 +230,7 @@ class PlanRow(Base):
 
     __tablename__ = "plans"
 
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True, default=DEFAULT_TENANT)
     plan_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     status: Mapped[str] = mapped_column(String(16))
     region: Mapped[str] = mapped_column(String(32))
@@ -236,13 +244,14 @@ class PlanRow(Base):
     reason: Mapped[str] = mapped_column(String(4000), default="")
     decided_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(), nullable=True)
+    requested_by: Mapped[str | None] = mapped_column(String(200), nullable=True)  # who asked for approval
     created_at: Mapped[datetime] = mapped_column(DateTime())
     updated_at: Mapped[datetime] = mapped_column(DateTime())
 
     __table_args__ = (
         # The list is newest first, paged by (updated_at, plan_id), optionally of one status.
-        Index("ix_plans_status", "status", "updated_at"),
-        Index("ix_plans_updated_at", "updated_at", "plan_id"),
+        Index("ix_plans_tenant_status", "tenant_id", "status", "updated_at"),
+        Index("ix_plans_tenant_updated_at", "tenant_id", "updated_at", "plan_id"),
     )
 
 
@@ -252,6 +261,7 @@ class RecommendationRow(Base):
 
     __tablename__ = "recommendations"
 
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True, default=DEFAULT_TENANT)
     recommendation_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     region: Mapped[str] = mapped_column(String(32))
     kind: Mapped[str] = mapped_column(String(32))
@@ -266,7 +276,7 @@ class RecommendationRow(Base):
     plan_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     found_at: Mapped[datetime] = mapped_column(DateTime())
 
-    __table_args__ = (Index("ix_recommendations_region", "region"),)
+    __table_args__ = (Index("ix_recommendations_tenant_region", "tenant_id", "region"),)
 
 
 class AuditRow(Base):
@@ -275,6 +285,7 @@ class AuditRow(Base):
     __tablename__ = "audit_events"
 
     audit_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(String(64), default=DEFAULT_TENANT)
     at: Mapped[datetime] = mapped_column(DateTime())
     actor: Mapped[str] = mapped_column(String(200))  # "optimizer", or the person / key that decided
     subject: Mapped[str] = mapped_column(String(128))  # e.g. "plan:<id>"
@@ -285,7 +296,10 @@ class AuditRow(Base):
         String(64), default=""
     )  # chains it to the entry before (outlay.store.audit)
 
-    __table_args__ = (Index("ix_audit_events_subject", "subject", "audit_id"),)
+    __table_args__ = (
+        Index("ix_audit_events_tenant", "tenant_id", "audit_id"),
+        Index("ix_audit_events_tenant_subject", "tenant_id", "subject", "audit_id"),
+    )
 
 
 class SyncedPriceRow(Base):
@@ -331,7 +345,8 @@ class ApiKeyRow(Base):
     __tablename__ = "api_keys"
 
     key_id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    tenant_id: Mapped[str] = mapped_column(String(64), default="default")
+    tenant_id: Mapped[str] = mapped_column(String(64), default=DEFAULT_TENANT)
+    user_id: Mapped[str | None] = mapped_column(String(32), nullable=True)  # a person's key acts with their role
     name: Mapped[str] = mapped_column(String(200))
     secret_sha256: Mapped[str] = mapped_column(String(64))
     scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -347,7 +362,7 @@ class WebhookRow(Base):
     __tablename__ = "webhooks"
 
     webhook_id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    tenant_id: Mapped[str] = mapped_column(String(64), default="default")
+    tenant_id: Mapped[str] = mapped_column(String(64), default=DEFAULT_TENANT)
     url: Mapped[str] = mapped_column(String(2000))
     secret: Mapped[str] = mapped_column(String(64))  # needed to sign every delivery, so kept (never shown again)
     events: Mapped[list[str]] = mapped_column(JSON)
@@ -380,3 +395,29 @@ class WebhookDeliveryRow(Base):
         Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
         Index("ix_webhook_deliveries_webhook", "webhook_id", "delivery_id"),
     )
+
+
+class TenantRow(Base):
+    """An organisation. Every row a tenant owns carries its `tenant_id`; the store confines each query to one."""
+
+    __tablename__ = "tenants"
+
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime())
+
+
+class UserRow(Base):
+    """A person in an organisation, with one role (`services.gateway.permissions.ROLES`)."""
+
+    __tablename__ = "users"
+
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    email: Mapped[str] = mapped_column(String(320))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime())
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(), nullable=True)
+
+    __table_args__ = (UniqueConstraint("tenant_id", "email", name="uq_users_tenant_email"),)

@@ -24,7 +24,8 @@ from datetime import UTC, datetime
 from fastapi import HTTPException, WebSocketException, status
 from starlette.requests import HTTPConnection
 
-from outlay.store.api_keys import DEFAULT_TENANT, ApiKeyStore
+from outlay.store.api_keys import ApiKeyStore
+from outlay.tenancy import DEFAULT_TENANT
 from services.gateway.permissions import Principal, Scope
 
 WS_POLICY_VIOLATION = 1008

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from sqlalchemy import func, insert, inspect, select
+from sqlalchemy import column, func, insert, inspect, select, table
 
 from outlay.events import UsageRecord
 from outlay.store.engine import make_engine, upgrade
@@ -201,17 +201,20 @@ async def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIter
         await admin.close()
 
 
-async def test_migration_0002_backfills_key_hash_the_writer_then_finds(fresh_url: str) -> None:
-    """Rollups written under 0001 get the writer's key_hash, so later batches add to those buckets."""
+async def test_migrations_backfill_key_hash_the_writer_then_finds(fresh_url: str) -> None:
+    """Rollups written under 0001 get the writer's key_hash (0002, hashed again with the tenant by 0011), so later
+    batches add to those buckets."""
     await upgrade(fresh_url, "0001")
     records = [usage(i) for i in range(30)]
     old_rows = [rollup_row(key, b"", inc) for key, inc in rollup_increments(records).items()]
     for row in old_rows:
-        del row["key_hash"]  # the 0001 schema has no such column
+        del row["key_hash"], row["tenant_id"]  # the 0001 schema has no such columns
     engine = make_engine(fresh_url)
     try:
         async with engine.begin() as conn:
-            await conn.execute(insert(CostRollup.__table__), old_rows)
+            # Only the 0001 columns: the model's table would fill in tenant_id's default.
+            old = table("cost_rollups", *(column(c, CostRollup.__table__.c[c].type) for c in old_rows[0]))
+            await conn.execute(insert(old), old_rows)
         await upgrade(fresh_url)
         async with engine.connect() as conn:
             stored = (await conn.execute(select(CostRollup))).all()

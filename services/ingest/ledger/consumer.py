@@ -59,6 +59,7 @@ def progress_event(result: WriteResult) -> LedgerProgress | None:
         period_end=result.period_end,
         cost_kinds=list(result.cost_kinds),
         committed_at=datetime.now(UTC),
+        tenant_ids=list(result.tenant_ids),
     )
 
 
@@ -71,6 +72,7 @@ def merge_results(results: Sequence[WriteResult]) -> WriteResult:
         period_start=min(starts) if starts else None,
         period_end=max(ends) if ends else None,
         cost_kinds=tuple(sorted({k for r in results for k in r.cost_kinds})),
+        tenant_ids=tuple(sorted({t for r in results for t in r.tenant_ids})),
     )
 
 

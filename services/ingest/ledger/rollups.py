@@ -30,6 +30,7 @@ class RollupKey(NamedTuple):
 
     grain: str
     period_start: datetime  # naive UTC, as stored
+    tenant_id: str
     cost_kind: str
     provider: str
     billing_account_id: str
@@ -77,11 +78,12 @@ def spread_amounts(amounts: Amounts, start: datetime, end: datetime, grain: Grai
     ]
 
 
-KeyRest = tuple[str, str, str, str, str, str, str, str, str]  # RollupKey without grain and bucket
+KeyRest = tuple[str, str, str, str, str, str, str, str, str, str]  # RollupKey without grain and bucket
 
 
 def key_rest(rec: UsageRecord, tags_digest: str) -> KeyRest:
     return (
+        rec.tenant_id,
         plain_text(rec.cost_kind),
         rec.provider,
         rec.billing_account_id,

@@ -1,7 +1,7 @@
 """The ledger's store adapter: usage rows and rollups, written idempotently in one transaction.
 
-Idempotency comes from the record id: rows are inserted with ON CONFLICT (record_id) DO NOTHING and
-the ids the database reports as inserted are the only ones whose cost is added to the rollups. A
+Idempotency comes from the record id (unique per tenant): rows are inserted with ON CONFLICT (tenant_id,
+record_id) DO NOTHING and the ids the database reports as inserted are the only ones whose cost is added to the rollups. A
 replayed batch, or a batch re-delivered after a crash before the offset commit, therefore changes
 nothing. Both statements run in one transaction, so rows and rollups never disagree.
 
@@ -38,6 +38,7 @@ from services.ingest.ledger.rollups import (
 
 # The order of `usage_values`; checked against the model below so a new column cannot be missed.
 USAGE_COLUMNS: tuple[str, ...] = (
+    "tenant_id",
     "record_id",
     "source",
     "source_ref",
@@ -77,6 +78,7 @@ class WriteResult:
     period_start: datetime | None
     period_end: datetime | None
     cost_kinds: tuple[str, ...] = ()
+    tenant_ids: tuple[str, ...] = ()
 
 
 def is_data_error(exc: BaseException) -> bool:
@@ -96,6 +98,7 @@ def usage_values(rec: UsageRecord, start: datetime, end: datetime, amounts: Amou
     """The `usage_records` row of one record, in USAGE_COLUMNS order: naive UTC period, '' for
     none, nano-unit money; `tags` as the driver wants it (dict, or JSON text for COPY)."""
     return (
+        rec.tenant_id,
         rec.record_id,
         rec.source,
         rec.source_ref,
@@ -132,10 +135,10 @@ def rollup_row(key: RollupKey, key_hash: bytes, inc: RollupIncrement) -> dict[st
 
 
 def dedupe(records: Sequence[UsageRecord]) -> list[UsageRecord]:
-    """First occurrence of each record id, in order (a batch may carry the same id twice)."""
-    seen: dict[str, UsageRecord] = {}
+    """First occurrence of each (tenant, record id), in order (a batch may carry the same id twice)."""
+    seen: dict[tuple[str, str], UsageRecord] = {}
     for rec in records:
-        seen.setdefault(rec.record_id, rec)
+        seen.setdefault((rec.tenant_id, rec.record_id), rec)
     return list(seen.values())
 
 
@@ -149,10 +152,11 @@ def summarize(received: int, batch: Sequence[UsageRecord], written: Sequence[Usa
         period_start=min(r.charge_period_start for r in basis),
         period_end=max(r.charge_period_end for r in basis),
         cost_kinds=tuple(sorted({r.cost_kind.value for r in basis})),
+        tenant_ids=tuple(sorted({r.tenant_id for r in basis})),
     )
 
 
-_first = operator.itemgetter(0)
+_identity = operator.itemgetter(0, 1)  # (tenant_id, record_id): the first two USAGE_COLUMNS
 
 
 def _json(value: dict[str, str]) -> str:
@@ -168,7 +172,7 @@ class PreparedBatch:
     """
 
     received: int
-    records: list[UsageRecord]  # unique ids, first occurrence kept
+    records: list[UsageRecord]  # unique (tenant, id), first occurrence kept
     usage_rows: list[Any]  # tuples in USAGE_COLUMNS order (COPY) or dicts (portable)
     increments: dict[RollupKey, RollupIncrement]
     rollup_rows: list[Any]  # tuples in ROLLUP_COLUMNS order (COPY) or dicts (portable)
@@ -208,7 +212,7 @@ class LedgerWriter:
                 )
             acc.add(key_rest(rec, digest), rec.tags, start, end, amounts)
         if self._copy:
-            rows.sort(key=_first)  # ids in order: concurrent writers take their locks in the same order
+            rows.sort(key=_identity)  # ids in order: concurrent writers take their locks in the same order
         return PreparedBatch(
             received=len(records),
             records=unique,
@@ -229,7 +233,7 @@ class LedgerWriter:
                 written, rollup_rows = batch.records, batch.rollup_rows
             else:
                 # Some ids were already stored: only the new ones may add to the rollups.
-                written = [r for r in batch.records if r.record_id in inserted]
+                written = [r for r in batch.records if (r.tenant_id, r.record_id) in inserted]
                 rollup_rows = self._rollup_rows(rollup_increments(written))
             if rollup_rows:
                 if self._copy:
@@ -260,12 +264,16 @@ class LedgerWriter:
 # --- portable path: SQLAlchemy's dialect INSERT ... ON CONFLICT (SQLite, and PostgreSQL without COPY)
 
 
-async def _insert_usage_portable(conn: AsyncConnection, rows: list[dict[str, Any]]) -> set[str]:
+async def _insert_usage_portable(conn: AsyncConnection, rows: list[dict[str, Any]]) -> set[tuple[str, str]]:
     table = UsageRow.__table__
-    stmt = dialect_insert(conn, table).on_conflict_do_nothing(index_elements=["record_id"]).returning(table.c.record_id)
+    stmt = (
+        dialect_insert(conn, table)
+        .on_conflict_do_nothing(index_elements=["tenant_id", "record_id"])
+        .returning(table.c.tenant_id, table.c.record_id)
+    )
     # Sorted by id so concurrent writers lock rows in the same order (no deadlocks).
-    result = await conn.execute(stmt, sorted(rows, key=lambda row: row["record_id"]))
-    return {rid for (rid,) in result.all()}
+    result = await conn.execute(stmt, sorted(rows, key=lambda row: (row["tenant_id"], row["record_id"])))
+    return {(tenant, rid) for (tenant, rid) in result.all()}
 
 
 async def _upsert_rollups_portable(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
@@ -294,8 +302,8 @@ def _stage_sql(stage: str, table: str, columns: Sequence[str]) -> str:
     return f"CREATE TEMP TABLE {stage} ON COMMIT DROP AS SELECT {', '.join(columns)} FROM {table} WITH NO DATA"
 
 
-async def _insert_usage_copy(conn: AsyncConnection, tuples: list[tuple[Any, ...]]) -> set[str]:
-    """Insert the rows whose ids are new; returns those ids.
+async def _insert_usage_copy(conn: AsyncConnection, tuples: list[tuple[Any, ...]]) -> set[tuple[str, str]]:
+    """Insert the rows whose (tenant, id) are new; returns those.
 
     Optimistic: a batch of new records (every batch but a replay's) is COPied straight into the table
     inside a savepoint, which costs PostgreSQL about half of staging it first. A duplicate id rolls
@@ -306,17 +314,17 @@ async def _insert_usage_copy(conn: AsyncConnection, tuples: list[tuple[Any, ...]
     try:
         async with conn.begin_nested():  # SAVEPOINT, through SQLAlchemy: it also opens the transaction
             await driver.copy_records_to_table("usage_records", records=tuples, columns=list(USAGE_COLUMNS))
-        return {row[0] for row in tuples}
+        return {(row[0], row[1]) for row in tuples}
     except asyncpg.exceptions.UniqueViolationError:
         pass  # rolled back to the savepoint: some ids are stored already
     await conn.execute(text(_stage_sql(_USAGE_STAGE, "usage_records", USAGE_COLUMNS)))
     await driver.copy_records_to_table(_USAGE_STAGE, records=tuples, columns=list(USAGE_COLUMNS))
     cols = ", ".join(USAGE_COLUMNS)
     rows = await driver.fetch(
-        f"INSERT INTO usage_records ({cols}) SELECT {cols} FROM {_USAGE_STAGE} ORDER BY record_id "
-        "ON CONFLICT (record_id) DO NOTHING RETURNING record_id"
+        f"INSERT INTO usage_records ({cols}) SELECT {cols} FROM {_USAGE_STAGE} ORDER BY tenant_id, record_id "
+        "ON CONFLICT (tenant_id, record_id) DO NOTHING RETURNING tenant_id, record_id"
     )
-    return {row[0] for row in rows}
+    return {(row[0], row[1]) for row in rows}
 
 
 async def _upsert_rollups_copy(conn: AsyncConnection, tuples: list[tuple[Any, ...]]) -> None:

@@ -16,7 +16,13 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from outlay.store.models import ROLLUP_KEY, rollup_key_hash
+from outlay.store.models import rollup_key_hash
+
+# The rollup key as it was at this revision (0011 adds tenant_id and hashes every row again).
+ROLLUP_KEY = (
+    "grain", "period_start", "cost_kind", "provider", "billing_account_id", "sub_account_id", "region",
+    "service", "resource_id", "currency", "tags_hash",
+)  # fmt: skip
 
 # revision identifiers, used by Alembic.
 revision: str = "0002"
