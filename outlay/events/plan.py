@@ -103,6 +103,7 @@ class ActionPlan(BaseModel):
     reason: str = Field(default="", description="Why it ended as it did (a failed check, who rejected it).")
     decided_by: str | None = None
     decided_at: datetime | None = None
+    requested_by: str | None = Field(default=None, description="Who asked for approval; they may not approve it.")
     created_at: datetime
     updated_at: datetime
 

@@ -38,7 +38,9 @@ class CostKind(StrEnum):
 class UsageRecord(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    record_id: str = Field(description="Stable id of this line (within its tenant): replaying the source yields the same id.")
+    record_id: str = Field(
+        description="Stable id of this line (within its tenant): replaying the source yields the same id."
+    )
     tenant_id: TenantId = DEFAULT_TENANT
     source: str = Field(description="focus | cur | cur2 | metering | generator")
     source_ref: str = Field(default="", description="Where it came from: file URI and row, or poller.")

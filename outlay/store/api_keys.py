@@ -13,11 +13,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from outlay.spread import to_naive_utc
 from outlay.store.models import ApiKeyRow
-from outlay.tenancy import DEFAULT_TENANT
+from outlay.store.tenant_scope import TenantScoped
 
 PREFIX = "olk"  # keys read "olk_<id>_<secret>": recognisable in a leaked-secrets scan
 
@@ -45,6 +44,7 @@ class StoredKey:
     created_at: datetime
     expires_at: datetime | None
     revoked_at: datetime | None
+    user_id: str | None = None  # a person's key: it acts with at most their role's scopes
 
     def usable(self, now: datetime) -> bool:
         return self.revoked_at is None and (self.expires_at is None or now < self.expires_at)
@@ -56,22 +56,21 @@ def _key(row: Mapping[Any, Any]) -> StoredKey:
 
     return StoredKey(
         row["key_id"], row["tenant_id"], row["name"], list(row["scopes"]), row["created_by"],
-        row["created_at"].replace(tzinfo=UTC), aware(row["expires_at"]), aware(row["revoked_at"]),
+        row["created_at"].replace(tzinfo=UTC), aware(row["expires_at"]), aware(row["revoked_at"]), row["user_id"],
     )  # fmt: skip
 
 
-class ApiKeyStore:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+class ApiKeyStore(TenantScoped):
+    """One tenant's API keys; `verify` alone looks across tenants, since a presented key says whose it is."""
 
     async def create(
         self, name: str, scopes: list[str], created_by: str, expires_at: datetime | None = None,
-        tenant_id: str = DEFAULT_TENANT,
+        user_id: str | None = None,
     ) -> tuple[StoredKey, str]:  # fmt: skip
         """The new key, and its full secret text: returned this once, never stored."""
         key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
         columns = {
-            "key_id": key_id, "tenant_id": tenant_id, "name": name, "secret_sha256": digest(secret),
+            "key_id": key_id, "tenant_id": self.tenant_id, "user_id": user_id, "name": name, "secret_sha256": digest(secret),
             "scopes": sorted(set(scopes)), "created_by": created_by[:200],
             "created_at": datetime.now(UTC).replace(tzinfo=None, microsecond=0), "expires_at": None if expires_at is None else to_naive_utc(expires_at),
             "revoked_at": None,
@@ -93,19 +92,15 @@ class ApiKeyStore:
         key = _key(row._mapping)
         return key if key.usable(now) else None
 
-    async def all(self, tenant_id: str = DEFAULT_TENANT) -> list[StoredKey]:
-        stmt = (
-            select(ApiKeyRow.__table__)
-            .where(ApiKeyRow.tenant_id == tenant_id)
-            .order_by(ApiKeyRow.created_at, ApiKeyRow.key_id)
-        )
+    async def all(self) -> list[StoredKey]:
+        stmt = select(ApiKeyRow.__table__).where(self._mine(ApiKeyRow)).order_by(ApiKeyRow.created_at, ApiKeyRow.key_id)
         async with self._engine.connect() as conn:
             return [_key(r._mapping) for r in await conn.execute(stmt)]
 
-    async def revoke(self, key_id: str, now: datetime, tenant_id: str = DEFAULT_TENANT) -> bool:
+    async def revoke(self, key_id: str, now: datetime) -> bool:
         stmt = (
             update(ApiKeyRow)
-            .where(ApiKeyRow.key_id == key_id, ApiKeyRow.tenant_id == tenant_id, ApiKeyRow.revoked_at.is_(None))
+            .where(self._mine(ApiKeyRow), ApiKeyRow.key_id == key_id, ApiKeyRow.revoked_at.is_(None))
             .values(revoked_at=to_naive_utc(now))
         )
         async with self._engine.begin() as conn:

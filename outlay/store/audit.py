@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import insert, select, text, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from outlay.spread import to_naive_utc
 from outlay.store.models import AuditRow
+from outlay.store.tenant_scope import TenantScoped
 
 GENESIS = "0" * 64
 _LOCK_KEY = 0x0A0D17  # pg_advisory_xact_lock key of the audit chain
@@ -63,9 +64,9 @@ def chain_hash(previous: str, fields: dict[str, object]) -> str:
     return hashlib.sha256(f"{previous}\n{canonical}".encode()).hexdigest()
 
 
-class AuditLog:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+class AuditLog(TenantScoped):
+    """One tenant's audit trail. Each tenant's entries form their own chain, so an entry moved to another tenant
+    breaks both chains, and a tenant verifies its trail without reading anyone else's."""
 
     async def append(self, entries: Sequence[AuditEvent]) -> None:
         if not entries:
@@ -73,13 +74,15 @@ class AuditLog:
         async with self._engine.begin() as conn:
             await self._lock(conn)
             last = (
-                await conn.execute(select(AuditRow.entry_hash).order_by(AuditRow.audit_id.desc()).limit(1))
+                await conn.execute(
+                    select(AuditRow.entry_hash).where(self._mine(AuditRow)).order_by(AuditRow.audit_id.desc()).limit(1)
+                )
             ).scalar()
             previous = last or GENESIS
             for e in entries:  # one by one: ids follow the chain's order
                 fields = _fields(e.at, e.actor, e.subject, e.resource_id, e.event, e.detail)
                 previous = chain_hash(previous, fields)
-                await conn.execute(insert(AuditRow).values(**fields, entry_hash=previous))
+                await conn.execute(insert(AuditRow).values(**fields, entry_hash=previous, tenant_id=self.tenant_id))
 
     async def _lock(self, conn: AsyncConnection) -> None:
         if conn.dialect.name == "postgresql":
@@ -92,7 +95,7 @@ class AuditLog:
 
     async def page(self, subject: str | None = None, after_id: int = 0, limit: int = 100) -> list[AuditEntry]:
         """Entries in order, after `after_id`, optionally of one subject."""
-        stmt = select(AuditRow.__table__).where(AuditRow.audit_id > after_id)
+        stmt = select(AuditRow.__table__).where(self._mine(AuditRow), AuditRow.audit_id > after_id)
         if subject is not None:
             stmt = stmt.where(AuditRow.subject == subject)
         stmt = stmt.order_by(AuditRow.audit_id).limit(limit)
@@ -118,7 +121,10 @@ class AuditLog:
             while True:
                 rows = (
                     await conn.execute(
-                        select(table).where(table.c.audit_id > after).order_by(table.c.audit_id).limit(_PAGE)
+                        select(table)
+                        .where(self._mine(AuditRow), table.c.audit_id > after)
+                        .order_by(table.c.audit_id)
+                        .limit(_PAGE)
                     )
                 ).all()
                 if not rows:

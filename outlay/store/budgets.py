@@ -9,11 +9,11 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import delete, insert, select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from outlay.budgets import Budget, BudgetIn, Threshold
 from outlay.money import from_nanos, to_nanos
 from outlay.store.models import BudgetRow
+from outlay.store.tenant_scope import TenantScoped
 
 MAX_BUDGETS = 10_000  # one listing returns them all; a tenant with more needs paging first
 
@@ -38,13 +38,13 @@ def _budget(row: Mapping[Any, Any]) -> Budget:
     )
 
 
-class BudgetStore:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+class BudgetStore(TenantScoped):
+    """One tenant's budgets."""
 
     async def create(self, budget: BudgetIn) -> Budget:
         columns = {
             "budget_id": uuid.uuid4().hex,
+            "tenant_id": self.tenant_id,
             "name": budget.name,
             "scope": budget.scope,
             "amount_nanos": to_nanos(budget.amount),
@@ -57,20 +57,31 @@ class BudgetStore:
         }
         async with self._engine.begin() as conn:
             await conn.execute(insert(BudgetRow).values(**columns))
-        return _budget(columns)
+        return _budget(columns)  # tenant_id is not part of the Budget: the store is bound to it
 
     async def get(self, budget_id: str) -> Budget | None:
         async with self._engine.connect() as conn:
-            found = (await conn.execute(select(BudgetRow.__table__).where(BudgetRow.budget_id == budget_id))).first()
+            found = (
+                await conn.execute(
+                    select(BudgetRow.__table__).where(self._mine(BudgetRow), BudgetRow.budget_id == budget_id)
+                )
+            ).first()
         return None if found is None else _budget(found._mapping)
 
     async def all(self) -> list[Budget]:
-        stmt = select(BudgetRow.__table__).order_by(BudgetRow.created_at, BudgetRow.budget_id).limit(MAX_BUDGETS)
+        stmt = (
+            select(BudgetRow.__table__)
+            .where(self._mine(BudgetRow))
+            .order_by(BudgetRow.created_at, BudgetRow.budget_id)
+            .limit(MAX_BUDGETS)
+        )
         async with self._engine.connect() as conn:
             rows = (await conn.execute(stmt)).all()
         return [_budget(r._mapping) for r in rows]
 
     async def delete(self, budget_id: str) -> bool:
         async with self._engine.begin() as conn:
-            result = await conn.execute(delete(BudgetRow).where(BudgetRow.budget_id == budget_id))
+            result = await conn.execute(
+                delete(BudgetRow).where(self._mine(BudgetRow), BudgetRow.budget_id == budget_id)
+            )
         return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -14,13 +14,14 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import and_, delete, func, insert, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from outlay.events.plan import ActionPlan, PlannedChange, PlanStatus
 from outlay.events.usage import stable_record_id
 from outlay.money import from_nanos, to_nanos
 from outlay.spread import to_naive_utc
 from outlay.store.models import PlanRow, RecommendationRow
+from outlay.store.tenant_scope import TenantScoped
 
 
 def _aware(when: datetime | None) -> datetime | None:
@@ -42,6 +43,7 @@ def _columns(plan: ActionPlan) -> dict[str, Any]:
         "reason": plan.reason,
         "decided_by": plan.decided_by,
         "decided_at": None if plan.decided_at is None else to_naive_utc(plan.decided_at),
+        "requested_by": plan.requested_by,
         "created_at": to_naive_utc(plan.created_at),
         "updated_at": to_naive_utc(plan.updated_at),
     }
@@ -68,6 +70,8 @@ def _plan(row: Mapping[Any, Any]) -> ActionPlan:
         reason=row["reason"],
         decided_by=row["decided_by"],
         decided_at=_aware(row["decided_at"]),
+        requested_by=row["requested_by"],
+        tenant_id=row["tenant_id"],
         created_at=row["created_at"].replace(tzinfo=UTC),
         updated_at=row["updated_at"].replace(tzinfo=UTC),
     )
@@ -89,15 +93,16 @@ class Savings:
     available_plans: int
 
 
-class PlanStore:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+class PlanStore(TenantScoped):
+    """One tenant's action plans."""
 
     async def propose(self, plans: Sequence[ActionPlan], region: str, now: datetime) -> list[ActionPlan]:
         """Store a scan's plans for `region`: new ones are inserted; ones already proposed are refreshed when the scan
         changed them (saving, evidence, policy); superseded ones found again are proposed again; proposed plans the
         scan no longer finds become superseded. Plans already decided keep their state. Returns the plans whose
         stored state changed (to publish)."""
+        if any(p.tenant_id != self.tenant_id for p in plans):
+            raise ValueError(f"plans of another tenant given to the store of tenant {self.tenant_id!r}")
         changed: list[ActionPlan] = []
         wanted = {p.plan_id: p for p in plans}
         reopenable = (PlanStatus.PROPOSED.value, PlanStatus.SUPERSEDED.value, PlanStatus.EXPIRED.value)
@@ -107,17 +112,18 @@ class PlanStore:
                 for r in await conn.execute(
                     # The scan's plans, and the region's open ones (to supersede): not its whole decided history.
                     select(PlanRow.__table__).where(
+                        self._mine(PlanRow),
                         or_(
                             PlanRow.plan_id.in_(list(wanted)),
                             and_(PlanRow.region == region, PlanRow.status == PlanStatus.PROPOSED.value),
-                        )
+                        ),
                     )
                 )
             }
             for plan in plans:
                 row = existing.get(plan.plan_id)
                 if row is None:
-                    await conn.execute(insert(PlanRow).values(**_columns(plan)))
+                    await conn.execute(insert(PlanRow).values(**_columns(plan), tenant_id=self.tenant_id))
                     changed.append(plan)
                     continue
                 if row.status not in reopenable:
@@ -130,10 +136,12 @@ class PlanStore:
                 if same:
                     continue  # found again unchanged: nothing to store or publish
                 columns = _columns(fresh) | {"reason": "", "decided_by": None, "decided_at": None}
+                # A refreshed proposal keeps its pending approval request; a reopened one starts without one.
+                columns["requested_by"] = None if reopened else stored.requested_by
                 # Only while still open: a decision taken meanwhile (another connection) wins over the scan.
                 result = await conn.execute(
                     update(PlanRow)
-                    .where(PlanRow.plan_id == plan.plan_id, PlanRow.status.in_(reopenable))
+                    .where(self._mine(PlanRow), PlanRow.plan_id == plan.plan_id, PlanRow.status.in_(reopenable))
                     .values(**columns)
                 )
                 if result.rowcount:  # type: ignore[attr-defined]
@@ -161,11 +169,12 @@ class PlanStore:
         only_from: frozenset[PlanStatus] | None = None,
         reason: str | None = None,
         decided_by: str | None = None,
+        requested_by: str | None = None,
     ) -> ActionPlan | None:
         """Move a plan to `status` (only from one of `only_from`, when given); None when it is not there or
         not in such a state, so two deciders cannot both win."""
         async with self._engine.begin() as conn:
-            return await self._set(conn, plan_id, status, now, only_from, reason, decided_by)
+            return await self._set(conn, plan_id, status, now, only_from, reason, decided_by, requested_by)
 
     async def _set(
         self,
@@ -176,25 +185,32 @@ class PlanStore:
         only_from: frozenset[PlanStatus] | None = None,
         reason: str | None = None,
         decided_by: str | None = None,
+        requested_by: str | None = None,
     ) -> ActionPlan | None:
         values: dict[str, Any] = {"status": status.value, "updated_at": to_naive_utc(now)}
         if reason is not None:
             values["reason"] = reason[:4000]
         if decided_by is not None:
             values["decided_by"], values["decided_at"] = decided_by[:200], to_naive_utc(now)
-        where = PlanRow.plan_id == plan_id
+        if requested_by is not None:
+            values["requested_by"] = requested_by[:200]
+        where = and_(self._mine(PlanRow), PlanRow.plan_id == plan_id)
         if only_from is not None:
             where = and_(where, PlanRow.status.in_([s.value for s in only_from]))
         result = await conn.execute(update(PlanRow).where(where).values(**values))
         if not result.rowcount:  # type: ignore[attr-defined]
             return None
-        row = (await conn.execute(select(PlanRow.__table__).where(PlanRow.plan_id == plan_id))).one()
+        row = (
+            await conn.execute(select(PlanRow.__table__).where(self._mine(PlanRow), PlanRow.plan_id == plan_id))
+        ).one()
         return _plan(row._mapping)
 
     async def expire(self, proposed_before: datetime, now: datetime) -> list[ActionPlan]:
         """Proposed plans nobody decided on since before `proposed_before` become expired; returns them."""
         stmt = select(PlanRow.plan_id).where(
-            PlanRow.status == PlanStatus.PROPOSED.value, PlanRow.created_at < to_naive_utc(proposed_before)
+            self._mine(PlanRow),
+            PlanRow.status == PlanStatus.PROPOSED.value,
+            PlanRow.created_at < to_naive_utc(proposed_before),
         )
         expired = []
         async with self._engine.begin() as conn:
@@ -209,14 +225,16 @@ class PlanStore:
 
     async def get(self, plan_id: str) -> ActionPlan | None:
         async with self._engine.connect() as conn:
-            row = (await conn.execute(select(PlanRow.__table__).where(PlanRow.plan_id == plan_id))).first()
+            row = (
+                await conn.execute(select(PlanRow.__table__).where(self._mine(PlanRow), PlanRow.plan_id == plan_id))
+            ).first()
         return None if row is None else _plan(row._mapping)
 
     async def page(
         self, status: PlanStatus | None = None, limit: int = 50, after: tuple[datetime, str] | None = None
     ) -> PlanPage:
         """Plans newest first (by last update), `limit` at a time after the cursor."""
-        stmt = select(PlanRow.__table__)
+        stmt = select(PlanRow.__table__).where(self._mine(PlanRow))
         if status is not None:
             stmt = stmt.where(PlanRow.status == status.value)
         if after is not None:
@@ -230,8 +248,10 @@ class PlanStore:
         return PlanPage(plans, (plans[-1].updated_at, plans[-1].plan_id) if more and plans else None)
 
     async def savings(self) -> Savings:
-        stmt = select(PlanRow.status, func.count(), func.coalesce(func.sum(PlanRow.monthly_saving_nanos), 0)).group_by(
-            PlanRow.status
+        stmt = (
+            select(PlanRow.status, func.count(), func.coalesce(func.sum(PlanRow.monthly_saving_nanos), 0))
+            .where(self._mine(PlanRow))
+            .group_by(PlanRow.status)
         )
         async with self._engine.connect() as conn:
             by_status = {r[0]: (int(r[1]), int(r[2])) for r in await conn.execute(stmt)}
@@ -266,16 +286,14 @@ def recommendation_id(region: str, kind: str, resource_id: str) -> str:
     return stable_record_id("recommendation", region, kind, resource_id)
 
 
-class RecommendationStore:
-    """The latest scan's findings per region: a scan replaces its region's findings as a whole."""
-
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+class RecommendationStore(TenantScoped):
+    """One tenant's latest scan findings per region: a scan replaces its region's findings as a whole."""
 
     async def replace(self, region: str, found: Sequence[StoredRecommendation]) -> None:
         rows = [
             {
                 "recommendation_id": r.recommendation_id,
+                "tenant_id": self.tenant_id,
                 "region": r.region,
                 "kind": r.kind,
                 "resource_id": r.resource_id,
@@ -292,13 +310,15 @@ class RecommendationStore:
             for r in found
         ]
         async with self._engine.begin() as conn:
-            await conn.execute(delete(RecommendationRow).where(RecommendationRow.region == region))
+            await conn.execute(
+                delete(RecommendationRow).where(self._mine(RecommendationRow), RecommendationRow.region == region)
+            )
             if rows:
                 await conn.execute(insert(RecommendationRow), rows)
 
     async def all(self, kind: str | None = None, region: str | None = None) -> list[StoredRecommendation]:
         """Every current finding, largest saving first."""
-        stmt = select(RecommendationRow.__table__)
+        stmt = select(RecommendationRow.__table__).where(self._mine(RecommendationRow))
         if kind is not None:
             stmt = stmt.where(RecommendationRow.kind == kind)
         if region is not None:
@@ -308,7 +328,7 @@ class RecommendationStore:
             rows = (await conn.execute(stmt)).all()
         return [
             StoredRecommendation(
-                **{k: v for k, v in r._mapping.items() if k not in ("monthly_saving_nanos", "found_at")},
+                **{k: v for k, v in r._mapping.items() if k not in ("monthly_saving_nanos", "found_at", "tenant_id")},
                 monthly_saving=from_nanos(r.monthly_saving_nanos),
                 found_at=r.found_at.replace(tzinfo=UTC),
             )

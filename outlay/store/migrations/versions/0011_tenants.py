@@ -28,6 +28,7 @@ _BATCH = 5000
 def _tenant() -> sa.Column:  # type: ignore[type-arg]
     return sa.Column("tenant_id", sa.String(length=64), nullable=False, server_default="default")
 
+
 # Tables whose content-derived id becomes unique per tenant: (table, id column).
 _KEYED = (
     ("usage_records", "record_id"),

@@ -1,0 +1,143 @@
+"""Organisations and their people: the `tenants` and `users` tables.
+
+Tenants are created by the operator; each tenant's admins add users with a role (`viewer`, `engineer`, `finance`,
+`approver`, `admin`: `services.gateway.permissions.ROLES`) and make keys for them.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from outlay.spread import to_naive_utc
+from outlay.store.models import CostRollup, TenantRow, UserRow
+from outlay.store.tenant_scope import TenantScoped
+from outlay.tenancy import checked_tenant
+
+MAX_USERS = 10_000
+
+
+@dataclass(frozen=True)
+class Tenant:
+    tenant_id: str
+    name: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class User:
+    user_id: str
+    tenant_id: str
+    email: str
+    name: str
+    role: str
+    created_at: datetime
+    disabled_at: datetime | None
+
+
+class AlreadyExists(Exception):
+    """A tenant id, or a user's e-mail within a tenant, is taken."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+
+
+def _tenant(row: Mapping[Any, Any]) -> Tenant:
+    return Tenant(row["tenant_id"], row["name"], row["created_at"].replace(tzinfo=UTC))
+
+
+def _user(row: Mapping[Any, Any]) -> User:
+    disabled = row["disabled_at"]
+    return User(
+        row["user_id"], row["tenant_id"], row["email"], row["name"], row["role"],
+        row["created_at"].replace(tzinfo=UTC), None if disabled is None else disabled.replace(tzinfo=UTC),
+    )  # fmt: skip
+
+
+class TenantStore:
+    """The organisations (an operator's view: not confined to one)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def create(self, tenant_id: str, name: str) -> Tenant:
+        columns = {"tenant_id": checked_tenant(tenant_id), "name": name[:200], "created_at": _now()}
+        try:
+            async with self._engine.begin() as conn:
+                await conn.execute(insert(TenantRow).values(**columns))
+        except IntegrityError as exc:
+            raise AlreadyExists(f"tenant {tenant_id!r} exists already") from exc
+        return _tenant(columns)
+
+    async def get(self, tenant_id: str) -> Tenant | None:
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(select(TenantRow.__table__).where(TenantRow.tenant_id == tenant_id))).first()
+        return None if row is None else _tenant(row._mapping)
+
+    async def all(self) -> list[Tenant]:
+        async with self._engine.connect() as conn:
+            rows = await conn.execute(select(TenantRow.__table__).order_by(TenantRow.tenant_id))
+            return [_tenant(r._mapping) for r in rows]
+
+    async def with_costs(self) -> list[str]:
+        """Every tenant the ledger holds costs of (`default` included when it has any), for batch jobs that visit
+        each tenant in turn."""
+        async with self._engine.connect() as conn:
+            found = await conn.execute(select(CostRollup.tenant_id).distinct().order_by(CostRollup.tenant_id))
+            return [t for (t,) in found]
+
+
+class UserStore(TenantScoped):
+    """One tenant's people."""
+
+    async def create(self, email: str, name: str, role: str) -> User:
+        columns = {
+            "user_id": secrets.token_hex(8), "tenant_id": self.tenant_id, "email": email.strip().lower()[:320],
+            "name": name[:200], "role": role, "created_at": _now(), "disabled_at": None,
+        }  # fmt: skip
+        try:
+            async with self._engine.begin() as conn:
+                await conn.execute(insert(UserRow).values(**columns))
+        except IntegrityError as exc:
+            raise AlreadyExists(f"a user with e-mail {columns['email']!r} exists already") from exc
+        return _user(columns)
+
+    async def get(self, user_id: str) -> User | None:
+        stmt = select(UserRow.__table__).where(self._mine(UserRow), UserRow.user_id == user_id)
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(stmt)).first()
+        return None if row is None else _user(row._mapping)
+
+    async def all(self) -> list[User]:
+        stmt = (
+            select(UserRow.__table__)
+            .where(self._mine(UserRow))
+            .order_by(UserRow.created_at, UserRow.user_id)
+            .limit(MAX_USERS)
+        )
+        async with self._engine.connect() as conn:
+            return [_user(r._mapping) for r in await conn.execute(stmt)]
+
+    async def update(
+        self, user_id: str, *, role: str | None = None, disabled_at: datetime | None = None
+    ) -> User | None:
+        values: dict[str, Any] = {}
+        if role is not None:
+            values["role"] = role
+        if disabled_at is not None:
+            values["disabled_at"] = to_naive_utc(disabled_at)
+        if values:
+            async with self._engine.begin() as conn:
+                await conn.execute(
+                    update(UserRow).where(self._mine(UserRow), UserRow.user_id == user_id).values(**values)
+                )
+        return await self.get(user_id)
+
