@@ -140,4 +140,3 @@ class UserStore(TenantScoped):
                     update(UserRow).where(self._mine(UserRow), UserRow.user_id == user_id).values(**values)
                 )
         return await self.get(user_id)
-

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from outlay.spread import to_naive_utc
 from outlay.store.models import WebhookDeliveryRow, WebhookRow
 from outlay.store.upsert import dialect_insert
+from outlay.tenancy import DEFAULT_TENANT
 
 CLAIM_TIMEOUT = timedelta(minutes=5)  # a delivery `sending` this long was claimed by a gateway that stopped
 
@@ -33,6 +34,7 @@ class Webhook:
     description: str
     created_at: datetime
     format: str = "outlay"
+    tenant_id: str = DEFAULT_TENANT
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,7 @@ class Delivery:
 
 def _webhook(row: Mapping[Any, Any]) -> Webhook:
     return Webhook(row["webhook_id"], row["url"], row["secret"], list(row["events"]), dict(row["filters"]),
-                   row["description"], row["created_at"].replace(tzinfo=UTC), row["format"])  # fmt: skip
+                   row["description"], row["created_at"].replace(tzinfo=UTC), row["format"], row["tenant_id"])  # fmt: skip
 
 
 def _delivery(row: Mapping[Any, Any]) -> Delivery:
@@ -110,10 +112,14 @@ class WebhookStore:
     ) -> int:  # fmt: skip
         """Queue (dedupe key, event) items, rendered for each webhook (its format), for every webhook of
         `event_type` whose filter `accepts` the event (or for the webhook `only`, whatever it subscribed to: a
-        test); an item already queued for a webhook is not queued again. Returns how many were queued."""
+        test); an item already queued for a webhook is not queued again. Returns how many were queued.
+
+        An event goes only to webhooks of its own tenant (events without a tenant, the ping, only to `only`)."""
         stmt = select(WebhookRow.__table__)
         if only is not None:
             stmt = stmt.where(WebhookRow.webhook_id == only)
+        else:
+            stmt = stmt.where(WebhookRow.tenant_id.in_({getattr(e, "tenant_id", None) for _, e in items} - {None}))
         async with self._engine.connect() as conn:
             hooks = [_webhook(r._mapping) for r in await conn.execute(stmt)]
         rows = [
@@ -133,7 +139,7 @@ class WebhookStore:
             for hook in hooks
             if only is not None or event_type in hook.events
             for key, event in items
-            if accepts(hook, event)
+            if (only is not None or getattr(event, "tenant_id", None) == hook.tenant_id) and accepts(hook, event)
         ]
         if not rows:
             return 0

@@ -12,18 +12,13 @@ from fastapi.responses import PlainTextResponse, Response
 
 import outlay
 from outlay.settings import Settings, get_settings
-from outlay.store.api_keys import ApiKeyStore
-from outlay.store.audit import AuditLog
-from outlay.store.budgets import BudgetStore
 from outlay.store.engine import make_engine
-from outlay.store.plans import PlanStore, RecommendationStore
+from outlay.store.tenants import TenantStore
 from outlay.store.webhooks import WebhookStore
 from outlay.telemetry import exposition
 from outlay.telemetry.http import HttpMetricsMiddleware
 from services.gateway.anomalies.sink import AnomalySink
-from services.gateway.anomalies.store import AnomalyStore
 from services.gateway.auth import ApiKeyAuth, RateLimiter, requires
-from services.gateway.costs_query import CostStore
 from services.gateway.event_sender import EventSender
 from services.gateway.forecasts.client import ForecastClient
 from services.gateway.permissions import Scope
@@ -38,6 +33,7 @@ from services.gateway.routes import plans as plan_routes
 from services.gateway.routes import stream as stream_routes
 from services.gateway.routes import webhooks as webhook_routes
 from services.gateway.stream import AnomalyFollower, BudgetAlertFollower, PlanFollower, ProgressFollower, StreamHub
+from services.gateway.tenant_stores import TenantStores
 from services.gateway.webhooks.delivery import Deliverer, RetryPolicy, WebhookQueue
 from services.gateway.webhooks.events import EVENT_TYPES
 
@@ -65,21 +61,17 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.store_url, pool_pre_ping=True)
-        store = CostStore(engine)
-        anomalies = AnomalyStore(engine)
+        # Routes see these only bound to the caller's tenant (ApiKeyAuth binds them per request).
+        tenant_stores = TenantStores.open(engine)
+        store, anomalies = tenant_stores.costs, tenant_stores.anomalies
         hub = StreamHub(queue_size=client_queue_size, heartbeat_seconds=heartbeat_seconds)
         bootstrap = settings.kafka_bootstrap_servers
         client_id = f"{settings.kafka_client_id}-gateway"
-        app.state.store = store
-        app.state.anomalies = anomalies
+        app.state.tenant_stores = tenant_stores
         app.state.hub = hub
         app.state.events = EventSender(bootstrap, client_id=f"{client_id}-events")
         app.state.forecasts = ForecastClient(settings.forecast_grpc_target)
-        app.state.budgets = BudgetStore(engine)
-        app.state.plans = PlanStore(engine)
-        app.state.recommendations = RecommendationStore(engine)
-        app.state.audit = AuditLog(engine)
-        app.state.api_keys = ApiKeyStore(engine)
+        app.state.tenants = TenantStore(engine)
         app.state.webhooks = WebhookStore(engine)
         app.state.follower = app.state.anomaly_follower = app.state.anomaly_sink = None
         app.state.budget_alert_follower = app.state.plan_follower = None

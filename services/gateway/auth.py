@@ -24,9 +24,9 @@ from datetime import UTC, datetime
 from fastapi import HTTPException, WebSocketException, status
 from starlette.requests import HTTPConnection
 
-from outlay.store.api_keys import ApiKeyStore
 from outlay.tenancy import DEFAULT_TENANT
-from services.gateway.permissions import Principal, Scope
+from services.gateway.permissions import Principal, Scope, effective_scopes
+from services.gateway.tenant_stores import TenantStores, bind
 
 WS_POLICY_VIOLATION = 1008
 WS_TRY_AGAIN_LATER = 1013
@@ -73,7 +73,7 @@ class RateLimiter:
         return (1.0 - tokens) * 60.0 / self.per_minute
 
 
-OPERATOR = Principal("operator", "operator", DEFAULT_TENANT, frozenset({Scope.ADMIN}))
+OPERATOR = Principal("operator", "operator", DEFAULT_TENANT, frozenset({Scope.ADMIN}), operator=True)
 LOCAL = Principal("local", "local (no key configured)", DEFAULT_TENANT, frozenset({Scope.ADMIN}))
 
 
@@ -99,12 +99,18 @@ class ApiKeyAuth:
             return None
         if hmac.compare_digest(_digest(key), self._digest):
             return OPERATOR
-        keys: ApiKeyStore | None = getattr(conn.app.state, "api_keys", None)
-        found = None if keys is None else await keys.verify(key, datetime.now(UTC))
-        if found is None:
+        stores: TenantStores | None = getattr(conn.app.state, "tenant_stores", None)
+        found = None if stores is None else await stores.api_keys.verify(key, datetime.now(UTC))
+        if found is None or stores is None:
             return None
         scopes = frozenset(Scope(s) for s in found.scopes if s in SCOPE_VALUES)
-        return Principal(found.key_id, found.name, found.tenant_id, scopes)
+        role = None
+        if found.user_id is not None:
+            user = await stores.users.for_tenant(found.tenant_id).get(found.user_id)
+            if user is None or user.disabled_at is not None:
+                return None  # a disabled person's keys stop working at once
+            role = user.role
+        return Principal(found.key_id, found.name, found.tenant_id, effective_scopes(scopes, role), found.user_id)
 
     async def __call__(self, conn: HTTPConnection) -> Principal:
         websocket = conn.scope.get("type") == "websocket"
@@ -127,6 +133,7 @@ class ApiKeyAuth:
                 headers={"Retry-After": str(max(1, math.ceil(wait)))},
             )
         conn.state.principal = principal
+        bind(conn, principal.tenant_id)
         return principal
 
 

@@ -12,12 +12,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, select, text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from outlay.events import CostKind
 from outlay.events.usage import MAX_CHARGE_PERIOD
 from outlay.spread import Grain
 from outlay.store.models import CostRollup, UsageRow
+from outlay.store.tenant_scope import TenantScoped
 from services.gateway.minutes import MinuteGrid, TooManyCells
 from services.gateway.query import CostQuery, Filters, GroupKey, Metric, TimeRange, too_many_cells
 from services.gateway.report import CostReport, CostRow, KindAmounts, ReconciliationReport
@@ -46,11 +46,8 @@ def _sort_key(row: CostRow) -> tuple[datetime, tuple[tuple[bool, str], ...]]:
     return row.period_start, tuple((value is None, value or "") for value in row.group)
 
 
-class CostStore:
-    """Read-only queries of the ledger for the gateway."""
-
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+class CostStore(TenantScoped):
+    """Read-only queries of one tenant's ledger for the gateway."""
 
     async def ping(self) -> None:
         async with self._engine.connect() as conn:
@@ -84,6 +81,7 @@ class CostStore:
                 metric_col.label("nanos"),
             )
             .where(
+                self._mine(CostRollup),
                 CostRollup.grain == query.grain.value,
                 CostRollup.period_start >= query.range.start,
                 CostRollup.period_start < query.range.end,
@@ -106,6 +104,7 @@ class CostStore:
             metric_col,
             *[group_expr(UsageRow, key) for key in query.group_by],
         ).where(
+            self._mine(UsageRow),
             UsageRow.charge_period_start < query.range.end,
             # No record is longer than MAX_CHARGE_PERIOD, so this lower bound loses nothing and lets the
             # period index bound the scan (live ticks ask for the last minutes of a long history).
@@ -144,6 +143,7 @@ class CostStore:
                 func.sum(metric_col),
             )
             .where(
+                self._mine(CostRollup),
                 CostRollup.grain == Grain.DAY.value,
                 CostRollup.period_start >= time_range.start,
                 CostRollup.period_start < time_range.end,

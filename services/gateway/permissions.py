@@ -17,7 +17,8 @@ class Scope(StrEnum):
     READ_BUDGETS = "read:budgets"
     WRITE_BUDGETS = "write:budgets"
     READ_PLANS = "read:plans"  # recommendations, plans, their audit trail, savings
-    APPROVE_PLANS = "approve:plans"
+    REQUEST_PLANS = "request:plans"  # ask for a plan's approval
+    APPROVE_PLANS = "approve:plans"  # approve or reject plans (never one the same person asked for)
     WRITE_WEBHOOKS = "write:webhooks"  # subscriptions, their delivery logs, redelivery
     ADMIN = "admin"  # everything, and API keys
 
@@ -25,7 +26,7 @@ class Scope(StrEnum):
 READS = frozenset({Scope.READ_COSTS, Scope.READ_ANOMALIES, Scope.READ_FORECASTS, Scope.READ_BUDGETS, Scope.READ_PLANS})
 ROLES: dict[str, frozenset[Scope]] = {
     "viewer": READS,
-    "engineer": READS | {Scope.WRITE_ANOMALIES},
+    "engineer": READS | {Scope.WRITE_ANOMALIES, Scope.REQUEST_PLANS},
     "finance": READS | {Scope.WRITE_BUDGETS},
     "approver": READS | {Scope.APPROVE_PLANS},
     "admin": frozenset({Scope.ADMIN}),
@@ -34,12 +35,15 @@ ROLES: dict[str, frozenset[Scope]] = {
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: the key's id and name, its tenant, and its scopes."""
+    """Who is calling: the key's id and name, its tenant, and its scopes; the person it belongs to, if any; and
+    whether it is the operator's key (`OUTLAY_API_KEY`, which alone manages tenants)."""
 
     key_id: str
     name: str
     tenant_id: str
     scopes: frozenset[Scope]
+    user_id: str | None = None
+    operator: bool = False
 
     def may(self, scope: Scope) -> bool:
         return Scope.ADMIN in self.scopes or scope in self.scopes
@@ -48,3 +52,19 @@ class Principal:
     def actor(self) -> str:
         """How the audit trail names this caller."""
         return f"{self.name} (key {self.key_id})"
+
+    @property
+    def identity(self) -> str:
+        """Who this is for the approval rule: a person whatever key they use, else the key itself."""
+        return f"user:{self.user_id}" if self.user_id else f"key:{self.key_id}"
+
+
+def effective_scopes(key_scopes: frozenset[Scope], role: str | None) -> frozenset[Scope]:
+    """What a key may do: its own scopes, and for a person's key no more than their role allows (an admin key of
+    a viewer reads; a role change applies to the person's keys at once)."""
+    if role is None:
+        return key_scopes
+    allowed = ROLES.get(role, frozenset())
+    if Scope.ADMIN in allowed:
+        return key_scopes
+    return allowed if Scope.ADMIN in key_scopes else key_scopes & allowed

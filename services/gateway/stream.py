@@ -29,6 +29,7 @@ from outlay.events.plan import ActionPlan
 from outlay.events.topics import ANOMALIES, BUDGET_ALERTS, LEDGER_PROGRESS, PLANS, Topic
 from outlay.kafka.keep_running import keep_running
 from outlay.spread import Grain, floor_to, to_naive_utc
+from outlay.tenancy import DEFAULT_TENANT
 from services.gateway.anomalies.render import anomaly_json
 from services.gateway.costs_query import CostStore
 from services.gateway.permissions import Principal, Scope
@@ -152,6 +153,11 @@ class StreamClient:
     def may(self, scope: Scope) -> bool:
         return self.principal is None or self.principal.may(scope)
 
+    @property
+    def tenant_id(self) -> str:
+        """Whose events this client may see: its key's tenant's, never another's."""
+        return DEFAULT_TENANT if self.principal is None else self.principal.tenant_id
+
     def offer(self, message: dict[str, Any]) -> bool:
         """Queue without waiting; False once the client is too far behind and has been dropped."""
         if self.dropped:
@@ -183,8 +189,15 @@ class StreamHub:
     def unregister(self, client: StreamClient) -> None:
         self.clients.discard(client)
 
-    def publish(self, ticks: list[CostTick]) -> None:
+    def tenants(self) -> set[str]:
+        """The tenants with a client connected."""
+        return {client.tenant_id for client in self.clients}
+
+    def publish(self, tenant_id: str, ticks: list[CostTick]) -> None:
+        """One tenant's cost ticks, to that tenant's clients."""
         for client in list(self.clients):
+            if client.tenant_id != tenant_id:
+                continue
             messages = [m for tick in ticks if (m := tick.message(client.services)) is not None]
             self.ticks_sent += self._deliver(client, messages)
 
@@ -193,21 +206,21 @@ class StreamHub:
         for client in list(self.clients):
             wanted = client.anomalies
             if wanted is not None:
-                self._deliver(client, [message for a, message in rendered if wanted.accepts(a)])
+                self._deliver(client, [m for a, m in rendered if a.tenant_id == client.tenant_id and wanted.accepts(a)])
 
     def publish_budget_alerts(self, alerts: list[BudgetAlert]) -> None:
         rendered = [(a, {"type": "budget_alert", "alert": a.model_dump(mode="json")}) for a in alerts]
         for client in list(self.clients):
             wanted = client.budget_alerts
             if wanted is not None:
-                self._deliver(client, [message for a, message in rendered if wanted.accepts(a)])
+                self._deliver(client, [m for a, m in rendered if a.tenant_id == client.tenant_id and wanted.accepts(a)])
 
     def publish_plans(self, plans: list[ActionPlan]) -> None:
         rendered = [(p, {"type": "plan", "plan": p.model_dump(mode="json")}) for p in plans]
         for client in list(self.clients):
             wanted = client.plans
             if wanted is not None:
-                self._deliver(client, [message for p, message in rendered if wanted.accepts(p)])
+                self._deliver(client, [m for p, m in rendered if p.tenant_id == client.tenant_id and wanted.accepts(p)])
 
     def heartbeat(self) -> None:
         message = {"type": "heartbeat", "at": iso(datetime.now(UTC))}
@@ -304,18 +317,20 @@ class ProgressFollower(TopicFollower[LedgerProgress]):
         self._hub = hub
 
     async def handle(self, events: list[LedgerProgress]) -> None:
-        if not self._hub.clients:
-            return  # nobody listening: skip the query
-        try:
-            report = await self._store.costs(tick_query(events))
-        except QueryError as exc:
-            log.warning("tick query refused: %s", exc)
-            return
-        except Exception:
-            # A store hiccup costs these ticks only; restarting the consumer would skip later events.
-            log.exception("tick query failed")
-            return
-        self._hub.publish(ticks_from_report(report))
+        listening = self._hub.tenants()
+        # Each tenant's ticks come from its own store query: only tenants both written and listened to.
+        for tenant_id in sorted(listening & {t for e in events for t in e.tenant_ids}):
+            mine = [e for e in events if tenant_id in e.tenant_ids]
+            try:
+                report = await self._store.for_tenant(tenant_id).costs(tick_query(mine))
+            except QueryError as exc:
+                log.warning("tick query refused: %s", exc)
+                continue
+            except Exception:
+                # A store hiccup costs these ticks only; restarting the consumer would skip later events.
+                log.exception("tick query failed")
+                continue
+            self._hub.publish(tenant_id, ticks_from_report(report))
 
 
 class BudgetAlertFollower(TopicFollower[BudgetAlert]):

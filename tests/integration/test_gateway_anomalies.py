@@ -149,7 +149,7 @@ async def offline_api(store_url: str) -> AsyncIterator[tuple[httpx.AsyncClient, 
     app = create_app(Settings(DATABASE_URL=store_url, OUTLAY_API_KEY="k" * 24))
     async with api_client(app) as http:
         http.headers["Authorization"] = "Bearer " + "k" * 24
-        yield http, app.state.anomalies
+        yield http, app.state.tenant_stores.anomalies
 
 
 async def test_bad_parameters_are_named_and_an_undeliverable_verdict_is_not_recorded(

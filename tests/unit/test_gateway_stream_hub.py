@@ -55,7 +55,7 @@ def test_full_queue_drops_only_that_client() -> None:
     slow, fast = hub.register(), hub.register()
     tick = CostTick(datetime(2024, 5, 1), "billed", "USD", {"EC2": 1})
     for _ in range(3):
-        hub.publish([tick])
+        hub.publish("default", [tick])
         while not fast.queue.empty():
             fast.queue.get_nowait()
     assert slow.dropped and slow not in hub.clients

@@ -49,5 +49,8 @@ class AnomalySink:
         )
 
     async def _store_updates(self, anomalies: list[CostAnomaly]) -> None:
-        if anomalies:
-            await self._store.upsert(anomalies)
+        by_tenant: dict[str, list[CostAnomaly]] = {}
+        for anomaly in anomalies:
+            by_tenant.setdefault(anomaly.tenant_id, []).append(anomaly)
+        for tenant_id, mine in sorted(by_tenant.items()):
+            await self._store.for_tenant(tenant_id).upsert(mine)

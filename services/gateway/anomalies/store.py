@@ -13,12 +13,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Table, and_, func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from outlay.events import CostAnomaly, FeedbackVerdict
 from outlay.money import from_nanos, to_nanos
 from outlay.spread import to_naive_utc
 from outlay.store.models import AnomalyRow
+from outlay.store.tenant_scope import TenantScoped
 from outlay.store.upsert import dialect_insert
 from services.gateway.anomalies.listing import AnomalyQuery, AnomalyStatus
 from services.gateway.anomalies.render import anomaly_json
@@ -50,6 +50,7 @@ class AnomalyPage:
 def row_values(anomaly: CostAnomaly, now: datetime) -> dict[str, Any]:
     return {
         "anomaly_id": anomaly.anomaly_id,
+        "tenant_id": anomaly.tenant_id,
         "series": anomaly.series,
         "dimensions": dict(anomaly.dimensions),
         "direction": anomaly.direction.value,
@@ -73,6 +74,7 @@ def row_values(anomaly: CostAnomaly, now: datetime) -> dict[str, Any]:
 def _stored(row: Any) -> StoredAnomaly:
     anomaly = CostAnomaly(
         anomaly_id=row.anomaly_id,
+        tenant_id=row.tenant_id,
         series=row.series,
         dimensions=row.dimensions or {},
         direction=row.direction,
@@ -97,20 +99,21 @@ def latest_per_id(anomalies: Sequence[CostAnomaly]) -> list[CostAnomaly]:
     return list({a.anomaly_id: a for a in anomalies}.values())
 
 
-class AnomalyStore:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+class AnomalyStore(TenantScoped):
+    """One tenant's anomalies."""
 
     async def upsert(self, anomalies: Sequence[CostAnomaly]) -> None:
         if not anomalies:
             return
+        if any(a.tenant_id != self.tenant_id for a in anomalies):
+            raise ValueError(f"anomalies of another tenant given to the store of tenant {self.tenant_id!r}")
         now = datetime.now(UTC).replace(tzinfo=None)
         rows = sorted((row_values(a, now) for a in latest_per_id(anomalies)), key=lambda r: r["anomaly_id"])
         async with self._engine.begin() as conn:
             ins = dialect_insert(conn, _TABLE)
             new, old = ins.excluded, _TABLE.c
             stmt = ins.on_conflict_do_update(
-                index_elements=["anomaly_id"],
+                index_elements=["tenant_id", "anomaly_id"],
                 set_={
                     **{c.name: new[c.name] for c in _TABLE.columns if c.name not in _GATEWAY_OWNED},
                     "feedback": func.coalesce(old.feedback, new.feedback),
@@ -124,12 +127,14 @@ class AnomalyStore:
 
     async def get(self, anomaly_id: str) -> StoredAnomaly | None:
         async with self._engine.connect() as conn:
-            row = (await conn.execute(select(_TABLE).where(_TABLE.c.anomaly_id == anomaly_id))).first()
+            row = (
+                await conn.execute(select(_TABLE).where(self._mine(_TABLE.c), _TABLE.c.anomaly_id == anomaly_id))
+            ).first()
         return None if row is None else _stored(row)
 
     async def page(self, query: AnomalyQuery) -> AnomalyPage:
         c = _TABLE.c
-        stmt = select(_TABLE).order_by(c.start.desc(), c.anomaly_id.desc()).limit(query.limit + 1)
+        stmt = select(_TABLE).where(self._mine(c)).order_by(c.start.desc(), c.anomaly_id.desc()).limit(query.limit + 1)
         if query.status is AnomalyStatus.OPEN:
             stmt = stmt.where(c.end.is_(None))
         elif query.status is AnomalyStatus.CLOSED:
@@ -163,7 +168,7 @@ class AnomalyStore:
             row = (
                 await conn.execute(
                     update(_TABLE)
-                    .where(_TABLE.c.anomaly_id == anomaly_id)
+                    .where(self._mine(_TABLE.c), _TABLE.c.anomaly_id == anomaly_id)
                     .values(feedback=verdict.value, feedback_at=to_naive_utc(at))
                     .returning(*_TABLE.c)
                 )

@@ -16,6 +16,7 @@ from services.gateway.event_sender import EventSender, Undelivered
 from services.gateway.permissions import Scope
 from services.gateway.routes.costs import reject_unknown
 from services.gateway.schemas import ID_PATTERN, PROBLEM_RESPONSES, AnomalyOut, AnomalyPageOut
+from services.gateway.tenant_stores import stores_of
 
 router = APIRouter(prefix="/v1/anomalies", tags=["anomalies"])
 
@@ -35,7 +36,7 @@ class FeedbackIn(BaseModel):
 
 
 def _store(request: Request) -> AnomalyStore:
-    return request.app.state.anomalies  # type: ignore[no-any-return]
+    return stores_of(request).anomalies
 
 
 def _sender(request: Request) -> EventSender:
@@ -96,8 +97,9 @@ async def give_feedback(request: Request, body: FeedbackIn, anomaly_id: str = _I
         raise _not_found(anomaly_id)
     given_at = datetime.now(UTC)
     feedback = AnomalyFeedback(
-        anomaly_id=anomaly_id, series=stored.anomaly.series, verdict=body.verdict, given_at=given_at
-    )
+        anomaly_id=anomaly_id, series=stored.anomaly.series, verdict=body.verdict, given_at=given_at,
+        tenant_id=store.tenant_id,
+    )  # fmt: skip
     try:
         # The detector first: a verdict the detector never hears of must not show as recorded.
         await _sender(request).send(feedback)

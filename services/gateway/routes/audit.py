@@ -12,6 +12,7 @@ from outlay.store.audit import AuditEntry, AuditLog
 from services.gateway.query import NUL_MESSAGE, ErrorCollector, FieldError, QueryError, parse_int_in
 from services.gateway.routes.costs import reject_unknown
 from services.gateway.schemas import PROBLEM_RESPONSES
+from services.gateway.tenant_stores import stores_of
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 MAX_LIMIT = 1000
@@ -52,7 +53,7 @@ class VerifyOut(BaseModel):
 
 
 def _log(request: Request) -> AuditLog:
-    return request.app.state.audit  # type: ignore[no-any-return]
+    return stores_of(request).audit
 
 
 @router.get("", response_model=AuditPageOut, responses=PROBLEM_RESPONSES, summary="The audit trail, oldest first")

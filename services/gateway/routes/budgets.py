@@ -13,6 +13,7 @@ from services.gateway.forecasts.client import ForecastClient
 from services.gateway.permissions import Scope
 from services.gateway.routes.costs import reject_unknown
 from services.gateway.schemas import ID_PATTERN, PROBLEM_RESPONSES
+from services.gateway.tenant_stores import stores_of
 
 router = APIRouter(prefix="/v1/budgets", tags=["budgets"])
 _ID = Path(description="The budget's id", max_length=64, pattern=ID_PATTERN)
@@ -27,7 +28,7 @@ class VarianceOut(BaseModel):
 
 
 def _store(request: Request) -> BudgetStore:
-    return request.app.state.budgets  # type: ignore[no-any-return]
+    return stores_of(request).budgets
 
 
 def _forecasts(request: Request) -> ForecastClient:

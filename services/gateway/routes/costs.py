@@ -10,6 +10,7 @@ from outlay.spread import Grain
 from services.gateway.costs_query import CostStore
 from services.gateway.query import DIMENSIONS, FieldError, Metric, QueryError, build_query, parse_range
 from services.gateway.schemas import PROBLEM_RESPONSES, CostsOut, ReconciliationOut
+from services.gateway.tenant_stores import stores_of
 
 router = APIRouter(prefix="/v1/costs", tags=["costs"])
 
@@ -19,7 +20,7 @@ RECONCILIATION_PARAMS = frozenset({"start", "end", "metric"})
 
 
 def store_of(request: Request) -> CostStore:
-    return request.app.state.store  # type: ignore[no-any-return]
+    return stores_of(request).costs
 
 
 def reject_unknown(request: Request, allowed: frozenset[str]) -> None:

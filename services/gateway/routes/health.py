@@ -30,7 +30,7 @@ async def healthz() -> dict[str, str]:
 async def readyz(request: Request) -> JSONResponse:
     state = request.app.state
     store, broker = await asyncio.gather(
-        probe_store(state.store, state.probe_timeout),
+        probe_store(state.tenant_stores.costs, state.probe_timeout),
         probe_broker(state.settings.kafka_bootstrap_servers, state.probe_timeout),
     )
     checks: dict[str, Any] = {

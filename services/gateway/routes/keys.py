@@ -14,6 +14,7 @@ from services.gateway.auth import principal_of
 from services.gateway.permissions import ROLES, Scope
 from services.gateway.routes.costs import reject_unknown
 from services.gateway.schemas import ID_PATTERN, PROBLEM_RESPONSES
+from services.gateway.tenant_stores import stores_of
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"])
 _ID = Path(description="The key's id (the part after 'olk_')", max_length=32, pattern=ID_PATTERN)
@@ -71,11 +72,11 @@ class KeysOut(BaseModel):
 
 
 def _store(request: Request) -> ApiKeyStore:
-    return request.app.state.api_keys  # type: ignore[no-any-return]
+    return stores_of(request).api_keys
 
 
 def _audit(request: Request) -> AuditLog:
-    return request.app.state.audit  # type: ignore[no-any-return]
+    return stores_of(request).audit
 
 
 def _out(key: StoredKey) -> KeyOut:
@@ -94,9 +95,7 @@ async def create_key(request: Request, body: KeyIn) -> NewKeyOut:
     if body.expires_at is not None and body.expires_at <= datetime.now(UTC):
         raise HTTPException(422, "expires_at: must be in the future")
     principal = principal_of(request)
-    key, secret = await _store(request).create(
-        body.name, [s.value for s in scopes], principal.actor, body.expires_at, principal.tenant_id
-    )
+    key, secret = await _store(request).create(body.name, [s.value for s in scopes], principal.actor, body.expires_at)
     detail = f"{key.name}: {', '.join(key.scopes)}" + (
         f"; expires {key.expires_at:%Y-%m-%d %H:%M}" if key.expires_at else ""
     )
@@ -109,14 +108,14 @@ async def create_key(request: Request, body: KeyIn) -> NewKeyOut:
 @router.get("", response_model=KeysOut, responses=PROBLEM_RESPONSES, summary="Every API key (never the secrets)")
 async def list_keys(request: Request) -> KeysOut:
     reject_unknown(request, frozenset())
-    return KeysOut(keys=[_out(k) for k in await _store(request).all(principal_of(request).tenant_id)])
+    return KeysOut(keys=[_out(k) for k in await _store(request).all()])
 
 
 @router.delete("/{key_id}", status_code=204, responses=PROBLEM_RESPONSES, summary="Revoke a key, at once")
 async def revoke_key(request: Request, key_id: str = _ID) -> Response:
     reject_unknown(request, frozenset())
     principal, now = principal_of(request), datetime.now(UTC)
-    if not await _store(request).revoke(key_id, now, principal.tenant_id):
+    if not await _store(request).revoke(key_id, now):
         raise HTTPException(404, f"no active key with id {key_id!r}")
     await _audit(request).append([AuditEvent(now, principal.actor, f"key:{key_id}", "key_revoked")])
     return Response(status_code=204)

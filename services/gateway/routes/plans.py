@@ -27,6 +27,7 @@ from services.gateway.routes.audit import MAX_LIMIT as AUDIT_MAX_LIMIT
 from services.gateway.routes.audit import AuditEntryOut, entry_out
 from services.gateway.routes.costs import reject_unknown, store_of
 from services.gateway.schemas import ID_PATTERN, PROBLEM_RESPONSES
+from services.gateway.tenant_stores import stores_of
 
 router = APIRouter(tags=["optimizer"])
 _ID = Path(description="The plan's id (stable for the same set of changes)", max_length=64, pattern=ID_PATTERN)
@@ -111,15 +112,15 @@ class SavingsOut(BaseModel):
 
 
 def _plans(request: Request) -> PlanStore:
-    return request.app.state.plans  # type: ignore[no-any-return]
+    return stores_of(request).plans
 
 
 def _findings(request: Request) -> RecommendationStore:
-    return request.app.state.recommendations  # type: ignore[no-any-return]
+    return stores_of(request).recommendations
 
 
 def _audit(request: Request) -> AuditLog:
-    return request.app.state.audit  # type: ignore[no-any-return]
+    return stores_of(request).audit
 
 
 def _not_found(plan_id: str) -> HTTPException:
