@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from outlay.events.forecast import CostForecast, ForecastBasis, ForecastDay, ForecastHour, ForecastTotal
 from outlay.rpc import forecast_pb2 as pb
+from outlay.tenancy import DEFAULT_TENANT
 
 
 def _text(value: Decimal) -> str:
@@ -32,6 +33,7 @@ def _total(total: ForecastTotal) -> pb.PeriodTotal:
 def to_message(event: CostForecast) -> pb.ScopeForecast:
     return pb.ScopeForecast(
         forecast_id=event.forecast_id,
+        tenant_id=event.tenant_id,
         scope=event.scope,
         dimensions=event.dimensions,
         currency=event.currency,
@@ -75,6 +77,7 @@ def _from_total(total: pb.PeriodTotal) -> ForecastTotal:
 def from_message(message: pb.ScopeForecast) -> CostForecast:
     return CostForecast(
         forecast_id=message.forecast_id,
+        tenant_id=message.tenant_id or DEFAULT_TENANT,
         scope=message.scope,
         dimensions=dict(message.dimensions),
         currency=message.currency,

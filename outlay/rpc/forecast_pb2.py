@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19outlay/rpc/forecast.proto\x12\x16outlay.rpc.forecast.v1\"H\n\x0f\x46orecastRequest\x12\r\n\x05scope\x18\x01 \x01(\t\x12\x14\n\x0chorizon_days\x18\x02 \x01(\x05\x12\x10\n\x08\x63urrency\x18\x03 \x01(\t\"<\n\x14\x46orecastBatchRequest\x12\x0e\n\x06scopes\x18\x01 \x03(\t\x12\x14\n\x0chorizon_days\x18\x02 \x01(\x05\"Q\n\x15\x46orecastBatchResponse\x12\x38\n\tforecasts\x18\x01 \x03(\x0b\x32%.outlay.rpc.forecast.v1.ScopeForecast\"N\n\x08Interval\x12\x0f\n\x07lower80\x18\x01 \x01(\t\x12\x0f\n\x07upper80\x18\x02 \x01(\t\x12\x0f\n\x07lower95\x18\x03 \x01(\t\x12\x0f\n\x07upper95\x18\x04 \x01(\t\"`\n\x0b\x46orecastDay\x12\x0b\n\x03\x64\x61y\x18\x01 \x01(\t\x12\x10\n\x08\x65xpected\x18\x02 \x01(\t\x12\x32\n\x08interval\x18\x03 \x01(\x0b\x32 .outlay.rpc.forecast.v1.Interval\"b\n\x0c\x46orecastHour\x12\x0c\n\x04hour\x18\x01 \x01(\t\x12\x10\n\x08\x65xpected\x18\x02 \x01(\t\x12\x32\n\x08interval\x18\x03 \x01(\x0b\x32 .outlay.rpc.forecast.v1.Interval\"\x90\x01\n\x0bPeriodTotal\x12\x11\n\tfirst_day\x18\x01 \x01(\t\x12\x10\n\x08last_day\x18\x02 \x01(\t\x12\x16\n\x0e\x61\x63tual_to_date\x18\x03 \x01(\t\x12\x10\n\x08\x65xpected\x18\x04 \x01(\t\x12\x32\n\x08interval\x18\x05 \x01(\x0b\x32 .outlay.rpc.forecast.v1.Interval\"\x95\x04\n\rScopeForecast\x12\x13\n\x0b\x66orecast_id\x18\x01 \x01(\t\x12\r\n\x05scope\x18\x02 \x01(\t\x12I\n\ndimensions\x18\x03 \x03(\x0b\x32\x35.outlay.rpc.forecast.v1.ScopeForecast.DimensionsEntry\x12\x10\n\x08\x63urrency\x18\x04 \x01(\t\x12\r\n\x05\x62\x61sis\x18\x05 \x01(\t\x12\x15\n\rhistory_start\x18\x06 \x01(\t\x12\x13\n\x0bhistory_end\x18\x07 \x01(\t\x12\x14\n\x0cgenerated_at\x18\x08 \x01(\t\x12\r\n\x05model\x18\t \x01(\t\x12\x15\n\rshort_history\x18\n \x01(\x08\x12\x31\n\x04\x64\x61ys\x18\x0b \x03(\x0b\x32#.outlay.rpc.forecast.v1.ForecastDay\x12\x39\n\x0cnext_30_days\x18\x0c \x01(\x0b\x32#.outlay.rpc.forecast.v1.PeriodTotal\x12\x36\n\tmonth_end\x18\r \x01(\x0b\x32#.outlay.rpc.forecast.v1.PeriodTotal\x12\x33\n\x05hours\x18\x0e \x03(\x0b\x32$.outlay.rpc.forecast.v1.ForecastHour\x1a\x31\n\x0f\x44imensionsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"(\n\x13\x42udgetStatusRequest\x12\x11\n\tbudget_id\x18\x01 \x01(\t\"\x15\n\x13\x42udgetReportRequest\"\x86\x01\n\x0fThresholdStatus\x12\r\n\x05\x62\x61sis\x18\x01 \x01(\t\x12\x0f\n\x07percent\x18\x02 \x01(\t\x12\x18\n\x10threshold_amount\x18\x03 \x01(\t\x12\r\n\x05state\x18\x04 \x01(\t\x12\x19\n\x0c\x63rossing_day\x18\x05 \x01(\tH\x00\x88\x01\x01\x42\x0f\n\r_crossing_day\"\x8f\x04\n\x11\x42udgetStatusReply\x12\x11\n\tbudget_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\r\n\x05scope\x18\x03 \x01(\t\x12\x10\n\x08\x63urrency\x18\x04 \x01(\t\x12\x0e\n\x06\x61mount\x18\x05 \x01(\t\x12\x14\n\x0cperiod_start\x18\x06 \x01(\t\x12\x12\n\nperiod_end\x18\x07 \x01(\t\x12\x18\n\x0bhistory_end\x18\x08 \x01(\tH\x00\x88\x01\x01\x12\x16\n\x0e\x61\x63tual_to_date\x18\t \x01(\t\x12\x1b\n\x0e\x66orecast_total\x18\n \x01(\tH\x01\x88\x01\x01\x12\x1d\n\x10\x66orecast_lower80\x18\x0b \x01(\tH\x02\x88\x01\x01\x12\x1d\n\x10\x66orecast_upper80\x18\x0c \x01(\tH\x03\x88\x01\x01\x12\x15\n\x08variance\x18\r \x01(\tH\x04\x88\x01\x01\x12\x1d\n\x10variance_percent\x18\x0e \x01(\tH\x05\x88\x01\x01\x12;\n\nthresholds\x18\x0f \x03(\x0b\x32\'.outlay.rpc.forecast.v1.ThresholdStatus\x12\x0f\n\x07summary\x18\x10 \x01(\tB\x0e\n\x0c_history_endB\x11\n\x0f_forecast_totalB\x13\n\x11_forecast_lower80B\x13\n\x11_forecast_upper80B\x0b\n\t_varianceB\x13\n\x11_variance_percent\"O\n\x11\x42udgetReportReply\x12:\n\x07\x62udgets\x18\x01 \x03(\x0b\x32).outlay.rpc.forecast.v1.BudgetStatusReply2\xab\x03\n\x0f\x46orecastService\x12Z\n\x08\x46orecast\x12\'.outlay.rpc.forecast.v1.ForecastRequest\x1a%.outlay.rpc.forecast.v1.ScopeForecast\x12l\n\rForecastBatch\x12,.outlay.rpc.forecast.v1.ForecastBatchRequest\x1a-.outlay.rpc.forecast.v1.ForecastBatchResponse\x12\x66\n\x0c\x42udgetStatus\x12+.outlay.rpc.forecast.v1.BudgetStatusRequest\x1a).outlay.rpc.forecast.v1.BudgetStatusReply\x12\x66\n\x0c\x42udgetReport\x12+.outlay.rpc.forecast.v1.BudgetReportRequest\x1a).outlay.rpc.forecast.v1.BudgetReportReplyb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19outlay/rpc/forecast.proto\x12\x16outlay.rpc.forecast.v1\"[\n\x0f\x46orecastRequest\x12\r\n\x05scope\x18\x01 \x01(\t\x12\x14\n\x0chorizon_days\x18\x02 \x01(\x05\x12\x10\n\x08\x63urrency\x18\x03 \x01(\t\x12\x11\n\ttenant_id\x18\x04 \x01(\t\"O\n\x14\x46orecastBatchRequest\x12\x0e\n\x06scopes\x18\x01 \x03(\t\x12\x14\n\x0chorizon_days\x18\x02 \x01(\x05\x12\x11\n\ttenant_id\x18\x03 \x01(\t\"Q\n\x15\x46orecastBatchResponse\x12\x38\n\tforecasts\x18\x01 \x03(\x0b\x32%.outlay.rpc.forecast.v1.ScopeForecast\"N\n\x08Interval\x12\x0f\n\x07lower80\x18\x01 \x01(\t\x12\x0f\n\x07upper80\x18\x02 \x01(\t\x12\x0f\n\x07lower95\x18\x03 \x01(\t\x12\x0f\n\x07upper95\x18\x04 \x01(\t\"`\n\x0b\x46orecastDay\x12\x0b\n\x03\x64\x61y\x18\x01 \x01(\t\x12\x10\n\x08\x65xpected\x18\x02 \x01(\t\x12\x32\n\x08interval\x18\x03 \x01(\x0b\x32 .outlay.rpc.forecast.v1.Interval\"b\n\x0c\x46orecastHour\x12\x0c\n\x04hour\x18\x01 \x01(\t\x12\x10\n\x08\x65xpected\x18\x02 \x01(\t\x12\x32\n\x08interval\x18\x03 \x01(\x0b\x32 .outlay.rpc.forecast.v1.Interval\"\x90\x01\n\x0bPeriodTotal\x12\x11\n\tfirst_day\x18\x01 \x01(\t\x12\x10\n\x08last_day\x18\x02 \x01(\t\x12\x16\n\x0e\x61\x63tual_to_date\x18\x03 \x01(\t\x12\x10\n\x08\x65xpected\x18\x04 \x01(\t\x12\x32\n\x08interval\x18\x05 \x01(\x0b\x32 .outlay.rpc.forecast.v1.Interval\"\xa8\x04\n\rScopeForecast\x12\x13\n\x0b\x66orecast_id\x18\x01 \x01(\t\x12\r\n\x05scope\x18\x02 \x01(\t\x12I\n\ndimensions\x18\x03 \x03(\x0b\x32\x35.outlay.rpc.forecast.v1.ScopeForecast.DimensionsEntry\x12\x10\n\x08\x63urrency\x18\x04 \x01(\t\x12\r\n\x05\x62\x61sis\x18\x05 \x01(\t\x12\x15\n\rhistory_start\x18\x06 \x01(\t\x12\x13\n\x0bhistory_end\x18\x07 \x01(\t\x12\x14\n\x0cgenerated_at\x18\x08 \x01(\t\x12\r\n\x05model\x18\t \x01(\t\x12\x15\n\rshort_history\x18\n \x01(\x08\x12\x31\n\x04\x64\x61ys\x18\x0b \x03(\x0b\x32#.outlay.rpc.forecast.v1.ForecastDay\x12\x39\n\x0cnext_30_days\x18\x0c \x01(\x0b\x32#.outlay.rpc.forecast.v1.PeriodTotal\x12\x36\n\tmonth_end\x18\r \x01(\x0b\x32#.outlay.rpc.forecast.v1.PeriodTotal\x12\x33\n\x05hours\x18\x0e \x03(\x0b\x32$.outlay.rpc.forecast.v1.ForecastHour\x12\x11\n\ttenant_id\x18\x0f \x01(\t\x1a\x31\n\x0f\x44imensionsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\";\n\x13\x42udgetStatusRequest\x12\x11\n\tbudget_id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\"(\n\x13\x42udgetReportRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\"\x86\x01\n\x0fThresholdStatus\x12\r\n\x05\x62\x61sis\x18\x01 \x01(\t\x12\x0f\n\x07percent\x18\x02 \x01(\t\x12\x18\n\x10threshold_amount\x18\x03 \x01(\t\x12\r\n\x05state\x18\x04 \x01(\t\x12\x19\n\x0c\x63rossing_day\x18\x05 \x01(\tH\x00\x88\x01\x01\x42\x0f\n\r_crossing_day\"\x8f\x04\n\x11\x42udgetStatusReply\x12\x11\n\tbudget_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\r\n\x05scope\x18\x03 \x01(\t\x12\x10\n\x08\x63urrency\x18\x04 \x01(\t\x12\x0e\n\x06\x61mount\x18\x05 \x01(\t\x12\x14\n\x0cperiod_start\x18\x06 \x01(\t\x12\x12\n\nperiod_end\x18\x07 \x01(\t\x12\x18\n\x0bhistory_end\x18\x08 \x01(\tH\x00\x88\x01\x01\x12\x16\n\x0e\x61\x63tual_to_date\x18\t \x01(\t\x12\x1b\n\x0e\x66orecast_total\x18\n \x01(\tH\x01\x88\x01\x01\x12\x1d\n\x10\x66orecast_lower80\x18\x0b \x01(\tH\x02\x88\x01\x01\x12\x1d\n\x10\x66orecast_upper80\x18\x0c \x01(\tH\x03\x88\x01\x01\x12\x15\n\x08variance\x18\r \x01(\tH\x04\x88\x01\x01\x12\x1d\n\x10variance_percent\x18\x0e \x01(\tH\x05\x88\x01\x01\x12;\n\nthresholds\x18\x0f \x03(\x0b\x32\'.outlay.rpc.forecast.v1.ThresholdStatus\x12\x0f\n\x07summary\x18\x10 \x01(\tB\x0e\n\x0c_history_endB\x11\n\x0f_forecast_totalB\x13\n\x11_forecast_lower80B\x13\n\x11_forecast_upper80B\x0b\n\t_varianceB\x13\n\x11_variance_percent\"O\n\x11\x42udgetReportReply\x12:\n\x07\x62udgets\x18\x01 \x03(\x0b\x32).outlay.rpc.forecast.v1.BudgetStatusReply2\xab\x03\n\x0f\x46orecastService\x12Z\n\x08\x46orecast\x12\'.outlay.rpc.forecast.v1.ForecastRequest\x1a%.outlay.rpc.forecast.v1.ScopeForecast\x12l\n\rForecastBatch\x12,.outlay.rpc.forecast.v1.ForecastBatchRequest\x1a-.outlay.rpc.forecast.v1.ForecastBatchResponse\x12\x66\n\x0c\x42udgetStatus\x12+.outlay.rpc.forecast.v1.BudgetStatusRequest\x1a).outlay.rpc.forecast.v1.BudgetStatusReply\x12\x66\n\x0c\x42udgetReport\x12+.outlay.rpc.forecast.v1.BudgetReportRequest\x1a).outlay.rpc.forecast.v1.BudgetReportReplyb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,33 +34,33 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SCOPEFORECAST_DIMENSIONSENTRY']._loaded_options = None
   _globals['_SCOPEFORECAST_DIMENSIONSENTRY']._serialized_options = b'8\001'
   _globals['_FORECASTREQUEST']._serialized_start=53
-  _globals['_FORECASTREQUEST']._serialized_end=125
-  _globals['_FORECASTBATCHREQUEST']._serialized_start=127
-  _globals['_FORECASTBATCHREQUEST']._serialized_end=187
-  _globals['_FORECASTBATCHRESPONSE']._serialized_start=189
-  _globals['_FORECASTBATCHRESPONSE']._serialized_end=270
-  _globals['_INTERVAL']._serialized_start=272
-  _globals['_INTERVAL']._serialized_end=350
-  _globals['_FORECASTDAY']._serialized_start=352
-  _globals['_FORECASTDAY']._serialized_end=448
-  _globals['_FORECASTHOUR']._serialized_start=450
-  _globals['_FORECASTHOUR']._serialized_end=548
-  _globals['_PERIODTOTAL']._serialized_start=551
-  _globals['_PERIODTOTAL']._serialized_end=695
-  _globals['_SCOPEFORECAST']._serialized_start=698
-  _globals['_SCOPEFORECAST']._serialized_end=1231
-  _globals['_SCOPEFORECAST_DIMENSIONSENTRY']._serialized_start=1182
-  _globals['_SCOPEFORECAST_DIMENSIONSENTRY']._serialized_end=1231
-  _globals['_BUDGETSTATUSREQUEST']._serialized_start=1233
-  _globals['_BUDGETSTATUSREQUEST']._serialized_end=1273
-  _globals['_BUDGETREPORTREQUEST']._serialized_start=1275
-  _globals['_BUDGETREPORTREQUEST']._serialized_end=1296
-  _globals['_THRESHOLDSTATUS']._serialized_start=1299
-  _globals['_THRESHOLDSTATUS']._serialized_end=1433
-  _globals['_BUDGETSTATUSREPLY']._serialized_start=1436
-  _globals['_BUDGETSTATUSREPLY']._serialized_end=1963
-  _globals['_BUDGETREPORTREPLY']._serialized_start=1965
-  _globals['_BUDGETREPORTREPLY']._serialized_end=2044
-  _globals['_FORECASTSERVICE']._serialized_start=2047
-  _globals['_FORECASTSERVICE']._serialized_end=2474
+  _globals['_FORECASTREQUEST']._serialized_end=144
+  _globals['_FORECASTBATCHREQUEST']._serialized_start=146
+  _globals['_FORECASTBATCHREQUEST']._serialized_end=225
+  _globals['_FORECASTBATCHRESPONSE']._serialized_start=227
+  _globals['_FORECASTBATCHRESPONSE']._serialized_end=308
+  _globals['_INTERVAL']._serialized_start=310
+  _globals['_INTERVAL']._serialized_end=388
+  _globals['_FORECASTDAY']._serialized_start=390
+  _globals['_FORECASTDAY']._serialized_end=486
+  _globals['_FORECASTHOUR']._serialized_start=488
+  _globals['_FORECASTHOUR']._serialized_end=586
+  _globals['_PERIODTOTAL']._serialized_start=589
+  _globals['_PERIODTOTAL']._serialized_end=733
+  _globals['_SCOPEFORECAST']._serialized_start=736
+  _globals['_SCOPEFORECAST']._serialized_end=1288
+  _globals['_SCOPEFORECAST_DIMENSIONSENTRY']._serialized_start=1239
+  _globals['_SCOPEFORECAST_DIMENSIONSENTRY']._serialized_end=1288
+  _globals['_BUDGETSTATUSREQUEST']._serialized_start=1290
+  _globals['_BUDGETSTATUSREQUEST']._serialized_end=1349
+  _globals['_BUDGETREPORTREQUEST']._serialized_start=1351
+  _globals['_BUDGETREPORTREQUEST']._serialized_end=1391
+  _globals['_THRESHOLDSTATUS']._serialized_start=1394
+  _globals['_THRESHOLDSTATUS']._serialized_end=1528
+  _globals['_BUDGETSTATUSREPLY']._serialized_start=1531
+  _globals['_BUDGETSTATUSREPLY']._serialized_end=2058
+  _globals['_BUDGETREPORTREPLY']._serialized_start=2060
+  _globals['_BUDGETREPORTREPLY']._serialized_end=2139
+  _globals['_FORECASTSERVICE']._serialized_start=2142
+  _globals['_FORECASTSERVICE']._serialized_end=2569
 # @@protoc_insertion_point(module_scope)

@@ -7,22 +7,26 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ForecastRequest(_message.Message):
-    __slots__ = ("scope", "horizon_days", "currency")
+    __slots__ = ("scope", "horizon_days", "currency", "tenant_id")
     SCOPE_FIELD_NUMBER: _ClassVar[int]
     HORIZON_DAYS_FIELD_NUMBER: _ClassVar[int]
     CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     scope: str
     horizon_days: int
     currency: str
-    def __init__(self, scope: _Optional[str] = ..., horizon_days: _Optional[int] = ..., currency: _Optional[str] = ...) -> None: ...
+    tenant_id: str
+    def __init__(self, scope: _Optional[str] = ..., horizon_days: _Optional[int] = ..., currency: _Optional[str] = ..., tenant_id: _Optional[str] = ...) -> None: ...
 
 class ForecastBatchRequest(_message.Message):
-    __slots__ = ("scopes", "horizon_days")
+    __slots__ = ("scopes", "horizon_days", "tenant_id")
     SCOPES_FIELD_NUMBER: _ClassVar[int]
     HORIZON_DAYS_FIELD_NUMBER: _ClassVar[int]
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     scopes: _containers.RepeatedScalarFieldContainer[str]
     horizon_days: int
-    def __init__(self, scopes: _Optional[_Iterable[str]] = ..., horizon_days: _Optional[int] = ...) -> None: ...
+    tenant_id: str
+    def __init__(self, scopes: _Optional[_Iterable[str]] = ..., horizon_days: _Optional[int] = ..., tenant_id: _Optional[str] = ...) -> None: ...
 
 class ForecastBatchResponse(_message.Message):
     __slots__ = ("forecasts",)
@@ -77,7 +81,7 @@ class PeriodTotal(_message.Message):
     def __init__(self, first_day: _Optional[str] = ..., last_day: _Optional[str] = ..., actual_to_date: _Optional[str] = ..., expected: _Optional[str] = ..., interval: _Optional[_Union[Interval, _Mapping]] = ...) -> None: ...
 
 class ScopeForecast(_message.Message):
-    __slots__ = ("forecast_id", "scope", "dimensions", "currency", "basis", "history_start", "history_end", "generated_at", "model", "short_history", "days", "next_30_days", "month_end", "hours")
+    __slots__ = ("forecast_id", "scope", "dimensions", "currency", "basis", "history_start", "history_end", "generated_at", "model", "short_history", "days", "next_30_days", "month_end", "hours", "tenant_id")
     class DimensionsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -99,6 +103,7 @@ class ScopeForecast(_message.Message):
     NEXT_30_DAYS_FIELD_NUMBER: _ClassVar[int]
     MONTH_END_FIELD_NUMBER: _ClassVar[int]
     HOURS_FIELD_NUMBER: _ClassVar[int]
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     forecast_id: str
     scope: str
     dimensions: _containers.ScalarMap[str, str]
@@ -113,17 +118,22 @@ class ScopeForecast(_message.Message):
     next_30_days: PeriodTotal
     month_end: PeriodTotal
     hours: _containers.RepeatedCompositeFieldContainer[ForecastHour]
-    def __init__(self, forecast_id: _Optional[str] = ..., scope: _Optional[str] = ..., dimensions: _Optional[_Mapping[str, str]] = ..., currency: _Optional[str] = ..., basis: _Optional[str] = ..., history_start: _Optional[str] = ..., history_end: _Optional[str] = ..., generated_at: _Optional[str] = ..., model: _Optional[str] = ..., short_history: _Optional[bool] = ..., days: _Optional[_Iterable[_Union[ForecastDay, _Mapping]]] = ..., next_30_days: _Optional[_Union[PeriodTotal, _Mapping]] = ..., month_end: _Optional[_Union[PeriodTotal, _Mapping]] = ..., hours: _Optional[_Iterable[_Union[ForecastHour, _Mapping]]] = ...) -> None: ...
+    tenant_id: str
+    def __init__(self, forecast_id: _Optional[str] = ..., scope: _Optional[str] = ..., dimensions: _Optional[_Mapping[str, str]] = ..., currency: _Optional[str] = ..., basis: _Optional[str] = ..., history_start: _Optional[str] = ..., history_end: _Optional[str] = ..., generated_at: _Optional[str] = ..., model: _Optional[str] = ..., short_history: _Optional[bool] = ..., days: _Optional[_Iterable[_Union[ForecastDay, _Mapping]]] = ..., next_30_days: _Optional[_Union[PeriodTotal, _Mapping]] = ..., month_end: _Optional[_Union[PeriodTotal, _Mapping]] = ..., hours: _Optional[_Iterable[_Union[ForecastHour, _Mapping]]] = ..., tenant_id: _Optional[str] = ...) -> None: ...
 
 class BudgetStatusRequest(_message.Message):
-    __slots__ = ("budget_id",)
+    __slots__ = ("budget_id", "tenant_id")
     BUDGET_ID_FIELD_NUMBER: _ClassVar[int]
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     budget_id: str
-    def __init__(self, budget_id: _Optional[str] = ...) -> None: ...
+    tenant_id: str
+    def __init__(self, budget_id: _Optional[str] = ..., tenant_id: _Optional[str] = ...) -> None: ...
 
 class BudgetReportRequest(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("tenant_id",)
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    def __init__(self, tenant_id: _Optional[str] = ...) -> None: ...
 
 class ThresholdStatus(_message.Message):
     __slots__ = ("basis", "percent", "threshold_amount", "state", "crossing_day")

@@ -14,8 +14,10 @@ from decimal import Decimal
 from outlay.budgets import Budget, BudgetPeriod, BudgetStatus, ThresholdBasis, ThresholdState, ThresholdStatus
 from outlay.events.budget_alert import BudgetAlert, budget_alert_id
 from outlay.events.forecast import CostForecast
+from outlay.tenancy import DEFAULT_TENANT
 from services.forecast.models.forecaster import MAX_HORIZON_DAYS
 from services.forecast.scopes import NEXT_DAYS, ScopeHistory, build_forecasts
+from services.forecast.tenants import tenant_event_id
 
 _MICRO = Decimal("0.000001")
 _CENT_PERCENT = Decimal("0.01")
@@ -138,27 +140,32 @@ def budget_statuses(history: ScopeHistory, budgets: list[Budget], today: date) -
 
 class AlertTracker:
     """Which threshold alerts to publish: a threshold's state when it changes (its first state after a start
-    only when it is not `ok`), so a consumer hears of a crossing once and of its end once."""
+    only when it is not `ok`), so a consumer hears of a crossing once and of its end once. States are kept per
+    tenant: a run over one tenant's budgets leaves every other tenant's as they were."""
 
     def __init__(self) -> None:
-        self._last: dict[str, ThresholdState] = {}
+        self._last: dict[str, dict[str, ThresholdState]] = {}
 
-    def changes(self, statuses: list[BudgetStatus], now: datetime) -> list[BudgetAlert]:
+    def changes(
+        self, statuses: list[BudgetStatus], now: datetime, tenant_id: str = DEFAULT_TENANT
+    ) -> list[BudgetAlert]:
+        """`statuses`: every budget of `tenant_id` (the thresholds of a budget missing from them are forgotten)."""
         alerts = []
-        current = {
-            budget_alert_id(s.budget_id, s.period_start, t.basis, t.percent) for s in statuses for t in s.thresholds
-        }
-        self._last = {k: v for k, v in self._last.items() if k in current}  # deleted budgets, past periods
+        current = {_alert_id(tenant_id, s, t.basis, t.percent) for s in statuses for t in s.thresholds}
+        # Deleted budgets and past periods are forgotten.
+        last = {k: v for k, v in self._last.get(tenant_id, {}).items() if k in current}
+        self._last[tenant_id] = last
         for status in statuses:
             for t in status.thresholds:
-                alert_id = budget_alert_id(status.budget_id, status.period_start, t.basis, t.percent)
-                previous = self._last.get(alert_id)
-                self._last[alert_id] = t.state
+                alert_id = _alert_id(tenant_id, status, t.basis, t.percent)
+                previous = last.get(alert_id)
+                last[alert_id] = t.state
                 if t.state == previous or (previous is None and t.state is ThresholdState.OK):
                     continue
                 alerts.append(
                     BudgetAlert(
                         alert_id=alert_id,
+                        tenant_id=tenant_id,
                         budget_id=status.budget_id,
                         budget_name=status.name,
                         scope=status.scope,
@@ -178,3 +185,7 @@ class AlertTracker:
                     )
                 )
         return alerts
+
+
+def _alert_id(tenant_id: str, status: BudgetStatus, basis: ThresholdBasis, percent: Decimal) -> str:
+    return tenant_event_id(tenant_id, budget_alert_id(status.budget_id, status.period_start, basis, percent))

@@ -1,8 +1,10 @@
 """The gRPC entrypoint of the forecast service: translates `ForecastService` calls into `Reforecaster` runs.
 
-Bad arguments end the call with INVALID_ARGUMENT and a message that names the field; a scope without cost
-history ends it with NOT_FOUND. The standard health service (grpc.health.v1) reports SERVING for the whole server
-and for `outlay.rpc.forecast.v1.ForecastService` while the service runs.
+Every call answers from one tenant's data: the request's `tenant_id` (empty: `default`). Bad arguments end the
+call with INVALID_ARGUMENT and a message that names the field (a malformed tenant id, or one no tenant has, among
+them); a scope without cost history in the tenant, or a budget the tenant does not have, ends it with NOT_FOUND.
+The standard health service (grpc.health.v1) reports SERVING for the whole server and for
+`outlay.rpc.forecast.v1.ForecastService` while the service runs.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from outlay.rpc import forecast_pb2_grpc as pb_grpc
 from outlay.rpc.forecast_messages import to_message
 from outlay.scopes import parse_scope
 from services.forecast.models.forecaster import MAX_HORIZON_DAYS
+from services.forecast.tenants import requested_tenant
 from services.forecast.worker import Reforecaster
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ForecastService"].full_name
@@ -29,6 +32,16 @@ class ForecastServicer(pb_grpc.ForecastServiceServicer):
     def __init__(self, reforecaster: Reforecaster, default_horizon_days: int) -> None:
         self._reforecaster = reforecaster
         self._default_horizon = default_horizon_days
+
+    async def _tenant(self, requested: str, context: grpc.aio.ServicerContext) -> str:
+        """The tenant a request names; the call ends with INVALID_ARGUMENT when it is malformed or unknown."""
+        try:
+            tenant_id = requested_tenant(requested)
+        except ValueError as exc:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        if not await self._reforecaster.tenant_known(tenant_id):
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"tenant_id: no tenant {tenant_id!r}")
+        return tenant_id
 
     def _horizon(self, requested: int) -> int | str:
         if requested == 0:
@@ -46,7 +59,8 @@ class ForecastServicer(pb_grpc.ForecastServiceServicer):
         except ValueError as exc:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
         assert isinstance(horizon, int)
-        found = await self._reforecaster.forecasts(horizon, only={request.scope})
+        tenant_id = await self._tenant(request.tenant_id, context)
+        found = await self._reforecaster.forecasts(horizon, only={request.scope}, tenant_id=tenant_id)
         chosen = _in_currency(found, request.currency)
         if chosen is None:
             currency = f" in {request.currency}" if request.currency else ""
@@ -70,7 +84,8 @@ class ForecastServicer(pb_grpc.ForecastServiceServicer):
             except ValueError as exc:
                 await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"scopes[{i}]: {exc}")
         assert isinstance(horizon, int)
-        found = await self._reforecaster.forecasts(horizon, only=set(request.scopes) or None)
+        tenant_id = await self._tenant(request.tenant_id, context)
+        found = await self._reforecaster.forecasts(horizon, only=set(request.scopes) or None, tenant_id=tenant_id)
         return pb.ForecastBatchResponse(forecasts=[to_message(f) for f in found])
 
     async def BudgetStatus(  # noqa: N802
@@ -78,7 +93,8 @@ class ForecastServicer(pb_grpc.ForecastServiceServicer):
     ) -> pb.BudgetStatusReply:
         if not request.budget_id or len(request.budget_id) > MAX_BUDGET_ID:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"budget_id: 1 to {MAX_BUDGET_ID} characters")
-        found = await self._reforecaster.budget_statuses(request.budget_id)
+        tenant_id = await self._tenant(request.tenant_id, context)
+        found = await self._reforecaster.budget_statuses(request.budget_id, tenant_id=tenant_id)
         if not found:
             await context.abort(grpc.StatusCode.NOT_FOUND, f"budget_id: no budget {request.budget_id!r}")
         return budget_messages.to_message(found[0])
@@ -86,7 +102,8 @@ class ForecastServicer(pb_grpc.ForecastServiceServicer):
     async def BudgetReport(  # noqa: N802
         self, request: pb.BudgetReportRequest, context: grpc.aio.ServicerContext
     ) -> pb.BudgetReportReply:
-        statuses = await self._reforecaster.budget_statuses()
+        tenant_id = await self._tenant(request.tenant_id, context)
+        statuses = await self._reforecaster.budget_statuses(tenant_id=tenant_id)
         return pb.BudgetReportReply(budgets=[budget_messages.to_message(s) for s in statuses])
 
 

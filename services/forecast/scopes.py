@@ -26,8 +26,10 @@ from outlay.events.forecast import (
     forecast_id,
 )
 from outlay.scopes import ACCOUNT, SERVICE, TAG_PREFIX, parse_scope, scope_name
+from outlay.tenancy import DEFAULT_TENANT
 from services.forecast.models.forecaster import Forecasts, forecast
 from services.forecast.models.history import Step, Values, batch_of, daily_batch
+from services.forecast.tenants import tenant_event_id
 
 NEXT_DAYS = 30  # the "next 30 days" total every forecast carries
 MAX_HISTORY_DAYS = 365  # the history a forecast learns from (a year: every weekly and monthly pattern)
@@ -114,11 +116,13 @@ def build_forecasts(
     horizon_days: int = NEXT_DAYS,
     only: set[str] | None = None,
     generated_at: datetime | None = None,
+    tenant_id: str = DEFAULT_TENANT,
 ) -> list[CostForecast]:
     """A `CostForecast` for every scope (or those in `only`) from the complete days before `as_of`.
 
     History ends on the last complete day that has cost (a platform whose data stopped forecasts from where it
-    stopped, and says so in `history_end`)."""
+    stopped, and says so in `history_end`). `history` is the cost of the tenant `tenant_id`: the forecasts carry
+    it, and their ids are derived with it (`tenant_event_id`)."""
     series = history.series(through=as_of - timedelta(days=1))
     if only is not None:
         series = {key: days for key, days in series.items() if key[0] in only}
@@ -139,9 +143,11 @@ def build_forecasts(
         month_actual = history.actual((scope, currency), first_day.replace(day=1), history_end).quantize(_MICRO)
         events.append(
             CostForecast(
-                forecast_id=forecast_id(
-                    scope, currency, ForecastBasis.BILLED_ELSE_ESTIMATED, history_end, horizon_days
+                forecast_id=tenant_event_id(
+                    tenant_id,
+                    forecast_id(scope, currency, ForecastBasis.BILLED_ELSE_ESTIMATED, history_end, horizon_days),
                 ),
+                tenant_id=tenant_id,
                 scope=scope,
                 dimensions=parse_scope(scope),
                 currency=currency,

@@ -1,6 +1,10 @@
-"""The forecast service's loop: reforecast every scope at start, on its schedule, and when billed data lands
-(the ledger's progress names the cost kinds each commit wrote), at most once per debounce interval; publish each
-scope's forecast to `outlay.forecasts.v1`. On-demand forecasts (gRPC) go through `Reforecaster` too.
+"""The forecast service's loop: reforecast every tenant's scopes at start and on its schedule, and a tenant's when
+billed data of it lands (the ledger's progress names the cost kinds and the tenants each commit wrote), at most
+once per debounce interval; publish each scope's forecast to `outlay.forecasts.v1`. On-demand forecasts (gRPC) go
+through `Reforecaster` too.
+
+Every read is one tenant's (`CostHistory.for_tenant`, `BudgetStore.for_tenant`): a tenant's forecasts, budget
+statuses and alerts are computed from its own rollups and budgets only.
 """
 
 from __future__ import annotations
@@ -8,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -20,15 +24,17 @@ from outlay.events.forecast import CostForecast
 from outlay.events.topics import LEDGER_PROGRESS
 from outlay.kafka.producer import EventProducer
 from outlay.store.budgets import BudgetStore
+from outlay.store.tenants import TenantStore
+from outlay.tenancy import DEFAULT_TENANT
 from services.forecast.budget_status import AlertTracker, budget_statuses
 from services.forecast.scopes import HOURLY_HISTORY_DAYS, ScopeHistory, build_forecasts, hourly_forecasts
-from services.forecast.store import daily_history, hourly_history
+from services.forecast.store import CostHistory
 
 log = logging.getLogger(__name__)
 
 
 class Reforecaster:
-    """Reads the ledger's daily history and forecasts scopes; publishes when a producer is given."""
+    """Reads one tenant's daily history and forecasts its scopes; publishes when a producer is given."""
 
     def __init__(
         self,
@@ -38,67 +44,97 @@ class Reforecaster:
         today: Callable[[], date] | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self._engine = engine
         self._tag_keys = tag_keys
         self._producer = producer
         self._now = now
         self._today = today or (lambda: now().date())
+        self._history = CostHistory(engine)
         self._budgets = BudgetStore(engine)
+        self._tenants = TenantStore(engine)
         self._alerts = AlertTracker()
         self.runs = 0
+        self.last_tenants: list[str] = []  # the tenants the latest publishing run visited
 
-    async def forecasts(self, horizon_days: int, only: set[str] | None = None) -> list[CostForecast]:
-        """Every scope's (or those in `only`) daily forecast, with its hourly one where its history is hourly."""
+    async def tenant_known(self, tenant_id: str) -> bool:
+        """The default tenant, or one the operator created."""
+        return tenant_id == DEFAULT_TENANT or await self._tenants.get(tenant_id) is not None
+
+    async def forecasts(self, horizon_days: int, only: set[str] | None = None, *, tenant_id: str) -> list[CostForecast]:
+        """Every scope's (or those in `only`) daily forecast of `tenant_id`, with its hourly one where its
+        history is hourly."""
         as_of = self._today()
-        return await self._forecasts(await self._daily(as_of), as_of, horizon_days, only)
-
-    async def _daily(self, as_of: date) -> ScopeHistory:
-        return await daily_history(self._engine, as_of, self._tag_keys)
+        history = self._history.for_tenant(tenant_id)
+        return await self._forecasts(history, await history.daily(as_of, self._tag_keys), as_of, horizon_days, only)
 
     async def _forecasts(
-        self, days: ScopeHistory, as_of: date, horizon_days: int, only: set[str] | None
+        self, history: CostHistory, days: ScopeHistory, as_of: date, horizon_days: int, only: set[str] | None
     ) -> list[CostForecast]:
         now = self._now()
         since = (now - timedelta(days=HOURLY_HISTORY_DAYS)).replace(tzinfo=None, minute=0, second=0, microsecond=0)
-        hours = await hourly_history(self._engine, since, self._tag_keys)
+        hours = await history.hourly(since, self._tag_keys)
         # numpy work in a thread: the gRPC server and the progress consumer stay responsive meanwhile.
-        daily = await asyncio.to_thread(build_forecasts, days, as_of, horizon_days, only)
+        daily = await asyncio.to_thread(build_forecasts, days, as_of, horizon_days, only, tenant_id=history.tenant_id)
         hourly = await asyncio.to_thread(hourly_forecasts, hours, now, only)
         return [f.model_copy(update={"hours": hourly.get((f.scope, f.currency), [])}) for f in daily]
 
-    async def budget_statuses(self, budget_id: str | None = None) -> list[BudgetStatus]:
-        """Every budget's status (or one budget's; [] when it does not exist)."""
+    async def budget_statuses(self, budget_id: str | None = None, *, tenant_id: str) -> list[BudgetStatus]:
+        """Every budget's status of `tenant_id` (or one budget's; [] when the tenant has no such budget)."""
+        store = self._budgets.for_tenant(tenant_id)
         if budget_id is None:
-            budgets = await self._budgets.all()
+            budgets = await store.all()
         else:
-            budgets = [b] if (b := await self._budgets.get(budget_id)) is not None else []
+            budgets = [b] if (b := await store.get(budget_id)) is not None else []
         as_of = self._today()
-        return await self._statuses(await self._daily(as_of) if budgets else ScopeHistory(), budgets, as_of)
+        history = self._history.for_tenant(tenant_id)
+        days = await history.daily(as_of, self._tag_keys) if budgets else ScopeHistory()
+        return await self._statuses(days, budgets, as_of)
 
     @staticmethod
     async def _statuses(days: ScopeHistory, budgets: list[Budget], as_of: date) -> list[BudgetStatus]:
         return await asyncio.to_thread(budget_statuses, days, budgets, as_of)
 
-    async def publish(self, horizon_days: int) -> list[CostForecast]:
-        """Forecast every scope and publish the forecasts, then the budget alerts whose state changed; the
-        ledger's history is read once for both."""
+    async def publish(self, horizon_days: int, tenants: Iterable[str] | None = None) -> list[CostForecast]:
+        """Forecast every scope of each tenant in `tenants` (None: every tenant with costs) and publish the
+        forecasts, then the budget alerts whose state changed, tenant by tenant; each tenant's history is read
+        once for both. A tenant whose run fails is logged and the others still run."""
         started = time.perf_counter()
-        as_of = self._today()
-        days = await self._daily(as_of)
-        events = await self._forecasts(days, as_of, horizon_days, None)
-        statuses = await self._statuses(days, await self._budgets.all(), as_of)
-        alerts = self._alerts.changes(statuses, datetime.now(UTC))
-        if self._producer is not None:
-            await self._producer.send_many([*events, *alerts])
+        visit = sorted(set(tenants)) if tenants is not None else await self._tenants.with_costs()
+        events: list[CostForecast] = []
+        alerts = failed = 0
+        for tenant_id in visit:
+            try:
+                forecasts, alerted = await self._publish_tenant(tenant_id, horizon_days)
+            except Exception:  # one tenant's bad row must not starve the others
+                log.exception("reforecast of tenant %r failed", tenant_id)
+                failed += 1
+                continue
+            events += forecasts
+            alerts += alerted
         self.runs += 1
+        self.last_tenants = visit
         log.info(
-            "forecast %d scopes, %d budget alerts in %.2f s", len(events), len(alerts), time.perf_counter() - started
-        )
+            "forecast %d scopes, %d budget alerts of %d tenants (%d failed) in %.2f s",
+            len(events), alerts, len(visit), failed, time.perf_counter() - started,
+        )  # fmt: skip
         return events
 
+    async def _publish_tenant(self, tenant_id: str, horizon_days: int) -> tuple[list[CostForecast], int]:
+        as_of = self._today()
+        history = self._history.for_tenant(tenant_id)
+        days = await history.daily(as_of, self._tag_keys)
+        events = await self._forecasts(history, days, as_of, horizon_days, None)
+        statuses = await self._statuses(days, await self._budgets.for_tenant(tenant_id).all(), as_of)
+        alerts = self._alerts.changes(statuses, datetime.now(UTC), tenant_id)
+        if self._producer is not None:
+            await self._producer.send_many([*events, *alerts])
+        return events, len(alerts)
 
-def billed_data_landed(progress: LedgerProgress) -> bool:
-    return progress.written > 0 and CostKind.BILLED.value in progress.cost_kinds
+
+def billed_tenants(progress: LedgerProgress) -> set[str]:
+    """The tenants whose billed cost a ledger commit wrote (none when it wrote only estimates, or nothing)."""
+    if progress.written > 0 and CostKind.BILLED.value in progress.cost_kinds:
+        return set(progress.tenant_ids)
+    return set()
 
 
 class ProgressWatch:
@@ -118,17 +154,17 @@ class ProgressWatch:
     async def stop(self) -> None:
         await self._consumer.stop()
 
-    async def billed_landed(self, timeout_s: float) -> bool:
-        """True when a progress event in the next `timeout_s` says billed cost was written."""
+    async def landed_tenants(self, timeout_s: float) -> set[str]:
+        """The tenants whose billed cost progress events in the next `timeout_s` say was written."""
         batch = await self._consumer.getmany(timeout_ms=int(timeout_s * 1000))
-        landed = False
+        landed: set[str] = set()
         for messages in batch.values():
             for message in messages:
                 self.seen += 1
+                if message.value is None:
+                    continue
                 try:
-                    landed |= message.value is not None and billed_data_landed(
-                        LedgerProgress.model_validate_json(message.value)
-                    )
+                    landed |= billed_tenants(LedgerProgress.model_validate_json(message.value))
                 except ValueError:
                     log.warning("ignored an unreadable ledger progress event at offset %d", message.offset)
         return landed
@@ -142,22 +178,25 @@ async def run_schedule(
     interval_s: float,
     debounce_s: float,
 ) -> None:
-    """Reforecast now, then whenever the schedule is due or billed data landed, never twice within debounce_s."""
-    last_run = time.monotonic()
-    await _publish_logged(reforecaster, horizon_days)
-    pending = False
+    """Reforecast every tenant now and whenever the schedule is due; the tenants whose billed data landed when it
+    did; never twice within debounce_s. One tenant's runs do not postpone the others' scheduled one."""
+    last_run = last_full = time.monotonic()
+    await _publish_logged(reforecaster, horizon_days, None)
+    pending: set[str] = set()
     while not stop.is_set():
-        pending |= await watch.billed_landed(timeout_s=1.0)
+        pending |= await watch.landed_tenants(timeout_s=1.0)
         now = time.monotonic()
-        due = now - last_run >= interval_s
+        due = now - last_full >= interval_s
         if (due or pending) and now - last_run >= debounce_s:
             last_run = now
-            pending = False
-            await _publish_logged(reforecaster, horizon_days)
+            if due:
+                last_full = now
+            tenants, pending = (None if due else pending), set()
+            await _publish_logged(reforecaster, horizon_days, tenants)
 
 
-async def _publish_logged(reforecaster: Reforecaster, horizon_days: int) -> None:
+async def _publish_logged(reforecaster: Reforecaster, horizon_days: int, tenants: set[str] | None) -> None:
     try:
-        await reforecaster.publish(horizon_days)
+        await reforecaster.publish(horizon_days, tenants)
     except Exception:  # a failed run (store away, a bad row) must not end the service; the next one retries
         log.exception("reforecast failed")

@@ -4,31 +4,42 @@ the gRPC ForecastService (status codes, health, deadlines) and the gateway's GET
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any, cast
 
 import grpc
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
+from fastapi import HTTPException
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from outlay.budgets import BudgetIn
 from outlay.events import CostKind, LedgerProgress, UsageRecord
-from outlay.events.forecast import CostForecast
+from outlay.events.budget_alert import BudgetAlert, budget_alert_id
+from outlay.events.forecast import CostForecast, forecast_id
 from outlay.events.topics import FORECASTS
 from outlay.kafka.embedded_broker import free_port
 from outlay.kafka.producer import EventProducer
 from outlay.rpc import forecast_pb2 as pb
 from outlay.rpc import forecast_pb2_grpc as pb_grpc
 from outlay.settings import Settings
+from outlay.store.budgets import BudgetStore
 from outlay.store.engine import make_engine
+from outlay.store.tenants import AlreadyExists, TenantStore
+from outlay.tenancy import DEFAULT_TENANT
 from services.forecast.rpc_server import SERVICE_NAME, start_server
 from services.forecast.worker import ProgressWatch, Reforecaster, run_schedule
 from services.gateway.app import create_app
+from services.gateway.forecasts.client import ForecastClient
 from services.gateway.main import serving
+from services.gateway.query import QueryError
 from tests.integration.gateway_fixtures import api_client, client, receive_until, wait_for, write_ledger
 
 pytestmark = pytest.mark.e2e
@@ -39,11 +50,19 @@ BILL_ENDS = date(2026, 3, 13)  # the bill has arrived up to here; live estimates
 WITHIN = 60.0
 
 
-def line(service: str, day: date, cost: str, kind: CostKind = CostKind.BILLED, team: str = "web") -> UsageRecord:
+def line(
+    service: str,
+    day: date,
+    cost: str,
+    kind: CostKind = CostKind.BILLED,
+    team: str = "web",
+    tenant_id: str = DEFAULT_TENANT,
+) -> UsageRecord:
     start = datetime(day.year, day.month, day.day, tzinfo=UTC)
     amount = Decimal(cost)
     return UsageRecord(
-        record_id=f"{service}-{day}-{kind.value}",
+        record_id=f"{service}-{day}-{kind.value}",  # the same ids in every tenant: the ledger keys on both
+        tenant_id=tenant_id,
         source="test",
         cost_kind=kind,
         charge_period_start=start,
@@ -100,10 +119,12 @@ async def test_every_scope_is_forecast_from_billed_else_estimated_days_and_publi
     await write_ledger(engine, history())
     try:
         async with EventProducer(broker) as producer:
-            published = await Reforecaster(engine, ("team",), producer, today=lambda: AS_OF).publish(30)
+            reforecaster = Reforecaster(engine, ("team",), producer, today=lambda: AS_OF)
+            published = await reforecaster.publish(30)
     finally:
         await engine.dispose()
     assert {f.scope for f in published} == SCOPES
+    assert reforecaster.last_tenants == [DEFAULT_TENANT] and {f.tenant_id for f in published} == {DEFAULT_TENANT}
 
     consumer = AIOKafkaConsumer(FORECASTS.name, bootstrap_servers=broker, auto_offset_reset="earliest")
     await consumer.start()
@@ -280,25 +301,33 @@ async def test_budgets_through_the_gateway_with_status_variance_and_live_alerts(
             await engine.dispose()
 
 
-def progress(kinds: list[str]) -> LedgerProgress:
+def progress(kinds: list[str], tenants: list[str] | None = None) -> LedgerProgress:
     at = datetime(2026, 3, 16, tzinfo=UTC)
-    return LedgerProgress(written=10, duplicates=0, period_start=at, period_end=at, cost_kinds=kinds, committed_at=at)
+    return LedgerProgress(
+        written=10,
+        duplicates=0,
+        period_start=at,
+        period_end=at,
+        cost_kinds=kinds,
+        committed_at=at,
+        tenant_ids=tenants or [DEFAULT_TENANT],
+    )
 
 
-async def test_the_progress_watch_tells_billed_data_from_estimates(broker: str) -> None:
+async def test_the_progress_watch_tells_which_tenants_billed_data_landed_for(broker: str) -> None:
     watch = ProgressWatch(broker, client_id="test-forecast-watch")
     await watch.start()
     try:
         async with EventProducer(broker) as producer:
-            await producer.send_many([progress(["estimated"])])
+            await producer.send_many([progress(["estimated"], [ACME])])
             assert watch.seen == 0
             while watch.seen < 1:
-                assert not await watch.billed_landed(timeout_s=0.5)
-            await producer.send_many([progress(["estimated", "billed"])])
-            landed = False
-            while watch.seen < 2:
-                landed |= await watch.billed_landed(timeout_s=0.5)
-            assert landed
+                assert await watch.landed_tenants(timeout_s=0.5) == set()
+            await producer.send_many([progress(["estimated", "billed"]), progress(["billed"], [ACME, "zeta"])])
+            landed: set[str] = set()
+            while watch.seen < 3:
+                landed |= await watch.landed_tenants(timeout_s=0.5)
+            assert landed == {DEFAULT_TENANT, ACME, "zeta"}
     finally:
         await watch.stop()
 
@@ -317,6 +346,257 @@ async def test_billed_data_landing_triggers_a_reforecast(reforecaster: Reforecas
         stop.set()
         await runs
         await watch.stop()
+
+
+# Tenancy: a second tenant, "acme", in the same store, with the same account id, the same record ids and an
+# overlapping service, but its own costs: EC2 at 50 a day (no month-start fee) and RDS at 30, every day billed.
+ACME = "acme"
+ACME_SCOPES = {
+    "total",
+    f"billing_account_id={ACCOUNT}",
+    "service=AmazonEC2",
+    "service=AmazonRDS",
+    "tag:team=web",
+    "tag:team=db",
+}
+
+
+def acme_history() -> list[UsageRecord]:
+    records = []
+    day = FIRST
+    while day < AS_OF:
+        records.append(line("AmazonEC2", day, "50", tenant_id=ACME))
+        records.append(line("AmazonRDS", day, "30", team="db", tenant_id=ACME))
+        day += timedelta(days=1)
+    return records
+
+
+class Recorder:
+    """Stands in for the producer: what each publishing run sent."""
+
+    def __init__(self) -> None:
+        self.sent: list[list[Any]] = []
+
+    async def send_many(self, events: list[Any]) -> None:
+        self.sent.append(list(events))
+
+
+def published(recorder: Recorder) -> tuple[list[CostForecast], list[BudgetAlert]]:
+    events = [e for batch in recorder.sent for e in batch]
+    return [e for e in events if isinstance(e, CostForecast)], [e for e in events if isinstance(e, BudgetAlert)]
+
+
+async def ensure_tenant(engine: AsyncEngine, tenant_id: str) -> None:
+    with contextlib.suppress(AlreadyExists):  # the tenants table outlives a test
+        await TenantStore(engine).create(tenant_id, tenant_id)
+
+
+def by_scope(forecasts: list[CostForecast]) -> dict[str, CostForecast]:
+    return {f.scope: f for f in forecasts}
+
+
+def comparable(f: CostForecast) -> dict[str, object]:
+    return f.model_dump(exclude={"generated_at"})
+
+
+@pytest.fixture
+async def two_tenants(store_url: str) -> AsyncIterator[tuple[AsyncEngine, Recorder, Reforecaster]]:
+    """The default tenant's history() and acme's acme_history() in one store; acme exists as a tenant and each
+    has a 1,000 budget on its EC2."""
+    engine = make_engine(store_url)
+    await write_ledger(engine, [*history(), *acme_history()])
+    await ensure_tenant(engine, ACME)
+    for tenant_id in (DEFAULT_TENANT, ACME):
+        await (
+            BudgetStore(engine)
+            .for_tenant(tenant_id)
+            .create(BudgetIn(name=f"{tenant_id} EC2", scope="service=AmazonEC2", amount=Decimal(1000)))
+        )
+    recorder = Recorder()
+    try:
+        yield engine, recorder, Reforecaster(engine, ("team",), cast(EventProducer, recorder), today=lambda: AS_OF)
+    finally:
+        await engine.dispose()
+
+
+async def test_each_tenant_is_forecast_from_its_own_rollups_only(store_url: str) -> None:
+    engine = make_engine(store_url)
+    try:
+        await write_ledger(engine, history())
+        alone = Reforecaster(engine, ("team",), today=lambda: AS_OF)
+        before = by_scope(await alone.forecasts(30, tenant_id=DEFAULT_TENANT))
+        assert await alone.forecasts(30, tenant_id=ACME) == []  # no costs of its own yet
+
+        await write_ledger(engine, acme_history())
+        after = by_scope(await alone.forecasts(30, tenant_id=DEFAULT_TENANT))
+        acme = by_scope(await alone.forecasts(30, tenant_id=ACME))
+    finally:
+        await engine.dispose()
+
+    # The default tenant's forecasts are exactly what they were before acme's spend arrived.
+    assert set(after) == SCOPES
+    assert {k: comparable(f) for k, f in after.items()} == {k: comparable(f) for k, f in before.items()}
+    assert after["total"].next_30_days.expected == pytest.approx(Decimal(30 * 120 + 300), rel=Decimal("0.05"))
+    # acme's come from its own rollups only: same scope names, its own amounts.
+    assert set(acme) == ACME_SCOPES and {f.tenant_id for f in acme.values()} == {ACME}
+    assert acme["service=AmazonEC2"].month_end.actual_to_date == Decimal(50 * 15)  # default's: 1,800
+    assert acme["total"].month_end.actual_to_date == Decimal(80 * 15)
+    assert acme["total"].next_30_days.expected == pytest.approx(Decimal(30 * 80), rel=Decimal("0.03"))
+    assert all(abs(d.expected - 50) < 3 for d in acme["service=AmazonEC2"].days)  # no fee on the 1st
+    # Ids: the default tenant's are those from before tenancy; acme's never collide with them.
+    ec2 = after["service=AmazonEC2"]
+    assert ec2.forecast_id == forecast_id("service=AmazonEC2", "USD", ec2.basis, ec2.history_end, 30)
+    assert not {f.forecast_id for f in acme.values()} & {f.forecast_id for f in after.values()}
+
+
+async def test_a_run_publishes_every_tenant_with_its_own_forecasts_budgets_and_alerts(
+    two_tenants: tuple[AsyncEngine, Recorder, Reforecaster],
+) -> None:
+    _, recorder, reforecaster = two_tenants
+    await reforecaster.publish(30)
+    assert reforecaster.last_tenants == sorted([ACME, DEFAULT_TENANT])
+    forecasts, alerts = published(recorder)
+    assert {f.scope for f in forecasts if f.tenant_id == DEFAULT_TENANT} == SCOPES
+    assert {f.scope for f in forecasts if f.tenant_id == ACME} == ACME_SCOPES
+    assert len({f.forecast_id for f in forecasts}) == len(forecasts) == len(SCOPES) + len(ACME_SCOPES)
+    for batch in recorder.sent:  # one tenant per send
+        assert len({e.tenant_id for e in batch}) == 1
+
+    # Each 1,000 EC2 budget is judged on its own tenant's EC2: 1,800 spent (breached) against 750 (forecast to
+    # breach around the 20th: 50 a day).
+    by_tenant = {t: [a for a in alerts if a.tenant_id == t] for t in (DEFAULT_TENANT, ACME)}
+    assert by_tenant[DEFAULT_TENANT] and by_tenant[ACME]
+    assert {a.actual_to_date for a in by_tenant[DEFAULT_TENANT]} == {Decimal(1800)}
+    assert {a.actual_to_date for a in by_tenant[ACME]} == {Decimal(750)}
+    acme_actual = next(a for a in by_tenant[ACME] if a.basis == "actual")
+    assert acme_actual.state == "forecast_to_breach"
+    assert acme_actual.crossing_day in (date(2026, 3, 20), date(2026, 3, 21))
+    assert len({a.alert_id for a in alerts}) == len(alerts)
+    default_alert = by_tenant[DEFAULT_TENANT][0]
+    assert default_alert.alert_id == budget_alert_id(
+        default_alert.budget_id, default_alert.period_start, default_alert.basis, default_alert.percent
+    )
+
+    # A run of acme alone publishes acme's forecasts only, and repeats no alert of either tenant.
+    recorder.sent.clear()
+    await reforecaster.publish(30, [ACME])
+    forecasts, alerts = published(recorder)
+    assert {f.tenant_id for f in forecasts} == {ACME} and alerts == []
+    recorder.sent.clear()
+    await reforecaster.publish(30)
+    assert published(recorder)[1] == []  # unchanged states: the acme-only run forgot none of default's
+
+
+async def test_progress_for_one_tenant_reforecasts_only_that_tenant(
+    two_tenants: tuple[AsyncEngine, Recorder, Reforecaster], broker: str
+) -> None:
+    _, recorder, reforecaster = two_tenants
+    watch = ProgressWatch(broker, client_id="test-forecast-tenant-schedule")
+    await watch.start()
+    stop = asyncio.Event()
+    runs = asyncio.create_task(run_schedule(reforecaster, watch, stop, 7, interval_s=3600, debounce_s=0))
+    try:
+        await wait_for(lambda: reforecaster.runs == 1, "the first run at start")
+        assert reforecaster.last_tenants == [ACME, DEFAULT_TENANT]
+        recorder.sent.clear()
+        async with EventProducer(broker) as producer:
+            await producer.send_many([progress(["estimated"], [DEFAULT_TENANT]), progress(["billed"], [ACME])])
+        await wait_for(lambda: reforecaster.runs == 2, "a run after acme's billed data landed")
+        assert reforecaster.last_tenants == [ACME]
+        forecasts, _ = published(recorder)
+        assert forecasts and {f.tenant_id for f in forecasts} == {ACME}
+        assert {f.scope for f in forecasts} == ACME_SCOPES
+    finally:
+        stop.set()
+        await runs
+        await watch.stop()
+
+
+async def test_grpc_answers_each_tenant_from_its_own_scopes_and_budgets(
+    two_tenants: tuple[AsyncEngine, Recorder, Reforecaster],
+) -> None:
+    engine, _, reforecaster = two_tenants
+    budget_of = {t: (await BudgetStore(engine).for_tenant(t).all())[0].budget_id for t in (DEFAULT_TENANT, ACME)}
+    server, port = await start_server(reforecaster, 30, "127.0.0.1:0")
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = pb_grpc.ForecastServiceStub(channel)
+            ec2 = pb.ForecastRequest(scope="service=AmazonEC2", horizon_days=7)
+            default_ec2 = await stub.Forecast(ec2, timeout=WITHIN)  # no tenant: the default one
+            assert default_ec2.tenant_id == DEFAULT_TENANT
+            assert Decimal(default_ec2.month_end.actual_to_date) == Decimal(1800)
+            ec2.tenant_id = ACME
+            acme_ec2 = await stub.Forecast(ec2, timeout=WITHIN)
+            assert acme_ec2.tenant_id == ACME and Decimal(acme_ec2.month_end.actual_to_date) == Decimal(750)
+            assert acme_ec2.forecast_id != default_ec2.forecast_id
+            with pytest.raises(grpc.aio.AioRpcError) as elsewhere:  # the default tenant's service, not acme's
+                await stub.Forecast(pb.ForecastRequest(scope="service=AmazonS3", tenant_id=ACME), timeout=WITHIN)
+            assert elsewhere.value.code() is grpc.StatusCode.NOT_FOUND
+
+            batch = await stub.ForecastBatch(pb.ForecastBatchRequest(tenant_id=ACME), timeout=WITHIN)
+            assert {f.scope for f in batch.forecasts} == ACME_SCOPES
+            assert {f.tenant_id for f in batch.forecasts} == {ACME}
+            named = pb.ForecastBatchRequest(scopes=["service=AmazonS3", "tag:team=data", "total"], tenant_id=ACME)
+            only_total = await stub.ForecastBatch(named, timeout=WITHIN)
+            assert [f.scope for f in only_total.forecasts] == ["total"]
+            assert Decimal(only_total.forecasts[0].month_end.actual_to_date) == Decimal(80 * 15)
+            default_batch = await stub.ForecastBatch(pb.ForecastBatchRequest(tenant_id=DEFAULT_TENANT), timeout=WITHIN)
+            assert {f.scope for f in default_batch.forecasts} == SCOPES
+
+            report = await stub.BudgetReport(pb.BudgetReportRequest(tenant_id=ACME), timeout=WITHIN)
+            assert [b.budget_id for b in report.budgets] == [budget_of[ACME]]
+            assert Decimal(report.budgets[0].actual_to_date) == Decimal(750)
+            report = await stub.BudgetReport(pb.BudgetReportRequest(), timeout=WITHIN)
+            assert [b.budget_id for b in report.budgets] == [budget_of[DEFAULT_TENANT]]
+            mine = pb.BudgetStatusRequest(budget_id=budget_of[ACME], tenant_id=ACME)
+            assert (await stub.BudgetStatus(mine, timeout=WITHIN)).budget_id == budget_of[ACME]
+            for tenant_id, budget_id in [(ACME, budget_of[DEFAULT_TENANT]), ("", budget_of[ACME])]:
+                with pytest.raises(grpc.aio.AioRpcError) as other:
+                    request = pb.BudgetStatusRequest(budget_id=budget_id, tenant_id=tenant_id)
+                    await stub.BudgetStatus(request, timeout=WITHIN)
+                assert other.value.code() is grpc.StatusCode.NOT_FOUND
+
+            calls = [
+                lambda t: stub.Forecast(pb.ForecastRequest(scope="total", tenant_id=t), timeout=WITHIN),
+                lambda t: stub.ForecastBatch(pb.ForecastBatchRequest(tenant_id=t), timeout=WITHIN),
+                lambda t: stub.BudgetStatus(pb.BudgetStatusRequest(budget_id="b", tenant_id=t), timeout=WITHIN),
+                lambda t: stub.BudgetReport(pb.BudgetReportRequest(tenant_id=t), timeout=WITHIN),
+            ]
+            for call in calls:
+                for tenant_id, says in [("Acme!", "must be"), ("a" * 200, "at most 63"), ("nobody", "no tenant")]:
+                    with pytest.raises(grpc.aio.AioRpcError) as refused:
+                        await call(tenant_id)
+                    assert refused.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+                    details = refused.value.details() or ""
+                    assert details.startswith("tenant_id: ") and says in details, details
+    finally:
+        await server.stop(None)
+
+
+async def test_the_gateway_client_sends_the_callers_tenant(
+    two_tenants: tuple[AsyncEngine, Recorder, Reforecaster],
+) -> None:
+    engine, _, reforecaster = two_tenants
+    acme_budget = (await BudgetStore(engine).for_tenant(ACME).all())[0].budget_id
+    server, port = await start_server(reforecaster, 30, "127.0.0.1:0")
+    forecasts = ForecastClient(f"127.0.0.1:{port}")
+    try:
+        one = await forecasts.forecast("service=AmazonEC2", 7, "", tenant_id=ACME)
+        assert one.tenant_id == ACME and one.month_end.actual_to_date == Decimal(750)
+        every = await forecasts.forecast_batch([], 7, tenant_id=ACME)
+        assert {f.scope for f in every} == ACME_SCOPES and {f.tenant_id for f in every} == {ACME}
+        assert {f.scope for f in await forecasts.forecast_batch([], 7, tenant_id=DEFAULT_TENANT)} == SCOPES
+        assert (await forecasts.budget_status(acme_budget, tenant_id=ACME)).actual_to_date == Decimal(750)
+        assert [s.budget_id for s in await forecasts.budget_report(tenant_id=ACME)] == [acme_budget]
+        with pytest.raises(HTTPException) as missing:
+            await forecasts.budget_status(acme_budget, tenant_id=DEFAULT_TENANT)
+        assert missing.value.status_code == 404
+        with pytest.raises(QueryError) as refused:
+            await forecasts.forecast_batch([], 7, tenant_id="nobody")
+        assert [e.field for e in refused.value.errors] == ["tenant_id"]
+    finally:
+        await forecasts.close()
+        await server.stop(None)
 
 
 async def test_scopes_with_hourly_history_also_get_the_next_48_hours(store_url: str) -> None:
@@ -344,7 +624,8 @@ async def test_scopes_with_hourly_history_also_get_the_next_48_hours(store_url: 
     engine = make_engine(store_url)
     await write_ledger(engine, [*history(), *hourly])
     try:
-        found = {f.scope: f for f in await Reforecaster(engine, ("team",), now=lambda: now).forecasts(7)}
+        reforecaster = Reforecaster(engine, ("team",), now=lambda: now)
+        found = {f.scope: f for f in await reforecaster.forecasts(7, tenant_id=DEFAULT_TENANT)}
     finally:
         await engine.dispose()
     lam = found["service=AWSLambda"]

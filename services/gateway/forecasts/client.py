@@ -1,5 +1,8 @@
 """The gateway's gRPC client of the forecast service, with a deadline on every call, and the translation of its
-status codes into the API's problems (a bad argument names its field; the service away is a 503, not a 500)."""
+status codes into the API's problems (a bad argument names its field; the service away is a 503, not a 500).
+
+Every method takes the caller's tenant (`tenant_id=`, keyword-only and required, so no route can forget it): the
+service answers from that tenant's costs and budgets only."""
 
 from __future__ import annotations
 
@@ -32,31 +35,32 @@ class ForecastClient:
     async def close(self) -> None:
         await self._channel.close()
 
-    async def forecast(self, scope: str, horizon_days: int, currency: str) -> CostForecast:
-        request = pb.ForecastRequest(scope=scope, horizon_days=horizon_days, currency=currency)
+    async def forecast(self, scope: str, horizon_days: int, currency: str, *, tenant_id: str) -> CostForecast:
+        request = pb.ForecastRequest(scope=scope, horizon_days=horizon_days, currency=currency, tenant_id=tenant_id)
         try:
             return from_message(await self._stub.Forecast(request, timeout=self._deadline))
         except grpc.aio.AioRpcError as exc:
             raise _translated(exc) from None
 
-    async def forecast_batch(self, scopes: list[str], horizon_days: int) -> list[CostForecast]:
-        request = pb.ForecastBatchRequest(scopes=scopes, horizon_days=horizon_days)
+    async def forecast_batch(self, scopes: list[str], horizon_days: int, *, tenant_id: str) -> list[CostForecast]:
+        request = pb.ForecastBatchRequest(scopes=scopes, horizon_days=horizon_days, tenant_id=tenant_id)
         try:
             reply = await self._stub.ForecastBatch(request, timeout=self._deadline)
         except grpc.aio.AioRpcError as exc:
             raise _translated(exc) from None
         return [from_message(m) for m in reply.forecasts]
 
-    async def budget_status(self, budget_id: str) -> BudgetStatus:
+    async def budget_status(self, budget_id: str, *, tenant_id: str) -> BudgetStatus:
+        request = pb.BudgetStatusRequest(budget_id=budget_id, tenant_id=tenant_id)
         try:
-            reply = await self._stub.BudgetStatus(pb.BudgetStatusRequest(budget_id=budget_id), timeout=self._deadline)
+            reply = await self._stub.BudgetStatus(request, timeout=self._deadline)
         except grpc.aio.AioRpcError as exc:
             raise _translated(exc) from None
         return budget_messages.from_message(reply)
 
-    async def budget_report(self) -> list[BudgetStatus]:
+    async def budget_report(self, *, tenant_id: str) -> list[BudgetStatus]:
         try:
-            reply = await self._stub.BudgetReport(pb.BudgetReportRequest(), timeout=self._deadline)
+            reply = await self._stub.BudgetReport(pb.BudgetReportRequest(tenant_id=tenant_id), timeout=self._deadline)
         except grpc.aio.AioRpcError as exc:
             raise _translated(exc) from None
         return [budget_messages.from_message(m) for m in reply.budgets]
