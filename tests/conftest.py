@@ -74,7 +74,8 @@ async def store_url(pg_url: str) -> str:
     conn = await asyncpg.connect(pg_url.replace("+asyncpg", ""))
     await conn.execute(
         "TRUNCATE usage_records, cost_rollups, ingest_checkpoints, anomalies, budgets, plans, recommendations,"
-        " audit_events, synced_prices, utilization_5m, api_keys, webhooks, webhook_deliveries RESTART IDENTITY"
+        " audit_events, synced_prices, utilization_5m, api_keys, webhooks, webhook_deliveries, tenants, users"
+        " RESTART IDENTITY"
     )
     await conn.close()
     return pg_url

@@ -205,6 +205,27 @@ class PlanStore(TenantScoped):
         ).one()
         return _plan(row._mapping)
 
+    async def request_approval(self, plan_id: str, requested_by: str, now: datetime) -> ActionPlan | None:
+        """Record who asks for a proposed plan's approval (the first asker); None unless it is proposed and not yet
+        asked for. The gateway alone writes `requested_by`; the optimizer keeps it while the plan stays open."""
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                update(PlanRow)
+                .where(
+                    self._mine(PlanRow),
+                    PlanRow.plan_id == plan_id,
+                    PlanRow.status == PlanStatus.PROPOSED.value,
+                    PlanRow.requested_by.is_(None),
+                )  # fmt: skip
+                .values(requested_by=requested_by[:200], updated_at=to_naive_utc(now))
+            )
+            if not result.rowcount:  # type: ignore[attr-defined]
+                return None
+            row = (
+                await conn.execute(select(PlanRow.__table__).where(self._mine(PlanRow), PlanRow.plan_id == plan_id))
+            ).one()
+        return _plan(row._mapping)
+
     async def expire(self, proposed_before: datetime, now: datetime) -> list[ActionPlan]:
         """Proposed plans nobody decided on since before `proposed_before` become expired; returns them."""
         stmt = select(PlanRow.plan_id).where(

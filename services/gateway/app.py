@@ -31,6 +31,8 @@ from services.gateway.routes import forecasts as forecast_routes
 from services.gateway.routes import keys as key_routes
 from services.gateway.routes import plans as plan_routes
 from services.gateway.routes import stream as stream_routes
+from services.gateway.routes import tenants as tenant_routes
+from services.gateway.routes import users as user_routes
 from services.gateway.routes import webhooks as webhook_routes
 from services.gateway.stream import AnomalyFollower, BudgetAlertFollower, PlanFollower, ProgressFollower, StreamHub
 from services.gateway.tenant_stores import TenantStores
@@ -156,6 +158,8 @@ def create_app(
         (key_routes.router, Scope.ADMIN),
         (audit_routes.router, Scope.ADMIN),
         (webhook_routes.router, Scope.WRITE_WEBHOOKS),
+        (user_routes.router, Scope.ADMIN),
+        (tenant_routes.router, Scope.ADMIN),  # and the operator's key only
     ):
         app.include_router(router, dependencies=[Depends(auth), Depends(requires(scope))])
     app.include_router(stream_routes.router, dependencies=[Depends(auth)])  # each topic checks its own scope

@@ -62,7 +62,7 @@ async def list_budgets(request: Request) -> BudgetsOut:
 )
 async def variance_report(request: Request) -> VarianceOut:
     reject_unknown(request, frozenset())
-    return VarianceOut(budgets=await _forecasts(request).budget_report())
+    return VarianceOut(budgets=await _forecasts(request).budget_report(tenant_id=stores_of(request).tenant_id))
 
 
 @router.get("/{budget_id}", response_model=Budget, responses=PROBLEM_RESPONSES, summary="One budget")
@@ -96,4 +96,4 @@ async def delete_budget(request: Request, budget_id: str = _ID) -> Response:
 )
 async def budget_status(request: Request, budget_id: str = _ID) -> BudgetStatus:
     reject_unknown(request, frozenset())
-    return await _forecasts(request).budget_status(budget_id)
+    return await _forecasts(request).budget_status(budget_id, tenant_id=stores_of(request).tenant_id)

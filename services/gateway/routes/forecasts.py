@@ -10,6 +10,7 @@ from services.gateway.forecasts.client import ForecastClient
 from services.gateway.query import QueryError, parse_int_in
 from services.gateway.routes.costs import reject_unknown
 from services.gateway.schemas import PROBLEM_RESPONSES
+from services.gateway.tenant_stores import stores_of
 
 router = APIRouter(prefix="/v1/forecasts", tags=["forecasts"])
 PARAMS = frozenset({"scope", "horizon_days", "currency"})
@@ -18,6 +19,10 @@ MAX_HORIZON_DAYS = 90  # the forecast service's limit, checked here too: the gRP
 
 class ForecastsOut(BaseModel):
     forecasts: list[CostForecast]
+
+
+def _tenant(request: Request) -> str:
+    return stores_of(request).tenant_id
 
 
 def _client(request: Request) -> ForecastClient:
@@ -47,7 +52,9 @@ async def get_forecasts(
     reject_unknown(request, PARAMS)
     horizon = _horizon(horizon_days)
     if len(scope) == 1:
-        return ForecastsOut(forecasts=[await _client(request).forecast(scope[0], horizon, currency or "")])
+        return ForecastsOut(
+            forecasts=[await _client(request).forecast(scope[0], horizon, currency or "", tenant_id=_tenant(request))]
+        )
     if currency:
         raise QueryError.single("currency", "applies to a single scope; every currency is returned otherwise")
-    return ForecastsOut(forecasts=await _client(request).forecast_batch(scope, horizon))
+    return ForecastsOut(forecasts=await _client(request).forecast_batch(scope, horizon, tenant_id=_tenant(request)))

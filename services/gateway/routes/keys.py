@@ -26,6 +26,11 @@ class KeyIn(BaseModel):
     name: str = Field(min_length=1, max_length=150, description="What the key is for, e.g. 'ci pipeline'")
     scopes: list[Scope] = Field(default_factory=list, description="What it may do; see also role")
     role: str | None = Field(default=None, description=f"A role's scopes instead: {', '.join(ROLES)}")
+    user_id: str | None = Field(
+        default=None, max_length=32, pattern=ID_PATTERN,
+        description="A person's key: it acts with at most their role's scopes (their role's, when none are given), "
+        "and stops working when they are disabled",
+    )  # fmt: skip
     expires_at: datetime | None = Field(default=None, description="When it stops working (UTC); none: never")
 
     @field_validator("name")
@@ -61,6 +66,7 @@ class KeyOut(BaseModel):
     created_at: datetime
     expires_at: datetime | None
     revoked_at: datetime | None
+    user_id: str | None = None
 
 
 class NewKeyOut(KeyOut):
@@ -82,7 +88,7 @@ def _audit(request: Request) -> AuditLog:
 def _out(key: StoredKey) -> KeyOut:
     return KeyOut(
         key_id=key.key_id, name=key.name, scopes=key.scopes, created_by=key.created_by, created_at=key.created_at,
-        expires_at=key.expires_at, revoked_at=key.revoked_at,
+        expires_at=key.expires_at, revoked_at=key.revoked_at, user_id=key.user_id,
     )  # fmt: skip
 
 
@@ -90,14 +96,23 @@ def _out(key: StoredKey) -> KeyOut:
 async def create_key(request: Request, body: KeyIn) -> NewKeyOut:
     reject_unknown(request, frozenset())
     scopes = set(body.scopes) | (set(ROLES[body.role]) if body.role else set())
+    if body.user_id is not None:
+        user = await stores_of(request).users.get(body.user_id)
+        if user is None or user.disabled_at is not None:
+            raise HTTPException(422, f"user_id: no active user {body.user_id!r} in this organisation")
+        scopes = scopes or set(ROLES[user.role])
     if not scopes:
         raise HTTPException(422, "scopes: give at least one scope, or a role")
     if body.expires_at is not None and body.expires_at <= datetime.now(UTC):
         raise HTTPException(422, "expires_at: must be in the future")
     principal = principal_of(request)
-    key, secret = await _store(request).create(body.name, [s.value for s in scopes], principal.actor, body.expires_at)
-    detail = f"{key.name}: {', '.join(key.scopes)}" + (
-        f"; expires {key.expires_at:%Y-%m-%d %H:%M}" if key.expires_at else ""
+    key, secret = await _store(request).create(
+        body.name, [s.value for s in scopes], principal.actor, body.expires_at, body.user_id
+    )
+    detail = (
+        f"{key.name}: {', '.join(key.scopes)}"
+        + (f"; for user {key.user_id}" if key.user_id else "")
+        + (f"; expires {key.expires_at:%Y-%m-%d %H:%M}" if key.expires_at else "")
     )
     await _audit(request).append(
         [AuditEvent(key.created_at, principal.actor, f"key:{key.key_id}", "key_created", detail)]

@@ -227,13 +227,25 @@ async def _decide(request: Request, plan_id: str, decision: Decision, body: Deci
         raise _not_found(plan_id)
     if plan.status is not PlanStatus.PROPOSED:
         raise HTTPException(409, f"plan {plan_id!r} is {plan.status.value}: only a proposed plan can be decided")
+    principal = principal_of(request)
+    if decision is Decision.APPROVE and plan.requested_by == principal.identity:
+        raise HTTPException(403, "whoever asked for a plan's approval cannot approve it: another approver must")
     now = datetime.now(UTC)
     sender: EventSender = request.app.state.events
     audit, subject, actor = _audit(request), f"plan:{plan_id}", principal_of(request).actor
     # Recorded before it is sent, so the trail reads in order (the optimizer may act within milliseconds).
     await audit.append([AuditEvent(now, actor, subject, f"{decision.value}_requested", body.comment)])
     try:
-        await sender.send(PlanDecision(plan_id=plan_id, decision=decision, actor=actor, comment=body.comment, at=now))
+        await sender.send(
+            PlanDecision(
+                plan_id=plan_id,
+                decision=decision,
+                actor=actor,
+                comment=body.comment,
+                at=now,
+                tenant_id=principal.tenant_id,
+            )  # fmt: skip
+        )
     except Undelivered as exc:
         await audit.append([AuditEvent(datetime.now(UTC), actor, subject, f"{decision.value}_undelivered", str(exc))])
         raise HTTPException(503, f"the decision was not recorded: {exc}", headers={"Retry-After": "5"}) from exc
@@ -243,6 +255,32 @@ async def _decide(request: Request, plan_id: str, decision: Decision, body: Deci
         accepted_at=now,
         detail="sent to the optimizer; the plan's status changes when it takes the decision",
     )
+
+
+@router.post(
+    "/v1/plans/{plan_id}/request-approval",
+    dependencies=[Depends(requires(Scope.REQUEST_PLANS))],
+    response_model=ActionPlan,
+    responses=PROBLEM_RESPONSES,
+    summary="Ask for a proposed plan's approval; an approver other than the asker then approves or rejects it",
+)
+async def request_approval(request: Request, body: DecisionIn | None = None, plan_id: str = _ID) -> ActionPlan:
+    reject_unknown(request, frozenset())
+    principal, now = principal_of(request), datetime.now(UTC)
+    plans = _plans(request)
+    asked = await plans.request_approval(plan_id, principal.identity, now)
+    if asked is None:
+        plan = await plans.get(plan_id)
+        if plan is None:
+            raise _not_found(plan_id)
+        if plan.status is not PlanStatus.PROPOSED:
+            raise HTTPException(409, f"plan {plan_id!r} is {plan.status.value}: only a proposed plan awaits approval")
+        raise HTTPException(409, f"plan {plan_id!r}: approval was already asked for by {plan.requested_by}")
+    comment = (body or DecisionIn()).comment
+    await _audit(request).append(
+        [AuditEvent(now, principal.actor, f"plan:{plan_id}", "approval_requested", f"{principal.identity} {comment}")]
+    )
+    return asked
 
 
 @router.post(

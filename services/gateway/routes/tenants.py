@@ -1,0 +1,81 @@
+"""Organisations (the operator's key only): POST /v1/tenants creates one with its first admin key (shown this
+once); GET /v1/tenants lists them. Everything else a tenant does, its own admins do with that key."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, HTTPException, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from outlay.store.audit import AuditEvent
+from outlay.store.tenants import AlreadyExists, Tenant, TenantStore
+from outlay.tenancy import TENANT_PATTERN
+from services.gateway.auth import principal_of
+from services.gateway.permissions import Scope
+from services.gateway.routes.costs import reject_unknown
+from services.gateway.schemas import PROBLEM_RESPONSES
+from services.gateway.tenant_stores import stores_of
+
+router = APIRouter(prefix="/v1/tenants", tags=["tenants"])
+
+
+class TenantIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tenant_id: str = Field(pattern=TENANT_PATTERN, max_length=63, description="Lowercase letters, digits and '-'")
+    name: str = Field(min_length=1, max_length=200)
+
+
+class TenantOut(BaseModel):
+    tenant_id: str
+    name: str
+    created_at: datetime
+
+
+class NewTenantOut(TenantOut):
+    admin_key: str = Field(description="The tenant's first admin key: shown this once, never again")
+
+
+class TenantsOut(BaseModel):
+    tenants: list[TenantOut]
+
+
+def _operator_only(request: Request) -> None:
+    if not principal_of(request).operator:
+        raise HTTPException(403, "only the operator's key (OUTLAY_API_KEY) manages organisations")
+
+
+def _out(tenant: Tenant) -> TenantOut:
+    return TenantOut(tenant_id=tenant.tenant_id, name=tenant.name, created_at=tenant.created_at)
+
+
+def _tenants(request: Request) -> TenantStore:
+    return request.app.state.tenants  # type: ignore[no-any-return]
+
+
+@router.post(
+    "", status_code=201, response_model=NewTenantOut, responses=PROBLEM_RESPONSES, summary="Add an organisation"
+)
+async def create_tenant(request: Request, body: TenantIn) -> NewTenantOut:
+    reject_unknown(request, frozenset())
+    _operator_only(request)
+    try:
+        tenant = await _tenants(request).create(body.tenant_id, body.name)
+    except AlreadyExists as exc:
+        raise HTTPException(409, f"tenant_id: {exc}") from None
+    actor = principal_of(request).actor
+    theirs = stores_of(request).for_tenant(tenant.tenant_id)
+    key, secret = await theirs.api_keys.create("first admin key", [Scope.ADMIN.value], actor)
+    await theirs.audit.append([
+        AuditEvent(tenant.created_at, actor, f"tenant:{tenant.tenant_id}", "tenant_created", tenant.name),
+        AuditEvent(key.created_at, actor, f"key:{key.key_id}", "key_created", f"{key.name}: admin"),
+    ])  # fmt: skip
+    return NewTenantOut(**_out(tenant).model_dump(), admin_key=secret)
+
+
+@router.get("", response_model=TenantsOut, responses=PROBLEM_RESPONSES, summary="Every organisation")
+async def list_tenants(request: Request) -> TenantsOut:
+    reject_unknown(request, frozenset())
+    _operator_only(request)
+    return TenantsOut(tenants=[_out(t) for t in await _tenants(request).all()])

@@ -1,0 +1,111 @@
+"""People of the caller's organisation (admin scope): POST /v1/users adds one with a role, GET /v1/users lists them,
+PATCH /v1/users/{id} changes a role or disables a person (their keys stop working at once). Keys for a person are
+made through POST /v1/keys with their `user_id`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, HTTPException, Path, Request
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from outlay.store.audit import AuditEvent
+from outlay.store.tenants import AlreadyExists, User
+from services.gateway.auth import principal_of
+from services.gateway.permissions import ROLES
+from services.gateway.routes.costs import reject_unknown
+from services.gateway.schemas import ID_PATTERN, PROBLEM_RESPONSES
+from services.gateway.tenant_stores import stores_of
+
+router = APIRouter(prefix="/v1/users", tags=["users"])
+_ID = Path(description="The user's id", max_length=32, pattern=ID_PATTERN)
+_EMAIL = r"^[^@\s]{1,64}@[^@\s]{1,255}$"
+
+
+def _known_role(value: str | None) -> str | None:
+    if value is not None and value not in ROLES:
+        raise ValueError(f"must be one of {', '.join(ROLES)}")
+    return value
+
+
+class UserIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(max_length=320, pattern=_EMAIL, description="Unique within the organisation")
+    name: str = Field(default="", max_length=200)
+    role: str = Field(description=f"One of {', '.join(ROLES)}")
+
+    _role = field_validator("role")(_known_role)
+
+    @field_validator("name")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        if not value.isprintable():
+            raise ValueError("must be printable text (no control characters)")
+        return value
+
+
+class UserPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: str | None = Field(default=None, description=f"A new role: {', '.join(ROLES)}")
+    disabled: bool | None = Field(default=None, description="true disables the person and every key of theirs")
+
+    _role = field_validator("role")(_known_role)
+
+
+class UserOut(BaseModel):
+    user_id: str
+    email: str
+    name: str
+    role: str
+    created_at: datetime
+    disabled_at: datetime | None
+
+
+class UsersOut(BaseModel):
+    users: list[UserOut]
+
+
+def _out(user: User) -> UserOut:
+    return UserOut(user_id=user.user_id, email=user.email, name=user.name, role=user.role,
+                   created_at=user.created_at, disabled_at=user.disabled_at)  # fmt: skip
+
+
+@router.post("", status_code=201, response_model=UserOut, responses=PROBLEM_RESPONSES, summary="Add a person")
+async def create_user(request: Request, body: UserIn) -> UserOut:
+    reject_unknown(request, frozenset())
+    stores = stores_of(request)
+    try:
+        user = await stores.users.create(body.email, body.name, body.role)
+    except AlreadyExists as exc:
+        raise HTTPException(409, f"email: {exc}") from None
+    actor = principal_of(request).actor
+    await stores.audit.append([AuditEvent(user.created_at, actor, f"user:{user.user_id}", "user_created", user.role)])
+    return _out(user)
+
+
+@router.get("", response_model=UsersOut, responses=PROBLEM_RESPONSES, summary="The organisation's people")
+async def list_users(request: Request) -> UsersOut:
+    reject_unknown(request, frozenset())
+    return UsersOut(users=[_out(u) for u in await stores_of(request).users.all()])
+
+
+@router.patch("/{user_id}", response_model=UserOut, responses=PROBLEM_RESPONSES, summary="Change a role, or disable")
+async def update_user(request: Request, body: UserPatch, user_id: str = _ID) -> UserOut:
+    reject_unknown(request, frozenset())
+    stores, now = stores_of(request), datetime.now(UTC)
+    before = await stores.users.get(user_id)
+    if before is None:
+        raise HTTPException(404, f"no user with id {user_id!r}")
+    if body.disabled is False and before.disabled_at is not None:
+        raise HTTPException(422, "disabled: a disabled person stays disabled; add them again instead")
+    after = await stores.users.update(user_id, role=body.role, disabled_at=now if body.disabled else None)
+    assert after is not None
+    changes = [f"role {before.role} → {after.role}"] if after.role != before.role else []
+    if after.disabled_at is not None and before.disabled_at is None:
+        changes.append("disabled")
+    if changes:
+        actor = principal_of(request).actor
+        await stores.audit.append([AuditEvent(now, actor, f"user:{user_id}", "user_changed", "; ".join(changes))])
+    return _out(after)
