@@ -21,6 +21,7 @@ from services.gateway.anomalies.sink import AnomalySink
 from services.gateway.auth import ApiKeyAuth, RateLimiter, requires
 from services.gateway.event_sender import EventSender
 from services.gateway.forecasts.client import ForecastClient
+from services.gateway.graphql.router import graphql_router
 from services.gateway.permissions import Scope
 from services.gateway.problems import install_problem_handlers
 from services.gateway.routes import anomalies as anomaly_routes
@@ -163,6 +164,7 @@ def create_app(
     ):
         app.include_router(router, dependencies=[Depends(auth), Depends(requires(scope))])
     app.include_router(stream_routes.router, dependencies=[Depends(auth)])  # each topic checks its own scope
+    app.include_router(graphql_router(auth), prefix="/graphql")  # each field checks its own scope
     return app
 
 
