@@ -6,6 +6,7 @@ from outlay.events.dead_letter import DeadLetter
 from outlay.events.forecast import CostForecast, ForecastBasis, ForecastDay, ForecastTotal
 from outlay.events.ledger_progress import LedgerProgress
 from outlay.events.plan import ActionPlan, PlanDecision, PlanStatus
+from outlay.events.policy import PolicyViolation
 from outlay.events.topics import TOPICS, Topic, topic_for
 from outlay.events.usage import CostKind, UsageRecord
 from outlay.events.utilization import UtilizationSample
@@ -27,6 +28,7 @@ __all__ = [
     "LedgerProgress",
     "PlanDecision",
     "PlanStatus",
+    "PolicyViolation",
     "Severity",
     "Topic",
     "UsageRecord",

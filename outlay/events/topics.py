@@ -16,6 +16,7 @@ from outlay.events.dead_letter import DeadLetter
 from outlay.events.forecast import CostForecast
 from outlay.events.ledger_progress import LedgerProgress
 from outlay.events.plan import ActionPlan, PlanDecision
+from outlay.events.policy import PolicyViolation
 from outlay.events.usage import UsageRecord
 from outlay.events.utilization import UtilizationSample
 
@@ -38,6 +39,7 @@ FORECASTS = Topic("outlay.forecasts.v1", CostForecast, "scope|currency")
 BUDGET_ALERTS = Topic("outlay.budget_alerts.v1", BudgetAlert, "budget_id")
 PLANS = Topic("outlay.plans.v1", ActionPlan, "plan_id")
 PLAN_DECISIONS = Topic("outlay.plan_decisions.v1", PlanDecision, "plan_id")
+POLICY_VIOLATIONS = Topic("outlay.policy_violations.v1", PolicyViolation, "policy_id")
 
 TOPICS: tuple[Topic, ...] = (
     USAGE,
@@ -50,6 +52,7 @@ TOPICS: tuple[Topic, ...] = (
     BUDGET_ALERTS,
     PLANS,
     PLAN_DECISIONS,
+    POLICY_VIOLATIONS,
 )
 
 

@@ -421,3 +421,21 @@ class UserRow(Base):
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime(), nullable=True)
 
     __table_args__ = (UniqueConstraint("tenant_id", "email", name="uq_users_tenant_email"),)
+
+
+class PolicyRow(Base):
+    """One policy of a tenant (`outlay.policies`): its rule as JSON, versioned (every change audited)."""
+
+    __tablename__ = "policies"
+
+    policy_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(64), default=DEFAULT_TENANT)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))
+    rule: Mapped[dict[str, Any]] = mapped_column(JSON)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime())
+    updated_at: Mapped[datetime] = mapped_column(DateTime())
+
+    __table_args__ = (Index("ix_policies_tenant_kind", "tenant_id", "kind"),)

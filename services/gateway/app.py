@@ -31,6 +31,7 @@ from services.gateway.routes import costs, health
 from services.gateway.routes import forecasts as forecast_routes
 from services.gateway.routes import keys as key_routes
 from services.gateway.routes import plans as plan_routes
+from services.gateway.routes import policies as policy_routes
 from services.gateway.routes import stream as stream_routes
 from services.gateway.routes import tenants as tenant_routes
 from services.gateway.routes import users as user_routes
@@ -160,6 +161,7 @@ def create_app(
         (audit_routes.router, Scope.ADMIN),
         (webhook_routes.router, Scope.WRITE_WEBHOOKS),
         (user_routes.router, Scope.ADMIN),
+        (policy_routes.router, Scope.READ_POLICIES),  # writes need write:policies
         (tenant_routes.router, Scope.ADMIN),  # and the operator's key only
     ):
         app.include_router(router, dependencies=[Depends(auth), Depends(requires(scope))])

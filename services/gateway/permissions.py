@@ -19,11 +19,16 @@ class Scope(StrEnum):
     READ_PLANS = "read:plans"  # recommendations, plans, their audit trail, savings
     REQUEST_PLANS = "request:plans"  # ask for a plan's approval
     APPROVE_PLANS = "approve:plans"  # approve or reject plans (never one the same person asked for)
+    READ_POLICIES = "read:policies"
+    WRITE_POLICIES = "write:policies"  # budgets' ceilings, required tags, allowed families, auto-apply
     WRITE_WEBHOOKS = "write:webhooks"  # subscriptions, their delivery logs, redelivery
     ADMIN = "admin"  # everything, and API keys
 
 
-READS = frozenset({Scope.READ_COSTS, Scope.READ_ANOMALIES, Scope.READ_FORECASTS, Scope.READ_BUDGETS, Scope.READ_PLANS})
+READS = frozenset(
+    {Scope.READ_COSTS, Scope.READ_ANOMALIES, Scope.READ_FORECASTS, Scope.READ_BUDGETS, Scope.READ_PLANS,
+     Scope.READ_POLICIES}
+)  # fmt: skip
 ROLES: dict[str, frozenset[Scope]] = {
     "viewer": READS,
     "engineer": READS | {Scope.WRITE_ANOMALIES, Scope.REQUEST_PLANS},

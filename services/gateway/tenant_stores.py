@@ -15,6 +15,7 @@ from outlay.store.api_keys import ApiKeyStore
 from outlay.store.audit import AuditLog
 from outlay.store.budgets import BudgetStore
 from outlay.store.plans import PlanStore, RecommendationStore
+from outlay.store.policies import PolicyStore
 from outlay.store.tenants import UserStore
 from outlay.tenancy import DEFAULT_TENANT
 from services.gateway.anomalies.store import AnomalyStore
@@ -31,13 +32,14 @@ class TenantStores:
     audit: AuditLog
     api_keys: ApiKeyStore
     users: UserStore
+    policies: PolicyStore
 
     @classmethod
     def open(cls, engine: AsyncEngine) -> TenantStores:
         """Every store, bound to the default tenant (a template: `for_tenant` binds the copies routes use)."""
         return cls(
             CostStore(engine), AnomalyStore(engine), BudgetStore(engine), PlanStore(engine),
-            RecommendationStore(engine), AuditLog(engine), ApiKeyStore(engine), UserStore(engine),
+            RecommendationStore(engine), AuditLog(engine), ApiKeyStore(engine), UserStore(engine), PolicyStore(engine),
         )  # fmt: skip
 
     @property

@@ -240,6 +240,18 @@ class Budget:
 
 
 @strawberry.type
+class PolicyType:
+    policy_id: str
+    name: str
+    kind: str
+    rule: JSON
+    enabled: bool
+    version: int
+    created_at: str
+    updated_at: str
+
+
+@strawberry.type
 class Query:
     @strawberry.field(description="Who is calling: the key, its tenant and scopes")
     def me(self, info: Info) -> Me:
@@ -341,6 +353,23 @@ class Query:
         info.context.need(Scope.READ_PLANS)
         found = await info.context.plans.load(plan_id)
         return None if found is None else Plan.of(found)
+
+    @strawberry.field(description="The organisation's policies (REST: GET /v1/policies)")
+    async def policies(self, info: Info) -> list[PolicyType]:
+        info.context.need(Scope.READ_POLICIES)
+        return [
+            PolicyType(
+                policy_id=p.policy_id,
+                name=p.name,
+                kind=p.kind.value,
+                rule=_json(p.rule.model_dump(mode="json")),
+                enabled=p.enabled,
+                version=p.version,
+                created_at=iso(p.created_at),
+                updated_at=iso(p.updated_at),
+            )  # fmt: skip
+            for p in await info.context.stores.policies.all()
+        ]
 
     @strawberry.field(description="The latest scan's recommendations, largest saving first")
     async def recommendations(

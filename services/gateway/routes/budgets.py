@@ -3,18 +3,25 @@ report GET /v1/budgets/variance. The gateway stores budgets; their status comes 
 
 from __future__ import annotations
 
+import logging
+from datetime import UTC, datetime
+
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response
 from pydantic import BaseModel
 
 from outlay.budgets import Budget, BudgetIn, BudgetStatus
+from outlay.events.policy import PolicyViolation, violation_id
+from outlay.policies import BudgetCeiling, PolicyKind
 from outlay.store.budgets import BudgetStore
 from services.gateway.auth import requires
+from services.gateway.event_sender import EventSender, Undelivered
 from services.gateway.forecasts.client import ForecastClient
 from services.gateway.permissions import Scope
 from services.gateway.routes.costs import reject_unknown
 from services.gateway.schemas import ID_PATTERN, PROBLEM_RESPONSES
 from services.gateway.tenant_stores import stores_of
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/budgets", tags=["budgets"])
 _ID = Path(description="The budget's id", max_length=64, pattern=ID_PATTERN)
 
@@ -45,7 +52,31 @@ def _forecasts(request: Request) -> ForecastClient:
 )
 async def create_budget(request: Request, budget: BudgetIn) -> Budget:
     reject_unknown(request, frozenset())
+    await _check_ceilings(request, budget)
     return await _store(request).create(budget)
+
+
+async def _check_ceilings(request: Request, budget: BudgetIn) -> None:
+    """A budget above an enabled budget_ceiling policy is refused, and the attempt is a policy violation event."""
+    stores = stores_of(request)
+    for policy in await stores.policies.all(PolicyKind.BUDGET_CEILING, enabled_only=True):
+        rule = policy.rule
+        if isinstance(rule, BudgetCeiling) and rule.exceeded_by(budget.amount):
+            detail = f"a budget of {budget.amount} {budget.currency} for {budget.scope} is above {rule.max_amount}"
+            violation = PolicyViolation(
+                violation_id=violation_id(stores.tenant_id, policy.policy_id, f"budget:{budget.scope}", detail),
+                tenant_id=stores.tenant_id, policy_id=policy.policy_id, policy_name=policy.name,
+                kind=policy.kind.value, subject=f"budget:{budget.scope}", detail=detail,
+                observed_at=datetime.now(UTC), evaluated_by="gateway",
+            )  # fmt: skip
+            sender: EventSender = request.app.state.events
+            try:
+                await sender.send(violation)
+            except Undelivered:
+                log.warning("policy violation event not delivered (budget refused anyway): %s", detail)
+            raise HTTPException(
+                422, f"amount: {budget.amount} is above the ceiling of policy {policy.name!r} ({rule.max_amount})"
+            )
 
 
 @router.get("", response_model=BudgetsOut, responses=PROBLEM_RESPONSES, summary="Every budget, oldest first")

@@ -9,6 +9,7 @@ from typing import Any
 from outlay.events import CostAnomaly
 from outlay.events.budget_alert import BudgetAlert
 from outlay.events.plan import ActionPlan
+from outlay.events.policy import PolicyViolation
 
 Facts = list[tuple[str, str]]
 
@@ -53,6 +54,10 @@ def summary(kind: str, event: Any) -> tuple[str, Facts, str]:
         why = "; ".join(p.approval_reasons) or p.reason or "no approval needed"
         verb = "waits for an approval" if p.status.value == "proposed" and p.requires_approval else p.status.value
         return f"Plan {verb}: {p.title}", facts, f"{why} · plan {p.plan_id}"
+    if kind == "policy_violation":
+        v: PolicyViolation = event
+        facts = [("Policy", f"{v.policy_name} ({v.kind})"), ("Subject", v.subject), ("Found by", v.evaluated_by)]
+        return f"Policy broken: {v.detail}", facts, f"{v.observed_at:%Y-%m-%d %H:%M} UTC · violation {v.violation_id}"
     return "Outlay test delivery", [], "If you read this, the webhook works."
 
 

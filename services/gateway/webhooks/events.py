@@ -3,7 +3,8 @@
 - `anomaly` (outlay.anomalies.v1, alerted updates only): filters `min_severity` (low | medium | high | critical)
   and `team` (a list: the series or its root cause names the team's tag);
 - `budget_alert` (outlay.budget_alerts.v1): filters `budget_id` and `team` (lists; team: a budget on that team's tag);
-- `plan` (outlay.plans.v1): filters `status` and `region` (lists).
+- `plan` (outlay.plans.v1): filters `status` and `region` (lists);
+- `policy_violation` (outlay.policy_violations.v1): filter `kind` (a list of policy kinds).
 
 A body is `{"type": ..., "id": ..., "data": {...}}`: `data` is the same JSON the REST API and the WebSocket give;
 webhooks in `slack` or `teams` format get a chat message instead (`chat.py`).
@@ -21,7 +22,7 @@ from pydantic import BaseModel
 
 from outlay.events import CostAnomaly
 from outlay.events.plan import PlanStatus
-from outlay.events.topics import ANOMALIES, BUDGET_ALERTS, PLANS, Topic
+from outlay.events.topics import ANOMALIES, BUDGET_ALERTS, PLANS, POLICY_VIOLATIONS, Topic
 from outlay.store.webhooks import Webhook
 from services.gateway.anomalies.listing import SEVERITY_ORDER
 from services.gateway.anomalies.render import anomaly_json
@@ -89,6 +90,14 @@ EVENT_TYPES: dict[str, EventType] = {
             lambda p: p.model_dump(mode="json"),
             lambda f, p: _in(f, "status", p.status.value) and _in(f, "region", p.region),
             ("status", "region"),
+        ),  # fmt: skip
+        EventType(
+            "policy_violation",
+            POLICY_VIOLATIONS,
+            lambda v: v.violation_id,
+            lambda v: v.model_dump(mode="json"),
+            lambda f, v: _in(f, "kind", v.kind),
+            ("kind",),
         ),  # fmt: skip
     )
 }
