@@ -36,7 +36,14 @@ from services.gateway.routes import stream as stream_routes
 from services.gateway.routes import tenants as tenant_routes
 from services.gateway.routes import users as user_routes
 from services.gateway.routes import webhooks as webhook_routes
-from services.gateway.stream import AnomalyFollower, BudgetAlertFollower, PlanFollower, ProgressFollower, StreamHub
+from services.gateway.stream import (
+    AnomalyFollower,
+    BudgetAlertFollower,
+    ForecastFollower,
+    PlanFollower,
+    ProgressFollower,
+    StreamHub,
+)
 from services.gateway.tenant_stores import TenantStores
 from services.gateway.webhooks.delivery import Deliverer, RetryPolicy, WebhookQueue
 from services.gateway.webhooks.events import EVENT_TYPES
@@ -78,7 +85,7 @@ def create_app(
         app.state.tenants = TenantStore(engine)
         app.state.webhooks = WebhookStore(engine)
         app.state.follower = app.state.anomaly_follower = app.state.anomaly_sink = None
-        app.state.budget_alert_follower = app.state.plan_follower = None
+        app.state.budget_alert_follower = app.state.plan_follower = app.state.forecast_follower = None
         deliverer = Deliverer(
             app.state.webhooks,
             RetryPolicy(settings.webhook_max_attempts, settings.webhook_backoff_s),
@@ -94,6 +101,7 @@ def create_app(
             app.state.anomaly_follower = AnomalyFollower(bootstrap, hub, client_id=client_id)
             app.state.budget_alert_follower = BudgetAlertFollower(bootstrap, hub, client_id=client_id)
             app.state.plan_follower = PlanFollower(bootstrap, hub, client_id=client_id)
+            app.state.forecast_follower = ForecastFollower(bootstrap, hub, client_id=client_id)
             app.state.anomaly_sink = AnomalySink(
                 bootstrap,
                 anomalies,
@@ -110,6 +118,7 @@ def create_app(
                 ("gateway-anomaly-follower", app.state.anomaly_follower),
                 ("gateway-budget-alert-follower", app.state.budget_alert_follower),
                 ("gateway-plan-follower", app.state.plan_follower),
+                ("gateway-forecast-follower", app.state.forecast_follower),
                 ("gateway-anomaly-sink", app.state.anomaly_sink),
             ):
                 background.append(asyncio.create_task(runner.run(), name=name))

@@ -63,7 +63,8 @@ async def serving(app: FastAPI, port: int, within: float = 60) -> AsyncIterator[
 
 def _followers_ready(app: FastAPI) -> bool:
     state = app.state
-    followers = (state.follower, state.anomaly_follower, state.budget_alert_follower, state.plan_follower)
+    followers = (state.follower, state.anomaly_follower, state.budget_alert_follower, state.plan_follower,
+                 state.forecast_follower)  # fmt: skip
     return all(f is None or f.ready.is_set() for f in followers)
 
 

@@ -6,8 +6,8 @@
   group: every gateway process sees every event, and there is no group join to wait for).
 - `ProgressFollower` follows `outlay.ledger.progress.v1`, asks the store for the minutes each batch of
   events touched, and hands per-minute cost ticks to the hub; `AnomalyFollower` follows
-  `outlay.anomalies.v1` and hands each update to the clients subscribed to anomalies; budget alerts and
-  plan updates follow the same way.
+  `outlay.anomalies.v1` and hands each update to the clients subscribed to anomalies; budget alerts, forecasts
+  and plan updates follow the same way. Every event goes only to clients of its own tenant.
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ from typing import Any, Generic, TypeVar
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import BaseModel, ValidationError
 
-from outlay.events import CostAnomaly, LedgerProgress, Severity
+from outlay.events import CostAnomaly, CostForecast, LedgerProgress, Severity
 from outlay.events.budget_alert import BudgetAlert
 from outlay.events.plan import ActionPlan
-from outlay.events.topics import ANOMALIES, BUDGET_ALERTS, LEDGER_PROGRESS, PLANS, Topic
+from outlay.events.topics import ANOMALIES, BUDGET_ALERTS, FORECASTS, LEDGER_PROGRESS, PLANS, Topic
 from outlay.kafka.keep_running import keep_running
 from outlay.spread import Grain, floor_to, to_naive_utc
 from outlay.tenancy import DEFAULT_TENANT
@@ -130,6 +130,14 @@ class BudgetAlertFilter:
 
 
 @dataclass(frozen=True)
+class ForecastFilter:
+    scopes: frozenset[str] | None = None  # None: every scope
+
+    def accepts(self, forecast: CostForecast) -> bool:
+        return self.scopes is None or forecast.scope in self.scopes
+
+
+@dataclass(frozen=True)
 class PlanFilter:
     statuses: frozenset[str] | None = None  # None: every status
     regions: frozenset[str] | None = None  # None: every region
@@ -147,6 +155,7 @@ class StreamClient:
     anomalies: AnomalyFilter | None = None  # None: not subscribed to anomalies
     budget_alerts: BudgetAlertFilter | None = None  # None: not subscribed to budget alerts
     plans: PlanFilter | None = None  # None: not subscribed to plans
+    forecasts: ForecastFilter | None = None  # None: not subscribed to forecasts
     principal: Principal | None = None  # whose connection: what it may subscribe to (None: anything, in tests)
     dropped: bool = False
 
@@ -221,6 +230,13 @@ class StreamHub:
             wanted = client.plans
             if wanted is not None:
                 self._deliver(client, [m for p, m in rendered if p.tenant_id == client.tenant_id and wanted.accepts(p)])
+
+    def publish_forecasts(self, forecasts: list[CostForecast]) -> None:
+        rendered = [(f, {"type": "forecast", "forecast": f.model_dump(mode="json")}) for f in forecasts]
+        for client in list(self.clients):
+            wanted = client.forecasts
+            if wanted is not None:
+                self._deliver(client, [m for f, m in rendered if f.tenant_id == client.tenant_id and wanted.accepts(f)])
 
     def heartbeat(self) -> None:
         message = {"type": "heartbeat", "at": iso(datetime.now(UTC))}
@@ -364,3 +380,14 @@ class AnomalyFollower(TopicFollower[CostAnomaly]):
 
     async def handle(self, events: list[CostAnomaly]) -> None:
         self._hub.publish_anomalies(events)
+
+
+class ForecastFollower(TopicFollower[CostForecast]):
+    """New forecasts → the clients subscribed to forecasts."""
+
+    def __init__(self, bootstrap_servers: str, hub: StreamHub, client_id: str = "outlay-gateway"):
+        super().__init__(bootstrap_servers, FORECASTS, client_id)
+        self._hub = hub
+
+    async def handle(self, events: list[CostForecast]) -> None:
+        self._hub.publish_forecasts(events)

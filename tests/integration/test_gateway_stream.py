@@ -32,7 +32,7 @@ async def test_cost_ticks_follow_ledger_progress(gateway: tuple[str, FastAPI], b
     url, app = gateway
     async with client(url) as ws, client(url) as other:
         hello, _ = await receive_until(ws, lambda m: m["type"] == "hello")
-        assert hello["topics"] == ["costs", "anomalies", "budget_alerts", "plans"]
+        assert hello["topics"] == ["costs", "anomalies", "budget_alerts", "plans", "forecasts"]
         await ws.send(json.dumps({"subscribe": "costs", "filters": {"service": "AmazonEC2"}}))
         ack, _ = await receive_until(ws, lambda m: m["type"] == "subscribed")
         assert ack["filters"] == {"service": ["AmazonEC2"]}

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
+from pathlib import Path
 
-from outlay.events import LedgerProgress
+from outlay.events import CostForecast, LedgerProgress
+from services.gateway.permissions import Principal, Scope
 from services.gateway.query import parse_group_by
 from services.gateway.report import CostReport, CostRow
-from services.gateway.stream import DROP_SIGNAL, CostTick, StreamHub, tick_query, ticks_from_report
+from services.gateway.stream import DROP_SIGNAL, CostTick, ForecastFilter, StreamHub, tick_query, ticks_from_report
 
 
 def test_tick_query_is_bounded_to_the_last_hour_of_progress() -> None:
@@ -103,3 +106,26 @@ def test_plan_subscriptions_filter_by_status_and_region_and_reject_unknown_statu
     assert got[everything] == ["applied-eu-west-1", "applied-us-east-1", "proposed-eu-west-1"]
     assert got[applied_eu] == ["applied-eu-west-1"] and got[silent] == []
     assert apply_message(applied_eu, '{"unsubscribe": "plans"}')["type"] == "unsubscribed" and applied_eu.plans is None
+
+
+def _documented_forecast() -> CostForecast:
+    """The example of docs/events.md (a complete, valid forecast)."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "events.md").read_text()
+    section = text.split("## `outlay.forecasts.v1`", 1)[1]
+    return CostForecast.model_validate(json.loads(section.split("```json\n", 1)[1].split("```", 1)[0]))
+
+
+def test_forecasts_reach_subscribed_clients_of_their_tenant_and_scope() -> None:
+    hub = StreamHub()
+    acme = Principal("k1", "acme key", "acme", frozenset({Scope.ADMIN}))
+    globex = Principal("k2", "globex key", "globex", frozenset({Scope.ADMIN}))
+    mine, other_scope, theirs, unsubscribed = (hub.register(acme), hub.register(acme), hub.register(globex),
+                                               hub.register(acme))  # fmt: skip
+    forecast = _documented_forecast().model_copy(update={"tenant_id": "acme"})
+    mine.forecasts = ForecastFilter(frozenset({forecast.scope}))
+    other_scope.forecasts = ForecastFilter(frozenset({"service=Nothing"}))
+    theirs.forecasts = ForecastFilter()
+    hub.publish_forecasts([forecast])
+    got = mine.queue.get_nowait()
+    assert got["type"] == "forecast" and got["forecast"]["forecast_id"] == forecast.forecast_id
+    assert other_scope.queue.empty() and theirs.queue.empty() and unsubscribed.queue.empty()

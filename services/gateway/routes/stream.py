@@ -6,9 +6,11 @@ Client -> server:
                                          "include_unalerted": false}}                 (off until subscribed)
   {"subscribe": "budget_alerts", "filters": {"budget_id": "..." | [...]}}             (off until subscribed)
   {"subscribe": "plans", "filters": {"status": "proposed" | [...], "region": "..." | [...]}}  (off until subscribed)
-  {"unsubscribe": "costs" | "anomalies" | "budget_alerts" | "plans"}
+  {"subscribe": "forecasts", "filters": {"scope": "total" | [...]}}                    (off until subscribed)
+  {"unsubscribe": "costs" | "anomalies" | "budget_alerts" | "plans" | "forecasts"}
 Server -> client: {"type": "hello" | "subscribed" | "unsubscribed" | "cost_tick" | "anomaly" | "budget_alert"
-                   | "plan" | "heartbeat" | "error", ...}
+                   | "plan" | "forecast" | "heartbeat" | "error", ...}
+Each topic needs its read scope; a client receives its own tenant's events only.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from services.gateway.stream import (
     DROP_SIGNAL,
     AnomalyFilter,
     BudgetAlertFilter,
+    ForecastFilter,
     PlanFilter,
     StreamClient,
     StreamHub,
@@ -36,13 +39,14 @@ from services.gateway.stream import (
 
 router = APIRouter(tags=["stream"])
 
-TOPICS = ("costs", "anomalies", "budget_alerts", "plans")
+TOPICS = ("costs", "anomalies", "budget_alerts", "plans", "forecasts")
 CLOSE_TOO_SLOW = 1013  # "try again later": the client fell too far behind
 FILTERS = {
     "costs": ("service",),
     "anomalies": ("series", "min_severity", "include_unalerted"),
     "budget_alerts": ("budget_id",),
     "plans": ("status", "region"),
+    "forecasts": ("scope",),
 }
 PLAN_STATUSES = frozenset(s.value for s in PlanStatus)
 TOPIC_SCOPES = {
@@ -50,6 +54,7 @@ TOPIC_SCOPES = {
     "anomalies": Scope.READ_ANOMALIES,
     "budget_alerts": Scope.READ_BUDGETS,
     "plans": Scope.READ_PLANS,
+    "forecasts": Scope.READ_FORECASTS,
 }
 SEVERITIES = tuple(s.value for s in SEVERITY_ORDER)
 
@@ -148,6 +153,8 @@ def apply_message(client: StreamClient, text: str) -> dict[str, Any]:
                 client.budget_alerts = None
             elif topic == "plans":
                 client.plans = None
+            elif topic == "forecasts":
+                client.forecasts = None
             else:
                 client.anomalies = None
             return {"type": "unsubscribed", "topic": topic}
@@ -158,6 +165,10 @@ def apply_message(client: StreamClient, text: str) -> dict[str, Any]:
             client.budget_alerts = BudgetAlertFilter(_names(filters, "budget_id", "budget id"))
             wanted = client.budget_alerts.budget_ids
             return {"type": "subscribed", "topic": topic, "filters": {"budget_id": sorted(wanted)} if wanted else {}}
+        if topic == "forecasts":
+            client.forecasts = ForecastFilter(_names(filters, "scope", "scope"))
+            scopes = client.forecasts.scopes
+            return {"type": "subscribed", "topic": topic, "filters": {"scope": sorted(scopes)} if scopes else {}}
         if topic == "plans":
             client.plans = plan_filter(filters)
             return {"type": "subscribed", "topic": topic, "filters": _describe_plans(client.plans)}
