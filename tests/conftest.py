@@ -73,7 +73,7 @@ async def store_url(pg_url: str) -> str:
     """The session's PostgreSQL database, emptied for this test."""
     conn = await asyncpg.connect(pg_url.replace("+asyncpg", ""))
     await conn.execute(
-        "TRUNCATE usage_records, cost_rollups, ingest_checkpoints, anomalies, budgets, plans, recommendations,"
+        "TRUNCATE usage_records, cost_rollups, cost_rollups_service, ingest_checkpoints, anomalies, budgets, plans, recommendations,"
         " audit_events, synced_prices, utilization_5m, api_keys, webhooks, webhook_deliveries, tenants, users, policies"
         " RESTART IDENTITY"
     )

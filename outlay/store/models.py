@@ -157,6 +157,39 @@ class CostRollup(Base):
     )
 
 
+# The service-level rollup key: the rollup key without resource and tag set. Queries that neither group nor filter
+# by resource or tag (most dashboards' "cost by service / account / region") read these buckets, a thousand times
+# fewer than the per-resource ones on a typical account.
+SERVICE_ROLLUP_KEY = tuple(k for k in ROLLUP_KEY if k not in ("resource_id", "tags_hash"))
+
+
+class ServiceRollup(Base):
+    """Hourly and daily cost per account, region and service (every resource and tag set summed)."""
+
+    __tablename__ = "cost_rollups_service"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    grain: Mapped[str] = mapped_column(String(8))
+    period_start: Mapped[datetime] = mapped_column(DateTime())
+    tenant_id: Mapped[str] = mapped_column(String(64), default=DEFAULT_TENANT)
+    cost_kind: Mapped[str] = mapped_column(String(16))
+    provider: Mapped[str] = mapped_column(String(64))
+    billing_account_id: Mapped[str] = mapped_column(String(128))
+    sub_account_id: Mapped[str] = mapped_column(String(128))
+    region: Mapped[str] = mapped_column(String(64))
+    service: Mapped[str] = mapped_column(String(256))
+    currency: Mapped[str] = mapped_column(String(3))
+    billed_nanos: Mapped[int] = mapped_column(BigInteger, default=0)
+    effective_nanos: Mapped[int] = mapped_column(BigInteger, default=0)
+    list_nanos: Mapped[int] = mapped_column(BigInteger, default=0)
+    records: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (
+        UniqueConstraint(*SERVICE_ROLLUP_KEY, name="uq_cost_rollups_service_key"),
+        Index("ix_cost_rollups_service_tenant_grain_period", "tenant_id", "grain", "period_start"),
+    )
+
+
 class IngestCheckpoint(Base):
     """One row per source file or object: a restart neither skips nor repeats a file."""
 

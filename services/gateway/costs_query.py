@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, Select, func, select, text
 from outlay.events import CostKind
 from outlay.events.usage import MAX_CHARGE_PERIOD
 from outlay.spread import Grain
-from outlay.store.models import CostRollup, UsageRow
+from outlay.store.models import SERVICE_ROLLUP_KEY, CostRollup, ServiceRollup, UsageRow
 from outlay.store.tenant_scope import TenantScoped
 from services.gateway.minutes import MinuteGrid, TooManyCells
 from services.gateway.query import CostQuery, Filters, GroupKey, Metric, TimeRange, too_many_cells
@@ -26,18 +26,30 @@ from services.gateway.report import CostReport, CostRow, KindAmounts, Reconcilia
 # sparse coverage take cells in the grid that never become rows.
 GRID_SLACK = 10
 
-Model = type[CostRollup] | type[UsageRow]
+Model = type[CostRollup] | type[UsageRow] | type[ServiceRollup]
+
+
+def rollup_model(query: CostQuery) -> type[CostRollup] | type[ServiceRollup]:
+    """The coarsest rollups that answer `query`: per service when it neither groups nor filters by resource or tag
+    (the same sums, from far fewer buckets), else per resource and tag set."""
+    service_level = set(SERVICE_ROLLUP_KEY)
+    fine = (
+        any(key.tag or key.name not in service_level for key in query.group_by)
+        or query.filters.tags
+        or any(dim not in service_level for dim in query.filters.dimensions)
+    )
+    return CostRollup if fine else ServiceRollup
 
 
 def group_expr(model: Model, key: GroupKey) -> ColumnElement[Any]:
-    if key.tag:
-        return model.tags[key.name].as_string()
+    if key.tag:  # (never asked of ServiceRollup: rollup_model keeps tag queries on the per-resource rollups)
+        return model.tags[key.name].as_string()  # type: ignore[union-attr]
     return getattr(model, key.name)  # type: ignore[no-any-return]
 
 
 def filter_clauses(model: Model, filters: Filters) -> list[ColumnElement[bool]]:
     clauses: list[ColumnElement[bool]] = [getattr(model, dim).in_(values) for dim, values in filters.dimensions.items()]
-    clauses.extend(model.tags[key].as_string().in_(values) for key, values in filters.tags.items())
+    clauses.extend(model.tags[key].as_string().in_(values) for key, values in filters.tags.items())  # type: ignore[union-attr]
     return clauses
 
 
@@ -71,21 +83,22 @@ class CostStore(TenantScoped):
 
     def rollup_statement(self, query: CostQuery) -> Select[Any]:
         """The SQL a rollup query runs (the API benchmark times it raw)."""
-        metric_col = getattr(CostRollup, query.metric.column)
+        model = rollup_model(query)
+        metric_col = getattr(model, query.metric.column)
         # Group in an outer query over labelled columns: PostgreSQL would not match `tags ->> $1` in
         # SELECT with `tags ->> $2` in GROUP BY, since each bound tag key is a separate parameter.
         inner = (
             select(
-                CostRollup.period_start.label("period_start"),
-                *[group_expr(CostRollup, key).label(f"g{i}") for i, key in enumerate(query.group_by)],
+                model.period_start.label("period_start"),
+                *[group_expr(model, key).label(f"g{i}") for i, key in enumerate(query.group_by)],
                 metric_col.label("nanos"),
             )
             .where(
-                self._mine(CostRollup),
-                CostRollup.grain == query.grain.value,
-                CostRollup.period_start >= query.range.start,
-                CostRollup.period_start < query.range.end,
-                *filter_clauses(CostRollup, query.filters),
+                self._mine(model),
+                model.grain == query.grain.value,
+                model.period_start >= query.range.start,
+                model.period_start < query.range.end,
+                *filter_clauses(model, query.filters),
             )
             .subquery()
         )
@@ -133,23 +146,18 @@ class CostStore(TenantScoped):
         return rows
 
     async def reconciliation(self, time_range: TimeRange, metric: Metric) -> ReconciliationReport:
-        metric_col = getattr(CostRollup, metric.column)
+        r = ServiceRollup  # per service and day: the service-level rollups hold every such sum
+        metric_col = getattr(r, metric.column)
         stmt = (
-            select(
-                CostRollup.period_start,
-                CostRollup.service,
-                CostRollup.currency,
-                CostRollup.cost_kind,
-                func.sum(metric_col),
-            )
+            select(r.period_start, r.service, r.currency, r.cost_kind, func.sum(metric_col))
             .where(
-                self._mine(CostRollup),
-                CostRollup.grain == Grain.DAY.value,
-                CostRollup.period_start >= time_range.start,
-                CostRollup.period_start < time_range.end,
-                CostRollup.cost_kind.in_((CostKind.ESTIMATED.value, CostKind.BILLED.value)),
+                self._mine(r),
+                r.grain == Grain.DAY.value,
+                r.period_start >= time_range.start,
+                r.period_start < time_range.end,
+                r.cost_kind.in_((CostKind.ESTIMATED.value, CostKind.BILLED.value)),
             )
-            .group_by(CostRollup.period_start, CostRollup.service, CostRollup.currency, CostRollup.cost_kind)
+            .group_by(r.period_start, r.service, r.currency, r.cost_kind)
         )
         async with self._engine.connect() as conn:
             result = (await conn.execute(stmt)).all()

@@ -15,7 +15,7 @@ from sqlalchemy import column, func, insert, inspect, select, table
 
 from outlay.events import UsageRecord
 from outlay.store.engine import make_engine, upgrade
-from outlay.store.models import ROLLUP_KEY, CostRollup, rollup_key_hash
+from outlay.store.models import ROLLUP_KEY, SERVICE_ROLLUP_KEY, CostRollup, ServiceRollup, rollup_key_hash
 from services.ingest.ledger.consumer import write_isolating_bad_records
 from services.ingest.ledger.rollups import rollup_increments
 from services.ingest.ledger.writer import LedgerWriter, rollup_row
@@ -48,6 +48,24 @@ async def assert_reconciles(url: str, records: list[UsageRecord]) -> None:
     assert totals.billed == billed
     assert totals.hour[:3] == (billed, effective, listed)
     assert totals.day[:3] == (billed, effective, listed)
+    fine, coarse = await service_level_sums(url)
+    assert coarse == fine and len(coarse) > 0  # every service bucket is its resources' buckets summed
+
+
+async def service_level_sums(url: str) -> tuple[set[tuple[object, ...]], set[tuple[object, ...]]]:
+    """(per-resource rollups summed per service key, the service-level rollups), bucket by bucket."""
+    amounts = ("billed_nanos", "effective_nanos", "list_nanos", "records")
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as conn:
+            keys = [getattr(CostRollup, k) for k in SERVICE_ROLLUP_KEY]
+            summed = select(*keys, *(func.sum(getattr(CostRollup, a)) for a in amounts)).group_by(*keys)
+            fine = {tuple(int(v) if isinstance(v, int) else v for v in r) for r in await conn.execute(summed)}
+            stored = select(*(getattr(ServiceRollup, k) for k in (*SERVICE_ROLLUP_KEY, *amounts)))
+            coarse = {tuple(r) for r in await conn.execute(stored)}
+    finally:
+        await engine.dispose()
+    return fine, coarse
 
 
 async def test_same_batch_twice_writes_once(target: tuple[str, LedgerWriter]) -> None:
@@ -221,6 +239,8 @@ async def test_migrations_backfill_key_hash_the_writer_then_finds(fresh_url: str
             indexes = await conn.run_sync(lambda sync: inspect(sync).get_indexes("usage_records"))
         assert len(stored) == len(old_rows)
         assert all(r.key_hash == rollup_key_hash([getattr(r, c) for c in ROLLUP_KEY]) for r in stored)
+        fine, coarse = await service_level_sums(fresh_url)
+        assert coarse == fine and coarse  # 0013 summed the existing rollups per service
         assert "ix_usage_records_service" not in {ix["name"] for ix in indexes}
         # The same records again (the usage table is empty): every bucket is found and doubled.
         result = await LedgerWriter(engine).write(records)

@@ -24,7 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from outlay.events import UsageRecord
-from outlay.store.models import ROLLUP_KEY, CostRollup, RollupKeyHasher, UsageRow
+from outlay.store.models import ROLLUP_KEY, SERVICE_ROLLUP_KEY, CostRollup, RollupKeyHasher, ServiceRollup, UsageRow
 from outlay.store.upsert import dialect_insert
 from services.ingest.ledger.rollups import (
     Amounts,
@@ -66,6 +66,9 @@ if set(USAGE_COLUMNS) != {c.name for c in UsageRow.__table__.columns}:
     raise RuntimeError("usage_records has changed: update USAGE_COLUMNS and usage_values")
 ROLLUP_AMOUNTS: tuple[str, ...] = ("billed_nanos", "effective_nanos", "list_nanos", "records")
 ROLLUP_COLUMNS: tuple[str, ...] = (*ROLLUP_KEY, "key_hash", "tags", *ROLLUP_AMOUNTS)
+SERVICE_ROLLUP_COLUMNS: tuple[str, ...] = (*SERVICE_ROLLUP_KEY, *ROLLUP_AMOUNTS)
+# Where each service-level key field sits in a RollupKey (the per-resource key minus resource and tag set).
+_SERVICE_FIELDS = tuple(ROLLUP_KEY.index(k) for k in SERVICE_ROLLUP_KEY)
 
 
 @dataclass(frozen=True)
@@ -176,6 +179,7 @@ class PreparedBatch:
     usage_rows: list[Any]  # tuples in USAGE_COLUMNS order (COPY) or dicts (portable)
     increments: dict[RollupKey, RollupIncrement]
     rollup_rows: list[Any]  # tuples in ROLLUP_COLUMNS order (COPY) or dicts (portable)
+    service_rows: list[Any]  # tuples in SERVICE_ROLLUP_COLUMNS order (COPY) or dicts (portable)
 
 
 class LedgerWriter:
@@ -219,6 +223,7 @@ class LedgerWriter:
             usage_rows=rows,
             increments=acc.increments,
             rollup_rows=self._rollup_rows(acc.increments),
+            service_rows=self._service_rows(acc.increments),
         )
 
     async def write_prepared(self, batch: PreparedBatch) -> WriteResult:
@@ -230,16 +235,19 @@ class LedgerWriter:
             else:
                 inserted = await _insert_usage_portable(conn, batch.usage_rows)
             if len(inserted) == len(batch.records):
-                written, rollup_rows = batch.records, batch.rollup_rows
+                written, rollup_rows, service_rows = batch.records, batch.rollup_rows, batch.service_rows
             else:
                 # Some ids were already stored: only the new ones may add to the rollups.
                 written = [r for r in batch.records if (r.tenant_id, r.record_id) in inserted]
-                rollup_rows = self._rollup_rows(rollup_increments(written))
+                increments = rollup_increments(written)
+                rollup_rows, service_rows = self._rollup_rows(increments), self._service_rows(increments)
             if rollup_rows:
                 if self._copy:
                     await _upsert_rollups_copy(conn, rollup_rows)
+                    await _upsert_service_rollups_copy(conn, service_rows)
                 else:
                     await _upsert_rollups_portable(conn, rollup_rows)
+                    await _upsert_service_rollups_portable(conn, service_rows)
         return summarize(batch.received, batch.records, written)
 
     def _rollup_rows(self, increments: dict[RollupKey, RollupIncrement]) -> list[Any]:
@@ -259,6 +267,24 @@ class LedgerWriter:
                 tags = tag_text[key.tags_hash] = _json(inc.tags)
             rows.append((*key, digest, tags, inc.billed_nanos, inc.effective_nanos, inc.list_nanos, inc.records))
         return rows
+
+    def _service_rows(self, increments: dict[RollupKey, RollupIncrement]) -> list[Any]:
+        """The per-resource increments summed per service-level key, sorted (the upsert's lock order)."""
+        summed: dict[tuple[Any, ...], list[int]] = {}
+        for key, inc in increments.items():
+            service_key = tuple(key[i] for i in _SERVICE_FIELDS)
+            amounts = summed.get(service_key)
+            if amounts is None:
+                summed[service_key] = [inc.billed_nanos, inc.effective_nanos, inc.list_nanos, inc.records]
+            else:
+                amounts[0] += inc.billed_nanos
+                amounts[1] += inc.effective_nanos
+                amounts[2] += inc.list_nanos
+                amounts[3] += inc.records
+        rows = [(*key, *amounts) for key, amounts in sorted(summed.items())]
+        if self._copy:
+            return rows
+        return [dict(zip(SERVICE_ROLLUP_COLUMNS, row, strict=True)) for row in rows]
 
 
 # --- portable path: SQLAlchemy's dialect INSERT ... ON CONFLICT (SQLite, and PostgreSQL without COPY)
@@ -286,10 +312,21 @@ async def _upsert_rollups_portable(conn: AsyncConnection, rows: list[dict[str, A
     await conn.execute(stmt, rows)
 
 
+async def _upsert_service_rollups_portable(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    table = ServiceRollup.__table__
+    ins = dialect_insert(conn, table)
+    stmt = ins.on_conflict_do_update(
+        index_elements=list(SERVICE_ROLLUP_KEY),
+        set_={col: table.c[col] + ins.excluded[col] for col in ROLLUP_AMOUNTS},
+    )
+    await conn.execute(stmt, rows)
+
+
 # --- PostgreSQL fast path: COPY into ON COMMIT DROP temp tables, then one set-based statement each
 
 _USAGE_STAGE = "_ledger_usage_stage"
 _ROLLUP_STAGE = "_ledger_rollup_stage"
+_SERVICE_STAGE = "_ledger_service_rollup_stage"
 
 
 async def _driver(conn: AsyncConnection) -> Any:
@@ -337,4 +374,17 @@ async def _upsert_rollups_copy(conn: AsyncConnection, tuples: list[tuple[Any, ..
     await driver.execute(
         f"INSERT INTO cost_rollups ({cols}) SELECT {cols} FROM {_ROLLUP_STAGE} ORDER BY key_hash "
         f"ON CONFLICT (key_hash) DO UPDATE SET {updates}"
+    )
+
+
+async def _upsert_service_rollups_copy(conn: AsyncConnection, tuples: list[tuple[Any, ...]]) -> None:
+    await conn.execute(text(_stage_sql(_SERVICE_STAGE, "cost_rollups_service", SERVICE_ROLLUP_COLUMNS)))
+    driver = await _driver(conn)
+    await driver.copy_records_to_table(_SERVICE_STAGE, records=tuples, columns=list(SERVICE_ROLLUP_COLUMNS))
+    cols, keys = ", ".join(SERVICE_ROLLUP_COLUMNS), ", ".join(SERVICE_ROLLUP_KEY)
+    updates = ", ".join(f"{c} = cost_rollups_service.{c} + EXCLUDED.{c}" for c in ROLLUP_AMOUNTS)
+    # Rows arrive sorted by key: concurrent ledger workers lock them in one order.
+    await driver.execute(
+        f"INSERT INTO cost_rollups_service ({cols}) SELECT {cols} FROM {_SERVICE_STAGE} ORDER BY {keys} "
+        f"ON CONFLICT ({keys}) DO UPDATE SET {updates}"
     )
