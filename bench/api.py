@@ -3,12 +3,14 @@
 Seeds a fresh database through the real ledger writer with 1,000 resources across 10 services and 90 days of daily
 lines (which the ledger spreads into hourly rollups: 2.16 million hourly buckets), then, in the same run:
 
-- the API: `GET /v1/costs?granularity=hour&group_by=service` over the 90 days, from a real uvicorn server, by
-  `CONCURRENCY` clients for `SECONDS`: requests/s and p50 / p99 latency;
+- the API: `GET /v1/costs?granularity=hour&group_by=service` over the 90 days (21,600 rows in the answer), from a
+  real uvicorn server: latency p50 / p99 of one client asking again and again (each request alone, as the raw SQL
+  is timed), then requests/s and latency under load with `CONCURRENCY` clients at once;
 - the baseline: the very SQL statement the gateway's store runs for that query (compiled from it), through
   asyncpg on the same database, one at a time: p50.
 
-Goal (issue 6): p99 < 100 ms and API overhead (API p50 / raw SQL p50) <= 2. Last line: JSON.
+Goal (issue 6): p99 < 100 ms and API overhead (API p50 / raw SQL p50) <= 2. Last line: JSON. The client runs on
+the same two cores as the server and the database, so its share (reading the answer) is inside every API figure.
 """
 
 from __future__ import annotations
@@ -93,10 +95,12 @@ QUERY = {
 }
 
 
-async def api_run(url: str) -> tuple[list[float], int]:
+async def api_run(url: str) -> tuple[list[float], list[float], int]:
+    """(latencies of one client alone, latencies with CONCURRENCY clients, rows per answer)."""
     app = create_app(Settings(DATABASE_URL=url, OUTLAY_API_KEY=KEY, OUTLAY_RATE_LIMIT_PER_MINUTE=0))
     port = free_port()
-    latencies: list[float] = []
+    alone: list[float] = []
+    loaded: list[float] = []
     rows = 0
     async with (
         serving(app, port, within=60),
@@ -107,17 +111,19 @@ async def api_run(url: str) -> tuple[list[float], int]:
         first = await http.get("/v1/costs", params=QUERY)  # warm-up (and the answer's size)
         first.raise_for_status()
         rows = len(first.json()["rows"])
-        deadline = time.perf_counter() + SECONDS
 
-        async def client() -> None:
+        async def client(deadline: float, out: list[float]) -> None:
             while time.perf_counter() < deadline:
                 t0 = time.perf_counter()
                 reply = await http.get("/v1/costs", params=QUERY)
-                latencies.append(time.perf_counter() - t0)
                 reply.raise_for_status()
+                reply.json()  # a client reads what it asked for
+                out.append(time.perf_counter() - t0)
 
-        await asyncio.gather(*(client() for _ in range(CONCURRENCY)))
-    return latencies, rows
+        await client(time.perf_counter() + SECONDS / 2, alone)
+        deadline = time.perf_counter() + SECONDS / 2
+        await asyncio.gather(*(client(deadline, loaded) for _ in range(CONCURRENCY)))
+    return alone, loaded, rows
 
 
 async def raw_sql(url: str, runs: int = 30) -> tuple[list[float], int]:
@@ -158,7 +164,7 @@ async def main() -> None:
         console.print(f"  {seeded:.1f} s; raw SQL baseline…")
         raw, raw_rows = await raw_sql(url)
         console.print(f"API: {CONCURRENCY} clients for {SECONDS:.0f} s…")
-        latencies, api_rows = await api_run(url)
+        latencies, loaded, api_rows = await api_run(url)
     finally:
         admin = await asyncpg.connect(PG_ADMIN)
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -166,15 +172,19 @@ async def main() -> None:
     p50, p99 = percentile(latencies, 50) * 1000, percentile(latencies, 99) * 1000
     raw_p50 = statistics.median(raw) * 1000
     figures = {
-        "p50_ms": round(p50, 2), "p99_ms": round(p99, 2), "rps": round(len(latencies) / SECONDS, 1),
+        "p50_ms": round(p50, 2), "p99_ms": round(p99, 2), "rps": round(len(loaded) / (SECONDS / 2), 1),
         "raw_sql_p50_ms": round(raw_p50, 2), "overhead_ratio": round(p50 / raw_p50, 3),
-        "requests": len(latencies), "concurrency": CONCURRENCY, "rows_per_answer": api_rows,
+        "p50_ms_under_load": round(percentile(loaded, 50) * 1000, 2),
+        "p99_ms_under_load": round(percentile(loaded, 99) * 1000, 2),
+        "requests": len(latencies) + len(loaded), "concurrency": CONCURRENCY, "rows_per_answer": api_rows,
         "raw_rows": raw_rows, "seed_seconds": round(seeded, 1),
     }  # fmt: skip
     table = Table("measure", "API", "raw SQL", title="bench-api: GET /v1/costs, 90 days hourly by service")
-    table.add_row("p50 ms", f"{p50:.1f}", f"{raw_p50:.1f}")
-    table.add_row("p99 ms", f"{p99:.1f}", f"{percentile(raw, 99) * 1000:.1f}")
-    table.add_row("requests/s", f"{figures['rps']}", f"{1000 / raw_p50:.1f} (one at a time)")
+    table.add_row("p50 ms (one at a time)", f"{p50:.1f}", f"{raw_p50:.1f}")
+    table.add_row("p99 ms (one at a time)", f"{p99:.1f}", f"{percentile(raw, 99) * 1000:.1f}")
+    table.add_row(f"p50 / p99 ms ({CONCURRENCY} clients)",
+                  f"{figures['p50_ms_under_load']:.1f} / {figures['p99_ms_under_load']:.1f}", "")  # fmt: skip
+    table.add_row(f"requests/s ({CONCURRENCY} clients)", f"{figures['rps']}", f"{1000 / raw_p50:.1f} (one at a time)")
     console.print(table)
     console.print(f"overhead ratio (API p50 / raw SQL p50): {figures['overhead_ratio']} (goal <= 2); p99 goal < 100 ms")
     print(json.dumps(figures))

@@ -8,13 +8,14 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from outlay.money import from_nanos
 from services.gateway.query import CostQuery, GroupKey
 
 
 def money(nanos: int) -> str:
-    """Nano-units as a plain decimal string with nine places ("12.500000000"), never exponent notation."""
-    return format(from_nanos(nanos), "f")
+    """Nano-units as a plain decimal string with nine places ("12.500000000"), never exponent notation: the same
+    text as `format(from_nanos(nanos), "f")`, by integer arithmetic (a cost answer formats tens of thousands)."""
+    units, fraction = divmod(-nanos if nanos < 0 else nanos, 1_000_000_000)
+    return f"{'-' if nanos < 0 else ''}{units}.{fraction:09d}"
 
 
 def iso(ts: datetime) -> str:
@@ -53,6 +54,7 @@ class CostReport:
         currencies = sorted({c for c, _ in totals})
         kinds = sorted({k for _, k in totals})
         single = len(totals) == 1
+        when: dict[datetime, str] = {}  # one ISO text per bucket, not per row
         return {
             "granularity": q.grain.value,
             "start": iso(q.range.start),
@@ -63,7 +65,8 @@ class CostReport:
             "cost_kind": kinds[0] if len(kinds) == 1 else None,
             "rows": [
                 {
-                    "period_start": iso(row.period_start),
+                    "period_start": when.get(row.period_start)
+                    or when.setdefault(row.period_start, iso(row.period_start)),
                     "group": dict(zip(labels, row.group, strict=True)),
                     "cost": money(row.nanos),
                 }

@@ -12,6 +12,7 @@ import pytest
 
 from outlay.settings import Settings
 from services.gateway.app import create_app
+from services.gateway.schemas import CostsOut
 from tests.integration.gateway_fixtures import api_client, seed_scenario
 
 Params = list[tuple[str, str | int | float | bool | None]]
@@ -45,6 +46,8 @@ async def test_group_by_service_per_day(api: httpx.AsyncClient) -> None:
     )
     assert resp.status_code == 200, resp.text
     body = resp.json()
+    assert resp.headers["content-type"] == "application/json"
+    CostsOut.model_validate(body)  # the answer is returned as rendered: it must still match the documented model
     assert body["group_by"] == ["service", "currency", "cost_kind"]
     assert by_group(body, "service", "currency", "cost_kind") == {
         ("2024-05-01T00:00:00Z", "AmazonEC2", "USD", "billed"): "1.000000007",

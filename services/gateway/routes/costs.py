@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 
 from outlay.spread import Grain
 from services.gateway.costs_query import CostStore
+from services.gateway.fast_json import FastJSONResponse
 from services.gateway.query import DIMENSIONS, FieldError, Metric, QueryError, build_query, parse_range
 from services.gateway.schemas import PROBLEM_RESPONSES, CostsOut, ReconciliationOut
 from services.gateway.tenant_stores import stores_of
@@ -34,7 +35,13 @@ def _dimension(name: str) -> Any:
     return Query(default=[], description=f"Keep only these {name} values (repeat for OR)")
 
 
-@router.get("", response_model=CostsOut, responses=PROBLEM_RESPONSES, summary="Cost over time, grouped and filtered")
+@router.get(
+    "",
+    response_model=CostsOut,
+    response_class=FastJSONResponse,
+    responses=PROBLEM_RESPONSES,
+    summary="Cost over time, grouped and filtered",
+)
 async def get_costs(
     request: Request,
     start: str | None = Query(None, description=f"Inclusive start; {_WHEN}. Default: range before end"),
@@ -54,7 +61,7 @@ async def get_costs(
     provider: list[str] = _dimension("provider"),
     cost_kind: list[str] = _dimension("cost_kind"),
     currency: list[str] = _dimension("currency"),
-) -> dict[str, Any]:
+) -> FastJSONResponse:
     reject_unknown(request, COSTS_PARAMS)
     query = build_query(
         start=start,
@@ -76,7 +83,7 @@ async def get_costs(
         max_cells=request.app.state.max_cells,
     )
     report = await store_of(request).costs(query)
-    return report.to_json()
+    return FastJSONResponse(report.to_json())
 
 
 @router.get(
