@@ -1,5 +1,6 @@
 """The anomaly worker (faust) through the real broker: it finds a spike, keeps its state in the changelog so
-a restarted worker carries on (no relearning, no second alert), and sends unlearnable lines to the DLQ."""
+a restarted worker carries on (no relearning, no second alert), per tenant, and sends unlearnable lines to the
+DLQ."""
 
 from __future__ import annotations
 
@@ -20,10 +21,12 @@ from aiokafka import AIOKafkaConsumer
 from outlay.events import CostAnomaly, DeadLetter, UsageRecord
 from outlay.kafka.producer import EventProducer
 from tests.unit.test_anomaly_series import MINUTE, T0, steady, usage
+from tests.unit.test_anomaly_tenants import ACME, of
 
 pytestmark = pytest.mark.e2e
 CHANGELOG = "outlay-anomaly-series-monitors-changelog"
 TOTAL = "minute|total"
+ACME_TOTAL = "acme/minute|total"
 
 
 @contextmanager
@@ -66,13 +69,17 @@ def anomalies(bootstrap: str, done: Callable[[list[CostAnomaly]], bool]) -> Any:
     return read_until(bootstrap, "outlay.anomalies.v1", done, lambda v, _: CostAnomaly.model_validate_json(v))
 
 
-def total_state_reached(minute: int) -> Callable[[list[Any]], bool]:
-    """The changelog holds the total series' state with buckets closed up to `minute`."""
+def total_state_reached(minute: int, *series: str) -> Callable[[list[Any]], bool]:
+    """The changelog holds the state of the total series (or of each of `series`) with buckets closed up to
+    `minute`."""
     want = (T0 + minute * MINUTE).isoformat()
 
-    def done(seen: list[Any]) -> bool:
-        states = [v for k, v in seen if k == TOTAL]
+    def reached(seen: list[Any], name: str) -> bool:
+        states = [v for k, v in seen if k == name]
         return bool(states) and (states[-1]["buckets"]["last_closed"] or "") >= want
+
+    def done(seen: list[Any]) -> bool:
+        return all(reached(seen, name) for name in series or (TOTAL,))
 
     return done
 
@@ -90,6 +97,21 @@ def in_second_spike(anomaly: CostAnomaly) -> bool:
     return T0 + 420 * MINUTE <= anomaly.start <= T0 + 421 * MINUTE
 
 
+def outline(updates: list[CostAnomaly]) -> list[tuple[str, int, int | None, bool, str, str]]:
+    """Each update as (direction, start and end minute, alerted, actual, expected): what a failure shows."""
+    return [
+        (
+            a.direction.value,
+            (a.start - T0) // MINUTE,
+            None if a.end is None else (a.end - T0) // MINUTE,
+            a.alerted,
+            str(a.actual_cost),
+            str(a.expected_cost),
+        )
+        for a in updates
+    ]
+
+
 async def send(bootstrap: str, records: list[UsageRecord]) -> None:
     async with EventProducer(bootstrap) as producer:
         await producer.send_many(records)
@@ -101,27 +123,42 @@ async def test_spike_found_state_survives_a_restart_and_old_anomalies_are_not_al
     first_spike = [usage(m, "60", n=1) for m in range(320, 324)]
     second_spike = [usage(m, "80", n=1) for m in range(420, 424)]
     log = tmp_path / "anomaly.log"
+    # Tenant acme sends the very same lines: its own series, state and incidents, carried over the restart too.
+    first = ec2(range(320)) + first_spike + ec2(range(320, 360), seed=4)
+    second = ec2(range(340, 420), seed=4)[20:] + second_spike + ec2(range(420, 440), seed=5)
     with anomaly_worker(broker, log):
-        await send(broker, ec2(range(320)) + first_spike + ec2(range(320, 360), seed=4))
-        before = await anomalies(broker, lambda seen: any(a.series == TOTAL and a.end for a in seen))
-        before = [a for a in before if a.series == TOTAL]
-        await read_until(broker, CHANGELOG, total_state_reached(357), lambda v, k: (json.loads(k), json.loads(v)))
+        await send(broker, first + of(ACME, first))
+        before = await anomalies(
+            broker, lambda seen: all(any(a.series == s and a.end for a in seen) for s in (TOTAL, ACME_TOTAL))
+        )
+        await read_until(
+            broker, CHANGELOG, total_state_reached(357, TOTAL, ACME_TOTAL), lambda v, k: (json.loads(k), json.loads(v))
+        )
     # A new worker, and the first one's last minutes sent again (a replay must not alert twice).
     with anomaly_worker(broker, log):
-        await send(broker, ec2(range(340, 420), seed=4)[20:] + second_spike + ec2(range(420, 440), seed=5))
-        after = await anomalies(broker, lambda seen: any(a.series == TOTAL and in_second_spike(a) for a in seen))
-    total_ids = {a.anomaly_id for a in after if a.series == TOTAL}
-    first_id = next(a.anomaly_id for a in before if a.series == TOTAL)
-    assert [a.start for a in before if a.series == TOTAL][0] == T0 + 320 * MINUTE
-    # Restarted with its state: the second spike is found (a relearning detector is silent for 300 points),
-    # and the first anomaly's messages are exactly those published before the restart.
-    assert total_ids == {
-        first_id,
-        next(a.anomaly_id for a in after if a.series == TOTAL and in_second_spike(a)),
+        await send(broker, second + of(ACME, second))
+        after = await anomalies(
+            broker,
+            lambda seen: all(any(a.series == s and in_second_spike(a) for a in seen) for s in (TOTAL, ACME_TOTAL)),
+        )
+    for series, tenant in ((TOTAL, "default"), (ACME_TOTAL, ACME)):
+        assert {a.tenant_id for a in before + after if a.series == series} == {tenant}
+        total_ids = {a.anomaly_id for a in after if a.series == series}
+        first_id = next(a.anomaly_id for a in before if a.series == series)
+        assert [a.start for a in before if a.series == series][0] == T0 + 320 * MINUTE
+        # Restarted with its state: the second spike is found (a relearning detector is silent for 300 points),
+        # and the first anomaly's messages are exactly those published before the restart.
+        assert total_ids == {
+            first_id,
+            next(a.anomaly_id for a in after if a.series == series and in_second_spike(a)),
+        }, outline([a for a in after if a.series == series])
+        assert [a for a in after if a.anomaly_id == first_id] == [a for a in before if a.anomaly_id == first_id]
+        top = next(a for a in after if a.series == series and in_second_spike(a))
+        assert top.alerted  # (root cause is left empty here: one service is the whole series; see the unit tests)
+    # The two tenants' identical incidents are two anomalies.
+    assert not {a.anomaly_id for a in before + after if a.series == TOTAL} & {
+        a.anomaly_id for a in before + after if a.series == ACME_TOTAL
     }
-    assert [a for a in after if a.anomaly_id == first_id] == [a for a in before if a.anomaly_id == first_id]
-    top = next(a for a in after if a.series == TOTAL and in_second_spike(a))
-    assert top.alerted  # (root cause is left empty here: one service is the whole series; see the unit tests)
 
 
 async def test_negative_and_undecodable_lines_go_to_the_dlq_and_are_not_learnt(broker: str, tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from outlay.events.anomaly import AnomalyDirection, CostAnomaly, FeedbackVerdict, Severity, anomaly_id
+from outlay.tenancy import DEFAULT_TENANT
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class IncidentTracker:
     dimensions: dict[str, str] = field(default_factory=dict)
     currency: str = "USD"
     settings: IncidentSettings = field(default_factory=IncidentSettings)
+    tenant_id: str = DEFAULT_TENANT  # the series' tenant, carried by every anomaly it publishes
     _open: _Open | None = None
 
     @property
@@ -130,6 +132,7 @@ class IncidentTracker:
         quiet = incident.feedback in (FeedbackVerdict.FALSE_POSITIVE, FeedbackVerdict.PLANNED)
         return CostAnomaly(
             anomaly_id=anomaly_id(self.series, incident.start),
+            tenant_id=self.tenant_id,
             series=self.series,
             dimensions=self.dimensions,
             direction=incident.direction,

@@ -1,7 +1,8 @@
 """Which series a usage record feeds, at which granularity, and how it splits for root cause.
 
 Series: the total, each (account, service), each value of the configured tag keys (team, project), and each
-resource that is a top spender of its (account, service) (`top_spenders`).
+resource that is a top spender of its (account, service) (`top_spenders`), all per tenant: a record feeds only
+its own tenant's series (`tenants`: another tenant's series names are prefixed with it).
 A series' granularity follows its data: minute lines (live metering) feed minute series, hourly export
 lines hourly series, daily lines daily series; the granularity is part of the series identity, so live
 estimates and billed exports of the same service never mix. Lines longer than a day (monthly fees,
@@ -19,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from outlay.events.trusted import check_trustable, trusted_instance
 from outlay.events.usage import UsageRecord
+from services.anomaly.series.tenants import qualified
 from services.anomaly.series.top_spenders import TopSpenders
 
 GRANULARITIES: tuple[tuple[timedelta, str], ...] = (
@@ -74,8 +76,8 @@ def bucket_of(at: datetime, step: timedelta) -> datetime:
 def series_of(
     record: UsageRecord, settings: SeriesSettings, own_series: bool = False
 ) -> list[tuple[str, dict[str, str]]]:
-    """The series (identity, dimensions) this record feeds, granularity not included; `own_series`: its
-    resource is a top spender and has a series of its own."""
+    """The series (identity, dimensions) this record feeds, granularity and tenant not included; `own_series`:
+    its resource is a top spender and has a series of its own."""
     series: list[tuple[str, dict[str, str]]] = [("total", {})]
     dims = {"billing_account_id": record.billing_account_id, "service": record.service}
     series.append((_identity(dims), dims))
@@ -147,7 +149,8 @@ class _BatchPlans:
         settings = self._settings
         own = self._top is not None and self._top.is_top(record)
         tags = record.tags
-        key = (  # everything series_of and causes_of read
+        key = (  # everything series_of and causes_of read, and the tenant that owns the series
+            record.tenant_id,
             granularity,
             own,
             record.billing_account_id,
@@ -160,7 +163,11 @@ class _BatchPlans:
         if found is None:
             causes = causes_of(record, settings)
             found = self._plans[key] = [
-                (f"{granularity}|{identity}", dims, [f"{d}={v}" for d, v in causes.items() if d not in dims])
+                (
+                    qualified(record.tenant_id, f"{granularity}|{identity}"),
+                    dims,
+                    [f"{d}={v}" for d, v in causes.items() if d not in dims],
+                )
                 for identity, dims in series_of(record, settings, own)
             ]
         return found
@@ -172,10 +179,11 @@ def contributions(
     """Sum a batch of records into one contribution per (series, bucket). Records must be checked first
     (`usage_problem`). With `top`, the batch first updates the ranking, then top spenders get their series."""
     # First occurrence of each line: at-least-once delivery can put one line in a batch twice (a rebalance
-    # re-fetches what was already buffered), and a contribution's ids cannot tell its amount apart.
-    unique: dict[str, UsageRecord] = {}
+    # re-fetches what was already buffered), and a contribution's ids cannot tell its amount apart. Record ids
+    # are unique within a tenant only: two tenants' identical lines are two lines.
+    unique: dict[tuple[str, str], UsageRecord] = {}
     for record in records:
-        unique.setdefault(record.record_id, record)
+        unique.setdefault((record.tenant_id, record.record_id), record)
     records = list(unique.values())
     if top is not None:
         top.observe(records)

@@ -16,6 +16,7 @@ from services.anomaly.detection.seasonality import SeasonalProfile
 from services.anomaly.series.buckets import BucketSeries, Point
 from services.anomaly.series.keys import SeriesContribution
 from services.anomaly.series.root_cause import CauseBaselines
+from services.anomaly.series.tenants import tenant_of
 
 NANO = Decimal("1e-9")
 
@@ -39,11 +40,12 @@ class SeriesMonitor:
     ) -> None:
         self.settings = settings or MonitorSettings()
         self.series = series
+        self.tenant_id = tenant_of(series)
         self.buckets = BucketSeries(step, self.settings.lateness)
         self.detector = SeriesDetector(self.settings.detector)
         self.season = SeasonalProfile(step)
         self.causes = CauseBaselines(fading_factor=self.settings.detector.fading_factor)
-        self.incidents = IncidentTracker(series, dimensions, currency, self.settings.incidents)
+        self.incidents = IncidentTracker(series, dimensions, currency, self.settings.incidents, self.tenant_id)
         self.points = 0
 
     @classmethod
@@ -84,7 +86,10 @@ class SeriesMonitor:
         )
 
     def give_feedback(self, feedback: AnomalyFeedback) -> list[CostAnomaly]:
-        """Apply a person's verdict: it ends or confirms the ongoing incident, and changes future alerting."""
+        """Apply a person's verdict: it ends or confirms the ongoing incident, and changes future alerting.
+        A verdict from another tenant than the series' changes nothing."""
+        if feedback.tenant_id != self.tenant_id:
+            return []
         if feedback.verdict is FeedbackVerdict.FALSE_POSITIVE:
             self.detector.desensitise()
         elif feedback.verdict is FeedbackVerdict.PLANNED:

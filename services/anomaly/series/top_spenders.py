@@ -1,8 +1,9 @@
 """Which resources are top spenders, and so get a series of their own.
 
-Ranked within their (account, service): every line of one (account, service) is on one usage partition (the
-usage key), so whichever worker reads that partition sees all of its resources, and two workers choose the same
-resources one would. A resource qualifies while it is among the `top` largest spenders of its group by spend
+Ranked within their tenant's (account, service): every line of one (account, service) is on one usage partition
+(the usage key), so whichever worker reads that partition sees all of its resources, and two workers choose the
+same resources one would. The tenant is part of the group: one tenant's big spenders never push another tenant's
+resources out of its own ranking, even under the same account and service. A resource qualifies while it is among the `top` largest spenders of its group by spend
 decayed with a `half_life`, and holds at least `min_share` of the group's spend.
 """
 
@@ -15,7 +16,7 @@ from datetime import datetime, timedelta
 
 from outlay.events import UsageRecord
 
-Group = tuple[str, str]  # (billing account, service)
+Group = tuple[str, str, str]  # (tenant, billing account, service)
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class TopSpenders:
         for record in records:
             if not record.resource_id:
                 continue
-            group = (record.billing_account_id, record.service)
+            group = (record.tenant_id, record.billing_account_id, record.service)
             batch[group][record.resource_id] += float(record.effective_cost)
             end = record.charge_period_end
             if group not in latest or end > latest[group]:
@@ -72,5 +73,5 @@ class TopSpenders:
     def is_top(self, record: UsageRecord) -> bool:
         if not record.resource_id:
             return False
-        state = self._groups.get((record.billing_account_id, record.service))
+        state = self._groups.get((record.tenant_id, record.billing_account_id, record.service))
         return state is not None and record.resource_id in state.top

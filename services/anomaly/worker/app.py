@@ -4,7 +4,9 @@ changelog-backed table → `outlay.anomalies.v1`.
 Stage 1 (`split`) reads `outlay.usage.v1` in batches, sends bad lines (undecodable, NaN or negative cost) to
 the DLQ, and sums each batch into one contribution per (series, bucket), sent to the internal topic keyed by
 series. Feedback from `outlay.anomaly_feedback.v1` joins the same topic, so it reaches the worker that owns
-its series. Stage 2 (`monitor`) owns each series on exactly one worker: the table holds every series'
+its series; a verdict is routed within its own tenant only (`tenants.feedback_series`). Series names carry
+their tenant (`tenants`), so every key here (the internal topic, the table, the published anomalies) is per
+tenant. Stage 2 (`monitor`) owns each series on exactly one worker: the table holds every series'
 `SeriesMonitor` state, restored from the changelog after a restart or a rebalance, so a worker continues
 where the last one stopped, and anomaly ids are stable, so a replay updates anomalies instead of adding them.
 """
@@ -32,6 +34,7 @@ from services.anomaly.detection.detector import DetectorSettings
 from services.anomaly.detection.incidents import IncidentSettings
 from services.anomaly.series.keys import SeriesContribution, SeriesSettings, contributions, usage_problem
 from services.anomaly.series.monitor import MonitorSettings, SeriesMonitor
+from services.anomaly.series.tenants import feedback_series
 from services.anomaly.series.top_spenders import TopSpenders
 from services.anomaly.worker.messages import SeriesMessage
 from services.anomaly.worker.transport import SCHEME
@@ -175,7 +178,15 @@ def create_app(settings: WorkerSettings) -> faust.App:
             for letter in dead:
                 await send(dead_letters, letter)
             for verdict in verdicts:
-                await send(series_topic, SeriesMessage(feedback=verdict))
+                routed = routed_feedback(verdict)
+                if routed is None:
+                    log.warning(
+                        "feedback of tenant %s on series %r of another tenant ignored",
+                        verdict.tenant_id,
+                        verdict.series,
+                    )
+                    continue
+                await send(series_topic, SeriesMessage(feedback=routed))
             yield None
 
     @app.agent(series_topic)
@@ -188,6 +199,15 @@ def create_app(settings: WorkerSettings) -> faust.App:
             yield None
 
     return app
+
+
+def routed_feedback(feedback: AnomalyFeedback) -> AnomalyFeedback | None:
+    """The verdict as sent to its series' worker: its series named within its own tenant, or None when it
+    names another tenant's series."""
+    series = feedback_series(feedback)
+    if series is None:
+        return None
+    return feedback if series == feedback.series else feedback.model_copy(update={"series": series})
 
 
 def _apply(message: SeriesMessage, table: Any, cache: MonitorCache, settings: MonitorSettings) -> list[CostAnomaly]:
@@ -203,6 +223,9 @@ def _apply(message: SeriesMessage, table: Any, cache: MonitorCache, settings: Mo
         return []
     else:
         assert message.feedback is not None
+        if message.feedback.tenant_id != monitor.tenant_id:  # `routed_feedback` sends none such: kept out anyway
+            log.warning("feedback of tenant %s on series %r ignored", message.feedback.tenant_id, series)
+            return []
         published = monitor.give_feedback(message.feedback)
     stored = monitor.state()
     table[series] = stored
