@@ -48,34 +48,37 @@ class CostReport:
         return dict(sorted(sums.items()))
 
     def to_json(self) -> dict[str, Any]:
-        q = self.query
-        labels = [key.label for key in q.group_by]
-        totals = self.totals()
-        currencies = sorted({c for c, _ in totals})
-        kinds = sorted({k for _, k in totals})
-        single = len(totals) == 1
+        labels = [key.label for key in self.query.group_by]
+        totals = [{"currency": c, "cost_kind": k, "cost": money(n)} for (c, k), n in self.totals().items()]
         when: dict[datetime, str] = {}  # one ISO text per bucket, not per row
-        return {
-            "granularity": q.grain.value,
-            "start": iso(q.range.start),
-            "end": iso(q.range.end),
-            "metric": q.metric.value,
-            "group_by": labels,
-            "currency": currencies[0] if len(currencies) == 1 else None,
-            "cost_kind": kinds[0] if len(kinds) == 1 else None,
-            "rows": [
-                {
-                    "period_start": when.get(row.period_start)
-                    or when.setdefault(row.period_start, iso(row.period_start)),
-                    "group": dict(zip(labels, row.group, strict=True)),
-                    "cost": money(row.nanos),
-                }
-                for row in self.rows
-            ],
-            # One number only when it adds like with like; otherwise read `totals`.
-            "total": money(next(iter(totals.values()))) if single else (money(0) if not totals else None),
-            "totals": [{"currency": c, "cost_kind": k, "cost": money(n)} for (c, k), n in totals.items()],
-        }
+        rows = [
+            {
+                "period_start": when.get(row.period_start) or when.setdefault(row.period_start, iso(row.period_start)),
+                "group": dict(zip(labels, row.group, strict=True)),
+                "cost": money(row.nanos),
+            }
+            for row in self.rows
+        ]
+        return answer(self.query, rows, totals)
+
+
+def answer(query: CostQuery, rows: Any, totals: list[dict[str, str]]) -> dict[str, Any]:
+    """The body of a cost answer around its rows, from its totals per (currency, cost_kind), sorted."""
+    currencies = sorted({t["currency"] for t in totals})
+    kinds = sorted({t["cost_kind"] for t in totals})
+    return {
+        "granularity": query.grain.value,
+        "start": iso(query.range.start),
+        "end": iso(query.range.end),
+        "metric": query.metric.value,
+        "group_by": [key.label for key in query.group_by],
+        "currency": currencies[0] if len(currencies) == 1 else None,
+        "cost_kind": kinds[0] if len(kinds) == 1 else None,
+        "rows": rows,
+        # One number only when it adds like with like; otherwise read `totals`.
+        "total": totals[0]["cost"] if len(totals) == 1 else (money(0) if not totals else None),
+        "totals": totals,
+    }
 
 
 @dataclass(frozen=True)
