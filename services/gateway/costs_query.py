@@ -21,7 +21,7 @@ from outlay.store.models import SERVICE_ROLLUP_KEY, CostRollup, ServiceRollup, U
 from outlay.store.tenant_scope import TenantScoped
 from services.gateway.costs_json import body, json_statement
 from services.gateway.minutes import MinuteGrid, TooManyCells
-from services.gateway.query import CostQuery, Filters, GroupKey, Metric, TimeRange, too_many_cells
+from services.gateway.query import DIMENSIONS, CostQuery, Filters, GroupKey, Metric, TimeRange, too_many_cells
 from services.gateway.report import CostReport, CostRow, KindAmounts, ReconciliationReport
 
 # The minute grid may hold this many times the answer's row cap while it accumulates: groups with
@@ -58,6 +58,10 @@ def filter_clauses(model: Model, filters: Filters) -> list[ColumnElement[bool]]:
 def _sort_key(row: CostRow) -> tuple[datetime, tuple[tuple[bool, str], ...]]:
     # Sorted here rather than in SQL: PostgreSQL and SQLite place NULLs (missing tags) differently.
     return row.period_start, tuple((value is None, value or "") for value in row.group)
+
+
+# The dimensions listed by `dimensions` (resource ids are too many to list; they are found through costs).
+LISTED_DIMENSIONS = tuple(d for d in DIMENSIONS if d in SERVICE_ROLLUP_KEY)
 
 
 class CostStore(TenantScoped):
@@ -154,6 +158,34 @@ class CostStore(TenantScoped):
                 raise too_many_cells(query)
             rows.append(CostRow(period_start=minute, group=group, nanos=nanos))  # type: ignore[arg-type]
         return rows
+
+    async def dimensions(self, time_range: TimeRange, cap: int) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+        """The values costs can be grouped and filtered by over `time_range` (days): per dimension, and per tag key
+        (at most `cap` of each, in order)."""
+        r, c = ServiceRollup, CostRollup
+        days = (Grain.DAY.value, time_range.start, time_range.end)
+        values: dict[str, list[str]] = {}
+        async with self._engine.connect() as conn:
+            for name in LISTED_DIMENSIONS:
+                col = getattr(r, name)
+                stmt = (
+                    select(col).distinct()
+                    .where(self._mine(r), r.grain == days[0], r.period_start >= days[1], r.period_start < days[2])
+                    .order_by(col).limit(cap)
+                )  # fmt: skip
+                values[name] = [v for (v,) in await conn.execute(stmt) if v != ""]
+            tag_sets = (
+                select(c.tags_hash, func.min(c.id))
+                .where(self._mine(c), c.grain == days[0], c.period_start >= days[1], c.period_start < days[2])
+                .group_by(c.tags_hash)
+            )  # one row per distinct tag set
+            ids = [row_id for _, row_id in await conn.execute(tag_sets)]
+            tags: dict[str, set[str]] = {}
+            for start in range(0, len(ids), 5000):
+                for (tag_set,) in await conn.execute(select(c.tags).where(c.id.in_(ids[start : start + 5000]))):
+                    for key, value in (tag_set or {}).items():
+                        tags.setdefault(key, set()).add(value)
+        return values, {k: sorted(v)[:cap] for k, v in sorted(tags.items())[:cap]}
 
     async def reconciliation(self, time_range: TimeRange, metric: Metric) -> ReconciliationReport:
         r = ServiceRollup  # per service and day: the service-level rollups hold every such sum

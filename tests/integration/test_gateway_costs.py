@@ -256,3 +256,17 @@ async def test_same_answers_on_sqlite(sqlite_url: str) -> None:
             )
         ).json()
         assert minute["total"] == "1.000000007" and len(minute["rows"]) == 60
+
+
+async def test_dimensions_list_what_costs_group_and_filter_by(api: httpx.AsyncClient) -> None:
+    resp = await api.get("/v1/costs/dimensions", params={"start": "2024-05-01", "end": "2024-05-03"})
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert body["dimensions"]["service"] == ["AmazonEC2", "AmazonRDS", "AmazonS3"]
+    assert body["dimensions"]["region"] == ["us-east-1", "us-west-2"]
+    assert body["dimensions"]["currency"] == ["EUR", "USD"]
+    assert body["dimensions"]["cost_kind"] == ["billed", "estimated"]
+    assert body["tags"] == {"team": ["checkout", "search"]}
+    later = (await api.get("/v1/costs/dimensions", params={"start": "2024-05-02", "end": "2024-05-03"})).json()
+    assert later["dimensions"]["service"] == ["AmazonEC2"] and later["tags"] == {}
+    assert (await api.get("/v1/costs/dimensions", params={"start": "nope"})).status_code == 422

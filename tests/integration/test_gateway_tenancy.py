@@ -154,6 +154,13 @@ async def test_rest_reads_and_writes_stay_within_the_callers_tenant(store_url: s
         for key in (acme, globex):
             verified = (await http.get("/v1/audit/verify", headers=bearer(key))).json()
             assert verified["intact"] is True, verified
+        exported = await http.get("/v1/audit/export", headers=bearer(acme))
+        lines = [json.loads(line) for line in exported.text.splitlines()]
+        assert exported.headers["content-type"].startswith("application/x-ndjson")
+        assert [e["audit_id"] for e in lines] == [e["audit_id"] for e in trail_a]
+        as_csv = await http.get("/v1/audit/export", params={"format": "csv"}, headers=bearer(globex))
+        header, *rows = as_csv.text.splitlines()
+        assert header.startswith("audit_id,at,actor") and len(rows) == len(trail_g)
 
 
 async def test_stores_refuse_other_tenants_rows_even_when_named_directly(store_url: str) -> None:

@@ -1,11 +1,17 @@
 """The audit trail (admin scope): GET /v1/audit lists entries in order (every decision, step, check, rollback and
-key change), GET /v1/audit/verify checks the hash chain that makes editing or deleting an entry show."""
+key change), GET /v1/audit/export streams them all (JSON Lines or CSV, to keep elsewhere), GET /v1/audit/verify
+checks the hash chain that makes editing or deleting an entry show."""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+from collections.abc import AsyncIterator
 from datetime import datetime
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from outlay.store.audit import AuditEntry, AuditLog
@@ -86,3 +92,47 @@ async def verify_audit(request: Request) -> VerifyOut:
         entries_checked=result.checked, intact=result.broken is None, first_broken_id=result.broken,
         chain_starts_at=result.starts_at, head_id=result.head_id, head_hash=result.head_hash,
     )  # fmt: skip
+
+
+EXPORT_COLUMNS = ("audit_id", "at", "actor", "subject", "event", "resource_id", "detail", "entry_hash")
+
+
+async def _every_entry(log: AuditLog) -> AsyncIterator[AuditEntryOut]:
+    after = 0
+    while True:
+        page = await log.page(after_id=after, limit=MAX_LIMIT)
+        for entry in page:
+            yield entry_out(entry)
+        if len(page) < MAX_LIMIT:
+            return
+        after = page[-1].audit_id
+
+
+async def _lines(log: AuditLog, fmt: str) -> AsyncIterator[str]:
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(EXPORT_COLUMNS)
+        yield out.getvalue()
+    async for entry in _every_entry(log):
+        values = entry.model_dump(mode="json")
+        if fmt == "jsonl":
+            yield json.dumps(values, ensure_ascii=False) + "\n"
+            continue
+        out = io.StringIO()
+        csv.writer(out).writerow([values[c] for c in EXPORT_COLUMNS])
+        yield out.getvalue()
+
+
+@router.get(
+    "/export",
+    responses={**PROBLEM_RESPONSES, 200: {"content": {"application/x-ndjson": {}, "text/csv": {}}}},
+    summary="Every entry, oldest first, as JSON Lines or CSV (streamed): an export to keep outside the database",
+)
+async def export_audit(
+    request: Request, format: str = Query("jsonl", pattern="^(jsonl|csv)$", description="jsonl or csv")
+) -> StreamingResponse:
+    reject_unknown(request, frozenset({"format"}))
+    media = "application/x-ndjson" if format == "jsonl" else "text/csv"
+    headers = {"Content-Disposition": f'attachment; filename="outlay-audit.{format}"'}
+    return StreamingResponse(_lines(_log(request), format), media_type=media, headers=headers)

@@ -1,14 +1,17 @@
-"""GET /v1/costs and /v1/costs/reconciliation: translate query parameters into store queries."""
+"""GET /v1/costs, /v1/costs/reconciliation and /v1/costs/dimensions: translate query parameters into store
+queries."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel, Field
 
 from outlay.spread import Grain
 from services.gateway.costs_query import CostStore
 from services.gateway.query import DIMENSIONS, FieldError, Metric, QueryError, build_query, parse_range
+from services.gateway.report import iso
 from services.gateway.schemas import PROBLEM_RESPONSES, CostsOut, ReconciliationOut
 from services.gateway.tenant_stores import stores_of
 
@@ -17,6 +20,7 @@ router = APIRouter(prefix="/v1/costs", tags=["costs"])
 _WHEN = "ISO 8601 date or datetime, UTC unless an offset is given; must fall on a granularity boundary"
 COSTS_PARAMS = frozenset({"start", "end", "granularity", "group_by", "metric", "tag", *DIMENSIONS})
 RECONCILIATION_PARAMS = frozenset({"start", "end", "metric"})
+DIMENSION_VALUES_CAP = 1000
 
 
 def store_of(request: Request) -> CostStore:
@@ -103,3 +107,29 @@ async def get_reconciliation(
         raise QueryError.single("end", f"at most {days_cap} days between start and end")
     report = await store_of(request).reconciliation(time_range, metric)
     return report.to_json()
+
+
+class DimensionsOut(BaseModel):
+    start: str
+    end: str = Field(description="Exclusive")
+    dimensions: dict[str, list[str]] = Field(description="Values per dimension (account, region, service, ...)")
+    tags: dict[str, list[str]] = Field(description="Values per tag key: what `group_by=tag:KEY` and `tag=` accept")
+    limit: int = Field(description="At most this many values per dimension and tag key, and tag keys")
+
+
+@router.get(
+    "/dimensions",
+    response_model=DimensionsOut,
+    responses=PROBLEM_RESPONSES,
+    summary="What costs can be grouped and filtered by: the values of each dimension and tag key in a period",
+)
+async def get_dimensions(
+    request: Request,
+    start: str | None = Query(None, description=f"Inclusive start day; {_WHEN}. Default: 30 days before end"),
+    end: str | None = Query(None, description="Exclusive end day. Default: tomorrow (today included)"),
+) -> DimensionsOut:
+    reject_unknown(request, frozenset({"start", "end"}))
+    time_range = parse_range(start, end, Grain.DAY)
+    cap = DIMENSION_VALUES_CAP
+    values, tags = await store_of(request).dimensions(time_range, cap)
+    return DimensionsOut(start=iso(time_range.start), end=iso(time_range.end), dimensions=values, tags=tags, limit=cap)
