@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 from sqlalchemy import delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from outlay.policies import PolicyIn, PolicyKind, Rule
 from outlay.store.models import PolicyRow
@@ -104,3 +105,18 @@ class PolicyStore(TenantScoped):
         async with self._engine.begin() as conn:
             await conn.execute(delete(PolicyRow).where(self._mine(PolicyRow), PolicyRow.policy_id == policy_id))
         return found
+
+
+async def enabled_policies(engine: AsyncEngine, kind: PolicyKind) -> dict[str, list[Policy]]:
+    """Every tenant's enabled policies of one kind, for a service that evaluates them for all the tenants it serves
+    (each result is still kept to its own tenant)."""
+    stmt = (
+        select(PolicyRow.__table__)
+        .where(PolicyRow.kind == kind.value, PolicyRow.enabled.is_(True))
+        .order_by(PolicyRow.tenant_id, PolicyRow.created_at, PolicyRow.policy_id)
+    )
+    found: dict[str, list[Policy]] = {}
+    async with engine.connect() as conn:
+        for row in await conn.execute(stmt):
+            found.setdefault(row.tenant_id, []).append(_policy(row._mapping))
+    return found
