@@ -12,8 +12,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from outlay.tenancy import DEFAULT_TENANT, tenant_problem
 
 DEFAULT_STATE_DIR = Path(".outlay")
 MIN_API_KEY_LENGTH = 16
@@ -84,6 +86,11 @@ class Settings(BaseSettings):
     optimizer_group_id: str = Field(default="outlay-optimizer", alias="OUTLAY_OPTIMIZER_GROUP")
     # A proposed plan nobody decided on within this many days expires (a later scan proposes it anew).
     optimizer_approval_days: float = Field(default=7.0, gt=0, alias="OUTLAY_OPTIMIZER_APPROVAL_DAYS")
+    # The tenant whose AWS accounts this optimizer scans: its plans, recommendations and audit entries are that
+    # tenant's, and decisions of other tenants are ignored (one optimizer deployment per tenant).
+    optimizer_tenant: str = Field(default=DEFAULT_TENANT, alias="OUTLAY_OPTIMIZER_TENANT")
+    # The tenant live sources (the demo generator, live metering) stamp on every record and sample they produce.
+    live_tenant: str = Field(default=DEFAULT_TENANT, alias="OUTLAY_TENANT")
     # Consumer groups. The embedded broker holds a first join for about half the session timeout,
     # so the default is shorter than Kafka's 45 s; production may raise it.
     kafka_session_timeout_ms: int = Field(default=6000, alias="OUTLAY_KAFKA_SESSION_TIMEOUT_MS")
@@ -104,6 +111,15 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"OUTLAY_API_KEY must be at least {MIN_API_KEY_LENGTH} characters (got a shorter or blank one)"
             )
+        return value
+
+    @field_validator("optimizer_tenant", "live_tenant")
+    @classmethod
+    def _valid_tenant(cls, value: str, info: ValidationInfo) -> str:
+        problem = tenant_problem(value)
+        if problem is not None:
+            variable = cls.model_fields[info.field_name or ""].alias
+            raise ValueError(f"{variable}: {problem}")
         return value
 
     @property

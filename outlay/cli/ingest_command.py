@@ -1,4 +1,5 @@
-"""`outlay ingest LOCATION`: stream a user's cost export into Kafka with a progress bar and a summary."""
+"""`outlay ingest LOCATION [--tenant ID]`: stream a user's cost export into Kafka, every record stamped with the
+tenant, with a progress bar and a summary."""
 
 from __future__ import annotations
 
@@ -12,13 +13,15 @@ from outlay.kafka.topics_admin import ensure_outlay_topics
 from outlay.process import tune_gc_for_streaming
 from outlay.settings import get_settings
 from outlay.store.engine import make_engine, upgrade
+from outlay.tenancy import DEFAULT_TENANT, checked_tenant
 from services.ingest.locations import NoExportFiles
 from services.ingest.pipeline import ingest
 from services.ingest.report import FileStatus, IngestReport
 
 
-def _summary(report: IngestReport) -> Table:
-    table = Table(title=f"ingested {report.location}")
+def _summary(report: IngestReport, tenant_id: str) -> Table:
+    tenant = "" if tenant_id == DEFAULT_TENANT else f" for tenant {tenant_id}"
+    table = Table(title=f"ingested {report.location}{tenant}")
     for col in ("file", "format", "status", "accepted", "rejected", "billed cost"):
         table.add_column(col, justify="right" if col in ("accepted", "rejected") else "left")
     for f in report.files:
@@ -27,7 +30,8 @@ def _summary(report: IngestReport) -> Table:
     return table
 
 
-async def run_ingest(location: str, force: bool, console: Console) -> int:
+async def run_ingest(location: str, force: bool, console: Console, tenant_id: str = DEFAULT_TENANT) -> int:
+    checked_tenant(tenant_id)
     tune_gc_for_streaming()
     settings = get_settings()
     bootstrap = platform_bootstrap(settings)
@@ -57,13 +61,15 @@ async def run_ingest(location: str, force: bool, console: Console) -> int:
                 bar.update(tasks[uri], completed=rows_done)
 
             async with EventProducer(bootstrap, client_id="outlay-ingest") as producer:
-                report = await ingest(location, producer, engine, progress=on_progress, force=force)
+                report = await ingest(
+                    location, producer, engine, progress=on_progress, force=force, tenant_id=tenant_id
+                )
     except NoExportFiles as exc:
         console.print(f"[red]{exc}[/]")
         return 2
     finally:
         await engine.dispose()
-    console.print(_summary(report))
+    console.print(_summary(report, tenant_id))
     totals = report.totals
     console.print(f"{totals.accepted} rows accepted, {totals.rejected} rejected.")
     for (field, reason), count in totals.reasons.most_common():

@@ -82,11 +82,17 @@ def topics() -> None:
 def ingest(
     location: Annotated[str, typer.Argument(help="A file, a directory, or s3://bucket/prefix/")],
     force: Annotated[bool, typer.Option(help="Re-send files already ingested.")] = False,
+    tenant: Annotated[str, typer.Option(help="The tenant (organisation) every record belongs to.")] = "default",
 ) -> None:
     """Stream a cost export (FOCUS, CUR 2.0, legacy CUR; CSV or parquet) into outlay.usage.v1."""
     from outlay.cli.ingest_command import run_ingest
+    from outlay.tenancy import tenant_problem
 
-    raise typer.Exit(asyncio.run(run_ingest(location, force=force, console=console)))
+    problem = tenant_problem(tenant)
+    if problem is not None:  # refused before anything is read or sent
+        err.print(f"[red]--tenant:[/] {problem}")
+        raise typer.Exit(2)
+    raise typer.Exit(asyncio.run(run_ingest(location, force=force, console=console, tenant_id=tenant)))
 
 
 @services_app.command("run")

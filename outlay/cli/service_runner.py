@@ -35,6 +35,7 @@ async def _run_live(settings: Settings, source: str, backfill_days: int, speedup
             speedup=speedup,
             state_dir=settings.state_dir,
             catalogue=catalogue,
+            tenant_id=settings.live_tenant,
         )
 
 

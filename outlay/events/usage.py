@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_valida
 
 from outlay.events.currencies import ISO_4217, currency_code
 from outlay.events.trusted import check_trustable, trusted_instance
-from outlay.tenancy import DEFAULT_TENANT, TenantId
+from outlay.tenancy import DEFAULT_TENANT, TenantId, tenant_problem
 
 # The longest charge period a usage line may have. Real bills top out at a month (a monthly fee line),
 # a yearly commitment at a leap year; a longer period is a bad date, and spreading it over its minutes
@@ -124,6 +124,23 @@ _TEMPLATE: dict[str, Any] = {
 }
 _MONEY = ("billed_cost", "effective_cost", "list_cost")
 check_trustable(UsageRecord)
+# Tenant ids found valid so far: a file's rows share one, so the pattern is matched once, not per row.
+_VALID_TENANTS: set[str] = {DEFAULT_TENANT}
+_MAX_VALID_TENANTS = 1024
+
+
+def _valid_tenant(tenant: object) -> bool:
+    if type(tenant) is not str:
+        return False
+    if tenant in _VALID_TENANTS:
+        return True
+    if tenant_problem(tenant) is not None:
+        return False
+    if len(_VALID_TENANTS) >= _MAX_VALID_TENANTS:
+        _VALID_TENANTS.clear()
+        _VALID_TENANTS.add(DEFAULT_TENANT)
+    _VALID_TENANTS.add(tenant)
+    return True
 
 
 def _is_checked(values: dict[str, Any]) -> bool:
@@ -136,10 +153,17 @@ def _is_checked(values: dict[str, Any]) -> bool:
         and end.tzinfo is UTC
         and period_problem(start, end) is None
         and values["currency"] in ISO_4217
-        and all(type(values[name]) is Decimal for name in _MONEY)
+        and type(values["billed_cost"]) is Decimal  # the three of _MONEY, spelt out: a generator costs more
+        and type(values["effective_cost"]) is Decimal
+        and type(values["list_cost"]) is Decimal
         and (quantity is None or type(quantity) is Decimal)
         and type(values["cost_kind"]) is CostKind
         and type(values["tags"]) is dict
+        and (
+            (tenant := values["tenant_id"]) is DEFAULT_TENANT
+            or (type(tenant) is str and tenant in _VALID_TENANTS)
+            or _valid_tenant(tenant)
+        )
     )
 
 

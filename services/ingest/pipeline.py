@@ -5,6 +5,13 @@ pick a parser (a table that is not a cost export is refused, and the rest of the
 mark it started; send accepted rows to `outlay.usage.v1` and rejected rows to `outlay.ingest.dlq.v1`;
 wait until the broker acknowledged every one of them; only then mark it done.
 
+Tenants: every record is stamped with the tenant the run is for (`tenant_id`, checked before anything is read
+or sent), through the parsers' per-file scope (one string shared by the file's records, no per-record copy).
+Record ids do not depend on the tenant (the ledger keys on tenant and id), so the same file ingested for two
+tenants lands once in each. Checkpoints are per tenant without a column of their own: the default tenant's
+checkpoint is keyed by the file's URI as before, another tenant's by `<tenant>:<uri>` (`checkpoint_key`), so
+tenant B never skips a file because tenant A ingested it.
+
 Throughput: sends are not awaited one by one. Rows go out in chunks, and a chunk's delivery futures are
 awaited only after the next chunk has been queued, so the producer always has a chunk in flight while
 the parser works on the next.
@@ -24,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from outlay import telemetry
 from outlay.events import DeadLetter, UsageRecord
+from outlay.tenancy import DEFAULT_TENANT, checked_tenant
 from services.ingest.checkpoints import CheckpointStore, CheckpointTotals
 from services.ingest.locations import EXPORT_SUFFIXES, ExportFile, S3Client, opened, resolve, s3_client
 from services.ingest.report import FileReport, FileStatus, IngestReport
@@ -66,12 +74,15 @@ async def ingest(
     readers: Readers | None = None,
     s3: S3Client | None = None,
     chunk_size: int = DEFAULT_CHUNK,
+    tenant_id: str = DEFAULT_TENANT,
 ) -> IngestReport:
-    """Ingest every export file at `uri` (file, directory or s3://bucket/prefix/).
+    """Ingest every export file at `uri` (file, directory or s3://bucket/prefix/) for `tenant_id`.
 
-    `force` re-sends files whose checkpoint says done. Raises `NoExportFiles` when the location holds
-    no export file; Kafka delivery errors propagate (the file's checkpoint then stays `started`).
+    `force` re-sends files whose checkpoint says done. Raises `ValueError` for an invalid tenant id (before
+    anything is read) and `NoExportFiles` when the location holds no export file; Kafka delivery errors
+    propagate (the file's checkpoint then stays `started`).
     """
+    checked_tenant(tenant_id)
     if s3 is None and uri.startswith("s3://"):
         s3 = await asyncio.to_thread(s3_client)
     files = await resolve(uri, s3)
@@ -83,6 +94,7 @@ async def ingest(
         force=force,
         s3=s3,
         chunk_size=chunk_size,
+        tenant_id=tenant_id,
     )
     report = IngestReport(location=uri)
     for export in files:
@@ -101,9 +113,11 @@ class _FileIngestor:
     force: bool
     s3: S3Client | None
     chunk_size: int
+    tenant_id: str
 
     async def ingest_file(self, export: ExportFile) -> FileReport:
-        if not self.force and not await self.checkpoints.should_process(export.uri, export.fingerprint):
+        checkpoint = checkpoint_key(self.tenant_id, export.uri)
+        if not self.force and not await self.checkpoints.should_process(checkpoint, export.fingerprint):
             return FileReport(export.uri, FileStatus.SKIPPED)
         if not export.kind:
             expected = ", ".join(s for s, _ in EXPORT_SUFFIXES)
@@ -119,14 +133,15 @@ class _FileIngestor:
                     parser = self.readers.parser_for(columns)
                 except NotACostExport as exc:
                     return FileReport(export.uri, FileStatus.REFUSED, message=str(exc))
-                await self.checkpoints.mark_started(export.uri, export.fingerprint, parser.format)
+                await self.checkpoints.mark_started(checkpoint, export.fingerprint, parser.format)
                 report = FileReport(export.uri, FileStatus.PROCESSED, format=parser.format)
-                await self._stream(parser.parse(rows, export.uri), parser.format, export.uri, report)
+                parsed = parser.parse(rows, export.uri, self.tenant_id)
+                await self._stream(parsed, parser.format, export.uri, report)
             finally:
                 _close(rows)  # the reader holds the file open until its rows are exhausted or closed
         if report.status is FileStatus.PROCESSED:
             totals = CheckpointTotals(parser.format, report.accepted, report.rejected)
-            await self.checkpoints.mark_done(export.uri, export.fingerprint, totals)
+            await self.checkpoints.mark_done(checkpoint, export.fingerprint, totals)
         return report
 
     async def _stream(self, parsed: Iterator[ParsedRow], source: str, uri: str, report: FileReport) -> None:
@@ -169,6 +184,15 @@ class _FileIngestor:
     def _tick(self, uri: str, rows: int) -> None:
         if self.progress is not None:
             self.progress(uri, rows)
+
+
+def checkpoint_key(tenant_id: str, uri: str) -> str:
+    """The `ingest_checkpoints` key of a file ingested for a tenant: the URI itself for the default tenant (as
+    before tenants, so existing checkpoints still count), `<tenant>:<uri>` for any other. A tenant id has no
+    ':', so two tenants' keys never meet; nor do they meet the default tenant's absolute paths ('/...'). The one
+    look-alike, tenant `s3` with a local path starting '//', has a file fingerprint, never an S3 one, so at worst
+    a file is sent again, never skipped."""
+    return uri if tenant_id == DEFAULT_TENANT else f"{tenant_id}:{uri}"
 
 
 def _close(rows: object) -> None:

@@ -1,6 +1,10 @@
 """Entrypoint of the optimizer service: scheduled region scans, people's decisions from `outlay.plan_decisions.v1`,
 and live metering's samples from `outlay.utilization.v1` (kept for scans), until SIGINT/SIGTERM.
-`outlay services run optimizer` calls `run(settings)`."""
+`outlay services run optimizer` calls `run(settings)`.
+
+A deployment serves one tenant (`OUTLAY_OPTIMIZER_TENANT`): its stores are bound to it, and its consumer groups are
+its own (`<group>-<tenant>` for a tenant other than `default`), so every tenant's optimizer reads every decision
+and sample and keeps only its tenant's, instead of tenants' optimizers splitting the partitions between them."""
 
 from __future__ import annotations
 
@@ -29,6 +33,7 @@ from outlay.store.engine import make_engine
 from outlay.store.plans import PlanStore, RecommendationStore
 from outlay.store.prices import load_catalogue
 from outlay.store.utilization import UtilizationStore
+from outlay.tenancy import DEFAULT_TENANT
 from services.optimizer.execution import PlanExecutor, planned_and_quiet
 from services.optimizer.rightsizing.recommend import RightsizingSettings
 from services.optimizer.scan import ScanResult, scan_region
@@ -49,8 +54,16 @@ def _policy(settings: Settings) -> Policy:
     )
 
 
+def group_id(settings: Settings) -> str:
+    """The decisions' consumer group: the configured one, the tenant's own for a tenant other than `default`."""
+    tenant = settings.optimizer_tenant
+    return settings.optimizer_group_id if tenant == DEFAULT_TENANT else f"{settings.optimizer_group_id}-{tenant}"
+
+
 async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
     bootstrap, stop = await prepare(settings, stop)
+    tenant = settings.optimizer_tenant
+    log.info("optimizer of tenant %r", tenant)
     endpoint = settings.aws_endpoint_url
     engine = make_engine(settings.store_url)
     prices = Prices(engine)
@@ -80,8 +93,8 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
                 await producer.send_many(plans)
 
             optimizer = Optimizer(
-                PlanStore(engine), RecommendationStore(engine), AuditLog(engine), publish, scanner, executor_for,
-                _policy(settings),
+                PlanStore(engine).for_tenant(tenant), RecommendationStore(engine).for_tenant(tenant),
+                AuditLog(engine).for_tenant(tenant), publish, scanner, executor_for, _policy(settings),
             )  # fmt: skip
             await optimizer.resume()
             tasks = [
@@ -136,9 +149,11 @@ async def _schedule(optimizer: Optimizer, prices: Prices, settings: Settings, st
 
 
 async def _utilization(store: UtilizationStore, settings: Settings, producer: EventProducer, client_id: str) -> None:
-    """Keep live metering's samples for scans; rows older than the lookback (and a day) are dropped hourly."""
+    """Keep live metering's samples of this tenant for scans (other tenants' are not read by this tenant's scans);
+    rows older than the lookback (and a day) are dropped hourly."""
     assert settings.kafka_bootstrap_servers
     bootstrap = settings.kafka_bootstrap_servers
+    tenant = settings.optimizer_tenant
 
     pruned = 0.0
 
@@ -146,7 +161,7 @@ async def _utilization(store: UtilizationStore, settings: Settings, producer: Ev
         return BatchConsumer(
             bootstrap,
             UtilizationSample,
-            f"{settings.optimizer_group_id}-utilization",
+            f"{group_id(settings)}-utilization",
             producer=producer,
             client_id=f"{client_id}-utilization",
             max_records=5000,
@@ -155,8 +170,9 @@ async def _utilization(store: UtilizationStore, settings: Settings, producer: Ev
 
     async def keep(samples: list[UtilizationSample]) -> None:
         nonlocal pruned
-        if samples:
-            await store.add(samples)
+        mine = [s for s in samples if s.tenant_id == tenant]
+        if mine:
+            await store.add(mine)
         if time.monotonic() - pruned > 3600:
             await store.prune(datetime.now(UTC) - LOOKBACK - timedelta(days=1))
             pruned = time.monotonic()
@@ -174,7 +190,7 @@ async def _decisions(optimizer: Optimizer, settings: Settings, producer: EventPr
         return BatchConsumer(
             bootstrap,
             PlanDecision,
-            settings.optimizer_group_id,
+            group_id(settings),
             producer=producer,
             client_id=f"{client_id}-decisions",
             max_records=50,

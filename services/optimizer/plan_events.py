@@ -9,13 +9,18 @@ from __future__ import annotations
 from datetime import datetime
 
 from outlay.events.plan import ActionPlan, PlannedChange, PlanStatus
+from outlay.tenancy import DEFAULT_TENANT
 from services.optimizer.plans import Plan, change_for
 from services.optimizer.recommendations import Recommendation
 
 
-def plan_event(plan: Plan, status: PlanStatus, created_at: datetime, updated_at: datetime) -> ActionPlan:
+def plan_event(
+    plan: Plan, status: PlanStatus, created_at: datetime, updated_at: datetime, tenant_id: str = DEFAULT_TENANT
+) -> ActionPlan:
+    """The event of a plan found in `tenant_id`'s accounts."""
     return ActionPlan(
         plan_id=plan.plan_id,
+        tenant_id=tenant_id,
         status=status,
         region=plan.region,
         title=plan.title,

@@ -8,6 +8,10 @@
 - `apply`: `applying`, then the executor (canary, verification, batches, rollback) in a worker thread, then
   `applied`, `rolled_back` or `failed`. Every status change is stored, published and audited.
 
+An optimizer serves one tenant: the one its stores are bound to (`for_tenant`). Its plans carry that tenant, its
+findings and audit entries are that tenant's, and a decision of another tenant is logged and ignored, even when it
+names one of this tenant's plan ids (plan ids are unique only within a tenant).
+
 AWS, the store and Kafka come in as ports, so this is tested with the moto server and real stores, and the
 wiring (`main.py`) stays small.
 """
@@ -68,6 +72,10 @@ class Optimizer:
         policy: Policy = Policy(),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        tenants = {plans.tenant_id, findings.tenant_id, audit.tenant_id}
+        if len(tenants) != 1:
+            raise ValueError(f"an optimizer serves one tenant: its stores are bound to {sorted(tenants)}")
+        self.tenant_id = plans.tenant_id
         self._plans = plans
         self._findings = findings
         self._audit = audit
@@ -83,9 +91,11 @@ class Optimizer:
         now = self._clock()
         found = await self._scanner(region, now)
         plans = propose_plans(found.recommendations, found.tags, self._policy.auto_apply, self._policy.env_tag)
-        events = [plan_event(p, PlanStatus.PROPOSED, now, now) for p in plans]
+        events = [plan_event(p, PlanStatus.PROPOSED, now, now, self.tenant_id) for p in plans]
         changed = await self._plans.propose(events, region, now)
-        open_ids = {p.plan_id for p in events if (await self._plans.get(p.plan_id) or p).status is PlanStatus.PROPOSED}
+        stored = {p.plan_id: await self._plans.get(p.plan_id) or p for p in events}
+        open_ids = {plan_id for plan_id, p in stored.items() if p.status is PlanStatus.PROPOSED}
+        changed = [_keep_request(p, stored.get(p.plan_id)) for p in changed]
         carried = {(c.resource_id, c.recommendation.kind): p.plan_id for p in plans for c in p.changes
                    if p.plan_id in open_ids}  # fmt: skip
         await self._findings.replace(
@@ -150,7 +160,14 @@ class Optimizer:
         return finished
 
     async def decide(self, decision: PlanDecision) -> ActionPlan | None:
-        """Take one decision; returns the plan's final state, or None when the plan was not open to it."""
+        """Take one decision; returns the plan's final state, or None when the plan was not open to it (or the
+        decision is another tenant's: logged only, since this tenant's audit trail is no place for it)."""
+        if decision.tenant_id != self.tenant_id:
+            log.info(
+                "%s of plan %s by %s ignored: it is tenant %r's, this optimizer serves %r",
+                decision.decision.value, decision.plan_id, decision.actor, decision.tenant_id, self.tenant_id,
+            )  # fmt: skip
+            return None
         now = self._clock()
         if decision.decision is Decision.REJECT:
             rejected = await self._plans.transition(
@@ -248,3 +265,11 @@ class Optimizer:
             await self._record([*entries, ending], [final] if final is not None else [])
             log.info("plan %s: %s%s", plan_id, status.value, f" ({reason})" if reason else "")
             return final
+
+
+def _keep_request(plan: ActionPlan, stored: ActionPlan | None) -> ActionPlan:
+    """A refreshed proposal as published: the store keeps its pending approval request (`requested_by`, which the
+    gateway uses to refuse a self-approval), so the published state keeps it too."""
+    if stored is None or stored.status is not plan.status or stored.requested_by == plan.requested_by:
+        return plan
+    return plan.model_copy(update={"requested_by": stored.requested_by})

@@ -56,6 +56,26 @@ async def test_ingest_reports_rejected_rows_and_sends_them_to_the_dlq(
     assert code == 0 and "already ingested" in out  # the checkpoint: not sent twice
 
 
+async def test_ingest_for_a_tenant_stamps_every_record_and_refuses_a_bad_tenant(
+    tmp_path: Path, broker: str, store_url: str
+) -> None:
+    export = focus_export(tmp_path / "bill.csv", 3)
+    env = cli_env(tmp_path, KAFKA_BOOTSTRAP_SERVERS=broker, DATABASE_URL=store_url)
+    code, out = await outlay("ingest", str(export), "--tenant", "Acme Corp", env=env)
+    assert code == 2, out
+    assert "--tenant" in out and "tenant id 'Acme Corp' must be 1-63 lowercase letters" in out
+    assert await read_topic(broker, "outlay.usage.v1") == []  # nothing sent
+
+    code, out = await outlay("ingest", str(export), "--tenant", "acme", env=env)
+    assert code == 0 and "3 rows accepted" in out and "for tenant acme" in out, out
+    code, out = await outlay("ingest", str(export), env=env)  # the default tenant: not skipped because of acme
+    assert code == 0 and "3 rows accepted" in out, out
+    code, out = await outlay("ingest", str(export), "--tenant", "acme", env=env)
+    assert code == 0 and "already ingested" in out, out
+    usage = await read_topic(broker, "outlay.usage.v1")
+    assert sorted(m["tenant_id"] for m in usage) == ["acme"] * 3 + ["default"] * 3
+
+
 async def test_ingest_refuses_a_file_that_is_not_a_cost_export(tmp_path: Path, broker: str, store_url: str) -> None:
     other = write_csv(tmp_path / "people.csv", [{"name": "ada", "team": "core"}], columns=("name", "team"))
     env = cli_env(tmp_path, KAFKA_BOOTSTRAP_SERVERS=broker, DATABASE_URL=store_url)

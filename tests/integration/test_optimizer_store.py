@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import pytest
+
 from outlay.events.plan import ActionPlan, Decision, PlanDecision, PlanStatus
 from outlay.store.audit import AuditLog
 from outlay.store.engine import make_engine
@@ -230,5 +232,61 @@ async def test_proposals_nobody_decides_on_expire_and_a_later_scan_proposes_them
         stored = await plans.get(again.plan_id)
         assert stored is not None and stored.status is PlanStatus.PROPOSED and stored.created_at > expired.created_at
         assert await optimizer.expire_stale() == []
+    finally:
+        await engine.dispose()
+
+
+async def test_an_optimizer_serves_one_tenant_and_ignores_decisions_of_another(dialect_url: str) -> None:
+    engine = make_engine(dialect_url)
+    world = World({"i-a": "m5.2xlarge"}, {"i-a": {"env": "prod"}})
+    world.findings = [resize("i-a")]
+    plans, findings, audit = PlanStore(engine), RecommendationStore(engine), AuditLog(engine)
+    acme_plans, acme_audit = plans.for_tenant("acme"), audit.for_tenant("acme")
+    acme = Optimizer(
+        acme_plans, findings.for_tenant("acme"), acme_audit, world.publish, world.scan, world.executor, Policy(),
+        clock=world.tick,
+    )  # fmt: skip
+    try:
+        with pytest.raises(ValueError, match="one tenant"):
+            Optimizer(acme_plans, findings, acme_audit, world.publish, world.scan, world.executor)
+
+        # What the scan finds is acme's: its plan, its findings, its audit trail; the default tenant sees none of it.
+        [plan] = await acme.scan(REGION)
+        assert plan.tenant_id == "acme" and {p.tenant_id for p in world.published} == {"acme"}
+        assert (await acme_plans.get(plan.plan_id)) is not None and await plans.get(plan.plan_id) is None
+        assert [r.resource_id for r in await findings.for_tenant("acme").all()] == ["i-a"]
+        assert await findings.all() == [] and await audit.page() == []
+        trail = await acme_audit.of(f"plan:{plan.plan_id}")
+        assert [e.event for e in trail] == ["proposed"]
+
+        # Another tenant's decisions naming this very plan id change nothing: no status, no audit entry, no event.
+        world.published.clear()
+        for tenant, decision in (("default", Decision.APPROVE), ("other", Decision.REJECT)):
+            foreign = PlanDecision(plan_id=plan.plan_id, decision=decision, tenant_id=tenant, actor="mallory",
+                                   at=world.now)  # fmt: skip
+            assert await acme.decide(foreign) is None
+        stored = await acme_plans.get(plan.plan_id)
+        assert stored is not None and stored.status is PlanStatus.PROPOSED and stored.decided_by is None
+        assert world.ec2.instance("i-a") == ("running", "m5.2xlarge")
+        assert await acme_audit.of(f"plan:{plan.plan_id}") == trail and await audit.page() == []
+        assert world.published == []
+
+        # Who asked for approval (the gateway refuses their own approval) stays on every state published later:
+        # a rescan that refreshes the proposal, and each step of applying it.
+        assert await acme_plans.request_approval(plan.plan_id, "bob", world.tick()) is not None
+        world.tags = {"i-a": {"env": "dev"}}  # the policy changes: the proposal is refreshed
+        await acme.scan(REGION)
+        [refreshed] = world.published
+        assert refreshed.plan_id == plan.plan_id and refreshed.requested_by == "bob"
+        assert refreshed.approval_reasons == ["automatic apply is not enabled for this tenant"]
+        ours = PlanDecision(plan_id=plan.plan_id, decision=Decision.APPROVE, tenant_id="acme", actor="ana",
+                            at=world.now)  # fmt: skip
+        applied = await acme.decide(ours)
+        assert applied is not None and applied.status is PlanStatus.APPLIED and applied.tenant_id == "acme"
+        assert world.ec2.instance("i-a") == ("running", "m6i.large")
+        updates = world.published[1:]
+        assert [p.status for p in updates] == [PlanStatus.APPROVED, PlanStatus.APPLYING, PlanStatus.APPLIED]
+        assert {(p.tenant_id, p.requested_by, p.decided_by) for p in updates} == {("acme", "bob", "ana")}
+        assert await audit.page() == []  # still nothing in the default tenant's trail
     finally:
         await engine.dispose()

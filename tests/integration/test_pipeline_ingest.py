@@ -9,14 +9,19 @@ from typing import Any
 
 import pytest
 from pydantic import BaseModel
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from outlay.events import UsageRecord
 from outlay.events.topics import INGEST_DLQ, USAGE
 from outlay.kafka.producer import EventProducer
+from outlay.money import to_nanos
 from outlay.store.engine import make_engine
+from outlay.store.models import UsageRow
 from services.ingest.checkpoints import DONE, STARTED, CheckpointStore
+from services.ingest.ledger.writer import LedgerWriter
 from services.ingest.locations import NoExportFiles
-from services.ingest.pipeline import ingest
+from services.ingest.pipeline import checkpoint_key, ingest
 from services.ingest.report import FileStatus
 from tests.integration.ingest_support import expected_cost, focus_export, read_topic, test_readers, write_csv
 
@@ -231,3 +236,58 @@ async def test_broken_files_fail_alone(
     checkpoint = await CheckpointStore(engine).get(cut.uri)
     assert checkpoint is not None and checkpoint.status == STARTED  # the next run tries it again
     assert len(await read_topic(broker, USAGE.name)) == cut.accepted + 3
+
+
+async def test_one_file_lands_once_per_tenant_and_a_rerun_for_either_is_a_no_op(
+    tmp_path: Path, broker: str, producer: EventProducer, engine: AsyncEngine
+) -> None:
+    path = focus_export(tmp_path / "a.csv", 6, bad=(4,))
+    for tenant in ("default", "acme"):
+        report = await ingest(str(path), producer, engine, readers=test_readers(), tenant_id=tenant)
+        (file,) = report.files  # acme's run is not skipped because the default tenant ingested the file
+        assert (file.status, file.accepted, file.rejected) == (FileStatus.PROCESSED, 5, 1)
+    usage = await read_topic(broker, USAGE.name)
+    by_tenant = {t: {m["record_id"] for m in usage if m["tenant_id"] == t} for t in ("default", "acme")}
+    assert len(usage) == 10 and len(by_tenant["acme"]) == 5 and by_tenant["acme"] == by_tenant["default"]
+
+    # In the ledger: the file once per tenant, the same record ids, each tenant's own rows and costs.
+    writer = LedgerWriter(engine)
+    records = [UsageRecord.model_validate(m) for m in usage]
+    assert (await writer.write(records)).written == 10
+    assert (await writer.write(records)).written == 0  # a replay changes nothing, for either tenant
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                select(UsageRow.tenant_id, func.count(), func.sum(UsageRow.billed_nanos)).group_by(UsageRow.tenant_id)
+            )
+        ).all()
+    cost = to_nanos(expected_cost(6, bad=(4,)))
+    assert sorted(tuple(r) for r in rows) == [("acme", 5, cost), ("default", 5, cost)]
+
+    # A rerun for either tenant is a no-op: each has its own checkpoint.
+    for tenant in ("default", "acme"):
+        again = await ingest(str(path), producer, engine, readers=test_readers(), tenant_id=tenant)
+        assert again.files[0].status is FileStatus.SKIPPED
+    assert len(await read_topic(broker, USAGE.name)) == 10
+    checkpoints = CheckpointStore(engine)
+    assert checkpoint_key("default", str(path)) == str(path)  # the default tenant's checkpoints are as before
+    for key in (str(path), f"acme:{path}"):
+        done = await checkpoints.get(key)
+        assert done is not None and (done.status, done.rows_accepted) == (DONE, 5)
+
+    # A third tenant still gets the file, once.
+    other = await ingest(str(path), producer, engine, readers=test_readers(), tenant_id="globex")
+    assert other.files[0].status is FileStatus.PROCESSED
+    assert {m["tenant_id"] for m in await read_topic(broker, USAGE.name)} == {"default", "acme", "globex"}
+
+
+async def test_an_invalid_tenant_is_refused_before_anything_is_read_or_sent(
+    tmp_path: Path, broker: str, producer: EventProducer, engine: AsyncEngine
+) -> None:
+    path = focus_export(tmp_path / "a.csv", 3)
+    for bad in ("Acme", "", "acme:corp", "-acme"):
+        with pytest.raises(ValueError, match="tenant id .* must be 1-63 lowercase letters"):
+            await ingest(str(path), producer, engine, readers=test_readers(), tenant_id=bad)
+        assert await CheckpointStore(engine).get(f"{bad}:{path}") is None
+    assert await CheckpointStore(engine).get(str(path)) is None
+    assert await read_topic(broker, USAGE.name) == []

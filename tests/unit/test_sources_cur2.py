@@ -126,3 +126,12 @@ def test_csv_and_parquet_give_the_same_records() -> None:
 
 def test_ids_unique(records: list[UsageRecord]) -> None:
     assert len({r.record_id for r in records}) == len(records)
+
+
+@pytest.mark.parametrize("path", [CSV_FILE, PARQUET_FILE], ids=["csv", "parquet"])
+def test_every_record_carries_the_tenant_the_file_is_parsed_for(path: Path) -> None:
+    default = parse(path)
+    acme = [p for p in parse_export(path, tenant_id="acme") if isinstance(p, UsageRecord)]
+    assert {r.tenant_id for r in default} == {"default"} and {r.tenant_id for r in acme} == {"acme"}
+    assert [r.model_copy(update={"tenant_id": "default"}) for r in acme] == default
+    assert all(UsageRecord.model_validate_json(r.model_dump_json()) == r for r in acme)

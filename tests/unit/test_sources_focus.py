@@ -136,3 +136,14 @@ def test_periods_are_whole_minutes(records: list[UsageRecord]) -> None:
     for record in records:
         assert record.charge_period_start.second == 0 and record.charge_period_end.second == 0
         assert record.charge_period_end > record.charge_period_start
+
+
+def test_every_record_carries_the_tenant_the_file_is_parsed_for(focus_file: Path, records: list[UsageRecord]) -> None:
+    assert {r.tenant_id for r in records} == {"default"}
+    acme = accepted(parse_export(focus_file, uri="file:///focus_sample.csv", tenant_id="acme"))
+    assert {r.tenant_id for r in acme} == {"acme"}
+    # Everything else is the same, ids included: ids are unique within a tenant, the ledger keys on both.
+    assert [r.model_copy(update={"tenant_id": "default"}) for r in acme] == records
+    assert UsageRecord.model_validate_json(acme[0].model_dump_json()) == acme[0]
+    with pytest.raises(ValueError, match="tenant id 'Acme'"):
+        next(iter(parse_export(focus_file, tenant_id="Acme")))

@@ -90,3 +90,16 @@ def test_record_ids_with_a_shared_prefix_equal_the_plain_rule() -> None:
     for rest in [("li-1", "2024-03-01T10:00:00Z/2024-03-01T11:00:00Z", 0), ("li-1", None, 1), (7,)]:
         assert ids(*rest) == stable_record_id("cur", "file-00001.parquet", *rest)
     assert ids("a") != ids("b")
+
+
+def test_a_tenant_is_carried_by_the_fast_path_and_checked_like_the_model_checks_it() -> None:
+    fast = checked_usage_record(**fields(tenant_id="acme"))
+    assert fast == UsageRecord(**fields(tenant_id="acme")) and fast.tenant_id == "acme"
+    assert fast.model_dump_json() == UsageRecord(**fields(tenant_id="acme")).model_dump_json()
+    assert list(fast.model_dump())[:2] == ["record_id", "tenant_id"]  # the model's field order, on the wire too
+    assert checked_usage_record(**fields()).tenant_id == "default"
+    for bad in ("Acme", "", "acme corp", "-acme", "a" * 64):
+        with pytest.raises(ValidationError, match="tenant_id"):
+            checked_usage_record(**fields(tenant_id=bad))
+    with pytest.raises(ValidationError, match="tenant_id"):
+        checked_usage_record(**fields(tenant_id=7))

@@ -39,6 +39,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import NamedTuple
 
+from outlay.tenancy import DEFAULT_TENANT, checked_tenant
 from services.ingest.live.generator import EPOCH
 
 DEFAULT_MAX_GAP = timedelta(days=2)
@@ -148,9 +149,12 @@ def backfill_windows(
 # --- persistence ----------------------------------------------------------------------------------
 
 
-def state_file(state_dir: Path, seed: int) -> Path:
-    """One file per profile seed: the seed is part of every record id, so it names the id space."""
-    return state_dir / f"generator-{seed}.anchor"
+def state_file(state_dir: Path, seed: int, tenant_id: str = DEFAULT_TENANT) -> Path:
+    """One file per profile seed and tenant: the seed is part of every record id, so with the tenant it names the
+    id space (the default tenant's file keeps its name from before tenants)."""
+    if tenant_id == DEFAULT_TENANT:
+        return state_dir / f"generator-{seed}.anchor"
+    return state_dir / f"generator-{checked_tenant(tenant_id)}-{seed}.anchor"
 
 
 def dumps(coverage: Coverage) -> str:

@@ -36,6 +36,7 @@ from enum import StrEnum
 
 from outlay.events import CostKind, UsageRecord
 from outlay.events.usage import stable_record_id
+from outlay.tenancy import DEFAULT_TENANT, checked_tenant
 
 NANO = Decimal("1e-9")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -290,13 +291,19 @@ def _aligned(start: datetime, end: datetime, minutes: int) -> tuple[int, int]:
 
 
 def generate(
-    profile: CompanyProfile, start: datetime, end: datetime, granularity_minutes: int | None = None
+    profile: CompanyProfile,
+    start: datetime,
+    end: datetime,
+    granularity_minutes: int | None = None,
+    tenant_id: str = DEFAULT_TENANT,
 ) -> Iterator[UsageRecord]:
-    """Records of every series for the whole buckets in [start, end), in time order.
+    """Records of every series for the whole buckets in [start, end), in time order, all of `tenant_id`.
 
     `granularity_minutes` defaults to the profile's live granularity (1); the backfill passes
-    `profile.history_minutes`. Buckets are aligned to the UTC grid of that size.
+    `profile.history_minutes`. Buckets are aligned to the UTC grid of that size. Record ids do not depend on
+    the tenant (they are unique within one), so two tenants' demo companies with one seed have the same ids.
     """
+    checked_tenant(tenant_id)
     minutes = granularity_minutes or profile.live_minutes
     if minutes <= 0 or MINUTES_PER_DAY % minutes:
         raise ValueError(f"granularity must divide a day, got {minutes} minutes")
@@ -306,10 +313,10 @@ def generate(
     models = [_SeriesModel(profile, s, first, last) for s in profile.series()]
     for bucket in range(first, last - minutes + 1, minutes):
         for model in models:
-            yield _record(profile, model, bucket, minutes)
+            yield _record(profile, model, bucket, minutes, tenant_id)
 
 
-def _record(profile: CompanyProfile, model: _SeriesModel, bucket: int, minutes: int) -> UsageRecord:
+def _record(profile: CompanyProfile, model: _SeriesModel, bucket: int, minutes: int, tenant_id: str) -> UsageRecord:
     series, spec = model.series, model.series.spec
     shape = Decimal(f"{model.shape(bucket, minutes):.9f}")
     cost = (spec.base_usd_hr * shape * minutes / 60).quantize(NANO)
@@ -317,6 +324,7 @@ def _record(profile: CompanyProfile, model: _SeriesModel, bucket: int, minutes: 
     begin = _at(bucket)
     return UsageRecord(
         record_id=stable_record_id("generator", profile.seed, series.series_id, begin.isoformat(), minutes),
+        tenant_id=tenant_id,
         source="generator",
         source_ref=f"generator:{profile.name}",
         cost_kind=CostKind.ESTIMATED,

@@ -10,6 +10,9 @@ Billing rules (AWS's, simplified to what a minute of inventory can tell):
 - RDS: any status but stopped/starting/creating/deleting costs the class's hourly price / 60, doubled for
   Multi-AZ (AWS bills a standby instance). Storage is not metered yet.
 - EBS: every volume that exists (attached or not) costs GB-month price x size / minutes in that month.
+
+Records and samples belong to the tenant whose accounts are metered (`tenant_id`; `OUTLAY_TENANT` under
+`outlay run`); their ids do not depend on it (ids are unique within a tenant).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from outlay.aws.resources import DbInstance, Ec2Instance, MetricQuery, Resource,
 from outlay.events import CostKind, DeadLetter, UsageRecord, UtilizationSample
 from outlay.events.usage import stable_record_id
 from outlay.pricing import PriceCatalogue, UnknownPrice
+from outlay.tenancy import DEFAULT_TENANT
 from services.ingest.live import names
 
 NANO = Decimal("1e-9")
@@ -79,9 +83,11 @@ def _record(
     unit: str,
     cost: Decimal,
     tags: dict[str, str],
+    tenant_id: str,
 ) -> UsageRecord:
     return UsageRecord(
         record_id=stable_record_id(SOURCE, account_id, region, resource_id, minute.isoformat()),
+        tenant_id=tenant_id,
         source=SOURCE,
         source_ref=f"metering:{region}",
         cost_kind=CostKind.ESTIMATED,
@@ -103,7 +109,7 @@ def _record(
     )
 
 
-def _ec2(res: Ec2Instance, minute: datetime, cat: PriceCatalogue, payer: str | None) -> UsageRecord | None:
+def _ec2(res: Ec2Instance, minute: datetime, cat: PriceCatalogue, payer: str | None, tenant: str) -> UsageRecord | None:
     if res.state != "running":
         return None
     if res.platform and res.platform.lower() == "windows":
@@ -113,11 +119,11 @@ def _ec2(res: Ec2Instance, minute: datetime, cat: PriceCatalogue, payer: str | N
     hourly = cat.ec2_hourly(res.instance_type, res.region)
     return _record(
         res.instance_id, res.region, res.account_id, payer, minute, names.EC2, names.COMPUTE,
-        f"BoxUsage:{res.instance_type}", Decimal(1) / 60, "Hrs", (hourly / 60).quantize(NANO), res.tags,
+        f"BoxUsage:{res.instance_type}", Decimal(1) / 60, "Hrs", (hourly / 60).quantize(NANO), res.tags, tenant,
     )  # fmt: skip
 
 
-def _rds(res: DbInstance, minute: datetime, cat: PriceCatalogue, payer: str | None) -> UsageRecord | None:
+def _rds(res: DbInstance, minute: datetime, cat: PriceCatalogue, payer: str | None, tenant: str) -> UsageRecord | None:
     if res.status in _RDS_NOT_BILLED:
         return None
     hourly = cat.rds_hourly(res.instance_class, res.engine, res.region)
@@ -126,11 +132,11 @@ def _rds(res: DbInstance, minute: datetime, cat: PriceCatalogue, payer: str | No
     return _record(
         res.arn, res.region, res.account_id, payer, minute, names.RDS, names.DATABASES,
         f"{usage}:{res.instance_class}", Decimal(copies) / 60, "Hrs", (hourly * copies / 60).quantize(NANO),
-        res.tags,
+        res.tags, tenant,
     )  # fmt: skip
 
 
-def _ebs(res: Volume, minute: datetime, cat: PriceCatalogue, payer: str | None) -> UsageRecord | None:
+def _ebs(res: Volume, minute: datetime, cat: PriceCatalogue, payer: str | None, tenant: str) -> UsageRecord | None:
     if res.state in _EBS_NOT_BILLED:
         return None
     per_gb_month = cat.ebs_gb_month(res.volume_type, res.region)
@@ -138,7 +144,7 @@ def _ebs(res: Volume, minute: datetime, cat: PriceCatalogue, payer: str | None) 
     return _record(
         res.volume_id, res.region, res.account_id, payer, minute, names.EC2, names.STORAGE,
         f"EBS:VolumeUsage.{res.volume_type}", Decimal(res.size_gib) / month_minutes, "GB-Mo",
-        (per_gb_month * res.size_gib / month_minutes).quantize(NANO), res.tags,
+        (per_gb_month * res.size_gib / month_minutes).quantize(NANO), res.tags, tenant,
     )  # fmt: skip
 
 
@@ -164,19 +170,20 @@ def price_minute(
     minute: datetime,
     catalogue: PriceCatalogue,
     billing_account_id: str | None = None,
+    tenant_id: str = DEFAULT_TENANT,
 ) -> MeteringResult:
-    """One estimated usage record per billable resource for [minute, minute + 1 min); unknown prices
-    become dead letters naming the type, so nothing is silently dropped."""
+    """One estimated usage record of `tenant_id` per billable resource for [minute, minute + 1 min); unknown
+    prices become dead letters naming the type, so nothing is silently dropped."""
     _check_minute(minute)
     result = MeteringResult()
     for res in resources:
         try:
             if isinstance(res, Ec2Instance):
-                record = _ec2(res, minute, catalogue, billing_account_id)
+                record = _ec2(res, minute, catalogue, billing_account_id, tenant_id)
             elif isinstance(res, DbInstance):
-                record = _rds(res, minute, catalogue, billing_account_id)
+                record = _rds(res, minute, catalogue, billing_account_id, tenant_id)
             else:
-                record = _ebs(res, minute, catalogue, billing_account_id)
+                record = _ebs(res, minute, catalogue, billing_account_id, tenant_id)
         except UnknownPrice as exc:
             result.dead_letters.append(_dead_letter(res, str(exc)))
             continue
@@ -231,9 +238,10 @@ def metric_queries(resources: Iterable[Resource]) -> list[MetricQuery]:
 
 
 def samples_from(
-    queries: Sequence[MetricQuery], values: dict[str, list[tuple[datetime, float]]]
+    queries: Sequence[MetricQuery], values: dict[str, list[tuple[datetime, float]]], tenant_id: str = DEFAULT_TENANT
 ) -> list[UtilizationSample]:
-    """CloudWatch results (query id -> [(timestamp, value)]) -> one sample per resource, metric and minute."""
+    """CloudWatch results (query id -> [(timestamp, value)]) -> one sample of `tenant_id` per resource, metric and
+    minute."""
     out = []
     for query in queries:
         for timestamp, value in values.get(query.id, []):
@@ -241,6 +249,7 @@ def samples_from(
             out.append(
                 UtilizationSample(
                     record_id=stable_record_id("cloudwatch", query.resource_id, query.metric, minute.isoformat()),
+                    tenant_id=tenant_id,
                     timestamp=minute,
                     account_id=query.account_id,
                     region=query.region,
@@ -263,21 +272,23 @@ def meter_pass(
     minute: datetime,
     billing_account_id: str | None = None,
     metrics_minute: datetime | None = None,
+    tenant_id: str = DEFAULT_TENANT,
 ) -> MeteringResult:
     """Discover every region, price `minute`, and read utilization for `metrics_minute` (default: the same
-    minute; the runner asks for an older one because CloudWatch publishes a few minutes late)."""
+    minute; the runner asks for an older one because CloudWatch publishes a few minutes late), all of
+    `tenant_id`."""
     _check_minute(minute)
     sample_minute = metrics_minute or minute
     result = MeteringResult()
     for region in inventory.regions:
         resources = inventory.discover(region)
-        priced = price_minute(resources, minute, catalogue, billing_account_id)
+        priced = price_minute(resources, minute, catalogue, billing_account_id, tenant_id)
         result.records.extend(priced.records)
         result.dead_letters.extend(priced.dead_letters)
         queries = metric_queries(resources)
         if queries:
             values = inventory.metric_values(region, queries, sample_minute, sample_minute + timedelta(minutes=1))
-            result.samples.extend(samples_from(queries, values))
+            result.samples.extend(samples_from(queries, values, tenant_id))
     return result
 
 

@@ -10,6 +10,9 @@ Generator restarts: which time is history (hourly records) and which is minutes 
 by the ledger) instead of hourly records for hours already streamed as minutes. Without a state directory
 every run starts afresh (tests, one-off demos).
 
+Tenant: everything a live source produces belongs to `tenant_id` (`OUTLAY_TENANT` under `outlay run` and
+`outlay services run generator|metering`).
+
 Metering: a pass that fails on AWS (throttling, a dropped connection, an expired token) is logged and
 counted and the next minute tries again; a resource without a price is dead-lettered once per process (the
 repeats are still counted in `LiveStats.unpriced`).
@@ -36,6 +39,7 @@ from outlay.kafka.producer import EventProducer
 from outlay.pricing import PriceCatalogue
 from outlay.settings import Settings, get_settings
 from outlay.spread import Grain, floor_to
+from outlay.tenancy import DEFAULT_TENANT, checked_tenant
 from services.ingest.live import coverage
 from services.ingest.live.coverage import DEFAULT_MAX_GAP, Coverage, CoverageFile
 from services.ingest.live.generator import CompanyProfile, generate, labels
@@ -132,14 +136,17 @@ async def run_live(
     stats: LiveStats | None = None,
     state_dir: Path | None = None,
     max_catchup: timedelta = DEFAULT_MAX_GAP,
+    tenant_id: str = DEFAULT_TENANT,
 ) -> LiveStats:
     """Run a live source until `stop` is set. Returns (and updates in place, if given) the counts.
 
     `state_dir`: where the generator keeps which time it emitted as minutes, so restarts never count time
     twice (None: memory only). `max_catchup`: the longest outage a restart catches up minute by minute;
-    after a longer one the missed hours are emitted as history (see `coverage`)."""
+    after a longer one the missed hours are emitted as history (see `coverage`). `tenant_id`: the tenant every
+    record and sample belongs to."""
     if source not in ("generator", "metering"):
         raise ValueError(f"unknown live source {source!r} (generator | metering)")
+    checked_tenant(tenant_id)
     stats = stats if stats is not None else LiveStats()
     sim = SimClock(clock, speedup)
     catalogue = catalogue or PriceCatalogue.load()
@@ -150,10 +157,10 @@ async def run_live(
     cov: Coverage | None = None
     if source == "generator":
         profile = profile or demo_company(catalogue=catalogue)
-        state = CoverageFile(coverage.state_file(state_dir, profile.seed) if state_dir else None)
+        state = CoverageFile(coverage.state_file(state_dir, profile.seed, tenant_id) if state_dir else None)
         # Persisted before anything is sent: the spans decide every record's granularity (write-ahead).
         cov = state.put(coverage.at_start(state.load(), current, profile.history_minutes, max_catchup))
-        stats.backfilled, cov = await _backfill(producer, profile, cov, state, current, backfill_days, stop)
+        stats.backfilled, cov = await _backfill(producer, profile, cov, state, current, backfill_days, stop, tenant_id)
     else:
         if inventory is None:
             from outlay.aws.inventory import AwsInventory
@@ -165,7 +172,11 @@ async def run_live(
         if source == "generator":
             assert profile is not None and state is not None and cov is not None
             cov = state.put(cov.cover(current, profile.history_minutes))
-            records = list(generate(profile, current, current + MINUTE)) if cov.is_minute(current) else []
+            records = (
+                list(generate(profile, current, current + MINUTE, tenant_id=tenant_id))
+                if cov.is_minute(current)
+                else []
+            )
             # (no records: a clock gone back landed on history, which the hour record covers)
             count = await _send(producer, records, stop, counted=True)
             stats.records += count
@@ -175,7 +186,7 @@ async def run_live(
         else:
             assert inventory is not None
             await _meter(producer, inventory, catalogue, current, billing_account_id, metrics_lag_minutes,
-                         once, stats, stop)  # fmt: skip
+                         once, stats, stop, tenant_id)  # fmt: skip
         stats.minutes += 1
         stats.last_minute = current
         current += MINUTE
@@ -192,13 +203,14 @@ async def _meter(
     once: DeadLetterOnce,
     stats: LiveStats,
     stop: asyncio.Event,
+    tenant_id: str = DEFAULT_TENANT,
 ) -> None:
     """One metering pass. An AWS failure loses this minute's records, not the process: the launcher stops
     the whole platform when a service exits."""
     try:
         result = await asyncio.to_thread(
             meter_pass, inventory, catalogue, minute, billing_account_id,
-            minute - timedelta(minutes=metrics_lag_minutes),
+            minute - timedelta(minutes=metrics_lag_minutes), tenant_id,
         )  # fmt: skip
     except _PASS_ERRORS as exc:
         stats.errors += 1
@@ -224,11 +236,12 @@ async def _backfill(
     now_minute: datetime,
     days: int,
     stop: asyncio.Event,
+    tenant_id: str = DEFAULT_TENANT,
 ) -> tuple[int, Coverage]:
     """History and catch-up (see `coverage.backfill_windows`); returns the records sent and the state."""
     sent = 0
     for window in coverage.backfill_windows(cov, now_minute, days, profile.history_minutes, profile.live_minutes):
-        records = generate(profile, window.start, window.end, window.minutes)
+        records = generate(profile, window.start, window.end, window.minutes, tenant_id)
         sent += await _send(producer, records, stop, counted=True)
         if stop.is_set():  # maybe halfway through the window: the next run sends it again
             return sent, cov

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from outlay.events import UsageRecord
+from outlay.tenancy import DEFAULT_TENANT
 
 
 class NotACostExport(ValueError):
@@ -28,8 +29,11 @@ ParsedRow = UsageRecord | RejectedRow
 
 
 class ExportParser(Protocol):
-    """Parses one export file. `uri` names the file in record ids and dead letters."""
+    """Parses one export file. `uri` names the file in record ids and dead letters; every record belongs to
+    `tenant_id` (record ids do not depend on it: they are unique within a tenant)."""
 
     format: str  # "focus" | "cur" | "cur2"
 
-    def parse(self, table_rows: Iterator[dict[str, object]], uri: str) -> Iterator[ParsedRow]: ...
+    def parse(
+        self, table_rows: Iterator[dict[str, object]], uri: str, tenant_id: str = DEFAULT_TENANT
+    ) -> Iterator[ParsedRow]: ...

@@ -32,6 +32,7 @@ from decimal import Decimal
 
 from outlay.events import UsageRecord
 from outlay.events.usage import CostKind, checked_usage_record
+from outlay.tenancy import DEFAULT_TENANT
 from services.ingest.sources.aws_categories import service_category
 from services.ingest.sources.base import ParsedRow
 from services.ingest.sources.cells import (
@@ -120,8 +121,10 @@ class CurParser:
     def _extra_canonical(self) -> tuple[str, ...]:
         return ()
 
-    def parse(self, table_rows: Iterator[dict[str, object]], uri: str) -> Iterator[ParsedRow]:
-        return parse_rows(self, table_rows, uri)
+    def parse(
+        self, table_rows: Iterator[dict[str, object]], uri: str, tenant_id: str = DEFAULT_TENANT
+    ) -> Iterator[ParsedRow]:
+        return parse_rows(self, table_rows, uri, tenant_id)
 
     def source_column(self, model_field: str) -> str | None:
         canonical = _MODEL_TO_CANONICAL.get(model_field)
@@ -160,6 +163,7 @@ class CurParser:
         occurrence = scope.occurrence(f"{line_item_id}\x1f{interval}")
         return checked_usage_record(
             record_id=scope.ids(line_item_id, interval, occurrence),
+            tenant_id=scope.tenant_id,
             source=self.format,
             source_ref=scope.ref(number),
             cost_kind=CostKind.BILLED,

@@ -6,6 +6,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
+from outlay.tenancy import DEFAULT_TENANT
 from services.ingest.sources.base import ExportParser, NotACostExport, ParsedRow
 from services.ingest.sources.columns import (
     CUR2_MARKERS,
@@ -56,12 +57,15 @@ def parser_for(columns: Sequence[str]) -> ExportParser:
     return CurParser(columns)
 
 
-def parse_export(source: Path | str | BinaryIO, uri: str | None = None, kind: str = "auto") -> Iterator[ParsedRow]:
-    """Open, detect and parse one export file: the one-call path (raises NotACostExport up front)."""
+def parse_export(
+    source: Path | str | BinaryIO, uri: str | None = None, kind: str = "auto", tenant_id: str = DEFAULT_TENANT
+) -> Iterator[ParsedRow]:
+    """Open, detect and parse one export file for `tenant_id`: the one-call path (raises NotACostExport up
+    front)."""
     columns, rows = iter_table(source, kind)
     try:
         parser = parser_for(columns)
     except NotACostExport:
         rows.close()
         raise
-    return parser.parse(rows, uri if uri is not None else str(source))
+    return parser.parse(rows, uri if uri is not None else str(source), tenant_id)

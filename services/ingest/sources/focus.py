@@ -29,6 +29,7 @@ from collections.abc import Iterator, Mapping, Sequence
 
 from outlay.events import UsageRecord
 from outlay.events.usage import CostKind, checked_usage_record, stable_record_id
+from outlay.tenancy import DEFAULT_TENANT
 from services.ingest.sources.base import ParsedRow
 from services.ingest.sources.cells import (
     CellError,
@@ -85,8 +86,10 @@ class FocusParser:
         self.columns_needed: tuple[str, ...] = tuple(c for c in (*FOCUS_REQUIRED, *_OPTIONAL) if c in present)
         self._has_id = "Id" in present
 
-    def parse(self, table_rows: Iterator[dict[str, object]], uri: str) -> Iterator[ParsedRow]:
-        return parse_rows(self, table_rows, uri)
+    def parse(
+        self, table_rows: Iterator[dict[str, object]], uri: str, tenant_id: str = DEFAULT_TENANT
+    ) -> Iterator[ParsedRow]:
+        return parse_rows(self, table_rows, uri, tenant_id)
 
     def source_column(self, model_field: str) -> str | None:
         return _MODEL_TO_COLUMN.get(model_field)
@@ -119,6 +122,7 @@ class FocusParser:
 
         return checked_usage_record(
             record_id=record_id,
+            tenant_id=scope.tenant_id,
             source=self.format,
             source_ref=scope.ref(number),
             cost_kind=CostKind.BILLED,

@@ -9,18 +9,21 @@ from pydantic import ValidationError
 
 from outlay.events import UsageRecord
 from outlay.events.usage import RecordIds
+from outlay.tenancy import DEFAULT_TENANT, checked_tenant
 from services.ingest.sources.base import ParsedRow, RejectedRow
 from services.ingest.sources.cells import CellError, raw_row
 from services.ingest.sources.tabular import MalformedRow, TableRows
 
 
 class FileScope:
-    """What a row mapper knows of the file its rows come from."""
+    """What a row mapper knows of the file its rows come from, and the tenant it is ingested for (checked once
+    here; every record of the file carries this one string)."""
 
-    __slots__ = ("uri", "ids", "_seen")
+    __slots__ = ("uri", "ids", "tenant_id", "_seen")
 
-    def __init__(self, uri: str, source_format: str) -> None:
+    def __init__(self, uri: str, source_format: str, tenant_id: str = DEFAULT_TENANT) -> None:
         self.uri = uri
+        self.tenant_id = checked_tenant(tenant_id)
         # Ids prefixed with the format and the file *name*: the same file read from disk or from S3
         # gets the same ids.
         self.ids = RecordIds(source_format, file_name(uri))
@@ -46,8 +49,11 @@ class RowMapper(Protocol):
     def source_column(self, model_field: str) -> str | None: ...
 
 
-def parse_rows(mapper: RowMapper, table_rows: Iterator[dict[str, object]], uri: str) -> Iterator[ParsedRow]:
-    """Map every row; a bad row becomes a RejectedRow naming the source column, and the file goes on.
+def parse_rows(
+    mapper: RowMapper, table_rows: Iterator[dict[str, object]], uri: str, tenant_id: str = DEFAULT_TENANT
+) -> Iterator[ParsedRow]:
+    """Map every row of `tenant_id`'s file; a bad row becomes a RejectedRow naming the source column, and the
+    file goes on.
 
     Rows the reader could not split as the header says (`MalformedRow`) are rejected without mapping,
     with no column to name. Arithmetic failures (decimal overflow, a date past year 9999) reject their
@@ -55,7 +61,7 @@ def parse_rows(mapper: RowMapper, table_rows: Iterator[dict[str, object]], uri: 
     """
     if isinstance(table_rows, TableRows):
         table_rows.project(mapper.columns_needed)  # decode only what the mapper reads
-    scope = FileScope(uri, mapper.format)
+    scope = FileScope(uri, mapper.format, tenant_id)
     for number, row in enumerate(table_rows, start=1):
         if type(row) is MalformedRow:  # an exact class check: the cheapest test on the hot path
             yield RejectedRow(row=number, field=None, reason=row.reason, raw=raw_row(row))
