@@ -26,6 +26,11 @@ class IncidentSettings:
     # the same pair of thresholds, absolute and percentage). Chosen on the labelled benchmark (docs/anomaly.md).
     min_impact_ratio: Decimal = Decimal("0.05")
 
+    def alerts(self, impact: Decimal, expected: Decimal) -> bool:
+        """Whether an incident of this `impact` over `expected` cost is big enough to alert (else: recorded only)."""
+        size = abs(impact)
+        return size >= self.min_impact and size >= self.min_impact_ratio * abs(expected)
+
 
 # |impact| relative to what was expected, lowest bound first.
 SEVERITY_BY_RATIO: tuple[tuple[Decimal, Severity], ...] = (
@@ -146,13 +151,9 @@ class IncidentTracker:
             score=min(max(incident.peak, 0.0), 1.0),
             severity=severity(impact, incident.expected),
             root_cause=incident.root_cause,
-            alerted=self._big_enough(impact, incident.expected) and not quiet,
+            alerted=self.settings.alerts(impact, incident.expected) and not quiet,
             feedback=incident.feedback,
         )
-
-    def _big_enough(self, impact: Decimal, expected: Decimal) -> bool:
-        size = abs(impact)
-        return size >= self.settings.min_impact and size >= self.settings.min_impact_ratio * abs(expected)
 
     def state(self) -> dict[str, Any] | None:
         """The ongoing incident as JSON-ready data (None when calm)."""

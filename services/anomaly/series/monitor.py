@@ -85,6 +85,11 @@ class SeriesMonitor:
             point.at, point.amount, expected, seen.likelihood, alert=seen.alert, root_cause=root_cause
         )
 
+    def use_incident_settings(self, settings: IncidentSettings) -> None:
+        """Decide alerting by `settings` from now on (its tenant's thresholds changed); the state is unchanged,
+        and an ongoing incident's next state is judged by the new thresholds."""
+        self.incidents.settings = settings
+
     def give_feedback(self, feedback: AnomalyFeedback) -> list[CostAnomaly]:
         """Apply a person's verdict: it ends or confirms the ongoing incident, and changes future alerting.
         A verdict from another tenant than the series' changes nothing."""

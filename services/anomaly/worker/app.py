@@ -9,6 +9,8 @@ their tenant (`tenants`), so every key here (the internal topic, the table, the 
 tenant. Stage 2 (`monitor`) owns each series on exactly one worker: the table holds every series'
 `SeriesMonitor` state, restored from the changelog after a restart or a rebalance, so a worker continues
 where the last one stopped, and anomaly ids are stable, so a replay updates anomalies instead of adding them.
+Whether an anomaly is alerted follows its tenant's `anomaly_impact` policy where it has one (`series/thresholds`),
+read from the store before the first series message and every minute after (`worker/policies`).
 """
 
 from __future__ import annotations
@@ -30,13 +32,16 @@ from outlay.kafka.compression import use_fast_lz4
 from outlay.kafka.consumer import dead_letter_for, decode_messages
 from outlay.kafka.producer import KeyedEvent
 from outlay.settings import Settings
+from outlay.store.engine import make_engine
 from services.anomaly.detection.detector import DetectorSettings
 from services.anomaly.detection.incidents import IncidentSettings
 from services.anomaly.series.keys import SeriesContribution, SeriesSettings, contributions, usage_problem
 from services.anomaly.series.monitor import MonitorSettings, SeriesMonitor
 from services.anomaly.series.tenants import feedback_series
+from services.anomaly.series.thresholds import TenantThresholds
 from services.anomaly.series.top_spenders import TopSpenders
 from services.anomaly.worker.messages import SeriesMessage
+from services.anomaly.worker.policies import REFRESH_EVERY, ThresholdRefresher, store_loader
 from services.anomaly.worker.transport import SCHEME
 
 log = logging.getLogger(__name__)
@@ -63,6 +68,9 @@ class WorkerSettings:
     replication: int
     series: SeriesSettings
     monitor: MonitorSettings
+    # Where tenants' `anomaly_impact` policies are read (None: the deployment's thresholds for every tenant).
+    store_url: str | None = None
+    policy_refresh: timedelta = REFRESH_EVERY
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WorkerSettings:
@@ -74,6 +82,7 @@ class WorkerSettings:
             replication=settings.topic_replication,
             series=series_settings(settings),
             monitor=monitor_settings(settings),
+            store_url=settings.store_url,
         )
 
 
@@ -141,6 +150,9 @@ def create_app(settings: WorkerSettings) -> faust.App:
     cache = MonitorCache(settings.monitor)
     # In memory: after a restart the ranking is rebuilt from the next batches (the series' states are kept).
     top = TopSpenders()
+    # Tenants' alert thresholds: read before the monitor's first message, then every `policy_refresh`.
+    engine = make_engine(settings.store_url) if settings.store_url else None
+    thresholds = ThresholdRefresher(settings.monitor.incidents, None if engine is None else store_loader(engine))
 
     async def send(topic: TopicT, event: KeyedEvent) -> None:
         await topic.send(key=event.key, value=event.model_dump_json().encode())
@@ -191,12 +203,24 @@ def create_app(settings: WorkerSettings) -> faust.App:
 
     @app.agent(series_topic)
     async def monitor(stream: StreamT[bytes]) -> AsyncIterator[None]:
+        await thresholds.start()
         async for value in stream:
             message = SeriesMessage.model_validate_json(value)
-            published = _apply(message, table, cache, settings.monitor)
+            published = _apply(message, table, cache, settings.monitor, thresholds.current)
             for anomaly in published:
                 await send(anomalies, anomaly)
             yield None
+
+    @app.timer(settings.policy_refresh.total_seconds())
+    async def refresh_thresholds() -> None:
+        await thresholds.refresh()
+
+    if engine is not None:
+        store = engine
+
+        @app.on_before_shutdown.connect
+        async def close_store(_app: Any, /, *_args: Any, signal: Any, **_kwargs: Any) -> None:
+            await store.dispose()
 
     return app
 
@@ -210,14 +234,21 @@ def routed_feedback(feedback: AnomalyFeedback) -> AnomalyFeedback | None:
     return feedback if series == feedback.series else feedback.model_copy(update={"series": series})
 
 
-def _apply(message: SeriesMessage, table: Any, cache: MonitorCache, settings: MonitorSettings) -> list[CostAnomaly]:
+def _apply(
+    message: SeriesMessage,
+    table: Any,
+    cache: MonitorCache,
+    settings: MonitorSettings,
+    thresholds: TenantThresholds | None = None,
+) -> list[CostAnomaly]:
+    """One series message applied to its series' monitor, which alerts by its tenant's `thresholds` (None: the
+    deployment's, `settings.incidents`, for every tenant)."""
     series = message.series
     if series is None:
         return []
     monitor = cache.get(series, table.get(series))
     if message.contributions:
         monitor = monitor or SeriesMonitor.for_contribution(message.contributions[0], settings)
-        published = [anomaly for c in message.contributions for anomaly in monitor.add(c)]
     elif monitor is None:
         log.info("feedback for unknown series %s ignored", series)
         return []
@@ -226,6 +257,12 @@ def _apply(message: SeriesMessage, table: Any, cache: MonitorCache, settings: Mo
         if message.feedback.tenant_id != monitor.tenant_id:  # `routed_feedback` sends none such: kept out anyway
             log.warning("feedback of tenant %s on series %r ignored", message.feedback.tenant_id, series)
             return []
+    if thresholds is not None:
+        monitor.use_incident_settings(thresholds.incident_settings(monitor.tenant_id))
+    if message.contributions:
+        published = [anomaly for c in message.contributions for anomaly in monitor.add(c)]
+    else:
+        assert message.feedback is not None
         published = monitor.give_feedback(message.feedback)
     stored = monitor.state()
     table[series] = stored
