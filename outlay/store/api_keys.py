@@ -45,6 +45,7 @@ class StoredKey:
     expires_at: datetime | None
     revoked_at: datetime | None
     user_id: str | None = None  # a person's key: it acts with at most their role's scopes
+    created_by_identity: str | None = None  # its maker, as the approval rule names people
 
     def usable(self, now: datetime) -> bool:
         return self.revoked_at is None and (self.expires_at is None or now < self.expires_at)
@@ -57,6 +58,7 @@ def _key(row: Mapping[Any, Any]) -> StoredKey:
     return StoredKey(
         row["key_id"], row["tenant_id"], row["name"], list(row["scopes"]), row["created_by"],
         row["created_at"].replace(tzinfo=UTC), aware(row["expires_at"]), aware(row["revoked_at"]), row["user_id"],
+        row["created_by_identity"],
     )  # fmt: skip
 
 
@@ -65,12 +67,13 @@ class ApiKeyStore(TenantScoped):
 
     async def create(
         self, name: str, scopes: list[str], created_by: str, expires_at: datetime | None = None,
-        user_id: str | None = None,
+        user_id: str | None = None, created_by_identity: str | None = None,
     ) -> tuple[StoredKey, str]:  # fmt: skip
         """The new key, and its full secret text: returned this once, never stored."""
         key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
         columns = {
-            "key_id": key_id, "tenant_id": self.tenant_id, "user_id": user_id, "name": name, "secret_sha256": digest(secret),
+            "key_id": key_id, "tenant_id": self.tenant_id, "user_id": user_id,
+            "created_by_identity": created_by_identity, "name": name, "secret_sha256": digest(secret),
             "scopes": sorted(set(scopes)), "created_by": created_by[:200],
             "created_at": datetime.now(UTC).replace(tzinfo=None, microsecond=0), "expires_at": None if expires_at is None else to_naive_utc(expires_at),
             "revoked_at": None,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from outlay.spread import to_naive_utc
@@ -107,16 +107,18 @@ class AuditLog(TenantScoped):
         found: dict[str, list[AuditEntry]] = {s: [] for s in subjects}
         if not subjects:
             return found
-        stmt = (
-            select(AuditRow.__table__)
+        ranked = (
+            select(
+                AuditRow.__table__,
+                func.row_number().over(partition_by=AuditRow.subject, order_by=AuditRow.audit_id).label("nth"),
+            )
             .where(self._mine(AuditRow), AuditRow.subject.in_(list(found)))
-            .order_by(AuditRow.audit_id)
+            .subquery()
         )
+        stmt = select(ranked).where(ranked.c.nth <= limit).order_by(ranked.c.audit_id)
         async with self._engine.connect() as conn:
             for r in await conn.execute(stmt):
-                entries = found[r.subject]
-                if len(entries) < limit:
-                    entries.append(_entry(r))
+                found[r.subject].append(_entry(r))
         return found
 
     async def page(self, subject: str | None = None, after_id: int = 0, limit: int = 100) -> list[AuditEntry]:

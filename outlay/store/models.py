@@ -28,6 +28,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -380,6 +381,9 @@ class ApiKeyRow(Base):
     key_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(String(64), default=DEFAULT_TENANT)
     user_id: Mapped[str | None] = mapped_column(String(32), nullable=True)  # a person's key acts with their role
+    # Who made it, as the approval rule sees people ("user:<id>", "key:<id>"): a key never approves what its maker
+    # asked for, so an admin cannot approve her own request with a key she made (for herself or anyone else).
+    created_by_identity: Mapped[str | None] = mapped_column(String(200), nullable=True)
     name: Mapped[str] = mapped_column(String(200))
     secret_sha256: Mapped[str] = mapped_column(String(64))
     scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -453,7 +457,13 @@ class UserRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime())
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime(), nullable=True)
 
-    __table_args__ = (UniqueConstraint("tenant_id", "email", name="uq_users_tenant_email"),)
+    # One active person per e-mail in a tenant (a disabled person's row stays, for the audit trail).
+    __table_args__ = (
+        Index(
+            "uq_users_tenant_email_active", "tenant_id", "email", unique=True,
+            postgresql_where=text("disabled_at IS NULL"), sqlite_where=text("disabled_at IS NULL"),
+        ),
+    )  # fmt: skip
 
 
 class PolicyRow(Base):

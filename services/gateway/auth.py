@@ -110,7 +110,10 @@ class ApiKeyAuth:
             if user is None or user.disabled_at is not None:
                 return None  # a disabled person's keys stop working at once
             role = user.role
-        return Principal(found.key_id, found.name, found.tenant_id, effective_scopes(scopes, role), found.user_id)
+        return Principal(
+            found.key_id, found.name, found.tenant_id, effective_scopes(scopes, role), found.user_id,
+            maker=found.created_by_identity,
+        )  # fmt: skip
 
     async def __call__(self, conn: HTTPConnection) -> Principal:
         websocket = conn.scope.get("type") == "websocket"

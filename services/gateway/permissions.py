@@ -49,6 +49,7 @@ class Principal:
     scopes: frozenset[Scope]
     user_id: str | None = None
     operator: bool = False
+    maker: str | None = None  # who made the key ("user:<id>", "key:<id>"), if recorded
 
     def may(self, scope: Scope) -> bool:
         return Scope.ADMIN in self.scopes or scope in self.scopes
@@ -60,8 +61,19 @@ class Principal:
 
     @property
     def identity(self) -> str:
-        """Who this is for the approval rule: a person whatever key they use, else the key itself."""
-        return f"user:{self.user_id}" if self.user_id else f"key:{self.key_id}"
+        """Who is responsible for this call, as the approval rule names people: the key's person, else the person
+        who made the key, else the key itself."""
+        if self.user_id:
+            return f"user:{self.user_id}"
+        if self.maker and self.maker.startswith("user:"):
+            return self.maker
+        return f"key:{self.key_id}"
+
+    @property
+    def identities(self) -> frozenset[str]:
+        """Everyone this call could stand for: the key, its person and its maker. Whoever asked for a plan's
+        approval may approve it through none of them (an admin's key made for a colleague is still hers)."""
+        return frozenset(i for i in (f"key:{self.key_id}", self.maker, self.identity) if i)
 
 
 def effective_scopes(key_scopes: frozenset[Scope], role: str | None) -> frozenset[Scope]:

@@ -229,8 +229,14 @@ def parse_group_by(values: Iterable[str]) -> tuple[GroupKey, ...]:
 
 
 def parse_filters(dimension_values: Mapping[str, Sequence[str]], tag_values: Sequence[str]) -> Filters:
-    errors: list[FieldError] = []
-    dims = {name: tuple(dict.fromkeys(values)) for name, values in dimension_values.items() if values}
+    errors: list[FieldError] = [
+        FieldError(name, f"not a dimension to filter by (dimensions: {', '.join(DIMENSIONS)})")
+        for name in dimension_values
+        if name not in DIMENSIONS
+    ]
+    dims = {
+        name: tuple(dict.fromkeys(values)) for name, values in dimension_values.items() if values and name in DIMENSIONS
+    }
     errors.extend(FieldError(name, NUL_MESSAGE) for name, values in dims.items() if any("\x00" in v for v in values))
     tags: dict[str, list[str]] = {}
     for raw in tag_values:

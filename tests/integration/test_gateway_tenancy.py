@@ -289,3 +289,11 @@ async def test_the_same_person_asking_then_approving_is_refused(store_url: str, 
         assert (await http.post(f"{plan}/request-approval", headers=bearer(keys[0]))).status_code == 200
         refused = await http.post(f"{plan}/approve", headers=bearer(keys[1]))  # another key of the same person
         assert refused.status_code == 403 and "asked for" in refused.json()["detail"]
+        # Nor through keys she makes: one without a person, or one for a colleague (she holds its secret).
+        for made in (
+            {"name": "no person", "role": "approver"},
+            {"name": "for bob", "user_id": (await http.post("/v1/users", headers=bearer(keys[0]),
+                                                             json={"email": "bob@acme.test", "role": "approver"})).json()["user_id"]},
+        ):  # fmt: skip
+            key = (await http.post("/v1/keys", headers=bearer(keys[0]), json=made)).json()["key"]
+            assert (await http.post(f"{plan}/approve", headers=bearer(key))).status_code == 403, made

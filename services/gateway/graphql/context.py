@@ -12,14 +12,19 @@ from strawberry.fastapi import BaseContext
 from outlay.events.plan import ActionPlan
 from outlay.store.audit import AuditEntry
 from services.gateway.forecasts.client import ForecastClient
+from services.gateway.graphql.limits import NESTED_LIST
 from services.gateway.permissions import Principal, Scope
 from services.gateway.tenant_stores import TenantStores, stores_of
 
-AUDIT_PER_PLAN = 1000  # as REST's /v1/plans/{id}/audit
+AUDIT_PER_PLAN = NESTED_LIST  # a plan's first entries (REST's /v1/plans/{id}/audit gives up to 1,000)
 
 
 class Forbidden(PermissionError):
     pass
+
+
+class BadArgument(ValueError):
+    """A problem with what the caller asked, in words that name the argument: shown to the caller as it is."""
 
 
 class GraphQLContext(BaseContext):

@@ -29,16 +29,19 @@ from graphql.validation import ValidationRule
 MAX_DEPTH = 8
 MAX_ALIASES = 20
 MAX_TOKENS = 2000
-MAX_COST = 50_000
+MAX_COST = 100_000
+MAX_PAGE = 500  # a page size given through a variable counts as the largest page (plans, anomalies)
+EXPENSIVE = {"costs": 20_000}  # fields whose answer is large whatever is selected (costs: up to 50,000 rows)
 DEFAULT_PAGE = 50  # a paged field (one with `first`) asked without it: the API's default page
 LIST_CAP = 200  # a top-level list without paging (recommendations): the most it is expected to hold
-NESTED_LIST = 10  # a list under a list (a plan's audit entries): what it holds on average
+NESTED_LIST = 50  # a list under a list (a plan's audit entries): the most a resolver returns (context.AUDIT_PER_PLAN)
 
 
 def _first(node: FieldNode) -> int | None:
+    """The page size asked for: a literal as given, a variable (unknown while validating) as the largest."""
     for arg in node.arguments or ():
-        if arg.name.value in ("first", "limit") and isinstance(arg.value, IntValueNode):
-            return max(1, int(arg.value.value))
+        if arg.name.value in ("first", "limit"):
+            return max(1, int(arg.value.value)) if isinstance(arg.value, IntValueNode) else MAX_PAGE
     return None
 
 
@@ -58,8 +61,8 @@ def selection_cost(
                 first = DEFAULT_PAGE
             times = multiplier
             if is_list_type(get_nullable_type(field.type)):
-                times *= min(first or page or (NESTED_LIST if multiplier > 1 else LIST_CAP), LIST_CAP)
-            total += times
+                times *= min(first or page or (NESTED_LIST if multiplier > 1 else LIST_CAP), MAX_PAGE)
+            total += times * EXPENSIVE.get(selection.name.value, 1)
             named = get_named_type(field.type)
             if selection.selection_set is not None and isinstance(named, GraphQLObjectType):
                 total += selection_cost(named, selection.selection_set, fragments, schema_types, times, first, seen)

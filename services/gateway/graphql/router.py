@@ -7,10 +7,17 @@ from typing import Any
 
 import strawberry
 from fastapi import Depends, Request
-from strawberry.extensions import AddValidationRules, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from graphql import GraphQLError
+from strawberry.extensions import (
+    AddValidationRules,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+)
 from strawberry.fastapi import GraphQLRouter
 
-from services.gateway.graphql.context import GraphQLContext
+from services.gateway.graphql.context import BadArgument, Forbidden, GraphQLContext
 from services.gateway.graphql.limits import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS, CostLimit
 from services.gateway.graphql.schema import Mutation, Query
 from services.gateway.permissions import Principal
@@ -21,7 +28,17 @@ _LIMITS: list[Any] = [
     lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
     lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
     lambda: AddValidationRules([CostLimit]),
+    lambda: MaskErrors(should_mask_error=_internal),
 ]
+
+
+def _internal(error: GraphQLError) -> bool:
+    """Everything but the caller's own mistakes (bad arguments, missing scopes, refused queries) is masked: a
+    store or service error must not show its SQL or addresses."""
+    original = error.original_error
+    return original is not None and not isinstance(original, BadArgument | Forbidden)
+
+
 SCHEMA = strawberry.Schema(query=Query, mutation=Mutation, extensions=_LIMITS)
 
 

@@ -6,20 +6,22 @@ name the argument (`start: ...`); each field checks the scope REST asks for it.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import strawberry
 from fastapi import HTTPException
+from pydantic import BaseModel, ValidationError
 from strawberry.scalars import JSON
 
-from outlay.events.plan import ActionPlan, PlanStatus
+from outlay.events.plan import ActionPlan, Kind, PlanStatus
 from outlay.money import to_nanos
 from outlay.store.audit import AuditEntry
 from outlay.store.plans import StoredRecommendation
 from services.gateway.anomalies.listing import parse_anomaly_query
-from services.gateway.graphql.context import GraphQLContext
+from services.gateway.graphql.context import BadArgument, GraphQLContext
 from services.gateway.permissions import Scope
 from services.gateway.query import Cursor, ErrorCollector, QueryError, build_query, parse_choice, parse_int_in
 from services.gateway.report import iso, money
@@ -32,8 +34,11 @@ from services.gateway.routes.plans import (
     reject_plan,
     request_approval,
 )
+from services.gateway.schemas import ID_PATTERN
 
 Info = strawberry.Info[GraphQLContext, None]
+M = TypeVar("M", bound=BaseModel)
+_ID = re.compile(ID_PATTERN)
 
 
 def _money(value: Decimal) -> str:
@@ -48,11 +53,26 @@ def _when(value: datetime | None) -> str | None:
     return None if value is None else iso(value)
 
 
-def problem(exc: QueryError | HTTPException) -> ValueError:
+def problem(exc: QueryError | HTTPException) -> BadArgument:
     """A REST problem as a GraphQL error message that names the field."""
     if isinstance(exc, QueryError):
-        return ValueError("; ".join(f"{e.field}: {e.message}" for e in exc.errors))
-    return ValueError(str(exc.detail))
+        return BadArgument("; ".join(f"{e.field}: {e.message}" for e in exc.errors))
+    return BadArgument(str(exc.detail))
+
+
+def checked_id(name: str, value: str) -> str:
+    """Ids as REST's paths take them (a NUL or an overlong id never reaches the store)."""
+    if len(value) > 64 or not _ID.match(value):
+        raise BadArgument(f"{name}: not an id")
+    return value
+
+
+def _model(model: type[M], name: str, values: dict[str, Any]) -> M:
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise BadArgument(f"{name}: {first['msg']}") from None
 
 
 @strawberry.type
@@ -269,7 +289,7 @@ class Query:
         if not isinstance(dimensions, dict) or not all(
             isinstance(v, list) and all(isinstance(x, str) for x in v) for v in dimensions.values()
         ):
-            raise ValueError('filters: an object of dimension → list of values, e.g. {"service": ["AmazonEC2"]}')
+            raise BadArgument('filters: an object of dimension → list of values, e.g. {"service": ["AmazonEC2"]}')
         try:
             query = build_query(
                 start=start, end=end, granularity=granularity, group_by=group_by or [],
@@ -299,7 +319,7 @@ class Query:
     @strawberry.field(description="One anomaly")
     async def anomaly(self, info: Info, anomaly_id: str) -> Anomaly | None:
         info.context.need(Scope.READ_ANOMALIES)
-        found = await info.context.stores.anomalies.get(anomaly_id)
+        found = await info.context.stores.anomalies.get(checked_id("anomalyId", anomaly_id))
         return None if found is None else Anomaly(**found.to_json())
 
     @strawberry.field(description="Every budget (REST: GET /v1/budgets)")
@@ -351,7 +371,7 @@ class Query:
     @strawberry.field(description="One plan")
     async def plan(self, info: Info, plan_id: str) -> Plan | None:
         info.context.need(Scope.READ_PLANS)
-        found = await info.context.plans.load(plan_id)
+        found = await info.context.plans.load(checked_id("planId", plan_id))
         return None if found is None else Plan.of(found)
 
     @strawberry.field(description="The organisation's policies (REST: GET /v1/policies)")
@@ -376,7 +396,13 @@ class Query:
         self, info: Info, kind: str | None = None, region: str | None = None
     ) -> list[Recommendation]:
         info.context.need(Scope.READ_PLANS)
-        return [Recommendation.of(r) for r in await info.context.stores.recommendations.all(kind, region)]
+        try:
+            chosen = None if kind is None else parse_choice(Kind, kind, Kind.RIGHTSIZE, "kind").value
+        except QueryError as exc:
+            raise problem(exc) from None
+        if region is not None and (len(region) > 32 or not _ID.match(region)):
+            raise BadArgument("region: not a region name")
+        return [Recommendation.of(r) for r in await info.context.stores.recommendations.all(chosen, region)]
 
 
 @strawberry.type
@@ -384,12 +410,9 @@ class Mutation:
     @strawberry.mutation(description="Judge an anomaly (REST: POST /v1/anomalies/{id}/feedback)")
     async def anomaly_feedback(self, info: Info, anomaly_id: str, verdict: str) -> Anomaly:
         info.context.need(Scope.WRITE_ANOMALIES)
+        body = _model(FeedbackIn, "verdict", {"verdict": verdict})
         try:
-            body = FeedbackIn.model_validate({"verdict": verdict})
-        except ValueError:
-            raise ValueError("verdict: must be one of true_positive, false_positive, planned") from None
-        try:
-            return Anomaly(**await give_feedback(info.context.http, body, anomaly_id))
+            return Anomaly(**await give_feedback(info.context.http, body, checked_id("anomalyId", anomaly_id)))
         except HTTPException as exc:
             raise problem(exc) from None
 
@@ -397,7 +420,8 @@ class Mutation:
     async def request_plan_approval(self, info: Info, plan_id: str, comment: str = "") -> Plan:
         info.context.need(Scope.REQUEST_PLANS)
         try:
-            return Plan.of(await request_approval(info.context.http, DecisionIn(comment=comment), plan_id))
+            body = _model(DecisionIn, "comment", {"comment": comment})
+            return Plan.of(await request_approval(info.context.http, body, checked_id("planId", plan_id)))
         except HTTPException as exc:
             raise problem(exc) from None
 
@@ -406,7 +430,8 @@ class Mutation:
         info.context.need(Scope.APPROVE_PLANS)
         decide = approve_plan if approve else reject_plan
         try:
-            out = await decide(info.context.http, DecisionIn(comment=comment), plan_id)
+            body = _model(DecisionIn, "comment", {"comment": comment})
+            out = await decide(info.context.http, body, checked_id("planId", plan_id))
         except HTTPException as exc:
             raise problem(exc) from None
         return out.detail

@@ -107,7 +107,7 @@ async def create_key(request: Request, body: KeyIn) -> NewKeyOut:
         raise HTTPException(422, "expires_at: must be in the future")
     principal = principal_of(request)
     key, secret = await _store(request).create(
-        body.name, [s.value for s in scopes], principal.actor, body.expires_at, body.user_id
+        body.name, [s.value for s in scopes], principal.actor, body.expires_at, body.user_id, principal.identity
     )
     detail = (
         f"{key.name}: {', '.join(key.scopes)}"

@@ -228,7 +228,7 @@ async def _decide(request: Request, plan_id: str, decision: Decision, body: Deci
     if plan.status is not PlanStatus.PROPOSED:
         raise HTTPException(409, f"plan {plan_id!r} is {plan.status.value}: only a proposed plan can be decided")
     principal = principal_of(request)
-    if decision is Decision.APPROVE and plan.requested_by == principal.identity:
+    if decision is Decision.APPROVE and plan.requested_by in principal.identities:
         raise HTTPException(403, "whoever asked for a plan's approval cannot approve it: another approver must")
     now = datetime.now(UTC)
     sender: EventSender = request.app.state.events

@@ -66,7 +66,9 @@ async def create_tenant(request: Request, body: TenantIn) -> NewTenantOut:
         raise HTTPException(409, f"tenant_id: {exc}") from None
     actor = principal_of(request).actor
     theirs = stores_of(request).for_tenant(tenant.tenant_id)
-    key, secret = await theirs.api_keys.create("first admin key", [Scope.ADMIN.value], actor)
+    key, secret = await theirs.api_keys.create(
+        "first admin key", [Scope.ADMIN.value], actor, created_by_identity=principal_of(request).identity
+    )
     await theirs.audit.append([
         AuditEvent(tenant.created_at, actor, f"tenant:{tenant.tenant_id}", "tenant_created", tenant.name),
         AuditEvent(key.created_at, actor, f"key:{key.key_id}", "key_created", f"{key.name}: admin"),
