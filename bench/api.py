@@ -6,8 +6,8 @@ lines (which the ledger spreads into hourly rollups: 2.16 million hourly buckets
 - the API: `GET /v1/costs?granularity=hour&group_by=service` over the 90 days (21,600 rows in the answer), from a
   real uvicorn server: latency p50 / p99 of one client asking again and again (each request alone, as the raw SQL
   is timed), then requests/s and latency under load with `CONCURRENCY` clients at once;
-- the baseline: the very SQL statement the gateway's store runs for that query (compiled from it), through
-  asyncpg on the same database, one at a time: p50.
+- the baseline: the SQL statement that answers that query with rows (the store's `rollup_statement`, which the
+  gateway wraps to have PostgreSQL render the JSON), through asyncpg on the same database, one at a time: p50.
 
 Goal (issue 6): p99 < 100 ms and API overhead (API p50 / raw SQL p50) <= 2. Last line: JSON. The client runs on
 the same two cores as the server and the database, so its share (reading the answer) is inside every API figure.

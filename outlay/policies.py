@@ -22,7 +22,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from outlay.events.currencies import currency_code
 from outlay.events.usage import Money
+from outlay.text import printable
 
 
 class PolicyKind(StrEnum):
@@ -68,23 +70,31 @@ class AllowedInstanceFamilies(_Rule):
         return name.split(".", 1)[0] in self.families
 
 
+# Amounts a policy names are amounts the store keeps (nano-units in 64 bits): at most this, at most 9 decimals.
+MAX_AMOUNT = Decimal("9000000000")
+Amount = Annotated[Money, Field(ge=0, le=MAX_AMOUNT, max_digits=20, decimal_places=9)]
+
+
 class AnomalyImpact(_Rule):
     kind: Literal[PolicyKind.ANOMALY_IMPACT] = PolicyKind.ANOMALY_IMPACT
-    min_impact: Money = Field(ge=0, description="Anomalies with less $ impact are recorded, not alerted")
+    min_impact: Amount = Field(description="Anomalies with less $ impact are recorded, not alerted")
 
 
 class BudgetCeiling(_Rule):
     kind: Literal[PolicyKind.BUDGET_CEILING] = PolicyKind.BUDGET_CEILING
-    max_amount: Money = Field(gt=0, description="No budget may allow more than this per period")
+    max_amount: Amount = Field(gt=0, description="No budget in this currency may allow more than this per period")
+    currency: str = Field(default="USD", description="Budgets in other currencies are not compared with it")
 
-    def exceeded_by(self, amount: Decimal) -> bool:
-        return amount > self.max_amount
+    _currency = field_validator("currency")(currency_code)
+
+    def exceeded_by(self, amount: Decimal, currency: str) -> bool:
+        return currency == self.currency and amount > self.max_amount
 
 
 class AutoApply(_Rule):
     kind: Literal[PolicyKind.AUTO_APPLY] = PolicyKind.AUTO_APPLY
     max_risk: Literal["low", "medium", "high"] = "low"
-    max_monthly_saving: Money | None = Field(default=None, ge=0, description="Larger plans need a person")
+    max_monthly_saving: Amount | None = Field(default=None, description="Larger plans need a person")
     kinds: list[str] = Field(default_factory=list, description="Only these change kinds; empty: every kind")
 
     def allows(self, risk: str, monthly_saving: Decimal, kinds: set[str]) -> bool:
@@ -104,5 +114,7 @@ class PolicyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
+
+    _printable = field_validator("name")(printable)
     rule: Rule
     enabled: bool = True

@@ -34,6 +34,11 @@ def floor_to(ts: datetime, grain: Grain) -> datetime:
     return datetime(ts.year, ts.month, ts.day, tzinfo=ts.tzinfo)
 
 
+def stored_now() -> datetime:
+    """Now, in the store's form and to the second: when a row was made or changed."""
+    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+
+
 def to_naive_utc(ts: datetime) -> datetime:
     """The store's form of an instant: naive UTC (see `outlay.store.models`); naive input is taken as UTC."""
     if ts.tzinfo is not None and ts.tzinfo is not UTC:

@@ -125,7 +125,7 @@ class PlanDecision(BaseModel):
     plan_id: str
     decision: Decision
     tenant_id: TenantId = DEFAULT_TENANT
-    actor: str = Field(description="Who decided (the API key's name until issue 6 brings users).")
+    actor: str = Field(description="Who decided: the key's name, id and person (as the audit trail names them).")
     comment: str = Field(default="", max_length=2000)
     at: datetime
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
-from outlay.spread import to_naive_utc
+from outlay.spread import stored_now, to_naive_utc
 from outlay.store.models import ApiKeyRow
 from outlay.store.tenant_scope import TenantScoped
 
@@ -75,7 +75,7 @@ class ApiKeyStore(TenantScoped):
             "key_id": key_id, "tenant_id": self.tenant_id, "user_id": user_id,
             "created_by_identity": created_by_identity, "name": name, "secret_sha256": digest(secret),
             "scopes": sorted(set(scopes)), "created_by": created_by[:200],
-            "created_at": datetime.now(UTC).replace(tzinfo=None, microsecond=0), "expires_at": None if expires_at is None else to_naive_utc(expires_at),
+            "created_at": stored_now(), "expires_at": None if expires_at is None else to_naive_utc(expires_at),
             "revoked_at": None,
         }  # fmt: skip
         async with self._engine.begin() as conn:

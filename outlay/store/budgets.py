@@ -12,6 +12,7 @@ from sqlalchemy import delete, insert, select
 
 from outlay.budgets import Budget, BudgetIn, Threshold
 from outlay.money import from_nanos, to_nanos
+from outlay.spread import stored_now
 from outlay.store.models import BudgetRow
 from outlay.store.tenant_scope import TenantScoped
 
@@ -53,7 +54,7 @@ class BudgetStore(TenantScoped):
             "start": _midnight(budget.start),
             "end": _midnight(budget.end),
             "thresholds": [{"basis": t.basis.value, "percent": format(t.percent, "f")} for t in budget.thresholds],
-            "created_at": datetime.now(UTC).replace(tzinfo=None, microsecond=0),
+            "created_at": stored_now(),
         }
         async with self._engine.begin() as conn:
             await conn.execute(insert(BudgetRow).values(**columns))

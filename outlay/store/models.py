@@ -3,7 +3,7 @@
 Datetimes are stored naive in UTC so PostgreSQL and SQLite compare them the same way. Rollup key
 columns are NOT NULL ('' for "none") so every bucket has one well-defined key. The rollup upsert
 finds an existing bucket through `key_hash` (a digest of the key columns, see `rollup_key_hash`)
-rather than a unique constraint over all eleven key columns: one 16-byte unique index is far
+rather than a unique constraint over all twelve key columns: one 16-byte unique index is far
 cheaper to maintain and probe than one spanning long resource ids.
 """
 
@@ -101,7 +101,7 @@ class RollupKeyHasher:
 
     `key` holds the ROLLUP_KEY values in order. The digest covers the repr of the ten values
     after (grain, period_start) -- a tuple's repr is unambiguous whatever characters it holds --
-    followed by the grain and the ISO period. Those nine values are the same for both grains and
+    followed by the grain and the ISO period. Those ten values are the same for both grains and
     many buckets of a batch, so their part of the hash is computed once per instance and copied:
     keep one hasher per batch (it holds every distinct prefix it has seen).
     """

@@ -136,8 +136,12 @@ class PlanStore(TenantScoped):
                 if same:
                     continue  # found again unchanged: nothing to store or publish
                 columns = _columns(fresh) | {"reason": "", "decided_by": None, "decided_at": None}
-                # A refreshed proposal keeps its pending approval request; a reopened one starts without one.
-                columns["requested_by"] = None if reopened else stored.requested_by
+                # A refreshed proposal keeps its pending approval request (not written: a request made meanwhile on
+                # another connection must not be undone); a reopened one starts without one.
+                if reopened:
+                    columns["requested_by"] = None
+                else:
+                    del columns["requested_by"]
                 # Only while still open: a decision taken meanwhile (another connection) wins over the scan.
                 result = await conn.execute(
                     update(PlanRow)

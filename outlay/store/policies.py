@@ -13,6 +13,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from outlay.policies import PolicyIn, PolicyKind, Rule
+from outlay.spread import stored_now
 from outlay.store.models import PolicyRow
 from outlay.store.tenant_scope import TenantScoped
 
@@ -35,10 +36,6 @@ class Policy:
         return self.rule.kind
 
 
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
-
-
 def _policy(row: Mapping[Any, Any]) -> Policy:
     return Policy(
         row["policy_id"], row["name"], _RULE.validate_python(row["rule"]), row["enabled"], row["version"],
@@ -50,7 +47,7 @@ class PolicyStore(TenantScoped):
     """One tenant's policies."""
 
     async def create(self, policy: PolicyIn) -> Policy:
-        now = _now()
+        now = stored_now()
         columns = {
             "policy_id": secrets.token_hex(8), "tenant_id": self.tenant_id, "name": policy.name,
             "kind": policy.rule.kind.value, "rule": policy.rule.model_dump(mode="json"), "enabled": policy.enabled,
@@ -75,7 +72,7 @@ class PolicyStore(TenantScoped):
             before = _policy(row._mapping)
             values = {
                 "name": policy.name, "kind": policy.rule.kind.value, "rule": policy.rule.model_dump(mode="json"),
-                "enabled": policy.enabled, "version": before.version + 1, "updated_at": _now(),
+                "enabled": policy.enabled, "version": before.version + 1, "updated_at": stored_now(),
             }  # fmt: skip
             await conn.execute(
                 update(PolicyRow).where(self._mine(PolicyRow), PolicyRow.policy_id == policy_id).values(**values)

@@ -16,8 +16,8 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from outlay.spread import to_naive_utc
-from outlay.store.models import CostRollup, TenantRow, UserRow
+from outlay.spread import stored_now, to_naive_utc
+from outlay.store.models import ServiceRollup, TenantRow, UserRow
 from outlay.store.tenant_scope import TenantScoped
 from outlay.tenancy import checked_tenant
 
@@ -46,10 +46,6 @@ class AlreadyExists(Exception):
     """A tenant id, or a user's e-mail within a tenant, is taken."""
 
 
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
-
-
 def _tenant(row: Mapping[Any, Any]) -> Tenant:
     return Tenant(row["tenant_id"], row["name"], row["created_at"].replace(tzinfo=UTC))
 
@@ -69,7 +65,7 @@ class TenantStore:
         self._engine = engine
 
     async def create(self, tenant_id: str, name: str) -> Tenant:
-        columns = {"tenant_id": checked_tenant(tenant_id), "name": name[:200], "created_at": _now()}
+        columns = {"tenant_id": checked_tenant(tenant_id), "name": name[:200], "created_at": stored_now()}
         try:
             async with self._engine.begin() as conn:
                 await conn.execute(insert(TenantRow).values(**columns))
@@ -91,7 +87,8 @@ class TenantStore:
         """Every tenant the ledger holds costs of (`default` included when it has any), for batch jobs that visit
         each tenant in turn."""
         async with self._engine.connect() as conn:
-            found = await conn.execute(select(CostRollup.tenant_id).distinct().order_by(CostRollup.tenant_id))
+            # (the service-level rollups: far fewer rows than the per-resource ones, the same tenants)
+            found = await conn.execute(select(ServiceRollup.tenant_id).distinct().order_by(ServiceRollup.tenant_id))
             return [t for (t,) in found]
 
 
@@ -101,7 +98,7 @@ class UserStore(TenantScoped):
     async def create(self, email: str, name: str, role: str) -> User:
         columns = {
             "user_id": secrets.token_hex(8), "tenant_id": self.tenant_id, "email": email.strip().lower()[:320],
-            "name": name[:200], "role": role, "created_at": _now(), "disabled_at": None,
+            "name": name[:200], "role": role, "created_at": stored_now(), "disabled_at": None,
         }  # fmt: skip
         try:
             async with self._engine.begin() as conn:
@@ -127,16 +124,23 @@ class UserStore(TenantScoped):
             return [_user(r._mapping) for r in await conn.execute(stmt)]
 
     async def update(
-        self, user_id: str, *, role: str | None = None, disabled_at: datetime | None = None
+        self, user_id: str, *, role: str | None = None, disabled_at: datetime | None = None, enable: bool = False
     ) -> User | None:
+        """Change a role, disable (at `disabled_at`) or enable again; None when there is no such person. Enabling a
+        person whose e-mail an active person has taken since raises AlreadyExists."""
         values: dict[str, Any] = {}
         if role is not None:
             values["role"] = role
         if disabled_at is not None:
             values["disabled_at"] = to_naive_utc(disabled_at)
+        elif enable:
+            values["disabled_at"] = None
         if values:
-            async with self._engine.begin() as conn:
-                await conn.execute(
-                    update(UserRow).where(self._mine(UserRow), UserRow.user_id == user_id).values(**values)
-                )
+            try:
+                async with self._engine.begin() as conn:
+                    await conn.execute(
+                        update(UserRow).where(self._mine(UserRow), UserRow.user_id == user_id).values(**values)
+                    )
+            except IntegrityError as exc:
+                raise AlreadyExists("an active person has this e-mail now") from exc
         return await self.get(user_id)

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from outlay.spread import to_naive_utc
+from outlay.spread import stored_now, to_naive_utc
 from outlay.store.models import WebhookDeliveryRow, WebhookRow
 from outlay.store.upsert import dialect_insert
 from outlay.tenancy import DEFAULT_TENANT
@@ -78,7 +78,7 @@ class WebhookStore:
             "webhook_id": secrets.token_hex(8), "tenant_id": tenant_id, "url": url,
             "secret": secrets.token_urlsafe(32), "events": sorted(set(events)), "filters": filters,
             "description": description, "format": format,
-            "created_at": datetime.now(UTC).replace(tzinfo=None, microsecond=0),
+            "created_at": stored_now(),
         }  # fmt: skip
         async with self._engine.begin() as conn:
             await conn.execute(insert(WebhookRow).values(**columns))

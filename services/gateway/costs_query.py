@@ -1,6 +1,8 @@
 """The store adapter behind /v1/costs: SQL for the rollups, usage records spread for minutes.
 
-Hour and day answers come straight from `cost_rollups`; minute answers spread the overlapping
+Hour and day answers come straight from the rollups (`cost_rollups_service` when the query neither groups nor
+filters by resource or tag, else `cost_rollups`; on PostgreSQL rendered by the database: `costs_json`); minute
+answers spread the overlapping
 `usage_records` (see `minutes.MinuteGrid`). Both dialects (PostgreSQL, SQLite) run the same statements;
 tag access uses SQLAlchemy's JSON index + `as_string()`, which both understand.
 """

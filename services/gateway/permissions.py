@@ -56,8 +56,9 @@ class Principal:
 
     @property
     def actor(self) -> str:
-        """How the audit trail names this caller."""
-        return f"{self.name} (key {self.key_id})"
+        """How the audit trail names this caller (a key's name is chosen freely: its person is named too)."""
+        person = f", user {self.user_id}" if self.user_id else ""
+        return f"{self.name} (key {self.key_id}{person})"
 
     @property
     def identity(self) -> str:
@@ -78,10 +79,20 @@ class Principal:
 
 def effective_scopes(key_scopes: frozenset[Scope], role: str | None) -> frozenset[Scope]:
     """What a key may do: its own scopes, and for a person's key no more than their role allows (an admin key of
-    a viewer reads; a role change applies to the person's keys at once)."""
+    a viewer reads); a person's key made without scopes has exactly their role's. A role change applies to the
+    person's keys at once, up or down."""
     if role is None:
         return key_scopes
     allowed = ROLES.get(role, frozenset())
+    if not key_scopes:  # a person's key made without scopes: their role's, as it is now
+        return allowed
     if Scope.ADMIN in allowed:
         return key_scopes
     return allowed if Scope.ADMIN in key_scopes else key_scopes & allowed
+
+
+def known_role(value: str | None) -> str | None:
+    """A pydantic field check: one of ROLES (or none)."""
+    if value is not None and value not in ROLES:
+        raise ValueError(f"must be one of {', '.join(ROLES)}")
+    return value

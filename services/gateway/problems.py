@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.gateway.forecasts.client import ForecastUnavailable
@@ -67,9 +67,15 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
 
 
 async def _store_unavailable(_: Request, exc: Exception) -> JSONResponse:
-    # The request was fine; the store was not (down, or not migrated yet). Clients may retry.
+    # The store refused the data itself (a value it cannot hold, a conflict): the request's fault, not worth a retry.
+    if isinstance(exc, DataError):
+        log.warning("the store refused a value: %s", type(exc.orig).__name__ if exc.orig else exc)
+        return problem(422, "a value in the request cannot be stored (control characters, or out of range)")
+    if isinstance(exc, IntegrityError):
+        return problem(409, "the request conflicts with what is stored (it exists already?)")
+    # Otherwise the request was fine and the store was not (down, or not migrated yet). Clients may retry.
     log.error("store error: %s", exc)
-    response = problem(503, "the cost store could not answer; try again shortly", kind="store-unavailable")
+    response = problem(503, "the store could not answer; try again shortly", kind="store-unavailable")
     response.headers["Retry-After"] = "5"
     return response
 

@@ -63,7 +63,8 @@ async def test_policies_are_versioned_audited_and_kept_to_their_tenant(store_url
 
 
 async def test_a_budget_above_the_ceiling_is_refused_and_becomes_a_violation_event(store_url: str, broker: str) -> None:
-    app = create_app(Settings(DATABASE_URL=store_url, KAFKA_BOOTSTRAP_SERVERS=broker, OUTLAY_API_KEY=OPERATOR))
+    app = create_app(Settings(DATABASE_URL=store_url, KAFKA_BOOTSTRAP_SERVERS=broker, OUTLAY_API_KEY=OPERATOR,
+                              OUTLAY_WEBHOOK_ALLOW_PRIVATE=True))  # fmt: skip
     async with api_client(app) as http:
         admin = bearer(OPERATOR)
         ceiling = {"name": "team budgets stay small", "rule": {"kind": "budget_ceiling", "max_amount": "1000"}}
@@ -73,6 +74,11 @@ async def test_a_budget_above_the_ceiling_is_refused_and_becomes_a_violation_eve
         assert refused.status_code == 422 and refused.json()["detail"].startswith("amount: 5000 is above the ceiling")
         assert (await http.get("/v1/budgets", headers=admin)).json()["budgets"] == []
         assert (await http.post("/v1/budgets", headers=admin, json={**budget, "amount": "900"})).status_code == 201
+        in_yen = await http.post("/v1/budgets", headers=admin, json={**budget, "amount": "5000", "currency": "JPY"})
+        assert in_yen.status_code == 201  # the ceiling is in USD: another currency is not compared with it
+        hook = await http.post("/v1/webhooks", headers=admin, json={"url": "http://127.0.0.1:9/v", "events": ["policy_violation"],
+                                                                    "filters": {"kind": ["budget_ceiling"]}})  # fmt: skip
+        assert hook.status_code == 201, hook.text
     violations = await read_topic(broker, POLICY_VIOLATIONS.name)
     assert len(violations) == 1, json.dumps(violations)
     v = violations[0]

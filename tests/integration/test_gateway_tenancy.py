@@ -161,6 +161,10 @@ async def test_rest_reads_and_writes_stay_within_the_callers_tenant(store_url: s
         as_csv = await http.get("/v1/audit/export", params={"format": "csv"}, headers=bearer(globex))
         header, *rows = as_csv.text.splitlines()
         assert header.startswith("audit_id,at,actor") and len(rows) == len(trail_g)
+        # People's text never runs as a spreadsheet formula.
+        await http.post("/v1/keys", headers=bearer(globex), json={"name": "=HYPERLINK(1)", "role": "viewer"})
+        exported_csv = (await http.get("/v1/audit/export", params={"format": "csv"}, headers=bearer(globex))).text
+        assert "'=HYPERLINK(1)" in exported_csv and ",=HYPERLINK" not in exported_csv
 
 
 async def test_stores_refuse_other_tenants_rows_even_when_named_directly(store_url: str) -> None:
@@ -258,12 +262,21 @@ async def test_an_approver_cannot_approve_what_they_asked_for(store_url: str, br
         assert again.status_code == 409
         approved = await http.post(f"{plan}/approve", headers=bearer(bob))
         assert approved.status_code == 202, approved.text
-        # A role change applies to the person's keys at once; a disabled person's keys stop working.
+        # A role change applies to the person's keys at once, down and up; a disabled person's keys stop working
+        # (and work again when they are enabled again).
         users = {u["email"]: u["user_id"] for u in (await http.get("/v1/users", headers=bearer(admin))).json()["users"]}
-        await http.patch(f"/v1/users/{users['bob@acme.test']}", headers=bearer(admin), json={"role": "viewer"})
+        bob_url = f"/v1/users/{users['bob@acme.test']}"
+        await http.patch(bob_url, headers=bearer(admin), json={"role": "viewer"})
         assert (await http.post(f"{plan}/reject", headers=bearer(bob))).status_code == 403
-        await http.patch(f"/v1/users/{users['bob@acme.test']}", headers=bearer(admin), json={"disabled": True})
+        await http.patch(bob_url, headers=bearer(admin), json={"role": "admin"})
+        assert (await http.get("/v1/users", headers=bearer(bob))).status_code == 200  # promoted: admin now
+        await http.patch(bob_url, headers=bearer(admin), json={"disabled": True})
         assert (await http.get("/v1/plans", headers=bearer(bob))).status_code == 401
+        again = await http.post("/v1/users", headers=bearer(admin), json={"email": "bob@acme.test", "role": "viewer"})
+        assert again.status_code == 201  # the e-mail is free while Bob is disabled
+        assert (await http.patch(bob_url, headers=bearer(admin), json={"disabled": False})).status_code == 409
+        nul = await http.post("/v1/users", headers=bearer(admin), json={"email": "x\u0000@acme.test", "role": "viewer"})
+        assert nul.status_code == 422
         trail = (await http.get(f"{plan}/audit", headers=bearer(admin))).json()["entries"]
         assert [e["event"] for e in trail][:2] == ["approval_requested", "approve_requested"]
 

@@ -34,8 +34,17 @@ def test_auto_apply_bounds_risk_saving_and_kinds() -> None:
 
 
 def test_budget_ceiling() -> None:
-    assert BudgetCeiling(max_amount=Decimal("1000")).exceeded_by(Decimal("1000.01"))
-    assert not BudgetCeiling(max_amount=Decimal("1000")).exceeded_by(Decimal("1000"))
+    assert BudgetCeiling(max_amount=Decimal("1000")).exceeded_by(Decimal("1000.01"), "USD")
+    assert not BudgetCeiling(max_amount=Decimal("1000")).exceeded_by(Decimal("1000"), "USD")
+    assert not BudgetCeiling(max_amount=Decimal("1000")).exceeded_by(Decimal("5000"), "JPY")  # another currency
+
+
+def test_policy_amounts_are_bounded_like_stored_money() -> None:
+    for amount in ("1e999999999", "-1", "0.0000000001"):
+        with pytest.raises(ValidationError):
+            PolicyIn.model_validate({"name": "n", "rule": {"kind": "budget_ceiling", "max_amount": amount}})
+    with pytest.raises(ValidationError):
+        PolicyIn.model_validate({"name": "bad\x00name", "rule": {"kind": "required_tags", "keys": ["t"]}})
 
 
 def test_rules_are_one_tagged_union_and_bad_ones_name_the_field() -> None:

@@ -255,7 +255,7 @@ class Budget:
 
     @strawberry.field(description="Where it stands (REST: GET /v1/budgets/{id}/status); null if not forecast yet")
     async def status(self, info: Info) -> JSON | None:
-        info.context.need(Scope.READ_FORECASTS)
+        info.context.need(Scope.READ_BUDGETS)  # as REST
         return _json(await info.context.budget_status.load(self.budget_id))
 
 

@@ -108,6 +108,13 @@ async def _every_entry(log: AuditLog) -> AsyncIterator[AuditEntryOut]:
         after = page[-1].audit_id
 
 
+def _inert(value: object) -> object:
+    """A cell a spreadsheet will not run as a formula (names and comments are written by people)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 async def _lines(log: AuditLog, fmt: str) -> AsyncIterator[str]:
     if fmt == "csv":
         out = io.StringIO()
@@ -120,7 +127,7 @@ async def _lines(log: AuditLog, fmt: str) -> AsyncIterator[str]:
             yield json.dumps(values, ensure_ascii=False) + "\n"
             continue
         out = io.StringIO()
-        csv.writer(out).writerow([values[c] for c in EXPORT_COLUMNS])
+        csv.writer(out).writerow([_inert(values[c]) for c in EXPORT_COLUMNS])
         yield out.getvalue()
 
 

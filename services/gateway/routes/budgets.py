@@ -61,7 +61,7 @@ async def _check_ceilings(request: Request, budget: BudgetIn) -> None:
     stores = stores_of(request)
     for policy in await stores.policies.all(PolicyKind.BUDGET_CEILING, enabled_only=True):
         rule = policy.rule
-        if isinstance(rule, BudgetCeiling) and rule.exceeded_by(budget.amount):
+        if isinstance(rule, BudgetCeiling) and rule.exceeded_by(budget.amount, budget.currency):
             detail = f"a budget of {budget.amount} {budget.currency} for {budget.scope} is above {rule.max_amount}"
             violation = PolicyViolation(
                 violation_id=violation_id(stores.tenant_id, policy.policy_id, f"budget:{budget.scope}", detail),

@@ -21,6 +21,7 @@ _WHEN = "ISO 8601 date or datetime, UTC unless an offset is given; must fall on 
 COSTS_PARAMS = frozenset({"start", "end", "granularity", "group_by", "metric", "tag", *DIMENSIONS})
 RECONCILIATION_PARAMS = frozenset({"start", "end", "metric"})
 DIMENSION_VALUES_CAP = 1000
+DIMENSION_DAYS_CAP = 400  # a year and a bit: the dimensions of this year and the last months of the one before
 
 
 def store_of(request: Request) -> CostStore:
@@ -130,6 +131,8 @@ async def get_dimensions(
 ) -> DimensionsOut:
     reject_unknown(request, frozenset({"start", "end"}))
     time_range = parse_range(start, end, Grain.DAY)
+    if time_range.buckets(Grain.DAY) > DIMENSION_DAYS_CAP:
+        raise QueryError.single("end", f"at most {DIMENSION_DAYS_CAP} days between start and end")
     cap = DIMENSION_VALUES_CAP
     values, tags = await store_of(request).dimensions(time_range, cap)
     return DimensionsOut(start=iso(time_range.start), end=iso(time_range.end), dimensions=values, tags=tags, limit=cap)

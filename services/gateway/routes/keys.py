@@ -10,8 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from outlay.store.api_keys import ApiKeyStore, StoredKey
 from outlay.store.audit import AuditEvent, AuditLog
+from outlay.text import printable
 from services.gateway.auth import principal_of
-from services.gateway.permissions import ROLES, Scope
+from services.gateway.permissions import ROLES, Scope, known_role
 from services.gateway.routes.costs import reject_unknown
 from services.gateway.schemas import ID_PATTERN, PROBLEM_RESPONSES
 from services.gateway.tenant_stores import stores_of
@@ -33,12 +34,7 @@ class KeyIn(BaseModel):
     )  # fmt: skip
     expires_at: datetime | None = Field(default=None, description="When it stops working (UTC); none: never")
 
-    @field_validator("name")
-    @classmethod
-    def _printable(cls, value: str) -> str:
-        if not value.isprintable():
-            raise ValueError("must be printable text (no control characters)")
-        return value
+    _printable = field_validator("name")(printable)
 
     @field_validator("expires_at")
     @classmethod
@@ -50,12 +46,7 @@ class KeyIn(BaseModel):
         except OverflowError:
             raise ValueError("out of range") from None
 
-    @field_validator("role")
-    @classmethod
-    def _known_role(cls, value: str | None) -> str | None:
-        if value is not None and value not in ROLES:
-            raise ValueError(f"must be one of {', '.join(ROLES)}")
-        return value
+    _role = field_validator("role")(known_role)
 
 
 class KeyOut(BaseModel):
@@ -100,8 +91,8 @@ async def create_key(request: Request, body: KeyIn) -> NewKeyOut:
         user = await stores_of(request).users.get(body.user_id)
         if user is None or user.disabled_at is not None:
             raise HTTPException(422, f"user_id: no active user {body.user_id!r} in this organisation")
-        scopes = scopes or set(ROLES[user.role])
-    if not scopes:
+        # No scopes given: the key follows the person's role, whatever it becomes (stored as no scopes).
+    if not scopes and body.user_id is None:
         raise HTTPException(422, "scopes: give at least one scope, or a role")
     if body.expires_at is not None and body.expires_at <= datetime.now(UTC):
         raise HTTPException(422, "expires_at: must be in the future")

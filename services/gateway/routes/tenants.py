@@ -6,11 +6,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter, HTTPException, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from outlay.store.audit import AuditEvent
 from outlay.store.tenants import AlreadyExists, Tenant, TenantStore
-from outlay.tenancy import TENANT_PATTERN
+from outlay.tenancy import DEFAULT_TENANT, TENANT_PATTERN
+from outlay.text import printable
 from services.gateway.auth import principal_of
 from services.gateway.permissions import Scope
 from services.gateway.routes.costs import reject_unknown
@@ -25,6 +26,8 @@ class TenantIn(BaseModel):
 
     tenant_id: str = Field(pattern=TENANT_PATTERN, max_length=63, description="Lowercase letters, digits and '-'")
     name: str = Field(min_length=1, max_length=200)
+
+    _printable = field_validator("name")(printable)
 
 
 class TenantOut(BaseModel):
@@ -60,6 +63,8 @@ def _tenants(request: Request) -> TenantStore:
 async def create_tenant(request: Request, body: TenantIn) -> NewTenantOut:
     reject_unknown(request, frozenset())
     _operator_only(request)
+    if body.tenant_id == DEFAULT_TENANT:
+        raise HTTPException(409, f"tenant_id: {DEFAULT_TENANT!r} is the operator's own organisation, it exists already")
     try:
         tenant = await _tenants(request).create(body.tenant_id, body.name)
     except AlreadyExists as exc:

@@ -11,8 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from outlay.store.audit import AuditEvent
 from outlay.store.tenants import AlreadyExists, User
+from outlay.text import printable
 from services.gateway.auth import principal_of
-from services.gateway.permissions import ROLES
+from services.gateway.permissions import ROLES, known_role
 from services.gateway.routes.costs import reject_unknown
 from services.gateway.schemas import ID_PATTERN, PROBLEM_RESPONSES
 from services.gateway.tenant_stores import stores_of
@@ -22,12 +23,6 @@ _ID = Path(description="The user's id", max_length=32, pattern=ID_PATTERN)
 _EMAIL = r"^[^@\s]{1,64}@[^@\s]{1,255}$"
 
 
-def _known_role(value: str | None) -> str | None:
-    if value is not None and value not in ROLES:
-        raise ValueError(f"must be one of {', '.join(ROLES)}")
-    return value
-
-
 class UserIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -35,23 +30,20 @@ class UserIn(BaseModel):
     name: str = Field(default="", max_length=200)
     role: str = Field(description=f"One of {', '.join(ROLES)}")
 
-    _role = field_validator("role")(_known_role)
+    _role = field_validator("role")(known_role)
 
-    @field_validator("name")
-    @classmethod
-    def _printable(cls, value: str) -> str:
-        if not value.isprintable():
-            raise ValueError("must be printable text (no control characters)")
-        return value
+    _printable = field_validator("name", "email")(printable)
 
 
 class UserPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     role: str | None = Field(default=None, description=f"A new role: {', '.join(ROLES)}")
-    disabled: bool | None = Field(default=None, description="true disables the person and every key of theirs")
+    disabled: bool | None = Field(
+        default=None, description="true disables the person and every key of theirs; false enables them again"
+    )
 
-    _role = field_validator("role")(_known_role)
+    _role = field_validator("role")(known_role)
 
 
 class UserOut(BaseModel):
@@ -98,13 +90,18 @@ async def update_user(request: Request, body: UserPatch, user_id: str = _ID) -> 
     before = await stores.users.get(user_id)
     if before is None:
         raise HTTPException(404, f"no user with id {user_id!r}")
-    if body.disabled is False and before.disabled_at is not None:
-        raise HTTPException(422, "disabled: a disabled person stays disabled; add them again instead")
-    after = await stores.users.update(user_id, role=body.role, disabled_at=now if body.disabled else None)
+    try:
+        after = await stores.users.update(
+            user_id, role=body.role, disabled_at=now if body.disabled else None, enable=body.disabled is False
+        )
+    except AlreadyExists as exc:
+        raise HTTPException(409, f"disabled: {exc}") from None
     assert after is not None
     changes = [f"role {before.role} → {after.role}"] if after.role != before.role else []
     if after.disabled_at is not None and before.disabled_at is None:
         changes.append("disabled")
+    if after.disabled_at is None and before.disabled_at is not None:
+        changes.append("enabled again")
     if changes:
         actor = principal_of(request).actor
         await stores.audit.append([AuditEvent(now, actor, f"user:{user_id}", "user_changed", "; ".join(changes))])

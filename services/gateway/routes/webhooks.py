@@ -13,37 +13,36 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from outlay.store.webhooks import Delivery, Webhook, WebhookStore
+from outlay.text import printable
 from services.gateway.auth import principal_of
 from services.gateway.routes.costs import reject_unknown
 from services.gateway.schemas import ID_PATTERN, PROBLEM_RESPONSES
-from services.gateway.webhooks.events import check_filters, render
+from services.gateway.webhooks.events import EVENT_TYPES, check_filters, render
 from services.gateway.webhooks.ssrf import UnsafeUrl, check_url
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 _ID = Path(description="The webhook's id", max_length=32, pattern=ID_PATTERN)
-EventName = Literal["anomaly", "budget_alert", "plan"]
+EventName = Literal["anomaly", "budget_alert", "plan", "policy_violation"]
+if set(EventName.__args__) != set(EVENT_TYPES):  # type: ignore[attr-defined]
+    raise RuntimeError("webhook event names differ from services.gateway.webhooks.events.EVENT_TYPES")
 
 
 class WebhookIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     url: str = Field(max_length=2000, description="Where to POST (http or https; internal addresses refused)")
-    events: list[EventName] = Field(min_length=1, description="anomaly, budget_alert and/or plan")
+    events: list[EventName] = Field(min_length=1, description="anomaly, budget_alert, plan, policy_violation")
     filters: dict[str, Any] = Field(
         default_factory=dict,
-        description="anomaly: min_severity; budget_alert: budget_id (list); plan: status, region (lists)",
+        description="anomaly: min_severity, team; budget_alert: budget_id, team; plan: status, region; "
+        "policy_violation: kind (lists but min_severity)",
     )
     description: str = Field(default="", max_length=200)
     format: Literal["outlay", "slack", "teams"] = Field(
         default="outlay", description="outlay: the event as JSON, signed; slack: Block Kit; teams: an Adaptive Card"
     )
 
-    @field_validator("url", "description")
-    @classmethod
-    def _printable(cls, value: str) -> str:
-        if not value.isprintable():
-            raise ValueError("must be printable text (no control characters)")
-        return value
+    _printable = field_validator("url", "description")(printable)
 
 
 class WebhookOut(BaseModel):
