@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from outlay.aws.actions import AwsActions
 from outlay.aws.inventory import AwsInventory
 from outlay.events.plan import ActionPlan, PlanDecision
+from outlay.events.policy import PolicyViolation
 from outlay.events.utilization import UtilizationSample
 from outlay.kafka.consumer import BatchConsumer
 from outlay.kafka.keep_running import consume_forever
@@ -31,10 +32,12 @@ from outlay.settings import Settings
 from outlay.store.audit import AuditLog
 from outlay.store.engine import make_engine
 from outlay.store.plans import PlanStore, RecommendationStore
+from outlay.store.policies import PolicyStore
 from outlay.store.prices import load_catalogue
 from outlay.store.utilization import UtilizationStore
 from outlay.tenancy import DEFAULT_TENANT
 from services.optimizer.execution import PlanExecutor, planned_and_quiet
+from services.optimizer.policy_checks import TenantRules
 from services.optimizer.rightsizing.recommend import RightsizingSettings
 from services.optimizer.scan import ScanResult, scan_region
 from services.optimizer.service import Optimizer, Policy
@@ -70,13 +73,14 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
 
     utilization = UtilizationStore(engine)
 
-    async def scanner(region: str, now: datetime) -> ScanResult:
+    async def scanner(region: str, now: datetime, rules: TenantRules) -> ScanResult:
         # Metering's samples where they cover the lookback; CloudWatch for the rest (blocking boto3: a thread).
         stored = await utilization.series(region, now - LOOKBACK, now)
         inventory = StoredFirst(AwsInventory([region], endpoint_url=endpoint), stored)
         found = await asyncio.to_thread(
-            scan_region, inventory, region, prices.current, now, RightsizingSettings(), settings.optimizer_env_tag
-        )
+            scan_region, inventory, region, prices.current, now, RightsizingSettings(), settings.optimizer_env_tag,
+            rules.type_filter,
+        )  # fmt: skip
         log.info("%s: %d metric series from stored samples, %d from CloudWatch", region, inventory.from_store,
                  inventory.from_cloudwatch)  # fmt: skip
         return found
@@ -92,9 +96,13 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
             async def publish(plans: Sequence[ActionPlan]) -> None:
                 await producer.send_many(plans)
 
+            async def report(violations: Sequence[PolicyViolation]) -> None:
+                await producer.send_many(violations)
+
             optimizer = Optimizer(
                 PlanStore(engine).for_tenant(tenant), RecommendationStore(engine).for_tenant(tenant),
                 AuditLog(engine).for_tenant(tenant), publish, scanner, executor_for, _policy(settings),
+                policies=PolicyStore(engine).for_tenant(tenant), report=report,
             )  # fmt: skip
             await optimizer.resume()
             tasks = [

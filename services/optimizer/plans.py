@@ -4,16 +4,23 @@ and whether policy lets it run without a person's approval.
 Policy: a resource tagged as production (`env` in PRODUCTION, the tag key configurable) always needs an approval;
 others may be applied automatically only where the tenant enables it. A change that cannot be rolled back
 (releasing an address loses it) always needs an approval.
+
+Which plans the tenant lets run unapproved: its enabled `auto_apply` policies when it has any (a plan runs when one
+of them allows its risk, saving and kind: `auto_apply_refusals`), else the deployment's `OUTLAY_OPTIMIZER_AUTO_APPLY`
+(`auto_apply_enabled`). Neither can lift what forces an approval above.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
 from outlay.events.plan import RISK_ORDER
 from outlay.events.usage import stable_record_id
+from outlay.policies import RISKS
+from services.optimizer.policy_checks import NamedAutoApply
 from services.optimizer.recommendations import Kind, Recommendation, Risk
 
 PRODUCTION = frozenset({"prod", "production", "live"})
@@ -135,13 +142,40 @@ def change_for(recommendation: Recommendation) -> ResourceChange:
     raise NotPlannable(f"kind: {recommendation.kind.value} recommendations cannot be planned yet")
 
 
+def auto_apply_refusals(
+    rules: Sequence[NamedAutoApply], risk: Risk, monthly_saving: Decimal, kinds: set[Kind]
+) -> list[str]:
+    """Why the tenant's auto-apply policies keep a plan for a person: empty when one of them allows it (policies are
+    permissions: each one adds what it allows), else one reason per policy, naming what it is over."""
+    kind_values = {k.value for k in kinds}
+    reasons = []
+    for name, rule in rules:
+        if rule.allows(risk.value, monthly_saving, kind_values):
+            return []
+        why = []
+        if RISKS.index(risk.value) > RISKS.index(rule.max_risk):
+            why.append(f"{risk.value} risk is above the auto-apply policy's maximum risk ({rule.max_risk})")
+        if rule.max_monthly_saving is not None and monthly_saving > rule.max_monthly_saving:
+            why.append(
+                f"above the auto-apply policy's maximum saving ({monthly_saving} a month > {rule.max_monthly_saving})"
+            )
+        if rule.kinds and not kind_values <= set(rule.kinds):
+            outside = ", ".join(sorted(kind_values - set(rule.kinds)))
+            why.append(f"{outside} is not among the auto-apply policy's kinds ({', '.join(rule.kinds)})")
+        reasons.append(f"{'; '.join(why) or 'not allowed by the auto-apply policy'} (policy {name!r})")
+    return reasons
+
+
 def build_plan(
     recommendations: list[Recommendation],
     tags: dict[str, dict[str, str]],
     auto_apply_enabled: bool = False,
     env_tag: str = "env",
+    auto_apply_rules: Sequence[NamedAutoApply] = (),
 ) -> Plan:
-    """A plan for `recommendations` (one change per resource); `tags` per resource id decide the policy."""
+    """A plan for `recommendations` (one change per resource); `tags` per resource id decide the policy, and the
+    tenant's auto-apply policies (`auto_apply_rules`) when it has any, else `auto_apply_enabled`, whether what no
+    guard stops may run without approval."""
     if not recommendations:
         raise ValueError("recommendations: a plan needs at least one")
     regions = {r.region for r in recommendations}
@@ -162,9 +196,12 @@ def build_plan(
     final = sorted(c.resource_id for c in changes if not c.rollback)
     if final:
         reasons.append(f"cannot be undone: {', '.join(final)}")
-    if not auto_apply_enabled:
-        reasons.append("automatic apply is not enabled for this tenant")
     worst = max((r.risk for r in recommendations), key=RISK_ORDER.index)
+    saving = sum((r.monthly_saving for r in recommendations), Decimal(0))
+    if auto_apply_rules:
+        reasons.extend(auto_apply_refusals(auto_apply_rules, worst, saving, {r.kind for r in recommendations}))
+    elif not auto_apply_enabled:
+        reasons.append("automatic apply is not enabled for this tenant")
     return Plan(
         plan_id=stable_record_id(
             "plan", *sorted(f"{r.resource_id}:{r.kind.value}:{r.proposed}" for r in recommendations)
@@ -174,7 +211,7 @@ def build_plan(
         changes=changes,
         requires_approval=bool(reasons),
         approval_reasons=tuple(reasons),
-        monthly_saving=sum((r.monthly_saving for r in recommendations), Decimal(0)),
+        monthly_saving=saving,
         risk=worst,
     )
 
@@ -202,6 +239,7 @@ def propose_plans(
     tags: dict[str, dict[str, str]],
     auto_apply_enabled: bool = False,
     env_tag: str = "env",
+    auto_apply_rules: Sequence[NamedAutoApply] = (),
 ) -> list[Plan]:
     """The plans a scan proposes: its plannable recommendations grouped by region, kind, risk and whether the
     resources are production, so a person approves like with like and what policy lets run is not held back
@@ -214,6 +252,8 @@ def propose_plans(
         guarded = resource_tags is None or resource_tags.get(env_tag, "").lower() in PRODUCTION
         groups.setdefault((rec.region, rec.kind, RISK_ORDER.index(rec.risk), guarded), []).append(rec)
     return [
-        build_plan(sorted(groups[key], key=lambda r: r.resource_id), tags, auto_apply_enabled, env_tag)
+        build_plan(
+            sorted(groups[key], key=lambda r: r.resource_id), tags, auto_apply_enabled, env_tag, auto_apply_rules
+        )
         for key in sorted(groups)
     ]

@@ -4,12 +4,16 @@ The lookback (14 days) is read at 5-minute resolution: CPUUtilization per runnin
 CloudWatch agent reports it, memory (CWAgent mem_used_percent); load balancers' request counts per day; Spot prices
 for the instance types of interruption-tolerant workloads; RDS CPU and FreeableMemory per available database. The
 same CPU, as hourly means, finds off-hours schedules for dev and test instances.
+
+`allowed_type` (from the tenant's allowed-instance-families policies) limits what rightsizing proposes; the scanned
+instances and volumes are kept on the result for the tenant's policies to be checked against
+(`services.optimizer.policy_checks`).
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -68,6 +72,8 @@ class ScanResult:
     recommendations: list[Recommendation] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     tags: dict[str, dict[str, str]] = field(default_factory=dict)  # per resource id: what plans' policy reads
+    instances: list[Ec2Instance] = field(default_factory=list)  # the inventory scanned: what policies are checked on
+    volumes: list[Volume] = field(default_factory=list)
 
     def add(self, found: tuple[list[Recommendation], list[Skipped]]) -> None:
         self.recommendations.extend(found[0])
@@ -107,12 +113,14 @@ def scan_region(
     now: datetime,
     settings: RightsizingSettings = RightsizingSettings(),
     env_tag: str = "env",
+    allowed_type: Callable[[str], bool] | None = None,
 ) -> ScanResult:
     result = ScanResult()
     lookback = timedelta(days=settings.lookback_days)
     start = now - lookback
     slots = int(lookback.total_seconds() // PERIOD_S)
     instances = inventory.instances(region)
+    result.instances = list(instances)
     result.tags = {i.instance_id: dict(i.tags) for i in instances}
     running = [i for i in instances if i.state == "running" and i.platform is None and i.lifecycle is None]
     cpu_q = [
@@ -132,7 +140,7 @@ def scan_region(
     ]
     idle = idle_instances(sized, cpu_p, catalogue)
     idle_ids = {r.resource_id for r in idle[0]}
-    rightsized = rightsize(sized, cpu_p, memory_p, catalogue, settings)
+    rightsized = rightsize(sized, cpu_p, memory_p, catalogue, settings, allowed_type)
     # An idle instance is to be stopped, not resized: both would be offered for the same money.
     result.add(([r for r in rightsized[0] if r.resource_id not in idle_ids], rightsized[1]))
     result.add(idle)
@@ -153,8 +161,9 @@ def scan_region(
     }
     databases = [d for d in inventory.databases(region) if d.status == "available"]
     result.tags |= {d.arn: dict(d.tags) for d in databases}
-    result.add(_databases(inventory, databases, region, catalogue, start, now, slots, settings))
+    result.add(_databases(inventory, databases, region, catalogue, start, now, slots, settings, allowed_type))
     volumes, addresses = inventory.volumes(region), inventory.addresses(region)
+    result.volumes = list(volumes)
     result.tags |= {v.volume_id: dict(v.tags) for v in volumes} | {a.allocation_id: dict(a.tags) for a in addresses}
     result.add(idle_volumes(volumes, parked, catalogue))
     result.add(idle_addresses(addresses, catalogue))
@@ -185,6 +194,7 @@ def _databases(
     now: datetime,
     slots: int,
     settings: RightsizingSettings,
+    allowed_type: Callable[[str], bool] | None = None,
 ) -> tuple[list[Recommendation], list[Skipped]]:
     """RDS rightsizing: CPU and memory in use (from FreeableMemory and the class's memory) of every available
     database. Managed engines run on Graviton classes as on x86 ones, so databases are arch-neutral."""
@@ -226,7 +236,7 @@ def _databases(
         )  # fmt: skip
         for db in databases
     ]
-    return rightsize_databases(sized, cpu_p, memory_p, catalogue, settings)
+    return rightsize_databases(sized, cpu_p, memory_p, catalogue, settings, allowed_type)
 
 
 def _requests(

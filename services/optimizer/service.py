@@ -1,8 +1,10 @@
 """The optimizer's work between the edges: scan a region into plans, take people's decisions, apply safely.
 
-- `scan(region)`: the region's findings replace its previous ones; plannable findings become plans (new ones
-  published as `proposed`, ones no longer found `superseded`); plans policy lets run unapproved are applied at
-  once when the tenant enabled auto-apply.
+- `scan(region)`: the tenant's enabled policies are read (once per scan); the region is scanned with them (rightsizing
+  proposes only allowed instance families); the inventory's policy violations are published
+  (`outlay.policy_violations.v1`, each once per scan); the region's findings replace its previous ones; plannable
+  findings become plans (new ones published as `proposed`, ones no longer found `superseded`); plans policy lets run
+  unapproved (the tenant's auto-apply policies, else the deployment's setting) are applied at once.
 - `decide(decision)`: an approval moves a proposed plan to `approved` and applies it; a rejection ends it. Only
   a proposed plan can be decided (the store's conditional update makes two concurrent decisions safe).
 - `apply`: `applying`, then the executor (canary, verification, batches, rollback) in a worker thread, then
@@ -25,12 +27,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from outlay.events.plan import ActionPlan, Decision, PlanDecision, PlanStatus
+from outlay.events.policy import PolicyViolation
 from outlay.store.audit import AuditEvent, AuditLog
 from outlay.store.plans import PlanStore, RecommendationStore, StoredRecommendation
 from outlay.store.plans import recommendation_id as finding_id
+from outlay.store.policies import PolicyStore
 from services.optimizer.execution import Outcome, PlanExecutor
 from services.optimizer.plan_events import plan_event, plan_of
 from services.optimizer.plans import propose_plans
+from services.optimizer.policy_checks import TenantRules, violations
 from services.optimizer.scan import ScanResult
 
 log = logging.getLogger(__name__)
@@ -42,14 +47,15 @@ _OUTCOME_STATUS = {
     Outcome.AWAITING_APPROVAL: PlanStatus.PROPOSED,
 }
 
-Scanner = Callable[[str, datetime], Awaitable[ScanResult]]  # (region, now) -> findings
+Scanner = Callable[[str, datetime, TenantRules], Awaitable[ScanResult]]  # (region, now, policies) -> findings
 ExecutorFor = Callable[[str], PlanExecutor]  # region -> an executor acting there
 Publish = Callable[[Sequence[ActionPlan]], Awaitable[None]]
+Report = Callable[[Sequence[PolicyViolation]], Awaitable[None]]  # violations -> outlay.policy_violations.v1
 
 
 @dataclass(frozen=True)
 class Policy:
-    auto_apply: bool = False
+    auto_apply: bool = False  # the deployment's default: a tenant's enabled auto_apply policies decide instead
     env_tag: str = "env"
     canary: int = 1
     batch: int = 5
@@ -71,8 +77,14 @@ class Optimizer:
         executor_for: ExecutorFor,
         policy: Policy = Policy(),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        *,
+        policies: PolicyStore | None = None,
+        report: Report | None = None,
     ) -> None:
+        """`policies`: the tenant's policy store (None: no policies are evaluated); `report`: where violations go."""
         tenants = {plans.tenant_id, findings.tenant_id, audit.tenant_id}
+        if policies is not None:
+            tenants.add(policies.tenant_id)
         if len(tenants) != 1:
             raise ValueError(f"an optimizer serves one tenant: its stores are bound to {sorted(tenants)}")
         self.tenant_id = plans.tenant_id
@@ -84,13 +96,21 @@ class Optimizer:
         self._executor_for = executor_for
         self._policy = policy
         self._clock = clock
+        self._policies = policies
+        self._report = report
         self._applying = asyncio.Lock()  # one plan at a time: plans may touch the same resources
 
     async def scan(self, region: str) -> list[ActionPlan]:
         """Scan one region; returns the plans it proposed (new or still standing)."""
         now = self._clock()
-        found = await self._scanner(region, now)
-        plans = propose_plans(found.recommendations, found.tags, self._policy.auto_apply, self._policy.env_tag)
+        # One read per scan. A failure fails the scan (retried next round): scanning without the tenant's policies
+        # could auto-apply what its auto-apply policy keeps for a person.
+        rules = TenantRules.of(await self._policies.all(enabled_only=True)) if self._policies else TenantRules()
+        found = await self._scanner(region, now, rules)
+        await self._publish_violations(violations(self.tenant_id, found.instances, found.volumes, rules, now))
+        plans = propose_plans(
+            found.recommendations, found.tags, self._policy.auto_apply, self._policy.env_tag, rules.auto_apply
+        )
         events = [plan_event(p, PlanStatus.PROPOSED, now, now, self.tenant_id) for p in plans]
         changed = await self._plans.propose(events, region, now)
         stored = {p.plan_id: await self._plans.get(p.plan_id) or p for p in events}
@@ -130,6 +150,20 @@ class Optimizer:
             if not plan.requires_approval and plan.plan_id in open_ids:
                 await self._apply(plan.plan_id, approved=False, actor=f"{ACTOR} (auto-apply policy)")
         return events
+
+    async def _publish_violations(self, found: list[PolicyViolation]) -> None:
+        """Publish a scan's violations; a failure is logged, not raised (the next scan publishes them again)."""
+        if not found:
+            return
+        if self._report is None:
+            log.warning("%d policy violations found and not published (no publisher)", len(found))
+            return
+        try:
+            await self._report(found)
+        except Exception:
+            log.exception("%d policy violations not published", len(found))
+        else:
+            log.info("%d policy violations published", len(found))
 
     async def expire_stale(self) -> list[ActionPlan]:
         """Proposals nobody decided on within the approval window expire (their evidence is old); the next scan

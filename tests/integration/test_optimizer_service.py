@@ -1,7 +1,8 @@
 """The optimizer service end to end: moto (EC2, CloudWatch) → scan → plans in PostgreSQL and on `outlay.plans.v1`
 → the gateway lists them → a person approves or rejects over REST → `outlay.plan_decisions.v1` → the optimizer
 applies (canary, checks, rollback) → each instance's real state read back through boto3, the audit trail and the
-savings through the API, and plan updates over WebSocket."""
+savings through the API, and plan updates over WebSocket. The tenant's policies in the store are read at each scan:
+violations on `outlay.policy_violations.v1`, and the resize kept to the allowed instance families."""
 
 from __future__ import annotations
 
@@ -17,21 +18,26 @@ import boto3
 import httpx
 import pytest
 
+from outlay.events.topics import POLICY_VIOLATIONS
 from outlay.events.utilization import UtilizationSample
 from outlay.kafka.embedded_broker import free_port
 from outlay.kafka.producer import EventProducer
+from outlay.policies import AllowedInstanceFamilies, PolicyIn, RequiredTags
 from outlay.settings import Settings
 from outlay.store.engine import make_engine
+from outlay.store.policies import PolicyStore
 from outlay.store.utilization import UtilizationStore
 from services.gateway.app import create_app
 from services.gateway.main import serving
 from services.optimizer.main import run as run_optimizer
 from tests.integration.gateway_fixtures import client, receive_until
+from tests.integration.ingest_support import read_topic
 
 pytestmark = pytest.mark.e2e
 REGION = "ap-southeast-2"  # no other test launches instances here: the scan sees only this test's fleet
 DAYS = 14
 WITHIN = 90.0
+FAMILIES = ["c6i", "m6i", "r6i"]
 
 
 def _client(service: str, url: str) -> Any:
@@ -83,6 +89,16 @@ async def test_scan_approve_apply_reject_and_roll_back_through_the_api(
     for instance_id, level in ((idle_dev, 1.0), (idle_prod, 1.0), (oversized, 20.0)):
         _put_cpu(cloudwatch, instance_id, level, now)
 
+    # The tenant's policies, read by the service at each scan: the instances lack `team` and are of a family the
+    # policy does not list (violations on the topic), and the resize stays within the allowed families.
+    engine = make_engine(store_url)
+    try:
+        policies = PolicyStore(engine)
+        team = await policies.create(PolicyIn(name="team tag", rule=RequiredTags(keys=["team"])))
+        await policies.create(PolicyIn(name="families", rule=AllowedInstanceFamilies(families=FAMILIES)))
+    finally:
+        await engine.dispose()
+
     settings = Settings(
         DATABASE_URL=store_url,
         KAFKA_BOOTSTRAP_SERVERS=broker,
@@ -104,6 +120,13 @@ async def test_scan_approve_apply_reject_and_roll_back_through_the_api(
         try:
             await _scenario(http, ws, ec2, cloudwatch, idle_dev, idle_prod, oversized)
             await _keeps_metering_samples(broker, store_url, now)
+            violations = await read_topic(broker, POLICY_VIOLATIONS.name)
+            instances = {f"ec2-instance:{i}" for i in (idle_dev, idle_prod, oversized)}
+            found = {(v["subject"], v["policy_id"], v["detail"]) for v in violations if v["subject"] in instances}
+            family = "instance type m5.2xlarge: family m5 is not allowed (allowed: c6i, m6i, r6i)"
+            assert {(s, d) for s, _, d in found} == {(s, d) for s in instances for d in ("missing tags: team", family)}
+            assert {p for _, p, d in found if d == "missing tags: team"} == {team.policy_id}
+            assert all(v["evaluated_by"] == "optimizer" for v in violations)
         finally:
             stop.set()
             with contextlib.suppress(asyncio.CancelledError):
@@ -154,6 +177,7 @@ async def _scenario(
     assert set(by_resource) == {idle_dev, idle_prod, oversized}
     resize, stop_dev, stop_prod = by_resource[oversized], by_resource[idle_dev], by_resource[idle_prod]
     assert resize["changes"][0]["kind"] == "rightsize" and resize["changes"][0]["current"] == "m5.2xlarge"
+    assert resize["changes"][0]["proposed"].split(".")[0] in FAMILIES
     assert stop_dev["changes"][0]["kind"] == stop_prod["changes"][0]["kind"] == "stop_instance"
     assert all(p["requires_approval"] for p in body["plans"])  # auto-apply is off, and two are production
     assert any("production" in r for r in resize["approval_reasons"])

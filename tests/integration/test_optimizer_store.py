@@ -15,9 +15,11 @@ from outlay.events.plan import ActionPlan, Decision, PlanDecision, PlanStatus
 from outlay.store.audit import AuditLog
 from outlay.store.engine import make_engine
 from outlay.store.plans import PlanStore, RecommendationStore
+from outlay.store.policies import PolicyStore
 from services.optimizer.execution import PlanExecutor, planned_and_quiet
 from services.optimizer.plan_events import plan_event, plan_of
 from services.optimizer.plans import propose_plans
+from services.optimizer.policy_checks import TenantRules
 from services.optimizer.recommendations import Kind, Recommendation, Risk
 from services.optimizer.scan import ScanResult
 from services.optimizer.service import Optimizer, Policy
@@ -51,7 +53,7 @@ class World:
         self.now = T0
         self.broken = False
 
-    async def scan(self, region: str, now: datetime) -> ScanResult:
+    async def scan(self, region: str, now: datetime, rules: TenantRules) -> ScanResult:
         return ScanResult(list(self.findings), [], dict(self.tags))
 
     def executor(self, region: str) -> PlanExecutor:
@@ -249,6 +251,11 @@ async def test_an_optimizer_serves_one_tenant_and_ignores_decisions_of_another(d
     try:
         with pytest.raises(ValueError, match="one tenant"):
             Optimizer(acme_plans, findings, acme_audit, world.publish, world.scan, world.executor)
+        with pytest.raises(ValueError, match="one tenant"):  # another tenant's policies are not acme's
+            Optimizer(
+                acme_plans, findings.for_tenant("acme"), acme_audit, world.publish, world.scan, world.executor,
+                policies=PolicyStore(engine),
+            )  # fmt: skip
 
         # What the scan finds is acme's: its plan, its findings, its audit trail; the default tenant sees none of it.
         [plan] = await acme.scan(REGION)

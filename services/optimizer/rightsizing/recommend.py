@@ -11,6 +11,10 @@ back 14 days):
   an instance marked arch-neutral), burstable (t*) only for an instance that is burstable already (credits make
   a t-type's vCPUs a different thing), and cheaper in the instance's region. The cheapest wins.
 
+Where the tenant's `allowed_instance_families` policies restrict types, only types (and RDS classes) they allow are
+candidates (`allowed`): the cheapest allowed one that fits is proposed, and an instance for which a cheaper type
+fits but none of an allowed family is skipped with that reason.
+
 Nothing is guessed: an unknown type, a region without prices, too few samples or no CPU metric skip the
 instance with the reason.
 
@@ -23,6 +27,7 @@ each class's shape taken from the EC2 type it runs on (db.m5.large is an m5.larg
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -115,13 +120,14 @@ class _Candidates:
     gpus: npt.NDArray[np.int64]
     burstable: npt.NDArray[np.bool_]
     hourly: npt.NDArray[np.float64]  # NaN where the region has no price
+    allowed: npt.NDArray[np.bool_]  # of a family the tenant's policies allow (all true without such a policy)
 
 
 def _is_burstable(family: str) -> bool:
     return family.startswith("t") and family[1:2].isdigit()
 
 
-def _candidates(sizing: Sizing, instance: Instance) -> _Candidates:
+def _candidates(sizing: Sizing, instance: Instance, allowed: Callable[[str], bool] | None) -> _Candidates:
     specs = [s for s in sizing.types(instance) if s.vcpu is not None and s.memory_gib is not None and s.arch]
     hourly = []
     for spec in specs:
@@ -137,6 +143,7 @@ def _candidates(sizing: Sizing, instance: Instance) -> _Candidates:
         gpus=np.array([s.gpu_count for s in specs], dtype=np.int64),
         burstable=np.array([_is_burstable(s.family) for s in specs]),
         hourly=np.array(hourly),
+        allowed=np.array([allowed is None or allowed(s.instance_type) for s in specs], dtype=np.bool_),
     )
 
 
@@ -146,10 +153,12 @@ def rightsize(
     memory: Percentiles | None,
     catalogue: PriceCatalogue,
     settings: RightsizingSettings = RightsizingSettings(),
+    allowed: Callable[[str], bool] | None = None,
 ) -> tuple[list[Recommendation], list[Skipped]]:
     """Recommendations and skipped instances. `cpu` and `memory` rows follow `instances` (memory may be None,
-    or NaN rows, where the CloudWatch agent does not report it)."""
-    return _rightsize(instances, cpu, memory, Ec2Sizing(catalogue), settings)
+    or NaN rows, where the CloudWatch agent does not report it). `allowed`: the types policy lets it propose
+    (None: every type)."""
+    return _rightsize(instances, cpu, memory, Ec2Sizing(catalogue), settings, allowed)
 
 
 def rightsize_databases(
@@ -158,10 +167,11 @@ def rightsize_databases(
     memory: Percentiles | None,
     catalogue: PriceCatalogue,
     settings: RightsizingSettings = RightsizingSettings(),
+    allowed: Callable[[str], bool] | None = None,
 ) -> tuple[list[Recommendation], list[Skipped]]:
     """RDS databases (`engine` set); `memory` rows are the share of the class's memory in use (100 x (1 -
-    FreeableMemory / memory))."""
-    return _rightsize(databases, cpu, memory, RdsSizing(catalogue), settings)
+    FreeableMemory / memory)). `allowed`: the classes policy lets it propose (None: every class)."""
+    return _rightsize(databases, cpu, memory, RdsSizing(catalogue), settings, allowed)
 
 
 def _rightsize(
@@ -170,6 +180,7 @@ def _rightsize(
     memory: Percentiles | None,
     sizing: Sizing,
     settings: RightsizingSettings,
+    allowed: Callable[[str], bool] | None = None,
 ) -> tuple[list[Recommendation], list[Skipped]]:
     expected = settings.lookback_days * 24 * 60 // settings.sample_minutes
     recommendations: list[Recommendation] = []
@@ -179,7 +190,7 @@ def _rightsize(
     for row, instance in enumerate(instances):
         key = sizing.key(instance)
         if key not in tables:
-            tables[key] = _candidates(sizing, instance)
+            tables[key] = _candidates(sizing, instance, allowed)
         table = tables[key]
         try:
             spec = sizing.spec(instance.instance_type)
@@ -217,6 +228,12 @@ def _rightsize(
             & (~table.burstable | _is_burstable(spec.family))
             & (table.hourly < current)
         )
+        if fits.any() and not (fits & table.allowed).any():
+            skipped.append(
+                Skipped(instance.resource_id, "a cheaper type fits, but none of an instance family policy allows")
+            )
+            continue
+        fits &= table.allowed
         if not fits.any():
             continue  # already the cheapest type that fits: nothing to recommend
         best = int(np.flatnonzero(fits)[np.argmin(table.hourly[fits])])
