@@ -20,7 +20,7 @@ TenantId = Annotated[
 
 def tenant_problem(value: str) -> str | None:
     """What is wrong with a tenant id, or None."""
-    if _TENANT.match(value) is None:
+    if _TENANT.fullmatch(value) is None:  # (match would take "acme\n": `$` matches before a final newline)
         return f"tenant id {value!r} must be 1-63 lowercase letters, digits or '-', starting with a letter or digit"
     return None
 

@@ -13,6 +13,7 @@ from outlay.kafka.topics_admin import ensure_outlay_topics
 from outlay.process import tune_gc_for_streaming
 from outlay.settings import get_settings
 from outlay.store.engine import make_engine, upgrade
+from outlay.store.tenants import TenantStore
 from outlay.tenancy import DEFAULT_TENANT, checked_tenant
 from services.ingest.locations import NoExportFiles
 from services.ingest.pipeline import ingest
@@ -42,8 +43,12 @@ async def run_ingest(location: str, force: bool, console: Console, tenant_id: st
         )
         return 2
     await upgrade(settings.store_url)
-    await ensure_outlay_topics(bootstrap, settings)
     engine = make_engine(settings.store_url)
+    if tenant_id != DEFAULT_TENANT and await TenantStore(engine).get(tenant_id) is None:
+        await engine.dispose()  # a typo would file the costs where nobody can see them
+        console.print(f"[red]--tenant: no tenant {tenant_id!r}[/] (the operator creates tenants: POST /v1/tenants)")
+        return 2
+    await ensure_outlay_topics(bootstrap, settings)
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),

@@ -14,6 +14,8 @@ import pytest
 
 from outlay.kafka.embedded_broker import free_port
 from outlay.kafka.topics_admin import ensure_topics
+from outlay.store.engine import make_engine
+from outlay.store.tenants import TenantStore
 from tests.integration.ingest_support import focus_export, read_topic, write_csv
 
 pytestmark = pytest.mark.e2e
@@ -64,8 +66,15 @@ async def test_ingest_for_a_tenant_stamps_every_record_and_refuses_a_bad_tenant(
     code, out = await outlay("ingest", str(export), "--tenant", "Acme Corp", env=env)
     assert code == 2, out
     assert "--tenant" in out and "tenant id 'Acme Corp' must be 1-63 lowercase letters" in out
+    code, out = await outlay("ingest", str(export), "--tenant", "acme", env=env)  # well formed, but no such tenant
+    assert code == 2 and "--tenant: no tenant 'acme'" in out, out
     assert await read_topic(broker, "outlay.usage.v1") == []  # nothing sent
 
+    engine = make_engine(store_url)
+    try:
+        await TenantStore(engine).create("acme", "Acme")
+    finally:
+        await engine.dispose()
     code, out = await outlay("ingest", str(export), "--tenant", "acme", env=env)
     assert code == 0 and "3 rows accepted" in out and "for tenant acme" in out, out
     code, out = await outlay("ingest", str(export), env=env)  # the default tenant: not skipped because of acme

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
+from outlay.events.policy import PolicyViolation
 from outlay.policies import AllowedInstanceFamilies, AutoApply, BudgetCeiling, PolicyIn, RequiredTags, Rule
+from outlay.tenancy import tenant_problem
+from services.gateway.webhooks.events import EVENT_TYPES, dedupe_key
 
 
 def test_required_tags_name_what_is_missing_empty_values_included() -> None:
@@ -58,3 +62,20 @@ def test_rules_are_one_tagged_union_and_bad_ones_name_the_field() -> None:
     assert "kind" in str(unknown.value)
     with pytest.raises(ValidationError):
         PolicyIn.model_validate({"name": "n", "rule": {"kind": "required_tags", "keys": ["team"], "extra": 1}})
+
+
+def test_tenant_ids_are_checked_whole() -> None:
+    assert tenant_problem("acme") is None
+    for bad in ("acme\n", "Acme", "-acme", "", "a" * 64, "ac me"):
+        assert tenant_problem(bad) is not None, repr(bad)
+
+
+def test_a_violation_found_again_is_the_same_webhook_delivery() -> None:
+    kind = EVENT_TYPES["policy_violation"]
+    first = PolicyViolation(
+        violation_id="v1", policy_id="p", policy_name="tags", kind="required_tags", subject="ec2-instance:i-1",
+        detail="missing tags: team", observed_at=datetime(2026, 11, 30, 6, tzinfo=UTC), evaluated_by="optimizer",
+    )  # fmt: skip
+    again = first.model_copy(update={"observed_at": datetime(2026, 11, 30, 12, tzinfo=UTC)})
+    other = first.model_copy(update={"violation_id": "v2"})
+    assert dedupe_key(kind, first) == dedupe_key(kind, again) != dedupe_key(kind, other)

@@ -41,6 +41,9 @@ class EventType:
     accepts: Callable[[dict[str, Any], Any], bool]  # (filters, event)
     filters: tuple[str, ...]
     wanted: Callable[[Any], bool] = lambda event: True  # events never delivered (unalerted anomalies)
+    # What makes two events the same delivery: by default the whole body (each update of an anomaly or plan is
+    # news); a violation found again by the next scan is the same news.
+    same: Callable[[Any], str] | None = None
 
 
 def _in(filters: dict[str, Any], name: str, value: str) -> bool:
@@ -98,6 +101,7 @@ EVENT_TYPES: dict[str, EventType] = {
             lambda v: v.model_dump(mode="json"),
             lambda f, v: _in(f, "kind", v.kind),
             ("kind",),
+            same=lambda v: v.violation_id,
         ),  # fmt: skip
     )
 }
@@ -126,6 +130,8 @@ def body_of(kind: EventType, event: BaseModel) -> str:
 
 def dedupe_key(kind: EventType, event: BaseModel) -> str:
     """The same update of the same event is one delivery per webhook."""
+    if kind.same is not None:
+        return hashlib.sha256(f"{kind.name}|{kind.same(event)}".encode()).hexdigest()[:64]
     return hashlib.sha256(body_of(kind, event).encode()).hexdigest()[:64]
 
 
