@@ -356,6 +356,7 @@ class UtilizationRow(Base):
 
     __tablename__ = "utilization_5m"
 
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True, default=DEFAULT_TENANT)
     resource_id: Mapped[str] = mapped_column(String(256), primary_key=True)
     metric: Mapped[str] = mapped_column(String(64), primary_key=True)
     bucket: Mapped[datetime] = mapped_column(DateTime(), primary_key=True)  # start of the five minutes, UTC
@@ -367,7 +368,7 @@ class UtilizationRow(Base):
     m4: Mapped[float | None] = mapped_column(Float, nullable=True)
 
     __table_args__ = (
-        Index("ix_utilization_5m_region_bucket", "region", "bucket"),
+        Index("ix_utilization_5m_tenant_region_bucket", "tenant_id", "region", "bucket"),
         Index("ix_utilization_5m_bucket", "bucket"),
     )
 

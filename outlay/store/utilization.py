@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from outlay.events.utilization import UtilizationSample
 from outlay.spread import to_naive_utc
 from outlay.store.models import UtilizationRow
+from outlay.store.tenant_scope import TenantScoped
 from outlay.store.upsert import dialect_insert
 
 KEPT_METRICS = frozenset({"CPUUtilization", "FreeableMemory"})  # rightsizing: EC2 CPU, RDS CPU and memory
@@ -28,22 +28,21 @@ def _bucket(at: datetime) -> tuple[datetime, str]:
     return minute - timedelta(minutes=minute.minute % 5), MINUTES[minute.minute % 5]
 
 
-class UtilizationStore:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+class UtilizationStore(TenantScoped):
+    """One tenant's five-minute utilization (two tenants metering the same resource ids never mix samples)."""
 
     async def add(self, samples: Sequence[UtilizationSample]) -> int:
         """Keep the samples of kept metrics (a sample seen again overwrites its own minute); returns how many."""
         rows: dict[tuple[str, str, datetime], dict[str, Any]] = {}
         kept = 0
         for sample in samples:
-            if sample.metric not in KEPT_METRICS:
+            if sample.metric not in KEPT_METRICS or sample.tenant_id != self.tenant_id:
                 continue
             bucket, column = _bucket(sample.timestamp)
             key = (sample.resource_id, sample.metric, bucket)
             row = rows.get(key)
             if row is None:
-                row = rows[key] = {"resource_id": sample.resource_id, "metric": sample.metric, "bucket": bucket,
+                row = rows[key] = {"tenant_id": self.tenant_id, "resource_id": sample.resource_id, "metric": sample.metric, "bucket": bucket,
                                    "region": sample.region} | dict.fromkeys(MINUTES)  # fmt: skip
             row[column] = sample.value
             kept += 1
@@ -54,7 +53,7 @@ class UtilizationStore:
             for i in range(0, len(values), _CHUNK):
                 stmt = dialect_insert(conn, UtilizationRow.__table__)
                 stmt = stmt.on_conflict_do_update(
-                    index_elements=["resource_id", "metric", "bucket"],
+                    index_elements=["tenant_id", "resource_id", "metric", "bucket"],
                     set_={m: func.coalesce(stmt.excluded[m], UtilizationRow.__table__.c[m]) for m in MINUTES},
                 )
                 await conn.execute(stmt, values[i : i + _CHUNK])
@@ -66,7 +65,7 @@ class UtilizationStore:
         table = UtilizationRow.__table__
         stmt = (
             select(table.c.resource_id, table.c.metric, table.c.bucket, *(table.c[m] for m in MINUTES))
-            .where(table.c.region == region, table.c.bucket >= lo, table.c.bucket < hi)
+            .where(self._mine(table.c), table.c.region == region, table.c.bucket >= lo, table.c.bucket < hi)
             .order_by(table.c.resource_id, table.c.metric, table.c.bucket)
         )
         out: Series = {}
@@ -83,5 +82,7 @@ class UtilizationStore:
         """Drop rows older than `before` (the lookback's start, with a margin)."""
         cutoff = to_naive_utc(before)
         async with self._engine.begin() as conn:
-            result = await conn.execute(delete(UtilizationRow).where(UtilizationRow.bucket < cutoff))
+            result = await conn.execute(
+                delete(UtilizationRow).where(self._mine(UtilizationRow), UtilizationRow.bucket < cutoff)
+            )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -71,7 +71,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
     engine = make_engine(settings.store_url)
     prices = Prices(engine)
 
-    utilization = UtilizationStore(engine)
+    utilization = UtilizationStore(engine).for_tenant(settings.optimizer_tenant)
 
     async def scanner(region: str, now: datetime, rules: TenantRules) -> ScanResult:
         # Metering's samples where they cover the lookback; CloudWatch for the rest (blocking boto3: a thread).

@@ -87,10 +87,12 @@ async def test_the_service_takes_its_tenants_decisions_only(store_url: str, brok
         assert rejected.requested_by == "bob"
         untouched = await plans.get(found.plan_id)  # the default tenant's plan: not this optimizer's to decide
         assert untouched is not None and untouched.status is PlanStatus.PROPOSED and untouched.decided_by is None
-        published = [p for p in await read_topic(broker, PLANS.name) if p["plan_id"] == found.plan_id]
+        async with asyncio.timeout(WITHIN):  # published after it is stored and audited
+            while not (published := [p for p in await read_topic(broker, PLANS.name) if p["plan_id"] == found.plan_id]):
+                await asyncio.sleep(0.1)
         assert [(p["tenant_id"], p["status"], p["requested_by"]) for p in published] == [("acme", "rejected", "bob")]
 
-        utilization = UtilizationStore(engine)
+        utilization = UtilizationStore(engine).for_tenant("acme")
         async with asyncio.timeout(WITHIN):
             while not (series := await utilization.series(REGION, minute, minute + timedelta(minutes=5))):
                 await asyncio.sleep(0.1)

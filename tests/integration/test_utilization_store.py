@@ -42,6 +42,23 @@ async def test_samples_are_kept_once_per_minute_as_five_minute_means(dialect_url
         await engine.dispose()
 
 
+async def test_each_tenant_keeps_its_own_samples_of_the_same_resource_ids(dialect_url: str) -> None:
+    engine = make_engine(dialect_url)
+    try:
+        acme, default = UtilizationStore(engine).for_tenant("acme"), UtilizationStore(engine)
+        theirs = [sample("i-1", m, 90.0).model_copy(update={"tenant_id": "acme"}) for m in range(5)]
+        assert await default.add(theirs) == 0  # another tenant's samples are not this store's to keep
+        assert await acme.add(theirs) == 5
+        assert await default.add([sample("i-1", m, 10.0) for m in range(5)]) == 5
+        window = (T0, T0 + timedelta(hours=1))
+        assert (await acme.series("us-east-1", *window))[("i-1", "CPUUtilization")] == [(T0, 90.0)]
+        assert (await default.series("us-east-1", *window))[("i-1", "CPUUtilization")] == [(T0, 10.0)]
+        assert await acme.prune(T0 + timedelta(hours=1)) == 1
+        assert (await default.series("us-east-1", *window))[("i-1", "CPUUtilization")] == [(T0, 10.0)]
+    finally:
+        await engine.dispose()
+
+
 class CountingCloudWatch:
     def __init__(self) -> None:
         self.asked: list[str] = []
