@@ -146,10 +146,17 @@ class AlertTracker:
     def __init__(self) -> None:
         self._last: dict[str, dict[str, ThresholdState]] = {}
 
+    def sent(self, alerts: list[BudgetAlert]) -> None:
+        """These alerts reached the topic: their states are now the ones to compare with."""
+        for alert in alerts:
+            self._last.setdefault(alert.tenant_id, {})[alert.alert_id] = alert.state
+
     def changes(
-        self, statuses: list[BudgetStatus], now: datetime, tenant_id: str = DEFAULT_TENANT
+        self, statuses: list[BudgetStatus], now: datetime, tenant_id: str = DEFAULT_TENANT, *, record: bool = True
     ) -> list[BudgetAlert]:
-        """`statuses`: every budget of `tenant_id` (the thresholds of a budget missing from them are forgotten)."""
+        """`statuses`: every budget of `tenant_id` (the thresholds of a budget missing from them are forgotten).
+        With `record=False` the alerts' new states are remembered only once `sent` says they were delivered, so an
+        alert that could not be published is raised again by the next run."""
         alerts = []
         current = {_alert_id(tenant_id, s, t.basis, t.percent) for s in statuses for t in s.thresholds}
         # Deleted budgets and past periods are forgotten.
@@ -159,9 +166,11 @@ class AlertTracker:
             for t in status.thresholds:
                 alert_id = _alert_id(tenant_id, status, t.basis, t.percent)
                 previous = last.get(alert_id)
-                last[alert_id] = t.state
                 if t.state == previous or (previous is None and t.state is ThresholdState.OK):
+                    last[alert_id] = t.state
                     continue
+                if record:
+                    last[alert_id] = t.state
                 alerts.append(
                     BudgetAlert(
                         alert_id=alert_id,

@@ -124,9 +124,10 @@ class Reforecaster:
         days = await history.daily(as_of, self._tag_keys)
         events = await self._forecasts(history, days, as_of, horizon_days, None)
         statuses = await self._statuses(days, await self._budgets.for_tenant(tenant_id).all(), as_of)
-        alerts = self._alerts.changes(statuses, datetime.now(UTC), tenant_id)
+        alerts = self._alerts.changes(statuses, datetime.now(UTC), tenant_id, record=False)
         if self._producer is not None:
-            await self._producer.send_many([*events, *alerts])
+            await self._producer.send_many([*events, *alerts])  # raises when not delivered: alerts raised again
+        self._alerts.sent(alerts)
         return events, len(alerts)
 
 

@@ -108,3 +108,14 @@ def test_only_the_tenants_whose_bill_a_commit_wrote_are_reforecast() -> None:
     assert billed_tenants(progress(["estimated", "billed"], ["acme", DEFAULT_TENANT])) == {"acme", DEFAULT_TENANT}
     assert billed_tenants(progress(["estimated"], ["acme"])) == set()
     assert billed_tenants(progress(["billed"], ["acme"], written=0)) == set()
+
+
+def test_an_alert_not_delivered_is_raised_again() -> None:
+    tracker = AlertTracker()
+    tight = statuses("100", 2500)
+    pending = tracker.changes(tight, AT, "acme", record=False)
+    assert pending  # the send failed: nothing recorded
+    again = tracker.changes(tight, AT, "acme", record=False)
+    assert [a.alert_id for a in again] == [a.alert_id for a in pending]
+    tracker.sent(again)
+    assert tracker.changes(tight, AT, "acme", record=False) == []
