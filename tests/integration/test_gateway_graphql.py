@@ -133,6 +133,10 @@ async def test_costs_and_plans_answer_as_rest_does(store_url: str) -> None:
             p["audit"] == [{"event": "proposed", "subject": f"plan:{p['planId']}"}] for p in got["plans"]["items"]
         )
         assert {r["plan"]["planId"] for r in got["recommendations"]} == {p["plan_id"] for p in rest_plans}
+        window = {"start": "2024-05-01", "end": "2024-05-03"}
+        rest_dims = (await http.get("/v1/costs/dimensions", params=window, headers=bearer(OPERATOR))).json()
+        got_dims = await gql(http, OPERATOR, '{ dimensions(start: "2024-05-01", end: "2024-05-03") }')
+        assert got_dims["data"]["dimensions"] == rest_dims and rest_dims["dimensions"]["service"]
         # A bad argument names itself, like REST's problem details; never a 500.
         bad = await gql(http, OPERATOR, '{ costs(start: "yesterday-ish") { total } }')
         assert bad["data"] is None and bad["errors"][0]["message"].startswith("start:")

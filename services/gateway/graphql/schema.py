@@ -26,6 +26,8 @@ from services.gateway.permissions import Scope
 from services.gateway.query import Cursor, ErrorCollector, QueryError, build_query, parse_choice, parse_int_in
 from services.gateway.report import iso, money
 from services.gateway.routes.anomalies import FeedbackIn, give_feedback
+from services.gateway.routes.costs import get_dimensions
+from services.gateway.routes.forecasts import get_forecasts
 from services.gateway.routes.plans import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -300,6 +302,24 @@ class Query:
         except QueryError as exc:
             raise problem(exc) from None
         return CostReport.of(report.to_json())
+
+    @strawberry.field(description="What costs can be grouped and filtered by in a period (REST: /v1/costs/dimensions)")
+    async def dimensions(self, info: Info, start: str | None = None, end: str | None = None) -> JSON:
+        info.context.need(Scope.READ_COSTS)
+        try:
+            return _json((await get_dimensions(info.context.http, start, end)).model_dump(mode="json"))
+        except QueryError as exc:
+            raise problem(exc) from None
+
+    @strawberry.field(description="Forecasts per scope, as REST gives them (GET /v1/forecasts): a list of forecasts")
+    async def forecasts(self, info: Info, scopes: list[str] | None = None, horizon_days: int | None = None) -> JSON:
+        info.context.need(Scope.READ_FORECASTS)
+        horizon = None if horizon_days is None else str(horizon_days)
+        try:
+            out = await get_forecasts(info.context.http, scopes or [], horizon, None)
+        except (QueryError, HTTPException) as exc:
+            raise problem(exc) from None
+        return _json(out.model_dump(mode="json")["forecasts"])
 
     @strawberry.field(description="Cost anomalies, newest first (REST: GET /v1/anomalies)")
     async def anomalies(
