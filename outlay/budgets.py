@@ -18,6 +18,7 @@ from outlay.events.currencies import currency_code
 from outlay.events.usage import Money
 from outlay.money import NANOS_PER_UNIT, to_nanos
 from outlay.scopes import parse_scope
+from outlay.text import printable
 
 __all__ = [
     "Budget",
@@ -54,6 +55,8 @@ class BudgetIn(BaseModel):
 
     name: str = Field(min_length=1, max_length=200)
     scope: str = Field(description="'total', 'billing_account_id=…', 'service=…' or 'tag:<key>=<value>'.")
+
+    _printable = field_validator("name")(printable)
     amount: Money = Field(gt=0)
     currency: str = "USD"
     period: BudgetPeriod = BudgetPeriod.MONTHLY

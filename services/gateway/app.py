@@ -30,6 +30,7 @@ from services.gateway.routes import budgets as budget_routes
 from services.gateway.routes import costs, health
 from services.gateway.routes import forecasts as forecast_routes
 from services.gateway.routes import keys as key_routes
+from services.gateway.routes import me as me_routes
 from services.gateway.routes import plans as plan_routes
 from services.gateway.routes import policies as policy_routes
 from services.gateway.routes import stream as stream_routes
@@ -175,6 +176,7 @@ def create_app(
     ):
         app.include_router(router, dependencies=[Depends(auth), Depends(requires(scope))])
     app.include_router(stream_routes.router, dependencies=[Depends(auth)])  # each topic checks its own scope
+    app.include_router(me_routes.router, dependencies=[Depends(auth)])  # any key: about itself
     app.include_router(graphql_router(auth), prefix="/graphql")  # each field checks its own scope
     return app
 

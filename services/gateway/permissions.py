@@ -62,19 +62,14 @@ class Principal:
 
     @property
     def identity(self) -> str:
-        """Who is responsible for this call, as the approval rule names people: the key's person, else the person
-        who made the key, else the key itself."""
-        if self.user_id:
-            return f"user:{self.user_id}"
-        if self.maker and self.maker.startswith("user:"):
-            return self.maker
-        return f"key:{self.key_id}"
+        """Who this key is: its person, else the key itself."""
+        return f"user:{self.user_id}" if self.user_id else f"key:{self.key_id}"
 
     @property
     def identities(self) -> frozenset[str]:
-        """Everyone this call could stand for: the key, its person and its maker. Whoever asked for a plan's
-        approval may approve it through none of them (an admin's key made for a colleague is still hers)."""
-        return frozenset(i for i in (f"key:{self.key_id}", self.maker, self.identity) if i)
+        """Everyone who could be behind this call: the key's person and whoever made the key (they held its
+        secret). The approval rule refuses an approval when these meet the asker's."""
+        return frozenset(i for i in (self.identity, self.maker) if i)
 
 
 def effective_scopes(key_scopes: frozenset[Scope], role: str | None) -> frozenset[Scope]:

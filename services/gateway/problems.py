@@ -66,13 +66,30 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     return response
 
 
+def _refused_value(exc: Exception) -> bool:
+    """The store refused a value itself (SQLSTATE class 22, data exception), whichever way the driver says so:
+    asyncpg's errors reach SQLAlchemy as plain DBAPIErrors carrying the SQLSTATE."""
+    if isinstance(exc, DataError):
+        return True
+    cause: BaseException | None = getattr(exc, "orig", None)
+    for _ in range(3):
+        if cause is None:
+            return False
+        state = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
+        if isinstance(state, str):
+            return state.startswith("22")
+        cause = cause.__cause__
+    return False
+
+
 async def _store_unavailable(_: Request, exc: Exception) -> JSONResponse:
     # The store refused the data itself (a value it cannot hold, a conflict): the request's fault, not worth a retry.
-    if isinstance(exc, DataError):
-        log.warning("the store refused a value: %s", type(exc.orig).__name__ if exc.orig else exc)
+    if _refused_value(exc):
+        log.warning("the store refused a value: %s", type(exc).__name__)
         return problem(422, "a value in the request cannot be stored (control characters, or out of range)")
     if isinstance(exc, IntegrityError):
-        return problem(409, "the request conflicts with what is stored (it exists already?)")
+        log.error("unexpected conflict in the store: %s", exc)  # the expected ones are answered by the stores
+        return problem(409, "the request conflicts with what is stored")
     # Otherwise the request was fine and the store was not (down, or not migrated yet). Clients may retry.
     log.error("store error: %s", exc)
     response = problem(503, "the store could not answer; try again shortly", kind="store-unavailable")

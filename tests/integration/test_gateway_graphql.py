@@ -243,8 +243,19 @@ async def test_another_tenants_rows_are_not_there(store_url: str, broker: str) -
         )  # fmt: skip
         assert judged["errors"][0]["message"] == f"no anomaly with id {anomaly_id!r}"
         asked = await gql(http, keys["globex"], 'mutation { requestPlanApproval(planId: "plan-0001") { requestedBy } }')
-        assert "no plan with id" in asked["errors"][0]["message"]
+        assert (
+            asked["data"] is None and asked["errors"]
+        )  # refused (an admin key has no person; nor is it globex's plan)
         ours = await gql(http, keys["acme"], 'mutation { requestPlanApproval(planId: "plan-0001") { requestedBy } }')
-        assert ours["data"]["requestPlanApproval"]["requestedBy"].startswith("key:")
-        self_approve = await gql(http, keys["acme"], 'mutation { decidePlan(planId: "plan-0001", approve: true) }')
+        assert "asked for by people" in ours["errors"][0]["message"]  # the admin key has no person
+        person = await http.post(
+            "/v1/users", headers=bearer(keys["acme"]), json={"email": "p@acme.test", "role": "admin"}
+        )
+        made = await http.post(
+            "/v1/keys", headers=bearer(keys["acme"]), json={"name": "p", "user_id": person.json()["user_id"]}
+        )
+        own = (await http.post("/v1/me/keys", headers=bearer(made.json()["key"]), json={"name": "own"})).json()["key"]
+        asked_ok = await gql(http, own, 'mutation { requestPlanApproval(planId: "plan-0001") { requestedBy } }')
+        assert "user:" in asked_ok["data"]["requestPlanApproval"]["requestedBy"]
+        self_approve = await gql(http, own, 'mutation { decidePlan(planId: "plan-0001", approve: true) }')
         assert "cannot approve" in self_approve["errors"][0]["message"]

@@ -59,6 +59,14 @@ async def test_policies_are_versioned_audited_and_kept_to_their_tenant(store_url
                                 "rule": {**rule, "families": ["m7g"]}}]  # fmt: skip
         assert (await http.post("/graphql", headers=theirs, json=query)).json()["data"]["policies"] == []
         assert (await http.delete(f"/v1/policies/{policy['policy_id']}", headers=admin)).status_code == 204
+        # A value PostgreSQL itself refuses (a NUL in text) is the request's fault: 422, never "try again" (503).
+        nul_scope = {"name": "n", "scope": "service=a\u0000b", "amount": "10", "period": "monthly"}
+        refused = await http.post("/v1/budgets", headers=admin, json=nul_scope)
+        assert refused.status_code == 422, refused.text
+        nul_name = await http.post(
+            "/v1/budgets", headers=admin, json={**nul_scope, "name": "a\u0000", "scope": "total"}
+        )
+        assert nul_name.status_code == 422 and "name" in nul_name.text
         assert (await http.get(f"/v1/policies/{policy['policy_id']}", headers=admin)).status_code == 404
 
 

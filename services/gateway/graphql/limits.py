@@ -31,7 +31,8 @@ MAX_ALIASES = 20
 MAX_TOKENS = 2000
 MAX_COST = 100_000
 MAX_PAGE = 500  # a page size given through a variable counts as the largest page (plans, anomalies)
-EXPENSIVE = {"costs": 20_000}  # fields whose answer is large whatever is selected (costs: up to 50,000 rows)
+# Fields whose work is large whatever is selected: costs (up to 50,000 rows), dimensions (up to 400 days scanned).
+EXPENSIVE = {"costs": 20_000, "dimensions": 10_000}
 DEFAULT_PAGE = 50  # a paged field (one with `first`) asked without it: the API's default page
 LIST_CAP = 200  # a top-level list without paging (recommendations): the most it is expected to hold
 NESTED_LIST = 50  # a list under a list (a plan's audit entries): the most a resolver returns (context.AUDIT_PER_PLAN)

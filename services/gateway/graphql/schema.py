@@ -64,7 +64,7 @@ def problem(exc: QueryError | HTTPException) -> BadArgument:
 
 def checked_id(name: str, value: str) -> str:
     """Ids as REST's paths take them (a NUL or an overlong id never reaches the store)."""
-    if len(value) > 64 or not _ID.match(value):
+    if len(value) > 64 or not _ID.fullmatch(value):
         raise BadArgument(f"{name}: not an id")
     return value
 
@@ -199,7 +199,10 @@ class Plan:
             updated_at=iso(plan.updated_at),
         )  # fmt: skip
 
-    @strawberry.field(description="Every decision, step, check and rollback of the plan, in order")
+    @strawberry.field(
+        description="The plan's first 50 decisions, steps, checks and rollbacks, in order (all of them: REST's "
+        "GET /v1/plans/{id}/audit)"
+    )
     async def audit(self, info: Info) -> list[AuditEntryType]:
         return [AuditEntryType.of(e) for e in await info.context.plan_audit.load(self.plan_id)]
 
@@ -420,7 +423,7 @@ class Query:
             chosen = None if kind is None else parse_choice(Kind, kind, Kind.RIGHTSIZE, "kind").value
         except QueryError as exc:
             raise problem(exc) from None
-        if region is not None and (len(region) > 32 or not _ID.match(region)):
+        if region is not None and (len(region) > 32 or not _ID.fullmatch(region)):
             raise BadArgument("region: not a region name")
         return [Recommendation.of(r) for r in await info.context.stores.recommendations.all(chosen, region)]
 

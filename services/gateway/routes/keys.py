@@ -76,7 +76,7 @@ def _audit(request: Request) -> AuditLog:
     return stores_of(request).audit
 
 
-def _out(key: StoredKey) -> KeyOut:
+def key_out(key: StoredKey) -> KeyOut:
     return KeyOut(
         key_id=key.key_id, name=key.name, scopes=key.scopes, created_by=key.created_by, created_at=key.created_at,
         expires_at=key.expires_at, revoked_at=key.revoked_at, user_id=key.user_id,
@@ -108,13 +108,13 @@ async def create_key(request: Request, body: KeyIn) -> NewKeyOut:
     await _audit(request).append(
         [AuditEvent(key.created_at, principal.actor, f"key:{key.key_id}", "key_created", detail)]
     )
-    return NewKeyOut(**_out(key).model_dump(), key=secret)
+    return NewKeyOut(**key_out(key).model_dump(), key=secret)
 
 
 @router.get("", response_model=KeysOut, responses=PROBLEM_RESPONSES, summary="Every API key (never the secrets)")
 async def list_keys(request: Request) -> KeysOut:
     reject_unknown(request, frozenset())
-    return KeysOut(keys=[_out(k) for k in await _store(request).all()])
+    return KeysOut(keys=[key_out(k) for k in await _store(request).all()])
 
 
 @router.delete("/{key_id}", status_code=204, responses=PROBLEM_RESPONSES, summary="Revoke a key, at once")

@@ -228,8 +228,15 @@ async def _decide(request: Request, plan_id: str, decision: Decision, body: Deci
     if plan.status is not PlanStatus.PROPOSED:
         raise HTTPException(409, f"plan {plan_id!r} is {plan.status.value}: only a proposed plan can be decided")
     principal = principal_of(request)
-    if decision is Decision.APPROVE and plan.requested_by in principal.identities:
-        raise HTTPException(403, "whoever asked for a plan's approval cannot approve it: another approver must")
+    if principal.user_id is None and not principal.operator:
+        raise HTTPException(403, "plans are decided by people: use a key of your own (POST /v1/me/keys)")
+    asked_by = set((plan.requested_by or "").split(",")) - {""}
+    if decision is Decision.APPROVE and asked_by & principal.identities:
+        raise HTTPException(
+            403,
+            "whoever asked for a plan's approval cannot approve it, nor anyone with a key they made or that made "
+            "theirs: another approver, with a key of their own (POST /v1/me/keys), must",
+        )
     now = datetime.now(UTC)
     sender: EventSender = request.app.state.events
     audit, subject, actor = _audit(request), f"plan:{plan_id}", principal_of(request).actor
@@ -267,8 +274,11 @@ async def _decide(request: Request, plan_id: str, decision: Decision, body: Deci
 async def request_approval(request: Request, body: DecisionIn | None = None, plan_id: str = _ID) -> ActionPlan:
     reject_unknown(request, frozenset())
     principal, now = principal_of(request), datetime.now(UTC)
+    if principal.user_id is None:
+        raise HTTPException(403, "approvals are asked for by people: use a key of your own (POST /v1/me/keys)")
     plans = _plans(request)
-    asked = await plans.request_approval(plan_id, principal.identity, now)
+    # Recorded with whoever made the asker's key: they could have asked with it, so they may not approve either.
+    asked = await plans.request_approval(plan_id, ",".join(sorted(principal.identities)), now)
     if asked is None:
         plan = await plans.get(plan_id)
         if plan is None:

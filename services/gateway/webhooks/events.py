@@ -42,7 +42,7 @@ class EventType:
     filters: tuple[str, ...]
     wanted: Callable[[Any], bool] = lambda event: True  # events never delivered (unalerted anomalies)
     # What makes two events the same delivery: by default the whole body (each update of an anomaly or plan is
-    # news); a violation found again by the next scan is the same news.
+    # news); a violation found again by the next scan the same day is the same news (a reminder a day after).
     same: Callable[[Any], str] | None = None
 
 
@@ -101,7 +101,7 @@ EVENT_TYPES: dict[str, EventType] = {
             lambda v: v.model_dump(mode="json"),
             lambda f, v: _in(f, "kind", v.kind),
             ("kind",),
-            same=lambda v: v.violation_id,
+            same=lambda v: f"{v.violation_id}|{v.observed_at:%Y-%m-%d}",  # a standing violation: once a day
         ),  # fmt: skip
     )
 }
