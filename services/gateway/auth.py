@@ -74,7 +74,7 @@ class RateLimiter:
 
 
 OPERATOR = Principal("operator", "operator", DEFAULT_TENANT, frozenset({Scope.ADMIN}), operator=True)
-LOCAL = Principal("local", "local (no key configured)", DEFAULT_TENANT, frozenset({Scope.ADMIN}))
+LOCAL = Principal("local", "local (no key configured)", DEFAULT_TENANT, frozenset({Scope.ADMIN}), operator=True)
 
 
 class ApiKeyAuth:

@@ -117,7 +117,9 @@ def scan_region(
 ) -> ScanResult:
     result = ScanResult()
     lookback = timedelta(days=settings.lookback_days)
-    start = now - lookback
+    # On a five-minute boundary: the samples' slots then line up with the clock's hours (a schedule's "09:00"); from
+    # any other minute, each hour's mean would take a few minutes of the next one.
+    start = _on_period(now - lookback)
     slots = int(lookback.total_seconds() // PERIOD_S)
     instances = inventory.instances(region)
     result.instances = list(instances)
@@ -174,6 +176,11 @@ def scan_region(
         )
     )
     return result
+
+
+def _on_period(at: datetime) -> datetime:
+    """`at` rounded down to a PERIOD_S boundary (of the epoch, so of every hour)."""
+    return at - timedelta(seconds=int(at.timestamp()) % PERIOD_S, microseconds=at.microsecond)
 
 
 def _hourly(grid: np.ndarray) -> np.ndarray:
