@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -185,22 +184,19 @@ async def test_store_refused_record_is_isolated(store_url: str) -> None:
     await assert_reconciles(store_url, good)
 
 
-async def test_writer_throughput_postgresql(store_url: str) -> None:
-    """100k records through the COPY path: prints records/s (the ledger target is >= 20k/s)."""
+async def test_a_large_stream_through_the_copy_path_reconciles(store_url: str) -> None:
+    """100k records in batches of 5,000 through the COPY path, each hour its own bucket: every row and rollup
+    (both levels) adds up. (Its speed is measured by `make bench-ingest`, not asserted here.)"""
     records = [usage(i, start=T0 + timedelta(hours=i % 2000)) for i in range(100_000)]
     engine = make_engine(store_url)
     writer = LedgerWriter(engine)
     try:
-        began = time.perf_counter()
         for i in range(0, len(records), 5000):
-            await writer.write(records[i : i + 5000])
-        elapsed = time.perf_counter() - began
+            result = await writer.write(records[i : i + 5000])
+            assert (result.written, result.duplicates) == (5000, 0)
     finally:
         await engine.dispose()
-    rate = len(records) / elapsed
-    print(f"\nledger writer: {len(records)} records into PostgreSQL in {elapsed:.2f}s = {rate:,.0f} records/s")
     await assert_reconciles(store_url, records)
-    assert rate > 5_000  # a loose floor: far below target means the fast path is broken
 
 
 @pytest.fixture(params=["postgresql", "sqlite"])
