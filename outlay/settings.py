@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     api_key: SecretStr | None = Field(default=None, alias="OUTLAY_API_KEY")
     # Rows (buckets x groups) one cost query may answer; a larger query is refused naming what to narrow.
     api_max_cells: int = Field(default=50_000, ge=100, le=1_000_000, alias="OUTLAY_API_MAX_CELLS")
+    # Cost answers kept until the ledger commits more of their tenant's rows (and at most this many seconds; 0: no
+    # cache), in at most this many MiB per gateway process. Only while the gateway follows the ledger's progress.
+    api_cache_seconds: float = Field(default=60.0, ge=0, le=3600, alias="OUTLAY_API_CACHE_SECONDS")
+    api_cache_mb: int = Field(default=64, ge=0, le=65536, alias="OUTLAY_API_CACHE_MB")
     # Requests a minute each API key may make (per gateway process); 0: no limit.
     rate_limit_per_minute: int = Field(default=1200, ge=0, alias="OUTLAY_RATE_LIMIT_PER_MINUTE")
     # Webhooks: deliveries to internal addresses (loopback, private, link-local, metadata) only when allowed; tries

@@ -18,6 +18,7 @@ from outlay.store.webhooks import WebhookStore
 from outlay.telemetry import exposition
 from outlay.telemetry.http import HttpMetricsMiddleware
 from services.gateway.anomalies.sink import AnomalySink
+from services.gateway.answer_cache import AnswerCache
 from services.gateway.auth import ApiKeyAuth, RateLimiter, requires
 from services.gateway.event_sender import EventSender
 from services.gateway.forecasts.client import ForecastClient
@@ -86,6 +87,10 @@ def create_app(
         app.state.tenants = TenantStore(engine)
         app.state.webhooks = WebhookStore(engine)
         app.state.follower = app.state.anomaly_follower = app.state.anomaly_sink = None
+        # Serves only while the progress follower below is positioned (none without a broker: no cache).
+        app.state.answers = AnswerCache(
+            max_age=settings.api_cache_seconds, max_bytes=settings.api_cache_mb * 1024 * 1024
+        )
         app.state.budget_alert_follower = app.state.plan_follower = app.state.forecast_follower = None
         deliverer = Deliverer(
             app.state.webhooks,
@@ -98,7 +103,7 @@ def create_app(
         ]
         if bootstrap:
             # Followers fan out to this process's clients; the sink stores each update once per group.
-            app.state.follower = ProgressFollower(bootstrap, store, hub, client_id=client_id)
+            app.state.follower = ProgressFollower(bootstrap, store, hub, client_id=client_id, answers=app.state.answers)
             app.state.anomaly_follower = AnomalyFollower(bootstrap, hub, client_id=client_id)
             app.state.budget_alert_follower = BudgetAlertFollower(bootstrap, hub, client_id=client_id)
             app.state.plan_follower = PlanFollower(bootstrap, hub, client_id=client_id)

@@ -117,6 +117,13 @@ class CostQuery:
     metric: Metric = Metric.BILLED
     max_cells: int = DEFAULT_MAX_CELLS
 
+    @property
+    def identity(self) -> tuple[object, ...]:
+        """A hashable value equal for queries with equal answers (the filters' mappings made tuples)."""
+        dims = tuple(sorted(self.filters.dimensions.items()))
+        tags = tuple(sorted(self.filters.tags.items()))
+        return (self.range, self.grain, self.group_by, dims, tags, self.metric, self.max_cells)
+
 
 def parse_instant(text: str, field_name: str) -> datetime:
     """An ISO date (midnight UTC) or datetime; aware values are converted to UTC. Returns naive UTC."""

@@ -31,6 +31,7 @@ from outlay.kafka.keep_running import keep_running
 from outlay.spread import Grain, floor_to, to_naive_utc
 from outlay.tenancy import DEFAULT_TENANT
 from services.gateway.anomalies.render import anomaly_json
+from services.gateway.answer_cache import AnswerCache
 from services.gateway.costs_query import CostStore
 from services.gateway.permissions import Principal, Scope
 from services.gateway.query import CostQuery, Filters, QueryError, TimeRange, parse_group_by
@@ -284,6 +285,9 @@ class TopicFollower(Generic[E]):
     async def handle(self, events: list[E]) -> None:
         raise NotImplementedError
 
+    def positioned(self) -> None:
+        """Called each time the follower is positioned at the end of its topic (events before were not seen)."""
+
     async def run(self) -> None:
         """Follow forever; broker outages are retried with backoff (the REST API keeps serving)."""
         await keep_running(f"{self._topic.name} follower", self._follow, on_failure=self.ready.clear)
@@ -304,6 +308,7 @@ class TopicFollower(Generic[E]):
             await consumer.seek_to_end(*partitions)
             for tp in partitions:
                 await consumer.position(tp)  # resolve "latest" now, so ready means positioned
+            self.positioned()
             self.ready.set()
             while True:
                 batch = await consumer.getmany(timeout_ms=1000)
@@ -325,14 +330,30 @@ class TopicFollower(Generic[E]):
 
 
 class ProgressFollower(TopicFollower[LedgerProgress]):
-    """Ledger progress → per-minute cost ticks for the clients."""
+    """Ledger progress → per-minute cost ticks for the clients, and the end of the written tenants' cached answers."""
 
-    def __init__(self, bootstrap_servers: str, store: CostStore, hub: StreamHub, client_id: str = "outlay-gateway"):
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        store: CostStore,
+        hub: StreamHub,
+        client_id: str = "outlay-gateway",
+        answers: AnswerCache | None = None,
+    ):
         super().__init__(bootstrap_servers, LEDGER_PROGRESS, client_id)
         self._store = store
         self._hub = hub
+        self._answers = answers
+        if answers is not None:
+            answers.attach(self.ready.is_set)
+
+    def positioned(self) -> None:
+        if self._answers is not None:
+            self._answers.invalidate_all()  # commits made while this follower was away went unseen
 
     async def handle(self, events: list[LedgerProgress]) -> None:
+        if self._answers is not None:
+            self._answers.invalidate(t for e in events for t in e.tenant_ids)
         listening = self._hub.tenants()
         # Each tenant's ticks come from its own store query: only tenants both written and listened to.
         for tenant_id in sorted(listening & {t for e in events for t in e.tenant_ids}):

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from outlay.spread import Grain
+from services.gateway.answer_cache import AnswerCache
 from services.gateway.costs_query import CostStore
 from services.gateway.query import DIMENSIONS, FieldError, Metric, QueryError, build_query, parse_range
 from services.gateway.report import iso
@@ -86,7 +87,10 @@ async def get_costs(
         max_cells=request.app.state.max_cells,
     )
     # The body is rendered as documented (CostsOut) by the store; returned as is, not validated row by row again.
-    return Response(await store_of(request).costs_body(query), media_type="application/json")
+    store = store_of(request)
+    answers: AnswerCache = request.app.state.answers
+    body = await answers.get(store.tenant_id, query.identity, lambda: store.costs_body(query))
+    return Response(body, media_type="application/json")
 
 
 @router.get(

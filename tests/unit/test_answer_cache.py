@@ -1,0 +1,167 @@
+"""The gateway's answer cache: what ends an answer, shared computations, bounds. No I/O."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import pytest
+
+from services.gateway.answer_cache import AnswerCache
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Computations:
+    """Counts calls; each returns a new body, so a cached answer is told apart from a fresh one."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def __call__(self) -> bytes:
+        self.calls += 1
+        return f"answer {self.calls}".encode()
+
+
+async def until(condition: Callable[[], bool], within: float = 5.0) -> None:
+    """Let the loop run until `condition` holds (or fail after `within` seconds)."""
+    async with asyncio.timeout(within):
+        while not condition():
+            await asyncio.sleep(0)
+
+
+def cache(clock: Clock | None = None, *, max_bytes: int = 1000, active: bool = True) -> AnswerCache:
+    return AnswerCache(max_age=60, max_bytes=max_bytes, active=lambda: active, clock=clock or Clock())
+
+
+async def test_an_answer_is_kept_until_its_tenant_is_written() -> None:
+    answers, compute = cache(), Computations()
+    assert await answers.get("acme", "q", compute) == b"answer 1"
+    assert await answers.get("acme", "q", compute) == b"answer 1"
+    answers.invalidate(["globex"])  # another tenant's commit changes nothing here
+    assert await answers.get("acme", "q", compute) == b"answer 1"
+    answers.invalidate(["acme"])
+    assert await answers.get("acme", "q", compute) == b"answer 2"
+    assert (answers.stats.hits, answers.stats.misses) == (2, 2)
+
+
+async def test_tenants_and_queries_never_share_answers() -> None:
+    answers, compute = cache(), Computations()
+    assert await answers.get("acme", "q", compute) == b"answer 1"
+    assert await answers.get("globex", "q", compute) == b"answer 2"
+    assert await answers.get("acme", "other query", compute) == b"answer 3"
+
+
+async def test_answers_end_after_max_age() -> None:
+    clock = Clock()
+    answers, compute = cache(clock), Computations()
+    await answers.get("acme", "q", compute)
+    clock.now = 60
+    assert await answers.get("acme", "q", compute) == b"answer 1"
+    clock.now = 60.5
+    assert await answers.get("acme", "q", compute) == b"answer 2"
+
+
+async def test_nothing_is_served_or_kept_while_inactive() -> None:
+    active = True
+    answers = AnswerCache(max_age=60, max_bytes=1000, active=lambda: active)
+    compute = Computations()
+    await answers.get("acme", "q", compute)
+    active = False  # the progress follower lost the broker: commits may pass unseen
+    assert await answers.get("acme", "q", compute) == b"answer 2"
+    active = True
+    answers.invalidate_all()  # what the follower does when it is positioned again
+    assert await answers.get("acme", "q", compute) == b"answer 3"
+    assert AnswerCache(max_age=0, max_bytes=1000, active=lambda: True).enabled is False
+
+
+async def test_an_answer_computed_across_a_commit_is_not_kept() -> None:
+    answers = cache()
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def slow() -> bytes:
+        started.set()
+        await release.wait()
+        return b"read before the commit"
+
+    pending = asyncio.ensure_future(answers.get("acme", "q", slow))
+    await asyncio.wait_for(started.wait(), 5)
+    answers.invalidate(["acme"])  # the ledger committed while the query ran
+    release.set()
+    assert await pending == b"read before the commit"
+    compute = Computations()
+    assert await answers.get("acme", "q", compute) == b"answer 1"
+
+
+async def test_concurrent_misses_share_one_computation() -> None:
+    answers = cache()
+    release = asyncio.Event()
+    calls = 0
+
+    async def slow() -> bytes:
+        nonlocal calls
+        calls += 1
+        await release.wait()
+        return b"shared"
+
+    waiters = [asyncio.ensure_future(answers.get("acme", "q", slow)) for _ in range(5)]
+    await until(lambda: answers.stats.misses == 5)
+    release.set()
+    assert await asyncio.gather(*waiters) == [b"shared"] * 5
+    assert calls == 1 and answers.stats.shared == 4
+
+
+async def test_a_caller_going_away_does_not_cancel_the_others() -> None:
+    answers = cache()
+    release = asyncio.Event()
+
+    async def slow() -> bytes:
+        await release.wait()
+        return b"done"
+
+    first = asyncio.ensure_future(answers.get("acme", "q", slow))
+    second = asyncio.ensure_future(answers.get("acme", "q", slow))
+    await until(lambda: answers.stats.shared == 1)
+    first.cancel()
+    release.set()
+    assert await second == b"done"
+    with pytest.raises(asyncio.CancelledError):
+        await first
+
+
+async def test_failures_reach_every_waiter_and_are_not_kept() -> None:
+    answers = cache()
+
+    async def failing() -> bytes:
+        raise ValueError("too many cells")
+
+    with pytest.raises(ValueError, match="too many cells"):
+        await answers.get("acme", "q", failing)
+    compute = Computations()
+    assert await answers.get("acme", "q", compute) == b"answer 1"
+
+
+async def test_bounded_in_bytes_least_recently_used_first_out() -> None:
+    answers = cache(max_bytes=40)  # answers of 8 bytes ("answer N"): five fit
+
+    async def body(name: str) -> bytes:
+        return name.encode().ljust(8, b".")
+
+    for name in "abcde":
+        await answers.get("acme", name, lambda n=name: body(n))  # type: ignore[misc]
+    await answers.get("acme", "a", lambda: body("a"))  # a is used again: b is now the oldest
+    await answers.get("acme", "f", lambda: body("f"))
+    hits = answers.stats.hits
+    compute = Computations()
+    assert await answers.get("acme", "a", compute) == b"a......."
+    assert await answers.get("acme", "b", compute) == b"answer 1"  # evicted
+    assert answers.stats.hits == hits + 1
+    huge = b"x" * 11  # more than a quarter of the cache: served, not kept
+    await answers.get("acme", "huge", lambda: asyncio.sleep(0, huge))
+    assert await answers.get("acme", "huge", compute) == b"answer 2"
