@@ -9,7 +9,8 @@ from typing import Annotated
 from pydantic import Field
 
 DEFAULT_TENANT = "default"
-TENANT_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
+MAX_TENANT_ID = 63
+TENANT_PATTERN = rf"^[a-z0-9][a-z0-9-]{{0,{MAX_TENANT_ID - 1}}}$"
 _TENANT = re.compile(TENANT_PATTERN)
 
 TenantId = Annotated[
@@ -21,7 +22,7 @@ TenantId = Annotated[
 def tenant_problem(value: str) -> str | None:
     """What is wrong with a tenant id, or None."""
     if _TENANT.fullmatch(value) is None:  # (match would take "acme\n": `$` matches before a final newline)
-        return f"tenant id {value!r} must be 1-63 lowercase letters, digits or '-', starting with a letter or digit"
+        return f"tenant id {value!r} must be 1-{MAX_TENANT_ID} lowercase letters, digits or '-', starting with a letter or digit"
     return None
 
 

@@ -51,7 +51,7 @@ class StoredKey:
         return self.revoked_at is None and (self.expires_at is None or now < self.expires_at)
 
 
-def _key(row: Mapping[Any, Any]) -> StoredKey:
+def stored_key(row: Mapping[Any, Any]) -> StoredKey:
     def aware(value: datetime | None) -> datetime | None:
         return None if value is None else value.replace(tzinfo=UTC)
 
@@ -62,6 +62,22 @@ def _key(row: Mapping[Any, Any]) -> StoredKey:
     )  # fmt: skip
 
 
+def new_key_row(
+    tenant_id: str, name: str, scopes: list[str], created_by: str, expires_at: datetime | None = None,
+    user_id: str | None = None, created_by_identity: str | None = None,
+) -> tuple[dict[str, Any], str]:  # fmt: skip
+    """A new key's `api_keys` row, and its full secret text (never stored)."""
+    key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
+    columns = {
+        "key_id": key_id, "tenant_id": tenant_id, "user_id": user_id,
+        "created_by_identity": created_by_identity, "name": name, "secret_sha256": digest(secret),
+        "scopes": sorted(set(scopes)), "created_by": created_by[:200],
+        "created_at": stored_now(), "expires_at": None if expires_at is None else to_naive_utc(expires_at),
+        "revoked_at": None,
+    }  # fmt: skip
+    return columns, f"{PREFIX}_{key_id}_{secret}"
+
+
 class ApiKeyStore(TenantScoped):
     """One tenant's API keys; `verify` alone looks across tenants, since a presented key says whose it is."""
 
@@ -70,17 +86,11 @@ class ApiKeyStore(TenantScoped):
         user_id: str | None = None, created_by_identity: str | None = None,
     ) -> tuple[StoredKey, str]:  # fmt: skip
         """The new key, and its full secret text: returned this once, never stored."""
-        key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
-        columns = {
-            "key_id": key_id, "tenant_id": self.tenant_id, "user_id": user_id,
-            "created_by_identity": created_by_identity, "name": name, "secret_sha256": digest(secret),
-            "scopes": sorted(set(scopes)), "created_by": created_by[:200],
-            "created_at": stored_now(), "expires_at": None if expires_at is None else to_naive_utc(expires_at),
-            "revoked_at": None,
-        }  # fmt: skip
+        columns, secret = new_key_row(self.tenant_id, name, scopes, created_by, expires_at, user_id,
+                                      created_by_identity)  # fmt: skip
         async with self._engine.begin() as conn:
             await conn.execute(insert(ApiKeyRow).values(**columns))
-        return _key(columns), f"{PREFIX}_{key_id}_{secret}"
+        return stored_key(columns), secret
 
     async def verify(self, presented: str, now: datetime) -> StoredKey | None:
         """The key `presented` is, if it is one, matches, and is neither revoked nor expired."""
@@ -92,13 +102,13 @@ class ApiKeyStore(TenantScoped):
             row = (await conn.execute(select(ApiKeyRow.__table__).where(ApiKeyRow.key_id == key_id))).first()
         if row is None or not hmac.compare_digest(row.secret_sha256, digest(secret)):
             return None
-        key = _key(row._mapping)
+        key = stored_key(row._mapping)
         return key if key.usable(now) else None
 
     async def all(self) -> list[StoredKey]:
         stmt = select(ApiKeyRow.__table__).where(self._mine(ApiKeyRow)).order_by(ApiKeyRow.created_at, ApiKeyRow.key_id)
         async with self._engine.connect() as conn:
-            return [_key(r._mapping) for r in await conn.execute(stmt)]
+            return [stored_key(r._mapping) for r in await conn.execute(stmt)]
 
     async def revoke(self, key_id: str, now: datetime) -> bool:
         stmt = (

@@ -73,6 +73,31 @@ def _entry(r: Any) -> AuditEntry:
     )
 
 
+async def append_entries(conn: AsyncConnection, tenant_id: str, entries: Sequence[AuditEvent]) -> None:
+    """Chain `entries` onto `tenant_id`'s trail inside the caller's transaction (which commits them or none)."""
+    await _lock(conn)
+    last = (
+        await conn.execute(
+            select(AuditRow.entry_hash)
+            .where(AuditRow.tenant_id == tenant_id)
+            .order_by(AuditRow.audit_id.desc())
+            .limit(1)
+        )
+    ).scalar()
+    previous = last or GENESIS
+    for e in entries:  # one by one: ids follow the chain's order
+        fields = _fields(e.at, e.actor, e.subject, e.resource_id, e.event, e.detail)
+        previous = chain_hash(previous, fields)
+        await conn.execute(insert(AuditRow).values(**fields, entry_hash=previous, tenant_id=tenant_id))
+
+
+async def _lock(conn: AsyncConnection) -> None:
+    if conn.dialect.name == "postgresql":
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+    else:  # SQLite: a write takes the database's one write lock now, before the last hash is read
+        await conn.execute(update(AuditRow).where(AuditRow.audit_id < 0).values(event=AuditRow.event))
+
+
 class AuditLog(TenantScoped):
     """One tenant's audit trail. Each tenant's entries form their own chain, so an entry moved to another tenant
     breaks both chains, and a tenant verifies its trail without reading anyone else's."""
@@ -81,23 +106,7 @@ class AuditLog(TenantScoped):
         if not entries:
             return
         async with self._engine.begin() as conn:
-            await self._lock(conn)
-            last = (
-                await conn.execute(
-                    select(AuditRow.entry_hash).where(self._mine(AuditRow)).order_by(AuditRow.audit_id.desc()).limit(1)
-                )
-            ).scalar()
-            previous = last or GENESIS
-            for e in entries:  # one by one: ids follow the chain's order
-                fields = _fields(e.at, e.actor, e.subject, e.resource_id, e.event, e.detail)
-                previous = chain_hash(previous, fields)
-                await conn.execute(insert(AuditRow).values(**fields, entry_hash=previous, tenant_id=self.tenant_id))
-
-    async def _lock(self, conn: AsyncConnection) -> None:
-        if conn.dialect.name == "postgresql":
-            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
-        else:  # SQLite: a write takes the database's one write lock now, before the last hash is read
-            await conn.execute(update(AuditRow).where(AuditRow.audit_id < 0).values(event=AuditRow.event))
+            await append_entries(conn, self.tenant_id, entries)
 
     async def of(self, subject: str, limit: int = 1000) -> list[AuditEvent]:
         return [e.event for e in await self.page(subject=subject, limit=limit)]

@@ -17,7 +17,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from outlay.spread import stored_now, to_naive_utc
-from outlay.store.models import ServiceRollup, TenantRow, UserRow
+from outlay.store.api_keys import StoredKey, new_key_row, stored_key
+from outlay.store.audit import AuditEvent, append_entries
+from outlay.store.models import ApiKeyRow, ServiceRollup, TenantRow, UserRow
 from outlay.store.tenant_scope import TenantScoped
 from outlay.tenancy import checked_tenant
 
@@ -72,6 +74,27 @@ class TenantStore:
         except IntegrityError as exc:
             raise AlreadyExists(f"tenant {tenant_id!r} exists already") from exc
         return _tenant(columns)
+
+    async def create_with_admin_key(
+        self, tenant_id: str, name: str, admin_scopes: list[str], actor: str, actor_identity: str | None
+    ) -> tuple[Tenant, StoredKey, str]:
+        """A tenant, its first admin key (and the key's secret, shown this once) and their audit entries, all in one
+        transaction: a failure leaves no tenant without a key, nor a key without its audit trail."""
+        columns = {"tenant_id": checked_tenant(tenant_id), "name": name[:200], "created_at": stored_now()}
+        key_columns, secret = new_key_row(tenant_id, "first admin key", admin_scopes, actor,
+                                          created_by_identity=actor_identity)  # fmt: skip
+        tenant, key = _tenant(columns), stored_key(key_columns)
+        try:
+            async with self._engine.begin() as conn:
+                await conn.execute(insert(TenantRow).values(**columns))
+                await conn.execute(insert(ApiKeyRow).values(**key_columns))
+                await append_entries(conn, tenant_id, [
+                    AuditEvent(tenant.created_at, actor, f"tenant:{tenant_id}", "tenant_created", tenant.name),
+                    AuditEvent(key.created_at, actor, f"key:{key.key_id}", "key_created", f"{key.name}: admin"),
+                ])  # fmt: skip
+        except IntegrityError as exc:
+            raise AlreadyExists(f"tenant {tenant_id!r} exists already") from exc
+        return tenant, key, secret
 
     async def get(self, tenant_id: str) -> Tenant | None:
         async with self._engine.connect() as conn:

@@ -9,9 +9,7 @@ which replace a forecast or an alert by its id, see no change.
 from __future__ import annotations
 
 from outlay.events.usage import stable_record_id
-from outlay.tenancy import DEFAULT_TENANT, tenant_problem
-
-MAX_TENANT_ID = 63
+from outlay.tenancy import DEFAULT_TENANT, MAX_TENANT_ID, tenant_problem
 
 
 def tenant_event_id(tenant_id: str, content_id: str) -> str:

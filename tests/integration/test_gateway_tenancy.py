@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+import pytest
 from websockets.asyncio.client import connect
 
 from outlay.budgets import BudgetIn
@@ -21,10 +22,12 @@ from outlay.events.plan import ActionPlan, Kind, PlannedChange, PlanStatus, Risk
 from outlay.kafka.embedded_broker import free_port
 from outlay.kafka.producer import EventProducer
 from outlay.settings import Settings
+from outlay.store.api_keys import ApiKeyStore
 from outlay.store.audit import AuditLog
 from outlay.store.budgets import BudgetStore
 from outlay.store.engine import make_engine
 from outlay.store.plans import PlanStore
+from outlay.store.tenants import TenantStore
 from services.gateway.anomalies.listing import AnomalyQuery
 from services.gateway.anomalies.store import AnomalyStore
 from services.gateway.app import create_app
@@ -320,3 +323,31 @@ async def test_the_same_person_asking_then_approving_is_refused(store_url: str, 
         ):  # fmt: skip
             key = (await http.post("/v1/keys", headers=bearer(keys[0]), json=made)).json()["key"]
             assert (await http.post(f"{plan}/approve", headers=bearer(key))).status_code == 403, made
+
+
+async def test_a_tenant_is_made_whole_or_not_at_all(store_url: str, monkeypatch: Any) -> None:
+    """The tenant, its first admin key and their audit entries share one transaction."""
+    import outlay.store.tenants as tenants_module
+
+    async def broken_audit(*_: object) -> None:
+        raise RuntimeError("the audit trail refused the entry")
+
+    engine = make_engine(store_url)
+    try:
+        monkeypatch.setattr(tenants_module, "append_entries", broken_audit)
+        with pytest.raises(RuntimeError, match="audit trail"):
+            await TenantStore(engine).create_with_admin_key("acme", "Acme", ["admin"], "operator", None)
+        monkeypatch.undo()
+        assert await TenantStore(engine).get("acme") is None
+        assert await ApiKeyStore(engine).for_tenant("acme").all() == []
+    finally:
+        await engine.dispose()
+    # Nothing of the first try is left: the same id can be made, with one key and a chained audit trail.
+    app = create_app(Settings(DATABASE_URL=store_url, OUTLAY_API_KEY=OPERATOR))
+    async with api_client(app) as http:
+        acme = await _tenant(http, "acme")
+        keys = (await http.get("/v1/keys", headers=bearer(acme))).json()
+        assert [k["name"] for k in keys["keys"]] == ["first admin key"]
+        trail = (await http.get("/v1/audit", headers=bearer(acme))).json()
+        assert [e["event"] for e in trail["entries"]] == ["tenant_created", "key_created"]
+        assert (await http.get("/v1/audit/verify", headers=bearer(acme))).json()["intact"] is True

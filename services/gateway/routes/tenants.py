@@ -8,7 +8,6 @@ from datetime import datetime
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from outlay.store.audit import AuditEvent
 from outlay.store.tenants import AlreadyExists, Tenant, TenantStore
 from outlay.tenancy import DEFAULT_TENANT, TENANT_PATTERN
 from outlay.text import printable
@@ -16,7 +15,6 @@ from services.gateway.auth import principal_of
 from services.gateway.permissions import Scope
 from services.gateway.routes.costs import reject_unknown
 from services.gateway.schemas import PROBLEM_RESPONSES
-from services.gateway.tenant_stores import stores_of
 
 router = APIRouter(prefix="/v1/tenants", tags=["tenants"])
 
@@ -65,19 +63,13 @@ async def create_tenant(request: Request, body: TenantIn) -> NewTenantOut:
     _operator_only(request)
     if body.tenant_id == DEFAULT_TENANT:
         raise HTTPException(409, f"tenant_id: {DEFAULT_TENANT!r} is the operator's own organisation, it exists already")
+    principal = principal_of(request)
     try:
-        tenant = await _tenants(request).create(body.tenant_id, body.name)
+        tenant, _, secret = await _tenants(request).create_with_admin_key(
+            body.tenant_id, body.name, [Scope.ADMIN.value], principal.actor, principal.identity
+        )
     except AlreadyExists as exc:
         raise HTTPException(409, f"tenant_id: {exc}") from None
-    actor = principal_of(request).actor
-    theirs = stores_of(request).for_tenant(tenant.tenant_id)
-    key, secret = await theirs.api_keys.create(
-        "first admin key", [Scope.ADMIN.value], actor, created_by_identity=principal_of(request).identity
-    )
-    await theirs.audit.append([
-        AuditEvent(tenant.created_at, actor, f"tenant:{tenant.tenant_id}", "tenant_created", tenant.name),
-        AuditEvent(key.created_at, actor, f"key:{key.key_id}", "key_created", f"{key.name}: admin"),
-    ])  # fmt: skip
     return NewTenantOut(**_out(tenant).model_dump(), admin_key=secret)
 
 
