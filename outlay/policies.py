@@ -6,7 +6,7 @@ One definition per kind, each with the pure check the evaluating service calls:
 |---|---|---|---|
 | `required_tags` | `keys`: tag keys every resource must carry | optimizer (inventory scan) | a resource lacking some |
 | `allowed_instance_families` | `families`: e.g. m7g, c7g | optimizer (inventory; never proposes others) | an instance of another family |
-| `anomaly_impact` | `min_impact`: alert threshold in the currency | anomaly service | (a threshold, not a violation) |
+| `anomaly_impact` | `min_impact`, `min_impact_pct`, `sensitivity`: the tenant's alerting | anomaly service | (a threshold, not a violation) |
 | `budget_ceiling` | `max_amount`: no budget of a scope may allow more | gateway (budget writes) | a budget above it |
 | `auto_apply` | `max_risk`, `max_monthly_saving`, `kinds` | optimizer (plans) | (a permission, not a violation) |
 
@@ -20,7 +20,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from outlay.events.currencies import currency_code
 from outlay.events.usage import Money
@@ -75,9 +75,30 @@ MAX_AMOUNT = Decimal("9000000000")
 Amount = Annotated[Money, Field(ge=0, le=MAX_AMOUNT, max_digits=20, decimal_places=9)]
 
 
+SENSITIVITIES = ("low", "medium", "high")  # fewest alerts first
+Sensitivity = Literal["low", "medium", "high"]
+
+
 class AnomalyImpact(_Rule):
+    """A tenant's own alerting thresholds; what it leaves unset stays the deployment's."""
+
     kind: Literal[PolicyKind.ANOMALY_IMPACT] = PolicyKind.ANOMALY_IMPACT
-    min_impact: Amount = Field(description="Anomalies with less $ impact are recorded, not alerted")
+    min_impact: Amount | None = Field(
+        default=None, description="Anomalies with less $ impact are recorded, not alerted"
+    )
+    min_impact_pct: Annotated[Decimal, Field(ge=0, le=1000, max_digits=7, decimal_places=3)] | None = Field(
+        default=None,
+        description="Anomalies whose impact is under this % of the expected cost are recorded, not alerted",
+    )
+    sensitivity: Sensitivity | None = Field(
+        default=None, description="How readily a series alerts: low (fewest alerts), medium, high"
+    )
+
+    @model_validator(mode="after")
+    def _something_set(self) -> AnomalyImpact:
+        if self.min_impact is None and self.min_impact_pct is None and self.sensitivity is None:
+            raise ValueError("set at least one of min_impact, min_impact_pct, sensitivity")
+        return self
 
 
 class BudgetCeiling(_Rule):

@@ -218,3 +218,22 @@ def test_a_planned_change_moves_the_daily_profile_with_it() -> None:
     assert shifted["residuals"] == []
     moves = [after - before for before, after in zip(means, shifted["mean"], strict=True)]
     assert min(moves) > 10.0 and max(moves) - min(moves) < 1e-9  # every slot moved by the same step
+
+
+def test_a_tail_scale_makes_a_series_alert_more_or_less_readily() -> None:
+    """The same points through three detectors at level 0.999: bumps whose likelihood reaches 0.995 but not 0.999
+    alert with a scale of 5 (a tenant at high against a deployment at medium), not with 1 or 0.5."""
+    rng = random.Random(4)
+    values: list[float] = []
+    while len(values) < 4000:
+        if len(values) > 1200 and rng.random() < 0.004:
+            values += [104 + rng.gauss(0, 1) for _ in range(6)]  # six points four deviations up
+        values.append(100 + rng.gauss(0, 1))
+    alerts: dict[float, list[float]] = {}
+    for scale in (0.5, 1.0, 5.0):
+        detector = SeriesDetector(DetectorSettings(alert_level=0.999, range_tolerance=None, run_tolerance=None,
+                                                   daily_slots=0, alert_growth=1.0))  # fmt: skip
+        seen = [detector.observe(v, tail_scale=scale) for v in values]
+        alerts[scale] = [o.likelihood for o in seen if o.alert]
+    assert alerts[0.5] == alerts[1.0] == []
+    assert alerts[5.0] and all(0.995 <= likelihood < 0.999 for likelihood in alerts[5.0])

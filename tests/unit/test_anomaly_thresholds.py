@@ -22,7 +22,7 @@ from outlay.tenancy import DEFAULT_TENANT
 from services.anomaly.detection.incidents import IncidentSettings
 from services.anomaly.series.keys import SeriesContribution, SeriesSettings, contributions
 from services.anomaly.series.monitor import MonitorSettings
-from services.anomaly.series.thresholds import TenantThresholds, min_impacts
+from services.anomaly.series.thresholds import TenantRule, TenantThresholds, tenant_rules
 from services.anomaly.worker.app import MonitorCache, _apply
 from services.anomaly.worker.messages import SeriesMessage
 from services.anomaly.worker.policies import ThresholdRefresher
@@ -68,7 +68,7 @@ def test_a_policy_replaces_a_deployment_minimum_either_way() -> None:
 
 
 def test_the_highest_of_several_policies_wins() -> None:
-    assert min_impacts({ACME: [policy("100"), policy("250"), policy("40")]}) == {ACME: Decimal("250")}
+    assert tenant_rules({ACME: [policy("100"), policy("250"), policy("40")]}) == {ACME: TenantRule(Decimal("250"))}
     chosen = thresholds({ACME: [policy("250"), policy("100")]})
     assert not chosen.alerts(ACME, Decimal("200"), Decimal("100"))
     assert chosen.alerts(ACME, Decimal("250"), Decimal("100"))
@@ -78,11 +78,53 @@ def test_disabled_policies_and_other_kinds_are_not_applied() -> None:
     # `enabled_policies` returns enabled ones only; a disabled one in the map is still not applied.
     budget = policy(rule=BudgetCeiling(max_amount=Decimal("1")))
     found = {ACME: [policy("100"), policy("900", enabled=False)], GLOBEX: [policy("500", enabled=False), budget]}
-    assert min_impacts(found) == {ACME: Decimal("100")}
+    assert tenant_rules(found) == {ACME: TenantRule(Decimal("100"))}
     chosen = thresholds(found)
     assert chosen.alerts(GLOBEX, Decimal("50"), Decimal("100"))
     assert chosen.alerts(ACME, Decimal("150"), Decimal("100"))
-    assert min_impacts({}) == {} and thresholds({}).by_tenant == {}
+    assert tenant_rules({}) == {} and thresholds({}).by_tenant == {}
+
+
+def rule_policy(**fields: Any) -> Policy:
+    return policy(rule=AnomalyImpact(**fields))
+
+
+def test_a_tenant_sets_its_share_and_sensitivity_and_keeps_the_deployments_for_what_it_leaves_unset() -> None:
+    chosen = thresholds({ACME: [rule_policy(min_impact_pct=Decimal("50"))], GLOBEX: [rule_policy(sensitivity="high")]})
+    # acme: 40 on an expected 100 is under its 50%; the deployment's 5% alerts it for everyone else.
+    assert not chosen.alerts(ACME, Decimal("40"), Decimal("100")) and chosen.alerts(ACME, Decimal("50"), Decimal("100"))
+    assert chosen.alerts(GLOBEX, Decimal("40"), Decimal("100"))
+    assert chosen.incident_settings(ACME) == replace(DEPLOYMENT, min_impact_ratio=Decimal("0.5"))
+    # globex alerts at tail probability 0.005 where the deployment (medium) alerts at 0.001: five times as readily.
+    assert chosen.incident_settings(GLOBEX).tail_scale == pytest.approx(5.0)
+    assert chosen.incident_settings(ACME).tail_scale == 1.0 and DEPLOYMENT.tail_scale == 1.0
+    low = TenantThresholds.from_policies(DEPLOYMENT, {ACME: [rule_policy(sensitivity="low")]}, alert_level=0.995)
+    assert low.incident_settings(ACME).tail_scale == pytest.approx(0.1)  # 0.0005 against a deployment at high
+
+
+def test_several_policies_combine_to_the_most_reserved_of_each_setting() -> None:
+    found = tenant_rules({ACME: [
+        rule_policy(min_impact=Decimal("10"), sensitivity="high"),
+        rule_policy(min_impact_pct=Decimal("20"), sensitivity="low"),
+        rule_policy(min_impact=Decimal("30"), min_impact_pct=Decimal("5"), sensitivity="medium"),
+    ]})  # fmt: skip
+    assert found == {ACME: TenantRule(Decimal("30"), Decimal("20"), "low")}
+
+
+def test_a_policy_that_sets_nothing_is_refused_naming_the_fields() -> None:
+    with pytest.raises(ValueError, match="min_impact, min_impact_pct, sensitivity"):
+        AnomalyImpact()
+    with pytest.raises(ValueError, match="sensitivity"):
+        AnomalyImpact(sensitivity="extreme")  # type: ignore[arg-type]
+
+
+def test_the_worker_alerts_each_tenant_by_its_own_share() -> None:
+    """The spike of the shared scenario is about 300% of its expected cost: under acme's 1,000%, over the 5%."""
+    worker = Worker(thresholds({ACME: [rule_policy(min_impact_pct=Decimal("1000"))]}))
+    worker.feed(spike_and_calm(ACME) + spike_and_calm(GLOBEX))
+    acme, globex = worker.of(ACME), worker.of(GLOBEX)
+    assert {a.start for a in acme} == {a.start for a in globex} == {T0 + 400 * MINUTE}  # recorded for both
+    assert not any(a.alerted for a in acme) and globex[-1].alerted
 
 
 def spike_and_calm(tenant: str) -> list[UsageRecord]:
@@ -187,14 +229,14 @@ async def test_a_failed_refresh_keeps_the_last_good_thresholds_and_is_logged_onc
         await refresher.start()  # tried already: no second first refresh
         assert load.calls == 1
         assert await refresher.refresh()
-        assert refresher.current.by_tenant == {ACME: Decimal("100")}
+        assert refresher.current.by_tenant == {ACME: TenantRule(Decimal("100"))}
         # A failure, a store that does not answer, a failure: acme's 100 is kept throughout.
         assert not await refresher.refresh()
         assert not await refresher.refresh()
         assert not await refresher.refresh()
-        assert refresher.current.by_tenant == {ACME: Decimal("100")}
+        assert refresher.current.by_tenant == {ACME: TenantRule(Decimal("100"))}
         assert await refresher.refresh()
-    assert refresher.current.by_tenant == {ACME: Decimal("300")}
+    assert refresher.current.by_tenant == {ACME: TenantRule(Decimal("300"))}
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 2  # once per run of failures (the first at start, then the three in a row)
     assert all("ConnectionRefusedError: store down" in w.getMessage() for w in warnings)

@@ -90,7 +90,9 @@ class SeriesDetector:
         feeds the time-of-day profile when it is on."""
         return self.observe(value, timestamp).score
 
-    def observe(self, value: float, timestamp: float | None = None) -> Observation:
+    def observe(self, value: float, timestamp: float | None = None, tail_scale: float = 1.0) -> Observation:
+        """Score `value`, then learn it. `tail_scale` widens (> 1) or narrows (< 1) the tail probability this series
+        alerts at: a tenant's sensitivity against the deployment's."""
         s = self.settings
         x = {VALUE: value}
         scorer = self._scorer
@@ -120,7 +122,11 @@ class SeriesDetector:
             # One alert per incident: silent until the series is back to usual.
             self._quiet = likelihood >= s.rearm_level
             return Observation(0.0, likelihood, expected, alert=False)
-        alert = likelihood >= self.alert_level
+        alert = (
+            likelihood >= self.alert_level
+            if tail_scale == 1.0
+            else likelihood >= 1.0 - (1.0 - self.alert_level) * tail_scale
+        )
         self._quiet = alert
         if alert:
             self._tail_factor *= s.alert_growth

@@ -25,6 +25,8 @@ class IncidentSettings:
     # |impact| under this share of the expected cost: recorded, not alerted (AWS Cost Anomaly Detection has
     # the same pair of thresholds, absolute and percentage). Chosen on the labelled benchmark (docs/anomaly.md).
     min_impact_ratio: Decimal = Decimal("0.05")
+    # A tenant's sensitivity against the deployment's: its series alert at tail probability (1 − alert level) × this.
+    tail_scale: float = 1.0
 
     def alerts(self, impact: Decimal, expected: Decimal) -> bool:
         """Whether an incident of this `impact` over `expected` cost is big enough to alert (else: recorded only)."""

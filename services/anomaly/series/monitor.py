@@ -71,7 +71,7 @@ class SeriesMonitor:
         value = float(point.amount)
         # The detector sees spend with its weekly shape taken out.
         usual = self.season.factor(point.at) if self.settings.seasonal else 1.0
-        seen = self.detector.observe(value / usual, point.at.timestamp())
+        seen = self.detector.observe(value / usual, point.at.timestamp(), self.incidents.settings.tail_scale)
         expected = point.amount if seen.expected is None else Decimal(seen.expected * usual).quantize(NANO)
         ongoing = self.incidents.current
         in_incident = ongoing is not None or seen.alert

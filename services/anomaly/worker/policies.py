@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from outlay.policies import PolicyKind
 from outlay.store.policies import Policy, enabled_policies
 from services.anomaly.detection.incidents import IncidentSettings
-from services.anomaly.series.thresholds import TenantThresholds
+from services.anomaly.series.thresholds import DEFAULT_ALERT_LEVEL, TenantThresholds
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +42,15 @@ class ThresholdRefresher:
     deployment's thresholds for every tenant)."""
 
     def __init__(
-        self, default: IncidentSettings, load: PolicyLoader | None, timeout: timedelta = REFRESH_TIMEOUT
+        self,
+        default: IncidentSettings,
+        load: PolicyLoader | None,
+        timeout: timedelta = REFRESH_TIMEOUT,
+        alert_level: float = DEFAULT_ALERT_LEVEL,
     ) -> None:
-        self.current = TenantThresholds(default)
+        self.current = TenantThresholds(default, alert_level=alert_level)
         self._default = default
+        self._alert_level = alert_level
         self._load = load
         self._timeout = timeout.total_seconds()
         self._lock = asyncio.Lock()
@@ -60,7 +65,7 @@ class ThresholdRefresher:
                 return True
             try:
                 policies = await asyncio.wait_for(self._load(), self._timeout)
-                fresh = TenantThresholds.from_policies(self._default, policies)
+                fresh = TenantThresholds.from_policies(self._default, policies, self._alert_level)
             except Exception as exc:  # any failure of the store: keep alerting by the last good thresholds
                 if not self._failing:
                     log.warning(
@@ -75,8 +80,8 @@ class ThresholdRefresher:
                 log.info("anomaly_impact policies read again")
                 self._failing = False
             if fresh.by_tenant != self.current.by_tenant:
-                shown = ", ".join(f"{t}: {m}" for t, m in sorted(fresh.by_tenant.items())) or "none"
-                log.info("per-tenant anomaly alert minimums (anomaly_impact policies): %s", shown)
+                shown = ", ".join(f"{t}: {rule}" for t, rule in sorted(fresh.by_tenant.items())) or "none"
+                log.info("per-tenant anomaly alerting (anomaly_impact policies): %s", shown)
             self.current = fresh
             return True
 
