@@ -15,12 +15,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
 from pydantic import BaseModel, ValidationError
 
 from outlay.events import CostAnomaly, CostForecast, LedgerProgress, Severity
@@ -272,6 +274,13 @@ def parse_events(event: type[E], values: list[bytes | None]) -> list[E]:
     return events
 
 
+# A follower asks the broker for its topic's end offsets after PROBE_AFTER seconds without a fetched record, and
+# counts as away (`live` is False) after SILENCE_LIMIT seconds without an answer.
+PROBE_AFTER = 2.0
+PROBE_TIMEOUT = 2.0
+SILENCE_LIMIT = 6.0
+
+
 class TopicFollower(Generic[E]):
     """Follows one topic from its latest offset and hands each batch of decoded events to `handle`."""
 
@@ -281,12 +290,20 @@ class TopicFollower(Generic[E]):
         self._event: type[E] = topic.event  # type: ignore[assignment]
         self._client_id = client_id
         self.ready = asyncio.Event()  # set once positioned at the end of the topic
+        self._heard_at = float("-inf")  # when the broker last answered (monotonic seconds)
 
     async def handle(self, events: list[E]) -> None:
         raise NotImplementedError
 
     def positioned(self) -> None:
-        """Called each time the follower is positioned at the end of its topic (events before were not seen)."""
+        """Called each time the follower is positioned at the end of its topic (events before were not seen), and
+        when it hears from the broker again after SILENCE_LIMIT (events may have been missed meanwhile)."""
+
+    @property
+    def live(self) -> bool:
+        """Positioned, and the broker answered within SILENCE_LIMIT: nothing published is passing unseen for long.
+        (A consumer's fetch retries quietly while the broker is away; only a question it must answer tells.)"""
+        return self.ready.is_set() and time.monotonic() - self._heard_at < SILENCE_LIMIT
 
     async def run(self) -> None:
         """Follow forever; broker outages are retried with backoff (the REST API keeps serving)."""
@@ -309,15 +326,27 @@ class TopicFollower(Generic[E]):
             for tp in partitions:
                 await consumer.position(tp)  # resolve "latest" now, so ready means positioned
             self.positioned()
+            self._heard_at = time.monotonic()
             self.ready.set()
             while True:
                 batch = await consumer.getmany(timeout_ms=1000)
+                if batch:
+                    self._heard()
                 events = parse_events(self._event, [m.value for records in batch.values() for m in records])
                 if events:
                     await self.handle(events)
+                if time.monotonic() - self._heard_at >= PROBE_AFTER:
+                    with contextlib.suppress(TimeoutError, KafkaError, OSError):
+                        await asyncio.wait_for(consumer.end_offsets(partitions), PROBE_TIMEOUT)
+                        self._heard()
         finally:
             with contextlib.suppress(Exception):
                 await consumer.stop()
+
+    def _heard(self) -> None:
+        if time.monotonic() - self._heard_at >= SILENCE_LIMIT:
+            self.positioned()  # away long enough to have been counted away: start over
+        self._heard_at = time.monotonic()
 
     async def _partitions(self, consumer: AIOKafkaConsumer) -> list[TopicPartition]:
         while True:
@@ -345,7 +374,7 @@ class ProgressFollower(TopicFollower[LedgerProgress]):
         self._hub = hub
         self._answers = answers
         if answers is not None:
-            answers.attach(self.ready.is_set)
+            answers.attach(lambda: self.live)
 
     def positioned(self) -> None:
         if self._answers is not None:
@@ -353,7 +382,9 @@ class ProgressFollower(TopicFollower[LedgerProgress]):
 
     async def handle(self, events: list[LedgerProgress]) -> None:
         if self._answers is not None:
-            self._answers.invalidate(t for e in events for t in e.tenant_ids)
+            self._answers.invalidate(
+                (t, to_naive_utc(e.period_start), to_naive_utc(e.period_end)) for e in events for t in e.tenant_ids
+            )
         listening = self._hub.tenants()
         # Each tenant's ticks come from its own store query: only tenants both written and listened to.
         for tenant_id in sorted(listening & {t for e in events for t in e.tenant_ids}):

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import datetime
 
 import pytest
 
-from services.gateway.answer_cache import AnswerCache
+from services.gateway.answer_cache import COMMITS_KEPT, ENTRY_OVERHEAD, AnswerCache
+
+Q3 = (datetime(2026, 7, 1), datetime(2026, 10, 1))  # an answer's time range
+IN_Q3 = (datetime(2026, 8, 1, 10), datetime(2026, 8, 1, 11))
+TODAY = (datetime(2026, 11, 30, 9), datetime(2026, 11, 30, 9, 1))
+
+
+def commit(tenant: str, period: tuple[datetime, datetime] = IN_Q3) -> list[tuple[str, datetime, datetime]]:
+    return [(tenant, *period)]
 
 
 class Clock:
@@ -36,48 +45,48 @@ async def until(condition: Callable[[], bool], within: float = 5.0) -> None:
             await asyncio.sleep(0)
 
 
-def cache(clock: Clock | None = None, *, max_bytes: int = 1000, active: bool = True) -> AnswerCache:
+def cache(clock: Clock | None = None, *, max_bytes: int = 100_000, active: bool = True) -> AnswerCache:
     return AnswerCache(max_age=60, max_bytes=max_bytes, active=lambda: active, clock=clock or Clock())
 
 
 async def test_an_answer_is_kept_until_its_tenant_is_written() -> None:
     answers, compute = cache(), Computations()
-    assert await answers.get("acme", "q", compute) == b"answer 1"
-    assert await answers.get("acme", "q", compute) == b"answer 1"
-    answers.invalidate(["globex"])  # another tenant's commit changes nothing here
-    assert await answers.get("acme", "q", compute) == b"answer 1"
-    answers.invalidate(["acme"])
-    assert await answers.get("acme", "q", compute) == b"answer 2"
+    assert await answers.get("acme", "q", Q3, compute) == b"answer 1"
+    assert await answers.get("acme", "q", Q3, compute) == b"answer 1"
+    answers.invalidate(commit("globex"))  # another tenant's commit changes nothing here
+    assert await answers.get("acme", "q", Q3, compute) == b"answer 1"
+    answers.invalidate(commit("acme"))
+    assert await answers.get("acme", "q", Q3, compute) == b"answer 2"
     assert (answers.stats.hits, answers.stats.misses) == (2, 2)
 
 
 async def test_tenants_and_queries_never_share_answers() -> None:
     answers, compute = cache(), Computations()
-    assert await answers.get("acme", "q", compute) == b"answer 1"
-    assert await answers.get("globex", "q", compute) == b"answer 2"
-    assert await answers.get("acme", "other query", compute) == b"answer 3"
+    assert await answers.get("acme", "q", Q3, compute) == b"answer 1"
+    assert await answers.get("globex", "q", Q3, compute) == b"answer 2"
+    assert await answers.get("acme", "other query", Q3, compute) == b"answer 3"
 
 
 async def test_answers_end_after_max_age() -> None:
     clock = Clock()
     answers, compute = cache(clock), Computations()
-    await answers.get("acme", "q", compute)
+    await answers.get("acme", "q", Q3, compute)
     clock.now = 60
-    assert await answers.get("acme", "q", compute) == b"answer 1"
+    assert await answers.get("acme", "q", Q3, compute) == b"answer 1"
     clock.now = 60.5
-    assert await answers.get("acme", "q", compute) == b"answer 2"
+    assert await answers.get("acme", "q", Q3, compute) == b"answer 2"
 
 
 async def test_nothing_is_served_or_kept_while_inactive() -> None:
     active = True
-    answers = AnswerCache(max_age=60, max_bytes=1000, active=lambda: active)
+    answers = AnswerCache(max_age=60, max_bytes=100_000, active=lambda: active)
     compute = Computations()
-    await answers.get("acme", "q", compute)
+    await answers.get("acme", "q", Q3, compute)
     active = False  # the progress follower lost the broker: commits may pass unseen
-    assert await answers.get("acme", "q", compute) == b"answer 2"
+    assert await answers.get("acme", "q", Q3, compute) == b"answer 2"
     active = True
     answers.invalidate_all()  # what the follower does when it is positioned again
-    assert await answers.get("acme", "q", compute) == b"answer 3"
+    assert await answers.get("acme", "q", Q3, compute) == b"answer 3"
     assert AnswerCache(max_age=0, max_bytes=1000, active=lambda: True).enabled is False
 
 
@@ -90,13 +99,13 @@ async def test_an_answer_computed_across_a_commit_is_not_kept() -> None:
         await release.wait()
         return b"read before the commit"
 
-    pending = asyncio.ensure_future(answers.get("acme", "q", slow))
+    pending = asyncio.ensure_future(answers.get("acme", "q", Q3, slow))
     await asyncio.wait_for(started.wait(), 5)
-    answers.invalidate(["acme"])  # the ledger committed while the query ran
+    answers.invalidate(commit("acme"))  # the ledger committed while the query ran
     release.set()
     assert await pending == b"read before the commit"
     compute = Computations()
-    assert await answers.get("acme", "q", compute) == b"answer 1"
+    assert await answers.get("acme", "q", Q3, compute) == b"answer 1"
 
 
 async def test_concurrent_misses_share_one_computation() -> None:
@@ -110,7 +119,7 @@ async def test_concurrent_misses_share_one_computation() -> None:
         await release.wait()
         return b"shared"
 
-    waiters = [asyncio.ensure_future(answers.get("acme", "q", slow)) for _ in range(5)]
+    waiters = [asyncio.ensure_future(answers.get("acme", "q", Q3, slow)) for _ in range(5)]
     await until(lambda: answers.stats.misses == 5)
     release.set()
     assert await asyncio.gather(*waiters) == [b"shared"] * 5
@@ -125,8 +134,8 @@ async def test_a_caller_going_away_does_not_cancel_the_others() -> None:
         await release.wait()
         return b"done"
 
-    first = asyncio.ensure_future(answers.get("acme", "q", slow))
-    second = asyncio.ensure_future(answers.get("acme", "q", slow))
+    first = asyncio.ensure_future(answers.get("acme", "q", Q3, slow))
+    second = asyncio.ensure_future(answers.get("acme", "q", Q3, slow))
     await until(lambda: answers.stats.shared == 1)
     first.cancel()
     release.set()
@@ -142,26 +151,80 @@ async def test_failures_reach_every_waiter_and_are_not_kept() -> None:
         raise ValueError("too many cells")
 
     with pytest.raises(ValueError, match="too many cells"):
-        await answers.get("acme", "q", failing)
+        await answers.get("acme", "q", Q3, failing)
     compute = Computations()
-    assert await answers.get("acme", "q", compute) == b"answer 1"
+    assert await answers.get("acme", "q", Q3, compute) == b"answer 1"
 
 
 async def test_bounded_in_bytes_least_recently_used_first_out() -> None:
-    answers = cache(max_bytes=40)  # answers of 8 bytes ("answer N"): five fit
+    entry = 8 + ENTRY_OVERHEAD  # answers of 8 bytes each
+    answers = cache(max_bytes=5 * entry)  # five fit
 
     async def body(name: str) -> bytes:
         return name.encode().ljust(8, b".")
 
     for name in "abcde":
-        await answers.get("acme", name, lambda n=name: body(n))  # type: ignore[misc]
-    await answers.get("acme", "a", lambda: body("a"))  # a is used again: b is now the oldest
-    await answers.get("acme", "f", lambda: body("f"))
+        await answers.get("acme", name, Q3, lambda n=name: body(n))  # type: ignore[misc]
+    await answers.get("acme", "a", Q3, lambda: body("a"))  # a is used again: b is now the oldest
+    await answers.get("acme", "f", Q3, lambda: body("f"))
+    assert answers.size_bytes == 5 * entry
     hits = answers.stats.hits
     compute = Computations()
-    assert await answers.get("acme", "a", compute) == b"a......."
-    assert await answers.get("acme", "b", compute) == b"answer 1"  # evicted
+    assert await answers.get("acme", "a", Q3, compute) == b"a......."
+    assert await answers.get("acme", "b", Q3, compute) == b"answer 1"  # evicted
     assert answers.stats.hits == hits + 1
-    huge = b"x" * 11  # more than a quarter of the cache: served, not kept
-    await answers.get("acme", "huge", lambda: asyncio.sleep(0, huge))
-    assert await answers.get("acme", "huge", compute) == b"answer 2"
+    huge = b"x" * (5 * entry // 4)  # more than a quarter of the cache: served, not kept
+    await answers.get("acme", "huge", Q3, lambda: asyncio.sleep(0, huge))
+    assert await answers.get("acme", "huge", Q3, compute) == b"answer 2"
+
+
+async def test_a_key_counts_as_a_digest_whatever_it_holds() -> None:
+    answers = cache(max_bytes=10_000)
+    await answers.get("acme", ("filters", "x" * 1_000_000), Q3, Computations())
+    assert answers.size_bytes == len(b"answer 1") + ENTRY_OVERHEAD
+
+
+async def test_a_commit_ends_only_the_answers_whose_range_it_touches() -> None:
+    answers, compute = cache(), Computations()
+    assert await answers.get("acme", "q3", Q3, compute) == b"answer 1"
+    answers.invalidate(commit("acme", TODAY))  # today's live minutes: last quarter's answer stands
+    assert await answers.get("acme", "q3", Q3, compute) == b"answer 1"
+    answers.invalidate(commit("acme", (datetime(2026, 9, 30, 23), datetime(2026, 10, 1, 1))))  # ends inside Q3
+    assert await answers.get("acme", "q3", Q3, compute) == b"answer 2"
+    answers.invalidate(commit("acme", (datetime(2026, 10, 1), datetime(2026, 10, 2))))  # starts at Q3's end
+    assert await answers.get("acme", "q3", Q3, compute) == b"answer 2"
+    assert answers.stats.invalidations == 1 and answers.stats.commits == 3
+
+
+async def test_an_answer_computed_across_a_commit_outside_its_range_is_kept() -> None:
+    answers = cache()
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def slow() -> bytes:
+        started.set()
+        await release.wait()
+        return b"still true"
+
+    pending = asyncio.ensure_future(answers.get("acme", "q", Q3, slow))
+    await asyncio.wait_for(started.wait(), 5)
+    answers.invalidate(commit("acme", TODAY) + commit("globex"))
+    release.set()
+    assert await pending == b"still true"
+    assert await answers.get("acme", "q", Q3, Computations()) == b"still true"
+
+
+async def test_when_the_commit_log_no_longer_reaches_back_an_answer_is_not_kept() -> None:
+    answers = cache()
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def slow() -> bytes:
+        started.set()
+        await release.wait()
+        return b"maybe stale"
+
+    pending = asyncio.ensure_future(answers.get("acme", "q", Q3, slow))
+    await asyncio.wait_for(started.wait(), 5)
+    answers.invalidate(commit("acme", TODAY) * (COMMITS_KEPT + 1))  # the log forgets what came first
+    release.set()
+    assert await pending == b"maybe stale"
+    assert await answers.get("acme", "q", Q3, Computations()) == b"answer 1"

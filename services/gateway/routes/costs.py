@@ -89,7 +89,8 @@ async def get_costs(
     # The body is rendered as documented (CostsOut) by the store; returned as is, not validated row by row again.
     store = store_of(request)
     answers: AnswerCache = request.app.state.answers
-    body = await answers.get(store.tenant_id, query.identity, lambda: store.costs_body(query))
+    span = (query.range.start, query.range.end)
+    body = await answers.get(store.tenant_id, query.identity, span, lambda: store.costs_body(query))
     return Response(body, media_type="application/json")
 
 
