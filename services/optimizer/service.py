@@ -213,6 +213,8 @@ class Optimizer:
                 decided_by=decision.actor,
             )
             return await self._settle(decision, rejected, now)
+        # A proposal past its approval window expires now rather than at the next sweep: its evidence is stale.
+        await self.expire_stale()
         approved = await self._plans.transition(
             decision.plan_id,
             PlanStatus.APPROVED,

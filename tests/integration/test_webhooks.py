@@ -178,3 +178,30 @@ async def test_internal_addresses_and_bad_subscriptions_are_refused(store_url: s
         assert ok.status_code == 201 and "secret" not in (await http.get("/v1/webhooks")).json()["webhooks"][0]
         assert (await http.delete(f"/v1/webhooks/{ok.json()['webhook_id']}")).status_code == 204
         assert (await http.get("/v1/webhooks/nope/deliveries")).status_code == 404
+
+
+async def test_a_webhooks_deliveries_arrive_in_the_order_of_their_events(store_url: str, broker: str) -> None:
+    """Five updates of one series' anomalies, published in order: the receiver gets them in that order (one
+    delivery in flight per webhook), each with a larger delivery id."""
+    settings = Settings(DATABASE_URL=store_url, KAFKA_BOOTSTRAP_SERVERS=broker, OUTLAY_WEBHOOK_ALLOW_PRIVATE=True)
+    receiver = Receiver()
+    app = create_app(settings)
+    port = free_port()
+    async with (
+        receiving(receiver) as base,
+        serving(app, port, within=WITHIN),
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http,
+    ):
+        reply = await http.post("/v1/webhooks", json={"url": f"{base}/ordered", "events": ["anomaly"]})
+        assert reply.status_code == 201, reply.text
+        updates = [incident(EC2, 10 * i, 10 * i + 2, severity=Severity.HIGH) for i in range(1, 6)]
+        await publish(broker, *updates)
+
+        async def all_in() -> bool:
+            return len(receiver.received) >= len(updates)
+
+        await until(all_in, "the five deliveries")
+        ids = [json.loads(body)["id"] for _, _, body in receiver.received]
+        assert ids == [u.anomaly_id for u in updates]
+        numbers = [int(headers["x-outlay-delivery"]) for _, headers, _ in receiver.received]
+        assert numbers == sorted(numbers)

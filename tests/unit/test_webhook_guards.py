@@ -39,6 +39,10 @@ def test_retries_back_off_exponentially_with_jitter_up_to_a_cap() -> None:
         "http://[::1]/hook",
         "http://[::ffff:127.0.0.1]/hook",
         "http://100.64.0.1/hook",  # carrier-grade NAT
+        "http://[64:ff9b::a9fe:a9fe]/hook",  # NAT64 to the metadata address
+        "http://[64:ff9b::a00:1]/hook",  # NAT64 to 10.0.0.1
+        "http://[2002:a9fe:a9fe::1]/hook",  # 6to4 from 169.254.169.254
+        "http://[2002:c0a8:0101::1]/hook",  # 6to4 from 192.168.1.1
         "http://0.0.0.0/hook",
         "ftp://example.com/hook",
         "https://user:pass@example.com/hook",
@@ -52,6 +56,7 @@ async def test_internal_and_odd_urls_are_refused(url: str) -> None:
 
 async def test_public_addresses_pass_and_the_operator_may_allow_internal_ones() -> None:
     await check_url("https://93.184.215.14/hook")  # a public address (no name to resolve)
+    await check_url("https://[64:ff9b::5db8:d70e]/hook")  # NAT64 to that same public address
     await check_url("http://127.0.0.1:9/hook", allow_private=True)
 
 
@@ -91,3 +96,32 @@ def test_chat_messages_carry_the_title_facts_and_context_in_each_format() -> Non
     assert accepts(kind)(hook("slack", team=["checkout"]), anomaly)  # routed by team
     assert not accepts(kind)(hook("slack", team=["payments"]), anomaly)
     assert not accepts(kind)(hook("slack", min_severity="critical"), anomaly)
+
+
+def test_anomalies_and_budget_alerts_are_routed_by_team() -> None:
+    from datetime import UTC, date, datetime
+    from decimal import Decimal
+
+    from outlay.events.budget_alert import BudgetAlert, ThresholdBasis, ThresholdState
+    from outlay.store.webhooks import Webhook
+    from services.gateway.webhooks.events import EVENT_TYPES, accepts, check_filters
+
+    check_filters(["anomaly", "budget_alert"], {"team": ["checkout"], "min_severity": "high"})  # accepted
+    with pytest.raises(ValueError, match="filters.team: must be a non-empty list"):
+        check_filters(["budget_alert"], {"team": []})
+    with pytest.raises(ValueError, match="filters.team: not a filter of plan"):
+        check_filters(["plan"], {"team": ["checkout"]})
+
+    def alert(scope: str) -> BudgetAlert:
+        return BudgetAlert(
+            alert_id="a", budget_id="b", budget_name="checkout", scope=scope, currency="USD", amount=Decimal(100),
+            period_start=date(2026, 11, 1), period_end=date(2026, 12, 1), basis=ThresholdBasis.ACTUAL,
+            percent=Decimal(80), threshold_amount=Decimal(80), state=ThresholdState.BREACHED, crossing_day=None,
+            actual_to_date=Decimal(85), forecast_total=None, summary="over", raised_at=datetime(2026, 11, 20, tzinfo=UTC),
+        )  # fmt: skip
+
+    at = datetime(2026, 11, 30, tzinfo=UTC)
+    hook = Webhook("w", "https://x", "s", ["budget_alert"], {"team": ["checkout"]}, "", at, "slack")
+    routed = accepts(EVENT_TYPES["budget_alert"])
+    assert routed(hook, alert("tag:team=checkout"))
+    assert not routed(hook, alert("tag:team=payments")) and not routed(hook, alert("total"))

@@ -231,6 +231,13 @@ async def _decide(request: Request, plan_id: str, decision: Decision, body: Deci
     if principal.user_id is None and not principal.operator:
         raise HTTPException(403, "plans are decided by people: use a key of your own (POST /v1/me/keys)")
     asked_by = set((plan.requested_by or "").split(",")) - {""}
+    if decision is Decision.APPROVE and not asked_by and not principal.operator:
+        # Two people or none: an approval nobody asked for would be one person's decision alone.
+        raise HTTPException(
+            409,
+            f"plan {plan_id!r}: nobody has asked for its approval; someone asks first "
+            f"(POST /v1/plans/{plan_id}/request-approval), then another approver decides",
+        )
     if decision is Decision.APPROVE and asked_by & principal.identities:
         raise HTTPException(
             403,

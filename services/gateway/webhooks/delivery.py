@@ -20,7 +20,7 @@ from outlay.kafka.keep_running import consume_forever, keep_running
 from outlay.store.webhooks import Delivery, Webhook, WebhookStore
 from services.gateway.webhooks.events import EventType, accepts, dedupe_key, renderer
 from services.gateway.webhooks.signing import sign
-from services.gateway.webhooks.ssrf import UnsafeUrl, check_url
+from services.gateway.webhooks.ssrf import Unresolvable, UnsafeUrl, check_url
 
 log = logging.getLogger(__name__)
 USER_AGENT = "Outlay-Webhooks/1"
@@ -91,9 +91,18 @@ class Deliverer:
         while True:
             due = await self._store.claim_due(datetime.now(UTC))
             if due:
-                await asyncio.gather(*(self.deliver(d, hook) for d, hook in due))
+                # Webhooks in parallel; each webhook's deliveries one at a time, oldest first, so a receiver sees
+                # a webhook's events in the order they happened (a retry comes after what was new meanwhile).
+                by_hook: dict[str, list[tuple[Delivery, Webhook]]] = {}
+                for d, hook in sorted(due, key=lambda pair: pair[0].delivery_id):
+                    by_hook.setdefault(hook.webhook_id, []).append((d, hook))
+                await asyncio.gather(*(self._deliver_in_order(pairs) for pairs in by_hook.values()))
             else:
                 await asyncio.sleep(self._poll_s)
+
+    async def _deliver_in_order(self, pairs: list[tuple[Delivery, Webhook]]) -> None:
+        for delivery, hook in pairs:
+            await self.deliver(delivery, hook)
 
     async def deliver(self, delivery: Delivery, hook: Webhook) -> None:
         attempts = delivery.attempts + 1
@@ -118,6 +127,8 @@ class Deliverer:
             delivered = 200 <= reply.status_code < 300
             if not delivered:
                 error = f"the receiver answered {reply.status_code}"
+        except Unresolvable as exc:
+            delivered, error = False, str(exc)  # DNS may be back by the next try
         except UnsafeUrl as exc:
             delivered, error, attempts = False, str(exc), self._policy.max_attempts  # never retried
         except httpx.HTTPError as exc:

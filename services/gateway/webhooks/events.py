@@ -21,8 +21,10 @@ from typing import Any
 from pydantic import BaseModel
 
 from outlay.events import CostAnomaly
+from outlay.events.budget_alert import BudgetAlert
 from outlay.events.plan import PlanStatus
 from outlay.events.topics import ANOMALIES, BUDGET_ALERTS, PLANS, POLICY_VIOLATIONS, Topic
+from outlay.scopes import TAG_PREFIX, scope_name
 from outlay.store.webhooks import Webhook
 from services.gateway.anomalies.listing import SEVERITY_ORDER
 from services.gateway.anomalies.render import anomaly_json
@@ -66,6 +68,12 @@ def _anomaly_team(filters: dict[str, Any], anomaly: CostAnomaly) -> bool:
     return bool(named & set(teams))
 
 
+def _budget_team(filters: dict[str, Any], alert: BudgetAlert) -> bool:
+    """Routing by team: the budget's scope is one of the teams' (`tag:team=<team>`)."""
+    teams = filters.get("team")
+    return teams is None or alert.scope in {scope_name({f"{TAG_PREFIX}team": t}) for t in teams}
+
+
 EVENT_TYPES: dict[str, EventType] = {
     t.name: t
     for t in (
@@ -75,7 +83,7 @@ EVENT_TYPES: dict[str, EventType] = {
             lambda a: a.anomaly_id,
             anomaly_json,
             _severe_enough,
-            ("min_severity",),
+            ("min_severity", "team"),
             wanted=lambda a: a.alerted,
         ),  # fmt: skip
         EventType(
@@ -83,8 +91,8 @@ EVENT_TYPES: dict[str, EventType] = {
             BUDGET_ALERTS,
             lambda a: a.alert_id,
             lambda a: a.model_dump(mode="json"),
-            lambda f, a: _in(f, "budget_id", a.budget_id),
-            ("budget_id",),
+            lambda f, a: _in(f, "budget_id", a.budget_id) and _budget_team(f, a),
+            ("budget_id", "team"),
         ),  # fmt: skip
         EventType(
             "plan",

@@ -1,6 +1,6 @@
 """Outbound URLs must not reach internal addresses: loopback, private, link-local (cloud metadata at
-169.254.169.254), carrier-grade NAT, multicast, reserved or unspecified, IPv4 and IPv6, whatever name resolves to
-them. Checked when a webhook is made and again before every delivery (a name may resolve elsewhere later). An
+169.254.169.254), carrier-grade NAT, multicast, reserved or unspecified, IPv4 and IPv6 (and IPv6 addresses that
+carry an IPv4 one: mapped, 6to4, Teredo, NAT64), whatever name resolves to them. Checked when a webhook is made and again before every delivery (a name may resolve elsewhere later). An
 operator can allow such addresses (`OUTLAY_WEBHOOK_ALLOW_PRIVATE`, for tests and closed networks)."""
 
 from __future__ import annotations
@@ -15,9 +15,32 @@ class UnsafeUrl(ValueError):
     """The URL may not be used; the message says why."""
 
 
+class Unresolvable(UnsafeUrl):
+    """The name does not resolve now: perhaps a passing DNS failure (a delivery retries it later)."""
+
+
+# IPv6 prefixes that carry an IPv4 address a gateway or tunnel forwards to: NAT64 (RFC 6052, RFC 8215).
+_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one reaches through mapping, 6to4, Teredo or NAT64, if any."""
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address.teredo is not None:
+        return address.teredo[1]  # the client behind the Teredo relay
+    if any(address in net for net in _NAT64):
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
 def _internal(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = _embedded_ipv4(address)
+        if embedded is not None:
+            return _internal(embedded)
     return not address.is_global or address.is_multicast
 
 
@@ -39,7 +62,7 @@ async def check_url(url: str, allow_private: bool = False) -> None:
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
-        raise UnsafeUrl(f"url: {host!r} does not resolve ({exc})") from None
+        raise Unresolvable(f"url: {host!r} does not resolve ({exc})") from None
     for info in infos:
         address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
         if _internal(address):
