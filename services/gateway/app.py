@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi.responses import PlainTextResponse, Response
@@ -183,7 +184,35 @@ def create_app(
     app.include_router(stream_routes.router, dependencies=[Depends(auth)])  # each topic checks its own scope
     app.include_router(me_routes.router, dependencies=[Depends(auth)])  # any key: about itself
     app.include_router(graphql_router(auth), prefix="/graphql")  # each field checks its own scope
+    _document_security(app)
     return app
+
+
+# Routes open without a key (orchestrators' probes and the metrics scraper).
+OPEN_PATHS = ("/healthz", "/readyz", "/metrics")
+
+
+def _document_security(app: FastAPI) -> None:
+    """Say in the OpenAPI document how to authenticate: a bearer API key on every operation but the open ones."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            schema.setdefault("components", {})["securitySchemes"] = {
+                "apiKey": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An Outlay API key (shown once when made)",
+                }
+            }
+            schema["security"] = [{"apiKey": []}]
+            for path in OPEN_PATHS:
+                for operation in schema["paths"].get(path, {}).values():
+                    operation["security"] = []
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 async def metrics() -> Response:

@@ -89,3 +89,31 @@ async def test_entries_from_before_the_chain_are_skipped_and_the_chain_checked_a
         assert (done.checked, done.broken, done.starts_at) == (1, None, 2)
     finally:
         await engine.dispose()
+
+
+async def test_budget_and_webhook_changes_are_in_the_trail_with_what_they_were(store_url: str) -> None:
+    app = create_app(Settings(DATABASE_URL=store_url, OUTLAY_API_KEY=ADMIN, OUTLAY_WEBHOOK_ALLOW_PRIVATE=True))
+    headers = {"Authorization": f"Bearer {ADMIN}"}
+    async with api_client(app) as http:
+        budget = {"name": "checkout", "scope": "tag:team=checkout", "amount": "1000", "thresholds": []}
+        made = await http.post("/v1/budgets", headers=headers, json=budget)
+        assert made.status_code == 201, made.text
+        budget_id = made.json()["budget_id"]
+        assert (await http.delete(f"/v1/budgets/{budget_id}", headers=headers)).status_code == 204
+        hook = await http.post(
+            "/v1/webhooks", headers=headers, json={"url": "http://127.0.0.1:9/h", "events": ["plan"]}
+        )
+        assert hook.status_code == 201, hook.text
+        hook_id = hook.json()["webhook_id"]
+        assert (await http.delete(f"/v1/webhooks/{hook_id}", headers=headers)).status_code == 204
+
+        async def events(subject: str) -> list[tuple[str, str]]:
+            page = (await http.get("/v1/audit", headers=headers, params={"subject": subject})).json()
+            return [(e["event"], e["detail"]) for e in page["entries"]]
+
+        budget_trail = await events(f"budget:{budget_id}")
+        assert [e for e, _ in budget_trail] == ["budget_created", "budget_deleted"]
+        assert all('"tag:team=checkout"' in detail for _, detail in budget_trail)  # what it was, both times
+        hook_trail = await events(f"webhook:{hook_id}")
+        assert [e for e, _ in hook_trail] == ["webhook_created", "webhook_deleted"]
+        assert all("127.0.0.1:9/h" in detail and "secret" not in detail for _, detail in hook_trail)

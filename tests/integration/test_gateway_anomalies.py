@@ -134,6 +134,8 @@ async def test_feedback_reaches_the_detector_topic_and_later_updates_keep_it(
     await publish(broker, incident(EC2, 0, 6))
     later = await eventually(api, opened.anomaly_id, lambda a: a["last_seen"] == "2026-11-01T06:06:00Z")
     assert later["feedback"] == "planned"
+    trail = (await api.get("/v1/audit", params={"subject": f"anomaly:{opened.anomaly_id}"})).json()["entries"]
+    assert [(e["event"], e["detail"]) for e in trail] == [("verdict_given", "none -> planned")]
 
     missing = await api.post("/v1/anomalies/nope/feedback", json={"verdict": "planned"})
     assert missing.status_code == 404 and "nope" in missing.json()["detail"]

@@ -231,6 +231,12 @@ async def test_openapi_documents_the_api(api: httpx.AsyncClient) -> None:
     assert {"/v1/costs", "/v1/costs/reconciliation", "/healthz", "/readyz"} <= set(spec["paths"])
     names = {p["name"] for p in spec["paths"]["/v1/costs"]["get"]["parameters"]}
     assert {"start", "end", "granularity", "group_by", "service", "tag", "metric"} <= names
+    # How to authenticate: a bearer key everywhere, the probes and metrics open.
+    assert spec["components"]["securitySchemes"]["apiKey"] == {
+        "type": "http", "scheme": "bearer", "description": "An Outlay API key (shown once when made)"
+    }  # fmt: skip
+    assert spec["security"] == [{"apiKey": []}] and "security" not in spec["paths"]["/v1/costs"]["get"]
+    assert spec["paths"]["/healthz"]["get"]["security"] == [] and spec["paths"]["/metrics"]["get"]["security"] == []
 
 
 async def test_same_answers_on_sqlite(sqlite_url: str) -> None:

@@ -125,3 +125,11 @@ def test_anomalies_and_budget_alerts_are_routed_by_team() -> None:
     routed = accepts(EVENT_TYPES["budget_alert"])
     assert routed(hook, alert("tag:team=checkout"))
     assert not routed(hook, alert("tag:team=payments")) and not routed(hook, alert("total"))
+
+
+def test_slack_messages_show_event_text_literally() -> None:
+    from services.gateway.webhooks.chat import slack_text
+
+    assert slack_text("<!channel> & <https://evil.example|click>") == (
+        "&lt;!channel&gt; &amp; &lt;https://evil.example|click&gt;"
+    )

@@ -13,6 +13,7 @@ from outlay.budgets import Budget, BudgetIn, BudgetStatus
 from outlay.events.policy import PolicyViolation, violation_id
 from outlay.policies import BudgetCeiling, PolicyKind
 from outlay.store.budgets import BudgetStore
+from services.gateway.audit_trail import record
 from services.gateway.auth import requires
 from services.gateway.event_sender import EventSender, Undelivered
 from services.gateway.forecasts.client import ForecastClient
@@ -53,7 +54,9 @@ def _forecasts(request: Request) -> ForecastClient:
 async def create_budget(request: Request, budget: BudgetIn) -> Budget:
     reject_unknown(request, frozenset())
     await _check_ceilings(request, budget)
-    return await _store(request).create(budget)
+    made = await _store(request).create(budget)
+    await record(request, f"budget:{made.budget_id}", "budget_created", made.model_dump_json())
+    return made
 
 
 async def _check_ceilings(request: Request, budget: BudgetIn) -> None:
@@ -114,8 +117,10 @@ async def get_budget(request: Request, budget_id: str = _ID) -> Budget:
 )
 async def delete_budget(request: Request, budget_id: str = _ID) -> Response:
     reject_unknown(request, frozenset())
-    if not await _store(request).delete(budget_id):
+    gone = await _store(request).get(budget_id)
+    if gone is None or not await _store(request).delete(budget_id):
         raise HTTPException(404, f"no budget with id {budget_id!r}")
+    await record(request, f"budget:{budget_id}", "budget_deleted", gone.model_dump_json())
     return Response(status_code=204)
 
 

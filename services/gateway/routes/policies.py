@@ -4,15 +4,15 @@ DELETE /v1/policies/{id}. Every change is versioned and written to the audit tra
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel
 
 from outlay.policies import PolicyIn, PolicyKind, Rule
-from outlay.store.audit import AuditEvent
 from outlay.store.policies import Policy
-from services.gateway.auth import principal_of, requires
+from services.gateway.audit_trail import record
+from services.gateway.auth import requires
 from services.gateway.permissions import Scope
 from services.gateway.query import parse_choice
 from services.gateway.routes.costs import reject_unknown
@@ -48,11 +48,6 @@ def _text(p: Policy) -> str:
     return json.dumps({"name": p.name, "enabled": p.enabled, "rule": p.rule.model_dump(mode="json")}, sort_keys=True)
 
 
-async def _audit(request: Request, subject: str, event: str, detail: str) -> None:
-    actor = principal_of(request).actor
-    await stores_of(request).audit.append([AuditEvent(datetime.now(UTC), actor, subject, event, detail)])
-
-
 @router.get("", response_model=PoliciesOut, responses=PROBLEM_RESPONSES, summary="The organisation's policies")
 async def list_policies(
     request: Request, kind: str | None = Query(None, description=f"Only this kind: {', '.join(PolicyKind)}")
@@ -78,7 +73,7 @@ async def get_policy(request: Request, policy_id: str = _ID) -> PolicyOut:
 async def create_policy(request: Request, body: PolicyIn) -> PolicyOut:
     reject_unknown(request, frozenset())
     made = await stores_of(request).policies.create(body)
-    await _audit(request, f"policy:{made.policy_id}", "policy_created", _text(made))
+    await record(request, f"policy:{made.policy_id}", "policy_created", _text(made))
     return _out(made)
 
 
@@ -92,7 +87,7 @@ async def replace_policy(request: Request, body: PolicyIn, policy_id: str = _ID)
     if changed is None:
         raise HTTPException(404, f"no policy with id {policy_id!r}")
     before, after = changed
-    await _audit(request, f"policy:{policy_id}", "policy_changed",
+    await record(request, f"policy:{policy_id}", "policy_changed",
                  f"v{before.version} {_text(before)} → v{after.version} {_text(after)}")  # fmt: skip
     return _out(after)
 
@@ -105,5 +100,5 @@ async def delete_policy(request: Request, policy_id: str = _ID) -> Response:
     gone = await stores_of(request).policies.delete(policy_id)
     if gone is None:
         raise HTTPException(404, f"no policy with id {policy_id!r}")
-    await _audit(request, f"policy:{policy_id}", "policy_deleted", _text(gone))
+    await record(request, f"policy:{policy_id}", "policy_deleted", _text(gone))
     return Response(status_code=204)

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from outlay.store.webhooks import Delivery, Webhook, WebhookStore
 from outlay.text import printable
+from services.gateway.audit_trail import record
 from services.gateway.auth import principal_of
 from services.gateway.routes.costs import reject_unknown
 from services.gateway.schemas import ID_PATTERN, PROBLEM_RESPONSES
@@ -115,6 +116,7 @@ async def create_webhook(request: Request, body: WebhookIn) -> NewWebhookOut:
         raise HTTPException(422, str(exc)) from None
     hook = await _store(request).create(body.url, events, body.filters, body.description,
                                         principal_of(request).tenant_id, body.format)  # fmt: skip
+    await record(request, f"webhook:{hook.webhook_id}", "webhook_created", _out(hook).model_dump_json())
     return NewWebhookOut(**_out(hook).model_dump(), secret=hook.secret)
 
 
@@ -127,8 +129,10 @@ async def list_webhooks(request: Request) -> WebhooksOut:
 @router.delete("/{webhook_id}", status_code=204, responses=PROBLEM_RESPONSES, summary="Unsubscribe")
 async def delete_webhook(request: Request, webhook_id: str = _ID) -> Response:
     reject_unknown(request, frozenset())
+    gone = await _found(request, webhook_id)
     if not await _store(request).delete(webhook_id, principal_of(request).tenant_id):
         raise HTTPException(404, f"no webhook with id {webhook_id!r}")
+    await record(request, f"webhook:{webhook_id}", "webhook_deleted", _out(gone).model_dump_json())
     return Response(status_code=204)
 
 
@@ -159,6 +163,7 @@ async def redeliver(request: Request, webhook_id: str = _ID, delivery_id: int = 
     hook = await _found(request, webhook_id)
     if not await _store(request).redeliver(hook.webhook_id, delivery_id, datetime.now(UTC)):
         raise HTTPException(409, f"delivery {delivery_id} of this webhook is not dead or delivered (or not there)")
+    await record(request, f"webhook:{webhook_id}", "delivery_redelivered", str(delivery_id))
     return Response(status_code=202)
 
 
@@ -173,4 +178,5 @@ async def ping(request: Request, webhook_id: str = _ID) -> Response:
         "ping", [(event_id, None)], lambda h, _: True, lambda h, _: render("ping", h, None, lambda: body), now,
         only=hook.webhook_id,
     )  # fmt: skip
+    await record(request, f"webhook:{webhook_id}", "webhook_pinged", event_id)
     return Response(status_code=202)

@@ -61,13 +61,20 @@ def summary(kind: str, event: Any) -> tuple[str, Facts, str]:
     return "Outlay test delivery", [], "If you read this, the webhook works."
 
 
+def slack_text(text: str) -> str:
+    """Text as Slack's mrkdwn shows it literally: its three control characters escaped, so a series name or tag
+    value cannot mention `<!channel>` or make a link (api.slack.com, "Formatting text for app surfaces")."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def slack(kind: str, event: Any) -> dict[str, Any]:
     title, facts, context = summary(kind, event)
     blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": title[:150]}}]
     if facts:
-        blocks.append({"type": "section", "fields": [{"type": "mrkdwn", "text": f"*{k}*\n{v}"} for k, v in facts[:10]]})
-    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": context[:3000]}]})
-    return {"text": title, "blocks": blocks}
+        fields = [{"type": "mrkdwn", "text": f"*{slack_text(k)}*\n{slack_text(v)}"} for k, v in facts[:10]]
+        blocks.append({"type": "section", "fields": fields})
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": slack_text(context)[:3000]}]})
+    return {"text": slack_text(title), "blocks": blocks}
 
 
 def teams(kind: str, event: Any) -> dict[str, Any]:
