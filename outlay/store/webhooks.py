@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import ColumnElement, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from outlay.spread import stored_now, to_naive_utc
@@ -196,22 +196,34 @@ class WebhookStore:
                 update(WebhookDeliveryRow).where(WebhookDeliveryRow.delivery_id == delivery_id).values(**values)
             )
 
-    async def deliveries(self, webhook_id: str, status: str | None = None, limit: int = 100) -> list[Delivery]:
+    def _owned(self, webhook_id: str, tenant_id: str) -> ColumnElement[bool]:
+        """The deliveries of `webhook_id` when it is `tenant_id`'s (none otherwise): the store confines, not routes."""
+        mine = select(WebhookRow.webhook_id).where(
+            WebhookRow.webhook_id == webhook_id, WebhookRow.tenant_id == tenant_id
+        )
+        return WebhookDeliveryRow.webhook_id.in_(mine.scalar_subquery())
+
+    async def deliveries(
+        self, webhook_id: str, tenant_id: str, status: str | None = None, limit: int = 100, before: int | None = None
+    ) -> list[Delivery]:
+        """The delivery log of one of `tenant_id`'s webhooks, newest first; `before`: only older than that id."""
         table = WebhookDeliveryRow.__table__
-        stmt = select(table).where(table.c.webhook_id == webhook_id)
+        stmt = select(table).where(self._owned(webhook_id, tenant_id))
         if status is not None:
             stmt = stmt.where(table.c.status == status)
+        if before is not None:
+            stmt = stmt.where(table.c.delivery_id < before)
         stmt = stmt.order_by(table.c.delivery_id.desc()).limit(limit)
         async with self._engine.connect() as conn:
             return [_delivery(r._mapping) for r in await conn.execute(stmt)]
 
-    async def redeliver(self, webhook_id: str, delivery_id: int, now: datetime) -> bool:
+    async def redeliver(self, webhook_id: str, tenant_id: str, delivery_id: int, now: datetime) -> bool:
         """Queue a delivery again now (a dead one, or a delivered one a receiver lost), with fresh tries."""
         stmt = (
             update(WebhookDeliveryRow)
             .where(
                 WebhookDeliveryRow.delivery_id == delivery_id,
-                WebhookDeliveryRow.webhook_id == webhook_id,
+                self._owned(webhook_id, tenant_id),
                 WebhookDeliveryRow.status.in_(["dead", "delivered"]),
             )  # fmt: skip
             .values(status="pending", attempts=0, next_attempt_at=to_naive_utc(now), delivered_at=None)

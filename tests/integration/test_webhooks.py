@@ -8,6 +8,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -205,3 +206,20 @@ async def test_a_webhooks_deliveries_arrive_in_the_order_of_their_events(store_u
         assert ids == [u.anomaly_id for u in updates]
         numbers = [int(headers["x-outlay-delivery"]) for _, headers, _ in receiver.received]
         assert numbers == sorted(numbers)
+
+        # The delivery log in pages, newest first; another tenant's view of the webhook holds nothing.
+        hook_id = reply.json()["webhook_id"]
+        pages, cursor = [], None
+        while True:
+            params = {"limit": "2", **({"cursor": cursor} if cursor else {})}
+            page = (await http.get(f"/v1/webhooks/{hook_id}/deliveries", params=params)).json()
+            pages.append([d["delivery_id"] for d in page["deliveries"]])
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        assert [len(p) for p in pages] == [2, 2, 1] and sum(pages, []) == sorted(numbers, reverse=True)
+        bad = await http.get(f"/v1/webhooks/{hook_id}/deliveries", params={"cursor": "bm9wZQ=="})
+        assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "cursor"
+        store = app.state.webhooks
+        assert await store.deliveries(hook_id, "globex") == []
+        assert not await store.redeliver(hook_id, "globex", numbers[0], datetime.now(UTC))

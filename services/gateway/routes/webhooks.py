@@ -16,6 +16,7 @@ from outlay.store.webhooks import Delivery, Webhook, WebhookStore
 from outlay.text import printable
 from services.gateway.audit_trail import record
 from services.gateway.auth import principal_of
+from services.gateway.query import Cursor, QueryError
 from services.gateway.routes.costs import reject_unknown
 from services.gateway.schemas import ID_PATTERN, PROBLEM_RESPONSES
 from services.gateway.webhooks.events import EVENT_TYPES, check_filters, render
@@ -79,6 +80,7 @@ class DeliveryOut(BaseModel):
 
 class DeliveriesOut(BaseModel):
     deliveries: list[DeliveryOut]
+    next_cursor: str | None = Field(default=None, description="Pass as `cursor` for older deliveries; null at the end")
 
 
 def _store(request: Request) -> WebhookStore:
@@ -146,10 +148,21 @@ async def list_deliveries(
     request: Request,
     webhook_id: str = _ID,
     status: Literal["pending", "sending", "delivered", "dead"] | None = Query(None),
+    limit: int = Query(100, ge=1, le=500, description="Deliveries per page"),
+    cursor: str | None = Query(None, description="next_cursor of the previous page"),
 ) -> DeliveriesOut:
-    reject_unknown(request, frozenset({"status"}))
+    reject_unknown(request, frozenset({"status", "limit", "cursor"}))
+    before = None
+    if cursor is not None:
+        key = Cursor.decode(cursor).key
+        if not key.isdigit() or len(key) > 10:
+            raise QueryError.single("cursor", "not a cursor this API gave out (use next_cursor of the last page)")
+        before = int(key)
     hook = await _found(request, webhook_id)
-    return DeliveriesOut(deliveries=[_delivery(d) for d in await _store(request).deliveries(hook.webhook_id, status)])
+    found = await _store(request).deliveries(hook.webhook_id, hook.tenant_id, status, limit + 1, before)
+    page, more = found[:limit], len(found) > limit
+    next_cursor = Cursor(page[-1].created_at.replace(tzinfo=None), str(page[-1].delivery_id)).encode() if more else None
+    return DeliveriesOut(deliveries=[_delivery(d) for d in page], next_cursor=next_cursor)
 
 
 @router.post(
@@ -161,7 +174,7 @@ async def list_deliveries(
 async def redeliver(request: Request, webhook_id: str = _ID, delivery_id: int = Path(ge=1, lt=2**31)) -> Response:
     reject_unknown(request, frozenset())
     hook = await _found(request, webhook_id)
-    if not await _store(request).redeliver(hook.webhook_id, delivery_id, datetime.now(UTC)):
+    if not await _store(request).redeliver(hook.webhook_id, hook.tenant_id, delivery_id, datetime.now(UTC)):
         raise HTTPException(409, f"delivery {delivery_id} of this webhook is not dead or delivered (or not there)")
     await record(request, f"webhook:{webhook_id}", "delivery_redelivered", str(delivery_id))
     return Response(status_code=202)
