@@ -9,7 +9,8 @@ lines (which the ledger spreads into hourly rollups: 2.16 million hourly buckets
   load with `CONCURRENCY` clients at once. Twice: with the answer cache off, and on while a ledger commit of the
   tenant is announced on the real topic every COMMIT_EVERY seconds (each one ends the cached answer);
 - the baseline: the SQL statement that answers that query with rows (the store's `rollup_statement`, which the
-  gateway wraps to have PostgreSQL render the JSON), through asyncpg on the same database, one at a time: p50.
+  gateway wraps to have PostgreSQL render the JSON), through asyncpg on the same database, one at a time,
+  alternating with the uncached API's one-at-a-time requests, so both are timed under the same conditions: p50.
 
 Goal (issue 6): p99 < 100 ms and API overhead (API p50 / raw SQL p50) <= 2. Last line: JSON (`p50_ms`, `p99_ms`,
 `rps`: cache on, the default; `overhead_ratio`: uncached). The client runs on the same two cores as the server and
@@ -50,7 +51,7 @@ from services.ingest.ledger.writer import LedgerWriter
 PG_ADMIN = os.environ.get("OUTLAY_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 RESOURCES, SERVICES, DAYS = 1000, 10, 90  # ten services: a typical account's spread
 START = datetime(2026, 6, 1, tzinfo=UTC)
-CONCURRENCY, SECONDS = 8, 20.0
+CONCURRENCY, SECONDS = 8, 30.0
 # Seconds between simulated commits in the answer's range: a restated bill every 5 s, and a backfill's pace.
 COMMIT_EVERY, BUSY_COMMIT_EVERY = 5.0, 0.5
 KEY = "bench-api-key-0123456789abcdef"
@@ -128,7 +129,9 @@ async def announce_commits(bootstrap: str, every: float, run: ApiRun) -> None:
             run.commits += 1
 
 
-async def api_run(url: str, bootstrap: str, cache_seconds: float, commit_every: float) -> ApiRun:
+async def api_run(
+    url: str, bootstrap: str, cache_seconds: float, commit_every: float, raw: RawSql | None = None
+) -> ApiRun:
     """The API timed one client at a time, then under load, with the gateway following ledger progress (as in a
     running platform) and the answer cache on (`cache_seconds` > 0) or off; a commit is announced every
     `commit_every` seconds throughout."""
@@ -148,15 +151,17 @@ async def api_run(url: str, bootstrap: str, cache_seconds: float, commit_every: 
         run.rows = len(first.json()["rows"])
         commits = asyncio.create_task(announce_commits(bootstrap, commit_every, run))
 
-        async def client(deadline: float, out: list[float]) -> None:
+        async def client(deadline: float, out: list[float], baseline: RawSql | None = None) -> None:
             while time.perf_counter() < deadline:
                 t0 = time.perf_counter()
                 reply = await http.get("/v1/costs", params=QUERY)
                 reply.raise_for_status()  # (the body has been read: parsing it is the client's own work)
                 out.append(time.perf_counter() - t0)
+                if baseline is not None:
+                    await baseline.once()  # interleaved: both measured under the same conditions
 
         try:
-            await client(time.perf_counter() + SECONDS / 2, run.alone)
+            await client(time.perf_counter() + SECONDS / 2, run.alone, raw)
             deadline = time.perf_counter() + SECONDS / 2
             await asyncio.gather(*(client(deadline, run.loaded) for _ in range(CONCURRENCY)))
         finally:
@@ -168,25 +173,33 @@ async def api_run(url: str, bootstrap: str, cache_seconds: float, commit_every: 
     return run
 
 
-async def raw_sql(url: str, runs: int = 30) -> tuple[list[float], int]:
-    """The statement CostStore runs for QUERY, compiled with its values, timed through asyncpg."""
-    query = build_query(start=QUERY["start"], end=QUERY["end"], granularity="hour", group_by=["service"],
-                        dimension_filters={}, tag_filters=[], metric=None)  # fmt: skip
-    engine = make_engine(url)
-    statement = CostStore(engine).rollup_statement(query)
-    sql = str(statement.compile(engine.sync_engine, compile_kwargs={"literal_binds": True}))
-    await engine.dispose()
-    conn = await asyncpg.connect(url.replace("+asyncpg", ""))
-    timings = []
-    try:
-        result = await conn.fetch(sql)  # warm-up
-        for _ in range(runs):
-            t0 = time.perf_counter()
-            result = await conn.fetch(sql)
-            timings.append(time.perf_counter() - t0)
-    finally:
-        await conn.close()
-    return timings, len(result)
+class RawSql:
+    """The statement CostStore runs for QUERY, compiled with its values, timed through asyncpg, one at a time."""
+
+    def __init__(self, url: str) -> None:
+        query = build_query(start=QUERY["start"], end=QUERY["end"], granularity="hour", group_by=["service"],
+                            dimension_filters={}, tag_filters=[], metric=None)  # fmt: skip
+        engine = make_engine(url)
+        self.sql = str(CostStore(engine).rollup_statement(query).compile(
+            engine.sync_engine, compile_kwargs={"literal_binds": True}))  # fmt: skip
+        self._url = url.replace("+asyncpg", "")
+        self._conn: asyncpg.Connection | None = None
+        self.timings: list[float] = []
+        self.rows = 0
+
+    async def open(self) -> None:
+        self._conn = await asyncpg.connect(self._url)
+        self.rows = len(await self._conn.fetch(self.sql))  # warm-up
+
+    async def once(self) -> None:
+        assert self._conn is not None
+        t0 = time.perf_counter()
+        await self._conn.fetch(self.sql)
+        self.timings.append(time.perf_counter() - t0)
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            await self._conn.close()
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -215,10 +228,15 @@ async def main() -> None:
         await ensure_topics(broker.bootstrap_servers)
         console.print(f"seeding {RESOURCES} resources x {DAYS} days through the ledger writer…")
         seeded = await seed(url)
-        console.print(f"  {seeded:.1f} s; raw SQL baseline…")
-        raw, raw_rows = await raw_sql(url)
-        console.print(f"API, answer cache off: 1 client then {CONCURRENCY} clients, {SECONDS:.0f} s…")
-        cold = await api_run(url, broker.bootstrap_servers, cache_seconds=0, commit_every=COMMIT_EVERY)
+        console.print(f"  {seeded:.1f} s")
+        baseline = RawSql(url)
+        await baseline.open()
+        console.print(
+            f"API, answer cache off (raw SQL interleaved): 1 client then {CONCURRENCY} clients, {SECONDS:.0f} s…"
+        )
+        cold = await api_run(url, broker.bootstrap_servers, cache_seconds=0, commit_every=COMMIT_EVERY, raw=baseline)
+        await baseline.close()
+        raw, raw_rows = baseline.timings, baseline.rows
         console.print(f"API, answer cache on, a commit in the answer's range every {COMMIT_EVERY:.0f} s: the same…")
         warm = await api_run(url, broker.bootstrap_servers, cache_seconds=60, commit_every=COMMIT_EVERY)
         console.print(f"API, answer cache on, a commit in the answer's range every {BUSY_COMMIT_EVERY} s: the same…")
