@@ -7,6 +7,7 @@ request is always a 4xx naming the parameter, never a 500.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
@@ -58,9 +59,17 @@ async def _query_error(_: Request, exc: Exception) -> JSONResponse:
     return problem(422, _summary(exc.errors), exc.errors, kind="invalid-parameters")
 
 
+# A route's own 422 says "field: what is wrong"; that field becomes the problem's `errors`, as for every other 422.
+_NAMED = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*): (.+)$", re.DOTALL)
+
+
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    response = problem(exc.status_code, str(exc.detail))
+    detail = str(exc.detail)
+    named = _NAMED.match(detail) if exc.status_code == 422 else None
+    if named is not None:
+        return problem(422, detail, [FieldError(named.group(1), named.group(2))], kind="invalid-parameters")
+    response = problem(exc.status_code, detail)
     if exc.headers:  # e.g. WWW-Authenticate on a 401
         response.headers.update(exc.headers)
     return response

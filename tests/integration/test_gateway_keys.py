@@ -16,7 +16,7 @@ from websockets.exceptions import ConnectionClosed
 from outlay.kafka.embedded_broker import free_port
 from outlay.settings import Settings
 from services.gateway.app import create_app
-from services.gateway.auth import RateLimiter
+from services.gateway.auth import FAILED_AUTH_PER_MINUTE, RateLimiter
 from services.gateway.main import serving
 from tests.integration.gateway_fixtures import api_client
 
@@ -73,6 +73,7 @@ async def test_scoped_keys_are_shown_once_stored_hashed_limited_to_their_scopes_
         assert bad.status_code == 422 and bad.json()["errors"][0]["field"].startswith("scopes")
         empty = await http.post("/v1/keys", headers=bearer(ADMIN), json={"name": "x"})
         assert empty.status_code == 422 and "scopes" in empty.json()["detail"]
+        assert empty.json()["errors"] == [{"field": "scopes", "message": "give at least one scope, or a role"}]
         far = await http.post("/v1/keys", headers=bearer(ADMIN),
                               json={"name": "x", "role": "viewer", "expires_at": "9999-12-31T23:00:00-05:00"})  # fmt: skip
         assert far.status_code == 422 and far.json()["errors"][0]["field"].startswith("expires_at")
@@ -83,7 +84,8 @@ async def test_scoped_keys_are_shown_once_stored_hashed_limited_to_their_scopes_
         stale = await http.post(
             "/v1/keys", headers=bearer(ADMIN), json={"name": "x", "role": "viewer", "expires_at": past}
         )
-        assert stale.status_code == 422 and "expires_at" in stale.json()["detail"]
+        assert stale.status_code == 422 and stale.json()["errors"][0]["field"] == "expires_at"
+        assert stale.json()["type"] == "urn:outlay:problem:invalid-parameters"
 
 
 async def test_an_expired_key_is_refused(store_url: str) -> None:
@@ -138,3 +140,15 @@ async def test_websocket_topics_need_their_scope(store_url: str) -> None:
                     while True:
                         await ws.recv()
             assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+
+
+async def test_an_address_that_keeps_failing_to_authenticate_is_slowed_down(store_url: str) -> None:
+    app = create_app(Settings(DATABASE_URL=store_url, OUTLAY_API_KEY=ADMIN))
+    async with api_client(app) as http:
+        guesses = [
+            await http.get(COSTS, headers=bearer(f"olk_{i:012x}_{'x' * 43}")) for i in range(FAILED_AUTH_PER_MINUTE)
+        ]
+        assert {r.status_code for r in guesses} == {401}
+        refused = await http.get(COSTS, headers=bearer("olk_000000000000_" + "y" * 43))
+        assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+        assert "failed authentications" in refused.json()["detail"]

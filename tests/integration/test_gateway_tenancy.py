@@ -17,7 +17,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 from outlay.budgets import BudgetIn
-from outlay.events import FeedbackVerdict
+from outlay.events import FeedbackVerdict, LedgerProgress
 from outlay.events.plan import ActionPlan, Kind, PlannedChange, PlanStatus, Risk
 from outlay.kafka.embedded_broker import free_port
 from outlay.kafka.producer import EventProducer
@@ -226,6 +226,37 @@ async def test_stream_subscribers_get_only_their_tenants_events(store_url: str, 
             assert got_a["anomaly"]["anomaly_id"] == first.anomaly_id
             # globex's first anomaly is its own: acme's, sent before it, never reached it.
             assert got_g["anomaly"]["anomaly_id"] == second.anomaly_id
+
+            # Cost ticks: each tenant's from its own ledger rows, only when its own commit is announced.
+            await _seed_costs(store_url)
+            for ws in (a, g):
+                await ws.send(json.dumps({"subscribe": "costs"}))
+                await _until(ws, "subscribed")
+            async with EventProducer(broker, client_id="test-tenancy") as producer:
+                for tenant in ("acme", "globex"):  # acme's commit first, on the progress topic's one partition
+                    await producer.send_many([_progress(tenant)])
+            tick_a, tick_g = await _until(a, "cost_tick"), await _until(g, "cost_tick")
+            assert tick_a["by_service"] == {"AmazonEC2": "0.116666667"}  # 7.00 over 60 minutes
+            assert tick_g["by_service"] == {"AmazonS3": "0.050000000"}  # its own, never acme's
+
+
+async def _seed_costs(store_url: str) -> None:
+    engine = make_engine(store_url)
+    try:
+        acme = record("line-1", "AmazonEC2", "2024-05-01T10:00", "2024-05-01T11:00", "7.00")
+        globex = record("line-1", "AmazonS3", "2024-05-01T10:00", "2024-05-01T11:00", "3.00")
+        await write_ledger(engine, [acme.model_copy(update={"tenant_id": "acme"}),
+                                    globex.model_copy(update={"tenant_id": "globex"})])  # fmt: skip
+    finally:
+        await engine.dispose()
+
+
+def _progress(tenant: str) -> LedgerProgress:
+    return LedgerProgress(
+        written=1, duplicates=0, period_start=datetime(2024, 5, 1, 10, tzinfo=UTC),
+        period_end=datetime(2024, 5, 1, 10, 1, tzinfo=UTC), cost_kinds=["billed"], committed_at=datetime.now(UTC),
+        tenant_ids=[tenant],
+    )  # fmt: skip
 
 
 async def _until(ws: Any, kind: str) -> dict[str, Any]:

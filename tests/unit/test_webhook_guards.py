@@ -133,3 +133,16 @@ def test_slack_messages_show_event_text_literally() -> None:
     assert slack_text("<!channel> & <https://evil.example|click>") == (
         "&lt;!channel&gt; &amp; &lt;https://evil.example|click&gt;"
     )
+
+
+async def test_a_delivery_goes_to_the_address_that_was_checked() -> None:
+    from services.gateway.webhooks.ssrf import pinned
+
+    address = await check_url("https://93.184.215.14:8443/hook?x=1")
+    assert address == "93.184.215.14"
+    assert pinned("https://hooks.example.com:8443/hook?x=1", "93.184.215.14") == (
+        "https://93.184.215.14:8443/hook?x=1", {"Host": "hooks.example.com:8443"}, {"sni_hostname": "hooks.example.com"},
+    )  # fmt: skip
+    assert pinned("https://hooks.example.com/h", "2606:2800:220:1::1")[0] == "https://[2606:2800:220:1::1]/h"
+    assert pinned("http://127.0.0.1:9/h", None) == ("http://127.0.0.1:9/h", {}, {})  # allowed internal: as it is
+    assert await check_url("http://127.0.0.1:9/h", allow_private=True) is None

@@ -20,7 +20,7 @@ from outlay.kafka.keep_running import consume_forever, keep_running
 from outlay.store.webhooks import Delivery, Webhook, WebhookStore
 from services.gateway.webhooks.events import EventType, accepts, dedupe_key, renderer
 from services.gateway.webhooks.signing import sign
-from services.gateway.webhooks.ssrf import Unresolvable, UnsafeUrl, check_url
+from services.gateway.webhooks.ssrf import Unresolvable, UnsafeUrl, check_url, pinned
 
 log = logging.getLogger(__name__)
 USER_AGENT = "Outlay-Webhooks/1"
@@ -109,13 +109,17 @@ class Deliverer:
         status_code: int | None = None
         error = ""
         try:
-            await check_url(hook.url, self._allow_private)  # again now: a name may resolve elsewhere today
+            # Checked again now (a name may resolve elsewhere today), and sent to the very address checked.
+            address = await check_url(hook.url, self._allow_private)
+            url, host, extensions = pinned(hook.url, address)
             timestamp = int(time.time())
             body = delivery.body.encode()
             reply = await self._client.post(
-                hook.url,
+                url,
                 content=body,
+                extensions=extensions,
                 headers={
+                    **host,
                     "Content-Type": "application/json",
                     "X-Outlay-Event": delivery.event_type,
                     "X-Outlay-Delivery": str(delivery.delivery_id),

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 
 class UnsafeUrl(ValueError):
@@ -44,7 +44,10 @@ def _internal(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return not address.is_global or address.is_multicast
 
 
-async def check_url(url: str, allow_private: bool = False) -> None:
+async def check_url(url: str, allow_private: bool = False) -> str | None:
+    """Refuse `url` (UnsafeUrl) unless every address its host resolves to is public; returns the first of them,
+    which a delivery then connects to (`pinned`), so a name cannot resolve to a checked address for the check and
+    to an internal one for the request. None when internal addresses are allowed (nothing resolved here)."""
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http"):
         raise UnsafeUrl("url: must be http or https")
@@ -54,7 +57,7 @@ async def check_url(url: str, allow_private: bool = False) -> None:
     if parts.username or parts.password:
         raise UnsafeUrl("url: must not carry credentials (the signature authenticates deliveries)")
     if allow_private:
-        return
+        return None
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
@@ -63,7 +66,21 @@ async def check_url(url: str, allow_private: bool = False) -> None:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
         raise Unresolvable(f"url: {host!r} does not resolve ({exc})") from None
-    for info in infos:
-        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+    addresses = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
+    for address in addresses:
         if _internal(address):
             raise UnsafeUrl(f"url: {host!r} resolves to {address}, an internal address (not allowed)")
+    if not addresses:
+        raise Unresolvable(f"url: {host!r} resolves to no address")
+    return str(addresses[0])
+
+
+def pinned(url: str, address: str | None) -> tuple[str, dict[str, str], dict[str, str]]:
+    """(url, headers, request extensions) that send to `address` while naming the URL's host: in the Host header,
+    and as the TLS server name, against which the certificate is checked. `address` None: the URL as it is."""
+    if address is None:
+        return url, {}, {}
+    parts = urlsplit(url)
+    literal = f"[{address}]" if ":" in address else address
+    netloc = literal if parts.port is None else f"{literal}:{parts.port}"
+    return urlunsplit(parts._replace(netloc=netloc)), {"Host": parts.netloc}, {"sni_hostname": parts.hostname or ""}
