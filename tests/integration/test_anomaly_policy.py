@@ -17,6 +17,7 @@ from outlay.policies import AnomalyImpact, PolicyIn, RequiredTags
 from outlay.store.engine import make_engine
 from outlay.store.policies import Policy, PolicyStore
 from services.anomaly.detection.incidents import IncidentSettings
+from services.anomaly.series.thresholds import TenantRule
 from services.anomaly.worker.policies import ThresholdRefresher, store_loader
 from tests.integration.test_anomaly_worker import ACME_TOTAL, TOTAL, anomalies, anomaly_worker, ec2, outline, send
 from tests.unit.test_anomaly_series import usage
@@ -48,7 +49,7 @@ async def test_the_refresher_reads_each_tenants_policies_from_the_store(engine: 
     refresher = ThresholdRefresher(DEPLOYMENT, store_loader(engine))
 
     await refresher.start()
-    assert refresher.current.by_tenant == {"acme": Decimal("100")}
+    assert refresher.current.by_tenant == {"acme": TenantRule(Decimal("100"))}
     assert not refresher.current.alerts("acme", Decimal("50"), Decimal("100"))
     assert refresher.current.alerts("globex", Decimal("50"), Decimal("100"))
 
@@ -56,7 +57,7 @@ async def test_the_refresher_reads_each_tenants_policies_from_the_store(engine: 
     await acme.create(threshold("250"))
     await policies.for_tenant("globex").create(threshold("30"))
     assert await refresher.refresh()
-    assert refresher.current.by_tenant == {"acme": Decimal("250"), "globex": Decimal("30")}
+    assert refresher.current.by_tenant == {"acme": TenantRule(Decimal("250")), "globex": TenantRule(Decimal("30"))}
     # Lowered and the higher one deleted: acme's own minimum is the lower one again.
     changed = await acme.replace(first.policy_id, threshold("80"))
     assert changed is not None
@@ -64,7 +65,7 @@ async def test_the_refresher_reads_each_tenants_policies_from_the_store(engine: 
         if p.enabled and p.policy_id != first.policy_id:
             await acme.delete(p.policy_id)
     assert await refresher.refresh()
-    assert refresher.current.by_tenant == {"acme": Decimal("80"), "globex": Decimal("30")}
+    assert refresher.current.by_tenant == {"acme": TenantRule(Decimal("80")), "globex": TenantRule(Decimal("30"))}
 
 
 async def test_a_store_that_cannot_be_read_leaves_the_last_thresholds(engine: AsyncEngine, store_url: str) -> None:
@@ -82,7 +83,7 @@ async def test_a_store_that_cannot_be_read_leaves_the_last_thresholds(engine: As
         assert not await refresher.refresh()
     finally:
         await gone.dispose()
-    assert refresher.current.by_tenant == {"acme": Decimal("100")}
+    assert refresher.current.by_tenant == {"acme": TenantRule(Decimal("100"))}
 
 
 @pytest.mark.e2e

@@ -7,7 +7,7 @@ import logging
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from outlay.budgets import Budget, BudgetIn, BudgetStatus
 from outlay.events.policy import PolicyViolation, violation_id
@@ -17,6 +17,7 @@ from services.gateway.audit_trail import record
 from services.gateway.auth import requires
 from services.gateway.event_sender import EventSender, Undelivered
 from services.gateway.forecasts.client import ForecastClient
+from services.gateway.pagination import PAGE_PARAMS, PageAsk, naive, page_of, page_params
 from services.gateway.permissions import Scope
 from services.gateway.routes.costs import reject_unknown
 from services.gateway.schemas import ID_PATTERN, PROBLEM_RESPONSES
@@ -29,6 +30,7 @@ _ID = Path(description="The budget's id", max_length=64, pattern=ID_PATTERN)
 
 class BudgetsOut(BaseModel):
     budgets: list[Budget]
+    next_cursor: str | None = Field(default=None, description="Pass as `cursor` for the next page; null at the end")
 
 
 class VarianceOut(BaseModel):
@@ -83,9 +85,10 @@ async def _check_ceilings(request: Request, budget: BudgetIn) -> None:
 
 
 @router.get("", response_model=BudgetsOut, responses=PROBLEM_RESPONSES, summary="Every budget, oldest first")
-async def list_budgets(request: Request) -> BudgetsOut:
-    reject_unknown(request, frozenset())
-    return BudgetsOut(budgets=await _store(request).all())
+async def list_budgets(request: Request, ask: PageAsk = Depends(page_params)) -> BudgetsOut:
+    reject_unknown(request, PAGE_PARAMS)
+    page, next_cursor = page_of(await _store(request).all(), lambda b: (naive(b.created_at), b.budget_id), ask)
+    return BudgetsOut(budgets=page, next_cursor=next_cursor)
 
 
 @router.get(

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, HTTPException, Path, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from outlay.store.api_keys import ApiKeyStore, StoredKey
 from outlay.store.audit import AuditEvent, AuditLog
 from outlay.text import printable
 from services.gateway.auth import principal_of
+from services.gateway.pagination import PAGE_PARAMS, PageAsk, naive, page_of, page_params
 from services.gateway.permissions import ROLES, Scope, known_role
 from services.gateway.routes.costs import reject_unknown
 from services.gateway.schemas import ID_PATTERN, PROBLEM_RESPONSES
@@ -66,6 +67,7 @@ class NewKeyOut(KeyOut):
 
 class KeysOut(BaseModel):
     keys: list[KeyOut]
+    next_cursor: str | None = Field(default=None, description="Pass as `cursor` for the next page; null at the end")
 
 
 def _store(request: Request) -> ApiKeyStore:
@@ -112,9 +114,10 @@ async def create_key(request: Request, body: KeyIn) -> NewKeyOut:
 
 
 @router.get("", response_model=KeysOut, responses=PROBLEM_RESPONSES, summary="Every API key (never the secrets)")
-async def list_keys(request: Request) -> KeysOut:
-    reject_unknown(request, frozenset())
-    return KeysOut(keys=[key_out(k) for k in await _store(request).all()])
+async def list_keys(request: Request, ask: PageAsk = Depends(page_params)) -> KeysOut:
+    reject_unknown(request, PAGE_PARAMS)
+    page, next_cursor = page_of(await _store(request).all(), lambda k: (naive(k.created_at), k.key_id), ask)
+    return KeysOut(keys=[key_out(k) for k in page], next_cursor=next_cursor)
 
 
 @router.delete("/{key_id}", status_code=204, responses=PROBLEM_RESPONSES, summary="Revoke a key, at once")

@@ -17,10 +17,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from outlay.events.plan import ActionPlan, Decision, Kind, PlanDecision, PlanStatus
 from outlay.events.usage import Money
 from outlay.store.audit import AuditEvent, AuditLog
-from outlay.store.plans import PlanStore, RecommendationStore
+from outlay.store.plans import PlanStore, RecommendationStore, StoredRecommendation
 from services.gateway.auth import principal_of, requires
 from services.gateway.event_sender import EventSender, Undelivered
 from services.gateway.measured_savings import MAX_AGE_DAYS, measured_savings
+from services.gateway.pagination import PAGE_PARAMS, PageAsk, SortKey, page_of, page_params
 from services.gateway.permissions import Scope
 from services.gateway.query import NUL_MESSAGE, Cursor, ErrorCollector, QueryError, parse_choice, parse_int_in
 from services.gateway.routes.audit import MAX_LIMIT as AUDIT_MAX_LIMIT
@@ -55,6 +56,7 @@ class RecommendationsOut(BaseModel):
     recommendations: list[RecommendationOut]
     total_monthly_saving: Money
     currency: str = "USD"
+    next_cursor: str | None = Field(default=None, description="Pass as `cursor` for the next page; null at the end")
 
 
 class PlanPageOut(BaseModel):
@@ -137,14 +139,25 @@ async def list_recommendations(
     request: Request,
     kind: str | None = Query(None, description="Only this kind (rightsize, stop_instance, delete_volume, ...)"),
     region: str | None = Query(None, max_length=32, description="Only this region"),
+    ask: PageAsk = Depends(page_params),
 ) -> RecommendationsOut:
-    reject_unknown(request, frozenset({"kind", "region"}))
+    reject_unknown(request, frozenset({"kind", "region"}) | PAGE_PARAMS)
     chosen = None if kind is None else parse_choice(Kind, kind, Kind.RIGHTSIZE, "kind")
     found = await _findings(request).all(None if chosen is None else chosen.value, region)
+    page, next_cursor = page_of(found, _largest_first, ask)
     return RecommendationsOut(
-        recommendations=[RecommendationOut(**vars(r)) for r in found],
+        recommendations=[RecommendationOut(**vars(r)) for r in page],
         total_monthly_saving=sum((r.monthly_saving for r in found), Decimal(0)),
+        next_cursor=next_cursor,
     )
+
+
+_NO_INSTANT = datetime(1970, 1, 1)
+
+
+def _largest_first(r: StoredRecommendation) -> SortKey:
+    """Largest saving first (as text that sorts so: the saving's distance below a bound), then by id."""
+    return _NO_INSTANT, f"{Decimal('1e12') - r.monthly_saving:030.9f}|{r.recommendation_id}"
 
 
 @router.get("/v1/plans", response_model=PlanPageOut, responses=PROBLEM_RESPONSES, summary="Plans, latest first")

@@ -7,12 +7,13 @@ import json
 from datetime import datetime
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from outlay.policies import PolicyIn, PolicyKind, Rule
 from outlay.store.policies import Policy
 from services.gateway.audit_trail import record
 from services.gateway.auth import requires
+from services.gateway.pagination import PAGE_PARAMS, PageAsk, naive, page_of, page_params
 from services.gateway.permissions import Scope
 from services.gateway.query import parse_choice
 from services.gateway.routes.costs import reject_unknown
@@ -37,6 +38,7 @@ class PolicyOut(BaseModel):
 
 class PoliciesOut(BaseModel):
     policies: list[PolicyOut]
+    next_cursor: str | None = Field(default=None, description="Pass as `cursor` for the next page; null at the end")
 
 
 def _out(p: Policy) -> PolicyOut:
@@ -50,11 +52,15 @@ def _text(p: Policy) -> str:
 
 @router.get("", response_model=PoliciesOut, responses=PROBLEM_RESPONSES, summary="The organisation's policies")
 async def list_policies(
-    request: Request, kind: str | None = Query(None, description=f"Only this kind: {', '.join(PolicyKind)}")
+    request: Request,
+    kind: str | None = Query(None, description=f"Only this kind: {', '.join(PolicyKind)}"),
+    ask: PageAsk = Depends(page_params),
 ) -> PoliciesOut:
-    reject_unknown(request, frozenset({"kind"}))
+    reject_unknown(request, frozenset({"kind"}) | PAGE_PARAMS)
     chosen = None if kind is None else parse_choice(PolicyKind, kind, PolicyKind.REQUIRED_TAGS, "kind")
-    return PoliciesOut(policies=[_out(p) for p in await stores_of(request).policies.all(chosen)])
+    found = await stores_of(request).policies.all(chosen)
+    page, next_cursor = page_of(found, lambda p: (naive(p.created_at), p.policy_id), ask)
+    return PoliciesOut(policies=[_out(p) for p in page], next_cursor=next_cursor)
 
 
 @router.get("/{policy_id}", response_model=PolicyOut, responses=PROBLEM_RESPONSES, summary="One policy")

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from outlay.store.tenants import AlreadyExists, Tenant, TenantStore
 from outlay.tenancy import DEFAULT_TENANT, TENANT_PATTERN
 from outlay.text import printable
 from services.gateway.auth import principal_of
+from services.gateway.pagination import PAGE_PARAMS, PageAsk, naive, page_of, page_params
 from services.gateway.permissions import Scope
 from services.gateway.routes.costs import reject_unknown
 from services.gateway.schemas import PROBLEM_RESPONSES
@@ -40,6 +41,7 @@ class NewTenantOut(TenantOut):
 
 class TenantsOut(BaseModel):
     tenants: list[TenantOut]
+    next_cursor: str | None = Field(default=None, description="Pass as `cursor` for the next page; null at the end")
 
 
 def _operator_only(request: Request) -> None:
@@ -74,7 +76,8 @@ async def create_tenant(request: Request, body: TenantIn) -> NewTenantOut:
 
 
 @router.get("", response_model=TenantsOut, responses=PROBLEM_RESPONSES, summary="Every organisation")
-async def list_tenants(request: Request) -> TenantsOut:
-    reject_unknown(request, frozenset())
+async def list_tenants(request: Request, ask: PageAsk = Depends(page_params)) -> TenantsOut:
+    reject_unknown(request, PAGE_PARAMS)
     _operator_only(request)
-    return TenantsOut(tenants=[_out(t) for t in await _tenants(request).all()])
+    page, next_cursor = page_of(await _tenants(request).all(), lambda t: (naive(t.created_at), t.tenant_id), ask)
+    return TenantsOut(tenants=[_out(t) for t in page], next_cursor=next_cursor)

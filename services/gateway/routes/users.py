@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, HTTPException, Path, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from outlay.store.audit import AuditEvent
 from outlay.store.tenants import AlreadyExists, User
 from outlay.text import printable
 from services.gateway.auth import principal_of
+from services.gateway.pagination import PAGE_PARAMS, PageAsk, naive, page_of, page_params
 from services.gateway.permissions import ROLES, known_role
 from services.gateway.routes.costs import reject_unknown
 from services.gateway.schemas import ID_PATTERN, PROBLEM_RESPONSES
@@ -57,6 +58,7 @@ class UserOut(BaseModel):
 
 class UsersOut(BaseModel):
     users: list[UserOut]
+    next_cursor: str | None = Field(default=None, description="Pass as `cursor` for the next page; null at the end")
 
 
 def _out(user: User) -> UserOut:
@@ -78,9 +80,11 @@ async def create_user(request: Request, body: UserIn) -> UserOut:
 
 
 @router.get("", response_model=UsersOut, responses=PROBLEM_RESPONSES, summary="The organisation's people")
-async def list_users(request: Request) -> UsersOut:
-    reject_unknown(request, frozenset())
-    return UsersOut(users=[_out(u) for u in await stores_of(request).users.all()])
+async def list_users(request: Request, ask: PageAsk = Depends(page_params)) -> UsersOut:
+    reject_unknown(request, PAGE_PARAMS)
+    found = await stores_of(request).users.all()
+    page, next_cursor = page_of(found, lambda u: (naive(u.created_at), u.user_id), ask)
+    return UsersOut(users=[_out(u) for u in page], next_cursor=next_cursor)
 
 
 @router.patch("/{user_id}", response_model=UserOut, responses=PROBLEM_RESPONSES, summary="Change a role, or disable")

@@ -9,13 +9,14 @@ import json
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from outlay.store.webhooks import Delivery, Webhook, WebhookStore
 from outlay.text import printable
 from services.gateway.audit_trail import record
 from services.gateway.auth import principal_of
+from services.gateway.pagination import PAGE_PARAMS, PageAsk, naive, page_of, page_params
 from services.gateway.query import Cursor, QueryError
 from services.gateway.routes.costs import reject_unknown
 from services.gateway.schemas import ID_PATTERN, PROBLEM_RESPONSES
@@ -63,6 +64,7 @@ class NewWebhookOut(WebhookOut):
 
 class WebhooksOut(BaseModel):
     webhooks: list[WebhookOut]
+    next_cursor: str | None = Field(default=None, description="Pass as `cursor` for the next page; null at the end")
 
 
 class DeliveryOut(BaseModel):
@@ -123,9 +125,11 @@ async def create_webhook(request: Request, body: WebhookIn) -> NewWebhookOut:
 
 
 @router.get("", response_model=WebhooksOut, responses=PROBLEM_RESPONSES, summary="Every webhook (no secrets)")
-async def list_webhooks(request: Request) -> WebhooksOut:
-    reject_unknown(request, frozenset())
-    return WebhooksOut(webhooks=[_out(h) for h in await _store(request).all(principal_of(request).tenant_id)])
+async def list_webhooks(request: Request, ask: PageAsk = Depends(page_params)) -> WebhooksOut:
+    reject_unknown(request, PAGE_PARAMS)
+    found = await _store(request).all(principal_of(request).tenant_id)
+    page, next_cursor = page_of(found, lambda h: (naive(h.created_at), h.webhook_id), ask)
+    return WebhooksOut(webhooks=[_out(h) for h in page], next_cursor=next_cursor)
 
 
 @router.delete("/{webhook_id}", status_code=204, responses=PROBLEM_RESPONSES, summary="Unsubscribe")
