@@ -50,7 +50,7 @@ class PolicyStore(TenantScoped):
         now = stored_now()
         columns = {
             "policy_id": secrets.token_hex(8), "tenant_id": self.tenant_id, "name": policy.name,
-            "kind": policy.rule.kind.value, "rule": policy.rule.model_dump(mode="json"), "enabled": policy.enabled,
+            "kind": policy.rule.kind.value, "rule": policy.rule.model_dump(mode="json", exclude_none=True), "enabled": policy.enabled,
             "version": 1, "created_at": now, "updated_at": now,
         }  # fmt: skip
         async with self._engine.begin() as conn:
@@ -71,7 +71,7 @@ class PolicyStore(TenantScoped):
                 return None
             before = _policy(row._mapping)
             values = {
-                "name": policy.name, "kind": policy.rule.kind.value, "rule": policy.rule.model_dump(mode="json"),
+                "name": policy.name, "kind": policy.rule.kind.value, "rule": policy.rule.model_dump(mode="json", exclude_none=True),
                 "enabled": policy.enabled, "version": before.version + 1, "updated_at": stored_now(),
             }  # fmt: skip
             await conn.execute(

@@ -181,6 +181,17 @@ class WebhookStore:
                 claimed.append((_delivery(row._mapping), _webhook(hook._mapping)))
         return claimed
 
+    async def release(self, delivery_ids: Sequence[int]) -> None:
+        """Deliveries claimed but not attempted go back to the queue, due now (their webhook's earlier one failed)."""
+        if not delivery_ids:
+            return
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                update(WebhookDeliveryRow)
+                .where(WebhookDeliveryRow.delivery_id.in_(list(delivery_ids)), WebhookDeliveryRow.status == "sending")
+                .values(status="pending")
+            )
+
     async def finish(
         self, delivery_id: int, *, delivered: bool, attempts: int, now: datetime, status_code: int | None,
         error: str, retry_at: datetime | None,

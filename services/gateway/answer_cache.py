@@ -83,7 +83,8 @@ class AnswerCache:
         self._epoch = 0
         self._seq = 0  # commits announced so far
         self._commits: dict[str, deque[tuple[int, datetime, datetime]]] = {}
-        self._inflight: dict[tuple[str, bytes, int], asyncio.Task[bytes]] = {}
+        # Computations under way: (tenant, digest, epoch) -> (the task, the commit number when it started)
+        self._inflight: dict[tuple[str, bytes, int], tuple[asyncio.Task[bytes], int]] = {}
         self.stats = CacheStats()
 
     @property
@@ -133,14 +134,16 @@ class AnswerCache:
             self._drop(slot)
         self.stats.misses += 1
         flight = (tenant_id, digest, self._epoch)
-        task = self._inflight.get(flight)
-        if task is None:
-            # A task of its own: a caller that goes away (client disconnect) does not cancel the others' answer.
-            task = asyncio.ensure_future(self._compute(slot, span, compute))
-            self._inflight[flight] = task
-            task.add_done_callback(lambda done: self._landed(flight, done))
-        else:
+        running = self._inflight.get(flight)
+        # Joined only if no commit in its range was announced since it started: a caller asking after a commit
+        # gets an answer that includes it.
+        if running is not None and not self._committed_since(tenant_id, running[1], span):
             self.stats.shared += 1
+            return await asyncio.shield(running[0])
+        # A task of its own: a caller that goes away (client disconnect) does not cancel the others' answer.
+        task = asyncio.ensure_future(self._compute(slot, span, compute))
+        self._inflight[flight] = (task, self._seq)
+        task.add_done_callback(lambda done: self._landed(flight, done))
         return await asyncio.shield(task)
 
     async def _compute(self, slot: tuple[str, bytes], span: Span, compute: Callable[[], Awaitable[bytes]]) -> bytes:
@@ -166,7 +169,9 @@ class AnswerCache:
         return any(n > seq and _overlaps(span, start, end) for n, start, end in log)
 
     def _landed(self, flight: tuple[str, bytes, int], done: asyncio.Task[bytes]) -> None:
-        self._inflight.pop(flight, None)
+        running = self._inflight.get(flight)
+        if running is not None and running[0] is done:  # (a newer computation may have taken the slot)
+            del self._inflight[flight]
         if not done.cancelled():
             with contextlib.suppress(BaseException):
                 done.exception()  # retrieved here: every waiter may have gone away

@@ -50,9 +50,7 @@ def presented_key(conn: HTTPConnection) -> str | None:
     return None
 
 
-MAX_BUCKETS = 100_000  # rate-limit buckets kept per limiter (keys, or client addresses)
-# Failed authentications a client address may make a minute: guessing keys costs a store lookup each.
-FAILED_AUTH_PER_MINUTE = 60
+MAX_BUCKETS = 100_000  # rate-limit buckets kept per limiter (one per key that made requests lately)
 
 
 class RateLimiter:
@@ -66,23 +64,15 @@ class RateLimiter:
 
     def take(self, key_id: str) -> float:
         """0 when the request may go (and it takes a token); else the seconds until it may."""
-        return self._wait(key_id, take=True)
-
-    def wait(self, key_id: str) -> float:
-        """`take` without taking: 0 when a request could go now."""
-        return self._wait(key_id, take=False)
-
-    def _wait(self, key_id: str, take: bool) -> float:
         if self.per_minute <= 0:
             return 0.0
         now = self._clock()
         tokens, then = self._buckets.get(key_id, (float(self.per_minute), now))
         tokens = min(float(self.per_minute), tokens + (now - then) * self.per_minute / 60.0)
         if tokens >= 1.0:
-            if take:
-                if len(self._buckets) >= MAX_BUCKETS and key_id not in self._buckets:
-                    self._buckets.clear()  # (full buckets are the same as none: only recent heavy users lose)
-                self._buckets[key_id] = (tokens - 1.0, now)
+            if len(self._buckets) >= MAX_BUCKETS and key_id not in self._buckets:
+                self._buckets.clear()  # (a full bucket is the same as none: only recent heavy users lose)
+            self._buckets[key_id] = (tokens - 1.0, now)
             return 0.0
         self._buckets[key_id] = (tokens, now)
         return (1.0 - tokens) * 60.0 / self.per_minute
@@ -99,12 +89,9 @@ class ApiKeyAuth:
     on every call, so a revoked or expired key is refused at once. Without an operator key nothing is checked
     (the gateway then listens on loopback only)."""
 
-    def __init__(
-        self, api_key: str | None, limiter: RateLimiter | None = None, failures: RateLimiter | None = None
-    ) -> None:
+    def __init__(self, api_key: str | None, limiter: RateLimiter | None = None) -> None:
         self._digest = _digest(api_key) if api_key else None
         self._limiter = limiter or RateLimiter(0)
-        self._failures = failures or RateLimiter(FAILED_AUTH_PER_MINUTE)
 
     @property
     def enabled(self) -> bool:
@@ -135,13 +122,8 @@ class ApiKeyAuth:
 
     async def __call__(self, conn: HTTPConnection) -> Principal:
         websocket = conn.scope.get("type") == "websocket"
-        address = conn.client.host if conn.client is not None else "unknown"
-        guessing = self._failures.wait(address)
-        if guessing > 0:  # refused before the store is asked: a flood of bad keys costs no lookups
-            self._refuse_rate(websocket, guessing, "too many failed authentications from this address")
         principal = await self.principal(conn, presented_key(conn))
         if principal is None:
-            self._failures.take(address)
             if websocket:
                 raise WebSocketException(code=WS_POLICY_VIOLATION, reason="missing or invalid API key")
             raise HTTPException(

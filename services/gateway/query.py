@@ -384,7 +384,8 @@ class Cursor:
             at, _, key = base64.urlsafe_b64decode(text.encode()).decode().partition("|")
             if "\x00" in key:
                 raise ValueError(key)
-            return cls(datetime.fromisoformat(at), key)
+            # Cursors hold naive UTC; one edited to carry an offset is read in UTC rather than refused.
+            return cls(to_naive_utc(datetime.fromisoformat(at)), key)
         except (binascii.Error, UnicodeError, ValueError):
             raise problem from None
 

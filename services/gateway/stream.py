@@ -274,8 +274,8 @@ def parse_events(event: type[E], values: list[bytes | None]) -> list[E]:
     return events
 
 
-# A follower asks the broker for its topic's end offsets after PROBE_AFTER seconds without a fetched record, and
-# counts as away (`live` is False) after SILENCE_LIMIT seconds without an answer.
+# A follower asks the broker for its topic's end offsets every PROBE_AFTER seconds, and counts as away (`live` is
+# False) after SILENCE_LIMIT seconds without an answer showing it has handled everything published.
 PROBE_AFTER = 2.0
 PROBE_TIMEOUT = 2.0
 SILENCE_LIMIT = 6.0
@@ -301,7 +301,7 @@ class TopicFollower(Generic[E]):
 
     @property
     def live(self) -> bool:
-        """Positioned, and the broker answered within SILENCE_LIMIT: nothing published is passing unseen for long.
+        """Positioned, and caught up with the topic within SILENCE_LIMIT: nothing published waits unseen for long.
         (A consumer's fetch retries quietly while the broker is away; only a question it must answer tells.)"""
         return self.ready.is_set() and time.monotonic() - self._heard_at < SILENCE_LIMIT
 
@@ -328,20 +328,29 @@ class TopicFollower(Generic[E]):
             self.positioned()
             self._heard_at = time.monotonic()
             self.ready.set()
+            probed_at = time.monotonic()
             while True:
                 batch = await consumer.getmany(timeout_ms=1000)
-                if batch:
-                    self._heard()
                 events = parse_events(self._event, [m.value for records in batch.values() for m in records])
                 if events:
                     await self.handle(events)
-                if time.monotonic() - self._heard_at >= PROBE_AFTER:
-                    with contextlib.suppress(TimeoutError, KafkaError, OSError):
-                        await asyncio.wait_for(consumer.end_offsets(partitions), PROBE_TIMEOUT)
+                if time.monotonic() - probed_at >= PROBE_AFTER:
+                    probed_at = time.monotonic()
+                    if await self._caught_up(consumer, partitions):
                         self._heard()
         finally:
             with contextlib.suppress(Exception):
                 await consumer.stop()
+
+    @staticmethod
+    async def _caught_up(consumer: AIOKafkaConsumer, partitions: list[TopicPartition]) -> bool:
+        """The broker answers, and this follower has handled everything published so far."""
+        try:
+            ends = await asyncio.wait_for(consumer.end_offsets(partitions), PROBE_TIMEOUT)
+            positions = [await consumer.position(tp) for tp in partitions]
+            return all(position >= ends[tp] for position, tp in zip(positions, partitions, strict=True))
+        except (TimeoutError, KafkaError, OSError):
+            return False
 
     def _heard(self) -> None:
         if time.monotonic() - self._heard_at >= SILENCE_LIMIT:

@@ -116,4 +116,4 @@ async def test_budget_and_webhook_changes_are_in_the_trail_with_what_they_were(s
         assert all('"tag:team=checkout"' in detail for _, detail in budget_trail)  # what it was, both times
         hook_trail = await events(f"webhook:{hook_id}")
         assert [e for e, _ in hook_trail] == ["webhook_created", "webhook_deleted"]
-        assert all("127.0.0.1:9/h" in detail and "secret" not in detail for _, detail in hook_trail)
+        assert all('"http://127.0.0.1:9/…"' in detail and "secret" not in detail for _, detail in hook_trail)

@@ -228,3 +228,26 @@ async def test_when_the_commit_log_no_longer_reaches_back_an_answer_is_not_kept(
     release.set()
     assert await pending == b"maybe stale"
     assert await answers.get("acme", "q", Q3, Computations()) == b"answer 1"
+
+
+async def test_a_caller_after_a_commit_does_not_join_a_computation_from_before_it() -> None:
+    answers = cache()
+    release = asyncio.Event()
+    calls = 0
+
+    async def slow() -> bytes:
+        nonlocal calls
+        calls += 1
+        mine = calls
+        await release.wait()
+        return f"computation {mine}".encode()
+
+    before = asyncio.ensure_future(answers.get("acme", "q", Q3, slow))
+    await until(lambda: calls == 1)
+    answers.invalidate(commit("acme"))  # committed in the answer's range while the first computation runs
+    after = asyncio.ensure_future(answers.get("acme", "q", Q3, slow))
+    await until(lambda: calls == 2)
+    release.set()
+    assert (await before, await after) == (b"computation 1", b"computation 2")
+    assert answers.stats.shared == 0
+    assert await answers.get("acme", "q", Q3, Computations()) == b"computation 2"  # the later one was kept

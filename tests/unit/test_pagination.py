@@ -44,3 +44,12 @@ def test_a_last_page_has_no_cursor_and_bad_parameters_are_named() -> None:
     with pytest.raises(QueryError) as refused:
         page_params(limit="0", cursor="not a cursor")
     assert sorted(e.field for e in refused.value.errors) == ["cursor", "limit"]
+
+
+def test_a_cursor_edited_to_carry_an_offset_is_read_in_utc() -> None:
+    import base64
+
+    edited = base64.urlsafe_b64encode(f"{T0.isoformat()}+02:00|id-1".encode()).decode()
+    ask = page_params(limit="2", cursor=edited)
+    assert ask.after == (T0 - timedelta(hours=2), "id-1")
+    page_of(ITEMS, key, ask)  # compares with the naive keys without failing

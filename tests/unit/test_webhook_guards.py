@@ -43,6 +43,8 @@ def test_retries_back_off_exponentially_with_jitter_up_to_a_cap() -> None:
         "http://[64:ff9b::a00:1]/hook",  # NAT64 to 10.0.0.1
         "http://[2002:a9fe:a9fe::1]/hook",  # 6to4 from 169.254.169.254
         "http://[2002:c0a8:0101::1]/hook",  # 6to4 from 192.168.1.1
+        "http://[2001:0:4136:e378:8000:63bf:f7f7:f7f7]/hook",  # Teredo (not globally reachable), public client
+        "http://[64:ff9b:1::5db8:d70e]/hook",  # local-use NAT64: where its IPv4 sits is the network's choice
         "http://0.0.0.0/hook",
         "ftp://example.com/hook",
         "https://user:pass@example.com/hook",
@@ -145,4 +147,7 @@ async def test_a_delivery_goes_to_the_address_that_was_checked() -> None:
     )  # fmt: skip
     assert pinned("https://hooks.example.com/h", "2606:2800:220:1::1")[0] == "https://[2606:2800:220:1::1]/h"
     assert pinned("http://127.0.0.1:9/h", None) == ("http://127.0.0.1:9/h", {}, {})  # allowed internal: as it is
+    assert pinned("https://bücher.example/h", "93.184.215.14")[1:] == (
+        {"Host": "xn--bcher-kva.example"}, {"sni_hostname": "xn--bcher-kva.example"},
+    )  # fmt: skip
     assert await check_url("http://127.0.0.1:9/h", allow_private=True) is None

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -102,6 +103,14 @@ def _delivery(d: Delivery) -> DeliveryOut:
     )  # fmt: skip
 
 
+def _audited(hook: Webhook) -> str:
+    """A webhook as the audit trail keeps it: its URL without path or query (a chat service's incoming-webhook URL
+    is itself a secret, and the trail keeps what it is given for good)."""
+    parts = urlsplit(hook.url)
+    shown = _out(hook).model_copy(update={"url": f"{parts.scheme}://{parts.netloc}/…"})
+    return shown.model_dump_json()
+
+
 async def _found(request: Request, webhook_id: str) -> Webhook:
     hook = await _store(request).get(webhook_id, principal_of(request).tenant_id)
     if hook is None:
@@ -120,7 +129,7 @@ async def create_webhook(request: Request, body: WebhookIn) -> NewWebhookOut:
         raise HTTPException(422, str(exc)) from None
     hook = await _store(request).create(body.url, events, body.filters, body.description,
                                         principal_of(request).tenant_id, body.format)  # fmt: skip
-    await record(request, f"webhook:{hook.webhook_id}", "webhook_created", _out(hook).model_dump_json())
+    await record(request, f"webhook:{hook.webhook_id}", "webhook_created", _audited(hook))
     return NewWebhookOut(**_out(hook).model_dump(), secret=hook.secret)
 
 
@@ -138,7 +147,7 @@ async def delete_webhook(request: Request, webhook_id: str = _ID) -> Response:
     gone = await _found(request, webhook_id)
     if not await _store(request).delete(webhook_id, principal_of(request).tenant_id):
         raise HTTPException(404, f"no webhook with id {webhook_id!r}")
-    await record(request, f"webhook:{webhook_id}", "webhook_deleted", _out(gone).model_dump_json())
+    await record(request, f"webhook:{webhook_id}", "webhook_deleted", _audited(gone))
     return Response(status_code=204)
 
 
@@ -159,7 +168,7 @@ async def list_deliveries(
     before = None
     if cursor is not None:
         key = Cursor.decode(cursor).key
-        if not key.isdigit() or len(key) > 10:
+        if not (key.isascii() and key.isdigit() and len(key) <= 10 and int(key) < 2**31):
             raise QueryError.single("cursor", "not a cursor this API gave out (use next_cursor of the last page)")
         before = int(key)
     hook = await _found(request, webhook_id)

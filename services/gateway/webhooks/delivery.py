@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
+from urllib.request import getproxies, proxy_bypass
 
 import httpx
 
@@ -64,6 +66,12 @@ class RetryPolicy:
         return min(self.cap_s, self.base_s * 2 ** (attempts - 1)) * (0.5 + rand())
 
 
+def _proxied(url: str) -> bool:
+    """Whether the environment sends `url` through a proxy (HTTP(S)_PROXY without a NO_PROXY match), as httpx does."""
+    parts = urlsplit(url)
+    return bool(getproxies().get(parts.scheme)) and not proxy_bypass(parts.hostname or "")
+
+
 class Deliverer:
     """Delivers due deliveries, a few at a time, until cancelled."""
 
@@ -79,7 +87,12 @@ class Deliverer:
         self._policy = policy
         self._allow_private = allow_private
         self._poll_s = poll_s
-        self._client = httpx.AsyncClient(timeout=timeout_s, follow_redirects=False, headers={"User-Agent": USER_AGENT})
+        # No kept-alive connections: a delivery is sent to the address checked for it, and a pooled connection is
+        # found by address, so another host on the same address would reuse a TLS session verified for the first.
+        self._client = httpx.AsyncClient(
+            timeout=timeout_s, follow_redirects=False, headers={"User-Agent": USER_AGENT},
+            limits=httpx.Limits(max_keepalive_connections=0),
+        )  # fmt: skip
 
     async def run(self) -> None:
         try:
@@ -101,17 +114,23 @@ class Deliverer:
                 await asyncio.sleep(self._poll_s)
 
     async def _deliver_in_order(self, pairs: list[tuple[Delivery, Webhook]]) -> None:
-        for delivery, hook in pairs:
-            await self.deliver(delivery, hook)
+        """One webhook's deliveries in order; after a failure the rest wait for the next round (a receiver that
+        is down costs one timeout a round, not one per delivery, and holds up no other webhook for long)."""
+        for i, (delivery, hook) in enumerate(pairs):
+            if not await self.deliver(delivery, hook):
+                await self._store.release([d.delivery_id for d, _ in pairs[i + 1 :]])
+                return
 
-    async def deliver(self, delivery: Delivery, hook: Webhook) -> None:
+    async def deliver(self, delivery: Delivery, hook: Webhook) -> bool:
+        """One attempt; whether it was delivered."""
         attempts = delivery.attempts + 1
         status_code: int | None = None
         error = ""
         try:
             # Checked again now (a name may resolve elsewhere today), and sent to the very address checked.
             address = await check_url(hook.url, self._allow_private)
-            url, host, extensions = pinned(hook.url, address)
+            # Through an egress proxy the proxy resolves the name (and should enforce egress rules itself).
+            url, host, extensions = pinned(hook.url, None if _proxied(hook.url) else address)
             timestamp = int(time.time())
             body = delivery.body.encode()
             reply = await self._client.post(
@@ -135,7 +154,7 @@ class Deliverer:
             delivered, error = False, str(exc)  # DNS may be back by the next try
         except UnsafeUrl as exc:
             delivered, error, attempts = False, str(exc), self._policy.max_attempts  # never retried
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, ValueError, OSError) as exc:  # (an odd URL or header fails here, not as HTTP)
             delivered, error = False, f"{type(exc).__name__}: {exc}"
         now = datetime.now(UTC)
         retry_at = None
@@ -148,3 +167,4 @@ class Deliverer:
         if not delivered and retry_at is None:
             log.warning("webhook %s: delivery %d dead after %d tries: %s", hook.webhook_id, delivery.delivery_id,
                         attempts, error)  # fmt: skip
+        return delivered

@@ -19,8 +19,10 @@ class Unresolvable(UnsafeUrl):
     """The name does not resolve now: perhaps a passing DNS failure (a delivery retries it later)."""
 
 
-# IPv6 prefixes that carry an IPv4 address a gateway or tunnel forwards to: NAT64 (RFC 6052, RFC 8215).
-_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+# The well-known NAT64 prefix (RFC 6052): the IPv4 address is the last 32 bits. The local-use prefix
+# (64:ff9b:1::/48, RFC 8215) may place it elsewhere, so it is refused outright.
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
 
 
 def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
@@ -31,17 +33,20 @@ def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | No
         return address.sixtofour
     if address.teredo is not None:
         return address.teredo[1]  # the client behind the Teredo relay
-    if any(address in net for net in _NAT64):
+    if address in _NAT64:
         return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
     return None
 
 
 def _internal(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if not address.is_global or address.is_multicast:
+        return True
     if isinstance(address, ipaddress.IPv6Address):
+        if address in _NAT64_LOCAL:
+            return True
         embedded = _embedded_ipv4(address)
-        if embedded is not None:
-            return _internal(embedded)
-    return not address.is_global or address.is_multicast
+        return embedded is not None and _internal(embedded)
+    return False
 
 
 async def check_url(url: str, allow_private: bool = False) -> str | None:
@@ -81,6 +86,12 @@ def pinned(url: str, address: str | None) -> tuple[str, dict[str, str], dict[str
     if address is None:
         return url, {}, {}
     parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        name = host.encode("idna").decode("ascii")  # an internationalised name as it goes on the wire
+    except UnicodeError:
+        raise UnsafeUrl(f"url: {host!r} is not a valid host name") from None
     literal = f"[{address}]" if ":" in address else address
     netloc = literal if parts.port is None else f"{literal}:{parts.port}"
-    return urlunsplit(parts._replace(netloc=netloc)), {"Host": parts.netloc}, {"sni_hostname": parts.hostname or ""}
+    host_header = name if parts.port is None else f"{name}:{parts.port}"
+    return urlunsplit(parts._replace(netloc=netloc)), {"Host": host_header}, {"sni_hostname": name}
