@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import asyncpg
 import httpx
@@ -140,3 +141,22 @@ async def test_websocket_topics_need_their_scope(store_url: str) -> None:
                     while True:
                         await ws.recv()
             assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+
+
+async def test_a_stream_whose_key_cannot_be_checked_for_long_is_closed(store_url: str, monkeypatch: Any) -> None:
+    app = create_app(Settings(DATABASE_URL=store_url, OUTLAY_API_KEY=ADMIN), heartbeat_seconds=0.3)
+    port = free_port()
+    async with serving(app, port, within=20), httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+        made = await http.post("/v1/keys", headers=bearer(ADMIN), json={"name": "p", "scopes": ["read:plans"]})
+        async with connect(f"ws://127.0.0.1:{port}/v1/stream?api_key={made.json()['key']}") as ws:
+            assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "hello"
+
+            async def store_away(*_: object) -> None:
+                raise ConnectionRefusedError("store down")
+
+            monkeypatch.setattr(app.state.auth, "principal", store_away)  # every later check fails
+            async with asyncio.timeout(10):
+                with pytest.raises(ConnectionClosed) as closed:
+                    while True:
+                        await ws.recv()
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1013

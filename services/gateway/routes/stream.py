@@ -25,7 +25,7 @@ from starlette.websockets import WebSocketState
 
 from outlay.events.plan import PlanStatus
 from services.gateway.anomalies.listing import SEVERITY_ORDER
-from services.gateway.auth import WS_POLICY_VIOLATION, ApiKeyAuth, presented_key, principal_of
+from services.gateway.auth import WS_POLICY_VIOLATION, WS_TRY_AGAIN_LATER, ApiKeyAuth, presented_key, principal_of
 from services.gateway.permissions import Scope
 from services.gateway.stream import (
     DROP_SIGNAL,
@@ -199,17 +199,27 @@ async def _receive_loop(ws: WebSocket, client: StreamClient) -> None:
         client.offer(apply_message(client, text))
 
 
+# Checks in a row a stream survives when the store cannot answer (a revoked key's stream must not outlive an outage).
+UNCHECKED_LIMIT = 3
+
+
 async def _key_check_loop(ws: WebSocket, every: float) -> None:
     """A stream lives long: its key is checked again every `every` seconds, so a revoked or expired key's
     stream closes too, not only its next request."""
     auth: ApiKeyAuth = ws.app.state.auth
     key = presented_key(ws)
+    unchecked = 0
     while True:
         await asyncio.sleep(every)
         try:
             principal = await auth.principal(ws, key)
-        except Exception:  # the store is away: keep the stream, check again next time
+        except Exception:  # the store is away: keep the stream a while, but not unchecked for long
+            unchecked += 1
+            if unchecked >= UNCHECKED_LIMIT:
+                await ws.close(code=WS_TRY_AGAIN_LATER, reason="the API key cannot be checked now; reconnect later")
+                return
             continue
+        unchecked = 0
         if principal is None:
             await ws.close(code=WS_POLICY_VIOLATION, reason="the API key was revoked or has expired")
             return
