@@ -20,7 +20,7 @@ run: setup
 	$(VENV)/bin/outlay run
 
 test: setup
-	$(VENV)/bin/pytest -q -p no:cacheprovider
+	$(VENV)/bin/pytest -q -p no:cacheprovider --durations=20
 
 lint: setup
 	$(VENV)/bin/ruff check .

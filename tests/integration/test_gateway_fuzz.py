@@ -327,7 +327,7 @@ NEEDS_A_PEER = {
     "/v1/forecasts", "/v1/anomalies/{anomaly_id}/feedback", "/v1/plans/{plan_id}/approve", "/v1/plans/{plan_id}/reject",
     "/v1/budgets/variance", "/v1/budgets/{budget_id}/status",
 }  # fmt: skip
-OTHER_SETTINGS = settings(max_examples=15, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+OTHER_SETTINGS = settings(max_examples=10, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 
 
 @pytest.mark.parametrize(("method", "path"), OTHER_OPERATIONS, ids=[f"{m} {p}" for m, p in OTHER_OPERATIONS])
