@@ -129,3 +129,40 @@ def test_forecasts_reach_subscribed_clients_of_their_tenant_and_scope() -> None:
     got = mine.queue.get_nowait()
     assert got["type"] == "forecast" and got["forecast"]["forecast_id"] == forecast.forecast_id
     assert other_scope.queue.empty() and theirs.queue.empty() and unsubscribed.queue.empty()
+
+
+def test_plans_and_budget_alerts_reach_only_their_tenants_clients() -> None:
+    from datetime import date
+    from decimal import Decimal
+
+    from outlay.events.budget_alert import BudgetAlert, ThresholdBasis, ThresholdState
+    from outlay.events.plan import ActionPlan, Kind, PlannedChange, PlanStatus, Risk
+    from services.gateway.routes.stream import apply_message
+
+    hub = StreamHub()
+    acme = hub.register(Principal("k1", "acme key", "acme", frozenset({Scope.ADMIN})))
+    globex = hub.register(Principal("k2", "globex key", "globex", frozenset({Scope.ADMIN})))
+    for client in (acme, globex):
+        for topic in ("plans", "budget_alerts"):
+            assert apply_message(client, json.dumps({"subscribe": topic}))["type"] == "subscribed"
+    at = datetime(2026, 11, 30, tzinfo=UTC)
+    change = PlannedChange(resource_id="i-1", kind=Kind.STOP_INSTANCE, summary="stop", monthly_saving=Decimal(1),
+                           confidence=1, risk=Risk.LOW)  # fmt: skip
+    plan = ActionPlan(plan_id="p-1", status=PlanStatus.PROPOSED, region="us-east-1", title="t", changes=[change],
+                      monthly_saving=Decimal(1), risk=Risk.LOW, requires_approval=True, created_at=at, updated_at=at,
+                      tenant_id="acme")  # fmt: skip
+    alert = BudgetAlert(
+        alert_id="a-1", budget_id="b", budget_name="web", scope="total", currency="USD", amount=Decimal(100),
+        period_start=date(2026, 11, 1), period_end=date(2026, 12, 1), basis=ThresholdBasis.ACTUAL,
+        percent=Decimal(80), threshold_amount=Decimal(80), state=ThresholdState.BREACHED, crossing_day=None,
+        actual_to_date=Decimal(85), forecast_total=None, summary="over", raised_at=at, tenant_id="globex",
+    )  # fmt: skip
+    hub.publish_plans([plan])
+    hub.publish_budget_alerts([alert])
+    got = {c: [] for c in (acme, globex)}
+    for c, messages in got.items():
+        while not c.queue.empty():
+            message = c.queue.get_nowait()
+            if message["type"] in ("plan", "budget_alert"):
+                messages.append(message["type"])
+    assert got[acme] == ["plan"] and got[globex] == ["budget_alert"]

@@ -86,6 +86,11 @@ def test_chat_messages_carry_the_title_facts_and_context_in_each_format() -> Non
     assert card["content"]["version"] == "1.4" and card["content"]["body"][1]["facts"][0] == {
         "title": "Expected", "value": "10 USD"
     }  # fmt: skip
+    # Event text never becomes markdown: the title and context are TextRuns, fact values are escaped.
+    assert card["content"]["body"][0]["inlines"][0]["type"] == "TextRun"
+    from services.gateway.webhooks.chat import teams_text
+
+    assert teams_text("[x](https://e.vil) *a* 10.5 USD") == r"\[x\]\(https://e.vil\) \*a\* 10.5 USD"
 
     kind = EVENT_TYPES["anomaly"]
     at = datetime(2026, 11, 30, tzinfo=UTC)

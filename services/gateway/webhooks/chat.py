@@ -4,6 +4,7 @@ matter, and a line of context, for anomalies, budget alerts and plans that wait 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from outlay.events import CostAnomaly
@@ -77,13 +78,26 @@ def slack(kind: str, event: Any) -> dict[str, Any]:
     return {"text": slack_text(title), "blocks": blocks}
 
 
+# Markdown's punctuation, escaped with a backslash where Teams renders markdown (FactSet values), so a tag value
+# cannot make a link or emphasis (CommonMark backslash escapes).
+_MARKDOWN = re.compile(r"([\\`*_\[\]()<>~])")
+
+
+def teams_text(text: str) -> str:
+    return _MARKDOWN.sub(r"\\\1", text)
+
+
+def _plain(text: str, **style: Any) -> dict[str, Any]:
+    """Text shown as it is: a TextRun is never read as markdown (unlike a TextBlock)."""
+    return {"type": "RichTextBlock", "inlines": [{"type": "TextRun", "text": text, **style}]}
+
+
 def teams(kind: str, event: Any) -> dict[str, Any]:
     title, facts, context = summary(kind, event)
-    body: list[dict[str, Any]] = [{"type": "TextBlock", "text": title, "weight": "Bolder", "size": "Medium",
-                                   "wrap": True}]  # fmt: skip
+    body: list[dict[str, Any]] = [_plain(title, weight="Bolder", size="Medium")]
     if facts:
-        body.append({"type": "FactSet", "facts": [{"title": k, "value": v} for k, v in facts]})
-    body.append({"type": "TextBlock", "text": context, "isSubtle": True, "wrap": True, "size": "Small"})
+        body.append({"type": "FactSet", "facts": [{"title": k, "value": teams_text(v)} for k, v in facts]})
+    body.append(_plain(context, isSubtle=True, size="Small"))
     card = {"$schema": "http://adaptivecards.io/schemas/adaptive-card.json", "type": "AdaptiveCard",
             "version": "1.4", "body": body}  # fmt: skip
     return {"type": "message", "attachments": [{"contentType": "application/vnd.microsoft.card.adaptive",
