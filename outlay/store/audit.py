@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -24,6 +24,7 @@ from outlay.spread import to_naive_utc
 from outlay.store.models import AuditRow
 from outlay.store.tenant_scope import TenantScoped
 
+T = TypeVar("T")
 GENESIS = "0" * 64
 _LOCK_KEY = 0x0A0D17  # pg_advisory_xact_lock key of the audit chain
 _PAGE = 5000
@@ -71,6 +72,10 @@ def _entry(r: Any) -> AuditEntry:
         AuditEvent(r.at.replace(tzinfo=UTC), r.actor, r.subject, r.event, r.detail, r.resource_id),
         r.entry_hash,
     )
+
+
+# What a store writes to the audit trail about the thing it changed, in the change's own transaction.
+Audit = Callable[[T], Sequence["AuditEvent"]]
 
 
 async def append_entries(conn: AsyncConnection, tenant_id: str, entries: Sequence[AuditEvent]) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy import delete, insert, select
 from outlay.budgets import Budget, BudgetIn, Threshold
 from outlay.money import from_nanos, to_nanos
 from outlay.spread import stored_now
+from outlay.store.audit import Audit, append_entries
 from outlay.store.models import BudgetRow
 from outlay.store.tenant_scope import TenantScoped
 
@@ -42,7 +43,8 @@ def _budget(row: Mapping[Any, Any]) -> Budget:
 class BudgetStore(TenantScoped):
     """One tenant's budgets."""
 
-    async def create(self, budget: BudgetIn) -> Budget:
+    async def create(self, budget: BudgetIn, audit: Audit[Budget] | None = None) -> Budget:
+        """Store `budget`; `audit`'s entries for the stored budget are written in the same transaction."""
         columns = {
             "budget_id": uuid.uuid4().hex,
             "tenant_id": self.tenant_id,
@@ -56,9 +58,12 @@ class BudgetStore(TenantScoped):
             "thresholds": [{"basis": t.basis.value, "percent": format(t.percent, "f")} for t in budget.thresholds],
             "created_at": stored_now(),
         }
+        made = _budget(columns)  # tenant_id is not part of the Budget: the store is bound to it
         async with self._engine.begin() as conn:
             await conn.execute(insert(BudgetRow).values(**columns))
-        return _budget(columns)  # tenant_id is not part of the Budget: the store is bound to it
+            if audit is not None:
+                await append_entries(conn, self.tenant_id, audit(made))
+        return made
 
     async def get(self, budget_id: str) -> Budget | None:
         async with self._engine.connect() as conn:
@@ -80,9 +85,15 @@ class BudgetStore(TenantScoped):
             rows = (await conn.execute(stmt)).all()
         return [_budget(r._mapping) for r in rows]
 
-    async def delete(self, budget_id: str) -> bool:
+    async def delete(self, budget_id: str, audit: Audit[Budget] | None = None) -> Budget | None:
+        """Delete a budget; returns what it was (None: no such budget). `audit`'s entries share the transaction."""
+        mine = (self._mine(BudgetRow), BudgetRow.budget_id == budget_id)
         async with self._engine.begin() as conn:
-            result = await conn.execute(
-                delete(BudgetRow).where(self._mine(BudgetRow), BudgetRow.budget_id == budget_id)
-            )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+            found = (await conn.execute(select(BudgetRow.__table__).where(*mine))).first()
+            if found is None:
+                return None
+            await conn.execute(delete(BudgetRow).where(*mine))
+            gone = _budget(found._mapping)
+            if audit is not None:
+                await append_entries(conn, self.tenant_id, audit(gone))
+        return gone

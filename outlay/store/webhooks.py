@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from outlay.spread import stored_now, to_naive_utc
+from outlay.store.audit import Audit, append_entries
 from outlay.store.models import WebhookDeliveryRow, WebhookRow
 from outlay.store.upsert import dialect_insert
 from outlay.tenancy import DEFAULT_TENANT
@@ -72,17 +73,21 @@ class WebhookStore:
 
     async def create(
         self, url: str, events: list[str], filters: dict[str, Any], description: str, tenant_id: str,
-        format: str = "outlay",
+        format: str = "outlay", audit: Audit[Webhook] | None = None,
     ) -> Webhook:  # fmt: skip
+        """A new subscription; `audit`'s entries for it are written in the same transaction."""
         columns = {
             "webhook_id": secrets.token_hex(8), "tenant_id": tenant_id, "url": url,
             "secret": secrets.token_urlsafe(32), "events": sorted(set(events)), "filters": filters,
             "description": description, "format": format,
             "created_at": stored_now(),
         }  # fmt: skip
+        made = _webhook(columns)
         async with self._engine.begin() as conn:
             await conn.execute(insert(WebhookRow).values(**columns))
-        return _webhook(columns)
+            if audit is not None:
+                await append_entries(conn, tenant_id, audit(made))
+        return made
 
     async def all(self, tenant_id: str) -> list[Webhook]:
         stmt = select(WebhookRow.__table__).where(WebhookRow.tenant_id == tenant_id).order_by(WebhookRow.created_at)
@@ -97,14 +102,19 @@ class WebhookStore:
             row = (await conn.execute(stmt)).first()
         return None if row is None else _webhook(row._mapping)
 
-    async def delete(self, webhook_id: str, tenant_id: str) -> bool:
+    async def delete(self, webhook_id: str, tenant_id: str, audit: Audit[Webhook] | None = None) -> Webhook | None:
+        """Unsubscribe (its deliveries go too); returns what it was (None: no such webhook of this tenant)."""
+        mine = (WebhookRow.webhook_id == webhook_id, WebhookRow.tenant_id == tenant_id)
         async with self._engine.begin() as conn:
-            gone = await conn.execute(
-                delete(WebhookRow).where(WebhookRow.webhook_id == webhook_id, WebhookRow.tenant_id == tenant_id)
-            )
-            if gone.rowcount:  # type: ignore[attr-defined]
-                await conn.execute(delete(WebhookDeliveryRow).where(WebhookDeliveryRow.webhook_id == webhook_id))
-        return bool(gone.rowcount)  # type: ignore[attr-defined]
+            found = (await conn.execute(select(WebhookRow.__table__).where(*mine))).first()
+            if found is None:
+                return None
+            await conn.execute(delete(WebhookRow).where(*mine))
+            await conn.execute(delete(WebhookDeliveryRow).where(WebhookDeliveryRow.webhook_id == webhook_id))
+            gone = _webhook(found._mapping)
+            if audit is not None:
+                await append_entries(conn, tenant_id, audit(gone))
+        return gone
 
     async def enqueue(
         self, event_type: str, items: Sequence[tuple[str, Any]], accepts: Callable[[Webhook, Any], bool],

@@ -117,3 +117,32 @@ async def test_budget_and_webhook_changes_are_in_the_trail_with_what_they_were(s
         hook_trail = await events(f"webhook:{hook_id}")
         assert [e for e, _ in hook_trail] == ["webhook_created", "webhook_deleted"]
         assert all('"http://127.0.0.1:9/…"' in detail and "secret" not in detail for _, detail in hook_trail)
+
+
+async def test_a_change_whose_audit_entry_fails_is_not_made(store_url: str) -> None:
+    from decimal import Decimal
+
+    import pytest
+
+    from outlay.budgets import BudgetIn
+    from outlay.store.budgets import BudgetStore
+    from outlay.store.webhooks import WebhookStore
+
+    def refused(_: object) -> list[AuditEvent]:
+        raise RuntimeError("the audit trail refused the entry")
+
+    engine = make_engine(store_url)
+    try:
+        budgets, hooks = BudgetStore(engine), WebhookStore(engine)
+        with pytest.raises(RuntimeError, match="audit trail"):
+            await budgets.create(BudgetIn(name="web", scope="total", amount=Decimal(100)), refused)
+        assert await budgets.all() == []
+        kept = await budgets.create(BudgetIn(name="web", scope="total", amount=Decimal(100)))
+        with pytest.raises(RuntimeError, match="audit trail"):
+            await budgets.delete(kept.budget_id, refused)
+        assert [b.budget_id for b in await budgets.all()] == [kept.budget_id]
+        with pytest.raises(RuntimeError, match="audit trail"):
+            await hooks.create("https://x.example/h", ["plan"], {}, "", "default", audit=refused)
+        assert await hooks.all("default") == []
+    finally:
+        await engine.dispose()

@@ -179,7 +179,7 @@ async def test_stores_refuse_other_tenants_rows_even_when_named_directly(store_u
         acme_budget = await BudgetStore(engine).for_tenant("acme").create(budget)
         globex_budgets = BudgetStore(engine).for_tenant("globex")
         assert await globex_budgets.get(acme_budget.budget_id) is None
-        assert await globex_budgets.delete(acme_budget.budget_id) is False
+        assert await globex_budgets.delete(acme_budget.budget_id) is None
         assert await BudgetStore(engine).for_tenant("acme").get(acme_budget.budget_id) is not None
         anomalies = AnomalyStore(engine)
         acme_anomaly = (await anomalies.for_tenant("acme").page(AnomalyQuery())).items[0].anomaly

@@ -13,7 +13,7 @@ from outlay.budgets import Budget, BudgetIn, BudgetStatus
 from outlay.events.policy import PolicyViolation, violation_id
 from outlay.policies import BudgetCeiling, PolicyKind
 from outlay.store.budgets import BudgetStore
-from services.gateway.audit_trail import record
+from services.gateway.audit_trail import entry_for
 from services.gateway.auth import requires
 from services.gateway.event_sender import EventSender, Undelivered
 from services.gateway.forecasts.client import ForecastClient
@@ -41,6 +41,14 @@ def _store(request: Request) -> BudgetStore:
     return stores_of(request).budgets
 
 
+def _subject(budget: Budget) -> str:
+    return f"budget:{budget.budget_id}"
+
+
+def _detail(budget: Budget) -> str:
+    return budget.model_dump_json()
+
+
 def _forecasts(request: Request) -> ForecastClient:
     return request.app.state.forecasts  # type: ignore[no-any-return]
 
@@ -56,9 +64,7 @@ def _forecasts(request: Request) -> ForecastClient:
 async def create_budget(request: Request, budget: BudgetIn) -> Budget:
     reject_unknown(request, frozenset())
     await _check_ceilings(request, budget)
-    made = await _store(request).create(budget)
-    await record(request, f"budget:{made.budget_id}", "budget_created", made.model_dump_json())
-    return made
+    return await _store(request).create(budget, entry_for(request, "budget_created", _subject, _detail))
 
 
 async def _check_ceilings(request: Request, budget: BudgetIn) -> None:
@@ -120,10 +126,8 @@ async def get_budget(request: Request, budget_id: str = _ID) -> Budget:
 )
 async def delete_budget(request: Request, budget_id: str = _ID) -> Response:
     reject_unknown(request, frozenset())
-    gone = await _store(request).get(budget_id)
-    if gone is None or not await _store(request).delete(budget_id):
+    if await _store(request).delete(budget_id, entry_for(request, "budget_deleted", _subject, _detail)) is None:
         raise HTTPException(404, f"no budget with id {budget_id!r}")
-    await record(request, f"budget:{budget_id}", "budget_deleted", gone.model_dump_json())
     return Response(status_code=204)
 
 

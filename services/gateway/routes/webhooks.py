@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from outlay.store.webhooks import Delivery, Webhook, WebhookStore
 from outlay.text import printable
-from services.gateway.audit_trail import record
+from services.gateway.audit_trail import entry_for, record
 from services.gateway.auth import principal_of
 from services.gateway.pagination import PAGE_PARAMS, PageAsk, naive, page_of, page_params
 from services.gateway.query import Cursor, QueryError
@@ -103,6 +103,10 @@ def _delivery(d: Delivery) -> DeliveryOut:
     )  # fmt: skip
 
 
+def _subject(hook: Webhook) -> str:
+    return f"webhook:{hook.webhook_id}"
+
+
 def _audited(hook: Webhook) -> str:
     """A webhook as the audit trail keeps it: its URL without path or query (a chat service's incoming-webhook URL
     is itself a secret, and the trail keeps what it is given for good)."""
@@ -128,8 +132,8 @@ async def create_webhook(request: Request, body: WebhookIn) -> NewWebhookOut:
     except (UnsafeUrl, ValueError) as exc:
         raise HTTPException(422, str(exc)) from None
     hook = await _store(request).create(body.url, events, body.filters, body.description,
-                                        principal_of(request).tenant_id, body.format)  # fmt: skip
-    await record(request, f"webhook:{hook.webhook_id}", "webhook_created", _audited(hook))
+                                        principal_of(request).tenant_id, body.format,
+                                        entry_for(request, "webhook_created", _subject, _audited))  # fmt: skip
     return NewWebhookOut(**_out(hook).model_dump(), secret=hook.secret)
 
 
@@ -144,10 +148,9 @@ async def list_webhooks(request: Request, ask: PageAsk = Depends(page_params)) -
 @router.delete("/{webhook_id}", status_code=204, responses=PROBLEM_RESPONSES, summary="Unsubscribe")
 async def delete_webhook(request: Request, webhook_id: str = _ID) -> Response:
     reject_unknown(request, frozenset())
-    gone = await _found(request, webhook_id)
-    if not await _store(request).delete(webhook_id, principal_of(request).tenant_id):
+    audit = entry_for(request, "webhook_deleted", _subject, _audited)
+    if await _store(request).delete(webhook_id, principal_of(request).tenant_id, audit) is None:
         raise HTTPException(404, f"no webhook with id {webhook_id!r}")
-    await record(request, f"webhook:{webhook_id}", "webhook_deleted", _audited(gone))
     return Response(status_code=204)
 
 
