@@ -63,13 +63,10 @@ async def _tenant(http: httpx.AsyncClient, tenant_id: str) -> str:
 
 
 async def _seed(store_url: str) -> None:
-    """The same record id in both tenants (ids are unique per tenant), with different services and costs."""
+    """Each tenant's costs (`_seed_costs`), an anomaly of acme's, and a plan with the same id in both."""
+    await _seed_costs(store_url)
     engine = make_engine(store_url)
     try:
-        acme = record("line-1", "AmazonEC2", "2024-05-01T10:00", "2024-05-01T11:00", "7.00")
-        globex = record("line-1", "AmazonS3", "2024-05-01T10:00", "2024-05-01T11:00", "3.00")
-        await write_ledger(engine, [acme.model_copy(update={"tenant_id": "acme"}),
-                                    globex.model_copy(update={"tenant_id": "globex"})])  # fmt: skip
         await (
             AnomalyStore(engine)
             .for_tenant("acme")
@@ -241,6 +238,7 @@ async def test_stream_subscribers_get_only_their_tenants_events(store_url: str, 
 
 
 async def _seed_costs(store_url: str) -> None:
+    """The same record id in both tenants (ids are unique per tenant), with different services and costs."""
     engine = make_engine(store_url)
     try:
         acme = record("line-1", "AmazonEC2", "2024-05-01T10:00", "2024-05-01T11:00", "7.00")

@@ -38,6 +38,21 @@ class Computations:
         return f"answer {self.calls}".encode()
 
 
+class Held:
+    """A computation that waits until released: each call counted, each answer numbered (or `body` if given)."""
+
+    def __init__(self, body: bytes | None = None) -> None:
+        self.body = body
+        self.calls = 0
+        self.release = asyncio.Event()
+
+    async def __call__(self) -> bytes:
+        self.calls += 1
+        mine = self.calls
+        await self.release.wait()
+        return self.body if self.body is not None else f"computation {mine}".encode()
+
+
 async def until(condition: Callable[[], bool], within: float = 5.0) -> None:
     """Let the loop run until `condition` holds (or fail after `within` seconds)."""
     async with asyncio.timeout(within):
@@ -91,54 +106,31 @@ async def test_nothing_is_served_or_kept_while_inactive() -> None:
 
 
 async def test_an_answer_computed_across_a_commit_is_not_kept() -> None:
-    answers = cache()
-    started, release = asyncio.Event(), asyncio.Event()
-
-    async def slow() -> bytes:
-        started.set()
-        await release.wait()
-        return b"read before the commit"
-
-    pending = asyncio.ensure_future(answers.get("acme", "q", Q3, slow))
-    await asyncio.wait_for(started.wait(), 5)
+    answers, held = cache(), Held(b"read before the commit")
+    pending = asyncio.ensure_future(answers.get("acme", "q", Q3, held))
+    await until(lambda: held.calls == 1)
     answers.invalidate(commit("acme"))  # the ledger committed while the query ran
-    release.set()
+    held.release.set()
     assert await pending == b"read before the commit"
-    compute = Computations()
-    assert await answers.get("acme", "q", Q3, compute) == b"answer 1"
+    assert await answers.get("acme", "q", Q3, Computations()) == b"answer 1"
 
 
 async def test_concurrent_misses_share_one_computation() -> None:
-    answers = cache()
-    release = asyncio.Event()
-    calls = 0
-
-    async def slow() -> bytes:
-        nonlocal calls
-        calls += 1
-        await release.wait()
-        return b"shared"
-
-    waiters = [asyncio.ensure_future(answers.get("acme", "q", Q3, slow)) for _ in range(5)]
+    answers, held = cache(), Held(b"shared")
+    waiters = [asyncio.ensure_future(answers.get("acme", "q", Q3, held)) for _ in range(5)]
     await until(lambda: answers.stats.misses == 5)
-    release.set()
+    held.release.set()
     assert await asyncio.gather(*waiters) == [b"shared"] * 5
-    assert calls == 1 and answers.stats.shared == 4
+    assert held.calls == 1 and answers.stats.shared == 4
 
 
 async def test_a_caller_going_away_does_not_cancel_the_others() -> None:
-    answers = cache()
-    release = asyncio.Event()
-
-    async def slow() -> bytes:
-        await release.wait()
-        return b"done"
-
-    first = asyncio.ensure_future(answers.get("acme", "q", Q3, slow))
-    second = asyncio.ensure_future(answers.get("acme", "q", Q3, slow))
+    answers, held = cache(), Held(b"done")
+    first = asyncio.ensure_future(answers.get("acme", "q", Q3, held))
+    second = asyncio.ensure_future(answers.get("acme", "q", Q3, held))
     await until(lambda: answers.stats.shared == 1)
     first.cancel()
-    release.set()
+    held.release.set()
     assert await second == b"done"
     with pytest.raises(asyncio.CancelledError):
         await first
@@ -197,57 +189,33 @@ async def test_a_commit_ends_only_the_answers_whose_range_it_touches() -> None:
 
 
 async def test_an_answer_computed_across_a_commit_outside_its_range_is_kept() -> None:
-    answers = cache()
-    started, release = asyncio.Event(), asyncio.Event()
-
-    async def slow() -> bytes:
-        started.set()
-        await release.wait()
-        return b"still true"
-
-    pending = asyncio.ensure_future(answers.get("acme", "q", Q3, slow))
-    await asyncio.wait_for(started.wait(), 5)
+    answers, held = cache(), Held(b"still true")
+    pending = asyncio.ensure_future(answers.get("acme", "q", Q3, held))
+    await until(lambda: held.calls == 1)
     answers.invalidate(commit("acme", TODAY) + commit("globex"))
-    release.set()
+    held.release.set()
     assert await pending == b"still true"
     assert await answers.get("acme", "q", Q3, Computations()) == b"still true"
 
 
 async def test_when_the_commit_log_no_longer_reaches_back_an_answer_is_not_kept() -> None:
-    answers = cache()
-    started, release = asyncio.Event(), asyncio.Event()
-
-    async def slow() -> bytes:
-        started.set()
-        await release.wait()
-        return b"maybe stale"
-
-    pending = asyncio.ensure_future(answers.get("acme", "q", Q3, slow))
-    await asyncio.wait_for(started.wait(), 5)
+    answers, held = cache(), Held(b"maybe stale")
+    pending = asyncio.ensure_future(answers.get("acme", "q", Q3, held))
+    await until(lambda: held.calls == 1)
     answers.invalidate(commit("acme", TODAY) * (COMMITS_KEPT + 1))  # the log forgets what came first
-    release.set()
+    held.release.set()
     assert await pending == b"maybe stale"
     assert await answers.get("acme", "q", Q3, Computations()) == b"answer 1"
 
 
 async def test_a_caller_after_a_commit_does_not_join_a_computation_from_before_it() -> None:
-    answers = cache()
-    release = asyncio.Event()
-    calls = 0
-
-    async def slow() -> bytes:
-        nonlocal calls
-        calls += 1
-        mine = calls
-        await release.wait()
-        return f"computation {mine}".encode()
-
-    before = asyncio.ensure_future(answers.get("acme", "q", Q3, slow))
-    await until(lambda: calls == 1)
+    answers, held = cache(), Held()
+    before = asyncio.ensure_future(answers.get("acme", "q", Q3, held))
+    await until(lambda: held.calls == 1)
     answers.invalidate(commit("acme"))  # committed in the answer's range while the first computation runs
-    after = asyncio.ensure_future(answers.get("acme", "q", Q3, slow))
-    await until(lambda: calls == 2)
-    release.set()
+    after = asyncio.ensure_future(answers.get("acme", "q", Q3, held))
+    await until(lambda: held.calls == 2)
+    held.release.set()
     assert (await before, await after) == (b"computation 1", b"computation 2")
     assert answers.stats.shared == 0
     assert await answers.get("acme", "q", Q3, Computations()) == b"computation 2"  # the later one was kept
