@@ -17,6 +17,7 @@ from sqlalchemy import Table, and_, func, or_, select, update
 from outlay.events import CostAnomaly, FeedbackVerdict
 from outlay.money import from_nanos, to_nanos
 from outlay.spread import to_naive_utc
+from outlay.store.audit import Audit, append_entries
 from outlay.store.models import AnomalyRow
 from outlay.store.tenant_scope import TenantScoped
 from outlay.store.upsert import dialect_insert
@@ -162,8 +163,11 @@ class AnomalyStore(TenantScoped):
         cursor = Cursor(to_naive_utc(last.anomaly.start), last.anomaly.anomaly_id).encode() if more and last else None
         return AnomalyPage(items, cursor)
 
-    async def record_feedback(self, anomaly_id: str, verdict: FeedbackVerdict, at: datetime) -> StoredAnomaly | None:
-        """Store a person's verdict (the latest one wins); None when there is no such anomaly. One round trip."""
+    async def record_feedback(
+        self, anomaly_id: str, verdict: FeedbackVerdict, at: datetime, audit: Audit[StoredAnomaly] | None = None
+    ) -> StoredAnomaly | None:
+        """Store a person's verdict (the latest one wins); None when there is no such anomaly. `audit`'s entries
+        for the updated anomaly are written in the same transaction."""
         async with self._engine.begin() as conn:
             row = (
                 await conn.execute(
@@ -173,4 +177,7 @@ class AnomalyStore(TenantScoped):
                     .returning(*_TABLE.c)
                 )
             ).first()
-        return None if row is None else _stored(row)
+            stored = None if row is None else _stored(row)
+            if stored is not None and audit is not None:
+                await append_entries(conn, self.tenant_id, audit(stored))
+        return stored

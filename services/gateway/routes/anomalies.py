@@ -10,8 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from outlay.events import AnomalyFeedback, FeedbackVerdict
 from services.gateway.anomalies.listing import DEFAULT_LIMIT, MAX_LIMIT, parse_anomaly_query
-from services.gateway.anomalies.store import AnomalyStore
-from services.gateway.audit_trail import record
+from services.gateway.anomalies.store import AnomalyStore, StoredAnomaly
+from services.gateway.audit_trail import entry_for
 from services.gateway.auth import requires
 from services.gateway.event_sender import EventSender, Undelivered
 from services.gateway.permissions import Scope
@@ -84,6 +84,10 @@ async def get_anomaly(request: Request, anomaly_id: str = _ID) -> dict[str, Any]
     return stored.to_json()
 
 
+def _subject(stored: StoredAnomaly) -> str:
+    return f"anomaly:{stored.anomaly.anomaly_id}"
+
+
 @router.post(
     "/{anomaly_id}/feedback",
     dependencies=[Depends(requires(Scope.WRITE_ANOMALIES))],
@@ -107,8 +111,9 @@ async def give_feedback(request: Request, body: FeedbackIn, anomaly_id: str = _I
     except Undelivered as exc:
         raise HTTPException(503, f"the verdict was not recorded: {exc}", headers={"Retry-After": "5"}) from exc
     before = stored.anomaly.feedback.value if stored.anomaly.feedback is not None else "none"
-    updated = await store.record_feedback(anomaly_id, body.verdict, given_at)
+    change = f"{before} -> {body.verdict.value}"
+    audit = entry_for(request, "verdict_given", _subject, lambda _: change)
+    updated = await store.record_feedback(anomaly_id, body.verdict, given_at, audit)
     if updated is None:
         raise _not_found(anomaly_id)
-    await record(request, f"anomaly:{anomaly_id}", "verdict_given", f"{before} -> {body.verdict.value}")
     return updated.to_json()
