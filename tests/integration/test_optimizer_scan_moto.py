@@ -13,6 +13,7 @@ import pytest
 from outlay.aws.inventory import AwsInventory
 from outlay.pricing import PriceCatalogue
 from services.optimizer.recommendations import Kind, Risk, monthly
+from services.optimizer.rightsizing.recommend import RightsizingSettings
 from services.optimizer.scan import scan_region
 
 REGION = "us-east-1"
@@ -32,6 +33,7 @@ def _put_cpu(
     dimension: str = "InstanceId",
     metric: str = "CPUUtilization",
     unit: str = "Percent",
+    days: int = DAYS,
 ) -> None:
     points = [
         {
@@ -41,10 +43,15 @@ def _put_cpu(
             "Value": level + (k % 7) * 0.1,
             "Unit": unit,
         }
-        for k in range(DAYS * 288 - 10)
+        for k in range(days * 288 - 10)
     ]
     for i in range(0, len(points), 1000):
         cloudwatch.put_metric_data(Namespace=namespace, MetricData=points[i : i + 1000])
+
+
+# The resource findings need no weekly pattern: a shorter lookback (and a quarter of the samples moto must hold and
+# search, its slowest part) checks the same rules.
+SHORT_DAYS = 3
 
 
 def test_scan_finds_idle_oversized_and_unused_resources_through_boto3(aws_env: str) -> None:
@@ -66,7 +73,7 @@ def test_scan_finds_idle_oversized_and_unused_resources_through_boto3(aws_env: s
     cloudwatch = _client("cloudwatch", aws_env)
     # (moto's get_metric_data slows down with every series it holds: only what rightsizing needs has metrics)
     for instance_id, level in ((idle, 1.0), (oversized, 20.0), (busy, 90.0)):
-        _put_cpu(cloudwatch, instance_id, level, now)
+        _put_cpu(cloudwatch, instance_id, level, now, days=SHORT_DAYS)
     volume = ec2.create_volume(AvailabilityZone=f"{REGION}a", Size=200, VolumeType="gp2")["VolumeId"]
     address = ec2.allocate_address(Domain="vpc")["AllocationId"]
     vpc = ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
@@ -78,7 +85,8 @@ def test_scan_finds_idle_oversized_and_unused_resources_through_boto3(aws_env: s
     ]
     balancer = _client("elbv2", aws_env).create_load_balancer(Name=f"lb-{run}", Subnets=subnets)["LoadBalancers"][0]
 
-    result = scan_region(AwsInventory([REGION], endpoint_url=aws_env), REGION, PriceCatalogue.load(), now)
+    settings = RightsizingSettings(lookback_days=SHORT_DAYS)
+    result = scan_region(AwsInventory([REGION], endpoint_url=aws_env), REGION, PriceCatalogue.load(), now, settings)
     found = {r.resource_id: r for r in result.recommendations}
     skipped = {s.resource_id: s.reason for s in result.skipped}
 
