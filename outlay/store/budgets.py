@@ -87,12 +87,15 @@ class BudgetStore(TenantScoped):
 
     async def delete(self, budget_id: str, audit: Audit[Budget] | None = None) -> Budget | None:
         """Delete a budget; returns what it was (None: no such budget). `audit`'s entries share the transaction."""
-        mine = (self._mine(BudgetRow), BudgetRow.budget_id == budget_id)
+        stmt = (
+            delete(BudgetRow)
+            .where(self._mine(BudgetRow), BudgetRow.budget_id == budget_id)
+            .returning(*BudgetRow.__table__.c)
+        )
         async with self._engine.begin() as conn:
-            found = (await conn.execute(select(BudgetRow.__table__).where(*mine))).first()
+            found = (await conn.execute(stmt)).first()
             if found is None:
                 return None
-            await conn.execute(delete(BudgetRow).where(*mine))
             gone = _budget(found._mapping)
             if audit is not None:
                 await append_entries(conn, self.tenant_id, audit(gone))

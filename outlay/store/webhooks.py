@@ -104,12 +104,15 @@ class WebhookStore:
 
     async def delete(self, webhook_id: str, tenant_id: str, audit: Audit[Webhook] | None = None) -> Webhook | None:
         """Unsubscribe (its deliveries go too); returns what it was (None: no such webhook of this tenant)."""
-        mine = (WebhookRow.webhook_id == webhook_id, WebhookRow.tenant_id == tenant_id)
+        stmt = (
+            delete(WebhookRow)
+            .where(WebhookRow.webhook_id == webhook_id, WebhookRow.tenant_id == tenant_id)
+            .returning(*WebhookRow.__table__.c)
+        )
         async with self._engine.begin() as conn:
-            found = (await conn.execute(select(WebhookRow.__table__).where(*mine))).first()
+            found = (await conn.execute(stmt)).first()
             if found is None:
                 return None
-            await conn.execute(delete(WebhookRow).where(*mine))
             await conn.execute(delete(WebhookDeliveryRow).where(WebhookDeliveryRow.webhook_id == webhook_id))
             gone = _webhook(found._mapping)
             if audit is not None:

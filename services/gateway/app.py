@@ -192,27 +192,22 @@ def create_app(
 OPEN_PATHS = ("/healthz", "/readyz", "/metrics")
 
 
+def document_security(openapi: dict[str, Any]) -> dict[str, Any]:
+    """Say in the OpenAPI document how to authenticate, in place: a bearer API key on every operation but the open
+    ones."""
+    openapi.setdefault("components", {})["securitySchemes"] = {
+        "apiKey": {"type": "http", "scheme": "bearer", "description": "An Outlay API key (shown once when made)"}
+    }
+    openapi["security"] = [{"apiKey": []}]
+    for path in OPEN_PATHS:
+        for operation in openapi["paths"].get(path, {}).values():
+            operation["security"] = []
+    return openapi
+
+
 def _document_security(app: FastAPI) -> None:
-    """Say in the OpenAPI document how to authenticate: a bearer API key on every operation but the open ones."""
-    generate = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schema = generate()
-            schema.setdefault("components", {})["securitySchemes"] = {
-                "apiKey": {
-                    "type": "http",
-                    "scheme": "bearer",
-                    "description": "An Outlay API key (shown once when made)",
-                }
-            }
-            schema["security"] = [{"apiKey": []}]
-            for path in OPEN_PATHS:
-                for operation in schema["paths"].get(path, {}).values():
-                    operation["security"] = []
-        return app.openapi_schema  # type: ignore[return-value]
-
-    app.openapi = openapi  # type: ignore[method-assign]
+    generate = app.openapi  # (as `problems.install_problem_handlers` wraps it: FastAPI builds the document once)
+    app.openapi = lambda: document_security(generate())  # type: ignore[method-assign]
 
 
 async def metrics() -> Response:

@@ -133,22 +133,16 @@ class ApiKeyAuth:
             )
         wait = self._limiter.take(principal.key_id)
         if wait > 0:
-            self._refuse_rate(
-                websocket, wait, f"rate limit of {self._limiter.per_minute} requests a minute for this key reached"
+            if websocket:
+                raise WebSocketException(code=WS_TRY_AGAIN_LATER, reason="rate limit: try again later")
+            raise HTTPException(
+                status_code=status.HTTP_429_TOO_MANY_REQUESTS,
+                detail=f"rate limit of {self._limiter.per_minute} requests a minute for this key reached",
+                headers={"Retry-After": str(max(1, math.ceil(wait)))},
             )
         conn.state.principal = principal
         bind(conn, principal.tenant_id)
         return principal
-
-    @staticmethod
-    def _refuse_rate(websocket: bool, wait: float, detail: str) -> None:
-        if websocket:
-            raise WebSocketException(code=WS_TRY_AGAIN_LATER, reason="rate limit: try again later")
-        raise HTTPException(
-            status_code=status.HTTP_429_TOO_MANY_REQUESTS,
-            detail=detail,
-            headers={"Retry-After": str(max(1, math.ceil(wait)))},
-        )
 
 
 def requires(scope: Scope) -> Callable[[HTTPConnection], Awaitable[None]]:

@@ -54,8 +54,3 @@ def page_of(items: Sequence[T], key: Callable[[T], SortKey], ask: PageAsk) -> tu
         return page, None
     at, last = key(page[-1])
     return page, Cursor(at, last).encode()
-
-
-def naive(when: datetime) -> datetime:
-    """An instant as cursors hold it (naive UTC)."""
-    return when.replace(tzinfo=None)

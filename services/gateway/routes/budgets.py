@@ -12,12 +12,13 @@ from pydantic import BaseModel, Field
 from outlay.budgets import Budget, BudgetIn, BudgetStatus
 from outlay.events.policy import PolicyViolation, violation_id
 from outlay.policies import BudgetCeiling, PolicyKind
+from outlay.spread import to_naive_utc
 from outlay.store.budgets import BudgetStore
 from services.gateway.audit_trail import entry_for
 from services.gateway.auth import requires
 from services.gateway.event_sender import EventSender, Undelivered
 from services.gateway.forecasts.client import ForecastClient
-from services.gateway.pagination import PAGE_PARAMS, PageAsk, naive, page_of, page_params
+from services.gateway.pagination import PAGE_PARAMS, PageAsk, page_of, page_params
 from services.gateway.permissions import Scope
 from services.gateway.routes.costs import reject_unknown
 from services.gateway.schemas import ID_PATTERN, PROBLEM_RESPONSES
@@ -93,7 +94,7 @@ async def _check_ceilings(request: Request, budget: BudgetIn) -> None:
 @router.get("", response_model=BudgetsOut, responses=PROBLEM_RESPONSES, summary="Every budget, oldest first")
 async def list_budgets(request: Request, ask: PageAsk = Depends(page_params)) -> BudgetsOut:
     reject_unknown(request, PAGE_PARAMS)
-    page, next_cursor = page_of(await _store(request).all(), lambda b: (naive(b.created_at), b.budget_id), ask)
+    page, next_cursor = page_of(await _store(request).all(), lambda b: (to_naive_utc(b.created_at), b.budget_id), ask)
     return BudgetsOut(budgets=page, next_cursor=next_cursor)
 
 

@@ -8,11 +8,12 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from outlay.spread import to_naive_utc
 from outlay.store.api_keys import ApiKeyStore, StoredKey
 from outlay.store.audit import AuditEvent, AuditLog
 from outlay.text import printable
 from services.gateway.auth import principal_of
-from services.gateway.pagination import PAGE_PARAMS, PageAsk, naive, page_of, page_params
+from services.gateway.pagination import PAGE_PARAMS, PageAsk, page_of, page_params
 from services.gateway.permissions import ROLES, Scope, known_role
 from services.gateway.routes.costs import reject_unknown
 from services.gateway.schemas import ID_PATTERN, PROBLEM_RESPONSES
@@ -116,7 +117,7 @@ async def create_key(request: Request, body: KeyIn) -> NewKeyOut:
 @router.get("", response_model=KeysOut, responses=PROBLEM_RESPONSES, summary="Every API key (never the secrets)")
 async def list_keys(request: Request, ask: PageAsk = Depends(page_params)) -> KeysOut:
     reject_unknown(request, PAGE_PARAMS)
-    page, next_cursor = page_of(await _store(request).all(), lambda k: (naive(k.created_at), k.key_id), ask)
+    page, next_cursor = page_of(await _store(request).all(), lambda k: (to_naive_utc(k.created_at), k.key_id), ask)
     return KeysOut(keys=[key_out(k) for k in page], next_cursor=next_cursor)
 
 

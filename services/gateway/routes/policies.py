@@ -10,10 +10,11 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Res
 from pydantic import BaseModel, Field
 
 from outlay.policies import PolicyIn, PolicyKind, Rule
+from outlay.spread import to_naive_utc
 from outlay.store.policies import Policy
 from services.gateway.audit_trail import record
 from services.gateway.auth import requires
-from services.gateway.pagination import PAGE_PARAMS, PageAsk, naive, page_of, page_params
+from services.gateway.pagination import PAGE_PARAMS, PageAsk, page_of, page_params
 from services.gateway.permissions import Scope
 from services.gateway.query import parse_choice
 from services.gateway.routes.costs import reject_unknown
@@ -59,7 +60,7 @@ async def list_policies(
     reject_unknown(request, frozenset({"kind"}) | PAGE_PARAMS)
     chosen = None if kind is None else parse_choice(PolicyKind, kind, PolicyKind.REQUIRED_TAGS, "kind")
     found = await stores_of(request).policies.all(chosen)
-    page, next_cursor = page_of(found, lambda p: (naive(p.created_at), p.policy_id), ask)
+    page, next_cursor = page_of(found, lambda p: (to_naive_utc(p.created_at), p.policy_id), ask)
     return PoliciesOut(policies=[_out(p) for p in page], next_cursor=next_cursor)
 
 

@@ -8,11 +8,12 @@ from datetime import datetime
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from outlay.spread import to_naive_utc
 from outlay.store.tenants import AlreadyExists, Tenant, TenantStore
 from outlay.tenancy import DEFAULT_TENANT, TENANT_PATTERN
 from outlay.text import printable
 from services.gateway.auth import principal_of
-from services.gateway.pagination import PAGE_PARAMS, PageAsk, naive, page_of, page_params
+from services.gateway.pagination import PAGE_PARAMS, PageAsk, page_of, page_params
 from services.gateway.permissions import Scope
 from services.gateway.routes.costs import reject_unknown
 from services.gateway.schemas import PROBLEM_RESPONSES
@@ -79,5 +80,5 @@ async def create_tenant(request: Request, body: TenantIn) -> NewTenantOut:
 async def list_tenants(request: Request, ask: PageAsk = Depends(page_params)) -> TenantsOut:
     reject_unknown(request, PAGE_PARAMS)
     _operator_only(request)
-    page, next_cursor = page_of(await _tenants(request).all(), lambda t: (naive(t.created_at), t.tenant_id), ask)
+    page, next_cursor = page_of(await _tenants(request).all(), lambda t: (to_naive_utc(t.created_at), t.tenant_id), ask)
     return TenantsOut(tenants=[_out(t) for t in page], next_cursor=next_cursor)

@@ -9,11 +9,12 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from outlay.spread import to_naive_utc
 from outlay.store.audit import AuditEvent
 from outlay.store.tenants import AlreadyExists, User
 from outlay.text import printable
 from services.gateway.auth import principal_of
-from services.gateway.pagination import PAGE_PARAMS, PageAsk, naive, page_of, page_params
+from services.gateway.pagination import PAGE_PARAMS, PageAsk, page_of, page_params
 from services.gateway.permissions import ROLES, known_role
 from services.gateway.routes.costs import reject_unknown
 from services.gateway.schemas import ID_PATTERN, PROBLEM_RESPONSES
@@ -83,7 +84,7 @@ async def create_user(request: Request, body: UserIn) -> UserOut:
 async def list_users(request: Request, ask: PageAsk = Depends(page_params)) -> UsersOut:
     reject_unknown(request, PAGE_PARAMS)
     found = await stores_of(request).users.all()
-    page, next_cursor = page_of(found, lambda u: (naive(u.created_at), u.user_id), ask)
+    page, next_cursor = page_of(found, lambda u: (to_naive_utc(u.created_at), u.user_id), ask)
     return UsersOut(users=[_out(u) for u in page], next_cursor=next_cursor)
 
 

@@ -13,11 +13,12 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from outlay.spread import to_naive_utc
 from outlay.store.webhooks import Delivery, Webhook, WebhookStore
 from outlay.text import printable
 from services.gateway.audit_trail import entry_for, record
 from services.gateway.auth import principal_of
-from services.gateway.pagination import PAGE_PARAMS, PageAsk, naive, page_of, page_params
+from services.gateway.pagination import PAGE_PARAMS, PageAsk, page_of, page_params
 from services.gateway.query import Cursor, QueryError
 from services.gateway.routes.costs import reject_unknown
 from services.gateway.schemas import ID_PATTERN, PROBLEM_RESPONSES
@@ -141,7 +142,7 @@ async def create_webhook(request: Request, body: WebhookIn) -> NewWebhookOut:
 async def list_webhooks(request: Request, ask: PageAsk = Depends(page_params)) -> WebhooksOut:
     reject_unknown(request, PAGE_PARAMS)
     found = await _store(request).all(principal_of(request).tenant_id)
-    page, next_cursor = page_of(found, lambda h: (naive(h.created_at), h.webhook_id), ask)
+    page, next_cursor = page_of(found, lambda h: (to_naive_utc(h.created_at), h.webhook_id), ask)
     return WebhooksOut(webhooks=[_out(h) for h in page], next_cursor=next_cursor)
 
 
@@ -177,7 +178,7 @@ async def list_deliveries(
     hook = await _found(request, webhook_id)
     found = await _store(request).deliveries(hook.webhook_id, hook.tenant_id, status, limit + 1, before)
     page, more = found[:limit], len(found) > limit
-    next_cursor = Cursor(page[-1].created_at.replace(tzinfo=None), str(page[-1].delivery_id)).encode() if more else None
+    next_cursor = Cursor(to_naive_utc(page[-1].created_at), str(page[-1].delivery_id)).encode() if more else None
     return DeliveriesOut(deliveries=[_delivery(d) for d in page], next_cursor=next_cursor)
 
 
