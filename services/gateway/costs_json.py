@@ -12,34 +12,37 @@ import json
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Select, Text, case, cast, func, literal, literal_column, select
+from sqlalchemy import ColumnElement, Numeric, Select, Text, cast, func, literal_column, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from services.gateway.query import CostQuery, too_many_cells
 from services.gateway.report import answer
 
-NANO = 1_000_000_000
 ISO = 'YYYY-MM-DD"T"HH24:MI:SS"Z"'  # naive UTC bucket starts, whole seconds: as `report.iso` writes them
 EMPTY: ColumnElement[Any] = literal_column("'[]'::json")
 
 
 def money_text(nanos: ColumnElement[Any]) -> ColumnElement[str]:
-    """`report.money` in SQL: units, a dot, nine digits of fraction; a minus sign for negatives."""
-    size = func.abs(nanos)
-    units = cast(func.div(size, NANO), Text)
-    fraction = func.lpad(cast(func.mod(size, NANO), Text), 9, "0")
-    return func.concat(case((nanos < 0, literal("-")), else_=literal("")), units, ".", fraction)
+    """`report.money` in SQL. A product with a scale-9 numeric is exact and has scale 9, so its text always has nine
+    places (and a minus sign for negatives); one multiplication is far cheaper than splitting units and fraction.
+    (A division would not do: PostgreSQL rounds a quotient to about 16 significant digits.)"""
+    return cast(cast(nanos, Numeric) * literal_column("0.000000001"), Text)
 
 
 def json_statement(cells_stmt: Select[Any], query: CostQuery) -> Select[Any]:
     """(cell count, rows JSON, totals JSON) of the grouped cells `cells_stmt` selects: (period_start, one column
     per group key, the summed nanos)."""
-    cells = cells_stmt.cte("cells")
+    # Python's order: by bucket, then each group value with missing values last (where ascending order puts NULLs
+    # in PostgreSQL), compared by code point (the "C" collation). Sorted in the CTE rather than by string_agg's own
+    # ORDER BY, which sorts the aggregate's input a second time (a quarter of a large answer's time in PostgreSQL
+    # 15); a plain aggregate over a materialized CTE's scan reads the rows in the order they were stored.
+    sorted_cells = cells_stmt.order_by(None).order_by(
+        *(col.collate("C") if i else col for i, col in enumerate(cells_stmt.selected_columns[:-1]))
+    )
+    cells = sorted_cells.cte("cells")
     columns = list(cells.c)
     period, groups, nanos = columns[0], columns[1:-1], columns[-1]
     labels = [key.label for key in query.group_by]
-    # Python's order: by bucket, then each group value with missing values last, compared by code point.
-    order = [period, *(part for g in groups for part in (g.is_(None), g.collate("C")))]
     # Rows as text built by concatenation: several times cheaper in PostgreSQL than json_build_object per row.
     # Values are escaped by to_json; keys by Python (they are the answer's labels, tag keys included).
     fields: list[Any] = ['{"period_start":"', func.to_char(period, ISO), '","group":{']
@@ -49,7 +52,7 @@ def json_statement(cells_stmt: Select[Any], query: CostQuery) -> Select[Any]:
             func.coalesce(cast(func.to_json(g), Text), "null"),
         ]
     fields += ['},"cost":"', money_text(nanos), '"}']
-    joined = func.string_agg(func.concat(*fields), aggregate_order_by(literal_column("','"), *order))
+    joined = func.string_agg(func.concat(*fields), literal_column("','"))
     rows = select(func.concat("[", func.coalesce(joined, ""), "]")).select_from(cells)
     currency, kind = groups[labels.index("currency")], groups[labels.index("cost_kind")]
     per_kind = (  # (currency and cost_kind are never missing in the rollups)
