@@ -1,0 +1,201 @@
+"""EC2: instances (with their volumes, detailed monitoring and CPU credits), EBS volumes and snapshots, Elastic IPs.
+
+Prices: instance hours from the catalogue's EC2 table, storage from its EBS table, the rest from `unit_prices.csv`
+(each row names its AWS pricing page).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from outlay.iac.rules.spec import (
+    HOURS,
+    Block,
+    Component,
+    Condition,
+    Free,
+    Quantity,
+    ResourceRule,
+    Scope,
+    UsageKey,
+    attribute,
+    has,
+    per_month,
+    unit_price,
+    usage,
+)
+
+# EBS volume types as the estimate names them (the names of AWS's pricing page).
+VOLUME_NAMES = {
+    "gp2": "general purpose SSD, gp2",
+    "gp3": "general purpose SSD, gp3",
+    "io1": "provisioned IOPS SSD, io1",
+    "io2": "provisioned IOPS SSD, io2",
+    "st1": "throughput optimized HDD, st1",
+    "sc1": "cold HDD, sc1",
+}
+DEFAULT_VOLUME_TYPE = "gp2"  # what AWS gives a volume whose type is not set
+DEFAULT_ROOT_GB = 8  # a root volume whose size is not set: the usual AMI's snapshot size
+# Burstable families whose CPU credits are billed in unlimited mode (T2 is "standard" unless set to unlimited).
+BURSTABLE = ("t2", "t3", "t3a", "t4g")
+UNLIMITED_BY_DEFAULT = ("t3", "t3a", "t4g")
+GP3_FREE_IOPS, GP3_FREE_THROUGHPUT = 3000, 125
+
+
+def volume_type(scope: Scope) -> str:
+    return str(scope.attr("volume_type") or scope.attr("type") or DEFAULT_VOLUME_TYPE)
+
+
+def storage_label(scope: Scope) -> str:
+    kind = volume_type(scope)
+    return "Storage (magnetic)" if kind == "standard" else f"Storage ({VOLUME_NAMES.get(kind, kind)})"
+
+
+def ebs_gb_month(scope: Scope) -> Decimal:
+    return scope.catalogue.ebs_gb_month(volume_type(scope), scope.region)
+
+
+def above(key: str, free: int) -> Quantity:
+    """An attribute's amount above what the volume type includes (gp3's 3,000 IOPS and 125 MiB/s)."""
+
+    def quantity(scope: Scope) -> Decimal | None:
+        value = scope.number(key)
+        return None if value is None else max(Decimal(0), value - free)
+
+    return quantity
+
+
+def of_type(*kinds: str) -> Condition:
+    return lambda scope: volume_type(scope) in kinds
+
+
+def iops_price(scope: Scope) -> Decimal:
+    return scope.catalogue.unit_price("ebs", f"{volume_type(scope)}_iops", scope.region).amount
+
+
+def volume_components(size_key: str, default_size: int | None) -> list[Component]:
+    """A volume's storage and what its type adds: provisioned IOPS (io1, io2, gp3 above 3,000), gp3 throughput
+    above 125 MiB/s, and magnetic volumes' I/O requests (usage)."""
+    return [
+        Component(storage_label, "GB", attribute(size_key, default_size), ebs_gb_month),
+        Component("Provisioned IOPS", "IOPS", attribute("iops"), iops_price, when=of_type("io1", "io2")),
+        Component(
+            "Provisioned IOPS",
+            "IOPS",
+            above("iops", GP3_FREE_IOPS),
+            iops_price,
+            when=lambda s: volume_type(s) == "gp3" and (s.number("iops") or 0) > GP3_FREE_IOPS,
+        ),  # fmt: skip
+        Component(
+            "Provisioned throughput",
+            "MBps",
+            above("throughput", GP3_FREE_THROUGHPUT),
+            unit_price("ebs", "gp3_throughput"),
+            when=lambda s: volume_type(s) == "gp3" and (s.number("throughput") or 0) > GP3_FREE_THROUGHPUT,
+        ),  # fmt: skip
+        Component(
+            "I/O requests",
+            "1M request",
+            usage("monthly_standard_io_requests", Decimal("0.000001")),
+            unit_price("ebs", "standard_io_million"),
+            when=of_type("standard"),
+            usage_based=True,
+        ),  # fmt: skip
+    ]
+
+
+def family(scope: Scope) -> str:
+    return str(scope.attr("instance_type", "")).split(".", 1)[0]
+
+
+def instance_hour(scope: Scope) -> Decimal:
+    return scope.catalogue.ec2_hourly(str(scope.attr("instance_type")), scope.region)
+
+
+def unlimited_credits(scope: Scope) -> bool:
+    if family(scope) not in BURSTABLE:
+        return False
+    mode = scope.block("credit_specification").get("cpu_credits")
+    return mode == "unlimited" if mode else family(scope) in UNLIMITED_BY_DEFAULT
+
+
+def credit_hours(scope: Scope) -> Decimal | None:
+    """vCPU-hours of surplus credits: hours above the baseline (usage) times the instance's vCPUs."""
+    hours = scope.used("monthly_cpu_credit_hrs")
+    if hours is None:
+        return None
+    vcpus = scope.used("vcpu_count")
+    if vcpus is None:
+        vcpus = Decimal(scope.catalogue.ec2_instance(str(scope.attr("instance_type"))).vcpu or 1)
+    return hours * vcpus
+
+
+def instance_label(scope: Scope) -> str:
+    return f"Instance usage (Linux/UNIX, on-demand, {scope.attr('instance_type')})"
+
+
+def instance_components(hours: Quantity = HOURS) -> list[Component]:
+    """An instance's own charges, shared by the types that launch instances (Auto Scaling groups, node groups)."""
+    return [
+        Component(instance_label, "hours", hours, instance_hour),
+        Component(
+            "EC2 detailed monitoring",
+            "metrics",
+            per_month(7),
+            unit_price("cloudwatch", "metric_month"),
+            when=has("monitoring"),
+        ),  # fmt: skip
+        Component(
+            "CPU credits",
+            "vCPU-hours",
+            credit_hours,
+            unit_price("ec2", "cpu_credit_vcpu_hour"),
+            when=unlimited_credits,
+            usage_based=True,
+        ),  # fmt: skip
+    ]
+
+
+CPU_CREDIT_USAGE = (
+    UsageKey("monthly_cpu_credit_hrs", "hours a month a burstable instance runs above its baseline"),
+    UsageKey("vcpu_count", "vCPUs those credit hours are counted on (default: the instance type's)"),
+)
+STANDARD_IO_USAGE = UsageKey("monthly_standard_io_requests", "I/O requests a month on magnetic volumes")
+
+RULES: list[ResourceRule | Free] = [
+    ResourceRule(
+        "aws_instance",
+        instance_components(),
+        blocks=[
+            Block(
+                "root_block_device", "root_block_device", volume_components("volume_size", DEFAULT_ROOT_GB), default={}
+            ),  # fmt: skip
+            Block("ebs_block_device[{i}]", "ebs_block_device", volume_components("volume_size", None)),
+        ],
+        usage=[*CPU_CREDIT_USAGE, STANDARD_IO_USAGE],
+    ),
+    ResourceRule("aws_ebs_volume", volume_components("size", None), usage=[STANDARD_IO_USAGE]),
+    ResourceRule(
+        "aws_ebs_snapshot",
+        [
+            Component(
+                "EBS snapshot storage",
+                "GB",
+                usage("monthly_gb_stored"),
+                unit_price("ebs", "snapshot_storage"),
+                usage_based=True,
+            )
+        ],  # fmt: skip
+        usage=[UsageKey("monthly_gb_stored", "GB the snapshot holds (incremental: only changed blocks)")],
+    ),
+    ResourceRule("aws_eip", [Component("IP address (if unused)", "hours", HOURS, unit_price("ec2", "public_ipv4"))]),
+    Free("aws_eip_association"),
+    Free("aws_launch_template", "priced where it is used (an instance or Auto Scaling group)"),
+    Free("aws_launch_configuration", "priced where it is used (an Auto Scaling group)"),
+    Free("aws_key_pair"),
+    Free("aws_security_group"),
+    Free("aws_security_group_rule"),
+    Free("aws_placement_group"),
+    Free("aws_volume_attachment"),
+    Free("aws_network_interface"),
+]

@@ -1,0 +1,135 @@
+"""Terraform plan JSON (`terraform show -json plan.out`, format 0.1 of Terraform 0.12 to 1.x) as `Resource`s.
+
+Planned values give each resource instance (modules, `count` and `for_each` addresses included) with its known
+attributes; `resource_changes` say what the change does to it; `prior_state` is what exists before (the base of
+a diff). The region comes from the provider configuration the resource uses (a constant, or a variable's value
+in the plan), else from its availability zone.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from outlay.iac.resources import InputError, Resource
+
+_INDEX = re.compile(r"\[[^\]]*\]")
+_ZONE = re.compile(r"^([a-z]{2}(?:-gov)?-[a-z]+-\d)[a-z]$")
+Which = Literal["planned", "prior"]
+
+
+def load_plan(path: Path | str) -> dict[str, Any]:
+    location = Path(path)
+    try:
+        document = json.loads(location.read_text())
+    except OSError as exc:
+        raise InputError(f"{location}: cannot read ({exc.strerror})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{location}: not JSON ({exc})") from None
+    if not is_plan(document):
+        raise InputError(f"{location}: not a Terraform plan (no planned_values or resource_changes; "
+                         "make one with `terraform show -json plan.out`)")  # fmt: skip
+    return document  # type: ignore[no-any-return]
+
+
+def is_plan(document: Any) -> bool:
+    return isinstance(document, dict) and ("planned_values" in document or "resource_changes" in document)
+
+
+def _walk(
+    module: Mapping[str, Any], parents: tuple[str, ...] = ()
+) -> Iterator[tuple[Mapping[str, Any], tuple[str, ...]]]:
+    for resource in module.get("resources") or []:
+        yield resource, parents
+    for child in module.get("child_modules") or []:
+        yield from _walk(child, (*parents, str(child.get("address", ""))))
+
+
+def _provider_keys(configuration: Mapping[str, Any]) -> dict[str, str]:
+    """Each configured resource's address (without indexes) -> the key of the provider configuration it uses."""
+    keys: dict[str, str] = {}
+
+    def visit(module: Mapping[str, Any], prefix: str) -> None:
+        for resource in module.get("resources") or []:
+            if "provider_config_key" in resource:
+                keys[prefix + str(resource.get("address"))] = str(resource["provider_config_key"])
+        for name, call in (module.get("module_calls") or {}).items():
+            visit(call.get("module") or {}, f"{prefix}module.{name}.")
+
+    visit(configuration.get("root_module") or {}, "")
+    return keys
+
+
+def _expression_value(expression: Mapping[str, Any], variables: Mapping[str, Any]) -> Any:
+    if "constant_value" in expression:
+        return expression["constant_value"]
+    for reference in expression.get("references") or []:
+        if str(reference).startswith("var."):
+            found = variables.get(str(reference)[4:])
+            if isinstance(found, Mapping) and "value" in found:
+                return found["value"]
+    return None
+
+
+def _regions(document: Mapping[str, Any]) -> dict[str, str]:
+    """Provider configuration key -> its region, where the plan says."""
+    configuration = document.get("configuration") or {}
+    variables = document.get("variables") or {}
+    out: dict[str, str] = {}
+    for key, provider in (configuration.get("provider_config") or {}).items():
+        region = _expression_value(((provider.get("expressions") or {}).get("region") or {}), variables)
+        if isinstance(region, str) and region:
+            out[str(key)] = region
+    return out
+
+
+def _region_of(values: Mapping[str, Any]) -> str | None:
+    zone = values.get("availability_zone")
+    match = _ZONE.match(zone) if isinstance(zone, str) else None
+    if match:
+        return match.group(1)
+    arn = values.get("arn")
+    if isinstance(arn, str) and arn.count(":") >= 4 and arn.split(":")[3]:
+        return arn.split(":")[3]
+    return None
+
+
+def _action(actions: list[str]) -> str:
+    if actions == ["no-op"] or not actions:
+        return "no-op"
+    if "delete" in actions and "create" in actions:
+        return "replace"
+    return actions[0]
+
+
+def plan_resources(
+    document: Mapping[str, Any], which: Which = "planned", default_region: str | None = None
+) -> list[Resource]:
+    """The plan's managed resources after the change (`planned`) or before it (`prior`)."""
+    if which == "planned":
+        root = (document.get("planned_values") or {}).get("root_module") or {}
+    else:
+        root = ((document.get("prior_state") or {}).get("values") or {}).get("root_module") or {}
+    regions = _regions(document)
+    provider_keys = _provider_keys(document.get("configuration") or {})
+    actions = {
+        str(change.get("address")): _action(list((change.get("change") or {}).get("actions") or []))
+        for change in document.get("resource_changes") or []
+    }
+    resources = []
+    for entry, modules in _walk(root):
+        if entry.get("mode", "managed") != "managed":
+            continue  # data sources cost nothing
+        address = str(entry.get("address"))
+        values = entry.get("values") or {}
+        key = provider_keys.get(_INDEX.sub("", address))
+        provider_name = str(entry.get("provider_name", "aws")).rsplit("/", 1)[-1]
+        region = regions.get(key or "") or _region_of(values) or regions.get(provider_name) or default_region
+        tags = values.get("tags_all") or values.get("tags") or {}
+        action = actions.get(address, "create") if which == "planned" else "no-op"
+        resources.append(Resource(address, str(entry.get("type")), values, region, modules,
+                                  {str(k): str(v) for k, v in tags.items()}, action))  # fmt: skip
+    return resources
