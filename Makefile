@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup run test test-fast lint bench-ingest bench-nab bench-anomaly bench-forecast bench-optimizer bench-api fuzz-api proto migrate clean compose-up
+.PHONY: setup run test test-fast lint bench-ingest bench-nab bench-anomaly bench-forecast bench-optimizer bench-api bench-iac fuzz-api proto migrate clean compose-up
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or run: make PYTHON=python3 …)"; exit 1; }
@@ -46,6 +46,10 @@ bench-anomaly: setup
 
 bench-api: setup
 	$(PY) -m bench.api
+
+# IaC estimates against the peer's goldens (shared/data/iac_infracost), and a 2,000-resource plan timed.
+bench-iac: setup
+	$(PY) -m bench.iac
 
 # schemathesis over every REST route against the real PostgreSQL; exits non-zero on any failure.
 fuzz-api: setup

@@ -45,6 +45,24 @@ class OutputFormat(StrEnum):
     MARKDOWN = "markdown"
 
 
+class EstimateFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+    MARKDOWN = "markdown"
+    HTML = "html"
+
+
+def key_values(pairs: list[str], option: str) -> dict[str, str]:
+    """["Key=Value", ...] as a mapping; a pair without "=" is a usage error naming the option."""
+    out: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise typer.BadParameter(f"expected KEY=VALUE, got {pair!r}", param_hint=option)
+        out[key] = value
+    return out
+
+
 @app.command()
 def run(
     backfill_days: Annotated[int, typer.Option(help="Days of generated history to backfill first.")] = 30,
@@ -179,6 +197,31 @@ def costs(
         print(rendered)  # plain stdout so JSON/Markdown can be piped
     else:
         console.print(rendered)
+
+
+@app.command()
+def estimate(
+    path: Annotated[
+        Path, typer.Argument(help="A Terraform plan JSON, a Terraform directory or a CloudFormation template.")
+    ],
+    usage_file: Annotated[Path | None, typer.Option(help="YAML usage values for usage-based costs.")] = None,
+    region: Annotated[str | None, typer.Option(help="Region where the input does not say (CloudFormation).")] = None,
+    parameter: Annotated[list[str], typer.Option(help="CloudFormation parameter, KEY=VALUE (repeatable).")] = [],  # noqa: B006
+    output: Annotated[
+        EstimateFormat, typer.Option("--format", help="table, json, markdown or html.")
+    ] = EstimateFormat.TABLE,
+    out: Annotated[Path | None, typer.Option(help="Write to this file instead of standard output.")] = None,
+) -> None:
+    """The monthly cost of infrastructure code before it is applied, component by component."""
+    from outlay.cli.estimate_command import run_estimate
+    from outlay.iac.resources import InputError
+
+    parameters = key_values(parameter, "--parameter")
+    try:
+        raise typer.Exit(run_estimate(path, usage_file, region, parameters, output.value, out, console, err))
+    except InputError as exc:
+        err.print(f"[red]{exc}[/]", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from outlay.iac.links import link
 from outlay.iac.report import CostComponent, Estimate, PricedResource, SubResource
 from outlay.iac.resources import Problem, Resource
 from outlay.iac.rules import RULEBOOK
@@ -27,12 +28,12 @@ def price_components(components: Sequence[Component], scope: Scope, problems: li
             name = component.label(scope)
             quantity = component.quantity(scope)
         except RuleError as exc:
-            problems.append(Problem(scope.resource.address, str(exc)))
+            problems.append(Problem(scope.resource.address, str(exc), "price"))
             continue
         try:
             unit_price = component.price(scope)
         except (UnknownPrice, RuleError) as exc:
-            problems.append(Problem(scope.resource.address, f"{name}: {exc}"))
+            problems.append(Problem(scope.resource.address, f"{name}: {exc}", "price"))
             priced.append(CostComponent(name, component.unit, quantity, None, component.usage_based))
             continue
         priced.append(CostComponent(name, component.unit, quantity, unit_price, component.usage_based))
@@ -76,7 +77,7 @@ def estimate(
     """Price `resources`; `problems` met while reading them are carried into the estimate."""
     usage = usage or UsageFile()
     catalogue = catalogue or PriceCatalogue.load()
-    found = list(resources)
+    found = link(list(resources))  # each with the attributes of the resources it references (links.py)
     met = list(problems)
     met.extend(usage.check(found, rules.usage_keys()))
     out: list[PricedResource] = []

@@ -29,7 +29,6 @@ class CostComponent:
     monthly_quantity: Decimal | None  # None: depends on usage the usage file does not give
     unit_price: Decimal | None  # None: the catalogue has no price (the problem says which)
     usage_based: bool = False
-    price_basis: str | None = None  # "list" | "region-factor"
 
     @property
     def monthly_cost(self) -> Decimal | None:
@@ -45,7 +44,6 @@ class CostComponent:
             "unit_price": text(self.unit_price),
             "monthly_cost": text(self.monthly_cost),
             "usage_based": self.usage_based,
-            "price_basis": self.price_basis,
         }
 
 
@@ -71,6 +69,10 @@ class PricedResource:
     components: list[CostComponent] = field(default_factory=list)
     subresources: list[SubResource] = field(default_factory=list)
     note: str = ""  # why a resource is free or unsupported
+
+    def name_in_module(self) -> str:
+        """The address without its module path (`aws_db_instance.this[0]`)."""
+        return self.address.removeprefix(self.module[-1] + ".") if self.module else self.address
 
     def all_components(self) -> Iterator[CostComponent]:
         yield from self.components

@@ -24,11 +24,6 @@ class Resource:
     tags: Mapping[str, str] = field(default_factory=dict)
     action: str = "create"  # create | update | delete | replace | no-op | read (a plan's change); "create" otherwise
 
-    @property
-    def name(self) -> str:
-        """The address without its module path (`aws_db_instance.this[0]`)."""
-        return self.address.removeprefix(self.module[-1] + ".") if self.module else self.address
-
 
 @dataclass(frozen=True)
 class Problem:
@@ -36,6 +31,7 @@ class Problem:
 
     address: str  # the resource's address, or the file when the whole input is at fault
     message: str
+    kind: str = "input"  # "input": reading it; "price": pricing it; "usage": the usage file (an error)
 
     def __str__(self) -> str:
         return f"{self.address}: {self.message}"

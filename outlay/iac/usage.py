@@ -64,22 +64,24 @@ class UsageFile:
         seen: set[str] = set()
         for resource in resources:
             seen.update({resource.address, _INDEX.sub("[*]", resource.address)})
-            known = known_keys.get(resource.type, set())
+            if resource.type not in known_keys:
+                continue  # an unsupported type is listed as such; its usage values have nothing to price
+            known = known_keys[resource.type]
             for key in self.for_resource(resource):
                 if key not in known:
                     hint = f"; it reads {', '.join(sorted(known))}" if known else "; it reads no usage values"
                     problems.append(
-                        Problem(resource.address, f"usage key {key!r} is not known for {resource.type}{hint}")
+                        Problem(resource.address, f"usage key {key!r} is not known for {resource.type}{hint}", "usage")
                     )
         for type_name, values in self.by_type.items():
             for key in values:
                 if type_name in known_keys and key not in known_keys[type_name]:
                     problems.append(
-                        Problem(f"resource_type_default_usage.{type_name}", f"usage key {key!r} is not known")
+                        Problem(f"resource_type_default_usage.{type_name}", f"usage key {key!r} is not known", "usage")
                     )
         for address in self.by_address:
             if address not in seen:
-                problems.append(Problem(address, "the usage file names a resource the input does not have"))
+                problems.append(Problem(address, "the usage file names a resource the input does not have", "usage"))
         return problems
 
 

@@ -16,6 +16,7 @@ from outlay.iac.rules.spec import (
     Free,
     Quantity,
     ResourceRule,
+    RuleError,
     Scope,
     UsageKey,
     attribute,
@@ -24,6 +25,7 @@ from outlay.iac.rules.spec import (
     unit_price,
     usage,
 )
+from outlay.pricing.catalogue import UnknownPrice
 
 # EBS volume types as the estimate names them (the names of AWS's pricing page).
 VOLUME_NAMES = {
@@ -108,10 +110,6 @@ def family(scope: Scope) -> str:
     return str(scope.attr("instance_type", "")).split(".", 1)[0]
 
 
-def instance_hour(scope: Scope) -> Decimal:
-    return scope.catalogue.ec2_hourly(str(scope.attr("instance_type")), scope.region)
-
-
 def unlimited_credits(scope: Scope) -> bool:
     if family(scope) not in BURSTABLE:
         return False
@@ -130,8 +128,32 @@ def credit_hours(scope: Scope) -> Decimal | None:
     return hours * vcpus
 
 
+RESERVED_TERMS = ("1_year", "3_year")
+RESERVED_PAYMENTS = ("no_upfront", "partial_upfront", "all_upfront")
+
+
+def reserved(scope: Scope) -> bool:
+    return scope.usage.get("reserved_instance_type") is not None
+
+
 def instance_label(scope: Scope) -> str:
-    return f"Instance usage (Linux/UNIX, on-demand, {scope.attr('instance_type')})"
+    purchase = "reserved" if reserved(scope) else "on-demand"
+    return f"Instance usage (Linux/UNIX, {purchase}, {scope.attr('instance_type')})"
+
+
+def instance_hour(scope: Scope) -> Decimal:
+    """On-demand, or a reservation's recurring hourly charge: nothing when paid all upfront (the upfront payment
+    is not a monthly cost); other reservations' rates are not in the catalogue yet."""
+    if not reserved(scope):
+        return scope.catalogue.ec2_hourly(str(scope.attr("instance_type")), scope.region)
+    kind, term = scope.usage.get("reserved_instance_type"), scope.usage.get("reserved_instance_term")
+    payment = scope.usage.get("reserved_instance_payment_option")
+    if kind not in ("standard", "convertible") or term not in RESERVED_TERMS or payment not in RESERVED_PAYMENTS:
+        raise RuleError(f"reserved_instance_type/term/payment_option: expected standard|convertible, "
+                        f"{'|'.join(RESERVED_TERMS)}, {'|'.join(RESERVED_PAYMENTS)}; got {kind}, {term}, {payment}")  # fmt: skip
+    if payment == "all_upfront":
+        return Decimal(0)
+    raise UnknownPrice(f"no {kind} {term} {payment} reservation rate for {scope.attr('instance_type')} yet")
 
 
 def instance_components(hours: Quantity = HOURS) -> list[Component]:
@@ -156,6 +178,11 @@ def instance_components(hours: Quantity = HOURS) -> list[Component]:
     ]
 
 
+RESERVED_USAGE = (
+    UsageKey("reserved_instance_type", "standard or convertible: price the hours as a reservation"),
+    UsageKey("reserved_instance_term", "1_year or 3_year"),
+    UsageKey("reserved_instance_payment_option", "no_upfront, partial_upfront or all_upfront"),
+)
 CPU_CREDIT_USAGE = (
     UsageKey("monthly_cpu_credit_hrs", "hours a month a burstable instance runs above its baseline"),
     UsageKey("vcpu_count", "vCPUs those credit hours are counted on (default: the instance type's)"),
@@ -172,7 +199,7 @@ RULES: list[ResourceRule | Free] = [
             ),  # fmt: skip
             Block("ebs_block_device[{i}]", "ebs_block_device", volume_components("volume_size", None)),
         ],
-        usage=[*CPU_CREDIT_USAGE, STANDARD_IO_USAGE],
+        usage=[*RESERVED_USAGE, *CPU_CREDIT_USAGE, STANDARD_IO_USAGE],
     ),
     ResourceRule("aws_ebs_volume", volume_components("size", None), usage=[STANDARD_IO_USAGE]),
     ResourceRule(

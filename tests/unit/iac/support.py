@@ -15,8 +15,9 @@ from outlay.iac.usage import UsageFile, load_usage, parse_usage
 
 def resource(address: str, attributes: Mapping[str, Any], region: str = "us-east-1") -> Resource:
     """A resource as a source would give it: `aws_instance.web` -> type aws_instance."""
-    type_name = address.rsplit(".", 2)[-2] if address.count(".") >= 1 else address
-    return Resource(address, type_name, attributes, region)
+    parts = address.split(".")
+    modules = tuple(".".join(parts[: i + 2]) for i in range(0, len(parts) - 2, 2) if parts[i] == "module")
+    return Resource(address, parts[-2], attributes, region, modules)
 
 
 def usage_of(document: Mapping[str, Any] | Path | None) -> UsageFile:

@@ -1,0 +1,150 @@
+"""An estimate written for people: a terminal table with the module tree, Markdown for pull-request comments, and
+a standalone HTML page. (JSON is `Estimate.to_json`.) Pure functions from an estimate to text.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterator
+from decimal import Decimal
+
+from rich.table import Table
+from rich.text import Text
+
+from outlay.iac.report import CostComponent, Estimate, PricedResource, cents, module_tree
+
+
+def money(amount: Decimal | None) -> str:
+    return "" if amount is None else f"${cents(amount):,}"
+
+
+def quantity(amount: Decimal | None) -> str:
+    if amount is None:
+        return ""
+    whole = amount.to_integral_value()
+    return f"{whole:,}" if amount == whole else f"{amount.normalize():,f}"
+
+
+def component_cost(component: CostComponent) -> str:
+    """The cost, or why there is none: a usage-based cost without usage shows its unit price."""
+    if component.unit_price is None:
+        return "no price"
+    if component.monthly_quantity is None:
+        return f"depends on usage: ${component.unit_price.normalize():f} per {component.unit}"
+    return money(component.monthly_cost)
+
+
+def lines(resource: PricedResource) -> Iterator[tuple[str, CostComponent | None]]:
+    """(tree prefix + name, component or None for a sub-heading) for one resource's tree."""
+    entries: list[tuple[str, CostComponent | None, list[CostComponent]]] = [
+        (c.name, c, []) for c in resource.components
+    ]
+    entries += [(sub.name, None, sub.components) for sub in resource.subresources]
+    for i, (name, component, children) in enumerate(entries):
+        last = i == len(entries) - 1
+        yield ("└─ " if last else "├─ ") + name, component
+        for j, child in enumerate(children):
+            yield ("   " if last else "│  ") + ("└─ " if j == len(children) - 1 else "├─ ") + child.name, child
+
+
+def table(estimate: Estimate) -> Table:
+    out = Table("Name", "Monthly qty", "Unit", "Monthly cost", title=f"Estimate: {estimate.source}",
+                caption=summary(estimate), show_lines=False)  # fmt: skip
+    for module, resources in module_tree(estimate.of_status("priced")).items():
+        if module:
+            out.add_row(Text(module, style="bold cyan"), "", "", "")
+        for resource in resources:
+            out.add_row(Text(resource.name_in_module(), style="bold"), "", "", money(resource.monthly_cost))
+            for name, component in lines(resource):
+                if component is None:
+                    out.add_row(f"  {name}", "", "", "")
+                else:
+                    out.add_row(f"  {name}", quantity(component.monthly_quantity), component.unit,
+                                component_cost(component))  # fmt: skip
+    out.add_row(Text("OVERALL TOTAL", style="bold"), "", "", Text(money(estimate.monthly_cost), style="bold"))
+    return out
+
+
+def summary(estimate: Estimate) -> str:
+    free, unsupported = estimate.of_status("free"), estimate.of_status("unsupported")
+    parts = [f"{len(estimate.of_status('priced'))} priced", f"{len(free)} free", f"{len(unsupported)} not supported"]
+    if unsupported:
+        types = sorted({r.type for r in unsupported})
+        parts.append("not supported: " + ", ".join(types))
+    if estimate.problems:
+        parts.append(f"{len(estimate.problems)} problem(s)")
+    return "; ".join(parts)
+
+
+def markdown(estimate: Estimate) -> str:
+    rows = [
+        f"| {_code(r.address)} | {money(r.monthly_cost)} |"
+        for r in sorted(estimate.of_status("priced"), key=lambda r: -r.monthly_cost)
+    ]
+    details = []
+    for resource in estimate.of_status("priced"):
+        details.append(
+            f"\n**{_code(resource.address)}**\n\n| component | monthly qty | unit | monthly cost |\n|---|---|---|---|"
+        )
+        for name, component in lines(resource):
+            if component is None:
+                details.append(f"| {_md(name)} | | | |")
+            else:
+                details.append(f"| {_md(name)} | {quantity(component.monthly_quantity)} | {_md(component.unit)} | "
+                               f"{_md(component_cost(component))} |")  # fmt: skip
+    problems = [f"- {_code(p.address)}: {_md(p.message)}" for p in estimate.problems]
+    return "\n".join(
+        [
+            f"### Monthly cost estimate: **{money(estimate.monthly_cost)}**",
+            "",
+            f"_{_md(summary(estimate))}_",
+            "",
+            "| resource | monthly cost |",
+            "|---|---|",
+            *rows,
+            "",
+            "<details><summary>Cost components</summary>",
+            *details,
+            "",
+            "</details>",
+            *(["", "**Problems**", "", *problems] if problems else []),
+            "",
+        ]
+    )
+
+
+def _code(value: str) -> str:
+    """An address as a Markdown code span (shown literally; a backtick inside would end it, so none is kept)."""
+    return "`" + value.replace("`", "'") + "`"
+
+
+def _md(value: str) -> str:
+    """Text safe in a Markdown table cell: pipes escaped, no raw HTML."""
+    return html.escape(value, quote=False).replace("|", "\\|")
+
+
+def html_page(estimate: Estimate) -> str:
+    e = html.escape
+    body = []
+    for resource in estimate.of_status("priced"):
+        body.append(f"<tr class='resource'><th colspan='3'>{e(resource.address)}</th>"
+                    f"<td>{e(money(resource.monthly_cost))}</td></tr>")  # fmt: skip
+        for name, component in lines(resource):
+            if component is None:
+                body.append(f"<tr><td class='tree'>{e(name)}</td><td></td><td></td><td></td></tr>")
+            else:
+                body.append(f"<tr><td class='tree'>{e(name)}</td><td>{e(quantity(component.monthly_quantity))}</td>"
+                            f"<td>{e(component.unit)}</td><td>{e(component_cost(component))}</td></tr>")  # fmt: skip
+    problems = "".join(f"<li><code>{e(p.address)}</code>: {e(p.message)}</li>" for p in estimate.problems)
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Outlay estimate: {e(estimate.source)}</title>
+<style>body{{font-family:system-ui,sans-serif;margin:2rem}}table{{border-collapse:collapse}}
+td,th{{padding:.2rem .8rem;text-align:left}}td:nth-child(n+2){{text-align:right}}.tree{{white-space:pre;font-family:monospace}}
+tr.resource th{{padding-top:1rem}}</style></head>
+<body><h1>Monthly cost estimate: {e(money(estimate.monthly_cost))}</h1>
+<p>{e(estimate.source)} — {e(summary(estimate))}</p>
+<table><thead><tr><th>Name</th><th>Monthly qty</th><th>Unit</th><th>Monthly cost</th></tr></thead>
+<tbody>{"".join(body)}</tbody></table>
+{f"<h2>Problems</h2><ul>{problems}</ul>" if problems else ""}
+</body></html>
+"""

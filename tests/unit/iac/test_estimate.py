@@ -1,0 +1,118 @@
+"""Estimates: EC2 priced component by component, the usage file's rules, and nothing dropped silently."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from outlay.iac.estimate import estimate
+from outlay.iac.resources import InputError, Resource
+from outlay.iac.usage import load_usage, parse_usage
+from tests.unit.iac.support import estimate_of, golden_matches, misses, resource
+
+
+def test_an_instance_with_its_volumes_priced_by_hand() -> None:
+    web = resource("aws_instance.web", {
+        "instance_type": "m5.large", "monitoring": True,
+        "root_block_device": [{"volume_size": 20, "volume_type": "gp3"}],
+        "ebs_block_device": [{"volume_size": 100, "volume_type": "io1", "iops": 1000},
+                             {"volume_size": 50, "volume_type": "gp3", "iops": 4000, "throughput": 250}],
+    })  # fmt: skip
+    priced = estimate_of([web]).resources[0]
+    costs = {(sub, c.name): c.monthly_cost for sub, c in
+             [("", c) for c in priced.components] + [(s.name, c) for s in priced.subresources for c in s.components]}  # fmt: skip
+    assert costs == {
+        ("", "Instance usage (Linux/UNIX, on-demand, m5.large)"): Decimal("730") * Decimal("0.096"),
+        ("", "EC2 detailed monitoring"): Decimal("2.10"),
+        ("root_block_device", "Storage (general purpose SSD, gp3)"): Decimal("1.60"),
+        ("ebs_block_device[0]", "Storage (provisioned IOPS SSD, io1)"): Decimal("12.500"),
+        ("ebs_block_device[0]", "Provisioned IOPS"): Decimal("65.000"),
+        ("ebs_block_device[1]", "Storage (general purpose SSD, gp3)"): Decimal("4.00"),
+        ("ebs_block_device[1]", "Provisioned IOPS"): Decimal("5.000"),  # 1,000 above gp3's free 3,000
+        ("ebs_block_device[1]", "Provisioned throughput"): Decimal("5.00"),  # 125 MiB/s above the free 125
+    }
+    assert (
+        priced.monthly_cost == Decimal("70.08") + Decimal("2.10") + Decimal("1.60") + Decimal("12.5") + 65 + 4 + 5 + 5
+    )
+
+
+def test_cpu_credits_depend_on_usage_until_it_is_given() -> None:
+    burst = resource("aws_instance.burst", {"instance_type": "t3.medium"})
+    without = estimate_of([burst]).resources[0]
+    credits = next(c for c in without.components if c.name == "CPU credits")
+    assert credits.monthly_quantity is None and credits.monthly_cost is None and credits.unit_price == Decimal("0.05")
+    given = estimate_of([burst], {"resource_usage": {"aws_instance.burst": {"monthly_cpu_credit_hrs": 730}}})
+    credits = next(c for c in given.resources[0].components if c.name == "CPU credits")
+    assert credits.monthly_cost == Decimal("73.00")  # 730 h x 2 vCPUs x $0.05
+
+
+def test_unsupported_free_and_unpriceable_resources_are_listed_and_the_rest_completes() -> None:
+    found = estimate_of([
+        resource("aws_instance.ok", {"instance_type": "t3.nano"}),
+        resource("aws_instance.odd", {"instance_type": "m99.huge"}),
+        resource("aws_glue_job.etl", {}),
+        resource("aws_security_group.web", {}),
+        Resource("aws_instance.nowhere", "aws_instance", {"instance_type": "t3.nano"}, None),
+    ])  # fmt: skip
+    status = {r.address: r.status for r in found.resources}
+    assert status == {"aws_instance.ok": "priced", "aws_instance.odd": "priced", "aws_glue_job.etl": "unsupported",
+                      "aws_security_group.web": "free", "aws_instance.nowhere": "priced"}  # fmt: skip
+    problems = {p.address: p.message for p in found.problems}
+    assert "m99.huge" in problems["aws_instance.odd"]
+    assert "no region" in problems["aws_instance.nowhere"]
+    assert found.resources[0].monthly_cost > 0
+
+
+def test_a_deleted_resource_costs_nothing_after_the_change() -> None:
+    gone = Resource("aws_instance.old", "aws_instance", {"instance_type": "m5.large"}, "us-east-1", action="delete")
+    assert estimate([gone]).resources == []
+
+
+def test_usage_keys_a_rule_does_not_read_are_errors_naming_them() -> None:
+    usage = parse_usage({"resource_usage": {"aws_instance.web": {"monthly_cpu_credit_hr": 5},
+                                            "aws_instance.ghost": {"vcpu_count": 2}}})  # fmt: skip
+    found = estimate([resource("aws_instance.web", {"instance_type": "t3.nano"})], usage)
+    messages = [(p.address, p.kind, p.message) for p in found.problems]
+    assert ("aws_instance.web", "usage") == messages[0][:2] and "'monthly_cpu_credit_hr'" in messages[0][2]
+    assert "monthly_cpu_credit_hrs" in messages[0][2]  # the keys it does read, to spot the typo
+    assert messages[1][:2] == ("aws_instance.ghost", "usage")
+
+
+def test_usage_defaults_wildcards_and_nesting() -> None:
+    usage = parse_usage({
+        "resource_type_default_usage": {"aws_instance": {"vcpu_count": 4}},
+        "resource_usage": {"aws_instance.fleet[*]": {"monthly_cpu_credit_hrs": 10},
+                           "aws_instance.fleet[1]": {"monthly_cpu_credit_hrs": 20},
+                           "aws_s3_bucket.logs": {"standard": {"storage_gb": 5}}},
+    })  # fmt: skip
+    first = usage.for_resource(resource("aws_instance.fleet[0]", {}))
+    second = usage.for_resource(resource("aws_instance.fleet[1]", {}))
+    assert first == {"vcpu_count": 4, "monthly_cpu_credit_hrs": 10}
+    assert second == {"vcpu_count": 4, "monthly_cpu_credit_hrs": 20}
+    assert usage.for_resource(resource("aws_s3_bucket.logs", {})) == {"standard.storage_gb": 5}
+
+
+def test_bad_usage_files_are_refused_by_name(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="unknown top-level key 'resources'"):
+        parse_usage({"resources": {}})
+    with pytest.raises(InputError, match="resource_usage.aws_instance.web must be a mapping"):
+        parse_usage({"resource_usage": {"aws_instance.web": 5}})
+    bad = tmp_path / "usage.yml"
+    bad.write_text("resource_usage: [unclosed")
+    with pytest.raises(InputError, match="usage.yml: not valid YAML"):
+        load_usage(bad)
+
+
+def test_the_plan_goldens_instances_match(shared_data: Path) -> None:
+    from outlay.iac.sources import read
+
+    testdata = shared_data / "iac_infracost/cmd/infracost/testdata"
+    target = estimate(read(testdata / "plan_with_target.json").resources)
+    assert target.monthly_cost.quantize(Decimal("0.01")) == Decimal("16.18")  # the golden's total
+    v12 = estimate(read(testdata / "terraform_v0.12_plan.json").resources)
+    matches = [
+        m for m in golden_matches(shared_data, "breakdown_terraform_v0_12", v12) if "aws_instance" in m.golden.resource
+    ]
+    assert len(matches) == 24 and not misses(matches), misses(matches)
