@@ -75,7 +75,7 @@ def test_usage_keys_a_rule_does_not_read_are_errors_naming_them() -> None:
                                             "aws_instance.ghost": {"vcpu_count": 2}}})  # fmt: skip
     found = estimate([resource("aws_instance.web", {"instance_type": "t3.nano"})], usage)
     messages = [(p.address, p.kind, p.message) for p in found.problems]
-    assert ("aws_instance.web", "usage") == messages[0][:2] and "'monthly_cpu_credit_hr'" in messages[0][2]
+    assert messages[0][:2] == ("aws_instance.web", "usage") and "'monthly_cpu_credit_hr'" in messages[0][2]
     assert "monthly_cpu_credit_hrs" in messages[0][2]  # the keys it does read, to spot the typo
     assert messages[1][:2] == ("aws_instance.ghost", "usage")
 
