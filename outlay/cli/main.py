@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -199,29 +200,112 @@ def costs(
         console.print(rendered)
 
 
+PathArg = Annotated[
+    Path, typer.Argument(help="A Terraform plan JSON, a Terraform directory or a CloudFormation template.")
+]
+UsageOpt = Annotated[Path | None, typer.Option(help="YAML usage values for usage-based costs.")]
+RegionOpt = Annotated[str | None, typer.Option(help="Region where the input does not say (CloudFormation).")]
+ParamOpt = Annotated[list[str], typer.Option(help="CloudFormation parameter, KEY=VALUE (repeatable).")]
+BaseOpt = Annotated[Path | None, typer.Option(help="Before the change (default: a plan's own prior state).")]
+HeadOpt = Annotated[Path, typer.Option(help="After the change: a plan, a Terraform directory or a template.")]
+ApiOpt = Annotated[
+    str | None, typer.Option(envvar="OUTLAY_API_URL", help="Outlay API for the forecast (key: OUTLAY_API_KEY).")
+]
+
+
+def _iac(handler: Callable[[], int]) -> None:
+    """Run an IaC command: unusable input is a message and exit 2, never a traceback."""
+    from outlay.iac.comment import CommentError
+    from outlay.iac.resources import InputError
+
+    try:
+        code = handler()
+    except (InputError, CommentError) as exc:
+        err.print(f"[red]{exc}[/]", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    raise typer.Exit(code)
+
+
+def _inputs(usage_file: Path | None, region: str | None, parameter: list[str]) -> Any:
+    from outlay.cli.iac_commands import Inputs
+
+    return Inputs(usage_file, region, key_values(parameter, "--parameter"))
+
+
 @app.command()
 def estimate(
-    path: Annotated[
-        Path, typer.Argument(help="A Terraform plan JSON, a Terraform directory or a CloudFormation template.")
-    ],
-    usage_file: Annotated[Path | None, typer.Option(help="YAML usage values for usage-based costs.")] = None,
-    region: Annotated[str | None, typer.Option(help="Region where the input does not say (CloudFormation).")] = None,
-    parameter: Annotated[list[str], typer.Option(help="CloudFormation parameter, KEY=VALUE (repeatable).")] = [],  # noqa: B006
+    path: PathArg,
+    usage_file: UsageOpt = None,
+    region: RegionOpt = None,
+    parameter: ParamOpt = [],  # noqa: B006
     output: Annotated[
         EstimateFormat, typer.Option("--format", help="table, json, markdown or html.")
     ] = EstimateFormat.TABLE,
     out: Annotated[Path | None, typer.Option(help="Write to this file instead of standard output.")] = None,
 ) -> None:
     """The monthly cost of infrastructure code before it is applied, component by component."""
-    from outlay.cli.estimate_command import run_estimate
-    from outlay.iac.resources import InputError
+    from outlay.cli.iac_commands import run_estimate
 
-    parameters = key_values(parameter, "--parameter")
-    try:
-        raise typer.Exit(run_estimate(path, usage_file, region, parameters, output.value, out, console, err))
-    except InputError as exc:
-        err.print(f"[red]{exc}[/]", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
+    inputs = _inputs(usage_file, region, parameter)
+    _iac(lambda: run_estimate(path, inputs, output.value, out, console, err))
+
+
+@app.command("diff")
+def diff_command(
+    head: HeadOpt,
+    base: BaseOpt = None,
+    usage_file: UsageOpt = None,
+    region: RegionOpt = None,
+    parameter: ParamOpt = [],  # noqa: B006
+    output: Annotated[EstimateFormat, typer.Option("--format", help="table, json or markdown.")] = EstimateFormat.TABLE,
+    out: Annotated[Path | None, typer.Option(help="Write to this file instead of standard output.")] = None,
+) -> None:
+    """The monthly cost a change adds or removes, per resource and in total."""
+    from outlay.cli.iac_commands import run_diff
+
+    inputs = _inputs(usage_file, region, parameter)
+    _iac(lambda: run_diff(base, head, inputs, output.value, out, console, err))
+
+
+@app.command()
+def gate(
+    head: HeadOpt,
+    policy: Annotated[Path, typer.Option(help="The repository's cost policy (YAML).")],
+    base: BaseOpt = None,
+    usage_file: UsageOpt = None,
+    region: RegionOpt = None,
+    parameter: ParamOpt = [],  # noqa: B006
+    api_url: ApiOpt = None,
+) -> None:
+    """Exit 1 when the change breaks the policy: cost increase, budget, instance families, required tags."""
+    from outlay.cli.iac_commands import run_gate
+
+    inputs = _inputs(usage_file, region, parameter)
+    _iac(lambda: run_gate(base, head, policy, inputs, api_url, console, err))
+
+
+class CommentPlatform(StrEnum):
+    GITHUB = "github"
+    GITLAB = "gitlab"
+
+
+@app.command()
+def comment(
+    platform: Annotated[CommentPlatform, typer.Argument(help="github or gitlab.")],
+    head: HeadOpt,
+    pr: Annotated[int | None, typer.Option(help="Pull/merge request number (GitLab CI: CI_MERGE_REQUEST_IID).")] = None,
+    base: BaseOpt = None,
+    policy: Annotated[Path | None, typer.Option(help="Also show the gate's verdicts.")] = None,
+    usage_file: UsageOpt = None,
+    region: RegionOpt = None,
+    parameter: ParamOpt = [],  # noqa: B006
+    api_url: ApiOpt = None,
+) -> None:
+    """Post, or update in place, one cost comment on the pull request (token: GITHUB_TOKEN / GITLAB_TOKEN)."""
+    from outlay.cli.iac_commands import run_comment
+
+    inputs = _inputs(usage_file, region, parameter)
+    _iac(lambda: run_comment(platform.value, pr, base, head, policy, inputs, api_url, console))  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":

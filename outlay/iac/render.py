@@ -1,16 +1,17 @@
-"""An estimate written for people: a terminal table with the module tree, Markdown for pull-request comments, and
+"""An estimate (and a diff of two) written for people: a terminal table with the module tree, Markdown for pull-request comments, and
 a standalone HTML page. (JSON is `Estimate.to_json`.) Pure functions from an estimate to text.
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 
 from rich.table import Table
 from rich.text import Text
 
+from outlay.iac.diff import CostDiff
 from outlay.iac.report import CostComponent, Estimate, PricedResource, cents, module_tree
 
 
@@ -148,3 +149,56 @@ tr.resource th{{padding-top:1rem}}</style></head>
 {f"<h2>Problems</h2><ul>{problems}</ul>" if problems else ""}
 </body></html>
 """
+
+
+def signed(amount: Decimal) -> str:
+    return ("+" if amount > 0 else "-" if amount < 0 else "") + money(abs(amount))
+
+
+def headline(change: CostDiff) -> str:
+    pct = change.delta_pct
+    share = "" if pct is None else f" ({'+' if pct > 0 else ''}{pct.quantize(Decimal('0.1'))}%)"
+    if not change.delta:
+        return f"Monthly cost unchanged: {money(change.after)}"
+    verb = "increase" if change.delta > 0 else "decrease"
+    return (
+        f"Monthly cost will {verb} by {money(abs(change.delta))}{share}: {money(change.before)} → {money(change.after)}"
+    )
+
+
+def diff_table(change: CostDiff) -> Table:
+    out = Table("Resource", "Change", "Before", "After", "Monthly delta", title=headline(change))
+    for resource in change.changed():
+        out.add_row(resource.address, resource.change, money(resource.before), money(resource.after),
+                    signed(resource.delta))  # fmt: skip
+        for component in resource.components:
+            if component.delta:
+                out.add_row(f"  {component.name}", "", money(component.before), money(component.after),
+                            signed(component.delta))  # fmt: skip
+    out.add_row(Text("TOTAL", style="bold"), "", money(change.before), money(change.after), signed(change.delta))
+    return out
+
+
+def diff_markdown(change: CostDiff, verdicts: Sequence[str] = ()) -> str:
+    """A pull-request comment: the headline, the changed resources, their changed components, the gate's verdicts."""
+    rows = [
+        f"| {_code(r.address)} | {r.change} | {money(r.before)} | {money(r.after)} | {signed(r.delta)} |"
+        for r in change.changed()
+    ]
+    details = [
+        f"| {_code(r.address)} | {_md(c.name)} | {money(c.before)} | {money(c.after)} | {signed(c.delta)} |"
+        for r in change.changed()
+        for c in r.components
+        if c.delta
+    ]
+    parts = [f"### {_md(headline(change))}", ""]
+    if verdicts:
+        parts += [*(f"- {_md(v)}" for v in verdicts), ""]
+    if rows:
+        parts += ["| resource | change | before | after | monthly delta |", "|---|---|---|---|---|", *rows, ""]
+        parts += ["<details><summary>Changed cost components</summary>", "",
+                  "| resource | component | before | after | delta |", "|---|---|---|---|---|", *details, "",
+                  "</details>", ""]  # fmt: skip
+    else:
+        parts += ["No resource changes its cost.", ""]
+    return "\n".join(parts)

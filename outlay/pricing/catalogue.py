@@ -41,6 +41,14 @@ _RDS_ENGINES: dict[str, str] = {
 
 PriceBasis = Literal["list", "region-factor"]
 
+# Hand-curated on-demand node prices (each CSV's `# Source:` line names its AWS pricing page): table -> (file, the
+# columns that make its item key, joined by "|"); every file also has `region` and `usd_hr`.
+HOURLY_TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "rds": ("rds_extra.csv", ("instance_class", "engine", "license_model")),  # Aurora, editions, newer classes
+    "elasticache": ("elasticache_nodes.csv", ("node_type",)),
+    "redshift": ("redshift_nodes.csv", ("node_type",)),
+}
+
 
 class UnknownPrice(LookupError):
     """The catalogue has no price for this resource; the message names the type and region."""
@@ -103,6 +111,7 @@ class PriceCatalogue:
         rds: dict[tuple[str, str, str], Decimal],
         ebs: dict[tuple[str, str], Decimal],
         units: dict[tuple[str, str, str], UnitPrice] | None = None,
+        hourly: dict[tuple[str, str, str], Decimal] | None = None,
     ) -> None:
         self._ec2_types = MappingProxyType(ec2_types)
         self._ec2_regional = MappingProxyType(ec2_regional)
@@ -110,6 +119,7 @@ class PriceCatalogue:
         self._rds = MappingProxyType(rds)
         self._ebs = MappingProxyType(ebs)
         self._units = MappingProxyType(units or {})
+        self._hourly = MappingProxyType(hourly or {})
 
     @classmethod
     def load(cls, folder: Path | None = None) -> PriceCatalogue:
@@ -126,7 +136,8 @@ class PriceCatalogue:
             elif price.service == RDS:
                 instance_class, _, engine = price.item.partition("|")
                 rds[(instance_class, normalise_rds_engine(engine), price.region)] = price.usd
-        return PriceCatalogue(types, regional, dict(self._factors), rds, dict(self._ebs), dict(self._units))
+        return PriceCatalogue(types, regional, dict(self._factors), rds, dict(self._ebs), dict(self._units),
+                              dict(self._hourly))  # fmt: skip
 
     # --- EC2 -------------------------------------------------------------------------------------
 
@@ -212,8 +223,34 @@ class PriceCatalogue:
             raise UnknownPrice(f"no price for {service} {component!r} in region {region!r}")
         return UnitPrice((base.amount * factor).quantize(_PRICE_QUANTUM), base.unit, "region-factor", base.source)
 
+    # --- hand-curated node prices (HOURLY_TABLES) --------------------------------------------------
+
+    def node_hourly(self, table: str, item: str, region: str = US_EAST_1) -> Decimal:
+        """On-demand USD per node-hour from one of `HOURLY_TABLES` ("redshift", "dc2.large"); outside the regions
+        listed, estimated with the region's EC2 price factor, as `unit_price` is."""
+        published = self._hourly.get((table, item, region))
+        if published is not None:
+            return published
+        base = self._hourly.get((table, item, US_EAST_1))
+        factor = self._factors.get(region)
+        if base is None or factor is None:
+            raise UnknownPrice(f"no {table} price for {item!r} in region {region!r}")
+        return (base * factor).quantize(_PRICE_QUANTUM)
+
     def unit_prices(self) -> list[tuple[str, str, str, UnitPrice]]:
         return [(service, component, region, price) for (service, component, region), price in self._units.items()]
+
+    # --- prices by region or edge location (wide tables, one row per place) -------------------------------
+
+    def data_transfer_gb(self, region: str, column: str) -> Decimal:
+        """USD per GB of data transfer out of `region` (`data_transfer_regions.csv`): column `internet_first_10tb`,
+        `other_regions`, `us_east`, `intra_region`, ..."""
+        return _wide_price("data_transfer_regions.csv", region, column, "data transfer out of region")
+
+    def cloudfront_price(self, edge: str, column: str) -> Decimal:
+        """CloudFront USD per GB or per 10k requests at an edge-location group (`cloudfront_edges.csv`): `edge`
+        is `us`, `europe`, `japan`, ...; column `internet_first_10tb`, `origin`, `http_10k`, ..."""
+        return _wide_price("cloudfront_edges.csv", edge, column, "CloudFront edge location")
 
 
 def _synced_type(known: Ec2InstanceType | None, price: SyncedPrice) -> Ec2InstanceType:
@@ -230,6 +267,20 @@ def _synced_type(known: Ec2InstanceType | None, price: SyncedPrice) -> Ec2Instan
         gpu_count=int(shape.get("gpu_count") or 0),
         usd_hr_us_east_1=us_east_1,
     )
+
+
+@lru_cache(maxsize=8)
+def _wide_table(name: str) -> dict[str, dict[str, str]]:
+    """A bundled table with one row per place, keyed by its first column (read once, on first use)."""
+    rows = list(_rows(HERE / name))
+    return {next(iter(row.values())): row for row in rows}
+
+
+def _wide_price(name: str, key: str, column: str, what: str) -> Decimal:
+    value = _wide_table(name).get(key, {}).get(column)
+    if not value:  # a blank cell: that place has no such price (only us-east-1/2 have a "US East" rate)
+        raise UnknownPrice(f"no {column} price for {what} {key!r}")
+    return Decimal(value)
 
 
 @lru_cache(maxsize=4)
@@ -257,4 +308,9 @@ def _load(folder: Path) -> PriceCatalogue:
         (r["service"], r["component"], r["region"]): UnitPrice(Decimal(r["usd"]), r["unit"], "list", r["source"])
         for r in _rows(folder / "unit_prices.csv")
     }
-    return PriceCatalogue(ec2_types, regional, factors, rds, ebs, units)
+    hourly = {
+        (table, "|".join(r[c] for c in columns), r["region"]): Decimal(r["usd_hr"])
+        for table, (filename, columns) in HOURLY_TABLES.items()
+        for r in _rows(folder / filename)
+    }
+    return PriceCatalogue(ec2_types, regional, factors, rds, ebs, units, hourly)

@@ -634,3 +634,33 @@ async def test_scopes_with_hourly_history_also_get_the_next_48_hours(store_url: 
     assert lam.hours[10].expected == pytest.approx(Decimal(1), abs=Decimal("0.3"))  # 20:00
     assert found["service=AmazonEC2"].hours == []  # daily lines: their hours are flat, no hourly forecast
     assert lam.days[0].expected == pytest.approx(Decimal(9 * 3 + 15), rel=Decimal("0.1"))
+
+
+async def test_the_cost_gate_asks_the_forecast_api_for_the_month_end(
+    reforecaster: Reforecaster, store_url: str
+) -> None:
+    """`outlay gate`'s budget rule against the real gateway and forecast service, and when the API is away."""
+    from outlay.iac.diff import CostDiff
+    from outlay.iac.forecast_source import month_end_forecast
+    from outlay.iac.gate import Budget, budget_verdict
+
+    server, grpc_port = await start_server(reforecaster, 30, "127.0.0.1:0")
+    key, port = "g" * 24, free_port()
+    try:
+        app = create_app(Settings(DATABASE_URL=store_url, OUTLAY_API_KEY=key, OUTLAY_FORECAST_GRPC_PORT=grpc_port))
+        async with serving(app, port):
+            url = f"http://127.0.0.1:{port}"
+            # The gate's client is synchronous (a CLI): run it off the loop that serves the API.
+            forecast, source = await asyncio.to_thread(month_end_forecast, url, key, "total")
+            refused, why = await asyncio.to_thread(month_end_forecast, url, "wrong-key-0123456789abcd", "total")
+    finally:
+        await server.stop(None)
+    assert forecast is not None and forecast > Decimal(1800) and url in source  # spent to date, plus the rest
+    assert refused is None and "401" in why
+    change = CostDiff([], Decimal(100), Decimal(400))  # the change adds $300 a month
+    first_of_month = date(2026, 11, 1)
+    over = budget_verdict(Budget(monthly_amount=forecast + 299), change, forecast, first_of_month, source)
+    under = budget_verdict(Budget(monthly_amount=forecast + 301), change, forecast, first_of_month, source)
+    assert (over.passed, under.passed) == (False, True), (over, under)
+    away, reason = month_end_forecast(f"http://127.0.0.1:{free_port()}", key, "total", timeout=2)
+    assert away is None and "not reachable" in reason

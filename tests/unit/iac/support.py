@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from outlay.iac.usage import UsageFile, load_usage, parse_usage
 
 def resource(address: str, attributes: Mapping[str, Any], region: str = "us-east-1") -> Resource:
     """A resource as a source would give it: `aws_instance.web` -> type aws_instance."""
-    parts = address.split(".")
+    parts = re.sub(r"\[[^\]]*\]", "", address).split(".")  # (an index may hold dots: name["mysql-5.7"])
     modules = tuple(".".join(parts[: i + 2]) for i in range(0, len(parts) - 2, 2) if parts[i] == "module")
     return Resource(address, parts[-2], attributes, region, modules)
 

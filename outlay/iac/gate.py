@@ -1,0 +1,186 @@
+"""The CI cost gate: a change is stopped when the repository's policy file says so.
+
+The policy file (YAML, in the repository; every key optional, an unknown key is an error naming it):
+
+    version: 1
+    max_monthly_increase: 500          # USD a month the change may add
+    max_monthly_increase_pct: 10       # % of the base's monthly cost the change may add
+    budget:
+      monthly_amount: 20000            # USD: the month's budget for `scope`
+      scope: total                     # the forecast scope it is compared with ('total', 'service=AmazonEC2', …)
+      forecast_month_end: 18500        # used when the forecast service cannot be asked (else it is checked live)
+    required_tags: [team, env]         # tag keys every taggable resource the change creates or updates must carry
+    allowed_instance_families: [t3, t4g, m7g, r7g]
+
+The tag and family rules are the platform's own policies (`outlay.policies`), so the gate and the running
+services judge a resource the same way. Evaluation is pure: the forecast is fetched by the caller and passed in.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from outlay.iac.diff import CostDiff
+from outlay.iac.resources import InputError, Resource
+from outlay.policies import AllowedInstanceFamilies, Amount, RequiredTags
+
+# Attributes that name an instance type or class, by the resource types that have them.
+TYPE_ATTRIBUTES = ("instance_type", "instance_class", "node_type", "instance_types")
+# Resources that cannot carry tags (their parent does, or AWS has no tags for them).
+UNTAGGABLE = frozenset({"aws_eip_association", "aws_volume_attachment", "aws_route", "aws_route_table_association",
+                        "aws_security_group_rule", "aws_iam_role_policy_attachment", "aws_lb_listener_rule",
+                        "aws_lb_target_group_attachment", "aws_s3_bucket_acl", "aws_s3_bucket_policy"})  # fmt: skip
+
+
+class Budget(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    monthly_amount: Amount = Field(gt=0)
+    scope: str = "total"
+    forecast_month_end: Amount | None = None
+
+
+class GatePolicy(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: Literal[1] = 1
+    max_monthly_increase: Amount | None = None
+    max_monthly_increase_pct: Decimal | None = Field(default=None, ge=0)
+    budget: Budget | None = None
+    required_tags: list[str] = Field(default_factory=list)
+    allowed_instance_families: list[str] = Field(default_factory=list)
+
+    def tags_rule(self) -> RequiredTags | None:
+        return RequiredTags(keys=self.required_tags) if self.required_tags else None
+
+    def families_rule(self) -> AllowedInstanceFamilies | None:
+        return (
+            AllowedInstanceFamilies(families=self.allowed_instance_families) if self.allowed_instance_families else None
+        )
+
+
+def _first_error(exc: ValidationError, path: str, prefix: str = "") -> InputError:
+    first = exc.errors()[0]
+    where = prefix or ".".join(str(part) for part in first["loc"]) or "(top level)"
+    return InputError(f"{path}: {where}: {first['msg']}")
+
+
+def parse_policy(document: Any, path: str = "policy file") -> GatePolicy:
+    try:
+        policy = GatePolicy.model_validate(document or {})
+    except ValidationError as exc:
+        raise _first_error(exc, path) from None
+    # The platform's own rules check their values (family names, tag keys); their errors name the file's key.
+    for key, build in (("required_tags", policy.tags_rule), ("allowed_instance_families", policy.families_rule)):
+        try:
+            build()
+        except ValidationError as exc:
+            raise _first_error(exc, path, key) from None
+    return policy
+
+
+def load_policy(path: Path) -> GatePolicy:
+    try:
+        document = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the policy file ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"{path}: not valid YAML ({exc})") from None
+    return parse_policy(document, str(path))
+
+
+@dataclass(frozen=True)
+class Verdict:
+    rule: str
+    passed: bool
+    message: str
+
+    def __str__(self) -> str:
+        return f"{'pass' if self.passed else 'FAIL'} {self.rule}: {self.message}"
+
+
+def _usd(amount: Decimal) -> str:
+    return f"${amount.quantize(Decimal('0.01')):,}"
+
+
+def cost_verdicts(policy: GatePolicy, change: CostDiff) -> list[Verdict]:
+    out = []
+    if policy.max_monthly_increase is not None:
+        ok = change.delta <= policy.max_monthly_increase
+        out.append(Verdict("max_monthly_increase", ok, f"the change adds {_usd(change.delta)} a month "
+                                                      f"(limit {_usd(policy.max_monthly_increase)})"))  # fmt: skip
+    if policy.max_monthly_increase_pct is not None:
+        pct = change.delta_pct
+        if pct is None:  # nothing to compare with: a new stack is judged by the absolute limit and the budget
+            out.append(Verdict("max_monthly_increase_pct", True, "the base costs nothing: no percentage to compare"))
+        else:
+            ok = pct <= policy.max_monthly_increase_pct
+            out.append(Verdict("max_monthly_increase_pct", ok, f"the change adds {pct.quantize(Decimal('0.1'))}% "
+                                                                 f"(limit {policy.max_monthly_increase_pct}%)"))  # fmt: skip
+    return out
+
+
+def budget_verdict(budget: Budget, change: CostDiff, forecast: Decimal | None, today: date, source: str) -> Verdict:
+    """The month-end forecast plus the change's share of the rest of this month against the budget."""
+    month_end = forecast if forecast is not None else budget.forecast_month_end
+    if month_end is None:
+        return Verdict("budget", False, f"no forecast for {budget.scope}: {source}; set budget.forecast_month_end "
+                                        "to gate without the forecast service")  # fmt: skip
+    days = calendar.monthrange(today.year, today.month)[1]
+    remaining = Decimal(days - today.day + 1) / days
+    projected = month_end + change.delta * remaining
+    ok = projected <= budget.monthly_amount
+    origin = "forecast service" if forecast is not None else "policy file's forecast"
+    return Verdict("budget", ok, f"{budget.scope} month-end {_usd(month_end)} ({origin}) plus this change for the "
+                                 f"rest of the month = {_usd(projected)} (budget {_usd(budget.monthly_amount)})")  # fmt: skip
+
+
+def instance_types(resource: Resource) -> list[str]:
+    found: list[str] = []
+    for key in TYPE_ATTRIBUTES:
+        value = resource.attributes.get(key)
+        if isinstance(value, str) and value:
+            found.append(value)
+        elif isinstance(value, list):
+            found.extend(v for v in value if isinstance(v, str) and v)
+    return found
+
+
+def resource_verdicts(policy: GatePolicy, resources: Iterable[Resource]) -> list[Verdict]:
+    """Tag and family rules over what the change creates, replaces or updates (untouched resources are not its
+    doing)."""
+    changed = [r for r in resources if r.action in ("create", "replace", "update")]
+    out = []
+    tags, families = policy.tags_rule(), policy.families_rule()
+    if tags is not None:
+        lacking = [f"{r.address} lacks {', '.join(tags.missing(dict(r.tags)))}" for r in changed
+                   if r.type not in UNTAGGABLE and r.type.startswith("aws_") and tags.missing(dict(r.tags))]  # fmt: skip
+        out.append(
+            Verdict("required_tags", not lacking, "; ".join(lacking) or f"every resource has {', '.join(tags.keys)}")
+        )
+    if families is not None:
+        wrong = [f"{r.address} uses {t}" for r in changed for t in instance_types(r) if not families.allows(t)]
+        allowed = ", ".join(families.families)
+        out.append(Verdict("allowed_instance_families", not wrong,
+                           "; ".join(wrong) + f" (allowed: {allowed})" if wrong else f"all within {allowed}"))  # fmt: skip
+    return out
+
+
+def evaluate(
+    policy: GatePolicy, change: CostDiff, resources: Sequence[Resource], forecast: Decimal | None = None,
+    today: date | None = None, forecast_source: str = "not asked",
+) -> list[Verdict]:  # fmt: skip
+    verdicts = cost_verdicts(policy, change)
+    if policy.budget is not None:
+        verdicts.append(budget_verdict(policy.budget, change, forecast, today or date.today(), forecast_source))
+    verdicts += resource_verdicts(policy, resources)
+    return verdicts
