@@ -84,7 +84,10 @@ def references(resource: Resource, index: Mapping[str, Resource]) -> Iterator[tu
 
 def resolve(text: str, resource: Resource, index: Mapping[str, Resource]) -> str | None:
     """The address `text` references, relative to `resource`'s module first; None when it names no resource."""
-    match = _REFERENCE.match(text.strip())
+    text = text.strip()
+    if "." not in text and text in index and text != resource.address:
+        return text  # a CloudFormation logical id (!Ref): its addresses have no dots, Terraform's always do
+    match = _REFERENCE.match(text)
     if match is None:
         return None
     address = match.group("address")

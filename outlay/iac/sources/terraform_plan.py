@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -61,6 +61,68 @@ def _provider_keys(configuration: Mapping[str, Any]) -> dict[str, str]:
 
     visit(configuration.get("root_module") or {}, "")
     return keys
+
+
+# A reference to another managed resource's identifier (`aws_launch_template.web.id`, `module.m.aws_x.y.name`):
+# kept in place of the value it gives, so `links` can join the two resources (a value like "web-lt" would not).
+_IDENTIFIER_REFERENCE = re.compile(
+    r"^(?:module\.[\w-]+\.)*aws_[a-z0-9_]+\.[\w-]+(?:\[[^\]]*\])?\.(?:id|name|arn|\w+_(?:id|name|arn))$"
+)
+
+
+def _config_expressions(configuration: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    """Each configured resource's address (without indexes) -> its attribute expressions."""
+    found: dict[str, Mapping[str, Any]] = {}
+
+    def visit(module: Mapping[str, Any], prefix: str) -> None:
+        for resource in module.get("resources") or []:
+            found[prefix + str(resource.get("address"))] = resource.get("expressions") or {}
+        for name, call in (module.get("module_calls") or {}).items():
+            visit(call.get("module") or {}, f"{prefix}module.{name}.")
+
+    visit(configuration.get("root_module") or {}, "")
+    return found
+
+
+Lookup = Callable[[str], Any]  # a reference's text -> the value it gives, where the plan knows it (else None)
+
+
+def with_references(values: Mapping[str, Any], expressions: Mapping[str, Any], lookup: Lookup) -> dict[str, Any]:
+    """`values` where an attribute is exactly another resource's id, name or arn (unknown until applied, or equal
+    to what the reference gives: not a template around it): that reference's text instead (nested blocks
+    likewise)."""
+    out = dict(values)
+    for key, expression in expressions.items():
+        if isinstance(expression, Mapping):
+            reference = next(
+                (r for r in expression.get("references") or [] if _IDENTIFIER_REFERENCE.match(str(r))), None
+            )
+            if reference is not None and (out.get(key) is None or out.get(key) == lookup(str(reference))):
+                out[key] = str(reference)
+        elif isinstance(expression, list) and isinstance(out.get(key), list):
+            out[key] = [
+                with_references(block, expression[min(i, len(expression) - 1)], lookup)
+                if isinstance(block, Mapping)
+                and expression
+                and isinstance(expression[min(i, len(expression) - 1)], Mapping)
+                else block
+                for i, block in enumerate(out[key])
+            ]
+    return out
+
+
+def _lookup(planned: Mapping[str, Mapping[str, Any]], module: str) -> Lookup:
+    """Values of the plan's resources by reference, relative to `module` ("" at the root)."""
+
+    def value(reference: str) -> Any:
+        target, _, attribute = reference.rpartition(".")
+        for address in (f"{module}.{target}" if module else target, target):
+            found = planned.get(address) or planned.get(f"{address}[0]")
+            if found is not None:
+                return found.get(attribute)
+        return None
+
+    return value
 
 
 def _expression_value(expression: Mapping[str, Any], variables: Mapping[str, Any]) -> Any:
@@ -115,17 +177,21 @@ def plan_resources(
         root = ((document.get("prior_state") or {}).get("values") or {}).get("root_module") or {}
     regions = _regions(document)
     provider_keys = _provider_keys(document.get("configuration") or {})
+    expressions = _config_expressions(document.get("configuration") or {})
     actions = {
         str(change.get("address")): _action(list((change.get("change") or {}).get("actions") or []))
         for change in document.get("resource_changes") or []
     }
+    planned = {str(entry.get("address")): entry.get("values") or {} for entry, _ in _walk(root)}
     resources = []
     for entry, modules in _walk(root):
         if entry.get("mode", "managed") != "managed":
             continue  # data sources cost nothing
         address = str(entry.get("address"))
-        values = entry.get("values") or {}
-        key = provider_keys.get(_INDEX.sub("", address))
+        config_address = _INDEX.sub("", address)
+        lookup = _lookup(planned, modules[-1] if modules else "")
+        values = with_references(entry.get("values") or {}, expressions.get(config_address, {}), lookup)
+        key = provider_keys.get(config_address)
         provider_name = str(entry.get("provider_name", "aws")).rsplit("/", 1)[-1]
         region = regions.get(key or "") or _region_of(values) or regions.get(provider_name) or default_region
         tags = values.get("tags_all") or values.get("tags") or {}

@@ -84,3 +84,20 @@ def test_the_sample_plans_give_every_golden_address(shared_data: Path) -> None:
     nested = next(r for r in resources if r.address.endswith("db_1.module.db_instance.aws_db_instance.this[0]"))
     assert nested.module == ("module.db", "module.db.module.db_1", "module.db.module.db_1.module.db_instance")
     assert all(r.region == "us-east-1" for r in resources)
+
+
+def test_references_to_identifiers_are_kept_for_links_but_templates_keep_their_value() -> None:
+    lc = {"address": "aws_launch_configuration.web", "mode": "managed", "type": "aws_launch_configuration",
+          "values": {"name": "web-lc", "instance_type": "m5.large"}}  # fmt: skip
+    asg = {"address": "aws_autoscaling_group.web", "mode": "managed", "type": "aws_autoscaling_group",
+           "values": {"launch_configuration": "web-lc", "name": "web-lc-asg", "launch_template": [{"id": None}]}}  # fmt: skip
+    config = {"root_module": {"resources": [
+        {"address": "aws_autoscaling_group.web", "expressions": {
+            "launch_configuration": {"references": ["aws_launch_configuration.web.name", "aws_launch_configuration.web"]},
+            "name": {"references": ["aws_launch_configuration.web.name", "aws_launch_configuration.web"]},  # "${…}-asg"
+            "launch_template": [{"id": {"references": ["aws_launch_template.t.id", "aws_launch_template.t"]}}]}}]}}  # fmt: skip
+    document = {"planned_values": {"root_module": {"resources": [lc, asg]}}, "configuration": config}
+    group = next(r for r in plan_resources(document, default_region="us-east-1") if r.type == "aws_autoscaling_group")
+    assert group.attributes["launch_configuration"] == "aws_launch_configuration.web.name"  # exactly the reference
+    assert group.attributes["name"] == "web-lc-asg"  # a template around the reference keeps its value
+    assert group.attributes["launch_template"] == [{"id": "aws_launch_template.t.id"}]  # unknown until applied
