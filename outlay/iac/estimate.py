@@ -7,6 +7,7 @@ listed unpriced; everything else still completes.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -77,7 +78,10 @@ def estimate(
     """Price `resources`; `problems` met while reading them are carried into the estimate."""
     usage = usage or UsageFile()
     catalogue = catalogue or PriceCatalogue.load()
-    found = link(list(resources))  # each with the attributes of the resources it references (links.py)
+    given = list(resources)
+    regions = Counter(r.region for r in given if r.region)
+    given += usage.declared(rules.usage_only_types(), regions.most_common(1)[0][0] if regions else None)
+    found = link(given)  # each with the attributes of the resources it references (links.py)
     met = list(problems)
     met.extend(usage.check(found, rules.usage_keys()))
     out: list[PricedResource] = []

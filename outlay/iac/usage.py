@@ -58,6 +58,16 @@ class UsageFile:
         values.update(self.by_address.get(resource.address, {}))
         return values
 
+    def declared(self, types: set[str], default_region: str | None) -> list[Resource]:
+        """The resources the usage file alone declares (of `types`), in its region or `default_region`."""
+        out = []
+        for address, values in self.by_address.items():
+            type_name = address.split(".", 1)[0]
+            if type_name in types and "." in address:
+                region = values.get("region")
+                out.append(Resource(address, type_name, {}, str(region) if region else default_region))
+        return out
+
     def check(self, resources: Iterable[Resource], known_keys: Mapping[str, set[str]]) -> list[Problem]:
         """Problems for every key a resource's rule does not read, and for addresses that match no resource."""
         problems: list[Problem] = []

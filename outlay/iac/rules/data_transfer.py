@@ -84,5 +84,6 @@ RULES: list[ResourceRule | Free] = [
             ),
         ],  # fmt: skip
         usage=USAGE,
+        from_usage=True,
     ),
 ]

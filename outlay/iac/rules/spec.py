@@ -105,6 +105,8 @@ class ResourceRule:
     components: Sequence[Component]
     blocks: Sequence[Block] = ()
     usage: Sequence[UsageKey] = ()
+    # Declared by the usage file alone (no plan has it): `aws_data_transfer.<name>` for traffic no resource owns.
+    from_usage: bool = False
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,9 @@ class RuleBook:
                 self.free[entry.resource_type] = entry
             else:
                 self.priced[entry.resource_type] = entry
+
+    def usage_only_types(self) -> set[str]:
+        return {name for name, rule in self.priced.items() if rule.from_usage}
 
     def usage_keys(self) -> dict[str, set[str]]:
         """The usage-file keys each priced type reads."""

@@ -116,3 +116,14 @@ def test_the_plan_goldens_instances_match(shared_data: Path) -> None:
         m for m in golden_matches(shared_data, "breakdown_terraform_v0_12", v12) if "aws_instance" in m.golden.resource
     ]
     assert len(matches) == 24 and not misses(matches), misses(matches)
+
+
+def test_the_usage_file_declares_data_transfer_that_no_resource_owns() -> None:
+    usage = parse_usage({"resource_usage": {
+        "aws_data_transfer.europe": {"region": "eu-west-1", "monthly_outbound_internet_gb": 100},
+        "aws_data_transfer.home": {"monthly_intra_region_gb": 1000}}})  # fmt: skip
+    found = estimate([resource("aws_instance.web", {"instance_type": "t3.nano"}, region="us-west-2")], usage)
+    transfer = {r.address: r for r in found.resources if r.type == "aws_data_transfer"}
+    assert set(transfer) == {"aws_data_transfer.europe", "aws_data_transfer.home"}
+    assert transfer["aws_data_transfer.home"].region == "us-west-2"  # the input's region when the file names none
+    assert transfer["aws_data_transfer.europe"].monthly_cost > 0 and not found.problems
