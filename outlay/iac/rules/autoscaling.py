@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -25,139 +24,25 @@ from outlay.iac.rules.spec import (
     HOURS,
     Block,
     Component,
+    Count,
     Free,
-    Price,
     ResourceRule,
     RuleError,
     Scope,
+    Select,
     UsageKey,
+    only_if,
+    times,
+    within,
 )
 from outlay.pricing.catalogue import UnknownPrice
 
-Select = Callable[[Scope], Mapping[str, Any] | None]  # the attributes a component reads instead of its scope's
-Count = Callable[[Scope], Decimal]
-
 LAUNCH_CONFIGURATION = "launch_configuration"
-LAUNCH_TEMPLATE_PATHS = ("launch_template.id", "launch_template.name")
 MIXED_TEMPLATE_PATHS = (
     "mixed_instances_policy.launch_template.launch_template_specification.launch_template_id",
     "mixed_instances_policy.launch_template.launch_template_specification.launch_template_name",
 )
-# Families where EBS optimization is an option with an hourly fee (previous generation); the others are
-# EBS-optimized by default at no charge, or (t1, t2) cannot be. AWS: ec2/previous-generation, EBS-optimized.
-EBS_OPTIMIZED_FOR_A_FEE = ("c1", "c3", "g2", "i2", "m1", "m2", "m3", "r3")
-NOT_EBS_OPTIMIZABLE = ("t1", "t2")
-
 INSTANCES_USAGE = UsageKey("instances", "instances the group runs on average (default: its desired capacity)")
-
-
-# --- component combinators ---------------------------------------------------------------------------------
-
-
-def within(select: Select, component: Component) -> Component:
-    """`component` read from the attributes `select` picks (a launch template, a volume's `ebs` block); it does
-    not apply where `select` finds none."""
-
-    def inner(scope: Scope) -> Scope:
-        return replace(scope, attributes=select(scope) or {})
-
-    name = component.name if isinstance(component.name, str) else (lambda scope: component.label(inner(scope)))
-    return Component(
-        name,
-        component.unit,
-        lambda scope: component.quantity(inner(scope)),
-        lambda scope: component.price(inner(scope)),
-        when=lambda scope: select(scope) is not None and component.when(inner(scope)),
-        usage_based=component.usage_based,
-    )
-
-
-def times(count: Count, component: Component) -> Component:
-    """`component` for each of `count` instances (its monthly quantity multiplied); not listed without any."""
-
-    def quantity(scope: Scope) -> Decimal | None:
-        one = component.quantity(scope)
-        return None if one is None else one * count(scope)
-
-    return replace(component, quantity=quantity, when=lambda scope: count(scope) > 0 and component.when(scope))
-
-
-def only_if(condition: Callable[[Scope], bool], component: Component) -> Component:
-    return replace(component, when=lambda scope: condition(scope) and component.when(scope))
-
-
-# --- what a launch configuration or template launches ------------------------------------------------------
-
-
-def truthy(value: Any) -> bool:
-    """Launch templates keep some flags as strings ("true", "false", "")."""
-    return value.lower() == "true" if isinstance(value, str) else bool(value)
-
-
-def first(value: Any) -> Mapping[str, Any]:
-    """The first of a nested block list (or the block itself), or an empty one."""
-    if isinstance(value, list):
-        value = value[0] if value else None
-    return value if isinstance(value, Mapping) else {}
-
-
-def configuration_instance(config: Mapping[str, Any]) -> dict[str, Any]:
-    """A launch configuration as the instance attributes `ec2.instance_components` reads (detailed monitoring
-    is on unless `enable_monitoring = false`)."""
-    return {
-        "instance_type": config.get("instance_type"),
-        "monitoring": truthy(config.get("enable_monitoring", True)),
-        "credit_specification": config.get("credit_specification"),
-        "ebs_optimized": truthy(config.get("ebs_optimized")),
-        "tenancy": config.get("placement_tenancy") or "default",
-    }
-
-
-def template_instance(template: Mapping[str, Any], instance_type: Any = None) -> dict[str, Any]:
-    """A launch template as instance attributes; `instance_type` overrides the template's (a mixed instances
-    override, a node group's `instance_types`)."""
-    return {
-        "instance_type": instance_type or template.get("instance_type"),
-        "monitoring": truthy(first(template.get("monitoring")).get("enabled")),
-        "credit_specification": template.get("credit_specification"),
-        "ebs_optimized": truthy(template.get("ebs_optimized")),
-        "tenancy": first(template.get("placement")).get("tenancy") or "default",
-    }
-
-
-def linked_template(attributes: Mapping[str, Any], paths: Sequence[str]) -> Mapping[str, Any] | None:
-    for path in paths:
-        found = linked(attributes, path)
-        if found is not None:
-            return found
-    return None
-
-
-def tenancy_priced(price: Price) -> Price:
-    """Shared tenancy's hourly price; dedicated instances' rates are not in the catalogue yet."""
-
-    def priced(scope: Scope) -> Decimal:
-        tenancy = scope.attr("tenancy", "default")
-        if tenancy != "default":
-            raise UnknownPrice(f"no {tenancy}-tenancy price for {scope.attr('instance_type')} yet")
-        return price(scope)
-
-    return priced
-
-
-def on_a_host(scope: Scope) -> bool:
-    """Instances on a Dedicated Host cost nothing by the hour: the host is billed (as its own resource)."""
-    return scope.attr("tenancy") == "host"
-
-
-def ebs_optimized_price(scope: Scope) -> Decimal:
-    if ec2.family(scope) in EBS_OPTIMIZED_FOR_A_FEE:
-        raise UnknownPrice(f"no EBS-optimized fee for {scope.attr('instance_type')} yet")
-    return Decimal(0)  # EBS-optimized by default: no extra charge
-
-
-def ebs_optimized(scope: Scope) -> bool:
-    return truthy(scope.attr("ebs_optimized")) and ec2.family(scope) not in NOT_EBS_OPTIMIZABLE
 
 
 def spot_label(scope: Scope) -> str:
@@ -173,9 +58,7 @@ def fleet_components(instance: Select, on_demand: Count, spot: Count, check: Cal
 ]:  # fmt: skip
     """The instances a group launches: `instance` picks their attributes, `on_demand` and `spot` count them;
     `check` raises a RuleError (a problem naming the group) when the group's template is not in the input."""
-    hours, monitoring, credits = ec2.instance_components()
-    shared_hours = only_if(lambda scope: not on_a_host(scope), replace(hours, price=tenancy_priced(hours.price)))
-    ebs = Component("EBS-optimized usage", "hours", HOURS, ebs_optimized_price, when=ebs_optimized)
+    hours, monitoring, credits, ebs = ec2.instance_components()
     spot_hours = Component(spot_label, "hours", HOURS, spot_price)
 
     def everyone(scope: Scope) -> Decimal:
@@ -183,20 +66,15 @@ def fleet_components(instance: Select, on_demand: Count, spot: Count, check: Cal
 
     return [
         Component("Instance usage", "hours", HOURS, hours.price, when=check),  # never listed: only checks
-        times(on_demand, within(instance, shared_hours)),
+        times(on_demand, within(instance, hours)),
         times(spot, within(instance, spot_hours)),
         *(times(everyone, within(instance, c)) for c in (monitoring, credits, ebs)),
     ]
 
 
-def ebs_of(scope: Scope) -> Mapping[str, Any]:
-    """A launch template's block device mapping keeps its volume in an `ebs` block."""
-    return scope.block("ebs")
-
-
 def template_volumes(paths: Sequence[str], count: Count) -> list[Block]:
     """The volumes of the launch template linked at any of `paths`, each for `count` instances."""
-    volumes = [times(count, within(ebs_of, c)) for c in ec2.volume_components("volume_size", None)]
+    volumes = [times(count, within(ec2.template_block_devices, c)) for c in ec2.volume_components("volume_size", None)]
     return [Block("block_device_mapping[{i}]", f"{path}.block_device_mappings", volumes) for path in paths]
 
 
@@ -204,12 +82,12 @@ def template_volumes(paths: Sequence[str], count: Count) -> list[Block]:
 
 
 def mixed_policy(scope: Scope) -> Mapping[str, Any]:
-    return first(scope.resource.attributes.get("mixed_instances_policy"))
+    return ec2.first(scope.resource.attributes.get("mixed_instances_policy"))
 
 
 def first_override(scope: Scope) -> Mapping[str, Any]:
     """The first instance type override: on-demand capacity is launched in override order (prioritized)."""
-    return first(first(mixed_policy(scope).get("launch_template")).get("override"))
+    return ec2.first(ec2.first(mixed_policy(scope).get("launch_template")).get("override"))
 
 
 def group_capacity(scope: Scope) -> Decimal:
@@ -242,7 +120,7 @@ def on_demand_instances(scope: Scope) -> Decimal:
     if used is not None:
         return used
     capacity = group_capacity(scope)
-    distribution = first(mixed_policy(scope).get("instances_distribution"))
+    distribution = ec2.first(mixed_policy(scope).get("instances_distribution"))
     base = number_in(distribution, "on_demand_base_capacity") or Decimal(0)
     share = number_in(distribution, "on_demand_percentage_above_base_capacity")
     share = Decimal(100) if share is None else share
@@ -264,13 +142,13 @@ def group_instance(scope: Scope) -> Mapping[str, Any] | None:
     attributes = scope.resource.attributes
     config = linked(attributes, LAUNCH_CONFIGURATION)
     if config is not None:
-        return configuration_instance(config)
-    template = linked_template(attributes, LAUNCH_TEMPLATE_PATHS)
+        return ec2.configuration_instance(config)
+    template = ec2.linked_template(attributes, ec2.LAUNCH_TEMPLATE_PATHS)
     if template is not None:
-        return template_instance(template)
-    template = linked_template(attributes, MIXED_TEMPLATE_PATHS)
+        return ec2.template_instance(template)
+    template = ec2.linked_template(attributes, MIXED_TEMPLATE_PATHS)
     if template is not None:
-        return template_instance(template, first_override(scope).get("instance_type"))
+        return ec2.template_instance(template, first_override(scope).get("instance_type"))
     return None
 
 
@@ -304,7 +182,7 @@ RULES: list[ResourceRule | Free] = [
         fleet_components(group_instance, on_demand_instances, spot_instances, group_template_missing),
         blocks=[
             *configuration_volumes(),
-            *template_volumes(LAUNCH_TEMPLATE_PATHS + MIXED_TEMPLATE_PATHS, all_instances),
+            *template_volumes(ec2.LAUNCH_TEMPLATE_PATHS + MIXED_TEMPLATE_PATHS, all_instances),
         ],  # fmt: skip
         usage=GROUP_USAGE,
     ),

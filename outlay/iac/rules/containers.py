@@ -18,17 +18,8 @@ from typing import Any
 
 from outlay.iac.links import linked, referenced_by
 from outlay.iac.rules import ec2
-from outlay.iac.rules.autoscaling import (
-    INSTANCES_USAGE,
-    first,
-    fleet_components,
-    linked_template,
-    number_in,
-    template_instance,
-    template_volumes,
-    times,
-    within,
-)
+from outlay.iac.rules.autoscaling import INSTANCES_USAGE, fleet_components, number_in, template_volumes
+from outlay.iac.rules.ec2 import first, linked_template, template_instance
 from outlay.iac.rules.spec import (
     HOURS,
     Component,
@@ -38,7 +29,9 @@ from outlay.iac.rules.spec import (
     ResourceRule,
     RuleError,
     Scope,
+    times,
     unit_price,
+    within,
 )
 from outlay.pricing.catalogue import HOURS_PER_MONTH, UnknownPrice
 

@@ -6,26 +6,31 @@ Prices: instance hours from the catalogue's EC2 table, storage from its EBS tabl
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from typing import Any
 
+from outlay.iac.links import linked
 from outlay.iac.rules.spec import (
     HOURS,
     Block,
     Component,
     Condition,
     Free,
+    Price,
     Quantity,
     ResourceRule,
     RuleError,
     Scope,
     UsageKey,
     attribute,
-    has,
     per_month,
     unit_price,
     usage,
+    usage_or,
+    within,
 )
-from outlay.pricing.catalogue import UnknownPrice
+from outlay.pricing.catalogue import HOURS_PER_MONTH, UnknownPrice
 
 # EBS volume types as the estimate names them (the names of AWS's pricing page).
 VOLUME_NAMES = {
@@ -156,16 +161,108 @@ def instance_hour(scope: Scope) -> Decimal:
     raise UnknownPrice(f"no {kind} {term} {payment} reservation rate for {scope.attr('instance_type')} yet")
 
 
+LAUNCH_TEMPLATE_PATHS = ("launch_template.id", "launch_template.name")
+# Families where EBS optimization is an option with an hourly fee (previous generation); the others are
+# EBS-optimized by default at no charge, or (t1, t2) cannot be. AWS: ec2/previous-generation, EBS-optimized.
+EBS_OPTIMIZED_FOR_A_FEE = ("c1", "c3", "g2", "i2", "m1", "m2", "m3", "r3")
+NOT_EBS_OPTIMIZABLE = ("t1", "t2")
+# USD per hour of EBS optimization, by type (aws.amazon.com/ec2/previous-generation, "EBS-optimized instances").
+EBS_OPTIMIZED_FEES = {
+    "c1.xlarge": "0.05", "c3.xlarge": "0.02", "c3.2xlarge": "0.04", "c3.4xlarge": "0.08", "g2.2xlarge": "0.04",
+    "i2.xlarge": "0.02", "i2.2xlarge": "0.04", "i2.4xlarge": "0.08", "m1.large": "0.025", "m1.xlarge": "0.05",
+    "m2.2xlarge": "0.025", "m2.4xlarge": "0.05", "m3.xlarge": "0.02", "m3.2xlarge": "0.04", "r3.xlarge": "0.02",
+    "r3.2xlarge": "0.04", "r3.4xlarge": "0.08",
+}  # fmt: skip
+
+
+def truthy(value: Any) -> bool:
+    """Launch templates keep some flags as strings ("true", "false", "")."""
+    return value.lower() == "true" if isinstance(value, str) else bool(value)
+
+
+def first(value: Any) -> Mapping[str, Any]:
+    """The first of a nested block list (or the block itself), or an empty one."""
+    if isinstance(value, list):
+        value = value[0] if value else None
+    return value if isinstance(value, Mapping) else {}
+
+
+def configuration_instance(config: Mapping[str, Any]) -> dict[str, Any]:
+    """A launch configuration as the instance attributes `ec2.instance_components` reads (detailed monitoring
+    is on unless `enable_monitoring = false`)."""
+    return {
+        "instance_type": config.get("instance_type"),
+        "monitoring": truthy(config.get("enable_monitoring", True)),
+        "credit_specification": config.get("credit_specification"),
+        "ebs_optimized": truthy(config.get("ebs_optimized")),
+        "tenancy": config.get("placement_tenancy") or "default",
+    }
+
+
+def template_instance(template: Mapping[str, Any], instance_type: Any = None) -> dict[str, Any]:
+    """A launch template as instance attributes; `instance_type` overrides the template's (a mixed instances
+    override, a node group's `instance_types`)."""
+    return {
+        "instance_type": instance_type or template.get("instance_type"),
+        "monitoring": truthy(first(template.get("monitoring")).get("enabled")),
+        "credit_specification": template.get("credit_specification"),
+        "ebs_optimized": truthy(template.get("ebs_optimized")),
+        "tenancy": first(template.get("placement")).get("tenancy") or "default",
+    }
+
+
+def linked_template(attributes: Mapping[str, Any], paths: Sequence[str]) -> Mapping[str, Any] | None:
+    for path in paths:
+        found = linked(attributes, path)
+        if found is not None:
+            return found
+    return None
+
+
+def tenancy_priced(price: Price) -> Price:
+    """Shared tenancy's hourly price; dedicated instances' rates are not in the catalogue yet."""
+
+    def priced(scope: Scope) -> Decimal:
+        tenancy = scope.attr("tenancy", "default")
+        if tenancy != "default":
+            raise UnknownPrice(f"no {tenancy}-tenancy price for {scope.attr('instance_type')} yet")
+        return price(scope)
+
+    return priced
+
+
+def on_a_host(scope: Scope) -> bool:
+    """Instances on a Dedicated Host cost nothing by the hour: the host is billed (as its own resource)."""
+    return scope.attr("tenancy") == "host"
+
+
+def ebs_optimized_price(scope: Scope) -> Decimal:
+    """The hourly fee of a previous-generation type that is EBS-optimized on request; nothing for the types that
+    are EBS-optimized by default."""
+    if family(scope) not in EBS_OPTIMIZED_FOR_A_FEE:
+        return Decimal(0)
+    return Decimal(EBS_OPTIMIZED_FEES[str(scope.attr("instance_type"))])
+
+
+def ebs_optimized(scope: Scope) -> bool:
+    """Asked for, and possible: previous-generation types take it only in the sizes with a fee (m3.large cannot)."""
+    if not truthy(scope.attr("ebs_optimized")) or family(scope) in NOT_EBS_OPTIMIZABLE:
+        return False
+    return family(scope) not in EBS_OPTIMIZED_FOR_A_FEE or str(scope.attr("instance_type")) in EBS_OPTIMIZED_FEES
+
+
 def instance_components(hours: Quantity = HOURS) -> list[Component]:
-    """An instance's own charges, shared by the types that launch instances (Auto Scaling groups, node groups)."""
+    """An instance's own charges, shared by the types that launch instances (Auto Scaling groups, node groups):
+    its hours (none on a Dedicated Host, which is billed as its own resource), detailed monitoring, surplus CPU
+    credits and a previous generation's EBS-optimization fee."""
     return [
-        Component(instance_label, "hours", hours, instance_hour),
+        Component(instance_label, "hours", hours, tenancy_priced(instance_hour), when=lambda s: not on_a_host(s)),
         Component(
             "EC2 detailed monitoring",
             "metrics",
             per_month(7),
             unit_price("cloudwatch", "metric_month"),
-            when=has("monitoring"),
+            when=lambda s: truthy(s.attr("monitoring")),
         ),  # fmt: skip
         Component(
             "CPU credits",
@@ -175,7 +272,34 @@ def instance_components(hours: Quantity = HOURS) -> list[Component]:
             when=unlimited_credits,
             usage_based=True,
         ),  # fmt: skip
+        Component("EBS-optimized usage", "hours", hours, ebs_optimized_price, when=ebs_optimized),
     ]
+
+
+# USD per hour of a Dedicated Host, by family (aws.amazon.com/ec2/dedicated-hosts/pricing, US East): the
+# instances on it are not billed by the hour.
+HOST_HOURLY = {"mac1": "1.083", "mac2": "0.65"}
+
+
+def host_hour(scope: Scope) -> Decimal:
+    family_name = str(scope.attr("instance_family") or scope.attr("instance_type") or "").split(".", 1)[0]
+    if family_name not in HOST_HOURLY:
+        raise UnknownPrice(f"no Dedicated Host price for the {family_name or '(unset)'} family yet")
+    return Decimal(HOST_HOURLY[family_name])
+
+
+def own_or_template(scope: Scope) -> Mapping[str, Any]:
+    """An instance's attributes over those of the launch template it is launched from (its own win)."""
+    template = linked_template(scope.resource.attributes, LAUNCH_TEMPLATE_PATHS)
+    if template is None:
+        return scope.attributes
+    own = {key: value for key, value in scope.attributes.items() if value not in (None, "", [])}
+    return {**template_instance(template), **own}
+
+
+def template_block_devices(scope: Scope) -> Mapping[str, Any]:
+    """A launch template's block device mapping keeps its volume in an `ebs` block."""
+    return scope.block("ebs")
 
 
 RESERVED_USAGE = (
@@ -192,14 +316,27 @@ STANDARD_IO_USAGE = UsageKey("monthly_standard_io_requests", "I/O requests a mon
 RULES: list[ResourceRule | Free] = [
     ResourceRule(
         "aws_instance",
-        instance_components(),
+        [within(own_or_template, c) for c in instance_components(usage_or("monthly_hrs", HOURS_PER_MONTH))],
         blocks=[
             Block(
                 "root_block_device", "root_block_device", volume_components("volume_size", DEFAULT_ROOT_GB), default={}
             ),  # fmt: skip
             Block("ebs_block_device[{i}]", "ebs_block_device", volume_components("volume_size", None)),
-        ],
-        usage=[*RESERVED_USAGE, *CPU_CREDIT_USAGE, STANDARD_IO_USAGE],
+            *(
+                Block(
+                    "launch_template.block_device_mappings[{i}]",
+                    f"{path}.block_device_mappings",
+                    [within(template_block_devices, c) for c in volume_components("volume_size", None)],
+                )
+                for path in LAUNCH_TEMPLATE_PATHS
+            ),
+        ],  # fmt: skip
+        usage=[
+            UsageKey("monthly_hrs", "hours a month the instance runs (default 730)"),
+            *RESERVED_USAGE,
+            *CPU_CREDIT_USAGE,
+            STANDARD_IO_USAGE,
+        ],  # fmt: skip
     ),
     ResourceRule("aws_ebs_volume", volume_components("size", None), usage=[STANDARD_IO_USAGE]),
     ResourceRule(
@@ -214,6 +351,17 @@ RULES: list[ResourceRule | Free] = [
             )
         ],  # fmt: skip
         usage=[UsageKey("monthly_gb_stored", "GB the snapshot holds (incremental: only changed blocks)")],
+    ),
+    ResourceRule(
+        "aws_ec2_host",
+        [
+            Component(
+                lambda s: f"EC2 Dedicated Host (on-demand, {s.attr('instance_family') or s.attr('instance_type')})",
+                "hours",
+                HOURS,
+                host_hour,
+            )
+        ],  # fmt: skip
     ),
     ResourceRule("aws_eip", [Component("IP address (if unused)", "hours", HOURS, unit_price("ec2", "public_ipv4"))]),
     Free("aws_eip_association"),

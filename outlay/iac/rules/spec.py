@@ -8,7 +8,7 @@ reads like a row of a table: `Component("NAT gateway", "hours", HOURS, unit_pric
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -173,6 +173,12 @@ def usage(key: str, scale: Decimal | int = 1) -> Quantity:
     return quantity
 
 
+def usage_or(key: str, default: Decimal | int) -> Quantity:
+    """A usage value, or `default` when the usage file does not give it (an instance runs all month)."""
+    fallback = Decimal(default)
+    return lambda scope: scope.used(key) if scope.used(key) is not None else fallback
+
+
 # --- prices ------------------------------------------------------------------------------------------------
 
 
@@ -194,3 +200,41 @@ def has(key: str) -> Condition:
 
 def is_one_of(key: str, values: Sequence[str], default: str | None = None) -> Condition:
     return lambda scope: str(scope.attr(key, default)) in values
+
+
+# --- combinators: a component read another way -------------------------------------------------------------
+
+Select = Callable[[Scope], Mapping[str, Any] | None]  # the attributes a component reads instead of its scope's
+Count = Callable[[Scope], Decimal]
+
+
+def within(select: Select, component: Component) -> Component:
+    """`component` read from the attributes `select` picks (a launch template, a volume's `ebs` block); it does
+    not apply where `select` finds none."""
+
+    def inner(scope: Scope) -> Scope:
+        return replace(scope, attributes=select(scope) or {})
+
+    name = component.name if isinstance(component.name, str) else (lambda scope: component.label(inner(scope)))
+    return Component(
+        name,
+        component.unit,
+        lambda scope: component.quantity(inner(scope)),
+        lambda scope: component.price(inner(scope)),
+        when=lambda scope: select(scope) is not None and component.when(inner(scope)),
+        usage_based=component.usage_based,
+    )
+
+
+def times(count: Count, component: Component) -> Component:
+    """`component` for each of `count` instances (its monthly quantity multiplied); not listed without any."""
+
+    def quantity(scope: Scope) -> Decimal | None:
+        one = component.quantity(scope)
+        return None if one is None else one * count(scope)
+
+    return replace(component, quantity=quantity, when=lambda scope: count(scope) > 0 and component.when(scope))
+
+
+def only_if(condition: Callable[[Scope], bool], component: Component) -> Component:
+    return replace(component, when=lambda scope: condition(scope) and component.when(scope))

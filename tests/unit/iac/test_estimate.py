@@ -127,3 +127,30 @@ def test_the_usage_file_declares_data_transfer_that_no_resource_owns() -> None:
     assert set(transfer) == {"aws_data_transfer.europe", "aws_data_transfer.home"}
     assert transfer["aws_data_transfer.home"].region == "us-west-2"  # the input's region when the file names none
     assert transfer["aws_data_transfer.europe"].monthly_cost > 0 and not found.problems
+
+
+def test_instances_read_their_launch_template_hours_and_fees() -> None:
+    template = resource("aws_launch_template.lt", {
+        "instance_type": "t3.medium", "monitoring": [{"enabled": True}],
+        "block_device_mappings": [{"device_name": "xvdc", "ebs": [{"volume_type": "io1", "volume_size": 10, "iops": 100}]}],
+    })  # fmt: skip
+    by_template = resource("aws_instance.from_lt", {"launch_template": [{"id": "aws_launch_template.lt.id"}]})
+    override = resource(
+        "aws_instance.own", {"instance_type": "t3.large", "launch_template": [{"name": "aws_launch_template.lt.name"}]}
+    )
+    part_time = resource("aws_instance.part", {"instance_type": "r3.xlarge", "ebs_optimized": True})
+    host = resource("aws_ec2_host.mac", {"instance_family": "mac1"})
+    found = estimate_of([template, by_template, override, part_time, host],
+                        {"resource_usage": {"aws_instance.part": {"monthly_hrs": 100}}})  # fmt: skip
+    costs = {r.address: {c.name: c.monthly_cost for c in r.all_components()} for r in found.resources}
+    assert costs["aws_instance.from_lt"] == {
+        "Instance usage (Linux/UNIX, on-demand, t3.medium)": Decimal(730) * Decimal("0.0416"),
+        "EC2 detailed monitoring": Decimal("2.10"), "CPU credits": None,
+        "Storage (general purpose SSD, gp2)": Decimal("0.80"),  # its own root volume
+        "Storage (provisioned IOPS SSD, io1)": Decimal("1.250"), "Provisioned IOPS": Decimal("6.500"),  # the template's
+    }  # fmt: skip
+    assert "Instance usage (Linux/UNIX, on-demand, t3.large)" in costs["aws_instance.own"]  # its own type wins
+    assert costs["aws_instance.part"]["Instance usage (Linux/UNIX, on-demand, r3.xlarge)"] == Decimal("33.300")
+    assert costs["aws_instance.part"]["EBS-optimized usage"] == Decimal("2.00")  # $0.02/h for its 100 hours
+    assert costs["aws_ec2_host.mac"] == {"EC2 Dedicated Host (on-demand, mac1)": Decimal("790.590")}
+    assert costs["aws_launch_template.lt"] == {} and not found.problems

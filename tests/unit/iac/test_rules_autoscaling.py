@@ -117,15 +117,13 @@ def golden_resources() -> list[Resource]:
     return found
 
 
-# Not matched, and why: Windows and reserved hours need prices the catalogue does not have yet; dedicated-tenancy
-# hours and previous-generation EBS-optimized fees likewise (each listed as a problem, not guessed).
+# Not matched, and why: Windows, reserved and dedicated-tenancy hours need prices the catalogue does not have yet
+# (each listed as a problem, not guessed).
 EXPECTED_MISSES = {
     ("aws_autoscaling_group.asg_lc_windows", "Instance usage (Windows, on-demand, t3.medium)"),
     ("aws_autoscaling_group.asg_lc_reserved", "Instance usage (Linux/UNIX, reserved, t3.medium)"),
     ("aws_autoscaling_group.asg_lc_tenancy_dedicated", "Instance usage (Linux/UNIX, on-demand, m3.medium)"),
     ("aws_autoscaling_group.asg_lt_tenancy_dedicated", "Instance usage (Linux/UNIX, on-demand, m3.medium)"),
-    ("aws_autoscaling_group.asg_lc_ebs_optimized", "EBS-optimized usage"),
-    ("aws_autoscaling_group.asg_lt_ebs_optimized", "EBS-optimized usage"),
 }
 
 
