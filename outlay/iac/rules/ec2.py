@@ -233,7 +233,7 @@ def tenancy_priced(price: Price) -> Price:
 
 def on_a_host(scope: Scope) -> bool:
     """Instances on a Dedicated Host cost nothing by the hour: the host is billed (as its own resource)."""
-    return scope.attr("tenancy") == "host"
+    return scope.attr("tenancy") == "host" or bool(scope.attr("host_id"))
 
 
 def ebs_optimized_price(scope: Scope) -> Decimal:
@@ -281,8 +281,13 @@ def instance_components(hours: Quantity = HOURS) -> list[Component]:
 HOST_HOURLY = {"mac1": "1.083", "mac2": "0.65"}
 
 
+def host_family(scope: Scope) -> str:
+    """A host is declared by its family (mac1) or by the instance type it holds (mac1.metal)."""
+    return str(scope.attr("instance_family") or scope.attr("instance_type") or "").split(".", 1)[0]
+
+
 def host_hour(scope: Scope) -> Decimal:
-    family_name = str(scope.attr("instance_family") or scope.attr("instance_type") or "").split(".", 1)[0]
+    family_name = host_family(scope)
     if family_name not in HOST_HOURLY:
         raise UnknownPrice(f"no Dedicated Host price for the {family_name or '(unset)'} family yet")
     return Decimal(HOST_HOURLY[family_name])
