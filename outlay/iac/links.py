@@ -46,7 +46,9 @@ _REFERENCE = re.compile(
 def link(resources: Sequence[Resource]) -> list[Resource]:
     """`resources`, each with the attributes of those it references and a list of those referencing it."""
     index = {resource.address: resource for resource in resources}
-    targets = {resource.address: list(references(resource, index)) for resource in resources}
+    # The first segments a reference into the input can start with: most strings (ids, names, CIDRs) cannot.
+    heads = frozenset({"module", "data", *(resource.type for resource in resources)})
+    targets = {resource.address: list(references(resource, index, heads)) for resource in resources}
     referrers: dict[str, list[str]] = defaultdict(list)
     for address, found in targets.items():
         for _, target in found:
@@ -73,10 +75,12 @@ def link(resources: Sequence[Resource]) -> list[Resource]:
     return linked
 
 
-def references(resource: Resource, index: Mapping[str, Resource]) -> Iterator[tuple[str, str]]:
+def references(resource: Resource, index: Mapping[str, Resource], heads: frozenset[str]) -> Iterator[tuple[str, str]]:
     """(dotted path, target address) for each string attribute, top-level or in nested blocks, that references
     another resource of `index`."""
     for path, value in _strings(resource.attributes, ""):
+        if "." in value and value.lstrip("${").split(".", 1)[0] not in heads:
+            continue
         target = resolve(value, resource, index)
         if target is not None:
             yield path, target

@@ -212,8 +212,15 @@ def within(select: Select, component: Component) -> Component:
     """`component` read from the attributes `select` picks (a launch template, a volume's `ebs` block); it does
     not apply where `select` finds none."""
 
+    last: list[Any] = [None, None]  # the scope last asked about and its view: one component asks four times
+
+    def view(scope: Scope) -> Mapping[str, Any] | None:
+        if last[0] is not scope:
+            last[0], last[1] = scope, select(scope)
+        return last[1]  # type: ignore[no-any-return]
+
     def inner(scope: Scope) -> Scope:
-        return replace(scope, attributes=select(scope) or {})
+        return replace(scope, attributes=view(scope) or {})
 
     name = component.name if isinstance(component.name, str) else (lambda scope: component.label(inner(scope)))
     return Component(
@@ -221,7 +228,7 @@ def within(select: Select, component: Component) -> Component:
         component.unit,
         lambda scope: component.quantity(inner(scope)),
         lambda scope: component.price(inner(scope)),
-        when=lambda scope: select(scope) is not None and component.when(inner(scope)),
+        when=lambda scope: view(scope) is not None and component.when(inner(scope)),
         usage_based=component.usage_based,
     )
 
