@@ -361,7 +361,7 @@ RULES: list[ResourceRule | Free] = [
         "aws_ec2_host",
         [
             Component(
-                lambda s: f"EC2 Dedicated Host (on-demand, {s.attr('instance_family') or s.attr('instance_type')})",
+                lambda s: f"EC2 Dedicated Host (on-demand, {host_family(s)})",
                 "hours",
                 HOURS,
                 host_hour,
