@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from outlay.iac.comment import Platform, Target, post_or_update
 from outlay.iac.diff import CostDiff, diff
@@ -38,41 +39,52 @@ class Inputs:
         return load_usage(self.usage_file)
 
 
-def estimate_path(path: Path, inputs: Inputs, *, prior: bool = False) -> tuple[Estimate, list[Resource]]:
+def estimate_path(path: Path, inputs: Inputs, *, prior: bool = False) -> tuple[Estimate, list[Resource], str]:
+    """(the estimate, the resources read, what kind of input it was)."""
     found = read(path, inputs.region, inputs.parameters, prior=prior)
     source = f"{path} (before the change)" if prior else str(path)
-    return estimate(found.resources, inputs.usage(), source=source, problems=found.problems), found.resources
+    return (
+        estimate(found.resources, inputs.usage(), source=source, problems=found.problems),
+        found.resources,
+        found.kind,
+    )
 
 
 def change_of(base: Path | None, head: Path, inputs: Inputs) -> tuple[CostDiff, Estimate, list[Resource]]:
-    """The diff from `base` to `head`. Without a base, a plan's own state before the change is the base (any
-    other input is then all new)."""
-    after, resources = estimate_path(head, inputs)
+    """The diff from `base` to `head`. Without a base, a plan's own state before the change is the base; any other
+    input is then all new."""
+    after, resources, kind = estimate_path(head, inputs)
     if base is not None:
-        before, _ = estimate_path(base, inputs)
+        before, _, _ = estimate_path(base, inputs)
+    elif kind == "terraform plan":
+        before, _, _ = estimate_path(head, inputs, prior=True)
     else:
-        before, _ = estimate_path(head, inputs, prior=True) if head.is_file() else (Estimate([], source="nothing"), [])
+        before = Estimate([], source="nothing (all new)")
     return diff(before, after), after, resources
 
 
 def emit(rendered: object, out: Path | None, console: Console) -> None:
-    if out is not None:
-        out.write_text(str(rendered))
+    if out is None:
+        if isinstance(rendered, str):
+            print(rendered)  # plain stdout so JSON, Markdown and HTML can be piped
+        else:
+            console.print(rendered)
     elif isinstance(rendered, str):
-        print(rendered)  # plain stdout so JSON, Markdown and HTML can be piped
-    else:
-        console.print(rendered)
+        out.write_text(rendered)
+    else:  # a rich table, written as the terminal would show it
+        with out.open("w") as fh:
+            Console(file=fh, width=160, no_color=True).print(rendered)
 
 
 def report_problems(result: Estimate, err: Console) -> int:
     for problem in result.problems:
         colour = "red" if problem.kind == "usage" else "yellow"
-        err.print(f"[{colour}]{problem.address}:[/] {problem.message}", highlight=False, soft_wrap=True)
+        err.print(f"[{colour}]{escape(problem.address)}:[/] {escape(problem.message)}", highlight=False, soft_wrap=True)
     return USAGE_ERROR if any(p.kind == "usage" for p in result.problems) else 0
 
 
 def run_estimate(path: Path, inputs: Inputs, fmt: str, out: Path | None, console: Console, err: Console) -> int:
-    result, _ = estimate_path(path, inputs)
+    result, _, _ = estimate_path(path, inputs)
     renderers = {"json": lambda: json.dumps(result.to_json(), indent=2), "markdown": lambda: markdown(result),
                  "html": lambda: html_page(result), "table": lambda: table(result)}  # fmt: skip
     emit(renderers[fmt](), out, console)
@@ -84,7 +96,9 @@ def run_diff(base: Path | None, head: Path, inputs: Inputs, fmt: str, out: Path 
     change, after, _ = change_of(base, head, inputs)
     renderers = {"json": lambda: json.dumps(change.to_json(), indent=2), "markdown": lambda: diff_markdown(change),
                  "table": lambda: diff_table(change)}  # fmt: skip
-    emit(renderers.get(fmt, renderers["table"])(), out, console)
+    if fmt not in renderers:
+        raise InputError(f"--format: outlay diff writes table, json or markdown, not {fmt}")
+    emit(renderers[fmt](), out, console)
     return report_problems(after, err)
 
 
@@ -103,7 +117,9 @@ def run_gate(base: Path | None, head: Path, policy_path: Path, inputs: Inputs, a
     verdicts = verdicts_for(policy_path, change, resources, api_url)
     console.print(diff_table(change))
     for verdict in verdicts:
-        console.print(f"[{'green' if verdict.passed else 'red'}]{verdict}[/]", highlight=False, soft_wrap=True)
+        console.print(
+            f"[{'green' if verdict.passed else 'red'}]{escape(str(verdict))}[/]", highlight=False, soft_wrap=True
+        )
     problems = report_problems(after, err)
     if problems:
         return problems

@@ -215,14 +215,20 @@ ApiOpt = Annotated[
 
 def _iac(handler: Callable[[], int]) -> None:
     """Run an IaC command: unusable input is a message and exit 2, never a traceback."""
+    from rich.markup import escape
+
     from outlay.iac.comment import CommentError
     from outlay.iac.resources import InputError
 
     try:
         code = handler()
     except (InputError, CommentError) as exc:
-        err.print(f"[red]{exc}[/]", highlight=False, soft_wrap=True)
+        err.print(f"[red]{escape(str(exc))}[/]", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
+    except Exception as exc:  # a defect of ours: say so, with an exit code CI does not read as "gate failed"
+        err.print(f"[red]internal error ({type(exc).__name__}): {escape(str(exc))}; please report it[/]",
+                  highlight=False, soft_wrap=True)  # fmt: skip
+        raise typer.Exit(3) from None
     raise typer.Exit(code)
 
 

@@ -50,15 +50,47 @@ class Target:
 def _check(reply: httpx.Response, what: str) -> Any:
     if reply.status_code >= 400:
         raise CommentError(f"{what}: the {reply.request.method} {reply.request.url.path} answered {reply.status_code}")
-    return reply.json()
+    try:
+        return reply.json()
+    except ValueError:
+        raise CommentError(f"{what}: the {reply.request.method} {reply.request.url.path} did not answer JSON") from None
+
+
+def whoami(client: httpx.Client, target: Target) -> str | None:
+    """The token's own user (GitHub login, GitLab user id), or None when the token may not ask (a GitHub Actions
+    token is an app's: its comments are then recognised as a bot's)."""
+    reply = client.get("/user")
+    if reply.status_code != 200:
+        return None
+    try:
+        user = reply.json()
+        return str(user["login"] if target.platform == "github" else user["id"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def written_by_us(comment: Any, target: Target, me: str | None) -> bool:
+    """Only our own comment is edited: a marker pasted by someone else must not hand theirs to the bot."""
+    if not isinstance(comment, dict) or MARKER not in str(comment.get("body", "")):
+        return False
+    if target.platform == "github":
+        user = comment.get("user") or {}
+        if me is not None:
+            return str(user.get("login")) == me
+        return user.get("type") == "Bot" and str(user.get("login", "")).endswith("[bot]")
+    author = comment.get("author") or {}
+    return me is not None and str(author.get("id")) == me
 
 
 def find_existing(client: httpx.Client, target: Target) -> int | None:
+    me = whoami(client, target)
     for page in range(1, MAX_PAGES + 1):
         reply = client.get(target.comments_path(), params={"per_page": PAGE_SIZE, "page": page})
         comments = _check(reply, "listing comments")
+        if not isinstance(comments, list):
+            raise CommentError(f"listing comments: {target.comments_path()} did not answer a list")
         for comment in comments:
-            if MARKER in str(comment.get("body", "")):
+            if written_by_us(comment, target, me):
                 return int(comment["id"])
         if len(comments) < PAGE_SIZE:
             return None
@@ -79,3 +111,7 @@ def post_or_update(target: Target, body: str, timeout: float = 20.0) -> tuple[st
             return "updated", existing
     except httpx.HTTPError as exc:
         raise CommentError(f"{target.platform} API at {target.api_url} not reachable ({type(exc).__name__})") from None
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CommentError(
+            f"{target.platform} API at {target.api_url} answered an unexpected shape ({exc!r})"
+        ) from None

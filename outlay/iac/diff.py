@@ -67,6 +67,14 @@ class CostDiff:
     after: Decimal
     base: str = ""
     head: str = ""
+    # What the head's total leaves out, "address: why": components the catalogue has no price for (or resources
+    # without a region), and resources of types without a price rule.
+    unpriced: list[str] = field(default_factory=list)
+    unsupported: list[str] = field(default_factory=list)
+
+    @property
+    def not_priced(self) -> list[str]:
+        return [*self.unpriced, *self.unsupported]
 
     @property
     def delta(self) -> Decimal:
@@ -91,6 +99,8 @@ class CostDiff:
             "monthly_delta": text(self.delta),
             "monthly_delta_pct": None if pct is None else text(pct.quantize(Decimal("0.01"))),
             "resources": [r.to_json() for r in self.changed()],
+            "unpriced": self.unpriced,
+            "unsupported": self.unsupported,
         }
 
 
@@ -119,4 +129,6 @@ def diff(base: Estimate, head: Estimate) -> CostDiff:
         kind = (new or old).type  # type: ignore[union-attr]  # (one of them is there: the address came from it)
         deltas.append(ResourceDelta(address, kind, old.monthly_cost if old else None,
                                     new.monthly_cost if new else None, components))  # fmt: skip
-    return CostDiff(deltas, base.monthly_cost, head.monthly_cost, base.source, head.source)
+    unpriced = [f"{p.address}: {p.message}" for p in head.problems if p.kind == "price"]
+    unsupported = [f"{r.address}: {r.type} has no price rule yet" for r in head.of_status("unsupported")]
+    return CostDiff(deltas, base.monthly_cost, head.monthly_cost, base.source, head.source, unpriced, unsupported)

@@ -19,6 +19,10 @@ from outlay.iac.rules.spec import Component, ResourceRule, RuleBook, RuleError, 
 from outlay.iac.usage import UsageFile
 from outlay.pricing.catalogue import PriceCatalogue, UnknownPrice
 
+# What a rule may raise on odd attribute values (a size "big", a block where a list was expected): the rule's
+# own RuleError and UnknownPrice name the key; the others are reported with the component they came from.
+RULE_FAILURES = (RuleError, UnknownPrice, ArithmeticError, KeyError, TypeError, ValueError, AttributeError, IndexError)
+
 
 def price_components(components: Sequence[Component], scope: Scope, problems: list[Problem]) -> list[CostComponent]:
     priced: list[CostComponent] = []
@@ -28,17 +32,23 @@ def price_components(components: Sequence[Component], scope: Scope, problems: li
                 continue
             name = component.label(scope)
             quantity = component.quantity(scope)
-        except RuleError as exc:
-            problems.append(Problem(scope.resource.address, str(exc), "price"))
+        except RULE_FAILURES as exc:
+            problems.append(Problem(scope.resource.address, _reason(exc), "price"))
             continue
         try:
             unit_price = component.price(scope)
-        except (UnknownPrice, RuleError) as exc:
-            problems.append(Problem(scope.resource.address, f"{name}: {exc}", "price"))
+        except RULE_FAILURES as exc:
+            problems.append(Problem(scope.resource.address, f"{name}: {_reason(exc)}", "price"))
             priced.append(CostComponent(name, component.unit, quantity, None, component.usage_based))
             continue
         priced.append(CostComponent(name, component.unit, quantity, unit_price, component.usage_based))
     return priced
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, (RuleError, UnknownPrice)):
+        return str(exc)
+    return f"an attribute has a value the price rule cannot use ({type(exc).__name__}: {exc})"
 
 
 def blocks_of(attributes: Mapping[str, Any], key: str, default: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
@@ -99,9 +109,14 @@ def estimate(
                                           resource.region, resource.action, note="no price rule for this type yet"))  # fmt: skip
             continue
         if resource.region is None:
-            met.append(Problem(resource.address, "no region: set the provider's region (or pass --region)"))
+            met.append(Problem(resource.address, "no region: set the provider's region (or pass --region)", "price"))
             out.append(PricedResource(resource.address, resource.type, "priced", resource.module, None,
                                       resource.action, note="not priced: no region"))  # fmt: skip
             continue
-        out.append(price_resource(resource, rule, usage.for_resource(resource), resource.region, catalogue, met))
+        try:
+            out.append(price_resource(resource, rule, usage.for_resource(resource), resource.region, catalogue, met))
+        except RULE_FAILURES as exc:  # (a block the rule could not walk): this resource only
+            met.append(Problem(resource.address, _reason(exc), "price"))
+            out.append(PricedResource(resource.address, resource.type, "priced", resource.module, resource.region,
+                                      resource.action, note="not priced: see its problem"))  # fmt: skip
     return Estimate(out, met, source)

@@ -24,7 +24,10 @@ def month_end_forecast(
         return None, f"the forecast API at {url} answered {reply.status_code}"
     try:
         forecasts = reply.json()["forecasts"]
-        usd = [f for f in forecasts if f.get("currency", "USD") == "USD"]
-        return Decimal(str(usd[0]["month_end"]["expected"])), f"forecast API at {url}"
-    except (ValueError, KeyError, IndexError, TypeError, InvalidOperation):
+        usd = [f for f in forecasts if f.get("currency", "USD") == "USD" and f.get("scope", scope) == scope]
+        expected = Decimal(str(usd[0]["month_end"]["expected"]))
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError, InvalidOperation):
         return None, f"the forecast API at {url} gave no USD forecast for {scope!r}"
+    if not expected.is_finite():
+        return None, f"the forecast API at {url} gave no usable forecast for {scope!r}"
+    return expected, f"forecast API at {url}"

@@ -26,19 +26,23 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from outlay.iac.diff import CostDiff
-from outlay.iac.resources import InputError, Resource
+from outlay.iac.render import money
+from outlay.iac.resources import InputError, Resource, read_yaml
+from outlay.iac.rules import RULEBOOK
 from outlay.policies import AllowedInstanceFamilies, Amount, RequiredTags
 
 # Attributes that name an instance type or class, by the resource types that have them.
 TYPE_ATTRIBUTES = ("instance_type", "instance_class", "node_type", "instance_types")
-# Resources that cannot carry tags (their parent does, or AWS has no tags for them).
-UNTAGGABLE = frozenset({"aws_eip_association", "aws_volume_attachment", "aws_route", "aws_route_table_association",
-                        "aws_security_group_rule", "aws_iam_role_policy_attachment", "aws_lb_listener_rule",
-                        "aws_lb_target_group_attachment", "aws_s3_bucket_acl", "aws_s3_bucket_policy"})  # fmt: skip
+# Priced types that cannot carry tags (usage-only traffic, DNS records): every other priced type can, and a
+# resource with a `tags` attribute can whatever its type. Free companions (listeners, policies, attachments) are
+# not judged: they cost nothing to allocate.
+UNTAGGABLE_PRICED = frozenset({"aws_data_transfer", "aws_route53_record"})
+
+
+PRICED_TYPES = frozenset(RULEBOOK.priced)
 
 
 class Budget(BaseModel):
@@ -58,6 +62,11 @@ class GatePolicy(BaseModel):
     budget: Budget | None = None
     required_tags: list[str] = Field(default_factory=list)
     allowed_instance_families: list[str] = Field(default_factory=list)
+    # A change whose cost is partly unknown (no price for a component, no region) fails unless this is true:
+    # a gate that read an unknown cost as zero would let anything through. Types without a price rule are listed
+    # and fail only when `fail_on_unsupported` is true (most are cheap companions; all are named).
+    allow_unpriced: bool = False
+    fail_on_unsupported: bool = False
 
     def tags_rule(self) -> RequiredTags | None:
         return RequiredTags(keys=self.required_tags) if self.required_tags else None
@@ -89,13 +98,7 @@ def parse_policy(document: Any, path: str = "policy file") -> GatePolicy:
 
 
 def load_policy(path: Path) -> GatePolicy:
-    try:
-        document = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read the policy file ({exc.strerror})") from None
-    except yaml.YAMLError as exc:
-        raise InputError(f"{path}: not valid YAML ({exc})") from None
-    return parse_policy(document, str(path))
+    return parse_policy(read_yaml(path, "policy file"), str(path))
 
 
 @dataclass(frozen=True)
@@ -108,16 +111,12 @@ class Verdict:
         return f"{'pass' if self.passed else 'FAIL'} {self.rule}: {self.message}"
 
 
-def _usd(amount: Decimal) -> str:
-    return f"${amount.quantize(Decimal('0.01')):,}"
-
-
 def cost_verdicts(policy: GatePolicy, change: CostDiff) -> list[Verdict]:
     out = []
     if policy.max_monthly_increase is not None:
         ok = change.delta <= policy.max_monthly_increase
-        out.append(Verdict("max_monthly_increase", ok, f"the change adds {_usd(change.delta)} a month "
-                                                      f"(limit {_usd(policy.max_monthly_increase)})"))  # fmt: skip
+        out.append(Verdict("max_monthly_increase", ok, f"the change adds {money(change.delta)} a month "
+                                                      f"(limit {money(policy.max_monthly_increase)})"))  # fmt: skip
     if policy.max_monthly_increase_pct is not None:
         pct = change.delta_pct
         if pct is None:  # nothing to compare with: a new stack is judged by the absolute limit and the budget
@@ -140,8 +139,8 @@ def budget_verdict(budget: Budget, change: CostDiff, forecast: Decimal | None, t
     projected = month_end + change.delta * remaining
     ok = projected <= budget.monthly_amount
     origin = "forecast service" if forecast is not None else "policy file's forecast"
-    return Verdict("budget", ok, f"{budget.scope} month-end {_usd(month_end)} ({origin}) plus this change for the "
-                                 f"rest of the month = {_usd(projected)} (budget {_usd(budget.monthly_amount)})")  # fmt: skip
+    return Verdict("budget", ok, f"{budget.scope} month-end {money(month_end)} ({origin}) plus this change for the "
+                                 f"rest of the month = {money(projected)} (budget {money(budget.monthly_amount)})")  # fmt: skip
 
 
 def instance_types(resource: Resource) -> list[str]:
@@ -155,6 +154,21 @@ def instance_types(resource: Resource) -> list[str]:
     return found
 
 
+def taggable(resource: Resource, priced_types: frozenset[str]) -> bool:
+    if "tags" in resource.attributes or "tags_all" in resource.attributes:
+        return True
+    return resource.type in priced_types and resource.type not in UNTAGGABLE_PRICED
+
+
+def priced_verdict(change: CostDiff, fail_on_unsupported: bool) -> Verdict:
+    failing = [*change.unpriced, *(change.unsupported if fail_on_unsupported else [])]
+    if not failing:
+        listed = f"; not supported (not failing): {len(change.unsupported)}" if change.unsupported else ""
+        return Verdict("priced", True, "every resource of the change is priced" + listed)
+    shown = "; ".join(failing[:5]) + ("; …" if len(failing) > 5 else "")
+    return Verdict("priced", False, f"{len(failing)} cost(s) not in the totals (allow_unpriced accepts them): {shown}")
+
+
 def resource_verdicts(policy: GatePolicy, resources: Iterable[Resource]) -> list[Verdict]:
     """Tag and family rules over what the change creates, replaces or updates (untouched resources are not its
     doing)."""
@@ -163,7 +177,7 @@ def resource_verdicts(policy: GatePolicy, resources: Iterable[Resource]) -> list
     tags, families = policy.tags_rule(), policy.families_rule()
     if tags is not None:
         lacking = [f"{r.address} lacks {', '.join(tags.missing(dict(r.tags)))}" for r in changed
-                   if r.type not in UNTAGGABLE and r.type.startswith("aws_") and tags.missing(dict(r.tags))]  # fmt: skip
+                   if taggable(r, PRICED_TYPES) and tags.missing(dict(r.tags))]  # fmt: skip
         out.append(
             Verdict("required_tags", not lacking, "; ".join(lacking) or f"every resource has {', '.join(tags.keys)}")
         )
@@ -180,6 +194,8 @@ def evaluate(
     today: date | None = None, forecast_source: str = "not asked",
 ) -> list[Verdict]:  # fmt: skip
     verdicts = cost_verdicts(policy, change)
+    if not policy.allow_unpriced:
+        verdicts.append(priced_verdict(change, policy.fail_on_unsupported))
     if policy.budget is not None:
         verdicts.append(budget_verdict(policy.budget, change, forecast, today or date.today(), forecast_source))
     verdicts += resource_verdicts(policy, resources)

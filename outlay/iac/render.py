@@ -1,5 +1,7 @@
-"""An estimate (and a diff of two) written for people: a terminal table with the module tree, Markdown for pull-request comments, and
-a standalone HTML page. (JSON is `Estimate.to_json`.) Pure functions from an estimate to text.
+"""An estimate (and a diff of two) written for people: a terminal table with the module tree, Markdown for
+pull-request comments, and a standalone HTML page. (JSON is `Estimate.to_json`.) Pure functions from an estimate
+to text. Names come from the input (addresses, attribute values in labels), so every format escapes them: rich
+cells are `Text` (never markup), Markdown and HTML are escaped.
 """
 
 from __future__ import annotations
@@ -22,8 +24,7 @@ def money(amount: Decimal | None) -> str:
 def quantity(amount: Decimal | None) -> str:
     if amount is None:
         return ""
-    whole = amount.to_integral_value()
-    return f"{whole:,}" if amount == whole else f"{amount.normalize():,f}"
+    return f"{amount.normalize():,f}"  # (normalize alone would write 1E+7)
 
 
 def component_cost(component: CostComponent) -> str:
@@ -48,9 +49,14 @@ def lines(resource: PricedResource) -> Iterator[tuple[str, CostComponent | None]
             yield ("   " if last else "│  ") + ("└─ " if j == len(children) - 1 else "├─ ") + child.name, child
 
 
+def plain(value: str) -> Text:
+    """A table cell shown as it is: rich would read "[bold]" in an attribute value as markup."""
+    return Text(value)
+
+
 def table(estimate: Estimate) -> Table:
-    out = Table("Name", "Monthly qty", "Unit", "Monthly cost", title=f"Estimate: {estimate.source}",
-                caption=summary(estimate), show_lines=False)  # fmt: skip
+    out = Table("Name", "Monthly qty", "Unit", "Monthly cost", title=plain(f"Estimate: {estimate.source}"),
+                caption=plain(summary(estimate)), show_lines=False)  # fmt: skip
     for module, resources in module_tree(estimate.of_status("priced")).items():
         if module:
             out.add_row(Text(module, style="bold cyan"), "", "", "")
@@ -58,10 +64,10 @@ def table(estimate: Estimate) -> Table:
             out.add_row(Text(resource.name_in_module(), style="bold"), "", "", money(resource.monthly_cost))
             for name, component in lines(resource):
                 if component is None:
-                    out.add_row(f"  {name}", "", "", "")
+                    out.add_row(plain(f"  {name}"), "", "", "")
                 else:
-                    out.add_row(f"  {name}", quantity(component.monthly_quantity), component.unit,
-                                component_cost(component))  # fmt: skip
+                    out.add_row(plain(f"  {name}"), quantity(component.monthly_quantity), plain(component.unit),
+                                plain(component_cost(component)))  # fmt: skip
     out.add_row(Text("OVERALL TOTAL", style="bold"), "", "", Text(money(estimate.monthly_cost), style="bold"))
     return out
 
@@ -115,13 +121,21 @@ def markdown(estimate: Estimate) -> str:
 
 
 def _code(value: str) -> str:
-    """An address as a Markdown code span (shown literally; a backtick inside would end it, so none is kept)."""
-    return "`" + value.replace("`", "'") + "`"
+    """An address as a Markdown code span: shown literally (no mentions, links or HTML inside); a backtick would
+    end it and a pipe end the table cell, so neither is kept as it is."""
+    return "`" + " ".join(value.split()).replace("`", "'").replace("|", "\\|") + "`"
+
+
+# Escaped where they would make links, images, code or emphasis across cells; < and > are escaped as HTML. (An
+# underscore inside a word is literal in GitHub's Markdown, and identifiers are full of them.)
+_MARKDOWN_SPECIALS = str.maketrans({c: "\\" + c for c in "\\`*[]!|~"})
 
 
 def _md(value: str) -> str:
-    """Text safe in a Markdown table cell: pipes escaped, no raw HTML."""
-    return html.escape(value, quote=False).replace("|", "\\|")
+    """Text safe in a Markdown table cell of a bot's comment: one line, Markdown's specials escaped (no images,
+    links or headings), HTML escaped, and no @mentions (a word joiner after each @)."""
+    one_line = " ".join(value.split())
+    return html.escape(one_line.translate(_MARKDOWN_SPECIALS), quote=False).replace("@", "@\u2060")
 
 
 def html_page(estimate: Estimate) -> str:
@@ -167,13 +181,14 @@ def headline(change: CostDiff) -> str:
 
 
 def diff_table(change: CostDiff) -> Table:
-    out = Table("Resource", "Change", "Before", "After", "Monthly delta", title=headline(change))
+    out = Table("Resource", "Change", "Before", "After", "Monthly delta", title=plain(headline(change)),
+                caption=plain(f"not priced: {len(change.not_priced)} (see the problems)") if change.not_priced else None)  # fmt: skip
     for resource in change.changed():
-        out.add_row(resource.address, resource.change, money(resource.before), money(resource.after),
+        out.add_row(plain(resource.address), resource.change, money(resource.before), money(resource.after),
                     signed(resource.delta))  # fmt: skip
         for component in resource.components:
             if component.delta:
-                out.add_row(f"  {component.name}", "", money(component.before), money(component.after),
+                out.add_row(plain(f"  {component.name}"), "", money(component.before), money(component.after),
                             signed(component.delta))  # fmt: skip
     out.add_row(Text("TOTAL", style="bold"), "", money(change.before), money(change.after), signed(change.delta))
     return out
@@ -201,4 +216,7 @@ def diff_markdown(change: CostDiff, verdicts: Sequence[str] = ()) -> str:
                   "</details>", ""]  # fmt: skip
     else:
         parts += ["No resource changes its cost.", ""]
+    if change.not_priced:
+        parts += ["<details><summary>Not in the totals: not priced or not supported</summary>", "",
+                  *(f"- {_md(reason)}" for reason in change.not_priced), "", "</details>", ""]  # fmt: skip
     return "\n".join(parts)

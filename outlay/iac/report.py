@@ -112,6 +112,10 @@ class Estimate:
     def monthly_cost(self) -> Decimal:
         return sum((r.monthly_cost for r in self.resources), Decimal(0))
 
+    def unpriced(self) -> list[str]:
+        """Addresses whose cost is at least partly unknown for want of a price (not for want of usage)."""
+        return sorted({p.address for p in self.problems if p.kind == "price"})
+
     def to_json(self) -> dict[str, Any]:
         priced = self.of_status("priced")
         return {

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+import yaml
+
+_ZONE = re.compile(r"^([a-z]{2}(?:-gov)?-[a-z]+-\d)[a-z]$")  # us-east-1a -> us-east-1
+_INDEX = re.compile(r"\[[^\]]*\]")  # a count or for_each index: [0], ["key"]
 
 
 @dataclass(frozen=True)
@@ -39,3 +46,29 @@ class Problem:
 
 class InputError(ValueError):
     """The input as a whole cannot be read (not JSON, not a plan, not a template); the message says why."""
+
+
+def region_of_zone(zone: Any) -> str | None:
+    """The region of an availability zone name ("eu-west-1b" -> "eu-west-1"); None for anything else."""
+    match = _ZONE.match(zone) if isinstance(zone, str) else None
+    return match.group(1) if match else None
+
+
+def without_indexes(address: str) -> str:
+    """`module.m[0].aws_instance.web["a"]` -> `module.m.aws_instance.web`: the address in the configuration."""
+    return _INDEX.sub("", address)
+
+
+def every_index(address: str) -> str:
+    """The address with its last index as `[*]` (`aws_instance.web[2]` -> `aws_instance.web[*]`)."""
+    return re.sub(r"\[[^\]]*\]$", "[*]", address)
+
+
+def read_yaml(path: Path, what: str) -> Any:
+    """A YAML file the user wrote (a usage or policy file); unreadable or invalid YAML is an InputError naming it."""
+    try:
+        return yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the {what} ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"{path}: not valid YAML ({' '.join(str(exc).split())})") from None

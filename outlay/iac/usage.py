@@ -20,17 +20,12 @@ misspelt key never silently prices as zero. Without a value, a usage-based cost 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from outlay.iac.resources import InputError, Problem, Resource
-
-_INDEX = re.compile(r"\[[^\]]*\]$")
+from outlay.iac.resources import InputError, Problem, Resource, every_index, read_yaml
 
 
 def flatten(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -54,7 +49,7 @@ class UsageFile:
     def for_resource(self, resource: Resource) -> dict[str, Any]:
         """Type defaults, then the values for every index (`name[*]`), then for this very address."""
         values = dict(self.by_type.get(resource.type, {}))
-        values.update(self.by_address.get(_INDEX.sub("[*]", resource.address), {}))
+        values.update(self.by_address.get(every_index(resource.address), {}))
         values.update(self.by_address.get(resource.address, {}))
         return values
 
@@ -73,7 +68,7 @@ class UsageFile:
         problems: list[Problem] = []
         seen: set[str] = set()
         for resource in resources:
-            seen.update({resource.address, _INDEX.sub("[*]", resource.address)})
+            seen.update({resource.address, every_index(resource.address)})
             if resource.type not in known_keys:
                 continue  # an unsupported type is listed as such; its usage values have nothing to price
             known = known_keys[resource.type]
@@ -84,8 +79,12 @@ class UsageFile:
                         Problem(resource.address, f"usage key {key!r} is not known for {resource.type}{hint}", "usage")
                     )
         for type_name, values in self.by_type.items():
+            if type_name not in known_keys:
+                problems.append(Problem(f"resource_type_default_usage.{type_name}",
+                                        "no price rule reads usage for this resource type", "usage"))  # fmt: skip
+                continue
             for key in values:
-                if type_name in known_keys and key not in known_keys[type_name]:
+                if key not in known_keys[type_name]:
                     problems.append(
                         Problem(f"resource_type_default_usage.{type_name}", f"usage key {key!r} is not known", "usage")
                     )
@@ -122,11 +121,4 @@ def parse_usage(document: Any, path: str = "usage file") -> UsageFile:
 def load_usage(path: Path | str | None) -> UsageFile:
     if path is None:
         return UsageFile()
-    location = Path(path)
-    try:
-        document = yaml.safe_load(location.read_text())
-    except OSError as exc:
-        raise InputError(f"{location}: cannot read the usage file ({exc.strerror})") from None
-    except yaml.YAMLError as exc:
-        raise InputError(f"{location}: not valid YAML ({exc})") from None
-    return parse_usage(document, str(location))
+    return parse_usage(read_yaml(Path(path), "usage file"), str(path))

@@ -141,16 +141,23 @@ def reserved(scope: Scope) -> bool:
     return scope.usage.get("reserved_instance_type") is not None
 
 
+def instance_type(scope: Scope) -> str:
+    value = scope.attr("instance_type")
+    if not value:
+        raise RuleError("instance_type: not set (nor in a launch template the input has)")
+    return str(value)
+
+
 def instance_label(scope: Scope) -> str:
     purchase = "reserved" if reserved(scope) else "on-demand"
-    return f"Instance usage (Linux/UNIX, {purchase}, {scope.attr('instance_type')})"
+    return f"Instance usage (Linux/UNIX, {purchase}, {scope.attr('instance_type') or 'type not set'})"
 
 
 def instance_hour(scope: Scope) -> Decimal:
     """On-demand, or a reservation's recurring hourly charge: nothing when paid all upfront (the upfront payment
     is not a monthly cost); other reservations' rates are not in the catalogue yet."""
     if not reserved(scope):
-        return scope.catalogue.ec2_hourly(str(scope.attr("instance_type")), scope.region)
+        return scope.catalogue.ec2_hourly(instance_type(scope), scope.region)
     kind, term = scope.usage.get("reserved_instance_type"), scope.usage.get("reserved_instance_term")
     payment = scope.usage.get("reserved_instance_payment_option")
     if kind not in ("standard", "convertible") or term not in RESERVED_TERMS or payment not in RESERVED_PAYMENTS:

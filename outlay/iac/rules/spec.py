@@ -50,15 +50,22 @@ class Scope:
         return _number(self.usage.get(key), key, None)
 
 
+MAX_QUANTITY = Decimal("1e15")  # more than any month of any AWS resource: a larger number is a typo
+
+
 def _number(value: Any, key: str, default: Decimal | int | None) -> Decimal | None:
+    """A non-negative, finite number (a quantity or size); anything else is a RuleError naming `key`."""
     if value is None or value == "":
         return None if default is None else Decimal(default)
     if isinstance(value, bool):
         raise RuleError(f"{key}: expected a number, got {value!r}")
     try:
-        return Decimal(str(value))
+        number = Decimal(str(value))
     except InvalidOperation:
         raise RuleError(f"{key}: expected a number, got {value!r}") from None
+    if not number.is_finite() or number < 0 or number > MAX_QUANTITY:
+        raise RuleError(f"{key}: expected a number from 0 to {MAX_QUANTITY:,.0f}, got {value!r}")
+    return number
 
 
 Quantity = Callable[[Scope], Decimal | None]  # monthly quantity; None: depends on usage not given

@@ -920,7 +920,9 @@ def _resource(
 ) -> Translated:
     kind = str(declaration.get("Type"))
     properties = template.resolve(declaration.get("Properties") or {})
-    properties = properties if isinstance(properties, Mapping) else {}
+    if not isinstance(properties, Mapping):
+        problems.append(Problem(logical_id, "Properties: expected a mapping; the resource is read without them"))
+        properties = {}
     tags = tags_of(properties.get("Tags"))
     spec = TYPES.get(kind)
     if spec is None:
@@ -957,6 +959,9 @@ def template_resources(
     met: values that stay unknown until the stack exists, parameters the template does not declare."""
     location = Path(path)
     document = load_template(location)
+    for section in ("Resources", "Parameters", "Mappings", "Conditions"):
+        if document.get(section) is not None and not isinstance(document.get(section), Mapping):
+            raise InputError(f"{location}: {section} must be a mapping of names to declarations")
     template = _Template(document, region, parameters or {})
     problems = [
         Problem(str(location), f"parameter {name} is not declared by the template") for name in template.undeclared

@@ -40,7 +40,7 @@ from hcl2.utils import process_escape_sequences
 from lark import Token, Tree
 from lark.exceptions import LarkError
 
-from outlay.iac.resources import InputError, Problem, Resource
+from outlay.iac.resources import InputError, Problem, Resource, region_of_zone
 
 
 class _Unknown(Enum):
@@ -52,7 +52,6 @@ class _Unknown(Enum):
 UNKNOWN = _Unknown.UNKNOWN
 _RESOURCE_META = frozenset({"count", "for_each", "depends_on", "provider", "lifecycle", "provisioner", "connection"})
 _MODULE_META = frozenset({"source", "version", "count", "for_each", "providers", "depends_on"})
-_ZONE = re.compile(r"^([a-z]{2}(?:-gov)?-[a-z]+-\d)[a-z]$")
 _MAX_MODULE_DEPTH = 16  # a module that (indirectly) calls itself stops here instead of recursing forever
 
 
@@ -783,10 +782,15 @@ class _ModuleScope:
         if count is not None:
             value = evaluator.eval(count)
             try:
-                number = int(_number(value))
+                exact = _number(value)
+                number = int(exact)
             except _FAILURES:
                 self.reader.problems.append(Problem(base, "count cannot be known without a plan: counted once"))
                 number = 1
+            else:
+                if number < 0 or number != exact:
+                    self.reader.problems.append(Problem(base, f"count: expected a whole number from 0, got {value!r}"))
+                    number = max(0, number)
             return _Expansion("count", [(i, f"[{i}]", {"count": {"index": i}}) for i in range(number)])
         if for_each is not None:
             collection = evaluator.eval(for_each)
@@ -963,9 +967,7 @@ def _region(scope: _ModuleScope, block: _Block, attributes: Mapping[str, Any], d
     region = scope.regions.get(key)
     if region:
         return str(region)
-    zone = attributes.get("availability_zone")
-    match = _ZONE.match(zone) if isinstance(zone, str) else None
-    return match.group(1) if match else default
+    return region_of_zone(attributes.get("availability_zone")) or default
 
 
 def _tags(scope: _ModuleScope, block: _Block, attributes: Mapping[str, Any]) -> dict[str, str]:

@@ -14,10 +14,8 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from outlay.iac.resources import InputError, Resource
+from outlay.iac.resources import InputError, Resource, region_of_zone, without_indexes
 
-_INDEX = re.compile(r"\[[^\]]*\]")
-_ZONE = re.compile(r"^([a-z]{2}(?:-gov)?-[a-z]+-\d)[a-z]$")
 Which = Literal["planned", "prior"]
 
 
@@ -43,24 +41,28 @@ def _walk(
     module: Mapping[str, Any], parents: tuple[str, ...] = ()
 ) -> Iterator[tuple[Mapping[str, Any], tuple[str, ...]]]:
     for resource in module.get("resources") or []:
-        yield resource, parents
+        if isinstance(resource, Mapping):  # (a malformed entry is skipped, not fatal)
+            yield resource, parents
     for child in module.get("child_modules") or []:
-        yield from _walk(child, (*parents, str(child.get("address", ""))))
+        if isinstance(child, Mapping):
+            yield from _walk(child, (*parents, str(child.get("address", ""))))
 
 
-def _provider_keys(configuration: Mapping[str, Any]) -> dict[str, str]:
-    """Each configured resource's address (without indexes) -> the key of the provider configuration it uses."""
-    keys: dict[str, str] = {}
+def _configured(configuration: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    """Each configured resource's address (without indexes) -> its configuration (`provider_config_key`,
+    `expressions`)."""
+    found: dict[str, Mapping[str, Any]] = {}
 
     def visit(module: Mapping[str, Any], prefix: str) -> None:
         for resource in module.get("resources") or []:
-            if "provider_config_key" in resource:
-                keys[prefix + str(resource.get("address"))] = str(resource["provider_config_key"])
+            if isinstance(resource, Mapping):
+                found[prefix + str(resource.get("address"))] = resource
         for name, call in (module.get("module_calls") or {}).items():
-            visit(call.get("module") or {}, f"{prefix}module.{name}.")
+            if isinstance(call, Mapping):
+                visit(call.get("module") or {}, f"{prefix}module.{name}.")
 
     visit(configuration.get("root_module") or {}, "")
-    return keys
+    return found
 
 
 # A reference to another managed resource's identifier (`aws_launch_template.web.id`, `module.m.aws_x.y.name`):
@@ -68,20 +70,6 @@ def _provider_keys(configuration: Mapping[str, Any]) -> dict[str, str]:
 _IDENTIFIER_REFERENCE = re.compile(
     r"^(?:module\.[\w-]+\.)*aws_[a-z0-9_]+\.[\w-]+(?:\[[^\]]*\])?\.(?:id|name|arn|\w+_(?:id|name|arn))$"
 )
-
-
-def _config_expressions(configuration: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
-    """Each configured resource's address (without indexes) -> its attribute expressions."""
-    found: dict[str, Mapping[str, Any]] = {}
-
-    def visit(module: Mapping[str, Any], prefix: str) -> None:
-        for resource in module.get("resources") or []:
-            found[prefix + str(resource.get("address"))] = resource.get("expressions") or {}
-        for name, call in (module.get("module_calls") or {}).items():
-            visit(call.get("module") or {}, f"{prefix}module.{name}.")
-
-    visit(configuration.get("root_module") or {}, "")
-    return found
 
 
 Lookup = Callable[[str], Any]  # a reference's text -> the value it gives, where the plan knows it (else None)
@@ -149,10 +137,9 @@ def _regions(document: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _region_of(values: Mapping[str, Any]) -> str | None:
-    zone = values.get("availability_zone")
-    match = _ZONE.match(zone) if isinstance(zone, str) else None
-    if match:
-        return match.group(1)
+    zone = region_of_zone(values.get("availability_zone"))
+    if zone:
+        return zone
     arn = values.get("arn")
     if isinstance(arn, str) and arn.count(":") >= 4 and arn.split(":")[3]:
         return arn.split(":")[3]
@@ -167,20 +154,44 @@ def _action(actions: list[str]) -> str:
     return actions[0]
 
 
+def _from_changes(document: Mapping[str, Any]) -> dict[str, Any]:
+    """A plan without `planned_values` (some tools strip it): the after-state of `resource_changes`, as a root
+    module with each resource's module chain rebuilt from its `module_address`."""
+    modules: dict[str, dict[str, Any]] = {}
+    root: dict[str, Any] = {"resources": [], "child_modules": []}
+    for change in document.get("resource_changes") or []:
+        if not isinstance(change, Mapping):
+            continue
+        after = (change.get("change") or {}).get("after")
+        if not isinstance(after, Mapping):
+            continue  # deleted: nothing after the change
+        entry = {**change, "values": after}
+        parent = root
+        path = str(change.get("module_address") or "")
+        for depth in range(1, path.count("module.") + 1):
+            address = ".module.".join(path.split(".module.")[:depth])
+            if address not in modules:
+                modules[address] = {"address": address, "resources": [], "child_modules": []}
+                parent["child_modules"].append(modules[address])
+            parent = modules[address]
+        parent["resources"].append(entry)
+    return root
+
+
 def plan_resources(
     document: Mapping[str, Any], which: Which = "planned", default_region: str | None = None
 ) -> list[Resource]:
     """The plan's managed resources after the change (`planned`) or before it (`prior`)."""
     if which == "planned":
-        root = (document.get("planned_values") or {}).get("root_module") or {}
+        root = (document.get("planned_values") or {}).get("root_module") or _from_changes(document)
     else:
         root = ((document.get("prior_state") or {}).get("values") or {}).get("root_module") or {}
     regions = _regions(document)
-    provider_keys = _provider_keys(document.get("configuration") or {})
-    expressions = _config_expressions(document.get("configuration") or {})
+    configured = _configured(document.get("configuration") or {})
     actions = {
         str(change.get("address")): _action(list((change.get("change") or {}).get("actions") or []))
         for change in document.get("resource_changes") or []
+        if isinstance(change, Mapping)
     }
     planned = {str(entry.get("address")): entry.get("values") or {} for entry, _ in _walk(root)}
     resources = []
@@ -188,13 +199,15 @@ def plan_resources(
         if entry.get("mode", "managed") != "managed":
             continue  # data sources cost nothing
         address = str(entry.get("address"))
-        config_address = _INDEX.sub("", address)
+        config = configured.get(without_indexes(address), {})
         lookup = _lookup(planned, modules[-1] if modules else "")
-        values = with_references(entry.get("values") or {}, expressions.get(config_address, {}), lookup)
-        key = provider_keys.get(config_address)
+        given = entry.get("values")
+        values = with_references(given if isinstance(given, Mapping) else {}, config.get("expressions") or {}, lookup)
         provider_name = str(entry.get("provider_name", "aws")).rsplit("/", 1)[-1]
-        region = regions.get(key or "") or _region_of(values) or regions.get(provider_name) or default_region
+        region = (regions.get(str(config.get("provider_config_key", ""))) or _region_of(values)
+                  or regions.get(provider_name) or default_region)  # fmt: skip
         tags = values.get("tags_all") or values.get("tags") or {}
+        tags = tags if isinstance(tags, Mapping) else {}
         action = actions.get(address, "create") if which == "planned" else "no-op"
         resources.append(Resource(address, str(entry.get("type")), values, region, modules,
                                   {str(k): str(v) for k, v in tags.items()}, action))  # fmt: skip

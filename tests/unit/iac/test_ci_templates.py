@@ -56,7 +56,7 @@ def plans(tmp_path: Path) -> Iterator[tuple[Path, Path, Path]]:
 
     policy = tmp_path / "policy.yml"
     policy.write_text("max_monthly_increase: 20\n")
-    yield plan("base", "t3.micro"), plan("head", "m5.large"), policy
+    yield plan("base plan", "t3.micro"), plan("head plan", "m5.large"), policy  # (spaces: quoting)
 
 
 def test_the_github_action_script_gates_and_comments(plans: tuple[Path, Path, Path], tmp_path: Path) -> None:

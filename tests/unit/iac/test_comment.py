@@ -20,10 +20,18 @@ from outlay.iac.comment import MARKER, CommentError, Target, post_or_update
 class FakePlatform:
     """Comments of one pull request, as GitHub or GitLab keep them; records each request."""
 
-    def __init__(self, token_header: str, token: str, prefix: str) -> None:
-        self.comments: list[dict[str, Any]] = [{"id": i, "body": f"someone else's comment {i}"} for i in range(1, 131)]
+    def __init__(self, token_header: str, token: str, prefix: str, me: dict[str, Any] | None = None,
+                 author: dict[str, Any] | None = None) -> None:  # fmt: skip
+        # 130 comments by people (one of them pastes our marker): ours is on page 2 once posted.
+        self.comments: list[dict[str, Any]] = [
+            {"id": i, "body": f"someone else's comment {i}", "user": {"login": "mallory", "type": "User"},
+             "author": {"id": 666}} for i in range(1, 131)
+        ]  # fmt: skip
+        self.comments[5]["body"] = f"{MARKER}\nnot the bot's"
         self.requests: list[tuple[str, str]] = []
         self.token_header, self.token, self.prefix = token_header, token, prefix
+        self.me = me  # what GET /user answers for the token; None: 403, as for a GitHub Actions token
+        self.author = author or {"user": {"login": "github-actions[bot]", "type": "Bot"}}
 
     def handler(self) -> type[BaseHTTPRequestHandler]:
         platform = self
@@ -51,6 +59,9 @@ class FakePlatform:
                 if not self._allowed():
                     return
                 path, _, query = self.path.partition("?")
+                if path.endswith("/user"):
+                    self._reply(*((200, platform.me) if platform.me else (403, {"message": "not for this token"})))
+                    return
                 assert path == f"{platform.prefix}", path
                 params = dict(p.split("=") for p in query.split("&"))
                 page, size = int(params["page"]), int(params["per_page"])
@@ -61,7 +72,7 @@ class FakePlatform:
 
             def do_POST(self) -> None:  # noqa: N802
                 if self._allowed():
-                    comment = {"id": 1000 + len(platform.comments), "body": self._body()}
+                    comment = {"id": 1000 + len(platform.comments), "body": self._body(), **platform.author}
                     platform.comments.append(comment)
                     self._reply(201, comment)
 
@@ -85,7 +96,8 @@ def github() -> Iterator[tuple[FakePlatform, str]]:
 
 @pytest.fixture
 def gitlab() -> Iterator[tuple[FakePlatform, str]]:
-    yield from _serve(FakePlatform("PRIVATE-TOKEN", "gl-token", "/api/v4/projects/acme%2Fshop/merge_requests/9/notes"))
+    yield from _serve(FakePlatform("PRIVATE-TOKEN", "gl-token", "/api/v4/projects/acme%2Fshop/merge_requests/9/notes",
+                                   me={"id": 42}, author={"author": {"id": 42}}))  # fmt: skip
 
 
 def _serve(platform: FakePlatform) -> Iterator[tuple[FakePlatform, str]]:
@@ -107,9 +119,11 @@ def test_github_comment_is_posted_once_then_updated_in_place(github: tuple[FakeP
     assert created["body"] == f"{MARKER}\nfirst estimate"
     # 131 comments: the marker is on the second page of 100.
     assert post_or_update(target, "second estimate") == ("updated", created["id"])
-    assert [c["body"] for c in platform.comments if MARKER in c["body"]] == [f"{MARKER}\nsecond estimate"]
+    # The marker a person pasted into their comment is left alone: only the bot's own comment is edited.
+    assert [c["body"] for c in platform.comments if MARKER in c["body"]] == [f"{MARKER}\nnot the bot's",
+                                                                              f"{MARKER}\nsecond estimate"]  # fmt: skip
     methods = [m for m, _ in platform.requests]
-    assert methods == ["GET", "GET", "POST", "GET", "GET", "PATCH"]
+    assert methods == ["GET", "GET", "GET", "POST", "GET", "GET", "GET", "PATCH"]  # /user, two pages, write
     assert platform.requests[-1][1] == f"/repos/acme/shop/issues/comments/{created['id']}"
 
 

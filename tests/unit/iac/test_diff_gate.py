@@ -43,8 +43,9 @@ def test_cost_rules_pass_and_fail_at_their_limits() -> None:
     limit = change.delta.quantize(Decimal("0.01"))
     strict = parse_policy({"max_monthly_increase": str(limit - 1), "max_monthly_increase_pct": 10})
     loose = parse_policy({"max_monthly_increase": str(limit + 1)})
-    assert [v.passed for v in evaluate(strict, change, [])] == [False, False]
-    assert [v.passed for v in evaluate(loose, change, [])] == [True]
+    assert [(v.rule, v.passed) for v in evaluate(strict, change, [])] == [
+        ("max_monthly_increase", False), ("max_monthly_increase_pct", False), ("priced", True)]  # fmt: skip
+    assert [v.passed for v in evaluate(loose, change, [])] == [True, True]
     new_stack = diff(estimate_of([]), estimate_of(HEAD))
     assert evaluate(parse_policy({"max_monthly_increase_pct": 5}), new_stack, [])[0].passed  # no base: no %
 
@@ -70,8 +71,10 @@ def test_tags_and_families_judge_only_what_the_change_touches() -> None:
         Resource("aws_db_instance.b", "aws_db_instance", {"instance_class": "db.t3.micro"}, "us-east-1"),
         Resource("aws_instance.kept", "aws_instance", {"instance_type": "c4.large"}, "us-east-1", action="no-op"),
         Resource("aws_eip_association.c", "aws_eip_association", {}, "us-east-1"),
+        Resource("aws_route53_record.www", "aws_route53_record", {}, "us-east-1"),  # cannot carry tags
+        Resource("aws_s3_bucket_versioning.v", "aws_s3_bucket_versioning", {}, "us-east-1"),  # free, untagged
     ]
-    tags, families = evaluate(policy, diff(estimate_of([]), estimate_of([])), resources)
+    _, tags, families = evaluate(policy, diff(estimate_of([]), estimate_of([])), resources)
     assert not tags.passed and tags.message == "aws_db_instance.b lacks team"
     assert not families.passed and "aws_instance.a uses m5.large" in families.message and "c4" not in families.message
 
@@ -117,3 +120,31 @@ def test_cli_gate_exit_codes(tmp_path: Path) -> None:
         app, ["diff", "--base", str(plan("t3.micro")), "--head", str(plan("t3.small")), "--format", "json"]
     )
     assert json.loads(shown.stdout)["monthly_delta"] == str((Decimal(730) * Decimal("0.0104")).normalize())
+
+
+def test_costs_the_estimate_cannot_price_fail_the_gate_unless_allowed() -> None:
+    head = estimate_of([resource("aws_instance.big", {"instance_type": "p99.huge"}), resource("aws_glue_job.etl", {})])
+    change = diff(estimate_of([]), head)
+    assert [r.split(":")[0] for r in change.unpriced] == ["aws_instance.big"]
+    assert change.unsupported == ["aws_glue_job.etl: aws_glue_job has no price rule yet"]
+    strict = evaluate(parse_policy({}), change, [])[0]
+    assert strict.rule == "priced" and not strict.passed and "aws_instance.big" in strict.message
+    assert evaluate(parse_policy({"allow_unpriced": True}), change, []) == []
+    change_ok = diff(estimate_of([]), estimate_of([resource("aws_glue_job.etl", {})]))
+    assert evaluate(parse_policy({}), change_ok, [])[0].passed  # unsupported: listed, not failing by default
+    assert not evaluate(parse_policy({"fail_on_unsupported": True}), change_ok, [])[0].passed
+
+
+def test_without_a_base_a_template_is_all_new(tmp_path: Path) -> None:
+    template = tmp_path / "stack.yaml"
+    template.write_text("Resources:\n  Gw:\n    Type: AWS::EC2::NatGateway\n    Properties: {}\n")
+    policy = tmp_path / "policy.yml"
+    policy.write_text("max_monthly_increase: 10\n")
+    runner = CliRunner()
+    gated = runner.invoke(app, ["gate", "--head", str(template), "--policy", str(policy), "--region", "us-east-1"])
+    assert gated.exit_code == 1 and "adds $32.85 a month" in gated.stdout, gated.output
+    table_out = tmp_path / "diff.txt"
+    shown = runner.invoke(app, ["diff", "--head", str(template), "--region", "us-east-1", "--out", str(table_out)])
+    assert shown.exit_code == 0 and "Monthly cost will increase by $32.85" in table_out.read_text()
+    html = runner.invoke(app, ["diff", "--head", str(template), "--region", "us-east-1", "--format", "html"])
+    assert html.exit_code == 2 and "table, json or markdown" in html.stderr

@@ -154,3 +154,42 @@ def test_instances_read_their_launch_template_hours_and_fees() -> None:
     assert costs["aws_instance.part"]["EBS-optimized usage"] == Decimal("2.00")  # $0.02/h for its 100 hours
     assert costs["aws_ec2_host.mac"] == {"EC2 Dedicated Host (on-demand, mac1)": Decimal("790.590")}
     assert costs["aws_launch_template.lt"] == {} and not found.problems
+
+
+def test_odd_values_are_problems_of_their_resource_only() -> None:
+    found = estimate_of(
+        [
+            resource("aws_lambda_function.odd", {"memory_size": 128, "ephemeral_storage": [{"size": "big"}]}),
+            resource("aws_instance.burst", {"instance_type": "t3.gigantic"}),
+            resource("aws_nat_gateway.ok", {}),
+        ],
+        {"resource_usage": {"aws_instance.burst": {"monthly_cpu_credit_hrs": 10},
+                            "aws_lambda_function.odd": {"monthly_requests": ".nan"}}},
+    )  # fmt: skip
+    assert {p.address for p in found.problems} == {"aws_lambda_function.odd", "aws_instance.burst"}
+    assert any("monthly_requests" in p.message for p in found.problems)  # NaN is not a number of requests
+    nat = next(r for r in found.resources if r.address == "aws_nat_gateway.ok")
+    assert nat.monthly_cost == Decimal("32.850")
+
+
+def test_negative_usage_is_refused_by_name() -> None:
+    found = estimate_of([resource("aws_nat_gateway.gw", {})],
+                        {"resource_usage": {"aws_nat_gateway.gw": {"monthly_data_processed_gb": -5}}})  # fmt: skip
+    assert [p.message for p in found.problems if "monthly_data_processed_gb" in p.message]
+    assert found.monthly_cost == Decimal("32.850")  # the hours are still there
+
+
+def test_a_plan_without_planned_values_uses_its_changes() -> None:
+    from outlay.iac.sources.terraform_plan import plan_resources
+
+    document = {"resource_changes": [
+        {"address": "module.app.aws_instance.web", "module_address": "module.app", "mode": "managed",
+         "type": "aws_instance", "change": {"actions": ["create"], "after": {"instance_type": "t3.nano"}}},
+        {"address": "aws_instance.gone", "mode": "managed", "type": "aws_instance",
+         "change": {"actions": ["delete"], "after": None}},
+        None,
+    ]}  # fmt: skip
+    resources = plan_resources(document, default_region="us-east-1")
+    assert [(r.address, r.module, r.action) for r in resources] == [
+        ("module.app.aws_instance.web", ("module.app",), "create")
+    ]

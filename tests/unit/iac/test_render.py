@@ -71,3 +71,28 @@ def test_cli_formats_and_exit_codes(tmp_path: Path) -> None:
     broken.write_text("{")
     failed = runner.invoke(app, ["estimate", str(broken)])
     assert failed.exit_code == 2 and "broken.json: not JSON" in failed.stderr
+
+
+def test_input_text_is_never_markup_or_markdown() -> None:
+    from outlay.iac.diff import diff
+
+    odd = [resource('aws_instance.x["a|b"]', {"instance_type": "[/x] @team ![i](http://e/x.png)\nnext"})]
+    found = estimate_of(odd)
+    console = Console(width=200, record=True)
+    console.print(table(found))  # rich markup in a value is shown, not parsed
+    assert "[/x]" in console.export_text()
+    md = markdown(found)
+    assert '`aws_instance.x["a\\|b"]`' in md and "@\u2060team" in md and "\\!\\[i\\]" in md
+    assert "\nnext" not in md  # one line per cell
+    change = diff(estimate_of([]), found)
+    from outlay.iac.render import diff_markdown
+
+    assert "Not in the totals" in diff_markdown(change)  # the unknown type is not silently left out
+
+
+def test_quantities_are_written_out() -> None:
+    from decimal import Decimal
+
+    from outlay.iac.render import quantity
+
+    assert quantity(Decimal("1E+7")) == "10,000,000" and quantity(Decimal("0.50")) == "0.5" and quantity(None) == ""
