@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from outlay.iac.links import link
@@ -43,6 +44,13 @@ def price_components(components: Sequence[Component], scope: Scope, problems: li
             continue
         priced.append(CostComponent(name, component.unit, quantity, unit_price, component.usage_based))
     return priced
+
+
+USAGE = "@usage"
+
+
+def _carrying_usage(resource: Resource, values: Mapping[str, Any]) -> Resource:
+    return replace(resource, attributes={**resource.attributes, USAGE: dict(values)}) if values else resource
 
 
 def _reason(exc: Exception) -> str:
@@ -91,6 +99,8 @@ def estimate(
     given = list(resources)
     regions = Counter(r.region for r in given if r.region)
     given += usage.declared(rules.usage_only_types(), regions.most_common(1)[0][0] if regions else None)
+    # A resource's usage values travel with it (under "@usage"), for the rules of the resources it affects.
+    given = [_carrying_usage(r, usage.for_resource(r)) for r in given]
     found = link(given)  # each with the attributes of the resources it references (links.py)
     met = list(problems)
     met.extend(usage.check(found, rules.usage_keys()))

@@ -49,6 +49,8 @@ def link(resources: Sequence[Resource]) -> list[Resource]:
     # The first segments a reference into the input can start with: most strings (ids, names, CIDRs) cannot.
     heads = frozenset({"module", "data", *(resource.type for resource in resources)})
     targets = {resource.address: list(references(resource, index, heads)) for resource in resources}
+    for address, target in scaled(resources):
+        targets[address].append(("resource_id", target))
     referrers: dict[str, list[str]] = defaultdict(list)
     for address, found in targets.items():
         for _, target in found:
@@ -73,6 +75,32 @@ def link(resources: Sequence[Resource]) -> list[Resource]:
             resource = replace(resource, attributes=attributes)
         linked.append(resource)
     return linked
+
+
+# What an Application Auto Scaling target's `resource_id` names ("table/orders", "replication-group/cache"): the
+# type of the scaled resource and the attribute that holds that name. Its value is a built string, not a
+# reference, so it is matched by value.
+SCALED_RESOURCES = {"table": ("aws_dynamodb_table", "name"),
+                    "replication-group": ("aws_elasticache_replication_group", "replication_group_id")}  # fmt: skip
+
+
+def scaled(resources: Sequence[Resource]) -> Iterator[tuple[str, str]]:
+    """(scaling target's address, the address of the resource it scales) for each `aws_appautoscaling_target`."""
+    named: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for r in resources:
+        for kind, attribute in SCALED_RESOURCES.values():
+            if r.type == kind and r.attributes.get(attribute):
+                named[(kind, str(r.attributes[attribute]))].append(r.address)
+    # Two resources of one name (possible only across regions or accounts): which one is scaled is not known.
+    by_name = {key: addresses[0] for key, addresses in named.items() if len(addresses) == 1}
+    for resource in resources:
+        if resource.type != "aws_appautoscaling_target":
+            continue
+        kind, _, rest = str(resource.attributes.get("resource_id") or "").partition("/")
+        if kind in SCALED_RESOURCES and rest:
+            found = by_name.get((SCALED_RESOURCES[kind][0], rest.split("/", 1)[0]))
+            if found is not None:
+                yield resource.address, found
 
 
 def references(resource: Resource, index: Mapping[str, Resource], heads: frozenset[str]) -> Iterator[tuple[str, str]]:

@@ -5,7 +5,7 @@ reference (docs/iac-usage.md) cannot drift from what the estimator reads. Regene
 from __future__ import annotations
 
 from outlay.iac.rules import RULEBOOK
-from outlay.iac.rules.spec import RuleBook
+from outlay.iac.rules.spec import Free, ResourceRule, RuleBook
 
 HEAD = """# Usage file keys
 
@@ -22,7 +22,9 @@ def cell(text: str) -> str:
 
 def render(rules: RuleBook = RULEBOOK) -> str:
     lines = [HEAD]
-    for name, rule in sorted(rules.priced.items()):
+    entries: list[tuple[str, ResourceRule | Free]] = [*rules.priced.items()]
+    entries += [(name, free) for name, free in rules.free.items() if free.usage]
+    for name, rule in sorted(entries, key=lambda entry: entry[0]):
         lines.append(f"## `{name}`\n")
         if not rule.usage:
             lines.append("Priced from its attributes only: no usage keys.\n")

@@ -20,10 +20,11 @@ from outlay.iac.rules import (
     redshift,
     route53,
     s3,
+    scaling,
 )
 from outlay.iac.rules.spec import RuleBook
 
 RULEBOOK = RuleBook()
 for module in (ec2, autoscaling, rds, elasticache, redshift, awslambda, s3, dynamodb, messaging, cloudwatch, route53,
-               cloudfront, data_transfer, networking, load_balancers, containers, efs):  # fmt: skip
+               cloudfront, data_transfer, networking, load_balancers, containers, efs, scaling):  # fmt: skip
     RULEBOOK.add(*module.RULES)

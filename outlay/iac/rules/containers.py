@@ -289,6 +289,4 @@ RULES: list[ResourceRule | Free] = [
     Free("aws_ecs_task_set", "priced with its service"),
     Free("aws_ecs_cluster_capacity_providers"),
     Free("aws_ecs_capacity_provider"),
-    Free("aws_appautoscaling_target"),
-    Free("aws_appautoscaling_policy"),
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from outlay.iac.rules.scaling import is_scaled, scaled_capacity
 from outlay.iac.rules.spec import (
     Block,
     Component,
@@ -86,16 +87,33 @@ USAGE = [
     UsageKey("monthly_streams_read_request_units", "DynamoDB Streams read request units a month"),
 ]
 
+WRITE_DIMENSION, READ_DIMENSION = "dynamodb:table:WriteCapacityUnits", "dynamodb:table:ReadCapacityUnits"
+
+
+def capacity_components(name: str, unit: str, key: str, dimension: str, price: str) -> list[Component]:
+    """A provisioned table's capacity: as an autoscaling target keeps it when one scales the table (`scaling.py`),
+    else as the table sets it."""
+    scaled = is_scaled(dimension)
+    return [
+        Component(
+            f"{name} ({unit})", unit, attribute(key), per_month(price), when=lambda s: provisioned(s) and not scaled(s)
+        ),  # fmt: skip
+        Component(
+            f"{name} ({unit}, autoscaling)",
+            unit,
+            lambda s: scaled_capacity(s, dimension),
+            per_month(price),
+            when=lambda s: provisioned(s) and scaled(s),
+        ),  # fmt: skip
+    ]
+
+
 RULES: list[ResourceRule | Free] = [
     ResourceRule(
         "aws_dynamodb_table",
         [
-            Component(
-                "Write capacity unit (WCU)", "WCU", attribute("write_capacity"), per_month("wcu_hour"), when=provisioned
-            ),
-            Component(
-                "Read capacity unit (RCU)", "RCU", attribute("read_capacity"), per_month("rcu_hour"), when=provisioned
-            ),
+            *capacity_components("Write capacity unit", "WCU", "write_capacity", WRITE_DIMENSION, "wcu_hour"),
+            *capacity_components("Read capacity unit", "RCU", "read_capacity", READ_DIMENSION, "rcu_hour"),
             Component(
                 "Write request unit (WRU)",
                 "1M WRUs",

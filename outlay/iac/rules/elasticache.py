@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from outlay.iac.rules.scaling import scaled_capacity
 from outlay.iac.rules.spec import (
     Component,
     Condition,
@@ -23,11 +24,16 @@ from outlay.pricing.catalogue import HOURS_PER_MONTH
 
 
 def node_label(scope: Scope) -> str:
-    return f"ElastiCache (on-demand, {scope.attr('node_type')})"
+    scaled = scaled_capacity(scope, SHARDS) is not None or scaled_capacity(scope, REPLICAS) is not None
+    return f"ElastiCache (on-demand, {scope.attr('node_type')}{', autoscaling' if scaled else ''})"
 
 
 def node_hour(scope: Scope) -> Decimal:
     return scope.catalogue.node_hourly("elasticache", str(scope.attr("node_type")), scope.region)
+
+
+# Shards and replicas an autoscaling target may keep instead of the group's own numbers (`scaling.py`).
+SHARDS, REPLICAS = "elasticache:replication-group:NodeGroups", "elasticache:replication-group:Replicas"
 
 
 def cluster_nodes(scope: Scope) -> Decimal | None:
@@ -37,9 +43,10 @@ def cluster_nodes(scope: Scope) -> Decimal | None:
 def group_nodes(scope: Scope) -> Decimal | None:
     """Cluster mode: shards x (primary + replicas); otherwise the number of cache clusters (nodes)."""
     legacy = scope.block("cluster_mode")  # provider v3's block for the same two numbers
-    shards = scope.number("num_node_groups") or _number(legacy.get("num_node_groups"))
+    shards = scaled_capacity(scope, SHARDS) or scope.number("num_node_groups") or _number(legacy.get("num_node_groups"))
     if shards is not None:
-        replicas = scope.number("replicas_per_node_group") or _number(legacy.get("replicas_per_node_group"))
+        replicas = (scaled_capacity(scope, REPLICAS) or scope.number("replicas_per_node_group")
+                    or _number(legacy.get("replicas_per_node_group")))  # fmt: skip
         return shards * (1 + (replicas or 0))
     return scope.number("num_cache_clusters") or scope.number("number_cache_clusters", 1)
 

@@ -68,6 +68,11 @@ def _number(value: Any, key: str, default: Decimal | int | None) -> Decimal | No
     return number
 
 
+def as_number(value: Any, key: str) -> Decimal | None:
+    """A number from another resource's attributes, checked as the resource's own would be."""
+    return _number(value, key, None)
+
+
 Quantity = Callable[[Scope], Decimal | None]  # monthly quantity; None: depends on usage not given
 Price = Callable[[Scope], Decimal]  # USD per unit; raises UnknownPrice when the catalogue lacks it
 Condition = Callable[[Scope], bool]
@@ -118,10 +123,12 @@ class ResourceRule:
 
 @dataclass(frozen=True)
 class Free:
-    """A resource type with no cost of its own (a VPC, a security group, an IAM role)."""
+    """A resource type with no cost of its own (a VPC, a security group, an IAM role). `usage`: keys it takes
+    for the resource it affects (an autoscaling target's capacity is priced on the table it scales)."""
 
     resource_type: str
     why: str = ""
+    usage: Sequence[UsageKey] = ()
 
 
 @dataclass
@@ -143,7 +150,9 @@ class RuleBook:
 
     def usage_keys(self) -> dict[str, set[str]]:
         """The usage-file keys each priced type reads."""
-        return {name: {key.name for key in rule.usage} for name, rule in self.priced.items()}
+        keys = {name: {key.name for key in rule.usage} for name, rule in self.priced.items()}
+        keys.update({name: {key.name for key in free.usage} for name, free in self.free.items() if free.usage})
+        return keys
 
 
 # --- quantities --------------------------------------------------------------------------------------------

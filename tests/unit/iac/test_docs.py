@@ -12,7 +12,7 @@ DOC = Path(__file__).resolve().parents[3] / "docs" / "iac-usage.md"
 
 def test_usage_reference_is_current() -> None:
     assert DOC.read_text() == render(), "regenerate: python -m outlay.iac.usage_reference > docs/iac-usage.md"
-    for name, rule in RULEBOOK.priced.items():
+    for name, rule in [*RULEBOOK.priced.items(), *((n, f) for n, f in RULEBOOK.free.items() if f.usage)]:
         assert f"## `{name}`" in DOC.read_text()
         for key in rule.usage:
             assert f"`{key.name}`" in DOC.read_text()

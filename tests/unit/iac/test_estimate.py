@@ -193,3 +193,30 @@ def test_a_plan_without_planned_values_uses_its_changes() -> None:
     assert [(r.address, r.module, r.action) for r in resources] == [
         ("module.app.aws_instance.web", ("module.app",), "create")
     ]
+
+
+def test_autoscaling_targets_set_the_capacity_of_what_they_scale() -> None:
+    table = resource("aws_dynamodb_table.orders", {"name": "orders", "billing_mode": "PROVISIONED",
+                                                   "read_capacity": 30, "write_capacity": 20})  # fmt: skip
+    writes = resource("aws_appautoscaling_target.w", {"resource_id": "table/orders", "min_capacity": 6,
+                                                      "scalable_dimension": "dynamodb:table:WriteCapacityUnits"})  # fmt: skip
+    group = resource("aws_elasticache_replication_group.cache", {
+        "replication_group_id": "cache", "node_type": "cache.m4.large", "num_node_groups": 4, "replicas_per_node_group": 3})  # fmt: skip
+    shards = resource("aws_appautoscaling_target.s", {"resource_id": "replication-group/cache", "min_capacity": 8,
+                                                      "scalable_dimension": "elasticache:replication-group:NodeGroups"})  # fmt: skip
+    found = estimate_of(
+        [table, writes, group, shards], {"resource_usage": {"aws_appautoscaling_target.s": {"capacity": 10}}}
+    )
+    costs = {
+        r.address: {c.name: c.monthly_quantity for c in r.all_components() if c.monthly_quantity}
+        for r in found.resources
+    }
+    assert costs["aws_dynamodb_table.orders"] == {
+        "Write capacity unit (WCU, autoscaling)": 6,
+        "Read capacity unit (RCU)": 30,
+    }
+    assert costs["aws_elasticache_replication_group.cache"] == {
+        "ElastiCache (on-demand, cache.m4.large, autoscaling)": 10 * 4 * 730
+    }  # 10 shards (usage) x (1 + 3 replicas)
+    typo = estimate_of([table, writes], {"resource_usage": {"aws_appautoscaling_target.w": {"capacty": 9}}})
+    assert [p.kind for p in typo.problems] == ["usage"] and "capacty" in typo.problems[0].message
