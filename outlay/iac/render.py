@@ -49,6 +49,16 @@ def lines(resource: PricedResource) -> Iterator[tuple[str, CostComponent | None]
             yield ("   " if last else "│  ") + ("└─ " if j == len(children) - 1 else "├─ ") + child.name, child
 
 
+def cells(resource: PricedResource) -> Iterator[tuple[str, str, str, str]]:
+    """(name with its tree prefix, monthly quantity, unit, cost) per line of a resource's tree, as text; a
+    sub-heading's other cells are empty. Each format escapes them its own way."""
+    for name, component in lines(resource):
+        if component is None:
+            yield name, "", "", ""
+        else:
+            yield name, quantity(component.monthly_quantity), component.unit, component_cost(component)
+
+
 def plain(value: str) -> Text:
     """A table cell shown as it is: rich would read "[bold]" in an attribute value as markup."""
     return Text(value)
@@ -62,12 +72,8 @@ def table(estimate: Estimate) -> Table:
             out.add_row(Text(module, style="bold cyan"), "", "", "")
         for resource in resources:
             out.add_row(Text(resource.name_in_module(), style="bold"), "", "", money(resource.monthly_cost))
-            for name, component in lines(resource):
-                if component is None:
-                    out.add_row(plain(f"  {name}"), "", "", "")
-                else:
-                    out.add_row(plain(f"  {name}"), quantity(component.monthly_quantity), plain(component.unit),
-                                plain(component_cost(component)))  # fmt: skip
+            for name, qty, unit, cost in cells(resource):
+                out.add_row(plain(f"  {name}"), qty, plain(unit), plain(cost))
     out.add_row(Text("OVERALL TOTAL", style="bold"), "", "", Text(money(estimate.monthly_cost), style="bold"))
     return out
 
@@ -93,12 +99,7 @@ def markdown(estimate: Estimate) -> str:
         details.append(
             f"\n**{_code(resource.address)}**\n\n| component | monthly qty | unit | monthly cost |\n|---|---|---|---|"
         )
-        for name, component in lines(resource):
-            if component is None:
-                details.append(f"| {_md(name)} | | | |")
-            else:
-                details.append(f"| {_md(name)} | {quantity(component.monthly_quantity)} | {_md(component.unit)} | "
-                               f"{_md(component_cost(component))} |")  # fmt: skip
+        details += [f"| {_md(name)} | {qty} | {_md(unit)} | {_md(cost)} |" for name, qty, unit, cost in cells(resource)]
     problems = [f"- {_code(p.address)}: {_md(p.message)}" for p in estimate.problems]
     return "\n".join(
         [
@@ -144,12 +145,8 @@ def html_page(estimate: Estimate) -> str:
     for resource in estimate.of_status("priced"):
         body.append(f"<tr class='resource'><th colspan='3'>{e(resource.address)}</th>"
                     f"<td>{e(money(resource.monthly_cost))}</td></tr>")  # fmt: skip
-        for name, component in lines(resource):
-            if component is None:
-                body.append(f"<tr><td class='tree'>{e(name)}</td><td></td><td></td><td></td></tr>")
-            else:
-                body.append(f"<tr><td class='tree'>{e(name)}</td><td>{e(quantity(component.monthly_quantity))}</td>"
-                            f"<td>{e(component.unit)}</td><td>{e(component_cost(component))}</td></tr>")  # fmt: skip
+        body += [f"<tr><td class='tree'>{e(name)}</td><td>{e(qty)}</td><td>{e(unit)}</td><td>{e(cost)}</td></tr>"
+                 for name, qty, unit, cost in cells(resource)]  # fmt: skip
     problems = "".join(f"<li><code>{e(p.address)}</code>: {e(p.message)}</li>" for p in estimate.problems)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Outlay estimate: {e(estimate.source)}</title>
