@@ -40,6 +40,7 @@ from services.anomaly.series.monitor import MonitorSettings, SeriesMonitor
 from services.anomaly.series.tenants import feedback_series
 from services.anomaly.series.thresholds import ALERT_LEVEL_BY_SENSITIVITY, TenantThresholds
 from services.anomaly.series.top_spenders import TopSpenders
+from services.anomaly.worker.in_order import InOrder
 from services.anomaly.worker.messages import SeriesMessage
 from services.anomaly.worker.policies import REFRESH_EVERY, ThresholdRefresher, store_loader
 from services.anomaly.worker.transport import SCHEME
@@ -156,6 +157,19 @@ def create_app(settings: WorkerSettings) -> faust.App:
         alert_level=settings.monitor.detector.alert_level,
     )
 
+    # faust can deliver a message twice or drop one while a worker starts or rebalances: each stage reads its
+    # partitions in offset order through `in_order` (worker/read_positions.py).
+    in_order = InOrder(app, settings.bootstrap_servers, settings.app_id)
+
+    @app.on_partitions_revoked.connect
+    async def forget_revoked(_app: Any, /, *args: Any, signal: Any, **_kwargs: Any) -> None:
+        (revoked,) = args
+        in_order.forget(revoked)
+
+    @app.on_before_shutdown.connect
+    async def close_offsets(_app: Any, /, *_args: Any, signal: Any, **_kwargs: Any) -> None:
+        await in_order.close()
+
     async def send(topic: TopicT, event: KeyedEvent) -> None:
         await topic.send(key=event.key, value=event.model_dump_json().encode())
 
@@ -166,15 +180,15 @@ def create_app(settings: WorkerSettings) -> faust.App:
         ):
             kept: list[UsageRecord] = []
             dead: list[DeadLetter] = []
-            for event in events:
-                records, refused = decode_messages(UsageRecord, [event.message])
+            for message in await in_order.messages(events):
+                records, refused = decode_messages(UsageRecord, [message])
                 dead += refused
                 for record in records:
                     problem = usage_problem(record)
                     if problem is None:
                         kept.append(record)
                     else:
-                        dead.append(dead_letter_for(event.message, problem[1], problem[0]))
+                        dead.append(dead_letter_for(message, problem[1], problem[0]))
             for letter in dead:
                 await send(dead_letters, letter)
             by_series: dict[str, list[SeriesContribution]] = {}
@@ -206,11 +220,14 @@ def create_app(settings: WorkerSettings) -> faust.App:
     @app.agent(series_topic)
     async def monitor(stream: StreamT[bytes]) -> AsyncIterator[None]:
         await thresholds.start()
-        async for value in stream:
-            message = SeriesMessage.model_validate_json(value)
-            published = _apply(message, table, cache, settings.monitor, thresholds.current)
-            for anomaly in published:
-                await send(anomalies, anomaly)
+        async for _value in stream:
+            # The series message, and before it any of its partition's that faust did not deliver.
+            event = stream.current_event
+            for delivered in [] if event is None else await in_order.messages([event]):
+                message = SeriesMessage.model_validate_json(delivered.value or b"")
+                published = _apply(message, table, cache, settings.monitor, thresholds.current)
+                for anomaly in published:
+                    await send(anomalies, anomaly)
             yield None
 
     @app.timer(settings.policy_refresh.total_seconds())
