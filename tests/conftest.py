@@ -19,10 +19,15 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from outlay.kafka.embedded_broker import EmbeddedBroker, free_port, wait_for_port
 from outlay.kafka.topics_admin import ensure_topics
 from outlay.store.engine import upgrade
+from outlay.telemetry import tracing
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("OUTLAY_SHARED_DATA", ROOT.parent / "shared" / "data"))
@@ -118,3 +123,23 @@ def aws_env(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     return moto_url
+
+
+_SPANS = InMemorySpanExporter()
+
+
+@pytest.fixture
+def traced() -> Iterator[InMemorySpanExporter]:
+    """This process traced into memory for the test. A process keeps its first tracer provider, so every test
+    shares one; the exporter is emptied before each, and tracing is off again after it."""
+    if not isinstance(trace.get_tracer_provider(), TracerProvider):
+        provider = TracerProvider()
+        provider.add_span_processor(SimpleSpanProcessor(_SPANS))
+        tracing.use_provider(provider)
+    else:
+        tracing.use_provider(trace.get_tracer_provider())  # type: ignore[arg-type]
+    _SPANS.clear()
+    try:
+        yield _SPANS
+    finally:
+        tracing.stop_tracing()

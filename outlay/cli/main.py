@@ -111,7 +111,14 @@ def ingest(
     if problem is not None:  # refused before anything is read or sent
         err.print(f"[red]--tenant:[/] {problem}")
         raise typer.Exit(2)
-    raise typer.Exit(asyncio.run(run_ingest(location, force=force, console=console, tenant_id=tenant)))
+    from outlay.telemetry.tracing import setup_tracing, shutdown_tracing
+
+    setup_tracing("ingest")
+    try:
+        code = asyncio.run(run_ingest(location, force=force, console=console, tenant_id=tenant))
+    finally:
+        shutdown_tracing()
+    raise typer.Exit(code)
 
 
 @services_app.command("run")

@@ -11,6 +11,7 @@ from outlay.lifecycle import stop_on_signals
 from outlay.process import tune_gc_for_streaming
 from outlay.settings import Settings, get_settings
 from outlay.telemetry import configure_logging, log_startup, start_metrics_server
+from outlay.telemetry.tracing import setup_tracing, shutdown_tracing
 
 
 async def _run_live(settings: Settings, source: str, backfill_days: int, speedup: float) -> None:
@@ -43,6 +44,7 @@ def run_service(name: str, backfill_days: int = 30, speedup: float = 1.0) -> Non
     tune_gc_for_streaming()
     settings = get_settings()
     configure_logging(name, settings)
+    setup_tracing(name)
     log_startup(name, settings)
     if settings.metrics_port is not None and name != "gateway":  # the gateway serves /metrics on its API port
         start_metrics_server(settings.metrics_port)
@@ -81,3 +83,5 @@ def run_service(name: str, backfill_days: int = 30, speedup: float = 1.0) -> Non
             raise ValueError(f"unknown service {name!r}")
     except KeyboardInterrupt:
         pass  # Ctrl-C on a service run by hand: stop quietly
+    finally:
+        shutdown_tracing()  # sends the spans still batched

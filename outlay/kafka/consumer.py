@@ -22,6 +22,8 @@ from pydantic import BaseModel, ValidationError
 from outlay.events.dead_letter import DeadLetter
 from outlay.events.topics import Topic, topic_for
 from outlay.kafka.producer import EventProducer
+from outlay.telemetry import tracing
+from outlay.telemetry.tracing import KafkaHeaders
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,8 @@ class ConsumedBatch(Generic[E]):
     events: list[E] = field(default_factory=list)
     offsets: dict[TopicPartition, int] = field(default_factory=dict)
     rejected: int = 0
+    # Each message's headers, kept only while tracing (they carry the producers' trace contexts).
+    headers: list[KafkaHeaders] = field(default_factory=list)
 
     @property
     def messages(self) -> int:
@@ -54,7 +58,7 @@ def _text(data: bytes | None) -> str | None:
 
 
 class KafkaMessage(Protocol):
-    """What a dead letter needs of a consumed message (aiokafka's ConsumerRecord and faust's Message both fit)."""
+    """What a dead letter (and a trace) needs of a consumed message (aiokafka's ConsumerRecord and faust's Message both fit)."""
 
     @property
     def topic(self) -> str: ...
@@ -66,6 +70,8 @@ class KafkaMessage(Protocol):
     def key(self) -> bytes | None: ...
     @property
     def value(self) -> bytes | None: ...
+    @property
+    def headers(self) -> KafkaHeaders: ...
 
 
 def dead_letter_for(message: KafkaMessage, reason: str, field_name: str | None) -> DeadLetter:
@@ -193,6 +199,8 @@ class BatchConsumer(Generic[E]):
             events, dead = decode_messages(self.event, messages)
         batch.events = events
         batch.rejected = len(dead)
+        if tracing.enabled():
+            batch.headers = [m.headers for m in messages]
         self.consumed += len(messages)
         if dead:
             await self._dead_letter(dead)

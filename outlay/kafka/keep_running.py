@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import BaseModel
 
+from outlay.telemetry import tracing
+
 if TYPE_CHECKING:
     from outlay.kafka.consumer import BatchConsumer
 
@@ -49,7 +51,8 @@ async def consume_forever(
         async with consumer() as started:
             while True:
                 batch = await started.next_batch(timeout_ms=timeout_ms)
-                await handle(batch.events)
+                with tracing.batch_span(what, batch.headers, messages=len(batch.events)):
+                    await handle(batch.events)
                 await started.commit(batch)
 
     await keep_running(what, attempt)

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from outlay.events.topics import topic_for
 from outlay.kafka.compression import use_fast_lz4
+from outlay.telemetry import tracing
 
 
 class KeyedEvent(Protocol):
@@ -60,9 +61,15 @@ class EventProducer:
 
     async def send(self, event: BaseModel) -> asyncio.Future[object]:
         """Queue one event; returns the delivery future (await it, or call flush)."""
-        topic = topic_for(type(event))
+        if not tracing.enabled():
+            return await self._send(event, None)
+        with tracing.span(f"publish {topic_for(type(event)).name}", tracing.SpanKind.PRODUCER):
+            return await self._send(event, tracing.kafka_headers())
+
+    async def _send(self, event: BaseModel, headers: list[tuple[str, bytes]] | None) -> asyncio.Future[object]:
         keyed: KeyedEvent = event  # type: ignore[assignment]
-        return await self._producer.send(topic.name, keyed.model_dump_json().encode(), key=keyed.key)
+        value = keyed.model_dump_json().encode()
+        return await self._producer.send(topic_for(type(event)).name, value, key=keyed.key, headers=headers)
 
     async def send_batch(self, events: Sequence[BaseModel]) -> list[asyncio.Future[object]]:
         """Queue many events as whole record batches, one per (topic, partition).
@@ -72,6 +79,15 @@ class EventProducer:
         uses, so a key lands on the same partition whichever method sent it. Returns one delivery
         future per batch.
         """
+        if not tracing.enabled():
+            return await self._send_batch(events, [])
+        with tracing.span("publish batch", tracing.SpanKind.PRODUCER, messages=len(events)):
+            # One context for the whole batch: its messages are one piece of work (a chunk of a file).
+            return await self._send_batch(events, tracing.kafka_headers())
+
+    async def _send_batch(
+        self, events: Sequence[BaseModel], headers: list[tuple[str, bytes]]
+    ) -> list[asyncio.Future[object]]:
         builders: dict[tuple[str, int], object] = {}
         futures: list[asyncio.Future[object]] = []
         for event in events:
@@ -83,10 +99,10 @@ class EventProducer:
             builder = builders.get((topic, partition))
             if builder is None:
                 builder = builders[(topic, partition)] = self._producer.create_batch()
-            if builder.append(key=key, value=value, timestamp=None) is None:  # type: ignore[attr-defined]
+            if builder.append(key=key, value=value, timestamp=None, headers=headers) is None:  # type: ignore[attr-defined]
                 futures.append(await self._producer.send_batch(builder, topic, partition=partition))
                 builder = builders[(topic, partition)] = self._producer.create_batch()
-                builder.append(key=key, value=value, timestamp=None)  # type: ignore[attr-defined]
+                builder.append(key=key, value=value, timestamp=None, headers=headers)  # type: ignore[attr-defined]
         for (topic, partition), builder in builders.items():
             futures.append(await self._producer.send_batch(builder, topic, partition=partition))
         return futures
@@ -103,7 +119,9 @@ class EventProducer:
         return partition
 
     async def send_many(self, events: Iterable[BaseModel]) -> int:
-        futures = [await self.send(event) for event in events]
+        with tracing.span("publish many", tracing.SpanKind.PRODUCER):
+            headers = tracing.kafka_headers() or None
+            futures = [await self._send(event, headers) for event in events]
         if futures:
             await asyncio.gather(*futures)
         return len(futures)

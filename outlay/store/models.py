@@ -427,6 +427,8 @@ class WebhookDeliveryRow(Base):
     last_error: Mapped[str] = mapped_column(String(1000), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime())
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(), nullable=True)
+    # W3C traceparent of the span that queued it (null when tracing is off): its sending continues that trace.
+    trace_parent: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
     __table_args__ = (
         UniqueConstraint("webhook_id", "dedupe_key", name="uq_webhook_deliveries_dedupe"),

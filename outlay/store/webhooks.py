@@ -20,6 +20,7 @@ from outlay.spread import stored_now, to_naive_utc
 from outlay.store.audit import Audit, append_entries
 from outlay.store.models import WebhookDeliveryRow, WebhookRow
 from outlay.store.upsert import dialect_insert
+from outlay.telemetry import tracing
 from outlay.tenancy import DEFAULT_TENANT
 
 CLAIM_TIMEOUT = timedelta(minutes=5)  # a delivery `sending` this long was claimed by a gateway that stopped
@@ -51,6 +52,7 @@ class Delivery:
     last_error: str
     created_at: datetime
     delivered_at: datetime | None
+    trace_parent: str | None = None
 
 
 def _webhook(row: Mapping[Any, Any]) -> Webhook:
@@ -64,6 +66,7 @@ def _delivery(row: Mapping[Any, Any]) -> Delivery:
         row["delivery_id"], row["webhook_id"], row["event_type"], row["body"], row["status"], row["attempts"],
         row["next_attempt_at"].replace(tzinfo=UTC), row["last_status_code"], row["last_error"],
         row["created_at"].replace(tzinfo=UTC), None if delivered is None else delivered.replace(tzinfo=UTC),
+        row["trace_parent"],
     )  # fmt: skip
 
 
@@ -135,6 +138,7 @@ class WebhookStore:
             stmt = stmt.where(WebhookRow.tenant_id.in_({getattr(e, "tenant_id", None) for _, e in items} - {None}))
         async with self._engine.connect() as conn:
             hooks = [_webhook(r._mapping) for r in await conn.execute(stmt)]
+        trace_parent = tracing.http_headers().get(tracing.TRACEPARENT)
         rows = [
             {
                 "webhook_id": hook.webhook_id,
@@ -148,6 +152,7 @@ class WebhookStore:
                 "last_error": "",
                 "created_at": to_naive_utc(now),
                 "delivered_at": None,
+                "trace_parent": trace_parent,
             }  # fmt: skip
             for hook in hooks
             if only is not None or event_type in hook.events

@@ -10,6 +10,7 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from outlay.telemetry import tracing
 from outlay.telemetry.metrics import record_http_request
 
 UNMATCHED = "unmatched"
@@ -46,7 +47,9 @@ class HttpMetricsMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_counting)
+            headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope.get("headers", ())]
+            with tracing.server_span(f"{scope['method']} {scope['path']}", headers):
+                await self.app(scope, receive, send_counting)
         finally:
             method = scope["method"] if scope["method"] in _METHODS else "other"
             record_http_request(method, route_template(scope), status, time.perf_counter() - started)

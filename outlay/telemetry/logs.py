@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import TextIO
 from urllib.parse import urlsplit
 
+from opentelemetry import trace as otel_trace
 from pydantic import SecretStr
 
 from outlay.settings import Settings, get_settings
@@ -70,6 +71,14 @@ def mask(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
+def current_trace_ids() -> dict[str, str]:
+    """The trace and span the line was logged in (none outside a span, or when tracing is off)."""
+    context = otel_trace.get_current_span().get_span_context()
+    if not context.is_valid:
+        return {}
+    return {"trace_id": f"{context.trace_id:032x}", "span_id": f"{context.span_id:016x}"}
+
+
 class LineFormatter(logging.Formatter):
     """One record, one line: `2024-10-01T12:00:00.123Z INFO ledger some.logger: message` or JSON."""
 
@@ -97,6 +106,7 @@ class LineFormatter(logging.Formatter):
                 "logger": record.name,
                 "message": message,
             }
+            line.update(current_trace_ids())
             if trace:
                 line["exc"] = trace
             return json.dumps(line, ensure_ascii=False)

@@ -19,6 +19,7 @@ from outlay.rpc import forecast_pb2 as pb
 from outlay.rpc import forecast_pb2_grpc as pb_grpc
 from outlay.rpc.forecast_messages import to_message
 from outlay.scopes import parse_scope
+from outlay.telemetry.grpc_tracing import TracingServerInterceptor
 from services.forecast.models.forecaster import MAX_HORIZON_DAYS
 from services.forecast.tenants import requested_tenant
 from services.forecast.worker import Reforecaster
@@ -119,7 +120,9 @@ async def start_server(
     reforecaster: Reforecaster, default_horizon_days: int, address: str
 ) -> tuple[grpc.aio.Server, int]:
     """A started server on `address` (port 0: any free port); returns it and its port."""
-    server = grpc.aio.server(options=[("grpc.max_send_message_length", 256 * 1024 * 1024)])
+    server = grpc.aio.server(
+        options=[("grpc.max_send_message_length", 256 * 1024 * 1024)], interceptors=[TracingServerInterceptor()]
+    )
     pb_grpc.add_ForecastServiceServicer_to_server(ForecastServicer(reforecaster, default_horizon_days), server)
     health = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)

@@ -29,10 +29,11 @@ from outlay.events.dead_letter import DeadLetter
 from outlay.events.topics import ANOMALIES, ANOMALY_FEEDBACK, INGEST_DLQ, USAGE
 from outlay.events.usage import UsageRecord
 from outlay.kafka.compression import use_fast_lz4
-from outlay.kafka.consumer import dead_letter_for, decode_messages
+from outlay.kafka.consumer import KafkaMessage, dead_letter_for, decode_messages
 from outlay.kafka.producer import KeyedEvent
 from outlay.settings import Settings
 from outlay.store.engine import make_engine
+from outlay.telemetry import tracing
 from services.anomaly.detection.detector import DetectorSettings
 from services.anomaly.detection.incidents import IncidentSettings
 from services.anomaly.series.keys import SeriesContribution, SeriesSettings, contributions, usage_problem
@@ -171,33 +172,39 @@ def create_app(settings: WorkerSettings) -> faust.App:
         await in_order.close()
 
     async def send(topic: TopicT, event: KeyedEvent) -> None:
-        await topic.send(key=event.key, value=event.model_dump_json().encode())
+        # The current span's context travels with it (nothing when tracing is off).
+        await topic.send(key=event.key, value=event.model_dump_json().encode(), headers=tracing.kafka_headers() or None)
 
     @app.agent(usage)
     async def split(stream: StreamT[bytes]) -> AsyncIterator[None]:
         async for events in stream.take_events(  # type: ignore[attr-defined]  # faust's stub lacks it
             BATCH, within=BATCH_WITHIN.total_seconds()
         ):
-            kept: list[UsageRecord] = []
-            dead: list[DeadLetter] = []
-            for message in await in_order.messages(events):
-                records, refused = decode_messages(UsageRecord, [message])
-                dead += refused
-                for record in records:
-                    problem = usage_problem(record)
-                    if problem is None:
-                        kept.append(record)
-                    else:
-                        dead.append(dead_letter_for(message, problem[1], problem[0]))
-            for letter in dead:
-                await send(dead_letters, letter)
-            by_series: dict[str, list[SeriesContribution]] = {}
-            for contribution in contributions(kept, settings.series, top):
-                by_series.setdefault(contribution.series, []).append(contribution)
-            for its_contributions in by_series.values():
-                its_contributions.sort(key=lambda c: c.bucket)
-                await send(series_topic, SeriesMessage(contributions=its_contributions))
+            messages = await in_order.messages(events)
+            with tracing.batch_span("anomaly split", [m.headers for m in messages], messages=len(messages)):
+                await split_batch(messages)
             yield None
+
+    async def split_batch(messages: list[KafkaMessage]) -> None:
+        kept: list[UsageRecord] = []
+        dead: list[DeadLetter] = []
+        for message in messages:
+            records, refused = decode_messages(UsageRecord, [message])
+            dead += refused
+            for record in records:
+                problem = usage_problem(record)
+                if problem is None:
+                    kept.append(record)
+                else:
+                    dead.append(dead_letter_for(message, problem[1], problem[0]))
+        for letter in dead:
+            await send(dead_letters, letter)
+        by_series: dict[str, list[SeriesContribution]] = {}
+        for contribution in contributions(kept, settings.series, top):
+            by_series.setdefault(contribution.series, []).append(contribution)
+        for its_contributions in by_series.values():
+            its_contributions.sort(key=lambda c: c.bucket)
+            await send(series_topic, SeriesMessage(contributions=its_contributions))
 
     @app.agent(feedback)
     async def route_feedback(stream: StreamT[bytes]) -> AsyncIterator[None]:
@@ -225,9 +232,10 @@ def create_app(settings: WorkerSettings) -> faust.App:
             event = stream.current_event
             for delivered in [] if event is None else await in_order.messages([event]):
                 message = SeriesMessage.model_validate_json(delivered.value or b"")
-                published = _apply(message, table, cache, settings.monitor, thresholds.current)
-                for anomaly in published:
-                    await send(anomalies, anomaly)
+                with tracing.batch_span("anomaly monitor", [delivered.headers], series=message.series or ""):
+                    published = _apply(message, table, cache, settings.monitor, thresholds.current)
+                    for anomaly in published:
+                        await send(anomalies, anomaly)
             yield None
 
     @app.timer(settings.policy_refresh.total_seconds())

@@ -15,6 +15,7 @@ from outlay.rpc import budget_messages
 from outlay.rpc import forecast_pb2 as pb
 from outlay.rpc import forecast_pb2_grpc as pb_grpc
 from outlay.rpc.forecast_messages import from_message
+from outlay.telemetry.grpc_tracing import TracingClientInterceptor
 from services.gateway.query import FieldError, QueryError
 
 DEADLINE_S = 15.0  # a forecast of every scope reads a year of rollups and runs the models
@@ -28,7 +29,9 @@ class ForecastUnavailable(Exception):
 
 class ForecastClient:
     def __init__(self, target: str, deadline_s: float = DEADLINE_S) -> None:
-        self._channel = grpc.aio.insecure_channel(target, options=MESSAGE_LIMITS)
+        self._channel = grpc.aio.insecure_channel(
+            target, options=MESSAGE_LIMITS, interceptors=[TracingClientInterceptor()]
+        )
         self._stub = pb_grpc.ForecastServiceStub(self._channel)
         self._deadline = deadline_s
 

@@ -20,6 +20,7 @@ import httpx
 from outlay.kafka.consumer import BatchConsumer
 from outlay.kafka.keep_running import consume_forever, keep_running
 from outlay.store.webhooks import Delivery, Webhook, WebhookStore
+from outlay.telemetry import tracing
 from services.gateway.webhooks.events import EventType, accepts, dedupe_key, renderer
 from services.gateway.webhooks.signing import sign
 from services.gateway.webhooks.ssrf import Unresolvable, UnsafeUrl, check_url, pinned
@@ -122,7 +123,12 @@ class Deliverer:
                 return
 
     async def deliver(self, delivery: Delivery, hook: Webhook) -> bool:
-        """One attempt; whether it was delivered."""
+        """One attempt; whether it was delivered. Traced in the trace of the event it carries."""
+        carried = {tracing.TRACEPARENT: delivery.trace_parent} if delivery.trace_parent else {}
+        with tracing.client_span("webhook deliver", carried, webhook=hook.webhook_id, event=delivery.event_type):
+            return await self._attempt(delivery, hook)
+
+    async def _attempt(self, delivery: Delivery, hook: Webhook) -> bool:
         attempts = delivery.attempts + 1
         status_code: int | None = None
         error = ""
@@ -138,6 +144,7 @@ class Deliverer:
                 content=body,
                 extensions=extensions,
                 headers={
+                    **tracing.http_headers(),
                     **host,
                     "Content-Type": "application/json",
                     "X-Outlay-Event": delivery.event_type,

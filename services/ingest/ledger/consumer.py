@@ -25,6 +25,7 @@ from outlay.kafka.consumer import BatchConsumer, ConsumedBatch
 from outlay.kafka.producer import EventProducer
 from outlay.settings import get_settings
 from outlay.store.engine import make_engine
+from outlay.telemetry import tracing
 from services.ingest.ledger.writer import LedgerWriter, PreparedBatch, WriteResult, is_data_error
 
 log = logging.getLogger(__name__)
@@ -183,7 +184,8 @@ async def _sink(
 
     while (work := await queue.get()) is not None:
         started = time.perf_counter()
-        result = await write_isolating_bad_records(writer, work.batch.events, work.prepared, refuse)
+        with tracing.batch_span("ledger write", work.batch.headers, messages=len(work.batch.events)):
+            result = await write_isolating_bad_records(writer, work.batch.events, work.prepared, refuse)
         if not await consumer.commit(work.batch):
             stats.commits_skipped += 1
         elapsed = time.perf_counter() - started
