@@ -25,87 +25,263 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False, hide_input_in_errors=True)
 
     # Kafka: unset means "start (or reuse) the embedded broker".
-    kafka_bootstrap_servers: str | None = Field(default=None, alias="KAFKA_BOOTSTRAP_SERVERS")
-    kafka_client_id: str = Field(default="outlay", alias="OUTLAY_KAFKA_CLIENT_ID")
+    kafka_bootstrap_servers: str | None = Field(
+        default=None,
+        alias="KAFKA_BOOTSTRAP_SERVERS",
+        description="Kafka brokers, host:port[,host:port]. Unset: start (or reuse) the embedded broker.",
+    )
+    kafka_client_id: str = Field(
+        default="outlay",
+        alias="OUTLAY_KAFKA_CLIENT_ID",
+        description="Client id Outlay's Kafka clients present to the broker.",
+    )
     # Store: unset means a SQLite file in the state directory.
-    database_url: str | None = Field(default=None, alias="DATABASE_URL")
-    state_dir: Path = Field(default=DEFAULT_STATE_DIR, alias="OUTLAY_STATE_DIR")
+    database_url: str | None = Field(
+        default=None,
+        alias="DATABASE_URL",
+        description="The store: postgresql://... or sqlite://... (may hold a password; logged redacted). Unset: a SQLite file in the state directory.",
+    )
+    state_dir: Path = Field(
+        default=DEFAULT_STATE_DIR,
+        alias="OUTLAY_STATE_DIR",
+        description="Local state: the SQLite store by default, checkpoints of live sources.",
+    )
     # Gateway
-    api_host: str = Field(default="127.0.0.1", alias="OUTLAY_API_HOST")
-    api_port: int = Field(default=8000, alias="OUTLAY_API_PORT")
+    api_host: str = Field(default="127.0.0.1", alias="OUTLAY_API_HOST", description="The gateway's bind address.")
+    api_port: int = Field(
+        default=8000,
+        alias="OUTLAY_API_PORT",
+        description="The gateway's HTTP port (REST, GraphQL, WebSocket, /healthz, /readyz, /metrics).",
+    )
     # The gateway's API key (a secret: from the environment only, never logged). `outlay run`
     # generates one when unset; without one the gateway listens on loopback addresses only.
-    api_key: SecretStr | None = Field(default=None, alias="OUTLAY_API_KEY")
+    api_key: SecretStr | None = Field(
+        default=None,
+        alias="OUTLAY_API_KEY",
+        description="The gateway's API key (at least 16 characters; from the environment only, never logged). `outlay run` generates one when unset; without one the gateway listens on loopback addresses only.",
+    )
     # Rows (buckets x groups) one cost query may answer; a larger query is refused naming what to narrow.
-    api_max_cells: int = Field(default=50_000, ge=100, le=1_000_000, alias="OUTLAY_API_MAX_CELLS")
+    api_max_cells: int = Field(
+        default=50_000,
+        ge=100,
+        le=1_000_000,
+        alias="OUTLAY_API_MAX_CELLS",
+        description="Rows (buckets x groups) one cost query may answer; a larger query is refused naming what to narrow.",
+    )
     # Cost answers kept until the ledger commits more of their tenant's rows (and at most this many seconds; 0: no
     # cache), in at most this many MiB per gateway process. Only while the gateway follows the ledger's progress.
-    api_cache_seconds: float = Field(default=60.0, ge=0, le=3600, alias="OUTLAY_API_CACHE_SECONDS")
-    api_cache_mb: int = Field(default=64, ge=0, le=65536, alias="OUTLAY_API_CACHE_MB")
+    api_cache_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        le=3600,
+        alias="OUTLAY_API_CACHE_SECONDS",
+        description="Cost answers are kept until the ledger commits more of their tenant's rows, and at most this many seconds (0: no cache).",
+    )
+    api_cache_mb: int = Field(
+        default=64,
+        ge=0,
+        le=65536,
+        alias="OUTLAY_API_CACHE_MB",
+        description="Memory for cached cost answers per gateway process, in MiB.",
+    )
     # Requests a minute each API key may make (per gateway process); 0: no limit.
-    rate_limit_per_minute: int = Field(default=1200, ge=0, alias="OUTLAY_RATE_LIMIT_PER_MINUTE")
+    rate_limit_per_minute: int = Field(
+        default=1200,
+        ge=0,
+        alias="OUTLAY_RATE_LIMIT_PER_MINUTE",
+        description="Requests a minute each API key may make, per gateway process (0: no limit).",
+    )
     # Webhooks: deliveries to internal addresses (loopback, private, link-local, metadata) only when allowed; tries
     # before a delivery is dead; the first retry's delay (doubling, with jitter); the consumer groups' prefix.
-    webhook_allow_private: bool = Field(default=False, alias="OUTLAY_WEBHOOK_ALLOW_PRIVATE")
-    webhook_max_attempts: int = Field(default=8, ge=1, le=30, alias="OUTLAY_WEBHOOK_MAX_ATTEMPTS")
-    webhook_backoff_s: float = Field(default=5.0, gt=0, alias="OUTLAY_WEBHOOK_BACKOFF_S")
-    gateway_webhook_group_id: str = Field(default="outlay-gateway-webhooks", alias="OUTLAY_GATEWAY_WEBHOOK_GROUP")
+    webhook_allow_private: bool = Field(
+        default=False,
+        alias="OUTLAY_WEBHOOK_ALLOW_PRIVATE",
+        description="Allow webhook deliveries to internal addresses (loopback, private, link-local, metadata).",
+    )
+    webhook_max_attempts: int = Field(
+        default=8,
+        ge=1,
+        le=30,
+        alias="OUTLAY_WEBHOOK_MAX_ATTEMPTS",
+        description="Tries before a webhook delivery is dead-lettered.",
+    )
+    webhook_backoff_s: float = Field(
+        default=5.0,
+        gt=0,
+        alias="OUTLAY_WEBHOOK_BACKOFF_S",
+        description="The first webhook retry's delay in seconds (doubling, with jitter).",
+    )
+    gateway_webhook_group_id: str = Field(
+        default="outlay-gateway-webhooks",
+        alias="OUTLAY_GATEWAY_WEBHOOK_GROUP",
+        description="Consumer group of the gateway's webhook deliveries.",
+    )
     # The consumer group that stores anomaly updates for the API (one store write per update).
-    gateway_anomaly_group_id: str = Field(default="outlay-gateway-anomalies", alias="OUTLAY_GATEWAY_ANOMALY_GROUP")
+    gateway_anomaly_group_id: str = Field(
+        default="outlay-gateway-anomalies",
+        alias="OUTLAY_GATEWAY_ANOMALY_GROUP",
+        description="Consumer group that stores anomaly updates for the API.",
+    )
     # AWS: endpoint override for moto / LocalStack; credentials come from boto3's normal chain.
-    aws_endpoint_url: str | None = Field(default=None, alias="AWS_ENDPOINT_URL")
-    aws_region: str = Field(default="us-east-1", alias="AWS_DEFAULT_REGION")
+    aws_endpoint_url: str | None = Field(
+        default=None,
+        alias="AWS_ENDPOINT_URL",
+        description="AWS endpoint override (moto, LocalStack). Credentials come from boto3's normal chain.",
+    )
+    aws_region: str = Field(
+        default="us-east-1", alias="AWS_DEFAULT_REGION", description="The AWS region used when none is given."
+    )
     # Live metering: comma-separated regions to poll; empty means just aws_region.
-    metering_regions: str = Field(default="", alias="OUTLAY_METERING_REGIONS")
+    metering_regions: str = Field(
+        default="",
+        alias="OUTLAY_METERING_REGIONS",
+        description="Live metering: comma-separated regions to poll (empty: just AWS_DEFAULT_REGION).",
+    )
     # Ledger consumer
-    ledger_group_id: str = Field(default="outlay-ledger", alias="OUTLAY_LEDGER_GROUP")
-    ledger_batch_size: int = Field(default=5000, alias="OUTLAY_LEDGER_BATCH")
+    ledger_group_id: str = Field(
+        default="outlay-ledger", alias="OUTLAY_LEDGER_GROUP", description="Consumer group of the ledger."
+    )
+    ledger_batch_size: int = Field(
+        default=5000, alias="OUTLAY_LEDGER_BATCH", description="Usage records the ledger writes to the store per batch."
+    )
     # Anomaly worker: its consumer group (the faust app id), what it alerts on, and which tags make series.
-    anomaly_group_id: str = Field(default="outlay-anomaly", alias="OUTLAY_ANOMALY_GROUP")
-    anomaly_min_impact: Decimal = Field(default=Decimal("0"), ge=0, alias="OUTLAY_ANOMALY_MIN_IMPACT")
-    anomaly_min_impact_pct: Decimal = Field(default=Decimal("5"), ge=0, alias="OUTLAY_ANOMALY_MIN_IMPACT_PCT")
-    anomaly_sensitivity: Literal["low", "medium", "high"] = Field(default="medium", alias="OUTLAY_ANOMALY_SENSITIVITY")
+    anomaly_group_id: str = Field(
+        default="outlay-anomaly",
+        alias="OUTLAY_ANOMALY_GROUP",
+        description="Consumer group (faust app id) of the anomaly worker.",
+    )
+    anomaly_min_impact: Decimal = Field(
+        default=Decimal("0"),
+        ge=0,
+        alias="OUTLAY_ANOMALY_MIN_IMPACT",
+        description="Smallest cost impact (in the bill's currency) an anomaly must have to alert.",
+    )
+    anomaly_min_impact_pct: Decimal = Field(
+        default=Decimal("5"),
+        ge=0,
+        alias="OUTLAY_ANOMALY_MIN_IMPACT_PCT",
+        description="Smallest impact, in percent of the expected cost, an anomaly must have to alert.",
+    )
+    anomaly_sensitivity: Literal["low", "medium", "high"] = Field(
+        default="medium", alias="OUTLAY_ANOMALY_SENSITIVITY", description="How readily the anomaly detector alerts."
+    )
     # The tag keys whose values make cost series: anomaly series and forecast scopes (team, project, ...).
     series_tag_keys_text: str = Field(
-        default="team,project", validation_alias=AliasChoices("OUTLAY_SERIES_TAG_KEYS", "OUTLAY_ANOMALY_TAG_KEYS")
+        default="team,project",
+        validation_alias=AliasChoices("OUTLAY_SERIES_TAG_KEYS", "OUTLAY_ANOMALY_TAG_KEYS"),
+        description="Comma-separated tag keys whose values make cost series: anomaly series and forecast scopes. Also read as OUTLAY_ANOMALY_TAG_KEYS.",
     )
     # Forecast service: reforecasts on this schedule and when billed data lands (at most once per debounce),
     # answers gRPC on this port (the gateway's forecast_grpc_target reaches it).
-    forecast_interval_s: float = Field(default=3600.0, gt=0, alias="OUTLAY_FORECAST_INTERVAL_S")
-    forecast_debounce_s: float = Field(default=30.0, ge=0, alias="OUTLAY_FORECAST_DEBOUNCE_S")
-    forecast_horizon_days: int = Field(default=30, ge=1, le=90, alias="OUTLAY_FORECAST_HORIZON_DAYS")
-    forecast_grpc_host: str = Field(default="127.0.0.1", alias="OUTLAY_FORECAST_GRPC_HOST")  # the bind address
-    forecast_grpc_port: int = Field(default=50051, alias="OUTLAY_FORECAST_GRPC_PORT")
+    forecast_interval_s: float = Field(
+        default=3600.0, gt=0, alias="OUTLAY_FORECAST_INTERVAL_S", description="Seconds between scheduled reforecasts."
+    )
+    forecast_debounce_s: float = Field(
+        default=30.0,
+        ge=0,
+        alias="OUTLAY_FORECAST_DEBOUNCE_S",
+        description="Least seconds between reforecasts triggered by newly billed data.",
+    )
+    forecast_horizon_days: int = Field(
+        default=30,
+        ge=1,
+        le=90,
+        alias="OUTLAY_FORECAST_HORIZON_DAYS",
+        description="Days ahead the forecast service forecasts.",
+    )
+    forecast_grpc_host: str = Field(
+        default="127.0.0.1", alias="OUTLAY_FORECAST_GRPC_HOST", description="The forecast service's gRPC bind address."
+    )  # the bind address
+    forecast_grpc_port: int = Field(
+        default=50051, alias="OUTLAY_FORECAST_GRPC_PORT", description="The forecast service's gRPC port."
+    )
     # Where clients (the gateway) reach it, host:port; unset: this machine on forecast_grpc_port.
-    forecast_grpc_target_override: str | None = Field(default=None, alias="OUTLAY_FORECAST_GRPC_TARGET")
+    forecast_grpc_target_override: str | None = Field(
+        default=None,
+        alias="OUTLAY_FORECAST_GRPC_TARGET",
+        description="Where clients (the gateway) reach the forecast service, host:port. Unset: 127.0.0.1 on OUTLAY_FORECAST_GRPC_PORT.",
+    )
     # Optimizer: regions to scan (comma-separated; empty: no scans, decisions on stored plans still run), how
     # often, whether plans policy lets run unapproved are applied (a tenant's choice, off by default), the tag
     # that marks production, and the rollout's canary and batch sizes.
-    optimizer_regions_text: str = Field(default="", alias="OUTLAY_OPTIMIZER_REGIONS")
-    optimizer_interval_s: float = Field(default=21600.0, gt=0, alias="OUTLAY_OPTIMIZER_INTERVAL_S")
-    optimizer_auto_apply: bool = Field(default=False, alias="OUTLAY_OPTIMIZER_AUTO_APPLY")
-    optimizer_env_tag: str = Field(default="env", min_length=1, alias="OUTLAY_OPTIMIZER_ENV_TAG")
-    optimizer_canary: int = Field(default=1, ge=1, alias="OUTLAY_OPTIMIZER_CANARY")
-    optimizer_batch: int = Field(default=5, ge=1, alias="OUTLAY_OPTIMIZER_BATCH")
-    optimizer_group_id: str = Field(default="outlay-optimizer", alias="OUTLAY_OPTIMIZER_GROUP")
+    optimizer_regions_text: str = Field(
+        default="",
+        alias="OUTLAY_OPTIMIZER_REGIONS",
+        description="Comma-separated regions the optimizer scans (empty: no scans; decisions on stored plans still run).",
+    )
+    optimizer_interval_s: float = Field(
+        default=21600.0, gt=0, alias="OUTLAY_OPTIMIZER_INTERVAL_S", description="Seconds between optimizer scans."
+    )
+    optimizer_auto_apply: bool = Field(
+        default=False,
+        alias="OUTLAY_OPTIMIZER_AUTO_APPLY",
+        description="Apply plans that policy lets run unapproved (a tenant's choice, off by default).",
+    )
+    optimizer_env_tag: str = Field(
+        default="env",
+        min_length=1,
+        alias="OUTLAY_OPTIMIZER_ENV_TAG",
+        description="The tag key that marks production resources.",
+    )
+    optimizer_canary: int = Field(
+        default=1,
+        ge=1,
+        alias="OUTLAY_OPTIMIZER_CANARY",
+        description="Resources changed first (the canary) in a plan's rollout.",
+    )
+    optimizer_batch: int = Field(
+        default=5, ge=1, alias="OUTLAY_OPTIMIZER_BATCH", description="Resources changed per batch after the canary."
+    )
+    optimizer_group_id: str = Field(
+        default="outlay-optimizer", alias="OUTLAY_OPTIMIZER_GROUP", description="Consumer group of the optimizer."
+    )
     # A proposed plan nobody decided on within this many days expires (a later scan proposes it anew).
-    optimizer_approval_days: float = Field(default=7.0, gt=0, alias="OUTLAY_OPTIMIZER_APPROVAL_DAYS")
+    optimizer_approval_days: float = Field(
+        default=7.0,
+        gt=0,
+        alias="OUTLAY_OPTIMIZER_APPROVAL_DAYS",
+        description="Days after which a proposed plan nobody decided on expires.",
+    )
     # The tenant whose AWS accounts this optimizer scans: its plans, recommendations and audit entries are that
     # tenant's, and decisions of other tenants are ignored (one optimizer deployment per tenant).
-    optimizer_tenant: str = Field(default=DEFAULT_TENANT, alias="OUTLAY_OPTIMIZER_TENANT")
+    optimizer_tenant: str = Field(
+        default=DEFAULT_TENANT,
+        alias="OUTLAY_OPTIMIZER_TENANT",
+        description="The tenant whose AWS accounts this optimizer scans (one optimizer deployment per tenant).",
+    )
     # The tenant live sources (the demo generator, live metering) stamp on every record and sample they produce.
-    live_tenant: str = Field(default=DEFAULT_TENANT, alias="OUTLAY_TENANT")
+    live_tenant: str = Field(
+        default=DEFAULT_TENANT,
+        alias="OUTLAY_TENANT",
+        description="The tenant live sources (demo generator, live metering) stamp on every record they produce.",
+    )
     # Consumer groups. The embedded broker holds a first join for about half the session timeout,
     # so the default is shorter than Kafka's 45 s; production may raise it.
-    kafka_session_timeout_ms: int = Field(default=6000, alias="OUTLAY_KAFKA_SESSION_TIMEOUT_MS")
+    kafka_session_timeout_ms: int = Field(
+        default=6000,
+        alias="OUTLAY_KAFKA_SESSION_TIMEOUT_MS",
+        description="Consumer-group session timeout in ms (short for the embedded broker; production may raise it).",
+    )
     # Topic layout: partitions for every topic Outlay creates.
-    topic_partitions: int = Field(default=4, alias="OUTLAY_TOPIC_PARTITIONS")
-    topic_replication: int = Field(default=1, alias="OUTLAY_TOPIC_REPLICATION")
+    topic_partitions: int = Field(
+        default=4, alias="OUTLAY_TOPIC_PARTITIONS", description="Partitions of every topic Outlay creates."
+    )
+    topic_replication: int = Field(
+        default=1, alias="OUTLAY_TOPIC_REPLICATION", description="Replication factor of every topic Outlay creates."
+    )
     # Telemetry: one log line per record on stderr, as text or JSON; Prometheus metrics of the ledger and
     # live-source processes on this port (unset: no metrics server; the gateway serves /metrics itself).
-    log_level: str = Field(default="INFO", alias="OUTLAY_LOG_LEVEL")
-    log_format: Literal["text", "json"] = Field(default="text", alias="OUTLAY_LOG_FORMAT")
-    metrics_port: int | None = Field(default=None, alias="OUTLAY_METRICS_PORT")
+    log_level: str = Field(
+        default="INFO", alias="OUTLAY_LOG_LEVEL", description="Log level (DEBUG, INFO, WARNING, ERROR)."
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text", alias="OUTLAY_LOG_FORMAT", description="Log lines on stderr as text or JSON."
+    )
+    metrics_port: int | None = Field(
+        default=None,
+        alias="OUTLAY_METRICS_PORT",
+        description="Port of the Prometheus metrics server of non-gateway services (unset: none; the gateway serves /metrics itself).",
+    )
 
     @field_validator("api_key")
     @classmethod
