@@ -22,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 from outlay.events.dead_letter import DeadLetter
 from outlay.events.topics import Topic, topic_for
 from outlay.kafka.producer import EventProducer
-from outlay.telemetry import tracing
+from outlay.telemetry import metrics, tracing
 from outlay.telemetry.tracing import KafkaHeaders
 
 log = logging.getLogger(__name__)
@@ -137,6 +137,7 @@ class BatchConsumer(Generic[E]):
         self.rejected = 0
         self._bootstrap = bootstrap_servers
         self._client_id = client_id
+        self._group_id = group_id
         self._producer = producer
         self._owns_producer = producer is None
         self._consumer = AIOKafkaConsumer(
@@ -202,6 +203,7 @@ class BatchConsumer(Generic[E]):
         if tracing.enabled():
             batch.headers = [m.headers for m in messages]
         self.consumed += len(messages)
+        metrics.count_events(self._group_id, self.topic.name, "in", len(messages))
         if dead:
             await self._dead_letter(dead)
         return batch
@@ -227,4 +229,13 @@ class BatchConsumer(Generic[E]):
         except (CommitFailedError, IllegalStateError) as exc:
             log.warning("offset commit skipped after a rebalance: %s", exc)
             return False
+        self._record_lag(offsets)
         return len(offsets) == len(batch.offsets)
+
+    def _record_lag(self, committed: dict[TopicPartition, int]) -> None:
+        lags = {}
+        for tp, offset in committed.items():
+            highwater = self._consumer.highwater(tp)  # as of the last fetch: no extra request
+            if highwater is not None:
+                lags[(tp.topic, tp.partition)] = highwater - offset
+        metrics.record_consumer_lag(self._group_id, lags)

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import BaseModel
 
-from outlay.telemetry import tracing
+from outlay.telemetry import metrics, tracing
 
 if TYPE_CHECKING:
     from outlay.kafka.consumer import BatchConsumer
@@ -51,8 +52,11 @@ async def consume_forever(
         async with consumer() as started:
             while True:
                 batch = await started.next_batch(timeout_ms=timeout_ms)
+                began = time.perf_counter()
                 with tracing.batch_span(what, batch.headers, messages=len(batch.events)):
                     await handle(batch.events)
                 await started.commit(batch)
+                if batch:
+                    metrics.record_batch_seconds(what, time.perf_counter() - began)
 
     await keep_running(what, attempt)

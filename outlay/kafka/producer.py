@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from outlay.events.topics import topic_for
 from outlay.kafka.compression import use_fast_lz4
-from outlay.telemetry import tracing
+from outlay.telemetry import metrics, tracing
 
 
 class KeyedEvent(Protocol):
@@ -32,6 +32,7 @@ class EventProducer:
 
     def __init__(self, bootstrap_servers: str, client_id: str = "outlay", linger_ms: int = 20) -> None:
         use_fast_lz4()
+        self._client_id = client_id
         self._producer = AIOKafkaProducer(
             bootstrap_servers=bootstrap_servers,
             client_id=client_id,
@@ -69,7 +70,9 @@ class EventProducer:
     async def _send(self, event: BaseModel, headers: list[tuple[str, bytes]] | None) -> asyncio.Future[object]:
         keyed: KeyedEvent = event  # type: ignore[assignment]
         value = keyed.model_dump_json().encode()
-        return await self._producer.send(topic_for(type(event)).name, value, key=keyed.key, headers=headers)
+        topic = topic_for(type(event)).name
+        metrics.count_events(self._client_id, topic, "out", 1)
+        return await self._producer.send(topic, value, key=keyed.key, headers=headers)
 
     async def send_batch(self, events: Sequence[BaseModel]) -> list[asyncio.Future[object]]:
         """Queue many events as whole record batches, one per (topic, partition).
@@ -90,8 +93,10 @@ class EventProducer:
     ) -> list[asyncio.Future[object]]:
         builders: dict[tuple[str, int], object] = {}
         futures: list[asyncio.Future[object]] = []
+        counts: dict[str, int] = {}
         for event in events:
             topic = topic_for(type(event)).name
+            counts[topic] = counts.get(topic, 0) + 1
             keyed: KeyedEvent = event  # type: ignore[assignment]
             key = keyed.key
             partition = await self._partition(topic, key)
@@ -105,6 +110,8 @@ class EventProducer:
                 builder.append(key=key, value=value, timestamp=None, headers=headers)  # type: ignore[attr-defined]
         for (topic, partition), builder in builders.items():
             futures.append(await self._producer.send_batch(builder, topic, partition=partition))
+        for topic, count in counts.items():
+            metrics.count_events(self._client_id, topic, "out", count)
         return futures
 
     async def _partition(self, topic: str, key: bytes) -> int:

@@ -70,12 +70,36 @@ HTTP_REQUESTS = Counter(
 HTTP_REQUEST_SECONDS = Histogram(
     "outlay_http_request_seconds", "Time from request to the end of the response body", ("method", "route")
 )
+EVENTS = Counter(
+    "outlay_events",
+    "Kafka messages a process consumed (in) or produced (out), by consumer group or client and topic",
+    ("client", "topic", "direction"),
+)
+CONSUMER_LAG = Gauge(
+    "outlay_consumer_lag_messages",
+    "Messages of a partition not yet committed by a consumer group: high watermark minus committed offset, "
+    "as of the group's last commit",
+    ("group", "topic", "partition"),
+)
+BATCH_SECONDS = Histogram(
+    "outlay_batch_seconds",
+    "Time to handle one consumed batch, by the consumer that handled it",
+    ("consumer",),
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+WEBHOOK_DELIVERIES = Counter(
+    "outlay_webhook_deliveries",
+    "Webhook delivery attempts by outcome: delivered, failed (retried later) or dead (no more tries)",
+    ("outcome",),
+)
 
 # Series that exist from the start at 0, so that rate() and alerts see them before the first event.
 for _stage in ("ingest", "ledger", "metering"):
     DEAD_LETTERS.labels(stage=_stage)
 for _source in ("generator", "metering"):
     LIVE_RECORDS.labels(source=_source)
+for _outcome in ("delivered", "failed", "dead"):
+    WEBHOOK_DELIVERIES.labels(outcome=_outcome)
 _WRITTEN = LEDGER_RECORDS.labels(outcome="written")
 _DUPLICATE = LEDGER_RECORDS.labels(outcome="duplicate")
 _LEDGER_DEAD = DEAD_LETTERS.labels(stage="ledger")
@@ -159,3 +183,22 @@ def start_metrics_server(port: int, addr: str = "0.0.0.0") -> WSGIServer:
     server, _thread = start_http_server(port, addr)
     log.info("Prometheus metrics on http://%s:%d/metrics", addr, server.server_port)
     return server
+
+
+def count_events(client: str, topic: str, direction: Literal["in", "out"], count: int) -> None:
+    if count:
+        EVENTS.labels(client=client, topic=topic, direction=direction).inc(count)
+
+
+def record_consumer_lag(group: str, lags: dict[tuple[str, int], int]) -> None:
+    """Each partition's lag right after the group committed: (topic, partition) → messages behind."""
+    for (topic, partition), lag in lags.items():
+        CONSUMER_LAG.labels(group=group, topic=topic, partition=str(partition)).set(max(0, lag))
+
+
+def record_batch_seconds(consumer: str, seconds: float) -> None:
+    BATCH_SECONDS.labels(consumer=consumer).observe(seconds)
+
+
+def count_webhook_delivery(outcome: Literal["delivered", "failed", "dead"]) -> None:
+    WEBHOOK_DELIVERIES.labels(outcome=outcome).inc()

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import uvicorn
+from prometheus_client import REGISTRY
 
 from outlay.events import Severity
 from outlay.kafka.embedded_broker import free_port
@@ -68,6 +69,10 @@ async def receiving(receiver: Receiver) -> AsyncIterator[str]:
         await asyncio.wait_for(task, WITHIN)
 
 
+def delivery_outcomes(outcome: str) -> float:
+    return REGISTRY.get_sample_value("outlay_webhook_deliveries_total", {"outcome": outcome}) or 0.0
+
+
 async def until(check: Any, what: str) -> Any:
     async with asyncio.timeout(WITHIN):
         while True:
@@ -84,6 +89,7 @@ async def test_signed_deliveries_filters_retries_dead_letters_and_redelivery(sto
     )  # fmt: skip
     receiver = Receiver()
     receiver.fail = {"/flaky": 2, "/down": 10**6}
+    outcomes_before = {o: delivery_outcomes(o) for o in ("delivered", "failed")}
     app = create_app(settings)
     port = free_port()
     async with (
@@ -111,6 +117,9 @@ async def test_signed_deliveries_filters_retries_dead_letters_and_redelivery(sto
             return len(got("/hook")) >= 1 and len(got("/flaky")) >= 3 and len(got("/slack")) >= 1
 
         await until(hook_done, "deliveries")
+        # Counted by outcome (/hook, /slack and /flaky's third try delivered; its first two failed).
+        assert delivery_outcomes("delivered") - outcomes_before["delivered"] >= 3
+        assert delivery_outcomes("failed") - outcomes_before["failed"] >= 2
         [(headers, body)] = got("/hook")  # the low-severity and the unalerted anomaly were filtered out
         assert verify(made["/hook"]["secret"], headers["x-outlay-timestamp"], body, headers["x-outlay-signature"])
         assert not verify(made["/flaky"]["secret"], headers["x-outlay-timestamp"], body, headers["x-outlay-signature"])

@@ -16,6 +16,7 @@ read from the store before the first series message and every minute after (`wor
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -33,7 +34,7 @@ from outlay.kafka.consumer import KafkaMessage, dead_letter_for, decode_messages
 from outlay.kafka.producer import KeyedEvent
 from outlay.settings import Settings
 from outlay.store.engine import make_engine
-from outlay.telemetry import tracing
+from outlay.telemetry import metrics, tracing
 from services.anomaly.detection.detector import DetectorSettings
 from services.anomaly.detection.incidents import IncidentSettings
 from services.anomaly.series.keys import SeriesContribution, SeriesSettings, contributions, usage_problem
@@ -180,9 +181,13 @@ def create_app(settings: WorkerSettings) -> faust.App:
         async for events in stream.take_events(  # type: ignore[attr-defined]  # faust's stub lacks it
             BATCH, within=BATCH_WITHIN.total_seconds()
         ):
+            began = time.perf_counter()
             messages = await in_order.messages(events)
             with tracing.batch_span("anomaly split", [m.headers for m in messages], messages=len(messages)):
                 await split_batch(messages)
+            metrics.count_events(settings.app_id, USAGE.name, "in", len(messages))
+            metrics.record_batch_seconds("anomaly split", time.perf_counter() - began)
+            in_order.record_lag()
             yield None
 
     async def split_batch(messages: list[KafkaMessage]) -> None:

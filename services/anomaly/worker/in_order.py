@@ -12,6 +12,7 @@ from faust.types import TP, AppT, EventT
 
 from outlay.kafka.consumer import KafkaMessage
 from outlay.kafka.offsets import GroupOffsets, read_range
+from outlay.telemetry import metrics
 from services.anomaly.worker.read_positions import ReadPositions
 
 log = logging.getLogger(__name__)
@@ -21,18 +22,36 @@ class InOrder:
     def __init__(self, app: AppT, bootstrap_servers: str, group: str) -> None:
         self._app = app
         self._bootstrap_servers = bootstrap_servers
+        self._group = group
         self._offsets = GroupOffsets(bootstrap_servers, group)
         self._positions = ReadPositions()
+        self._read: set[TP] = set()
 
     def forget(self, partitions: Iterable[TP]) -> None:
         self._positions.forget(partitions)
+        self._read.difference_update(partitions)
+
+    def record_lag(self) -> None:
+        """Each partition read so far: its high watermark (as of the last fetch) minus the next offset to read."""
+        lags = {}
+        for tp in self._read:
+            expected = self._positions.expected(tp)
+            try:
+                highwater = self._app.consumer.highwater(tp)
+            except Exception:  # no longer assigned (a rebalance under way): no figure this time
+                continue
+            if expected is not None and highwater is not None:
+                lags[(tp.topic, tp.partition)] = highwater - expected
+        metrics.record_consumer_lag(self._group, lags)
 
     async def close(self) -> None:
         await self._offsets.close()
 
     async def messages(self, events: Sequence[EventT]) -> list[KafkaMessage]:
         """The events' messages to process, in order: repeats left out, skipped ones read back in."""
-        await self._start({e.message.tp for e in events})
+        partitions = {e.message.tp for e in events}
+        self._read |= partitions
+        await self._start(partitions)
         found: list[KafkaMessage] = []
         for event in events:
             message = event.message

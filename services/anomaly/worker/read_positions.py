@@ -34,6 +34,9 @@ class ReadPositions:
         for partition in partitions:
             self._next.pop(partition, None)
 
+    def expected(self, partition: Hashable) -> int | None:
+        return self._next.get(partition)
+
     def admit(self, partition: Hashable, offset: int) -> range | None:
         """None for a repeat (pass it over); otherwise the offsets missing before this message (usually
         none), to be read before it. Either way the partition's next offset is then the one after it."""

@@ -20,7 +20,7 @@ import httpx
 from outlay.kafka.consumer import BatchConsumer
 from outlay.kafka.keep_running import consume_forever, keep_running
 from outlay.store.webhooks import Delivery, Webhook, WebhookStore
-from outlay.telemetry import tracing
+from outlay.telemetry import metrics, tracing
 from services.gateway.webhooks.events import EventType, accepts, dedupe_key, renderer
 from services.gateway.webhooks.signing import sign
 from services.gateway.webhooks.ssrf import Unresolvable, UnsafeUrl, check_url, pinned
@@ -171,6 +171,7 @@ class Deliverer:
             delivery.delivery_id, delivered=delivered, attempts=attempts, now=now, status_code=status_code,
             error=error, retry_at=retry_at,
         )  # fmt: skip
+        metrics.count_webhook_delivery("delivered" if delivered else "failed" if retry_at is not None else "dead")
         if not delivered and retry_at is None:
             log.warning("webhook %s: delivery %d dead after %d tries: %s", hook.webhook_id, delivery.delivery_id,
                         attempts, error)  # fmt: skip
