@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup run test test-fast lint bench-ingest bench-nab bench-anomaly bench-forecast bench-optimizer bench-api bench-iac fuzz-api proto migrate clean compose-up
+.PHONY: setup run test test-fast lint bench-ingest bench-nab bench-anomaly bench-forecast bench-optimizer bench-api bench-iac fuzz-api proto migrate clean compose-up check-deploy
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or run: make PYTHON=python3 …)"; exit 1; }
@@ -64,6 +64,9 @@ migrate: setup
 
 compose-up:
 	docker compose up --build
+
+check-deploy: setup
+	$(PY) -m outlay.deploy.check
 
 clean:
 	rm -rf $(VENV) .outlay build *.egg-info

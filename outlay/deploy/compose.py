@@ -413,14 +413,3 @@ def docker_compose_config(root: Path | None = None) -> list[str]:
         return []
     lines = [line for line in (result.stderr or result.stdout).splitlines() if line.strip()]
     return [f"docker compose config: {line}" for line in lines] or [f"docker compose config: exit {result.returncode}"]
-
-
-def _main() -> int:
-    found = problems() + docker_compose_config()
-    for problem in found:
-        print(problem)
-    return 1 if found else 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(_main())
