@@ -327,6 +327,7 @@ class CodeFacts:
     probe_paths: frozenset[str]  # the gateway's probe routes
     secrets: frozenset[str]  # Settings fields that hold secrets
     topics: dict[str, int | None]  # topic name -> partitions (None: the deployment's default)
+    retention_ms: dict[str, int]  # topic name -> how long the broker keeps its messages
 
 
 @lru_cache(maxsize=1)
@@ -353,6 +354,7 @@ def code_facts() -> CodeFacts:
         service_options=frozenset("--" + p.replace("_", "-") for p in params),
         probe_paths=frozenset(getattr(r, "path", "") for r in router.routes),
         topics={t.name: t.partitions for t in TOPICS},
+        retention_ms={t.name: t.retention_ms for t in TOPICS},
         secrets=frozenset(SECRET_SETTINGS)
         | {name for name, info in Settings.model_fields.items() if "SecretStr" in str(info.annotation)},
     )
@@ -778,8 +780,9 @@ def _topic_problems(topic: str, spec: Obj, own: int | None, outlay_builds: list[
         yield f"{topic}: replicas {spec.get('replicas')}, expected {KAFKA_REPLICATION}"
     if str(config.get("min.insync.replicas")) != str(KAFKA_MIN_INSYNC):
         yield f"{topic}: min.insync.replicas {config.get('min.insync.replicas')}, expected {KAFKA_MIN_INSYNC}"
-    if not isinstance(config.get("retention.ms"), int) or config["retention.ms"] <= 0:
-        yield f"{topic}: retention.ms must be a positive number of milliseconds"
+    retention = code_facts().retention_ms[topic]
+    if config.get("retention.ms") != retention:
+        yield f"{topic}: retention.ms {config.get('retention.ms')}; outlay/events/topics.py declares {retention}"
 
 
 def _cluster_problems(build: Build) -> Iterator[Problem]:

@@ -27,19 +27,24 @@ class Topic:
     event: type[BaseModel]
     key: str
     partitions: int | None = None  # None: the deployment's default (settings.topic_partitions)
+    retention_days: int = 7  # how long the broker keeps a message (retention.ms); the store keeps the history
+
+    @property
+    def retention_ms(self) -> int:
+        return self.retention_days * 86_400_000
 
 
 USAGE = Topic("outlay.usage.v1", UsageRecord, "billing_account_id|service")
 UTILIZATION = Topic("outlay.utilization.v1", UtilizationSample, "resource_id")
-INGEST_DLQ = Topic("outlay.ingest.dlq.v1", DeadLetter, "file")
-LEDGER_PROGRESS = Topic("outlay.ledger.progress.v1", LedgerProgress, "'ledger'", partitions=1)
-ANOMALIES = Topic("outlay.anomalies.v1", CostAnomaly, "series")
-ANOMALY_FEEDBACK = Topic("outlay.anomaly_feedback.v1", AnomalyFeedback, "series")
+INGEST_DLQ = Topic("outlay.ingest.dlq.v1", DeadLetter, "file", retention_days=30)  # to investigate and replay
+LEDGER_PROGRESS = Topic("outlay.ledger.progress.v1", LedgerProgress, "'ledger'", partitions=1, retention_days=1)
+ANOMALIES = Topic("outlay.anomalies.v1", CostAnomaly, "series", retention_days=30)
+ANOMALY_FEEDBACK = Topic("outlay.anomaly_feedback.v1", AnomalyFeedback, "series", retention_days=30)
 FORECASTS = Topic("outlay.forecasts.v1", CostForecast, "scope|currency")
-BUDGET_ALERTS = Topic("outlay.budget_alerts.v1", BudgetAlert, "budget_id")
-PLANS = Topic("outlay.plans.v1", ActionPlan, "plan_id")
-PLAN_DECISIONS = Topic("outlay.plan_decisions.v1", PlanDecision, "plan_id")
-POLICY_VIOLATIONS = Topic("outlay.policy_violations.v1", PolicyViolation, "policy_id")
+BUDGET_ALERTS = Topic("outlay.budget_alerts.v1", BudgetAlert, "budget_id", retention_days=30)
+PLANS = Topic("outlay.plans.v1", ActionPlan, "plan_id", retention_days=30)
+PLAN_DECISIONS = Topic("outlay.plan_decisions.v1", PlanDecision, "plan_id", retention_days=30)  # outlives approvals
+POLICY_VIOLATIONS = Topic("outlay.policy_violations.v1", PolicyViolation, "policy_id", retention_days=30)
 
 TOPICS: tuple[Topic, ...] = (
     USAGE,

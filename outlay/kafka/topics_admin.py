@@ -24,7 +24,12 @@ async def ensure_topics(
     try:
         existing = set(await admin.list_topics())
         missing = [
-            NewTopic(t.name, num_partitions=t.partitions or default_partitions, replication_factor=replication)
+            NewTopic(
+                t.name,
+                num_partitions=t.partitions or default_partitions,
+                replication_factor=replication,
+                topic_configs={"retention.ms": str(t.retention_ms)},
+            )
             for t in topics
             if t.name not in existing
         ]

@@ -81,12 +81,14 @@ async def _seed_plans(store_url: str, count: int) -> None:
 
 @contextmanager
 def counting_statements(app: Any) -> Iterator[list[str]]:
-    """The SQL statements the app's engine runs inside the block."""
+    """The SQL statements the app's engine runs inside the block for requests (the webhook deliverer's poll of its
+    queue, which runs in the background on the same engine every half second, is not counted)."""
     statements: list[str] = []
     engine = app.state.tenant_stores.costs._engine.sync_engine
 
     def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        statements.append(statement)
+        if "FROM webhook_deliveries" not in statement:
+            statements.append(statement)
 
     event.listen(engine, "before_cursor_execute", count)
     try:

@@ -67,6 +67,13 @@ def test_a_topic_partition_count_unlike_the_codes_is_named(tmp_path: Path) -> No
     assert "declares 1" in problem
 
 
+def test_a_topic_retention_unlike_the_codes_is_named(tmp_path: Path) -> None:
+    old = "topicName: outlay.ledger.progress.v1\n  partitions: 1\n  replicas: 3\n  config:\n    retention.ms: 86400000"
+    found = broken(tmp_path, "kafka/topics.yaml", old, old.replace("86400000", "3600000"))
+    problem = one_naming(found, "KafkaTopic/outlay.ledger.progress.v1", "retention.ms 3600000")
+    assert "declares 86400000" in problem
+
+
 def test_default_partitions_must_match_the_deployments_setting(tmp_path: Path) -> None:
     found = broken(tmp_path, "base/configmap.yaml", 'OUTLAY_TOPIC_PARTITIONS: "12"', 'OUTLAY_TOPIC_PARTITIONS: "16"')
     problem = one_naming(found, "KafkaTopic/outlay.usage.v1", "OUTLAY_TOPIC_PARTITIONS=16")
