@@ -31,6 +31,7 @@ from outlay.iac.rules.spec import (
     Scope,
     Select,
     UsageKey,
+    as_number,
     only_if,
     times,
     within,
@@ -93,24 +94,14 @@ def first_override(scope: Scope) -> Mapping[str, Any]:
 def group_capacity(scope: Scope) -> Decimal:
     """The capacity the group runs, in its units (instances, or the overrides' weights)."""
     attributes = scope.resource.attributes
-    desired = number_in(attributes, "desired_capacity")
+    desired = as_number(attributes.get("desired_capacity"), "desired_capacity")
     if desired is not None:
         return desired
-    return max(number_in(attributes, "min_size") or Decimal(0), Decimal(1))
-
-
-def number_in(attributes: Mapping[str, Any], key: str) -> Decimal | None:
-    value = attributes.get(key)
-    if value is None or value == "":
-        return None
-    try:
-        return Decimal(str(value))
-    except ArithmeticError:
-        raise RuleError(f"{key}: expected a number, got {value!r}") from None
+    return max(as_number(attributes.get("min_size"), "min_size") or Decimal(0), Decimal(1))
 
 
 def instances_for(scope: Scope, capacity: Decimal) -> Decimal:
-    weight = number_in(first_override(scope), "weighted_capacity") or Decimal(1)
+    weight = as_number(first_override(scope).get("weighted_capacity"), "weighted_capacity") or Decimal(1)
     return Decimal(math.ceil(capacity / weight))
 
 
@@ -121,8 +112,10 @@ def on_demand_instances(scope: Scope) -> Decimal:
         return used
     capacity = group_capacity(scope)
     distribution = ec2.first(mixed_policy(scope).get("instances_distribution"))
-    base = number_in(distribution, "on_demand_base_capacity") or Decimal(0)
-    share = number_in(distribution, "on_demand_percentage_above_base_capacity")
+    base = as_number(distribution.get("on_demand_base_capacity"), "on_demand_base_capacity") or Decimal(0)
+    share = as_number(
+        distribution.get("on_demand_percentage_above_base_capacity"), "on_demand_percentage_above_base_capacity"
+    )
     share = Decimal(100) if share is None else share
     on_demand = min(base, capacity) + max(Decimal(0), capacity - base) * share / 100
     return instances_for(scope, on_demand)

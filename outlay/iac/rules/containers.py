@@ -18,7 +18,7 @@ from typing import Any
 
 from outlay.iac.links import linked, referenced_by
 from outlay.iac.rules import ec2
-from outlay.iac.rules.autoscaling import INSTANCES_USAGE, fleet_components, number_in, template_volumes
+from outlay.iac.rules.autoscaling import INSTANCES_USAGE, fleet_components, template_volumes
 from outlay.iac.rules.ec2 import first, linked_template, template_instance
 from outlay.iac.rules.spec import (
     HOURS,
@@ -29,6 +29,7 @@ from outlay.iac.rules.spec import (
     ResourceRule,
     RuleError,
     Scope,
+    as_number,
     times,
     unit_price,
     within,
@@ -103,8 +104,12 @@ def node_count(scope: Scope) -> Decimal:
     if used is not None:
         return used
     scaling = first(scope.resource.attributes.get("scaling_config"))
-    desired = number_in(scaling, "desired_size")
-    return desired if desired is not None else max(number_in(scaling, "min_size") or Decimal(0), Decimal(1))
+    desired = as_number(scaling.get("desired_size"), "desired_size")
+    return (
+        desired
+        if desired is not None
+        else max(as_number(scaling.get("min_size"), "min_size") or Decimal(0), Decimal(1))
+    )
 
 
 def spot_nodes(scope: Scope) -> bool:
@@ -199,7 +204,7 @@ def size(text: Any, key: str, per_unit: int, unit_word: str) -> Decimal:
 
 def tasks(scope: Scope) -> Decimal:
     """Tasks the service keeps running: `desired_count`; one when unset (its count is left to autoscaling)."""
-    count = number_in(scope.resource.attributes, "desired_count")
+    count = as_number(scope.resource.attributes.get("desired_count"), "desired_count")
     return Decimal(1) if count is None else count
 
 

@@ -17,6 +17,7 @@ from outlay.iac.rules.spec import (
     ResourceRule,
     Scope,
     UsageKey,
+    as_number,
     unit_price,
     usage,
 )
@@ -43,16 +44,16 @@ def cluster_nodes(scope: Scope) -> Decimal | None:
 def group_nodes(scope: Scope) -> Decimal | None:
     """Cluster mode: shards x (primary + replicas); otherwise the number of cache clusters (nodes)."""
     legacy = scope.block("cluster_mode")  # provider v3's block for the same two numbers
-    shards = scaled_capacity(scope, SHARDS) or scope.number("num_node_groups") or _number(legacy.get("num_node_groups"))
+    shards = (
+        scaled_capacity(scope, SHARDS)
+        or scope.number("num_node_groups")
+        or as_number(legacy.get("num_node_groups"), "cluster_mode.num_node_groups")
+    )
     if shards is not None:
         replicas = (scaled_capacity(scope, REPLICAS) or scope.number("replicas_per_node_group")
-                    or _number(legacy.get("replicas_per_node_group")))  # fmt: skip
+                    or as_number(legacy.get("replicas_per_node_group"), "cluster_mode.replicas_per_node_group"))  # fmt: skip
         return shards * (1 + (replicas or 0))
     return scope.number("num_cache_clusters") or scope.number("number_cache_clusters", 1)
-
-
-def _number(value: object) -> Decimal | None:
-    return None if value is None else Decimal(str(value))
 
 
 def node_hours(nodes: Quantity) -> Quantity:

@@ -183,3 +183,15 @@ def test_group_size_defaults() -> None:
     hours = {r.address.split(".")[1]: [c.monthly_quantity for c in r.all_components()] for r in found.resources[1:]}
     # hours, then the 8 GB root volume of each instance
     assert hours == {"unset_min_zero": [730, 8], "min_two": [1460, 16], "desired_zero": []}
+
+
+def test_a_group_size_that_is_not_a_count_is_a_problem_naming_the_key() -> None:
+    config = resource("aws_launch_configuration.c", {"instance_type": "t2.micro"})
+    bad = {"minus": {"desired_capacity": -2}, "word": {"min_size": "two"}, "flag": {"desired_capacity": True}}
+    groups = [resource(f"aws_autoscaling_group.{n}", {"launch_configuration": "aws_launch_configuration.c.id", **s})
+              for n, s in bad.items()]  # fmt: skip
+    found = estimate_of([config, *groups])
+    said = {p.address.split(".")[1]: p.message for p in found.problems if p.address.startswith("aws_autoscaling")}
+    assert said["minus"].startswith("desired_capacity: expected a number from 0")
+    assert said["word"] == "min_size: expected a number, got 'two'"
+    assert said["flag"] == "desired_capacity: expected a number, got True"

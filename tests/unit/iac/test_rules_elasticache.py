@@ -58,3 +58,9 @@ def test_elasticache_goldens(shared_data: Path) -> None:
         )
     assert len(matched) == 9
     assert all(m.within for m in matched), "\n".join(misses(matched))
+
+
+def test_a_legacy_cluster_mode_count_that_is_not_a_number_is_a_problem_naming_it() -> None:
+    legacy = {"engine": "redis", "node_type": "cache.m4.large", "cluster_mode": [{"num_node_groups": "four"}]}
+    found = estimate_of([resource("aws_elasticache_replication_group.g", legacy)])
+    assert [p.message for p in found.problems] == ["cluster_mode.num_node_groups: expected a number, got 'four'"]
