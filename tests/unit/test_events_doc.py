@@ -26,3 +26,12 @@ def test_every_topic_has_a_section_with_a_valid_example() -> None:
         event = topic.event.model_validate(json.loads(examples[0]))
         documented = set(json.loads(examples[0]))
         assert documented == set(type(event).model_fields), f"{topic.name}: example fields differ from the model"
+
+
+def test_the_topic_table_gives_each_topics_partitions_and_retention() -> None:
+    text = DOC.read_text()
+    for topic in TOPICS:
+        row = next(line for line in text.splitlines() if line.startswith(f"| `{topic.name}` |"))
+        days = f"{topic.retention_days} day" + ("s" if topic.retention_days != 1 else "")
+        assert row.endswith(f"| {days} |"), row
+        assert (str(topic.partitions) if topic.partitions else "deployment default") in row, row
