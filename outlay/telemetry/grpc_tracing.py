@@ -17,7 +17,8 @@ class TracingClientInterceptor(grpc.aio.UnaryUnaryClientInterceptor):  # type: i
     ) -> Any:
         if not tracing.enabled():
             return await continuation(details, request)
-        with tracing.span(f"grpc {details.method!r}", tracing.SpanKind.CLIENT):
+        method = details.method.decode() if isinstance(details.method, bytes) else str(details.method)
+        with tracing.span(f"grpc {method}", tracing.SpanKind.CLIENT):
             metadata = grpc.aio.Metadata(*(details.metadata or ()), *tracing.http_headers().items())
             traced = grpc.aio.ClientCallDetails(
                 details.method, details.timeout, metadata, details.credentials, details.wait_for_ready

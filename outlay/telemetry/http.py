@@ -48,7 +48,8 @@ class HttpMetricsMiddleware:
 
         try:
             headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope.get("headers", ())]
-            with tracing.server_span(f"{scope['method']} {scope['path']}", headers):
+            # Span names stay few (the method); the path is an attribute.
+            with tracing.server_span(f"HTTP {scope['method']}", headers, **{"http.target": scope["path"]}):
                 await self.app(scope, receive, send_counting)
         finally:
             method = scope["method"] if scope["method"] in _METHODS else "other"

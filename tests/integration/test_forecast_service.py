@@ -18,6 +18,8 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from fastapi import HTTPException
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from outlay.budgets import BudgetIn
@@ -33,6 +35,7 @@ from outlay.settings import Settings
 from outlay.store.budgets import BudgetStore
 from outlay.store.engine import make_engine
 from outlay.store.tenants import AlreadyExists, TenantStore
+from outlay.telemetry import tracing
 from outlay.tenancy import DEFAULT_TENANT
 from services.forecast.rpc_server import SERVICE_NAME, start_server
 from services.forecast.worker import ProgressWatch, Reforecaster, run_schedule
@@ -664,3 +667,23 @@ async def test_the_cost_gate_asks_the_forecast_api_for_the_month_end(
     assert (over.passed, under.passed) == (False, True), (over, under)
     away, reason = month_end_forecast(f"http://127.0.0.1:{free_port()}", key, "total", timeout=2)
     assert away is None and "not reachable" in reason
+
+
+async def test_a_grpc_call_continues_the_callers_trace(
+    reforecaster: Reforecaster, traced: InMemorySpanExporter
+) -> None:
+    server, port = await start_server(reforecaster, 30, "127.0.0.1:0")
+    forecasts = ForecastClient(f"127.0.0.1:{port}")
+    try:
+        with tracing.span("gateway request") as caller:
+            assert caller is not None
+            await forecasts.forecast("total", 7, "", tenant_id=DEFAULT_TENANT)
+    finally:
+        await forecasts.close()
+        await server.stop(None)
+    method = "grpc /outlay.rpc.forecast.v1.ForecastService/Forecast"
+    [client] = [s for s in traced.get_finished_spans() if s.kind is SpanKind.CLIENT and s.name == method]
+    [served] = [s for s in traced.get_finished_spans() if s.kind is SpanKind.SERVER and s.name == method]
+    assert client.parent is not None and client.parent.span_id == caller.get_span_context().span_id
+    assert served.parent is not None and served.parent.span_id == client.context.span_id
+    assert served.context.trace_id == caller.get_span_context().trace_id

@@ -6,6 +6,8 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -74,3 +76,14 @@ async def test_openapi_documents_metrics_as_text(api: httpx.AsyncClient) -> None
     spec = (await api.get("/openapi.json")).json()
     operation = spec["paths"]["/metrics"]["get"]
     assert list(operation["responses"]["200"]["content"]) == ["text/plain"]
+
+
+async def test_a_request_continues_the_callers_trace(api: httpx.AsyncClient, traced: InMemorySpanExporter) -> None:
+    caller = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    reply = await api.get("/v1/costs", headers={"Authorization": f"Bearer {KEY}", "traceparent": caller})
+    assert reply.status_code == 200
+    servers = [s for s in traced.get_finished_spans() if s.kind is SpanKind.SERVER]
+    [served] = [s for s in servers if (s.attributes or {}).get("http.target") == "/v1/costs"]
+    assert served.name == "HTTP GET"
+    assert f"{served.context.trace_id:032x}" == "0af7651916cd43dd8448eb211c80319c"
+    assert served.parent is not None and f"{served.parent.span_id:016x}" == "b7ad6b7169203331"
