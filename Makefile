@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup run test test-fast lint bench-ingest bench-nab bench-anomaly bench-forecast bench-optimizer bench-api bench-iac fuzz-api proto migrate clean compose-up check-deploy
+.PHONY: setup run test test-fast lint bench-ingest bench-nab bench-anomaly bench-forecast bench-optimizer bench-api bench-iac fuzz-api proto migrate clean compose-up check-deploy web
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or run: make PYTHON=python3 …)"; exit 1; }
@@ -17,7 +17,15 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 run: setup
+	@# The dashboard (web/) is built when missing or older than its sources, where npm exists.
+	@if command -v npm >/dev/null 2>&1; then \
+	  if [ ! -f web/dist/index.html ] || [ -n "$$(find web/src web/index.html web/package.json -newer web/dist/index.html)" ]; then \
+	    $(MAKE) web; fi; \
+	else echo "npm not found: the dashboard is not built (the API works without it)"; fi
 	$(VENV)/bin/outlay run
+
+web:
+	cd web && npm ci --no-audit --no-fund && npm run build
 
 test: setup
 	$(VENV)/bin/pytest -q -p no:cacheprovider --durations=20

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import Depends, FastAPI
@@ -48,6 +49,7 @@ from services.gateway.stream import (
     StreamHub,
 )
 from services.gateway.tenant_stores import TenantStores
+from services.gateway.web_app import DEFAULT_DIST, mount_web
 from services.gateway.webhooks.delivery import Deliverer, RetryPolicy, WebhookQueue
 from services.gateway.webhooks.events import EVENT_TYPES
 
@@ -68,6 +70,7 @@ def create_app(
     heartbeat_seconds: float = 15.0,
     client_queue_size: int = 256,
     probe_timeout: float = 2.0,
+    web_dist: Path = DEFAULT_DIST,
 ) -> FastAPI:
     """The FastAPI app. The lifespan opens the store engine and follows the ledger progress topic."""
     settings = settings or get_settings()
@@ -184,6 +187,7 @@ def create_app(
     app.include_router(stream_routes.router, dependencies=[Depends(auth)])  # each topic checks its own scope
     app.include_router(me_routes.router, dependencies=[Depends(auth)])  # any key: about itself
     app.include_router(graphql_router(auth), prefix="/graphql")  # each field checks its own scope
+    mount_web(app, web_dist)  # the dashboard at / (last: it answers only what no route above knows)
     _document_security(app)
     return app
 
