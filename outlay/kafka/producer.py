@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from types import TracebackType
 from typing import Protocol
@@ -62,6 +63,7 @@ class EventProducer:
 
     async def send(self, event: BaseModel) -> asyncio.Future[object]:
         """Queue one event; returns the delivery future (await it, or call flush)."""
+        self._count_out([event])
         if not tracing.enabled():
             return await self._send(event, None)
         with tracing.span(f"publish {topic_for(type(event)).name}", tracing.SpanKind.PRODUCER):
@@ -70,9 +72,12 @@ class EventProducer:
     async def _send(self, event: BaseModel, headers: list[tuple[str, bytes]] | None) -> asyncio.Future[object]:
         keyed: KeyedEvent = event  # type: ignore[assignment]
         value = keyed.model_dump_json().encode()
-        topic = topic_for(type(event)).name
-        metrics.count_events(self._client_id, topic, "out", 1)
-        return await self._producer.send(topic, value, key=keyed.key, headers=headers)
+        return await self._producer.send(topic_for(type(event)).name, value, key=keyed.key, headers=headers)
+
+    def _count_out(self, events: Iterable[BaseModel]) -> None:
+        """Messages sent, counted once per call and topic (not per message: sends are a hot path)."""
+        for topic, count in Counter(topic_for(type(event)).name for event in events).items():
+            metrics.count_events(self._client_id, topic, "out", count)
 
     async def send_batch(self, events: Sequence[BaseModel]) -> list[asyncio.Future[object]]:
         """Queue many events as whole record batches, one per (topic, partition).
@@ -93,10 +98,10 @@ class EventProducer:
     ) -> list[asyncio.Future[object]]:
         builders: dict[tuple[str, int], object] = {}
         futures: list[asyncio.Future[object]] = []
-        counts: dict[str, int] = {}
+        counts: Counter[str] = Counter()
         for event in events:
             topic = topic_for(type(event)).name
-            counts[topic] = counts.get(topic, 0) + 1
+            counts[topic] += 1
             keyed: KeyedEvent = event  # type: ignore[assignment]
             key = keyed.key
             partition = await self._partition(topic, key)
@@ -110,7 +115,7 @@ class EventProducer:
                 builder.append(key=key, value=value, timestamp=None, headers=headers)  # type: ignore[attr-defined]
         for (topic, partition), builder in builders.items():
             futures.append(await self._producer.send_batch(builder, topic, partition=partition))
-        for topic, count in counts.items():
+        for topic, count in counts.items():  # (counted here: the loop above already knows each topic)
             metrics.count_events(self._client_id, topic, "out", count)
         return futures
 
@@ -126,6 +131,8 @@ class EventProducer:
         return partition
 
     async def send_many(self, events: Iterable[BaseModel]) -> int:
+        events = list(events)
+        self._count_out(events)
         with tracing.span("publish many", tracing.SpanKind.PRODUCER):
             headers = tracing.kafka_headers() or None
             futures = [await self._send(event, headers) for event in events]

@@ -34,7 +34,7 @@ class TracingServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc
         if handler is None or handler.unary_unary is None or not tracing.enabled():
             return handler
         inner = handler.unary_unary
-        metadata = [(k, v) for k, v in details.invocation_metadata or () if isinstance(v, str)]
+        metadata = details.invocation_metadata
 
         async def traced(request: Any, context: grpc.aio.ServicerContext) -> Any:
             with tracing.server_span(f"grpc {details.method}", metadata):

@@ -47,9 +47,8 @@ class HttpMetricsMiddleware:
             await send(message)
 
         try:
-            headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope.get("headers", ())]
             # Span names stay few (the method); the path is an attribute.
-            with tracing.server_span(f"HTTP {scope['method']}", headers, **{"http.target": scope["path"]}):
+            with tracing.server_span(f"HTTP {scope['method']}", scope.get("headers"), **{"http.target": scope["path"]}):
                 await self.app(scope, receive, send_counting)
         finally:
             method = scope["method"] if scope["method"] in _METHODS else "other"

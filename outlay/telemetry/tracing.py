@@ -33,6 +33,9 @@ OTLP_ENDPOINT_ENV = "OTEL_EXPORTER_OTLP_ENDPOINT"
 TRACEPARENT = "traceparent"
 # aiokafka gives a sequence of pairs; faust a list, a mapping or None.
 KafkaHeaders = Sequence[tuple[str, bytes]] | Mapping[str, bytes] | None
+# Any header form a trace arrives in: Kafka's (bytes values), ASGI's (bytes names and values), HTTP's and
+# gRPC metadata's (text).
+Headers = Mapping[str, str | bytes] | Iterable[tuple[str | bytes, str | bytes]] | None
 
 _enabled = False
 
@@ -106,25 +109,29 @@ def tracer() -> trace.Tracer:
 
 def kafka_headers() -> list[tuple[str, bytes]]:
     """The current context as Kafka headers (none when tracing is off)."""
-    if not _enabled:
-        return []
-    carrier: dict[str, str] = {}
-    inject(carrier)
-    return [(key, value.encode()) for key, value in carrier.items()]
+    return [(key, value.encode()) for key, value in http_headers().items()]
 
 
-def _context_of(headers: KafkaHeaders) -> otel_context.Context | None:
-    if not headers:
-        return None
-    pairs = headers.items() if isinstance(headers, Mapping) else headers
-    carrier = {key: value.decode("latin-1") for key, value in pairs if key == TRACEPARENT}
-    if not carrier:
-        return None
-    return extract(carrier)
+def _text(value: str | bytes) -> str:
+    return value.decode("latin-1") if isinstance(value, bytes) else value
+
+
+def _carrier(headers: Headers) -> dict[str, str]:
+    """The `traceparent` among `headers`, in whichever form they come, as a carrier `extract` reads."""
+    pairs = headers.items() if isinstance(headers, Mapping) else headers or ()
+    for key, value in pairs:
+        if _text(key).lower() == TRACEPARENT:
+            return {TRACEPARENT: _text(value)}
+    return {}
+
+
+def _context_of(headers: Headers) -> otel_context.Context | None:
+    carrier = _carrier(headers)
+    return extract(carrier) if carrier else None
 
 
 @contextmanager
-def batch_span(name: str, message_headers: Iterable[KafkaHeaders], **attributes: Any) -> Iterator[Span | None]:
+def batch_span(name: str, message_headers: Iterable[Headers], **attributes: Any) -> Iterator[Span | None]:
     """A span for handling a batch of messages: a child of the first traced message's context, with links to
     the other traces in the batch. Yields None (and does nothing) when tracing is off."""
     if not _enabled:
@@ -172,29 +179,25 @@ def http_headers() -> dict[str, str]:
 
 
 @contextmanager
-def server_span(name: str, headers: Mapping[str, str] | Iterable[tuple[str, str]], **attributes: Any) -> Iterator[None]:
+def server_span(name: str, headers: Headers, **attributes: Any) -> Iterator[None]:
     """A server span continuing the caller's trace from its `traceparent` header, if any."""
     with _continued(name, headers, SpanKind.SERVER, attributes):
         yield
 
 
 @contextmanager
-def client_span(name: str, headers: Mapping[str, str] | Iterable[tuple[str, str]], **attributes: Any) -> Iterator[None]:
+def client_span(name: str, headers: Headers, **attributes: Any) -> Iterator[None]:
     """A client span continuing a trace saved earlier (a `traceparent` kept with queued work), if any."""
     with _continued(name, headers, SpanKind.CLIENT, attributes):
         yield
 
 
 @contextmanager
-def _continued(
-    name: str, headers: Mapping[str, str] | Iterable[tuple[str, str]], kind: SpanKind, attributes: dict[str, Any]
-) -> Iterator[None]:
+def _continued(name: str, headers: Headers, kind: SpanKind, attributes: dict[str, Any]) -> Iterator[None]:
     if not _enabled:
         yield
         return
-    items = headers.items() if isinstance(headers, Mapping) else headers
-    carrier = {key.lower(): value for key, value in items if key.lower() == TRACEPARENT}
-    with tracer().start_as_current_span(name, context=extract(carrier), kind=kind, attributes=attributes):
+    with tracer().start_as_current_span(name, context=_context_of(headers), kind=kind, attributes=attributes):
         yield
 
 

@@ -25,22 +25,19 @@ class InOrder:
         self._group = group
         self._offsets = GroupOffsets(bootstrap_servers, group)
         self._positions = ReadPositions()
-        self._read: set[TP] = set()
 
     def forget(self, partitions: Iterable[TP]) -> None:
         self._positions.forget(partitions)
-        self._read.difference_update(partitions)
 
     def record_lag(self) -> None:
         """Each partition read so far: its high watermark (as of the last fetch) minus the next offset to read."""
         lags = {}
-        for tp in self._read:
-            expected = self._positions.expected(tp)
+        for tp, expected in self._positions.positions():
             try:
                 highwater = self._app.consumer.highwater(tp)
             except Exception:  # no longer assigned (a rebalance under way): no figure this time
                 continue
-            if expected is not None and highwater is not None:
+            if highwater is not None:
                 lags[(tp.topic, tp.partition)] = highwater - expected
         metrics.record_consumer_lag(self._group, lags)
 
@@ -49,9 +46,7 @@ class InOrder:
 
     async def messages(self, events: Sequence[EventT]) -> list[KafkaMessage]:
         """The events' messages to process, in order: repeats left out, skipped ones read back in."""
-        partitions = {e.message.tp for e in events}
-        self._read |= partitions
-        await self._start(partitions)
+        await self._start({e.message.tp for e in events})
         found: list[KafkaMessage] = []
         for event in events:
             message = event.message

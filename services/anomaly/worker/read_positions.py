@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -34,8 +35,9 @@ class ReadPositions:
         for partition in partitions:
             self._next.pop(partition, None)
 
-    def expected(self, partition: Hashable) -> int | None:
-        return self._next.get(partition)
+    def positions(self) -> list[tuple[Any, int]]:
+        """Each partition read, with the next offset expected of it."""
+        return list(self._next.items())
 
     def admit(self, partition: Hashable, offset: int) -> range | None:
         """None for a repeat (pass it over); otherwise the offsets missing before this message (usually
