@@ -19,17 +19,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import typer
 import yaml
-from typer.main import get_command
 
+from outlay.deploy.cli_args import CLI_NAME, cli_problem
 from outlay.settings import Settings
 from outlay.settings_doc import LIBRARY_ENV, env_names, is_secret
 
 DEFAULT_ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = "docker-compose.yml"
 COLLECTOR_CONFIG = Path("deploy") / "otel-collector.yaml"
-CLI_NAME = "outlay"  # the image's ENTRYPOINT: a compose `command` is the arguments after it
 
 # The environment each third-party image documents (exact names, or prefixes ending in "_"), by image
 # repository. Outlay services may set only Settings' variables; these are the other images' own.
@@ -118,28 +116,6 @@ def outlay_service_problems(name: str, service: Mapping[str, Any], stages: set[s
     if target is not None and target not in stages:
         found.append(f"{name}: build target {target!r} is not a stage of the Dockerfile ({', '.join(sorted(stages))})")
     return found
-
-
-def cli_problem(args: list[str]) -> str | None:
-    """Why `outlay ARGS` would be refused, asking the typer app itself (None: it would run)."""
-    from outlay.cli.main import app  # the CLI imports much; only the compose check needs it
-
-    command: Any = get_command(app)
-    path = [CLI_NAME]
-    rest = list(args)
-    while (subcommands := getattr(command, "commands", None)) is not None:  # a group: the next word picks
-        if not rest:
-            return f"`{' '.join(path)}` needs one of: {', '.join(sorted(subcommands))}"
-        word = rest.pop(0)
-        if word not in subcommands:
-            return f"no command {word!r} in `{' '.join(path)}` (one of: {', '.join(sorted(subcommands))})"
-        command = subcommands[word]
-        path.append(word)
-    try:  # parse (never invoke) the leaf's arguments: choices such as the service name are checked here
-        command.make_context(" ".join(path), rest)
-    except typer.TyperException as exc:  # typer's click errors: usage, bad parameter, no such option
-        return str(exc.format_message()) if hasattr(exc, "format_message") else str(exc)
-    return None
 
 
 @lru_cache(maxsize=1)

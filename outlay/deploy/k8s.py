@@ -26,7 +26,6 @@ They apply in that order, which gives the same output as kustomize's for these f
 from __future__ import annotations
 
 import copy
-import inspect
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -36,6 +35,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from outlay.deploy.cli_args import cli_problem
+from outlay.settings_doc import env_names, is_secret
 
 Obj = dict[str, Any]
 
@@ -322,8 +324,6 @@ class CodeFacts:
     alias_of: dict[str, str]  # Settings field -> its environment variable
     defaults: dict[str, Any]  # Settings field -> default
     services: frozenset[str]  # `outlay services run NAME`
-    commands: frozenset[str]  # `outlay COMMAND`
-    service_options: frozenset[str]  # options of `outlay services run`
     probe_paths: frozenset[str]  # the gateway's probe routes
     secrets: frozenset[str]  # Settings fields that hold secrets
     topics: dict[str, int | None]  # topic name -> partitions (None: the deployment's default)
@@ -333,30 +333,22 @@ class CodeFacts:
 @lru_cache(maxsize=1)
 def code_facts() -> CodeFacts:
     # Imported here: the CLI and the gateway's routes are only needed when manifests are checked.
-    from outlay.cli.main import ServiceName, app, services_run
+    from outlay.cli.main import ServiceName
     from outlay.events.topics import TOPICS
     from outlay.settings import Settings
     from services.gateway.routes.health import router
 
-    aliases: set[str] = set()
-    alias_of: dict[str, str] = {}
-    for name, info in Settings.model_fields.items():
-        names = list(getattr(info.validation_alias, "choices", None) or []) or [info.alias or name.upper()]
-        aliases.update(str(n) for n in names)
-        alias_of[name] = str(names[0])
-    params = [p for p in inspect.signature(services_run).parameters if p != "name"]
+    names = {name: env_names(info) for name, info in Settings.model_fields.items()}
     return CodeFacts(
-        aliases=frozenset(aliases),
-        alias_of=alias_of,
+        aliases=frozenset(alias for aliases in names.values() for alias in aliases),
+        alias_of={name: aliases[0] for name, aliases in names.items()},
         defaults={name: info.default for name, info in Settings.model_fields.items()},
         services=frozenset(s.value for s in ServiceName),
-        commands=frozenset(c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands),
-        service_options=frozenset("--" + p.replace("_", "-") for p in params),
         probe_paths=frozenset(getattr(r, "path", "") for r in router.routes),
         topics={t.name: t.partitions for t in TOPICS},
         retention_ms={t.name: t.retention_ms for t in TOPICS},
         secrets=frozenset(SECRET_SETTINGS)
-        | {name for name, info in Settings.model_fields.items() if "SecretStr" in str(info.annotation)},
+        | {name for name, info in Settings.model_fields.items() if is_secret(info.annotation)},
     )
 
 
@@ -542,20 +534,12 @@ def _image_problems(container: Obj) -> Iterator[str]:
 
 
 def _command_problems(container: Obj) -> Iterator[str]:
-    facts = code_facts()
     args = [str(a) for a in container.get("args") or []]
     if "command" in container:
         yield "sets command: the image's entrypoint is `outlay`; give the CLI words as args"
-    if not args or (args[0] not in facts.commands and args[0] != "services"):
-        yield f"args {args} do not start with an `outlay` command ({', '.join(sorted(facts.commands))}, services)"
-        return
-    if args[0] == "services":
-        if len(args) < 3 or args[1] != "run" or args[2] not in facts.services:
-            yield f"args {args}: expected `services run NAME` with NAME one of {', '.join(sorted(facts.services))}"
-            return
-        for option in (a.split("=", 1)[0] for a in args[3:] if a.startswith("--")):
-            if option not in facts.service_options:
-                yield f"args: `outlay services run` has no option {option}"
+    problem = cli_problem(args)
+    if problem is not None:
+        yield f"args {args} are not an `outlay` command (`services run NAME`, `topics`, `migrate`, ...): {problem}"
 
 
 def _env_name_problems(container: Obj, config: dict[str, dict[str, str]]) -> Iterator[str]:

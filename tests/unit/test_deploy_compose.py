@@ -11,7 +11,8 @@ import pytest
 import yaml
 
 from outlay.deploy import compose
-from outlay.deploy.compose import cli_problem, docker_compose_config, host_port, image_problem, problems
+from outlay.deploy.cli_args import cli_problem
+from outlay.deploy.compose import docker_compose_config, host_port, image_problem, problems
 
 ROOT = Path(__file__).resolve().parents[2]
 
