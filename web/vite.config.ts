@@ -8,6 +8,7 @@ const api = process.env.OUTLAY_API_URL ?? "http://127.0.0.1:8000";
 export default defineConfig({
   plugins: [react()],
   build: { outDir: "dist", emptyOutDir: true },
-  server: { proxy: { "/v1": api, "/graphql": api } },
+  // ws: the live stream (WS /v1/stream) goes through the proxy too.
+  server: { proxy: { "/v1": { target: api, ws: true }, "/graphql": api } },
   test: { include: ["src/**/*.test.ts"], environment: "node" },
 });

@@ -1,14 +1,17 @@
 // Anomalies: the list, newest first, and a detail panel with expected vs. actual, root cause, impact and feedback.
 import { useEffect, useRef, useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import type { Anomaly, ApiClient, Verdict } from "./api";
-import { Empty, Failure, Loading } from "./States";
+import type { Anomaly, ApiClient, Me, Verdict } from "./api";
+import { lacks } from "./roles";
+import { Empty, Failure, Loading, NotAllowed, Outcome } from "./States";
 import { anomalyBars, describeSeries, VERDICTS } from "./anomalyShape";
 import { formatMoney } from "./shape";
 
-export function Anomalies({ client }: { client: ApiClient }) {
+export function Anomalies({ client, me }: { client: ApiClient; me?: Me }) {
   const [selected, setSelected] = useState<string | null>(null);
+  const readDenied = lacks(me?.scopes, "read:anomalies");
   const list = useQuery({
+    enabled: readDenied === null,
     queryKey: ["anomalies"],
     queryFn: () => client.anomalies({ status: "any", limit: 50 }),
     refetchInterval: 60_000,
@@ -18,7 +21,9 @@ export function Anomalies({ client }: { client: ApiClient }) {
   return (
     <section aria-labelledby="anomalies-title">
       <h2 id="anomalies-title">Anomalies</h2>
-      {list.isPending ? (
+      {me && readDenied ? (
+        <NotAllowed reason={readDenied} />
+      ) : list.isPending ? (
         <Loading what="anomalies" />
       ) : list.isError ? (
         <Failure what="anomalies" error={list.error} retry={() => void list.refetch()} />
@@ -46,7 +51,7 @@ export function Anomalies({ client }: { client: ApiClient }) {
             {list.data.next_cursor && <p className="help">Showing the newest {list.data.items.length}.</p>}
           </div>
           {current ? (
-            <Detail key={current.anomaly_id} anomaly={current} client={client} onClose={() => setSelected(null)} />
+            <Detail key={current.anomaly_id} anomaly={current} client={client} me={me} onClose={() => setSelected(null)} />
           ) : (
             <p className="state">Choose an anomaly to see its detail.</p>
           )}
@@ -56,7 +61,8 @@ export function Anomalies({ client }: { client: ApiClient }) {
   );
 }
 
-function Detail({ anomaly, client, onClose }: { anomaly: Anomaly; client: ApiClient; onClose: () => void }) {
+function Detail({ anomaly, client, me, onClose }: { anomaly: Anomaly; client: ApiClient; me: Me | undefined; onClose: () => void }) {
+  const denied = lacks(me?.scopes, "write:anomalies");
   const queries = useQueryClient();
   const feedback = useMutation({
     mutationFn: (verdict: Verdict) => client.anomalyFeedback(anomaly.anomaly_id, verdict),
@@ -111,12 +117,13 @@ function Detail({ anomaly, client, onClose }: { anomaly: Anomaly; client: ApiCli
       )}
       <h4>Feedback</h4>
       <p className="help">{anomaly.feedback ? `Given: ${anomaly.feedback.replace("_", " ")}` : "None given yet."}</p>
-      <div className="actions" role="group" aria-label="Feedback">
+      <div className="actions" role="group" aria-label="Feedback" aria-describedby={denied ? "feedback-denied" : undefined}>
         {VERDICTS.map((v) => (
           <button
             key={v.verdict}
             type="button"
-            disabled={feedback.isPending}
+            disabled={feedback.isPending || denied !== null}
+            title={denied ?? undefined}
             aria-pressed={anomaly.feedback === v.verdict}
             onClick={() => feedback.mutate(v.verdict)}
           >
@@ -124,8 +131,13 @@ function Detail({ anomaly, client, onClose }: { anomaly: Anomaly; client: ApiCli
           </button>
         ))}
       </div>
+      {denied && (
+        <p id="feedback-denied" className="help" data-testid="not-allowed">
+          Feedback: {denied}
+        </p>
+      )}
       {feedback.isPending && <p className="state" role="status">Sending…</p>}
-      {feedback.isError && <Failure what="the feedback" error={feedback.error} />}
+      {feedback.isError && <Outcome pending={false} error={feedback.error} />}
       {feedback.isSuccess && <p className="state" role="status">Thanks: the detector has the verdict.</p>}
     </article>
   );

@@ -1,9 +1,10 @@
 // Overview: this month vs. last, daily cost, forecast to month end with its interval, budgets.
-import { useMemo, type ReactNode } from "react";
+import { useEffect, useMemo, type ReactNode } from "react";
 import { useQuery } from "@tanstack/react-query";
-import type { ApiClient, CostForecast } from "./api";
+import type { ApiClient, CostForecast, Me } from "./api";
+import { lacks } from "./roles";
 import { LineChart, type Line } from "./Chart";
-import { Empty, Failure, Loading } from "./States";
+import { Empty, Failure, Loading, NotAllowed } from "./States";
 import {
   chartSeries,
   dailyCosts,
@@ -15,14 +16,28 @@ import {
   monthSummary,
 } from "./shape";
 
-export function Overview({ client }: { client: ApiClient }) {
+export function Overview({ client, me, lastTickAt = null }: { client: ApiClient; me: Me | undefined; lastTickAt?: number | null }) {
   const bounds = useMemo(() => monthBounds(new Date()), []);
+  // Only what the key may read is asked for (a refused request would be a console error); the scopes come first.
+  const costsDenied = lacks(me?.scopes, "read:costs");
+  const forecastsDenied = lacks(me?.scopes, "read:forecasts");
   const costs = useQuery({
+    enabled: costsDenied === null,
     queryKey: ["costs", bounds.lastStart, bounds.nextStart],
     queryFn: () => client.costs({ start: bounds.lastStart, end: bounds.nextStart, granularity: "day" }),
-    refetchInterval: 60_000,
+    // While the stream delivers minutes, each one refreshes the figures (the gateway caches the answer); else poll.
+    refetchInterval: lastTickAt === null ? 60_000 : false,
   });
-  const forecasts = useQuery({ queryKey: ["forecasts", "total"], queryFn: () => client.forecasts("total"), retry: false });
+  const { refetch } = costs;
+  useEffect(() => {
+    if (lastTickAt !== null) void refetch();
+  }, [lastTickAt, refetch]);
+  const forecasts = useQuery({
+    queryKey: ["forecasts", "total"],
+    queryFn: () => client.forecasts("total"),
+    retry: false,
+    enabled: forecastsDenied === null,
+  });
 
   const currency = costs.data ? mainCurrency(costs.data) : null;
   const days = useMemo(() => (costs.data && currency ? dailyCosts(costs.data, currency) : null), [costs.data, currency]);
@@ -31,7 +46,9 @@ export function Overview({ client }: { client: ApiClient }) {
   return (
     <section aria-labelledby="overview-title">
       <h2 id="overview-title">Overview</h2>
-      {costs.isPending ? (
+      {me && costsDenied ? (
+        <NotAllowed reason={`Costs: ${costsDenied}`} />
+      ) : costs.isPending ? (
         <Loading what="costs" />
       ) : costs.isError ? (
         <Failure what="costs" error={costs.error} retry={() => void costs.refetch()} />
@@ -41,12 +58,13 @@ export function Overview({ client }: { client: ApiClient }) {
         <Spend days={days} currency={currency} forecast={forecast} bounds={bounds} />
       )}
       <ForecastCard
+        denied={me ? forecastsDenied : null}
         pending={forecasts.isPending}
         error={forecasts.isError ? forecasts.error : null}
         forecast={forecast}
         currency={currency}
       />
-      <Budgets client={client} />
+      <Budgets client={client} me={me} />
     </section>
   );
 }
@@ -98,14 +116,16 @@ function Spend({ days, currency, forecast, bounds }: {
   );
 }
 
-function ForecastCard({ pending, error, forecast, currency }: {
+function ForecastCard({ denied, pending, error, forecast, currency }: {
+  denied: string | null;
   pending: boolean;
   error: unknown;
   forecast: CostForecast | null;
   currency: string | null;
 }) {
   let body: ReactNode;
-  if (pending) body = <Loading what="the forecast" />;
+  if (denied) body = <NotAllowed reason={denied} />;
+  else if (pending) body = <Loading what="the forecast" />;
   else if (error || !forecast || !currency) {
     body = (
       <p className="state unavailable">
@@ -134,15 +154,23 @@ function ForecastCard({ pending, error, forecast, currency }: {
   );
 }
 
-function Budgets({ client }: { client: ApiClient }) {
-  const budgets = useQuery({ queryKey: ["budgets"], queryFn: () => client.budgets() });
-  const variance = useQuery({ queryKey: ["budgets", "variance"], queryFn: () => client.budgetVariance(), retry: false });
+function Budgets({ client, me }: { client: ApiClient; me: Me | undefined }) {
+  const denied = lacks(me?.scopes, "read:budgets");
+  const budgets = useQuery({ queryKey: ["budgets"], queryFn: () => client.budgets(), enabled: denied === null });
+  const variance = useQuery({
+    queryKey: ["budgets", "variance"],
+    queryFn: () => client.budgetVariance(),
+    retry: false,
+    enabled: denied === null,
+  });
   const statusOf = new Map((variance.data?.budgets ?? []).map((s) => [s.budget_id, s]));
 
   return (
     <section aria-labelledby="budgets-title">
       <h3 id="budgets-title">Budgets</h3>
-      {budgets.isPending ? (
+      {me && denied ? (
+        <NotAllowed reason={denied} />
+      ) : budgets.isPending ? (
         <Loading what="budgets" />
       ) : budgets.isError ? (
         <Failure what="budgets" error={budgets.error} retry={() => void budgets.refetch()} />

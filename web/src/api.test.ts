@@ -7,12 +7,12 @@ function reply(status: number, body: unknown, statusText = ""): Response {
 
 function mockFetch(...responses: (Response | Error)[]) {
   const calls: { url: string; init: RequestInit }[] = [];
-  const impl = vi.fn(async (url: RequestInfo | URL, init?: RequestInit) => {
-    calls.push({ url: String(url), init: init ?? {} });
+  const impl = vi.fn((url: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+    calls.push({ url: url instanceof Request ? url.url : url.toString(), init: init ?? {} });
     const next = responses.shift();
-    if (!next) throw new Error("no response left");
-    if (next instanceof Error) throw next;
-    return next;
+    if (!next) return Promise.reject(new Error("no response left"));
+    if (next instanceof Error) return Promise.reject(next);
+    return Promise.resolve(next);
   });
   return { impl: impl as unknown as typeof fetch, calls };
 }
@@ -75,4 +75,60 @@ describe("createClient", () => {
     const { impl } = mockFetch(new TypeError("Failed to fetch"));
     await expect(createClient("k", impl).me()).rejects.toMatchObject({ status: 0 });
   });
+
+  it("puts dimension and tag filters in the costs query", async () => {
+    const { impl, calls } = mockFetch(reply(200, { rows: [] }));
+    await createClient("k", impl).costs({
+      start: "2026-11-30T17:00:00Z",
+      end: "2026-11-30T18:00:00Z",
+      granularity: "minute",
+      group_by: ["tag:team"],
+      filters: { service: ["AWS Lambda", "Amazon S3"] },
+      tag: ["env:prod"],
+    });
+    expect(calls[0]?.url).toBe(
+      "/v1/costs?granularity=minute&start=2026-11-30T17%3A00%3A00Z&end=2026-11-30T18%3A00%3A00Z&group_by=tag%3Ateam&tag=env%3Aprod&service=AWS+Lambda&service=Amazon+S3",
+    );
+  });
+
+  it("takes an empty 204 or 202 answer as done", async () => {
+    const { impl, calls } = mockFetch(new Response(null, { status: 204 }), new Response(null, { status: 202 }));
+    const client = createClient("k", impl);
+    await expect(client.revokeKey("abc")).resolves.toBeUndefined();
+    await expect(client.pingWebhook("w/1")).resolves.toBeUndefined();
+    expect(calls.map((c) => [c.init.method, c.url])).toEqual([
+      ["DELETE", "/v1/keys/abc"],
+      ["POST", "/v1/webhooks/w%2F1/ping"],
+    ]);
+  });
+
+  it("asks for a plan's approval and decides it on the plan's routes", async () => {
+    const { impl, calls } = mockFetch(reply(200, { plan_id: "p1" }), reply(202, { plan_id: "p1", decision: "approve" }));
+    const client = createClient("k", impl);
+    await client.requestApproval("p1");
+    await client.decidePlan("p1", "approve", "agreed");
+    expect(calls.map((c) => [c.init.method, c.url, c.init.body])).toEqual([
+      ["POST", "/v1/plans/p1/request-approval", '{"comment":""}'],
+      ["POST", "/v1/plans/p1/approve", '{"comment":"agreed"}'],
+    ]);
+  });
+
+  it("makes a key and reads its secret from the answer", async () => {
+    const { impl, calls } = mockFetch(reply(201, { key_id: "k2", name: "ci", key: "olk_secret" }));
+    const made = await createClient("k", impl).createKey({ name: "ci", role: "viewer" });
+    expect(made.key).toBe("olk_secret");
+    expect(calls[0]?.init.body).toBe('{"name":"ci","role":"viewer"}');
+  });
+
+  it("changes a member with PATCH and a policy with PUT", async () => {
+    const { impl, calls } = mockFetch(reply(200, {}), reply(200, {}));
+    const client = createClient("k", impl);
+    await client.updateUser("u1", { disabled: true });
+    await client.replacePolicy("p1", { name: "n", rule: { kind: "required_tags", keys: ["team"] }, enabled: false });
+    expect(calls.map((c) => [c.init.method, c.url])).toEqual([
+      ["PATCH", "/v1/users/u1"],
+      ["PUT", "/v1/policies/p1"],
+    ]);
+  });
 });
+

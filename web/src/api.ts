@@ -27,6 +27,36 @@ export interface CostsParams {
   granularity?: "minute" | "hour" | "day";
   group_by?: string[];
   metric?: "billed" | "effective" | "list";
+  /** Keep only these values of a dimension (service, region, cost_kind, ...): repeated for OR. */
+  filters?: Record<string, string[]>;
+  /** Tag filters KEY:VALUE. */
+  tag?: string[];
+}
+
+export interface Dimensions {
+  start: string;
+  end: string;
+  dimensions: Record<string, string[]>;
+  tags: Record<string, string[]>;
+  limit: number;
+}
+
+export interface ReconciliationRow {
+  day: string;
+  service: string;
+  currency: string;
+  estimated: Money;
+  billed: Money;
+  difference: Money;
+  difference_pct: string | null;
+}
+
+export interface Reconciliation {
+  start: string;
+  end: string;
+  metric: string;
+  rows: ReconciliationRow[];
+  totals: { currency: string; estimated: Money; billed: Money; difference: Money; difference_pct: string | null }[];
 }
 
 export interface Bounds {
@@ -56,18 +86,33 @@ export interface CostForecast {
   month_end: ForecastTotal;
 }
 
-export interface Budget {
-  budget_id: string;
+export interface Threshold {
+  basis: "actual" | "forecast";
+  percent: string | number;
+}
+
+export interface BudgetInput {
   name: string;
   scope: string;
   amount: Money;
   currency: string;
-  period: string;
+  period: "monthly" | "custom";
+  start?: string | null;
+  end?: string | null;
+  thresholds?: Threshold[];
+}
+
+export interface Budget extends BudgetInput {
+  budget_id: string;
+  created_at?: string;
 }
 
 export interface BudgetStatus {
   budget_id: string;
   name: string;
+  scope: string;
+  period_start: string;
+  period_end: string;
   currency: string;
   amount: Money;
   actual_to_date: Money;
@@ -99,6 +144,166 @@ export interface Anomaly {
   alerted: boolean;
   feedback: Verdict | null;
   feedback_at: string | null;
+}
+
+export type PlanStatus =
+  | "proposed"
+  | "approved"
+  | "applying"
+  | "applied"
+  | "rolled_back"
+  | "failed"
+  | "rejected"
+  | "superseded"
+  | "expired";
+
+export interface Recommendation {
+  recommendation_id: string;
+  region: string;
+  kind: string;
+  resource_id: string;
+  summary: string;
+  monthly_saving: Money;
+  confidence: number;
+  risk: string;
+  current: string | null;
+  proposed: string | null;
+  evidence: Record<string, unknown>;
+  plan_id: string | null;
+  found_at: string;
+}
+
+export interface Recommendations {
+  recommendations: Recommendation[];
+  total_monthly_saving: Money;
+  currency: string;
+  next_cursor: string | null;
+}
+
+export interface PlannedChange {
+  resource_id: string;
+  kind: string;
+  summary: string;
+  monthly_saving: Money;
+  risk: string;
+}
+
+export interface Plan {
+  plan_id: string;
+  status: PlanStatus;
+  region: string;
+  title: string;
+  changes: PlannedChange[];
+  monthly_saving: Money;
+  currency: string;
+  risk: string;
+  requires_approval: boolean;
+  approval_reasons: string[];
+  reason: string;
+  decided_by: string | null;
+  decided_at: string | null;
+  requested_by: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface Savings {
+  achieved_monthly: Money;
+  applied_plans: number;
+  measured_monthly: Money;
+  measured_plans: number;
+  available_monthly: Money;
+  available_plans: number;
+  recommended_monthly: Money;
+  currency: string;
+}
+
+export interface Decision {
+  plan_id: string;
+  decision: "approve" | "reject";
+  accepted_at: string;
+  detail: string;
+}
+
+export type PolicyKind = "required_tags" | "allowed_instance_families" | "anomaly_impact" | "budget_ceiling" | "auto_apply";
+
+export interface PolicyInput {
+  name: string;
+  rule: { kind: PolicyKind } & Record<string, unknown>;
+  enabled: boolean;
+}
+
+export interface Policy extends PolicyInput {
+  policy_id: string;
+  kind: PolicyKind;
+  version: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export type WebhookEvent = "anomaly" | "budget_alert" | "plan" | "policy_violation";
+
+export interface WebhookInput {
+  url: string;
+  events: WebhookEvent[];
+  filters?: Record<string, unknown>;
+  description?: string;
+  format?: "outlay" | "slack" | "teams";
+}
+
+export interface Webhook {
+  webhook_id: string;
+  url: string;
+  events: string[];
+  filters: Record<string, unknown>;
+  description: string;
+  format: string;
+  created_at: string;
+}
+
+export interface Delivery {
+  delivery_id: number;
+  event_type: string;
+  status: "pending" | "sending" | "delivered" | "dead";
+  attempts: number;
+  next_attempt_at: string;
+  last_status_code: number | null;
+  last_error: string;
+  created_at: string;
+  delivered_at: string | null;
+}
+
+export interface ApiKey {
+  key_id: string;
+  name: string;
+  scopes: string[];
+  created_by: string;
+  created_at: string;
+  expires_at: string | null;
+  revoked_at: string | null;
+  user_id: string | null;
+}
+
+/** A key as made: the secret (`key`) is in this answer only, never again. */
+export interface NewApiKey extends ApiKey {
+  key: string;
+}
+
+export interface KeyInput {
+  name: string;
+  scopes?: string[];
+  role?: string;
+  user_id?: string;
+  expires_at?: string;
+}
+
+export interface User {
+  user_id: string;
+  email: string;
+  name: string;
+  role: string;
+  created_at: string;
+  disabled_at: string | null;
 }
 
 export interface Me {
@@ -144,7 +349,7 @@ async function problemMessage(response: Response): Promise<string> {
 }
 
 export function createClient(apiKey: string, fetchImpl: typeof fetch = (...args) => fetch(...args)) {
-  async function request<T>(method: "GET" | "POST", path: string, body?: unknown): Promise<T> {
+  async function request<T>(method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE", path: string, body?: unknown): Promise<T> {
     const headers: Record<string, string> = { Authorization: `Bearer ${apiKey}`, Accept: "application/json" };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     let response: Response;
@@ -158,21 +363,58 @@ export function createClient(apiKey: string, fetchImpl: typeof fetch = (...args)
       throw new ApiError(0, `The API is not reachable (${error instanceof Error ? error.message : String(error)})`);
     }
     if (!response.ok) throw new ApiError(response.status, await problemMessage(response));
-    return (await response.json()) as T;
+    // 202 Accepted and 204 No Content may carry no body.
+    const text = await response.text();
+    return (text ? JSON.parse(text) : undefined) as T;
   }
 
   return {
     me: () => request<Me>("GET", "/v1/me"),
-    costs: (params: CostsParams) =>
-      request<CostsResponse>("GET", `/v1/costs${queryString({ granularity: "day", ...params })}`),
+    costs: ({ filters, ...params }: CostsParams) =>
+      request<CostsResponse>("GET", `/v1/costs${queryString({ granularity: "day", ...params, ...filters })}`),
+    dimensions: (start: string, end: string) =>
+      request<Dimensions>("GET", `/v1/costs/dimensions${queryString({ start, end })}`),
+    reconciliation: (start: string, end: string) =>
+      request<Reconciliation>("GET", `/v1/costs/reconciliation${queryString({ start, end })}`),
     forecasts: (scope = "total") =>
       request<{ forecasts: CostForecast[] }>("GET", `/v1/forecasts${queryString({ scope })}`),
-    budgets: () => request<{ budgets: Budget[]; next_cursor: string | null }>("GET", "/v1/budgets"),
+    budgets: () => request<{ budgets: Budget[]; next_cursor: string | null }>("GET", "/v1/budgets?limit=500"),
+    createBudget: (budget: BudgetInput) => request<Budget>("POST", "/v1/budgets", budget),
+    deleteBudget: (budgetId: string) => request<undefined>("DELETE", `/v1/budgets/${encodeURIComponent(budgetId)}`),
     budgetVariance: () => request<{ budgets: BudgetStatus[] }>("GET", "/v1/budgets/variance"),
     anomalies: (query: { status?: "open" | "closed" | "any"; limit?: number; cursor?: string } = {}) =>
       request<{ items: Anomaly[]; next_cursor: string | null }>("GET", `/v1/anomalies${queryString(query)}`),
     anomalyFeedback: (anomalyId: string, verdict: Verdict) =>
       request<Anomaly>("POST", `/v1/anomalies/${encodeURIComponent(anomalyId)}/feedback`, { verdict }),
+    recommendations: () => request<Recommendations>("GET", "/v1/recommendations?limit=100"),
+    plans: (status?: PlanStatus) => request<{ plans: Plan[]; next_cursor: string | null }>("GET", `/v1/plans${queryString({ status, limit: 100 })}`),
+    requestApproval: (planId: string, comment = "") =>
+      request<Plan>("POST", `/v1/plans/${encodeURIComponent(planId)}/request-approval`, { comment }),
+    decidePlan: (planId: string, decision: "approve" | "reject", comment = "") =>
+      request<Decision>("POST", `/v1/plans/${encodeURIComponent(planId)}/${decision}`, { comment }),
+    savings: () => request<Savings>("GET", "/v1/savings"),
+    policies: () => request<{ policies: Policy[]; next_cursor: string | null }>("GET", "/v1/policies?limit=500"),
+    createPolicy: (policy: PolicyInput) => request<Policy>("POST", "/v1/policies", policy),
+    replacePolicy: (policyId: string, policy: PolicyInput) =>
+      request<Policy>("PUT", `/v1/policies/${encodeURIComponent(policyId)}`, policy),
+    deletePolicy: (policyId: string) => request<undefined>("DELETE", `/v1/policies/${encodeURIComponent(policyId)}`),
+    webhooks: () => request<{ webhooks: Webhook[]; next_cursor: string | null }>("GET", "/v1/webhooks?limit=500"),
+    createWebhook: (hook: WebhookInput) => request<Webhook & { secret: string }>("POST", "/v1/webhooks", hook),
+    deleteWebhook: (webhookId: string) => request<undefined>("DELETE", `/v1/webhooks/${encodeURIComponent(webhookId)}`),
+    pingWebhook: (webhookId: string) => request<undefined>("POST", `/v1/webhooks/${encodeURIComponent(webhookId)}/ping`),
+    deliveries: (webhookId: string, limit = 5) =>
+      request<{ deliveries: Delivery[]; next_cursor: string | null }>(
+        "GET",
+        `/v1/webhooks/${encodeURIComponent(webhookId)}/deliveries${queryString({ limit })}`,
+      ),
+    keys: () => request<{ keys: ApiKey[]; next_cursor: string | null }>("GET", "/v1/keys?limit=500"),
+    createKey: (key: KeyInput) => request<NewApiKey>("POST", "/v1/keys", key),
+    createOwnKey: (name: string) => request<NewApiKey>("POST", "/v1/me/keys", { name }),
+    revokeKey: (keyId: string) => request<undefined>("DELETE", `/v1/keys/${encodeURIComponent(keyId)}`),
+    users: () => request<{ users: User[]; next_cursor: string | null }>("GET", "/v1/users?limit=500"),
+    createUser: (user: { email: string; name: string; role: string }) => request<User>("POST", "/v1/users", user),
+    updateUser: (userId: string, patch: { role?: string; disabled?: boolean }) =>
+      request<User>("PATCH", `/v1/users/${encodeURIComponent(userId)}`, patch),
   };
 }
 

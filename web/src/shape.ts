@@ -12,6 +12,13 @@ export function toNanos(money: Money): bigint {
   return negative ? -nanos : nanos;
 }
 
+/** Nano-units as an exact decimal string with 9 places ("12.500000000"), as the API writes money. */
+export function nanosText(nanos: bigint): Money {
+  const negative = nanos < 0n;
+  const abs = negative ? -nanos : nanos;
+  return `${negative ? "-" : ""}${abs / NANOS}.${(abs % NANOS).toString().padStart(9, "0")}`;
+}
+
 export function nanosToNumber(nanos: bigint): number {
   return Number(nanos) / 1e9;
 }
