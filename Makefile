@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup run test test-fast lint bench-ingest bench-nab bench-anomaly bench-forecast bench-optimizer bench-api bench-iac fuzz-api proto migrate clean compose-up check-deploy web
+.PHONY: setup run test test-fast lint bench-ingest bench-nab bench-anomaly bench-forecast bench-optimizer bench-api bench-iac bench-nlq bench-web fuzz-api proto migrate clean compose-up check-deploy web vsix
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or run: make PYTHON=python3 …)"; exit 1; }
@@ -26,6 +26,10 @@ run: setup
 
 web:
 	cd web && npm ci --no-audit --no-fund && npm run build
+
+# The VS Code extension (ide/vscode) as ide/vscode/outlay-vscode.vsix: `code --install-extension` it (docs/ide.md).
+vsix:
+	cd ide/vscode && npm ci --no-audit --no-fund && npx vsce package --skip-license --out outlay-vscode.vsix
 
 test: setup
 	$(VENV)/bin/pytest -q -p no:cacheprovider --durations=20
@@ -58,6 +62,16 @@ bench-api: setup
 # IaC estimates against the peer's goldens (shared/data/iac_infracost), and a 2,000-resource plan timed.
 bench-iac: setup
 	$(PY) -m bench.iac
+
+# The dashboard built (npm ci when node_modules is missing or stale, the build when web/dist is), then in headless
+# chromium: the overview's first spend figure (median of cold loads) and the gzip size of the JavaScript it loads,
+# against a static page with no JS served by the same gateway.
+bench-web: setup
+	$(PY) -m bench.web
+
+# The offline question parser on tests/fixtures/ask/phrasings.yaml: per-shape accuracy and a last line of JSON.
+bench-nlq: setup
+	$(PY) -m bench.nlq
 
 # schemathesis over every REST route against the real PostgreSQL; exits non-zero on any failure.
 fuzz-api: setup

@@ -122,6 +122,36 @@ class Settings(BaseSettings):
         alias="OUTLAY_GATEWAY_ANOMALY_GROUP",
         description="Consumer group that stores anomaly updates for the API.",
     )
+    # Asking in plain English (POST /v1/ask, `outlay ask`): an LLM turns questions into the structured query when a
+    # provider and its key are set; without them (or when its reply is unusable) the offline parser does.
+    llm_provider: Literal["anthropic", "openai"] | None = Field(
+        default=None,
+        alias="OUTLAY_LLM_PROVIDER",
+        description="LLM for `POST /v1/ask`: anthropic (Messages API) or openai (any OpenAI-compatible chat completions API). Unset: the offline parser only.",
+    )
+    # The provider's key (a secret: from the environment only, never logged).
+    llm_api_key: SecretStr | None = Field(
+        default=None,
+        alias="OUTLAY_LLM_API_KEY",
+        description="The LLM provider's API key (from the environment only, never logged). Unset: the offline parser only.",
+    )
+    llm_base_url: str | None = Field(
+        default=None,
+        alias="OUTLAY_LLM_BASE_URL",
+        description="The LLM API's base URL (unset: https://api.anthropic.com or https://api.openai.com/v1); e.g. a local OpenAI-compatible server.",
+    )
+    llm_model: str | None = Field(
+        default=None,
+        alias="OUTLAY_LLM_MODEL",
+        description="The LLM model (unset: claude-3-5-haiku-latest or gpt-4o-mini).",
+    )
+    llm_timeout_s: float = Field(
+        default=20.0,
+        gt=0,
+        le=300,
+        alias="OUTLAY_LLM_TIMEOUT_S",
+        description="Seconds to wait for the LLM before answering with the offline parser.",
+    )
     # AWS: endpoint override for moto / LocalStack; credentials come from boto3's normal chain.
     aws_endpoint_url: str | None = Field(
         default=None,

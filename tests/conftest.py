@@ -79,7 +79,8 @@ async def store_url(pg_url: str) -> str:
     conn = await asyncpg.connect(pg_url.replace("+asyncpg", ""))
     await conn.execute(
         "TRUNCATE usage_records, cost_rollups, cost_rollups_service, ingest_checkpoints, anomalies, budgets, plans, recommendations,"
-        " audit_events, synced_prices, utilization_5m, api_keys, webhooks, webhook_deliveries, tenants, users, policies"
+        " audit_events, synced_prices, utilization_5m, api_keys, webhooks, webhook_deliveries, tenants, users, policies,"
+        " allocation_rules, business_metrics"
         " RESTART IDENTITY"
     )
     await conn.close()

@@ -42,6 +42,7 @@ def default_services(backfill_days: int, live_source: str) -> list[ServiceSpec]:
         ServiceSpec("anomaly", ()),
         ServiceSpec("forecast", ()),
         ServiceSpec("optimizer", ()),
+        ServiceSpec("metrics", ()),  # business figures for unit economics
         ServiceSpec(live_source, ("--backfill-days", str(backfill_days))),
     ]
 

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from outlay.cli.allocation_command import allocation_app
 from outlay.settings import get_settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Outlay: FinOps for AWS, developer first.")
@@ -19,8 +20,26 @@ services_app = typer.Typer(no_args_is_help=True, help="Run one Outlay service in
 app.add_typer(services_app, name="services")
 pricing_app = typer.Typer(no_args_is_help=True, help="The price catalogue: refresh it from AWS, look prices up.")
 app.add_typer(pricing_app, name="pricing")
+app.add_typer(allocation_app, name="allocation")
 console = Console()
 err = Console(stderr=True)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from outlay import __version__
+
+        print(f"outlay {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    pass
 
 
 class ServiceName(StrEnum):
@@ -31,6 +50,7 @@ class ServiceName(StrEnum):
     GATEWAY = "gateway"
     GENERATOR = "generator"
     METERING = "metering"
+    METRICS = "metrics"  # business figures (outlay.business_metrics.v1) into the store
 
 
 class CostGranularity(StrEnum):
@@ -205,6 +225,28 @@ def costs(
         print(rendered)  # plain stdout so JSON/Markdown can be piped
     else:
         console.print(rendered)
+
+
+class AskFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+
+
+@app.command("ask")
+def ask_command(
+    question: Annotated[str, typer.Argument(help='e.g. "top 5 services by cost growth this month"')],
+    output: Annotated[AskFormat, typer.Option("--format", help="table or json.")] = AskFormat.TABLE,
+    api_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="OUTLAY_API_URL", help="Ask this Outlay API (key: OUTLAY_API_KEY); unset: the local store."
+        ),
+    ] = None,
+) -> None:
+    """Ask about cost in plain English: numbers, a short explanation and the query run (exit 1: cannot answer)."""
+    from outlay.cli.ask_command import run_ask
+
+    raise typer.Exit(run_ask(question, api_url, output.value, console, err))
 
 
 PathArg = Annotated[

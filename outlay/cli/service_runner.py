@@ -73,6 +73,10 @@ def run_service(name: str, backfill_days: int = 30, speedup: float = 1.0) -> Non
             from services.optimizer.main import run as run_optimizer
 
             asyncio.run(run_optimizer(settings))
+        elif name == "metrics":
+            from services.metrics.main import run as run_metrics
+
+            asyncio.run(run_metrics(settings))
         elif name == "gateway":
             from services.gateway.main import serve
 

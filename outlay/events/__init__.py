@@ -2,6 +2,7 @@
 
 from outlay.events.anomaly import AnomalyDirection, AnomalyFeedback, CostAnomaly, FeedbackVerdict, Severity
 from outlay.events.budget_alert import BudgetAlert
+from outlay.events.business_metric import BusinessMetric
 from outlay.events.dead_letter import DeadLetter
 from outlay.events.forecast import CostForecast, ForecastBasis, ForecastDay, ForecastTotal
 from outlay.events.ledger_progress import LedgerProgress
@@ -17,6 +18,7 @@ __all__ = [
     "AnomalyDirection",
     "AnomalyFeedback",
     "BudgetAlert",
+    "BusinessMetric",
     "CostAnomaly",
     "CostForecast",
     "CostKind",

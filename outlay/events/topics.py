@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from outlay.events.anomaly import AnomalyFeedback, CostAnomaly
 from outlay.events.budget_alert import BudgetAlert
+from outlay.events.business_metric import BusinessMetric
 from outlay.events.dead_letter import DeadLetter
 from outlay.events.forecast import CostForecast
 from outlay.events.ledger_progress import LedgerProgress
@@ -45,6 +46,10 @@ BUDGET_ALERTS = Topic("outlay.budget_alerts.v1", BudgetAlert, "budget_id", reten
 PLANS = Topic("outlay.plans.v1", ActionPlan, "plan_id", retention_days=30)
 PLAN_DECISIONS = Topic("outlay.plan_decisions.v1", PlanDecision, "plan_id", retention_days=30)  # outlives approvals
 POLICY_VIOLATIONS = Topic("outlay.policy_violations.v1", PolicyViolation, "policy_id", retention_days=30)
+# Business figures are few and replayable from the sender; 30 days lets a new sink catch up a month.
+BUSINESS_METRICS = Topic(
+    "outlay.business_metrics.v1", BusinessMetric, "tenant_id|name|dimension=dimension_value", retention_days=30
+)
 
 TOPICS: tuple[Topic, ...] = (
     USAGE,
@@ -58,6 +63,7 @@ TOPICS: tuple[Topic, ...] = (
     PLANS,
     PLAN_DECISIONS,
     POLICY_VIOLATIONS,
+    BUSINESS_METRICS,
 )
 
 

@@ -485,3 +485,38 @@ class PolicyRow(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime())
 
     __table_args__ = (Index("ix_policies_tenant_kind", "tenant_id", "kind"),)
+
+
+class BusinessMetricRow(Base):
+    """One business figure (`outlay.business_metrics.v1`) of a tenant for one hour or day: the same id sent again
+    replaces its figure, so a replay writes nothing twice. `dimension` and `dimension_value` are '' for the total."""
+
+    __tablename__ = "business_metrics"
+
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True, default=DEFAULT_TENANT)
+    metric_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    grain: Mapped[str] = mapped_column(String(8))  # hour | day
+    period_start: Mapped[datetime] = mapped_column(DateTime())
+    period_end: Mapped[datetime] = mapped_column(DateTime())
+    value: Mapped[Any] = mapped_column(Numeric(38, 9, asdecimal=True))
+    currency: Mapped[str] = mapped_column(String(3), default="")
+    dimension: Mapped[str] = mapped_column(String(16), default="")
+    dimension_value: Mapped[str] = mapped_column(String(256), default="")
+    updated_at: Mapped[datetime] = mapped_column(DateTime())
+
+    # The unit-economics queries read one tenant's figures of one name over a period.
+    __table_args__ = (Index("ix_business_metrics_tenant_name_period", "tenant_id", "name", "period_start"),)
+
+
+class AllocationRulesRow(Base):
+    """One version of a tenant's allocation rules (`outlay.allocation.rules`): a change adds a version, never edits
+    one, so any period can be re-run under the rules of any day and the trail shows who changed what."""
+
+    __tablename__ = "allocation_rules"
+
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True, default=DEFAULT_TENANT)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rules: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime())

@@ -27,7 +27,9 @@ from services.gateway.forecasts.client import ForecastClient
 from services.gateway.graphql.router import graphql_router
 from services.gateway.permissions import Scope
 from services.gateway.problems import install_problem_handlers
+from services.gateway.routes import allocation as allocation_routes
 from services.gateway.routes import anomalies as anomaly_routes
+from services.gateway.routes import ask as ask_routes
 from services.gateway.routes import audit as audit_routes
 from services.gateway.routes import budgets as budget_routes
 from services.gateway.routes import costs, health
@@ -38,6 +40,7 @@ from services.gateway.routes import plans as plan_routes
 from services.gateway.routes import policies as policy_routes
 from services.gateway.routes import stream as stream_routes
 from services.gateway.routes import tenants as tenant_routes
+from services.gateway.routes import unit_economics as unit_economics_routes
 from services.gateway.routes import users as user_routes
 from services.gateway.routes import webhooks as webhook_routes
 from services.gateway.stream import (
@@ -172,6 +175,10 @@ def create_app(
     # The key first (who), then the scope each area needs (what); writes name their own scope on top.
     for router, scope in (
         (costs.router, Scope.READ_COSTS),
+        (allocation_routes.router, Scope.READ_COSTS),  # changing the rules needs admin
+        (unit_economics_routes.router, Scope.READ_COSTS),  # unit costs and correlation
+        (unit_economics_routes.ingest_router, Scope.WRITE_METRICS),  # business figures in
+        (ask_routes.router, Scope.READ_COSTS),  # explanations of spikes also read anomalies when the key may
         (anomaly_routes.router, Scope.READ_ANOMALIES),
         (forecast_routes.router, Scope.READ_FORECASTS),
         (budget_routes.router, Scope.READ_BUDGETS),

@@ -22,6 +22,7 @@ class Scope(StrEnum):
     READ_POLICIES = "read:policies"
     WRITE_POLICIES = "write:policies"  # budgets' ceilings, required tags, allowed families, auto-apply
     WRITE_WEBHOOKS = "write:webhooks"  # subscriptions, their delivery logs, redelivery
+    WRITE_METRICS = "write:metrics"  # business figures (POST /v1/business-metrics), for unit economics
     ADMIN = "admin"  # everything, and API keys
 
 

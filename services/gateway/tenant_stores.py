@@ -11,9 +11,11 @@ from dataclasses import dataclass, fields
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import HTTPConnection
 
+from outlay.store.allocation import AllocationLinesStore, AllocationRulesStore
 from outlay.store.api_keys import ApiKeyStore
 from outlay.store.audit import AuditLog
 from outlay.store.budgets import BudgetStore
+from outlay.store.business_metrics import BusinessMetricStore
 from outlay.store.plans import PlanStore, RecommendationStore
 from outlay.store.policies import PolicyStore
 from outlay.store.tenants import UserStore
@@ -33,6 +35,9 @@ class TenantStores:
     api_keys: ApiKeyStore
     users: UserStore
     policies: PolicyStore
+    allocation_rules: AllocationRulesStore
+    allocation_lines: AllocationLinesStore
+    business_metrics: BusinessMetricStore
 
     @classmethod
     def open(cls, engine: AsyncEngine) -> TenantStores:
@@ -40,6 +45,8 @@ class TenantStores:
         return cls(
             CostStore(engine), AnomalyStore(engine), BudgetStore(engine), PlanStore(engine),
             RecommendationStore(engine), AuditLog(engine), ApiKeyStore(engine), UserStore(engine), PolicyStore(engine),
+            AllocationRulesStore(engine), AllocationLinesStore(engine),
+            BusinessMetricStore(engine),
         )  # fmt: skip
 
     @property

@@ -326,6 +326,7 @@ OTHER_OPERATIONS = [
 NEEDS_A_PEER = {
     "/v1/forecasts", "/v1/anomalies/{anomaly_id}/feedback", "/v1/plans/{plan_id}/approve", "/v1/plans/{plan_id}/reject",
     "/v1/budgets/variance", "/v1/budgets/{budget_id}/status",
+    "/v1/business-metrics",  # publishes to outlay.business_metrics.v1: 503 without a broker
 }  # fmt: skip
 OTHER_SETTINGS = settings(max_examples=10, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 

@@ -1,0 +1,1 @@
+"""The ask domain's adapters with I/O: the LLM providers' HTTP APIs."""
