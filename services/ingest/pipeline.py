@@ -13,14 +13,13 @@ checkpoint is keyed by the file's URI as before, another tenant's by `<tenant>:<
 tenant B never skips a file because tenant A ingested it.
 
 Throughput: sends are not awaited one by one. Rows go out in chunks, and a chunk's delivery futures are
-awaited only once `IN_FLIGHT_CHUNKS` newer chunks have been queued, so the producer has chunks in flight
-while the parser works on the next. A file is marked done only after every chunk is acknowledged.
+awaited only after the next chunk has been queued, so the producer always has a chunk in flight while
+the parser works on the next.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import itertools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -41,10 +40,6 @@ from services.ingest.sources.base import ExportParser, NotACostExport, ParsedRow
 Progress = Callable[[str, int], None]
 TableRows = Iterator[dict[str, object]]
 DEFAULT_CHUNK = 2_000
-# Chunks queued but not yet acknowledged. With one, the parser stood idle for the broker's acks
-# (acks=all) about half the time; four keep it busy (bench-ingest: e2e x1.4 on WorkshopCUR) and hold
-# at most 8,000 records in memory.
-IN_FLIGHT_CHUNKS = 4
 
 
 class Sender(Protocol):
@@ -152,7 +147,7 @@ class _FileIngestor:
     async def _stream(self, parsed: Iterator[ParsedRow], source: str, uri: str, report: FileReport) -> None:
         # Parsing stays on the event loop: a worker thread only fought the loop for the GIL (measured
         # ~15% slower on WorkshopCUR); the overlap that matters is the producer's network round trips.
-        in_flight: collections.deque[list[asyncio.Future[Any]]] = collections.deque()
+        in_flight: list[asyncio.Future[Any]] = []
         self._tick(uri, 0)
         while True:
             try:
@@ -178,14 +173,13 @@ class _FileIngestor:
                     events.append(dead_letter(item, source, uri))
             queued = await self.producer.send_batch(events)
             telemetry.count_ingest_chunk(source, report.accepted - accepted, report.rejected - rejected)
-            # Await the oldest chunk only when IN_FLIGHT_CHUNKS are queued: the broker's acks (acks=all)
-            # come back while the next chunks are parsed, instead of the parser waiting for each.
-            in_flight.append(queued)
-            if len(in_flight) > IN_FLIGHT_CHUNKS:
-                await asyncio.gather(*in_flight.popleft())
+            # Await the previous chunk only now: it was in flight while this one was parsed and queued.
+            if in_flight:
+                await asyncio.gather(*in_flight)
+            in_flight = queued
             self._tick(uri, report.rows)
-        for futures in in_flight:
-            await asyncio.gather(*futures)
+        if in_flight:
+            await asyncio.gather(*in_flight)
 
     def _tick(self, uri: str, rows: int) -> None:
         if self.progress is not None:
