@@ -57,3 +57,11 @@ def split_evenly(total: int, parts: int) -> list[int]:
 
 def cents(amount: Decimal) -> Decimal:
     return amount.quantize(CENT, rounding=ROUND_HALF_EVEN)
+
+
+def nanos_text(nanos: int) -> str:
+    """Nano-units as a plain decimal string with nine places ("12.500000000"), never exponent notation: the same
+    text as `format(from_nanos(nanos), "f")`, by integer arithmetic (a cost answer formats tens of thousands). Every
+    API answer writes money this way."""
+    units, fraction = divmod(-nanos if nanos < 0 else nanos, 1_000_000_000)
+    return f"{'-' if nanos < 0 else ''}{units}.{fraction:09d}"

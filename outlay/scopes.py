@@ -11,6 +11,18 @@ ACCOUNT = "billing_account_id"
 SERVICE = "service"
 TAG_PREFIX = "tag:"
 MAX_SCOPE_LENGTH = 1024
+# Columns present on both usage_records and cost_rollups that a cost query (GET /v1/costs, a question to
+# /v1/ask) may group or filter by, besides `tag:KEY`.
+DIMENSIONS: tuple[str, ...] = (
+    "billing_account_id",
+    "sub_account_id",
+    "region",
+    "service",
+    "resource_id",
+    "provider",
+    "cost_kind",
+    "currency",
+)
 
 
 def scope_name(dimensions: dict[str, str]) -> str:

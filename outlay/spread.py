@@ -46,6 +46,12 @@ def to_naive_utc(ts: datetime) -> datetime:
     return datetime(ts.year, ts.month, ts.day, ts.hour, ts.minute, ts.second, ts.microsecond)
 
 
+def iso_z(ts: datetime) -> str:
+    """An instant (naive UTC, as stored, or aware) as ISO 8601 with an explicit Z, as every API answer writes it."""
+    aware = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+    return aware.isoformat().replace("+00:00", "Z")
+
+
 def _minutes_between(a: datetime, b: datetime) -> int:
     return int((b - a).total_seconds() // 60)
 

@@ -4,23 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from outlay.allocation.engine import Allocator, BucketAllocation, CostLine, ValueAmounts, allocate_lines, summarise
 from outlay.allocation.periods import ReportGrain
 from outlay.allocation.rules import UNALLOCATED, AllocationRules
-
-
-def money(nanos: int) -> str:
-    """Nano-units as a plain decimal string with nine places, as every cost answer writes money."""
-    units, fraction = divmod(abs(nanos), 1_000_000_000)
-    return f"{'-' if nanos < 0 else ''}{units}.{fraction:09d}"
-
-
-def iso(ts: datetime) -> str:
-    aware = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
-    return aware.isoformat().replace("+00:00", "Z")
+from outlay.money import nanos_text as money
+from outlay.spread import iso_z as iso
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from outlay.ask.model import Amount, AnswerRow, AskGrain, Intent, Metric, OrderBy, StructuredQuery
+from outlay.money import nanos_text as money
 
 NANOS = 1_000_000_000
 SHOWN = 5  # groups named in the explanation (all are in `rows`)
@@ -21,12 +22,6 @@ SHOWN = 5  # groups named in the explanation (all are in `rows`)
 
 def to_nanos(text: str) -> int:
     return int(Decimal(text) * NANOS)
-
-
-def money(nanos: int) -> str:
-    """Exact, as the API writes money: nine decimal places."""
-    units, fraction = divmod(abs(nanos), NANOS)
-    return f"{'-' if nanos < 0 else ''}{units}.{fraction:09d}"
 
 
 def shown(nanos: int, currency: str) -> str:

@@ -14,18 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-# Dimensions of GET /v1/costs a question may filter or group by (as that route names them).
-DIMENSIONS: tuple[str, ...] = (
-    "billing_account_id",
-    "sub_account_id",
-    "region",
-    "service",
-    "resource_id",
-    "provider",
-    "cost_kind",
-    "currency",
-)
-TAG_PREFIX = "tag:"
+from outlay.scopes import DIMENSIONS, TAG_PREFIX
+
 MAX_PERIOD_DAYS = 400  # the vocabulary covers about this much history; longer questions are refused
 MAX_HOURLY_DAYS = 31  # hourly answers longer than a month are unreadable and heavy
 MAX_GROUP_BY = 3

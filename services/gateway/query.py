@@ -14,20 +14,9 @@ from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import TypeVar
 
+from outlay.scopes import DIMENSIONS, TAG_PREFIX
 from outlay.spread import GRAIN_MINUTES, GRAIN_STEP, Grain, floor_to, to_naive_utc
 
-# Columns present on both usage_records and cost_rollups that a caller may group or filter by.
-DIMENSIONS: tuple[str, ...] = (
-    "billing_account_id",
-    "sub_account_id",
-    "region",
-    "service",
-    "resource_id",
-    "provider",
-    "cost_kind",
-    "currency",
-)
-TAG_PREFIX = "tag:"
 # Amounts in different currencies or of different kinds (a live estimate and the bill for the same
 # usage) must never be added together, so every result row is split by these two.
 IMPLICIT_GROUPS: tuple[str, ...] = ("currency", "cost_kind")

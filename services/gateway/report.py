@@ -4,24 +4,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from outlay.money import nanos_text as money
+from outlay.spread import iso_z as iso
 from services.gateway.query import CostQuery, GroupKey
-
-
-def money(nanos: int) -> str:
-    """Nano-units as a plain decimal string with nine places ("12.500000000"), never exponent notation: the same
-    text as `format(from_nanos(nanos), "f")`, by integer arithmetic (a cost answer formats tens of thousands)."""
-    units, fraction = divmod(-nanos if nanos < 0 else nanos, 1_000_000_000)
-    return f"{'-' if nanos < 0 else ''}{units}.{fraction:09d}"
-
-
-def iso(ts: datetime) -> str:
-    """Naive UTC (as stored) to ISO 8601 with an explicit Z."""
-    aware = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
-    return aware.isoformat().replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)
