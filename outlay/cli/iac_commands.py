@@ -16,7 +16,7 @@ from outlay.iac.comment import Platform, Target, post_or_update
 from outlay.iac.diff import CostDiff, diff
 from outlay.iac.estimate import estimate
 from outlay.iac.forecast_source import month_end_forecast
-from outlay.iac.gate import Verdict, evaluate, load_policy
+from outlay.iac.gate import Verdict, evaluate, gate_json, load_policy
 from outlay.iac.render import diff_markdown, diff_table, html_page, markdown, table
 from outlay.iac.report import Estimate
 from outlay.iac.resources import InputError, Resource
@@ -112,9 +112,17 @@ def verdicts_for(policy_path: Path, change: CostDiff, resources: list[Resource],
 
 
 def run_gate(base: Path | None, head: Path, policy_path: Path, inputs: Inputs, api_url: str | None,
-             console: Console, err: Console) -> int:  # fmt: skip
+             console: Console, err: Console, fmt: str = "text") -> int:  # fmt: skip
+    """Exit 0 when every rule passes, 1 when one fails, 2 when the input is unusable (after the verdicts are shown,
+    for a usage key no rule reads). `fmt` "json" writes one JSON object (docs/iac.md) instead of the text."""
+    if fmt not in ("text", "json"):
+        raise InputError(f"--format: outlay gate writes text or json, not {fmt}")
     change, after, resources = change_of(base, head, inputs)
     verdicts = verdicts_for(policy_path, change, resources, api_url)
+    failed = [v for v in verdicts if not v.passed]
+    if fmt == "json":
+        emit(json.dumps(gate_json(change, verdicts, str(policy_path)), indent=2), None, console)
+        return report_problems(after, err) or (GATE_FAILED if failed else 0)
     console.print(diff_table(change))
     for verdict in verdicts:
         console.print(
@@ -123,7 +131,6 @@ def run_gate(base: Path | None, head: Path, policy_path: Path, inputs: Inputs, a
     problems = report_problems(after, err)
     if problems:
         return problems
-    failed = [v for v in verdicts if not v.passed]
     console.print(f"[red]gate failed: {len(failed)} rule(s)[/]" if failed else "[green]gate passed[/]")
     return GATE_FAILED if failed else 0
 

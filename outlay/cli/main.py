@@ -66,6 +66,11 @@ class OutputFormat(StrEnum):
     MARKDOWN = "markdown"
 
 
+class GateFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
 class EstimateFormat(StrEnum):
     TABLE = "table"
     JSON = "json"
@@ -331,12 +336,13 @@ def gate(
     region: RegionOpt = None,
     parameter: ParamOpt = [],  # noqa: B006
     api_url: ApiOpt = None,
+    output: Annotated[GateFormat, typer.Option("--format", help="text or json.")] = GateFormat.TEXT,
 ) -> None:
     """Exit 1 when the change breaks the policy: cost increase, budget, instance families, required tags."""
     from outlay.cli.iac_commands import run_gate
 
     inputs = _inputs(usage_file, region, parameter)
-    _iac(lambda: run_gate(base, head, policy, inputs, api_url, console, err))
+    _iac(lambda: run_gate(base, head, policy, inputs, api_url, console, err, output.value))
 
 
 class CommentPlatform(StrEnum):

@@ -10,7 +10,7 @@ import { Git, Snapshots } from "../src/core/git";
 import { buildLenses } from "../src/core/lenses";
 import { isAbort, Limiter, Scheduler } from "../src/core/scheduler";
 import { terraformBlocks } from "../src/core/terraform";
-import { estimateJson, priced, estimate } from "./helpers";
+import { disallowedTypes, estimateJson, gateJson, missingTags, priced, estimate } from "./helpers";
 
 const SETTINGS: Settings = { cli: "outlay", region: "us-east-1", usageFile: null, policyFile: null, apiUrl: null, apiKey: null };
 
@@ -124,6 +124,38 @@ describe("Engine", () => {
     expect(again.base).toBeNull(); // no git: nothing to compare with
   });
 
+  it("runs the gate with --format json and takes its findings from the details; a refused policy is its error", async () => {
+    mkdirSync(join(dir, "infra"));
+    writeFileSync(join(dir, "infra", "main.tf"), 'resource "aws_instance" "web" {}\n');
+    const policy = join(dir, "outlay-policy.yml");
+    writeFileSync(policy, "required_tags: [team]\n");
+    const calls: string[][] = [];
+    let gateOut = { code: 1, stdout: gateJson([missingTags(["aws_instance.web", ["team"]]), disallowedTypes(["m7g"], ["aws_instance.web", "m5.large"])]), stderr: "" };
+    const runner: Runner = async (_command, args) => {
+      calls.push(args);
+      if (args[0] === "gate") return gateOut;
+      return { code: 0, stdout: estimateJson([priced("aws_instance.web", "10")]), stderr: "" };
+    };
+    const engine = new Engine(runner, null, null);
+    const unit = unitOf(join(dir, "infra", "main.tf"), "terraform");
+    const result = await engine.estimate(unit, { ...SETTINGS, policyFile: policy });
+    expect(calls.find((c) => c[0] === "gate")).toEqual(["gate", "--head", join(dir, "infra"), "--policy", policy, "--format", "json", "--region", "us-east-1"]);
+    expect(result.gateError).toBeNull();
+    expect(result.findings.map((f) => [f.address, f.fix?.kind])).toEqual([
+      ["aws_instance.web", "tags"],
+      ["aws_instance.web", "instanceType"],
+    ]);
+    gateOut = { code: 2, stdout: "", stderr: "policy.yml: required_tag: Extra inputs are not permitted" };
+    writeFileSync(policy, "required_tag: [team]\n");
+    const refused = await engine.estimate(unit, { ...SETTINGS, policyFile: policy });
+    expect(refused.gateError).toBe("policy.yml: required_tag: Extra inputs are not permitted");
+    expect(refused.findings).toEqual([]);
+    gateOut = { code: 0, stdout: '{"schema_version": "2"}', stderr: "" };
+    writeFileSync(policy, "required_tags: [env]\n");
+    const newer = await engine.estimate(unit, { ...SETTINGS, policyFile: policy });
+    expect(newer.gateError).toMatch(/gate JSON schema_version "2"; this extension reads version 1/);
+  });
+
   it("re-estimates a caller when a local module it uses changes", async () => {
     mkdirSync(join(dir, "root"));
     mkdirSync(join(dir, "modules", "net"), { recursive: true });
@@ -217,8 +249,24 @@ describe("the CLI", () => {
     expect(await checkCli(old, "outlay")).toMatchObject({ ok: false, reason: "too-old" });
     const older: Runner = async () => ({ code: 0, stdout: "outlay 0.0.9\n", stderr: "" });
     expect(await checkCli(older, "outlay")).toMatchObject({ ok: false, reason: "too-old" });
-    const fine: Runner = async () => ({ code: 0, stdout: "outlay 0.1.0\n", stderr: "" });
+    const probes: string[][] = [];
+    const fine: Runner = async (_command, args) => {
+      probes.push(args);
+      return { code: 0, stdout: args[0] === "--version" ? "outlay 0.1.0\n" : "Usage: outlay gate [OPTIONS]\n", stderr: "" };
+    };
     expect(await checkCli(fine, "outlay")).toEqual({ ok: true, version: "0.1.0" });
+    expect(probes).toEqual([["--version"], ["gate", "--format", "json", "--help"]]);
+    // 0.1.0 before `outlay gate --format json`: the same version number, but the option is refused.
+    const noGateJson: Runner = async (_command, args) =>
+      args[0] === "--version" ? { code: 0, stdout: "outlay 0.1.0\n", stderr: "" } : { code: 2, stdout: "", stderr: "Usage: outlay gate [OPTIONS]\nError: No such option: --format\n" };
+    const status = await checkCli(noGateJson, "outlay");
+    expect(status).toMatchObject({ ok: false, reason: "too-old" });
+    expect(status.ok ? "" : status.message).toContain("has no `--format json`");
+    const crashing: Runner = async (_command, args) =>
+      args[0] === "--version" ? { code: 0, stdout: "outlay 0.1.0\n", stderr: "" } : { code: 1, stdout: "", stderr: "Traceback: boom" };
+    const crashed = await checkCli(crashing, "outlay");
+    expect(crashed).toMatchObject({ ok: false, reason: "broken" });
+    expect(crashed.ok ? "" : crashed.message).toContain("Traceback: boom");
   });
 
   it("runs a real child process, reports a missing executable, and kills a cancelled run", async () => {

@@ -68,3 +68,40 @@ export function estimate(resources: ResourceSpec[], problems: { address: string;
 export function priced(address: string, cost: string, extra: Partial<ResourceSpec> = {}): ResourceSpec {
   return { address, components: [{ name: "Instance usage", cost }], ...extra };
 }
+
+export interface VerdictSpec {
+  rule: string;
+  passed: boolean;
+  message?: string;
+  details?: Record<string, unknown>;
+}
+
+/** `outlay gate --format json`'s output (gate schema "1", docs/iac.md) for these verdicts. */
+export function gateJson(verdicts: VerdictSpec[]): string {
+  return JSON.stringify({
+    schema_version: "1",
+    policy: "outlay-policy.yml",
+    passed: verdicts.every((v) => v.passed),
+    diff: { base: "nothing (all new)", head: "test", currency: "USD", monthly_cost_before: "0", monthly_cost_after: "0", monthly_delta: "0", monthly_delta_pct: null, resources: [], unpriced: [], unsupported: [] },
+    verdicts: verdicts.map((v) => ({ rule: v.rule, passed: v.passed, message: v.message ?? `${v.rule} message`, details: v.details ?? {} })),
+  });
+}
+
+export function missingTags(...resources: [string, string[]][]): VerdictSpec {
+  return {
+    rule: "required_tags",
+    passed: resources.length === 0,
+    message: resources.map(([a, keys]) => `${a} lacks ${keys.join(", ")}`).join("; "),
+    details: { required: ["team", "env"], resources: resources.map(([address, missing]) => ({ address, missing })) },
+  };
+}
+
+export function disallowedTypes(allowed: string[], ...resources: [string, string][]): VerdictSpec {
+  const family = (t: string): string => t.replace(/^(db|cache)\./, "").split(".")[0]!;
+  return {
+    rule: "allowed_instance_families",
+    passed: resources.length === 0,
+    message: `${resources.map(([a, t]) => `${a} uses ${t}`).join("; ")} (allowed: ${allowed.join(", ")})`,
+    details: { allowed_families: allowed, resources: resources.map(([address, t]) => ({ address, instance_type: t, family: family(t) })) },
+  };
+}

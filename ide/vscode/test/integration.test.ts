@@ -10,7 +10,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { spawnRunner } from "../src/core/cli";
+import { checkCli, spawnRunner } from "../src/core/cli";
 import { Dec } from "../src/core/decimal";
 import { Engine, type Settings, unitOf } from "../src/core/engine";
 import { Git, Snapshots } from "../src/core/git";
@@ -88,6 +88,10 @@ describe.skipIf(missing.length > 0)("against the real outlay CLI", () => {
 
   it("reports the CLI's version", () => {
     expect(execFileSync(CLI, ["--version"], { encoding: "utf8" })).toMatch(/^outlay \d+\.\d+\.\d+/);
+  });
+
+  it("passes the CLI check: its version, and `outlay gate --format json`", async () => {
+    expect(await checkCli(spawnRunner, CLI)).toMatchObject({ ok: true });
   });
 
   // A spread of services; OUTLAY_IT_ALL=1 runs every Terraform case and every template (slower).
@@ -180,6 +184,21 @@ describe.skipIf(missing.length > 0)("against the real outlay CLI", () => {
     const engine = new Engine(spawnRunner, null, null);
     const unit = unitOf(tf, "terraform");
     const before = await engine.estimate(unit, settings({ policyFile: policy }));
+    // The verdicts are the CLI's own JSON, details included.
+    type GateJson = { passed: boolean; verdicts: { rule: string; passed: boolean; details: Record<string, unknown> }[] };
+    const run = (): GateJson => {
+      try {
+        return JSON.parse(execFileSync(CLI, ["gate", "--head", dir, "--policy", policy, "--format", "json", "--region", "us-east-1"], { encoding: "utf8" })) as GateJson;
+      } catch (error) {
+        expect((error as { status: number }).status).toBe(1); // the gate failed: the JSON is still all of stdout
+        return JSON.parse((error as { stdout: string }).stdout) as GateJson;
+      }
+    };
+    const direct = run();
+    expect(direct.passed).toBe(false);
+    expect(before.verdicts.map((v) => [v.rule, v.passed])).toEqual(direct.verdicts.map((v) => [v.rule, v.passed]));
+    expect(direct.verdicts.find((v) => v.rule === "required_tags")?.details.resources).toEqual([{ address: "aws_instance.web", missing: ["team", "env"] }]);
+    expect(before.verdicts.find((v) => v.rule === "allowed_instance_families")?.disallowed).toEqual([{ address: "aws_instance.web", instanceType: "m5.large", family: "m5" }]);
     let text = readFileSync(tf, "utf8");
     const view = fileView({ path: tf, text, result: before, unitAnchor: true, policyFile: "outlay-policy.yml", usageFile: "u.yml" });
     expect(view.diagnostics.map((d) => [d.code, d.fixes.map((f) => f.title)])).toEqual([
@@ -198,6 +217,7 @@ describe.skipIf(missing.length > 0)("against the real outlay CLI", () => {
       ["required_tags", true],
       ["allowed_instance_families", true],
     ]);
+    expect(run().passed).toBe(true);
     const lens = fileView({ path: tf, text, result: after, unitAnchor: true, policyFile: "p", usageFile: "u" }).lenses[0]!;
     expect(lens.title).toBe(`${cli(dir).printed.get("aws_instance.web")}/mo`);
   });

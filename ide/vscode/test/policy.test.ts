@@ -1,36 +1,47 @@
 import { describe, expect, it } from "vitest";
 import { fileDiagnostics, inputErrorDiagnostic } from "../src/core/diagnostics";
-import { findingsOf, parseGateOutput, suggestInstanceType } from "../src/core/gate";
+import { SchemaError } from "../src/core/estimate";
+import { findingsOf, parseGateJson, suggestInstanceType } from "../src/core/gate";
 import { terraformBlocks } from "../src/core/terraform";
 import { yamlBlocks } from "../src/core/cloudformation";
+import { disallowedTypes, gateJson, missingTags } from "./helpers";
 
-// What `outlay gate` prints (outlay/iac/gate.py Verdict.__str__ after the diff table).
-const GATE_STDOUT = `                 Monthly cost change
-┏━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━┓
-┃ resource          ┃ change  ┃
-┡━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━┩
-│ aws_instance.web  │ added   │
-└───────────────────┴─────────┘
-FAIL max_monthly_increase: the change adds $601.25 a month (limit $500.00)
-pass priced: every resource of the change is priced
-FAIL required_tags: aws_instance.web lacks team, env; aws_db_instance.db[0] lacks env
-FAIL allowed_instance_families: aws_instance.web uses m5.large; aws_db_instance.db[0] uses db.r5.xlarge; aws_instance.gpu uses p3.2xlarge (allowed: t3, t4g, m7g, m6i, r7g)
-gate failed: 3 rule(s)
-`;
+// What `outlay gate --format json` prints (outlay/iac/gate.py gate_json; docs/iac.md, "JSON").
+const GATE_STDOUT = gateJson([
+  { rule: "max_monthly_increase", passed: false, message: "the change adds $601.25 a month (limit $500.00)", details: { monthly_delta: "601.25", limit: "500" } },
+  { rule: "priced", passed: true, message: "every resource of the change is priced" },
+  missingTags(["aws_instance.web", ["team", "env"]], ["aws_db_instance.db[0]", ["env"]]),
+  disallowedTypes(["t3", "t4g", "m7g", "m6i", "r7g"], ["aws_instance.web", "m5.large"], ["aws_db_instance.db[0]", "db.r5.xlarge"], ["aws_instance.gpu", "p3.2xlarge"]),
+]);
 
 describe("gate verdicts", () => {
-  it("reads every verdict line and nothing else", () => {
-    const verdicts = parseGateOutput(GATE_STDOUT);
-    expect(verdicts.map((v) => [v.rule, v.passed])).toEqual([
+  it("reads every verdict of the JSON, with the structured details of the per-resource rules", () => {
+    const report = parseGateJson(GATE_STDOUT);
+    expect(report.passed).toBe(false);
+    expect(report.verdicts.map((v) => [v.rule, v.passed])).toEqual([
       ["max_monthly_increase", false],
       ["priced", true],
       ["required_tags", false],
       ["allowed_instance_families", false],
     ]);
+    expect(report.verdicts[2]!.missingTags).toEqual([
+      { address: "aws_instance.web", missing: ["team", "env"] },
+      { address: "aws_db_instance.db[0]", missing: ["env"] },
+    ]);
+    expect(report.verdicts[3]!.allowedFamilies).toEqual(["t3", "t4g", "m7g", "m6i", "r7g"]);
+    expect(report.verdicts[3]!.disallowed?.[1]).toEqual({ address: "aws_db_instance.db[0]", instanceType: "db.r5.xlarge", family: "r5" });
+  });
+
+  it("refuses another schema version, text output and malformed details, naming what is wrong", () => {
+    expect(() => parseGateJson(GATE_STDOUT.replace('"schema_version":"1"', '"schema_version":"2"'))).toThrow(/schema_version "2"/);
+    expect(() => parseGateJson("FAIL required_tags: aws_instance.web lacks team\n")).toThrow(SchemaError);
+    const bad = JSON.parse(GATE_STDOUT) as { verdicts: { details: { resources: unknown[] } }[] };
+    bad.verdicts[2]!.details.resources = [{ address: "aws_instance.web", missing: "team" }];
+    expect(() => parseGateJson(JSON.stringify(bad))).toThrow("verdicts[2].details.resources[0].missing: expected a list");
   });
 
   it("turns failed verdicts into findings per resource, with fixes where one is obvious", () => {
-    const findings = findingsOf(parseGateOutput(GATE_STDOUT));
+    const findings = findingsOf(parseGateJson(GATE_STDOUT).verdicts);
     expect(findings.map((f) => [f.rule, f.address ?? null, f.fix ?? null])).toEqual([
       ["max_monthly_increase", null, null],
       ["required_tags", "aws_instance.web", { kind: "tags", keys: ["team", "env"] }],
@@ -38,6 +49,18 @@ describe("gate verdicts", () => {
       ["allowed_instance_families", "aws_instance.web", { kind: "instanceType", from: "m5.large", to: "m7g.large" }],
       ["allowed_instance_families", "aws_db_instance.db[0]", { kind: "instanceType", from: "db.r5.xlarge", to: "db.r7g.xlarge" }],
       ["allowed_instance_families", "aws_instance.gpu", null],
+    ]);
+    expect(findings[5]!.message).toBe("instance type p3.2xlarge (family p3) is not of an allowed family (t3, t4g, m7g, m6i, r7g)");
+  });
+
+  it("takes findings from the details, not from the message's wording", () => {
+    const reworded = gateJson([
+      { ...missingTags(["aws_instance.web", ["team"]]), message: "1 resource is missing tags" },
+      { ...disallowedTypes(["m7g"], ["aws_instance.web", "m5.large"]), message: "families: see details" },
+    ]);
+    expect(findingsOf(parseGateJson(reworded).verdicts).map((f) => [f.address, f.fix])).toEqual([
+      ["aws_instance.web", { kind: "tags", keys: ["team"] }],
+      ["aws_instance.web", { kind: "instanceType", from: "m5.large", to: "m7g.large" }],
     ]);
   });
 
@@ -70,7 +93,7 @@ function apply(text: string, edits: { offset: number; length: number; text: stri
 }
 
 describe("file diagnostics", () => {
-  const findings = findingsOf(parseGateOutput(GATE_STDOUT));
+  const findings = findingsOf(parseGateJson(GATE_STDOUT).verdicts);
 
   it("puts each finding on its resource, the whole-change ones on the unit's anchor file only", () => {
     const blocks = terraformBlocks(TF);
@@ -103,14 +126,14 @@ describe("file diagnostics", () => {
     const problems = [{ address: "aws_instance.web", message: "no dedicated-tenancy price for m5.large yet" }];
     const warn = fileDiagnostics({ text: TF, blocks: terraformBlocks(TF), findings: [], problems, policyFile: "p.yml", unitLevel: false });
     expect(warn.map((d) => [d.severity, d.code])).toEqual([["warning", "unpriced"]]);
-    const failing = findingsOf(parseGateOutput("FAIL priced: 1 cost(s) not in the totals (allow_unpriced accepts them): aws_instance.web: x\n"));
+    const failing = findingsOf(parseGateJson(gateJson([{ rule: "priced", passed: false, message: "1 cost(s) not in the totals (allow_unpriced accepts them): aws_instance.web: x" }])).verdicts);
     const error = fileDiagnostics({ text: TF, blocks: terraformBlocks(TF), findings: failing, problems, policyFile: "p.yml", unitLevel: false });
     expect(error.map((d) => [d.severity, d.code])).toEqual([["error", "unpriced"]]);
   });
 
   it("works on CloudFormation YAML too", () => {
     const yaml = "Resources:\n  Web:\n    Type: AWS::EC2::Instance\n    Properties:\n      InstanceType: m5.large\n";
-    const found = findingsOf(parseGateOutput("FAIL required_tags: Web lacks team\nFAIL allowed_instance_families: Web uses m5.large (allowed: m7g)\n"));
+    const found = findingsOf(parseGateJson(gateJson([missingTags(["Web", ["team"]]), disallowedTypes(["m7g"], ["Web", "m5.large"])])).verdicts);
     const diagnostics = fileDiagnostics({ text: yaml, blocks: yamlBlocks(yaml), findings: found, problems: [], policyFile: "p.yml", unitLevel: false });
     const fixed = apply(apply(yaml, diagnostics[0]!.fixes[0]!.edits), []);
     expect(fixed).toBe("Resources:\n  Web:\n    Type: AWS::EC2::Instance\n    Properties:\n      InstanceType: m5.large\n      Tags:\n        - Key: team\n          Value: TODO\n");

@@ -3,10 +3,10 @@ import { describe, expect, it } from "vitest";
 import * as vscode from "vscode";
 import { CostHoverProvider, CostLensProvider, diagnosticsOf, PolicyFixProvider, type ViewSource } from "../src/adapter/providers";
 import type { UnitResult } from "../src/core/engine";
-import { findingsOf, parseGateOutput } from "../src/core/gate";
+import { findingsOf, parseGateJson } from "../src/core/gate";
 import { fileView } from "../src/core/view";
 import { EventEmitter, FakeDocument, type WorkspaceEdit } from "./fakeVscode";
-import { estimate, priced } from "./helpers";
+import { disallowedTypes, estimate, gateJson, missingTags, priced } from "./helpers";
 
 const PATH = "/repo/infra/main.tf";
 const TF = `resource "aws_instance" "web" {
@@ -18,7 +18,7 @@ resource "aws_s3_bucket" "logs" {
 `;
 
 function result(overrides: Partial<UnitResult> = {}): UnitResult {
-  const verdicts = parseGateOutput("FAIL required_tags: aws_instance.web lacks team\nFAIL allowed_instance_families: aws_instance.web uses m5.large (allowed: m7g)\n");
+  const verdicts = parseGateJson(gateJson([missingTags(["aws_instance.web", ["team"]]), disallowedTypes(["m7g"], ["aws_instance.web", "m5.large"])])).verdicts;
   return {
     unit: { id: "terraform:/repo/infra", kind: "terraform", path: "/repo/infra" },
     head: estimate([priced("aws_instance.web", "73.58"), { address: "aws_s3_bucket.logs", components: [{ name: "Storage", cost: null, usage: true, unit: "GB", price: "0.023" }] }]),

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -93,8 +96,6 @@ def test_policy_file_errors_name_the_key(tmp_path: Path) -> None:
 
 
 def test_cli_gate_exit_codes(tmp_path: Path) -> None:
-    import json
-
     def plan(instance_type: str) -> Path:
         path = tmp_path / f"{instance_type}.json"
         path.write_text(json.dumps({"planned_values": {"root_module": {"resources": [
@@ -148,3 +149,129 @@ def test_without_a_base_a_template_is_all_new(tmp_path: Path) -> None:
     assert shown.exit_code == 0 and "Monthly cost will increase by $32.85" in table_out.read_text()
     html = runner.invoke(app, ["diff", "--head", str(template), "--region", "us-east-1", "--format", "html"])
     assert html.exit_code == 2 and "table, json or markdown" in html.stderr
+
+
+def _plan(tmp_path: Path, name: str, resources: list[dict[str, Any]]) -> Path:
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps({"planned_values": {"root_module": {"resources": [
+        {"mode": "managed", "type": r["address"].split(".")[0], **r} for r in resources]}}}))  # fmt: skip
+    return path
+
+
+def _text_verdicts(stdout: str) -> list[tuple[str, bool]]:
+    return [(m[2], m[1] == "pass") for m in re.finditer(r"^(pass|FAIL) ([a-z_]+): ", stdout, re.MULTILINE)]
+
+
+GATED_HEAD = [
+    {"address": "aws_instance.web", "values": {"instance_type": "m5.large", "availability_zone": "us-east-1a",
+                                               "tags": {"team": "x"}}},
+    {"address": "aws_db_instance.db", "values": {"instance_class": "db.r5.large", "engine": "mysql",
+                                                 "allocated_storage": 20, "availability_zone": "us-east-1a"}},
+]  # fmt: skip
+GATED_POLICY = (
+    "max_monthly_increase: 50\nrequired_tags: [team, env]\nallowed_instance_families: [t3, m7g]\n"
+    "budget:\n  monthly_amount: 100000\n  forecast_month_end: 1000\n"
+)
+
+
+def test_cli_gate_json_has_the_text_verdicts_with_their_details(tmp_path: Path) -> None:
+    base = _plan(
+        tmp_path, "base", [GATED_HEAD[0] | {"values": {**GATED_HEAD[0]["values"], "instance_type": "t3.micro"}}]
+    )
+    head = _plan(tmp_path, "head", GATED_HEAD)
+    policy = tmp_path / "policy.yml"
+    policy.write_text(GATED_POLICY)
+    args = ["gate", "--base", str(base), "--head", str(head), "--policy", str(policy)]
+    runner = CliRunner()
+    as_text = runner.invoke(app, args)
+    as_json = runner.invoke(app, [*args, "--format", "json"])
+    assert as_text.exit_code == as_json.exit_code == 1, as_json.output
+    document = json.loads(as_json.stdout)
+    assert document["schema_version"] == "1" and document["passed"] is False
+    assert document["policy"] == str(policy)
+    verdicts = {v["rule"]: v for v in document["verdicts"]}
+    assert [(v["rule"], v["passed"]) for v in document["verdicts"]] == _text_verdicts(as_text.stdout) == [
+        ("max_monthly_increase", False), ("priced", True), ("budget", True), ("required_tags", False),
+        ("allowed_instance_families", False)]  # fmt: skip
+    for verdict in document["verdicts"]:  # the same message the text prints
+        assert f"{'pass' if verdict['passed'] else 'FAIL'} {verdict['rule']}: {verdict['message']}" in as_text.stdout
+    # The diff is `outlay diff --format json`'s, byte for byte.
+    shown = runner.invoke(app, ["diff", "--base", str(base), "--head", str(head), "--format", "json"])
+    assert document["diff"] == json.loads(shown.stdout)
+    delta = Decimal(document["diff"]["monthly_delta"])
+    assert delta > 50 and Decimal(document["diff"]["monthly_cost_after"]) - Decimal(
+        document["diff"]["monthly_cost_before"]) == delta  # fmt: skip
+    assert verdicts["max_monthly_increase"]["details"] == {"monthly_delta": document["diff"]["monthly_delta"],
+                                                           "limit": "50"}  # fmt: skip
+    assert verdicts["required_tags"]["details"] == {
+        "required": ["team", "env"],
+        "resources": [{"address": "aws_instance.web", "missing": ["env"]},
+                      {"address": "aws_db_instance.db", "missing": ["team", "env"]}]}  # fmt: skip
+    assert verdicts["allowed_instance_families"]["details"] == {
+        "allowed_families": ["t3", "m7g"],
+        "resources": [{"address": "aws_instance.web", "instance_type": "m5.large", "family": "m5"},
+                      {"address": "aws_db_instance.db", "instance_type": "db.r5.large", "family": "r5"}]}  # fmt: skip
+    budget = verdicts["budget"]["details"]
+    assert (
+        budget["scope"] == "total" and budget["monthly_amount"] == "100000" and budget["month_end_forecast"] == "1000"
+    )
+    assert budget["forecast_origin"] == "policy_file" and budget["monthly_delta"] == document["diff"]["monthly_delta"]
+    share = Decimal(budget["share_of_month_left"])
+    assert 0 < share <= 1
+    assert abs(Decimal(budget["projected"]) - (Decimal(1000) + delta * share)) < Decimal("0.1")
+    assert "gate failed" not in as_json.stdout and "┃" not in as_json.stdout  # nothing but the JSON
+
+
+def test_cli_gate_json_exit_codes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    head = _plan(tmp_path, "head", [{"address": "aws_instance.web", "values": {
+        "instance_type": "t3.micro", "availability_zone": "us-east-1a", "tags": {"team": "x", "env": "prod"}}}])  # fmt: skip
+    policy = tmp_path / "policy.yml"
+    policy.write_text("required_tags: [team, env]\nallowed_instance_families: [t3]\n")
+    runner = CliRunner()
+    args = ["gate", "--head", str(head), "--policy", str(policy), "--format", "json"]
+    passing = runner.invoke(app, args)
+    assert passing.exit_code == 0, passing.output
+    document = json.loads(passing.stdout)
+    assert document["passed"] is True and all(v["passed"] for v in document["verdicts"])
+    assert {v["rule"]: v["details"]["resources"] for v in document["verdicts"] if v["rule"] != "priced"} == {
+        "required_tags": [], "allowed_instance_families": []}  # fmt: skip
+    # A usage key no rule reads: the JSON is written, then exit 2 with the key on stderr.
+    usage = tmp_path / "usage.yml"
+    usage.write_text("version: 0.1\nresource_usage:\n  aws_instance.web:\n    no_such_key: 1\n")
+    unusable_usage = runner.invoke(app, [*args, "--usage-file", str(usage)])
+    assert unusable_usage.exit_code == 2 and "no_such_key" in unusable_usage.stderr
+    assert json.loads(unusable_usage.stdout)["schema_version"] == "1"
+    policy.write_text("required_tag: [team]\n")
+    unusable = runner.invoke(app, args)
+    assert unusable.exit_code == 2 and unusable.stdout == "" and "required_tag" in unusable.stderr
+    wrong_format = runner.invoke(app, [*args[:-1], "yaml"])
+    assert wrong_format.exit_code == 2 and "yaml" in wrong_format.stderr
+    policy.write_text("required_tags: [team]\n")
+
+    def broken(*_: object) -> dict[str, Any]:
+        raise RuntimeError("defect")
+
+    monkeypatch.setattr("outlay.cli.iac_commands.gate_json", broken)
+    internal = runner.invoke(app, args)
+    assert internal.exit_code == 3 and internal.stdout == "" and "internal error" in internal.stderr
+
+
+def test_verdict_details_of_the_cost_and_budget_rules() -> None:
+    change = diff(estimate_of(BASE), estimate_of(HEAD))
+    increase, pct = evaluate(parse_policy({"max_monthly_increase": 5, "max_monthly_increase_pct": "12.5"}), change, [])[
+        :2
+    ]
+    assert increase.details == {"monthly_delta": str(change.delta.normalize()), "limit": "5"}
+    assert change.delta_pct is not None
+    assert pct.details == {"monthly_delta_pct": str(change.delta_pct.quantize(Decimal("0.01"))), "limit_pct": "12.5"}
+    blind = budget_verdict(Budget(monthly_amount=Decimal(1000), scope="service=AmazonEC2"), change, None,
+                           date(2026, 11, 30), "the forecast API is not reachable")  # fmt: skip
+    assert blind.details["month_end_forecast"] is None and blind.details["projected"] is None
+    assert blind.details["forecast_error"] == "the forecast API is not reachable"
+    assert blind.details["scope"] == "service=AmazonEC2" and blind.details["monthly_amount"] == "1000"
+    live = budget_verdict(Budget(monthly_amount=Decimal(1000)), change, Decimal(900), date(2026, 11, 16), "api")
+    assert live.details["forecast_origin"] == "forecast_service" and live.details["share_of_month_left"] == "0.5"
+    assert Decimal(live.details["projected"]) == (Decimal(900) + change.delta / 2).quantize(Decimal("0.01"))
+    unpriced = diff(estimate_of([]), estimate_of([resource("aws_instance.big", {"instance_type": "p99.huge"})]))
+    priced = evaluate(parse_policy({}), unpriced, [])[0]
+    assert priced.details["failing"] == unpriced.unpriced and priced.details["fail_on_unsupported"] is False

@@ -75,6 +75,13 @@ export const spawnRunner: Runner = (command, args, options = {}) =>
 /** The oldest CLI this extension works with: the first with `outlay --version` and estimate JSON schema "1". */
 export const MIN_VERSION = "0.1.0";
 
+/**
+ * The extension also needs `outlay gate --format json` (gate JSON schema "1"), which came after 0.1.0 without a new
+ * version number: it is detected by the option itself. Click parses every option before acting on `--help`, so an
+ * older CLI refuses this with exit 2 ("No such option: --format") and a newer one prints the help and exits 0.
+ */
+export const GATE_JSON_PROBE = ["gate", "--format", "json", "--help"];
+
 export const INSTALL_HINT =
   "Install it from an Outlay checkout (`make setup`, or `pip install -e .` in a virtualenv), then set " +
   "`outlay.cliPath` to its `outlay` executable (or put it on PATH, or set OUTLAY_CLI).";
@@ -146,6 +153,27 @@ export async function checkCli(runner: Runner, cli: string): Promise<CliStatus> 
       ok: false,
       reason: "too-old",
       message: `The outlay CLI at \`${cli}\` is ${version}; this extension needs ${MIN_VERSION} or newer. ${INSTALL_HINT}`,
+    };
+  }
+  let probe: RunResult;
+  try {
+    probe = await runner(cli, GATE_JSON_PROBE);
+  } catch (error) {
+    return { ok: false, reason: "broken", message: `The outlay CLI at \`${cli}\` could not run: ${(error as Error).message}` };
+  }
+  if (probe.code !== 0) {
+    const noSuchOption = /no such option|unrecognized|unknown option|invalid value/i.test(probe.stderr + probe.stdout);
+    if (noSuchOption || probe.code === 2) {
+      return {
+        ok: false,
+        reason: "too-old",
+        message: `The outlay CLI at \`${cli}\` (${version}) is too old: its \`outlay gate\` has no \`--format json\`, which this extension needs. ${INSTALL_HINT}`,
+      };
+    }
+    return {
+      ok: false,
+      reason: "broken",
+      message: `\`${cli} ${GATE_JSON_PROBE.join(" ")}\` failed (exit ${String(probe.code)}): ${(probe.stderr || probe.stdout).trim().slice(0, 300)}`,
     };
   }
   return { ok: true, version };

@@ -9,7 +9,7 @@ import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { fingerprint, ResultCache } from "./cache";
 import { type Runner } from "./cli";
 import { EMPTY_ESTIMATE, type Estimate, parseEstimate, SchemaError } from "./estimate";
-import { type Finding, findingsOf, parseGateOutput, type Verdict } from "./gate";
+import { type Finding, findingsOf, parseGateJson, type Verdict } from "./gate";
 import type { Git, Snapshots } from "./git";
 import { abortError } from "./scheduler";
 import { terraformBlocks } from "./terraform";
@@ -324,16 +324,21 @@ export class Engine {
     return { estimate: null, error: message };
   }
 
+  /** `outlay gate --format json`: its verdicts, or why there are none (an unusable policy file, other JSON). */
   async runGate(head: string, base: string | null, settings: Settings, signal?: AbortSignal): Promise<{ verdicts: Verdict[]; error: string | null }> {
     this.runs.gate++;
-    const args = ["gate", "--head", head, "--policy", settings.policyFile as string];
+    const args = ["gate", "--head", head, "--policy", settings.policyFile as string, "--format", "json"];
     if (base) args.push("--base", base);
     args.push(...this.commonArgs(settings));
     const result = await this.runner(settings.cli, args, { env: this.env(settings), ...(signal ? { signal } : {}) });
-    const verdicts = parseGateOutput(result.stdout);
-    if (verdicts.length === 0 && result.code !== 0) {
-      return { verdicts, error: result.stderr.trim() || `outlay gate exited with ${String(result.code)}` };
+    if (result.stdout.trim().startsWith("{")) {
+      try {
+        return { verdicts: parseGateJson(result.stdout).verdicts, error: null };
+      } catch (error) {
+        if (error instanceof SchemaError) return { verdicts: [], error: error.message };
+        throw error;
+      }
     }
-    return { verdicts, error: null };
+    return { verdicts: [], error: result.stderr.trim() || `outlay gate exited with ${String(result.code)} and printed nothing` };
   }
 }

@@ -51,23 +51,23 @@ export interface Estimate {
 
 export class SchemaError extends Error {}
 
-type Json = Record<string, unknown>;
+export type Json = Record<string, unknown>;
 
-function object(value: unknown, where: string): Json {
+export function object(value: unknown, where: string): Json {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new SchemaError(`${where}: expected an object`);
   }
   return value as Json;
 }
 
-function array(value: unknown, where: string): unknown[] {
+export function array(value: unknown, where: string): unknown[] {
   if (!Array.isArray(value)) {
     throw new SchemaError(`${where}: expected a list`);
   }
   return value;
 }
 
-function string(value: unknown, where: string): string {
+export function string(value: unknown, where: string): string {
   if (typeof value !== "string") {
     throw new SchemaError(`${where}: expected a string`);
   }
