@@ -12,6 +12,7 @@ import { hashOf, viewOf, VIEWS, type View } from "./views";
 // The overview is the first view; the others load when first opened (their own chunks).
 const Engineering = lazy(() => import("./Engineering").then((m) => ({ default: m.Engineering })));
 const Finance = lazy(() => import("./Finance").then((m) => ({ default: m.Finance })));
+const UnitEconomics = lazy(() => import("./UnitEconomics").then((m) => ({ default: m.UnitEconomics })));
 const Anomalies = lazy(() => import("./Anomalies").then((m) => ({ default: m.Anomalies })));
 const Settings = lazy(() => import("./Settings").then((m) => ({ default: m.Settings })));
 
@@ -115,6 +116,8 @@ export function App() {
             <Engineering client={client} me={me} live={live} />
           ) : view === "finance" ? (
             <Finance client={client} me={me} />
+          ) : view === "unit-economics" ? (
+            <UnitEconomics client={client} me={me} />
           ) : view === "anomalies" ? (
             <Anomalies client={client} me={me} />
           ) : (

@@ -1,9 +1,11 @@
-// Finance: allocation by team / project / any tag key or account, budget variance, estimated vs. billed, CSV export.
+// Finance: allocation by the allocation rules' dimensions (team, product, …: direct and shared parts, unallocated),
+// else by team / project / any tag key or account, budget variance, estimated vs. billed, CSV export.
 import { useMemo, useState } from "react";
 import { useQuery } from "@tanstack/react-query";
 import type { ApiClient, Me } from "./api";
 import { ExportCsv, Select, Table } from "./Controls";
 import { allocation, COST_CATEGORY_PREFIX, currenciesOf, groupingChoices, PERIODS, periodRange, reconciliationByService, varianceState, type Period } from "./groups";
+import { allocationCurrencies, allocationRows, ruleDimensions, sharedParts } from "./allocationShape";
 import { lacks } from "./roles";
 import { formatMoney, nanosText } from "./shape";
 import { Empty, Failure, Loading, NotAllowed } from "./States";
@@ -38,15 +40,23 @@ export function Finance({ client, me }: { client: ApiClient; me: Me | undefined 
   );
 }
 
+/** A choice of "Allocate by" that is a dimension of the allocation rules, not a tag or an account. */
+const RULES_PREFIX = "rules:";
+
 function Allocation({ client, range }: { client: ApiClient; range: { start: string; end: string } }) {
+  // The allocation engine's dimensions (GET /v1/allocation/rules) come first; without rules (or when they cannot be
+  // read) the cost lines' own tags and accounts are offered, grouped by GET /v1/costs.
+  const rules = useQuery({ queryKey: ["allocation-rules"], queryFn: () => client.allocationRules(), retry: false });
   const dims = useQuery({ queryKey: ["dimensions", range.start, range.end], queryFn: () => client.dimensions(range.start, range.end) });
-  const choices = dims.data ? groupingChoices(dims.data.tags, dims.data.dimensions) : [];
+  const ruleChoices = ruleDimensions(rules.data).map((d) => ({ key: `${RULES_PREFIX}${d}`, label: `${d} (allocation rules)` }));
+  const choices = [...ruleChoices, ...(dims.data ? groupingChoices(dims.data.tags, dims.data.dimensions) : [])];
   const [picked, setPicked] = useState<string | null>(null);
   const key = picked && choices.some((c) => c.key === picked) ? picked : (choices[0]?.key ?? null);
+  const ruleDimension = key?.startsWith(RULES_PREFIX) ? key.slice(RULES_PREFIX.length) : null;
   const costs = useQuery({
     queryKey: ["costs", "allocation", key, range.start, range.end],
     queryFn: () => client.costs({ ...range, granularity: "day", group_by: key ? [key] : [] }),
-    enabled: key !== null,
+    enabled: key !== null && ruleDimension === null,
   });
   const currency = costs.data ? (currenciesOf(costs.data)[0] ?? null) : null;
   const shares = costs.data && key && currency ? allocation(costs.data, key, currency) : null;
@@ -55,15 +65,20 @@ function Allocation({ client, range }: { client: ApiClient; range: { start: stri
   return (
     <section aria-labelledby="allocation-title">
       <h3 id="allocation-title">Allocation</h3>
-      {dims.data && !choices.some((c) => c.key.startsWith(`tag:${COST_CATEGORY_PREFIX}`)) && (
+      {dims.data && !ruleChoices.length && !choices.some((c) => c.key.startsWith(`tag:${COST_CATEGORY_PREFIX}`)) && (
         <p className="help" data-testid="cost-category-note">
           Cost categories: none in this period. The costs API has no cost-category dimension of its own; AWS Cost Category
           values are offered here when cost lines carry them as <code>{COST_CATEGORY_PREFIX}NAME</code> tags.
         </p>
       )}
-      {dims.isPending ? (
-        <Loading what="the dimensions" />
-      ) : dims.isError ? (
+      {rules.isError && (
+        <p className="help" data-testid="allocation-rules-unavailable">
+          The allocation rules could not be read ({rules.error.message}): allocating by the cost lines&apos; tags and accounts.
+        </p>
+      )}
+      {rules.isPending || (dims.isPending && !ruleChoices.length) ? (
+        <Loading what="the allocation dimensions" />
+      ) : dims.isError && !ruleChoices.length ? (
         <Failure what="the dimensions" error={dims.error} retry={() => void dims.refetch()} />
       ) : !key ? (
         <Empty>No cost in this period to allocate.</Empty>
@@ -71,7 +86,7 @@ function Allocation({ client, range }: { client: ApiClient; range: { start: stri
         <>
           <div className="toolbar">
             <Select label="Allocate by" value={key} options={choices.map((c) => ({ value: c.key, label: c.label }))} onChange={setPicked} testId="allocate-by" />
-            {shares && currency && (
+            {!ruleDimension && shares && currency && (
               <ExportCsv
                 name={["allocation", key, range.start, range.end]}
                 header={[label, "currency", "cost", "share_percent"]}
@@ -81,7 +96,9 @@ function Allocation({ client, range }: { client: ApiClient; range: { start: stri
               />
             )}
           </div>
-          {costs.isPending ? (
+          {ruleDimension ? (
+            <RuleAllocation client={client} range={range} dimension={ruleDimension} />
+          ) : costs.isPending ? (
             <Loading what="the allocation" />
           ) : costs.isError ? (
             <Failure what="the allocation" error={costs.error} retry={() => void costs.refetch()} />
@@ -114,6 +131,73 @@ function Allocation({ client, range }: { client: ApiClient; range: { start: stri
         </>
       )}
     </section>
+  );
+}
+
+/** The allocation engine's answer for one dimension: each owner's direct cost, its parts of the shared pools, its
+ * total and share, `(unallocated)` always shown last. */
+function RuleAllocation({ client, range, dimension }: { client: ApiClient; range: { start: string; end: string }; dimension: string }) {
+  const report = useQuery({
+    queryKey: ["allocation", dimension, range.start, range.end],
+    queryFn: () => client.allocation({ by: dimension, start: range.start, end: range.end, grain: "day" }),
+    retry: false,
+  });
+  const currencies = report.data ? allocationCurrencies(report.data) : [];
+  const currency = currencies[0] ?? null;
+  const table = report.data && currency ? allocationRows(report.data, currency) : null;
+  const kindTotals = report.data?.totals.filter((t) => t.currency === currency) ?? [];
+  if (report.isPending) return <Loading what="the allocation (GET /v1/allocation)" />;
+  if (report.isError) return <Failure what="the allocation (GET /v1/allocation)" error={report.error} retry={() => void report.refetch()} />;
+  if (!table || !currency) return <Empty>No cost in this period.</Empty>;
+  const money = (nanos: bigint) => formatMoney(nanos, currency);
+  return (
+    <>
+      <div className="toolbar">
+        <ExportCsv
+          name={["allocation", dimension, range.start, range.end]}
+          header={[dimension, "currency", "direct", "shared", "shared_parts", "total", "share_percent"]}
+          rows={table.rows.map((r) => [r.value, currency, nanosText(r.direct), nanosText(r.sharedTotal), sharedParts(r, nanosText), nanosText(r.total), r.share.toFixed(2)])}
+          label="Export allocation as CSV"
+          testId="export-allocation"
+        />
+      </div>
+      <p className="help" data-testid="allocation-summary">
+        Rules version {report.data.rules_version}.{" "}
+        {kindTotals
+          .filter((t) => t.allocated_share !== null)
+          .map((t) => `${((t.allocated_share ?? 0) * 100).toFixed(1)}% of ${t.cost_kind} cost allocated`)
+          .map((text) => `${text}. `)
+          .join("")}
+        {currencies.length > 1 && `Shown in ${currency}; other currencies are not added in. `}
+        Each day counts its bill where it has one, else its estimate.
+      </p>
+      <Table caption={`Allocation by ${dimension}`} head={[dimension, "Direct", "Shared", "Total", "Share"]} testId="allocation" numeric={[1, 2, 3, 4]}>
+        {table.rows.map((r) => (
+          <tr key={r.value} className={r.value === report.data.unallocated_value ? "unallocated" : undefined}>
+            <th scope="row">{r.value}</th>
+            <td className="num">{money(r.direct)}</td>
+            <td className="num">
+              {money(r.sharedTotal)}
+              {r.shared.size > 0 && <span className="help parts"> {sharedParts(r, money)}</span>}
+            </td>
+            <td className="num">{money(r.total)}</td>
+            <td className="num">
+              <span className="share">
+                <span className="share-bar" style={{ width: `${Math.max(0, Math.min(100, r.share))}%` }} />
+              </span>
+              {r.share.toFixed(1)}%
+            </td>
+          </tr>
+        ))}
+        <tr className="total">
+          <th scope="row">Total</th>
+          <td className="num">{money(table.rows.reduce((sum, r) => sum + r.direct, 0n))}</td>
+          <td className="num">{money(table.rows.reduce((sum, r) => sum + r.sharedTotal, 0n))}</td>
+          <td className="num">{money(table.total)}</td>
+          <td className="num">100%</td>
+        </tr>
+      </Table>
+    </>
   );
 }
 

@@ -146,6 +146,123 @@ export interface Anomaly {
   feedback_at: string | null;
 }
 
+export interface AllocationValue {
+  value: string;
+  direct: Money;
+  shared: Record<string, Money>;
+  total: Money;
+}
+
+/** GET /v1/allocation: per currency and cost kind (never added), and per bucket; `(unallocated)` always last. */
+export interface AllocationReport {
+  dimension: string;
+  start: string;
+  end: string;
+  grain: "hour" | "day" | "month";
+  metric: string;
+  rules_version: number;
+  unallocated_value: string;
+  totals: {
+    currency: string;
+    cost_kind: string;
+    total: Money;
+    allocated: Money;
+    unallocated: Money;
+    allocated_share: number | null;
+    values: AllocationValue[];
+  }[];
+  buckets: { period_start: string; currency: string; cost_kind: string; total: Money; values: AllocationValue[] }[];
+}
+
+/** GET /v1/allocation/rules: version 0 (and no dimensions) when the tenant has no rules. */
+export interface AllocationRules {
+  version: number;
+  rules: { dimensions?: Record<string, unknown> } & Record<string, unknown>;
+  created_by?: string | null;
+  created_at?: string | null;
+}
+
+export interface UnitCostCell {
+  period_start: string;
+  cost: Money;
+  driver: string | null;
+  unit_cost: Money | null;
+  revenue: Money | null;
+  gross_margin: Money | null;
+  gross_margin_pct: string | null;
+}
+
+export interface UnitCostAnomaly {
+  period_start: string;
+  unit_cost: Money;
+  expected_unit_cost: Money;
+  likelihood: number;
+  direction: "spike" | "drop";
+  severity: Severity;
+}
+
+export interface UnitCostLine {
+  kind: "group" | "unallocated" | "total";
+  group: string | null;
+  currency: string;
+  cost: Money;
+  driver: string | null;
+  unit_cost: Money | null;
+  periods_without_driver: number;
+  revenue: Money | null;
+  gross_margin: Money | null;
+  gross_margin_pct: string | null;
+  trend: { points: number; slope_per_period: number; first_half_mean: number; second_half_mean: number; change_pct: number | null } | null;
+  anomalies: UnitCostAnomaly[];
+  periods: UnitCostCell[];
+}
+
+export type UnitBy = "customer" | "feature" | "none";
+
+export interface UnitCostsParams {
+  metric?: string;
+  per?: string;
+  by?: UnitBy;
+  start?: string;
+  end?: string;
+  grain?: "day" | "hour";
+}
+
+/** GET /v1/unit-costs */
+export interface UnitCosts {
+  metric: string;
+  per: string;
+  by: UnitBy;
+  grain: "day" | "hour";
+  start: string;
+  end: string;
+  cost_metric: string;
+  cost_basis: string;
+  lines: UnitCostLine[];
+  notes: string[];
+}
+
+/** GET /v1/unit-economics/correlation */
+export interface Correlation {
+  driver: string;
+  start: string;
+  end: string;
+  currency: string | null;
+  cost_metric: string;
+  cost_basis: string;
+  days: number;
+  pearson: number | null;
+  elasticity: number | null;
+  elasticity_days: number;
+  fit: { intercept: Money | null; slope: number | null; r_squared: number | null } | null;
+  fixed_cost_per_day: Money | null;
+  fixed_share: number | null;
+  mean_daily_cost: Money | null;
+  explanation: string;
+  points: { day: string; cost: Money; driver: string }[];
+  other_currencies: string[];
+}
+
 export type PlanStatus =
   | "proposed"
   | "approved"
@@ -376,6 +493,12 @@ export function createClient(apiKey: string, fetchImpl: typeof fetch = (...args)
       request<Dimensions>("GET", `/v1/costs/dimensions${queryString({ start, end })}`),
     reconciliation: (start: string, end: string) =>
       request<Reconciliation>("GET", `/v1/costs/reconciliation${queryString({ start, end })}`),
+    allocationRules: () => request<AllocationRules>("GET", "/v1/allocation/rules"),
+    allocation: (query: { by: string; start: string; end: string; grain?: "day" | "month" }) =>
+      request<AllocationReport>("GET", `/v1/allocation${queryString({ grain: "day", ...query })}`),
+    unitCosts: (query: UnitCostsParams) => request<UnitCosts>("GET", `/v1/unit-costs${queryString({ ...query })}`),
+    correlation: (query: { driver: string; start?: string; end?: string }) =>
+      request<Correlation>("GET", `/v1/unit-economics/correlation${queryString(query)}`),
     forecasts: (scope = "total") =>
       request<{ forecasts: CostForecast[] }>("GET", `/v1/forecasts${queryString({ scope })}`),
     budgets: () => request<{ budgets: Budget[]; next_cursor: string | null }>("GET", "/v1/budgets?limit=500"),

@@ -9,5 +9,7 @@ describe("views", () => {
     expect(viewOf("#/nope")).toBe("overview");
     expect(hashOf("engineering")).toBe("#/engineering");
     expect(hashOf("overview")).toBe("");
+    expect(viewOf("#/unit-economics")).toBe("unit-economics");
+    expect(hashOf("unit-economics")).toBe("#/unit-economics");
   });
 });

@@ -1,10 +1,11 @@
 // The dashboard's views and the location hash that names one (#/finance), so a view can be linked and reloaded.
-export type View = "overview" | "engineering" | "finance" | "anomalies" | "settings";
+export type View = "overview" | "engineering" | "finance" | "unit-economics" | "anomalies" | "settings";
 
 export const VIEWS: { id: View; label: string }[] = [
   { id: "overview", label: "Overview" },
   { id: "engineering", label: "Engineering" },
   { id: "finance", label: "Finance" },
+  { id: "unit-economics", label: "Unit economics" },
   { id: "anomalies", label: "Anomalies" },
   { id: "settings", label: "Settings" },
 ];
