@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, update
 
 from outlay.budgets import Budget, BudgetIn, Threshold
 from outlay.money import from_nanos, to_nanos
@@ -22,6 +22,20 @@ MAX_BUDGETS = 10_000  # one listing returns them all; a tenant with more needs p
 
 def _midnight(day: date | None) -> datetime | None:
     return None if day is None else datetime(day.year, day.month, day.day)
+
+
+def _settable(budget: BudgetIn) -> dict[str, Any]:
+    """The columns a caller sets (create and replace): all but the id, the tenant and the creation time."""
+    return {
+        "name": budget.name,
+        "scope": budget.scope,
+        "amount_nanos": to_nanos(budget.amount),
+        "currency": budget.currency,
+        "period": budget.period.value,
+        "start": _midnight(budget.start),
+        "end": _midnight(budget.end),
+        "thresholds": [{"basis": t.basis.value, "percent": format(t.percent, "f")} for t in budget.thresholds],
+    }
 
 
 def _budget(row: Mapping[Any, Any]) -> Budget:
@@ -48,14 +62,7 @@ class BudgetStore(TenantScoped):
         columns = {
             "budget_id": uuid.uuid4().hex,
             "tenant_id": self.tenant_id,
-            "name": budget.name,
-            "scope": budget.scope,
-            "amount_nanos": to_nanos(budget.amount),
-            "currency": budget.currency,
-            "period": budget.period.value,
-            "start": _midnight(budget.start),
-            "end": _midnight(budget.end),
-            "thresholds": [{"basis": t.basis.value, "percent": format(t.percent, "f")} for t in budget.thresholds],
+            **_settable(budget),
             "created_at": stored_now(),
         }
         made = _budget(columns)  # tenant_id is not part of the Budget: the store is bound to it
@@ -84,6 +91,24 @@ class BudgetStore(TenantScoped):
         async with self._engine.connect() as conn:
             rows = (await conn.execute(stmt)).all()
         return [_budget(r._mapping) for r in rows]
+
+    async def replace(self, budget_id: str, budget: BudgetIn, audit: Audit[Budget] | None = None) -> Budget | None:
+        """Give budget `budget_id` everything `budget` says, keeping its id and creation time; returns it as stored
+        (None: no such budget). `audit`'s entries share the transaction."""
+        stmt = (
+            update(BudgetRow)
+            .where(self._mine(BudgetRow), BudgetRow.budget_id == budget_id)
+            .values(**_settable(budget))
+            .returning(*BudgetRow.__table__.c)
+        )
+        async with self._engine.begin() as conn:
+            found = (await conn.execute(stmt)).first()
+            if found is None:
+                return None
+            now = _budget(found._mapping)
+            if audit is not None:
+                await append_entries(conn, self.tenant_id, audit(now))
+        return now
 
     async def delete(self, budget_id: str, audit: Audit[Budget] | None = None) -> Budget | None:
         """Delete a budget; returns what it was (None: no such budget). `audit`'s entries share the transaction."""

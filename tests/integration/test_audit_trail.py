@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from sqlalchemy import delete, insert, update
 
@@ -99,6 +100,19 @@ async def test_budget_and_webhook_changes_are_in_the_trail_with_what_they_were(s
         made = await http.post("/v1/budgets", headers=headers, json=budget)
         assert made.status_code == 201, made.text
         budget_id = made.json()["budget_id"]
+        changed = {**budget, "amount": "1500.50", "thresholds": [{"basis": "forecast", "percent": "90"}]}
+        replaced = await http.put(f"/v1/budgets/{budget_id}", headers=headers, json=changed)
+        assert replaced.status_code == 200, replaced.text
+        assert replaced.json()["budget_id"] == budget_id
+        assert replaced.json()["created_at"] == made.json()["created_at"]
+        assert Decimal(replaced.json()["amount"]) == Decimal("1500.50")
+        stored = (await http.get(f"/v1/budgets/{budget_id}", headers=headers)).json()
+        assert Decimal(stored["amount"]) == Decimal("1500.50")
+        assert [(t["basis"], Decimal(t["percent"])) for t in stored["thresholds"]] == [("forecast", Decimal(90))]
+        missing = await http.put("/v1/budgets/nosuchbudget", headers=headers, json=changed)
+        assert missing.status_code == 404
+        bad = await http.put(f"/v1/budgets/{budget_id}", headers=headers, json={**changed, "amount": "-1"})
+        assert bad.status_code == 422 and "amount" in bad.text
         assert (await http.delete(f"/v1/budgets/{budget_id}", headers=headers)).status_code == 204
         hook = await http.post(
             "/v1/webhooks", headers=headers, json={"url": "http://127.0.0.1:9/h", "events": ["plan"]}
@@ -112,8 +126,9 @@ async def test_budget_and_webhook_changes_are_in_the_trail_with_what_they_were(s
             return [(e["event"], e["detail"]) for e in page["entries"]]
 
         budget_trail = await events(f"budget:{budget_id}")
-        assert [e for e, _ in budget_trail] == ["budget_created", "budget_deleted"]
-        assert all('"tag:team=checkout"' in detail for _, detail in budget_trail)  # what it was, both times
+        assert [e for e, _ in budget_trail] == ["budget_created", "budget_updated", "budget_deleted"]
+        assert all('"tag:team=checkout"' in detail for _, detail in budget_trail)  # what it was, each time
+        assert '"1500.5' in budget_trail[1][1]  # the update records what the budget became
         hook_trail = await events(f"webhook:{hook_id}")
         assert [e for e, _ in hook_trail] == ["webhook_created", "webhook_deleted"]
         assert all('"http://127.0.0.1:9/…"' in detail and "secret" not in detail for _, detail in hook_trail)

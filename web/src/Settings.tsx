@@ -150,12 +150,9 @@ function BudgetEditor({ client, budget, onDone }: { client: ApiClient; budget: B
   const [form, setForm] = useState<BudgetForm>(budget ? budgetForm(budget) : EMPTY_BUDGET);
   const [checked, setChecked] = useState<ReturnType<typeof budgetInput> | null>(null);
   const save = useMutation({
-    // The API has no update of a budget: editing makes the new one, then deletes the old one.
-    mutationFn: async (body: Parameters<ApiClient["createBudget"]>[0]) => {
-      const made = await client.createBudget(body);
-      if (budget) await client.deleteBudget(budget.budget_id);
-      return made;
-    },
+    // An edit replaces the budget in place (PUT): same id, its history in the audit trail.
+    mutationFn: (body: Parameters<ApiClient["createBudget"]>[0]) =>
+      budget ? client.updateBudget(budget.budget_id, body) : client.createBudget(body),
     onSuccess: async () => {
       await queries.invalidateQueries({ queryKey: ["budgets"] });
       onDone();
@@ -201,7 +198,6 @@ function BudgetEditor({ client, budget, onDone }: { client: ApiClient; budget: B
           </Field>
         </>
       )}
-      {budget && <p className="help">The API cannot change a budget in place: saving makes a new budget (new id) and deletes this one.</p>}
       <div className="actions">
         <button type="submit" disabled={save.isPending}>
           {budget ? "Save budget" : "Create budget"}

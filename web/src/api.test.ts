@@ -120,14 +120,16 @@ describe("createClient", () => {
     expect(calls[0]?.init.body).toBe('{"name":"ci","role":"viewer"}');
   });
 
-  it("changes a member with PATCH and a policy with PUT", async () => {
-    const { impl, calls } = mockFetch(reply(200, {}), reply(200, {}));
+  it("changes a member with PATCH, a policy and a budget with PUT", async () => {
+    const { impl, calls } = mockFetch(reply(200, {}), reply(200, {}), reply(200, {}));
     const client = createClient("k", impl);
     await client.updateUser("u1", { disabled: true });
     await client.replacePolicy("p1", { name: "n", rule: { kind: "required_tags", keys: ["team"] }, enabled: false });
+    await client.updateBudget("b/1", { name: "n", scope: "total", amount: "10", currency: "USD", period: "monthly", thresholds: [] });
     expect(calls.map((c) => [c.init.method, c.url])).toEqual([
       ["PATCH", "/v1/users/u1"],
       ["PUT", "/v1/policies/p1"],
+      ["PUT", "/v1/budgets/b%2F1"],
     ]);
   });
 });

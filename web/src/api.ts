@@ -504,6 +504,8 @@ export function createClient(apiKey: string, fetchImpl: typeof fetch = (...args)
     budgets: () => request<{ budgets: Budget[]; next_cursor: string | null }>("GET", "/v1/budgets?limit=500"),
     createBudget: (budget: BudgetInput) => request<Budget>("POST", "/v1/budgets", budget),
     deleteBudget: (budgetId: string) => request<undefined>("DELETE", `/v1/budgets/${encodeURIComponent(budgetId)}`),
+    updateBudget: (budgetId: string, budget: BudgetInput) =>
+      request<Budget>("PUT", `/v1/budgets/${encodeURIComponent(budgetId)}`, budget),
     budgetVariance: () => request<{ budgets: BudgetStatus[] }>("GET", "/v1/budgets/variance"),
     anomalies: (query: { status?: "open" | "closed" | "any"; limit?: number; cursor?: string } = {}) =>
       request<{ items: Anomaly[]; next_cursor: string | null }>("GET", `/v1/anomalies${queryString(query)}`),

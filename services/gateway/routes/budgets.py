@@ -1,4 +1,4 @@
-"""Budgets: POST/GET /v1/budgets, GET/DELETE /v1/budgets/{id}, GET /v1/budgets/{id}/status and the variance
+"""Budgets: POST/GET /v1/budgets, GET/PUT/DELETE /v1/budgets/{id}, GET /v1/budgets/{id}/status and the variance
 report GET /v1/budgets/variance. The gateway stores budgets; their status comes from the forecast service."""
 
 from __future__ import annotations
@@ -116,6 +116,22 @@ async def get_budget(request: Request, budget_id: str = _ID) -> Budget:
     if found is None:
         raise HTTPException(404, f"no budget with id {budget_id!r}")
     return found
+
+
+@router.put(
+    "/{budget_id}",
+    response_model=Budget,
+    responses=PROBLEM_RESPONSES,
+    summary="Replace a budget's name, scope, amount, period and thresholds (its id and creation time stay)",
+    dependencies=[Depends(requires(Scope.WRITE_BUDGETS))],
+)
+async def replace_budget(request: Request, budget: BudgetIn, budget_id: str = _ID) -> Budget:
+    reject_unknown(request, frozenset())
+    await _check_ceilings(request, budget)
+    stored = await _store(request).replace(budget_id, budget, entry_for(request, "budget_updated", _subject, _detail))
+    if stored is None:
+        raise HTTPException(404, f"no budget with id {budget_id!r}")
+    return stored
 
 
 @router.delete(
