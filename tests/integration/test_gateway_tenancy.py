@@ -301,6 +301,8 @@ async def test_an_approver_cannot_approve_what_they_asked_for(store_url: str, br
         me = (await http.get("/v1/me", headers=bearer(bob_own))).json()
         assert me["user_id"] and me["scopes"] == ["approve:plans", "read:anomalies", "read:budgets", "read:costs",
                                                   "read:forecasts", "read:plans", "read:policies"]  # fmt: skip
+        assert me["operator"] is False and me["made_by"] == f"user:{me['user_id']}"  # a key of one's own
+        assert (await http.get("/v1/me", headers=bearer(OPERATOR))).json()["operator"] is True
         approved = await http.post(f"{plan}/approve", headers=bearer(bob_own))
         assert approved.status_code == 202, approved.text
         bob = bob_own

@@ -429,6 +429,10 @@ export interface Me {
   name: string;
   user_id: string | null;
   scopes: string[];
+  /** The operator's key (OUTLAY_API_KEY); absent from gateways older than this field. */
+  operator?: boolean;
+  /** Who made this key ("user:<id>" or "key:<id>"), when recorded. */
+  made_by?: string | null;
 }
 
 /** A failed request: the HTTP status and the RFC 9457 problem's words when the API sent one. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ApiError, type Me } from "./api";
-import { forbidden, identityOf, lacks, may, planActions, ROLES } from "./roles";
+import { forbidden, identityOf, isOperator, lacks, may, planActions, ROLES } from "./roles";
 
 const me = (scopes: string[], user_id: string | null = "u1", key_id = "k1"): Me => ({ tenant_id: "default", key_id, name: "n", user_id, scopes });
 const proposed = { status: "proposed" as const, requested_by: null };
@@ -25,6 +25,18 @@ describe("scopes", () => {
   it("names the caller as the gateway does", () => {
     expect(identityOf(me([], "u9"))).toBe("user:u9");
     expect(identityOf(me([], null, "abc"))).toBe("key:abc");
+  });
+});
+
+describe("isOperator", () => {
+  const base = { key_id: "operator", scopes: ["admin"] };
+  it("believes /v1/me's operator field over the key's id", () => {
+    expect(isOperator({ ...base, operator: false })).toBe(false);
+    expect(isOperator({ key_id: "k1", scopes: ["admin"], operator: true })).toBe(true);
+  });
+  it("falls back to the operator key's id on a gateway without the field", () => {
+    expect(isOperator(base)).toBe(true);
+    expect(isOperator({ key_id: "k1", scopes: ["admin"] })).toBe(false);
   });
 });
 

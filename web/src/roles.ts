@@ -62,8 +62,9 @@ export function identityOf(me: Pick<Me, "user_id" | "key_id">): string {
   return me.user_id ? `user:${me.user_id}` : `key:${me.key_id}`;
 }
 
-/** The operator's key (OUTLAY_API_KEY) is the only one whose id is "operator"; it may decide plans alone. */
-export function isOperator(me: Pick<Me, "key_id" | "scopes">): boolean {
+/** The operator's key (OUTLAY_API_KEY) may decide plans alone: `/v1/me` says so (older gateways: its id is "operator"). */
+export function isOperator(me: Pick<Me, "key_id" | "scopes" | "operator">): boolean {
+  if (me.operator !== undefined) return me.operator;
   return me.key_id === "operator" && me.scopes.includes("admin");
 }
 

@@ -26,6 +26,11 @@ class MeOut(BaseModel):
     name: str
     user_id: str | None
     scopes: list[str]
+    operator: bool = Field(description="The operator's key (OUTLAY_API_KEY): manages tenants, decides plans alone")
+    made_by: str | None = Field(
+        description="Who made this key ('user:<id>' or 'key:<id>'), when recorded: a plan's approver must not be "
+        "the one who asked, nor have made the asker's key"
+    )
 
 
 class OwnKeyIn(BaseModel):
@@ -42,7 +47,7 @@ async def me(request: Request) -> MeOut:
     reject_unknown(request, frozenset())
     p = principal_of(request)
     return MeOut(tenant_id=p.tenant_id, key_id=p.key_id, name=p.name, user_id=p.user_id,
-                 scopes=sorted(s.value for s in p.scopes))  # fmt: skip
+                 scopes=sorted(s.value for s in p.scopes), operator=p.operator, made_by=p.maker)  # fmt: skip
 
 
 @router.post(
