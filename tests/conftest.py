@@ -80,7 +80,7 @@ async def store_url(pg_url: str) -> str:
     await conn.execute(
         "TRUNCATE usage_records, cost_rollups, cost_rollups_service, ingest_checkpoints, anomalies, budgets, plans, recommendations,"
         " audit_events, synced_prices, utilization_5m, api_keys, webhooks, webhook_deliveries, tenants, users, policies,"
-        " allocation_rules, business_metrics"
+        " allocation_rules, business_metrics, iac_estimates"
         " RESTART IDENTITY"
     )
     await conn.close()
@@ -144,3 +144,12 @@ def traced() -> Iterator[InMemorySpanExporter]:
         yield _SPANS
     finally:
         tracing.stop_tracing()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`make test` runs two workers), the dashboard's tests stay on one worker: they share one
+    build of web/ (npm ci and vite write into the same tree) and one browser stack per session."""
+    web = ROOT / "tests" / "web"
+    for item in items:
+        if item.path.is_relative_to(web):
+            item.add_marker(pytest.mark.xdist_group("web"))

@@ -7,15 +7,17 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
+import httpx
 from rich.console import Console
 from rich.markup import escape
 
 from outlay.iac.comment import Platform, Target, post_or_update
 from outlay.iac.diff import CostDiff, diff
 from outlay.iac.estimate import estimate
-from outlay.iac.forecast_source import month_end_forecast
+from outlay.iac.forecast_source import api_call, month_end_forecast
 from outlay.iac.gate import Verdict, evaluate, gate_json, load_policy
 from outlay.iac.render import diff_markdown, diff_table, html_page, markdown, table
 from outlay.iac.report import Estimate
@@ -163,3 +165,61 @@ def run_comment(platform: Platform, number: int | None, base: Path | None, head:
     action, comment_id = post_or_update(target, diff_markdown(change, [str(v) for v in verdicts]))
     console.print(f"{action} comment {comment_id} on {target.repository} #{target.number}")
     return 0
+
+
+@dataclass(frozen=True)
+class Change:
+    """Which pull request commit an estimate is of (`POST /v1/iac/estimates`)."""
+
+    repository: str | None
+    pull_request: int | None
+    ref: str | None
+    commit_sha: str | None
+    title: str | None = None
+    url: str | None = None
+
+
+NANO = Decimal("1e-9")  # the API keeps amounts to the nano-dollar
+
+
+def run_report(change_of_pr: Change, base: Path | None, head: Path, policy_path: Path | None, inputs: Inputs,
+               api_url: str | None, console: Console, err: Console) -> int:  # fmt: skip
+    """Post the diff (and, with a policy, the gate's verdict) to the Outlay API; exit 0 when stored, 2 when the
+    input is unusable or the API refuses or cannot be reached."""
+    missing = [name for name, value in (("--api-url (or OUTLAY_API_URL)", api_url),
+                                        ("--repository", change_of_pr.repository), ("--commit", change_of_pr.commit_sha),
+                                        ("--pr or --ref", change_of_pr.pull_request or change_of_pr.ref)) if not value]  # fmt: skip
+    if missing:
+        raise InputError(f"outlay report-estimate: set {', '.join(missing)}")
+    assert api_url is not None
+    change, after, resources = change_of(base, head, inputs)
+    verdict = "none"
+    if policy_path is not None:
+        verdict = "passed" if all(v.passed for v in verdicts_for(policy_path, change, resources, api_url)) else "failed"
+    before, now = change.before.quantize(NANO), change.after.quantize(NANO)
+    body = {
+        "repository": change_of_pr.repository, "pull_request": change_of_pr.pull_request, "ref": change_of_pr.ref,
+        "commit_sha": change_of_pr.commit_sha, "title": change_of_pr.title, "url": change_of_pr.url,
+        "monthly_cost_before": format(before, "f"), "monthly_cost_after": format(now, "f"),
+        "monthly_delta": format(now - before, "f"),
+        "resources_changed": len(change.changed()), "verdict": verdict,
+    }  # fmt: skip
+    try:
+        reply = api_call("POST", api_url, os.environ.get("OUTLAY_API_KEY", ""), "/v1/iac/estimates", json=body)
+    except httpx.HTTPError as exc:
+        err.print(
+            f"[red]the Outlay API at {escape(api_url)} is not reachable ({type(exc).__name__})[/]", highlight=False
+        )
+        return USAGE_ERROR
+    if reply.status_code != 201:
+        try:
+            detail = reply.json().get("detail", "")
+        except (ValueError, AttributeError):  # not a problem document (a proxy's page): the status says enough
+            detail = reply.text[:200]
+        err.print(f"[red]the Outlay API answered {reply.status_code}: {escape(str(detail))}[/]", highlight=False,
+                  soft_wrap=True)  # fmt: skip
+        return USAGE_ERROR
+    stored = reply.json()
+    console.print(f"reported {escape(str(change_of_pr.repository))} {stored['commit_sha'][:12]}: "
+                  f"{stored['monthly_delta']} USD a month, verdict {verdict}", highlight=False)  # fmt: skip
+    return report_problems(after, err)

@@ -369,5 +369,35 @@ def comment(
     _iac(lambda: run_comment(platform.value, pr, base, head, policy, inputs, api_url, console))  # type: ignore[arg-type]
 
 
+@app.command("report-estimate")
+def report_estimate(
+    head: HeadOpt,
+    repository: Annotated[
+        str | None, typer.Option(envvar=["GITHUB_REPOSITORY", "CI_PROJECT_PATH"], help="owner/name of the repository.")
+    ] = None,
+    pr: Annotated[
+        int | None, typer.Option(envvar="CI_MERGE_REQUEST_IID", help="Pull/merge request number (or give --ref).")
+    ] = None,
+    ref: Annotated[str | None, typer.Option(help="Branch or ref, when there is no pull request.")] = None,
+    commit: Annotated[
+        str | None, typer.Option(envvar=["GITHUB_SHA", "CI_COMMIT_SHA"], help="The commit estimated (hex sha).")
+    ] = None,
+    title: Annotated[str | None, typer.Option(help="The pull request's title.")] = None,
+    url: Annotated[str | None, typer.Option(help="The pull request's page.")] = None,
+    base: BaseOpt = None,
+    policy: Annotated[Path | None, typer.Option(help="Also report the gate's verdict (passed or failed).")] = None,
+    usage_file: UsageOpt = None,
+    region: RegionOpt = None,
+    parameter: ParamOpt = [],  # noqa: B006
+    api_url: ApiOpt = None,
+) -> None:
+    """Report the change's monthly cost to the Outlay API (POST /v1/iac/estimates), shown on the dashboard."""
+    from outlay.cli.iac_commands import Change, run_report
+
+    inputs = _inputs(usage_file, region, parameter)
+    change = Change(repository, pr, ref, commit, title, url)
+    _iac(lambda: run_report(change, base, head, policy, inputs, api_url, console, err))
+
+
 if __name__ == "__main__":
     app()

@@ -520,3 +520,31 @@ class AllocationRulesRow(Base):
     rules: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime())
+
+
+class IacEstimateRow(Base):
+    """The cost change of one commit of a pull request (or branch), as CI reported it (`POST /v1/iac/estimates`):
+    `estimate_id` is a digest of (repository, pull request or ref, commit), so a re-report replaces the row."""
+
+    __tablename__ = "iac_estimates"
+
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True, default=DEFAULT_TENANT)
+    estimate_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    repository: Mapped[str] = mapped_column(String(200))
+    pull_request: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    ref: Mapped[str] = mapped_column(String(255), default="")
+    commit_sha: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(300), default="")
+    url: Mapped[str] = mapped_column(String(2048), default="")
+    monthly_cost_before_nanos: Mapped[int] = mapped_column(BigInteger)
+    monthly_cost_after_nanos: Mapped[int] = mapped_column(BigInteger)
+    monthly_delta_nanos: Mapped[int] = mapped_column(BigInteger)
+    resources_changed: Mapped[int] = mapped_column(Integer)
+    verdict: Mapped[str] = mapped_column(String(8))  # passed | failed | none
+    reported_at: Mapped[datetime] = mapped_column(DateTime())
+
+    # The list reads one tenant's reports newest first, optionally of one repository.
+    __table_args__ = (
+        Index("ix_iac_estimates_tenant_reported", "tenant_id", "reported_at"),
+        Index("ix_iac_estimates_tenant_repository_reported", "tenant_id", "repository", "reported_at"),
+    )

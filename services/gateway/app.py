@@ -34,6 +34,7 @@ from services.gateway.routes import audit as audit_routes
 from services.gateway.routes import budgets as budget_routes
 from services.gateway.routes import costs, health
 from services.gateway.routes import forecasts as forecast_routes
+from services.gateway.routes import iac_estimates as iac_estimate_routes
 from services.gateway.routes import keys as key_routes
 from services.gateway.routes import me as me_routes
 from services.gateway.routes import plans as plan_routes
@@ -178,6 +179,8 @@ def create_app(
         (allocation_routes.router, Scope.READ_COSTS),  # changing the rules needs admin
         (unit_economics_routes.router, Scope.READ_COSTS),  # unit costs and correlation
         (unit_economics_routes.ingest_router, Scope.WRITE_METRICS),  # business figures in
+        (iac_estimate_routes.router, Scope.READ_COSTS),  # pull requests' cost changes, as CI reported them
+        (iac_estimate_routes.ingest_router, Scope.WRITE_ESTIMATES),  # CI reports them
         (ask_routes.router, Scope.READ_COSTS),  # explanations of spikes also read anomalies when the key may
         (anomaly_routes.router, Scope.READ_ANOMALIES),
         (forecast_routes.router, Scope.READ_FORECASTS),

@@ -23,6 +23,7 @@ class Scope(StrEnum):
     WRITE_POLICIES = "write:policies"  # budgets' ceilings, required tags, allowed families, auto-apply
     WRITE_WEBHOOKS = "write:webhooks"  # subscriptions, their delivery logs, redelivery
     WRITE_METRICS = "write:metrics"  # business figures (POST /v1/business-metrics), for unit economics
+    WRITE_ESTIMATES = "write:estimates"  # pull requests' IaC cost changes (POST /v1/iac/estimates), from CI
     ADMIN = "admin"  # everything, and API keys
 
 
@@ -32,7 +33,7 @@ READS = frozenset(
 )  # fmt: skip
 ROLES: dict[str, frozenset[Scope]] = {
     "viewer": READS,
-    "engineer": READS | {Scope.WRITE_ANOMALIES, Scope.REQUEST_PLANS},
+    "engineer": READS | {Scope.WRITE_ANOMALIES, Scope.REQUEST_PLANS, Scope.WRITE_ESTIMATES},
     "finance": READS | {Scope.WRITE_BUDGETS},
     "approver": READS | {Scope.APPROVE_PLANS},
     "admin": frozenset({Scope.ADMIN}),

@@ -16,6 +16,7 @@ from outlay.store.api_keys import ApiKeyStore
 from outlay.store.audit import AuditLog
 from outlay.store.budgets import BudgetStore
 from outlay.store.business_metrics import BusinessMetricStore
+from outlay.store.iac_estimates import IacEstimateStore
 from outlay.store.plans import PlanStore, RecommendationStore
 from outlay.store.policies import PolicyStore
 from outlay.store.tenants import UserStore
@@ -38,6 +39,7 @@ class TenantStores:
     allocation_rules: AllocationRulesStore
     allocation_lines: AllocationLinesStore
     business_metrics: BusinessMetricStore
+    iac_estimates: IacEstimateStore
 
     @classmethod
     def open(cls, engine: AsyncEngine) -> TenantStores:
@@ -46,7 +48,7 @@ class TenantStores:
             CostStore(engine), AnomalyStore(engine), BudgetStore(engine), PlanStore(engine),
             RecommendationStore(engine), AuditLog(engine), ApiKeyStore(engine), UserStore(engine), PolicyStore(engine),
             AllocationRulesStore(engine), AllocationLinesStore(engine),
-            BusinessMetricStore(engine),
+            BusinessMetricStore(engine), IacEstimateStore(engine),
         )  # fmt: skip
 
     @property

@@ -1,8 +1,9 @@
 // Engineering: live cost per service (WS /v1/stream, else polling) / team / environment, steps in cost (likely
-// deployments), the resource efficiency score, and recommendations with their plans' approval actions.
+// deployments), the resource efficiency score, recommendations with their plans' approval actions, and the cost of
+// recent pull requests as CI reported it (GET /v1/iac/estimates).
 import { useEffect, useMemo, useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import type { ApiClient, Me, Plan, Recommendation } from "./api";
+import type { ApiClient, IacEstimate, Me, Plan, Recommendation } from "./api";
 import { ActionButton, Select, Table } from "./Controls";
 import { allocation, currenciesOf, detectSteps, efficiencyScore, environmentKey, groupSeries, hourlyPoints, type Step } from "./groups";
 import { lacks, planActions } from "./roles";
@@ -30,7 +31,57 @@ export function Engineering({ client, me, live }: { client: ApiClient; me: Me | 
           <Efficiency client={client} me={me} />
         </>
       )}
+      <PullRequestCosts client={client} me={me} />
       <Recommendations client={client} me={me} />
+    </section>
+  );
+}
+
+const VERDICTS: Record<IacEstimate["verdict"], string> = { passed: "gate passed", failed: "gate failed", none: "not gated" };
+
+/** What recent pull requests change in monthly cost, as `outlay report-estimate` reported it from CI. */
+function PullRequestCosts({ client, me }: { client: ApiClient; me: Me | undefined }) {
+  const denied = lacks(me?.scopes, "read:costs");
+  const reports = useQuery({ queryKey: ["iac-estimates"], queryFn: () => client.iacEstimates(), enabled: !denied, refetchInterval: MINUTE });
+  return (
+    <section aria-labelledby="iac-estimates-title" data-testid="iac-estimates">
+      <h3 id="iac-estimates-title">Cost of recent pull requests</h3>
+      {denied ? (
+        <NotAllowed reason={denied} />
+      ) : reports.isPending ? (
+        <Loading what="the cost of recent pull requests" />
+      ) : reports.isError ? (
+        <Failure what="the cost of recent pull requests" error={reports.error} retry={() => void reports.refetch()} />
+      ) : reports.data.estimates.length === 0 ? (
+        <Empty>
+          No pull request reported yet: CI reports one with <code>outlay report-estimate</code> (a key with the <code>write:estimates</code> scope).
+        </Empty>
+      ) : (
+        <Table caption="Monthly cost change per pull request" head={["Repository", "Pull request", "Per month", "Verdict", "Reported (UTC)"]} testId="iac-estimates-table" numeric={[2]}>
+          {reports.data.estimates.map((e) => {
+            const change = e.pull_request !== null ? `#${e.pull_request}` : (e.ref ?? e.commit_sha.slice(0, 12));
+            const label = `${change}${e.title ? ` ${e.title}` : ""}`;
+            const delta = toNanos(e.monthly_delta);
+            return (
+              <tr key={e.estimate_id}>
+                <th scope="row">{e.repository}</th>
+                <td>
+                  {e.url ? <a href={e.url} rel="noopener noreferrer">{label}</a> : label}{" "}
+                  <span className="help">({e.commit_sha.slice(0, 7)})</span>
+                </td>
+                <td className={`num ${delta > 0n ? "up" : delta < 0n ? "down" : ""}`}>
+                  {delta > 0n ? "+" : ""}
+                  {formatMoney(e.monthly_delta, "USD")}
+                </td>
+                <td>
+                  <span className={`badge verdict ${e.verdict}`}>{VERDICTS[e.verdict]}</span>
+                </td>
+                <td>{e.reported_at.slice(0, 16).replace("T", " ")}</td>
+              </tr>
+            );
+          })}
+        </Table>
+      )}
     </section>
   );
 }

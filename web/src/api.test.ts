@@ -53,6 +53,17 @@ describe("createClient", () => {
     expect((calls[0]?.init.headers as Record<string, string>)["Content-Type"]).toBe("application/json");
   });
 
+  it("lists the newest IaC estimates, of one repository when asked", async () => {
+    const estimate = { estimate_id: "e1", repository: "acme/infra", pull_request: 7, monthly_delta: "248.38", verdict: "failed" };
+    const { impl, calls } = mockFetch(reply(200, { estimates: [estimate], next_cursor: null }), reply(200, { estimates: [], next_cursor: null }));
+    const client = createClient("k", impl);
+    expect((await client.iacEstimates()).estimates).toEqual([estimate]);
+    expect(calls[0]?.url).toBe("/v1/iac/estimates?limit=20");
+    await client.iacEstimates("acme/infra", 5);
+    expect(calls[1]?.url).toBe("/v1/iac/estimates?repository=acme%2Finfra&limit=5");
+    expect(calls[1]?.init.method).toBe("GET");
+  });
+
   it("lists anomalies with their filters", async () => {
     const { impl, calls } = mockFetch(reply(200, { items: [], next_cursor: null }));
     await createClient("k", impl).anomalies({ status: "any", limit: 50 });

@@ -435,6 +435,23 @@ export interface Me {
   made_by?: string | null;
 }
 
+/** A pull request commit's monthly cost change, as CI reported it (`outlay report-estimate`). */
+export interface IacEstimate {
+  estimate_id: string;
+  repository: string;
+  pull_request: number | null;
+  ref: string | null;
+  commit_sha: string;
+  title: string | null;
+  url: string | null;
+  monthly_cost_before: Money;
+  monthly_cost_after: Money;
+  monthly_delta: Money;
+  resources_changed: number;
+  verdict: "passed" | "failed" | "none";
+  reported_at: string;
+}
+
 /** A failed request: the HTTP status and the RFC 9457 problem's words when the API sent one. */
 export class ApiError extends Error {
   constructor(
@@ -522,6 +539,8 @@ export function createClient(apiKey: string, fetchImpl: typeof fetch = (...args)
     decidePlan: (planId: string, decision: "approve" | "reject", comment = "") =>
       request<Decision>("POST", `/v1/plans/${encodeURIComponent(planId)}/${decision}`, { comment }),
     savings: () => request<Savings>("GET", "/v1/savings"),
+    iacEstimates: (repository?: string, limit = 20) =>
+      request<{ estimates: IacEstimate[]; next_cursor: string | null }>("GET", `/v1/iac/estimates${queryString({ repository, limit })}`),
     policies: () => request<{ policies: Policy[]; next_cursor: string | null }>("GET", "/v1/policies?limit=500"),
     createPolicy: (policy: PolicyInput) => request<Policy>("POST", "/v1/policies", policy),
     replacePolicy: (policyId: string, policy: PolicyInput) =>

@@ -15,6 +15,7 @@ export type Scope =
   | "read:policies"
   | "write:policies"
   | "write:webhooks"
+  | "write:estimates"
   | "admin";
 
 const READS: Scope[] = ["read:costs", "read:anomalies", "read:forecasts", "read:budgets", "read:plans", "read:policies"];
@@ -22,7 +23,7 @@ const READS: Scope[] = ["read:costs", "read:anomalies", "read:forecasts", "read:
 /** The roles people get (POST /v1/users, POST /v1/keys with `role`), as sets of scopes. */
 export const ROLES: Record<string, Scope[]> = {
   viewer: READS,
-  engineer: [...READS, "write:anomalies", "request:plans"],
+  engineer: [...READS, "write:anomalies", "request:plans", "write:estimates"],
   finance: [...READS, "write:budgets"],
   approver: [...READS, "approve:plans"],
   admin: ["admin"],
@@ -38,6 +39,7 @@ export const ALL_SCOPES: Scope[] = [
   "approve:plans",
   "write:policies",
   "write:webhooks",
+  "write:estimates",
   "admin",
 ];
 
