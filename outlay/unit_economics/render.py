@@ -53,6 +53,7 @@ def _cell(cell: Cell) -> dict[str, Any]:
         "revenue": money(cell.revenue),
         "gross_margin": money(cell.margin),
         "gross_margin_pct": percent(cell.margin_pct),
+        "shared_cost": money(cell.shared_cost),
     }
 
 
@@ -88,6 +89,7 @@ def line_json(line: Line, anomalies: list[RatioAnomaly]) -> dict[str, Any]:
         "driver": figure(line.driver),
         "unit_cost": money(line.unit_cost),
         "periods_without_driver": line.periods_without_driver,
+        "shared_cost": money(line.shared_cost),
         "revenue": money(line.revenue),
         "gross_margin": money(line.margin),
         "gross_margin_pct": percent(line.margin_pct),

@@ -49,6 +49,9 @@ class UnitCostCellOut(BaseModel):
     revenue: str | None
     gross_margin: str | None = Field(description="revenue - cost")
     gross_margin_pct: str | None = Field(description="gross_margin / revenue x 100, two places")
+    shared_cost: str | None = Field(
+        description="The part of cost split to this line from shared cost (shared=by_usage)"
+    )
 
 
 class TrendOut(BaseModel):
@@ -76,6 +79,9 @@ class UnitCostLineOut(BaseModel):
     driver: str | None = Field(description="Over the periods with a figure: summed, or the mean for customers")
     unit_cost: str | None = Field(description="Cost of the periods with a figure / driver x per")
     periods_without_driver: int
+    shared_cost: str | None = Field(
+        description="The part of cost split to this line from shared cost (shared=by_usage)"
+    )
     revenue: str | None
     gross_margin: str | None
     gross_margin_pct: str | None

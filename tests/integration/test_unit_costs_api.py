@@ -137,6 +137,18 @@ async def test_unit_costs_match_hand_computed_figures_within_the_callers_tenant(
         assert (total["cost"], total["unit_cost"], total["gross_margin"], total["gross_margin_pct"]) == (
             "210.000000000", "0.466666667", "105.000000000", "33.33"
         )  # fmt: skip
+        # Shared cost split by each customer's requests: it moves onto c1 and c2, to the nano, and adds nothing.
+        split = (
+            await http.get(
+                "/v1/unit-costs?metric=requests&by=customer&start=2026-11-01&end=2026-11-04&shared=by_usage",
+                headers=bearer(acme),
+            )
+        ).json()
+        c1_split, c2_split = _line(split, "group", "c1"), _line(split, "group", "c2")
+        assert Decimal(c1_split["shared_cost"]) + Decimal(c2_split["shared_cost"]) == Decimal(shared["cost"])
+        assert Decimal(c1_split["cost"]) == Decimal(c1["cost"]) + Decimal(c1_split["shared_cost"])
+        assert Decimal(_line(split, "unallocated")["cost"]) == 0
+        assert _line(split, "total")["cost"] == total["cost"]
 
         per_customer = (await http.get("/v1/unit-costs?metric=customers&start=2026-11-01&end=2026-11-04",
                                        headers=bearer(acme))).json()  # fmt: skip
@@ -217,6 +229,7 @@ async def test_bad_parameters_are_named(url: str) -> None:
             "metric", "per", "by", "grain", "cost_metric", "start"
         }  # fmt: skip
         assert _fields(await get("/v1/unit-costs?per=abc")) == {"per"}
+        assert _fields(await get("/v1/unit-costs?by=customer&shared=evenly")) == {"shared"}
         assert _fields(await get("/v1/unit-costs?per=NaN")) == {"per"}
         assert _fields(await get("/v1/unit-costs?grain=hour&start=2026-11-01T00:30:00Z")) == {"start"}
         assert _fields(await get("/v1/unit-costs?start=2026-11-05&end=2026-11-01")) == {"end"}

@@ -13,7 +13,7 @@ from outlay.unit_economics.correlation import correlate, linear_fit, pearson
 from outlay.unit_economics.figures import By, CostCell, Grain, MetricPoint, at_grain, billed_else_estimated, combine
 from outlay.unit_economics.render import figure, money, percent
 from outlay.unit_economics.trends import trend
-from outlay.unit_economics.unit_costs import LineKind, UnitCostInputs, unit_costs
+from outlay.unit_economics.unit_costs import LineKind, Shared, UnitCostInputs, unit_costs
 
 D1, D2 = datetime(2026, 11, 1), datetime(2026, 11, 2)
 NANO = 1_000_000_000
@@ -94,6 +94,33 @@ def test_cost_per_1000_requests_per_customer_with_the_unallocated_line_and_the_t
     assert globex.revenue == 5 and globex.margin == -5 and globex.margin_pct == -100  # only D1 has revenue
     assert shared.revenue is None and shared.margin is None
     assert total.revenue == 205 and total.margin == 55  # both days have revenue: 205 − 150, shared cost included
+
+
+def test_shared_cost_split_by_usage_goes_to_the_customers_by_their_requests_to_the_nano() -> None:
+    from dataclasses import replace
+
+    lines = unit_costs(replace(_inputs(By.CUSTOMER), shared=Shared.BY_USAGE))
+    acme, globex, shared, total = lines
+    # 20 a day shared, acme 100k requests and globex 50k: two thirds and one third, each day, exactly.
+    assert acme.shared_cost + globex.shared_cost == 40
+    assert abs(acme.shared_cost - Decimal(80) / 3) < Decimal("1e-9")
+    assert acme.cost == 90 + acme.shared_cost and globex.cost == 20 + globex.shared_cost
+    assert [c.shared_cost for c in acme.cells] == [acme.shared_cost / 2] * 2
+    assert shared.cost == 0 and shared.shared_cost == 0  # still listed, now empty
+    assert total.cost == 150  # the split moves cost, it never adds any
+
+
+def test_a_period_without_figures_keeps_its_shared_cost_and_says_so() -> None:
+    from dataclasses import replace
+
+    base = _inputs(By.CUSTOMER)
+    d3 = datetime(2026, 11, 3)
+    costs = {**base.costs, (d3, "USD", None): Decimal(7)}
+    inputs = replace(base, periods=[D1, D2, d3], costs=costs, shared=Shared.BY_USAGE, notes=[])
+    acme, globex, shared, total = unit_costs(inputs)
+    assert shared.cost == 7 and acme.shared_cost + globex.shared_cost == 40
+    assert total.cost == 157
+    assert any("stays unallocated" in note and "2026-11-03" in note for note in inputs.notes)
 
 
 def test_by_none_divides_the_total_and_a_missing_figure_leaves_the_ratio_null() -> None:

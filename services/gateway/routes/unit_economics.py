@@ -29,7 +29,7 @@ from outlay.unit_economics.correlation import correlate
 from outlay.unit_economics.figures import STEP, By, CostCell, Grain, at_grain, billed_else_estimated
 from outlay.unit_economics.ratio_anomalies import ratio_anomalies
 from outlay.unit_economics.render import correlation_json, figure, iso, line_json, money
-from outlay.unit_economics.unit_costs import REVENUE, LineKind, UnitCostInputs, unit_costs
+from outlay.unit_economics.unit_costs import REVENUE, LineKind, Shared, UnitCostInputs, unit_costs
 from services.gateway.auth import principal_of
 from services.gateway.event_sender import EventSender, Undelivered
 from services.gateway.query import (
@@ -53,7 +53,7 @@ from services.gateway.unit_economics_schemas import CorrelationOut, MetricIn, Me
 ingest_router = APIRouter(tags=["unit economics"])
 router = APIRouter(tags=["unit economics"])
 
-UNIT_COST_PARAMS = frozenset({"metric", "per", "by", "start", "end", "grain", "cost_metric"})
+UNIT_COST_PARAMS = frozenset({"metric", "per", "by", "start", "end", "grain", "cost_metric", "shared"})
 CORRELATION_PARAMS = frozenset({"driver", "start", "end", "cost_metric"})
 _NAME = re.compile(METRIC_NAME)
 _MAX_PER = Decimal("1e12")
@@ -221,6 +221,9 @@ async def get_unit_costs(
     end: str | None = Query(None, description="Exclusive, on a grain boundary"),
     grain: str | None = Query(None, description="day (default) | hour"),
     cost_metric: str | None = Query(None, description="billed (default) | effective | list"),
+    shared: str | None = Query(
+        None, description="keep (default: shared cost on its own line) | by_usage (split by each group's metric)"
+    ),
 ) -> dict[str, Any]:
     reject_unknown(request, UNIT_COST_PARAMS)
     collect = _Collector()
@@ -229,6 +232,7 @@ async def get_unit_costs(
     grouping = collect(lambda: parse_choice(By, by, By.NONE, "by"))
     step = collect(lambda: parse_choice(Grain, grain, Grain.DAY, "grain"))
     column = collect(lambda: parse_choice(Metric, cost_metric, Metric.BILLED, "cost_metric"))
+    sharing = collect(lambda: parse_choice(Shared, shared, Shared.KEEP, "shared"))
     time_range = collect(lambda: _range(start, end, step or Grain.DAY, request.app.state.max_cells))
     collect.raise_any()
     cells = await _costs(request, time_range, step, grouping, column)
@@ -239,7 +243,7 @@ async def get_unit_costs(
     if len(periods) * (len(groups) + 2) > request.app.state.max_cells:
         raise QueryError.single("by", "too many lines x periods for one answer: narrow start/end or use grain=day")
     notes = _notes(points, name, step)
-    lines = unit_costs(UnitCostInputs(name, scale, grouping, periods, costs, at_grain(points, step)))
+    lines = unit_costs(UnitCostInputs(name, scale, grouping, periods, costs, at_grain(points, step), notes, sharing))
     return {
         "metric": name,
         "per": figure(scale),
