@@ -73,12 +73,18 @@ function hasFigures(answer: UnitCosts): boolean {
   return answer.lines.some((l) => l.driver !== null || l.revenue !== null || l.periods.some((p) => p.driver !== null || p.revenue !== null));
 }
 
+const SHARED: { value: "keep" | "by_usage"; label: string }[] = [
+  { value: "keep", label: "on its own line" },
+  { value: "by_usage", label: "split by each one's usage" },
+];
+
 function UnitCostsSection({ client, range }: { client: ApiClient; range: { start: string; end: string } }) {
   const [metric, setMetric] = useState<string>("requests");
   const [by, setBy] = useState<UnitBy>("customer");
+  const [shared, setShared] = useState<"keep" | "by_usage">("keep");
   const answer = useQuery({
-    queryKey: ["unit-costs", metric, by, range.start, range.end],
-    queryFn: () => client.unitCosts({ metric, by, start: range.start, end: range.end, grain: "day" }),
+    queryKey: ["unit-costs", metric, by, shared, range.start, range.end],
+    queryFn: () => client.unitCosts({ metric, by, start: range.start, end: range.end, grain: "day", shared: by === "none" ? "keep" : shared }),
     retry: false,
   });
   const data = answer.data;
@@ -94,6 +100,15 @@ function UnitCostsSection({ client, range }: { client: ApiClient; range: { start
       <div className="toolbar">
         <Select label="Business metric" value={metric} options={METRICS.map((m) => ({ value: m, label: m }))} onChange={setMetric} testId="unit-metric" />
         <Select label="Split by" value={by} options={BY} onChange={setBy} testId="unit-by" />
+        {by !== "none" && (
+          <Select
+            label="Shared cost"
+            value={shared}
+            options={SHARED}
+            onChange={setShared}
+            testId="unit-shared"
+          />
+        )}
         {data && data.lines.length > 0 && hasFigures(data) && (
           <ExportCsv
             name={["unit-costs", data.metric, data.by, range.start, range.end]}
@@ -164,7 +179,12 @@ function UnitTable({ answer, per }: { answer: UnitCosts; per: string }) {
             {unitLineLabel(l)}
             {l.periods_without_driver > 0 && <span className="help"> ({l.periods_without_driver} periods without a figure)</span>}
           </th>
-          <td className="num">{formatMoney(l.cost, l.currency)}</td>
+          <td className="num">
+            {formatMoney(l.cost, l.currency)}
+            {l.shared_cost && Number(l.shared_cost) !== 0 && (
+              <span className="help"> (of which shared {formatMoney(l.shared_cost, l.currency)})</span>
+            )}
+          </td>
           <td className="num">{figureText(l.driver)}</td>
           <td className="num">{formatUnit(l.unit_cost, l.currency)}</td>
           <td className="num">{l.revenue === null ? "–" : formatMoney(l.revenue, l.currency)}</td>

@@ -209,6 +209,8 @@ export interface UnitCostLine {
   driver: string | null;
   unit_cost: Money | null;
   periods_without_driver: number;
+  /** The part of `cost` split to this line from shared cost (shared=by_usage); absent from older gateways. */
+  shared_cost?: Money | null;
   revenue: Money | null;
   gross_margin: Money | null;
   gross_margin_pct: string | null;
@@ -226,6 +228,8 @@ export interface UnitCostsParams {
   start?: string;
   end?: string;
   grain?: "day" | "hour";
+  /** keep (default): shared cost on its own line; by_usage: split over the groups by their figure of the metric. */
+  shared?: "keep" | "by_usage";
 }
 
 /** GET /v1/unit-costs */
