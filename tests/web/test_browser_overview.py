@@ -76,3 +76,99 @@ async def test_overview_shows_the_apis_spend_forecast_and_budgets(seeded: Seeded
     await tab.assert_fits()
     await tab.screenshot("overview")
     tab.assert_no_errors()
+
+
+async def service_totals(seeded: Seeded, start: date, end: date) -> dict[str, Decimal]:
+    """USD cost per service over [start, end) from GET /v1/costs grouped by service: each day's bill where it has
+    one, else its live estimate."""
+    answer = await seeded.get("/v1/costs", start=start.isoformat(), end=end.isoformat(), granularity="day",
+                              group_by=["service"])  # fmt: skip
+    billed: dict[tuple[str, str], Decimal] = {}
+    estimated: dict[tuple[str, str], Decimal] = {}
+    for row in answer["rows"]:
+        if row["group"]["currency"] != "USD":
+            continue
+        into = estimated if row["group"]["cost_kind"] == "estimated" else billed
+        key = (row["group"]["service"] or "(none)", row["period_start"][:10])
+        into[key] = into.get(key, Decimal(0)) + Decimal(row["cost"])
+    totals: dict[str, Decimal] = {}
+    for key in billed.keys() | estimated.keys():
+        totals[key[0]] = totals.get(key[0], Decimal(0)) + billed.get(key, estimated.get(key, Decimal(0)))
+    return totals
+
+
+def percent_text(now: Decimal, before: Decimal) -> str:
+    """The dashboard's percent cell: "new" from a zero base, else formatChange of the change as doubles."""
+    if before == 0:
+        return "new"
+    nanos = Decimal(1_000_000_000)
+    change = float(int((now - before) * nanos)) / 1e9 / (float(int(before * nanos)) / 1e9) * 100
+    return f"{'+' if change >= 0 else '−'}{abs(change):.1f}%"
+
+
+async def test_overview_movers_range_and_savings_match_the_api(seeded: Seeded, tab: Tab) -> None:
+    today = datetime.now(UTC).date()
+    this_start, last_start, tomorrow = month_start(today), month_start(today, 1), today + timedelta(days=1)
+    # The default range, this month to date, against as many first days of last month (at most all of it).
+    before_end = min(last_start + (tomorrow - this_start), this_start)
+    now, before = (
+        await service_totals(seeded, this_start, tomorrow),
+        await service_totals(seeded, last_start, before_end),
+    )
+    moved = [(name, now.get(name, Decimal(0)), before.get(name, Decimal(0))) for name in now.keys() | before.keys()]
+    moved = [m for m in moved if m[1] != m[2]]
+    moved.sort(key=lambda m: (-abs(m[1] - m[2]), m[0]))
+    assert moved, "the seed's services did not move between last month and this one"
+    savings = await seeded.get("/v1/savings")
+
+    await tab.sign_in(seeded)
+    page = tab.page
+    await expect(page.get_by_role("heading", level=2, name="Overview")).to_be_visible()
+    label = page.get_by_test_id("overview-range-label")
+    await expect(label).to_have_text(f"Showing {this_start.isoformat()} – {today.isoformat()}")
+
+    rows = page.get_by_test_id("top-movers-table").locator("tbody tr")
+    await expect(rows).to_have_count(min(len(moved), 10))
+    for i, (name, current, previous) in enumerate(moved[:10]):
+        change = current - previous
+        cells = [
+            name,
+            usd(current),
+            usd(previous),
+            ("+" if change > 0 else "") + usd(change),
+            percent_text(current, previous),
+        ]
+        await expect(rows.nth(i).locator("th, td")).to_have_text(cells)
+
+    box = page.get_by_test_id("overview-savings")
+    await expect(box.get_by_test_id("savings-achieved")).to_have_text(usd(savings["achieved_monthly"]))
+    await expect(box.get_by_test_id("savings-available")).to_have_text(usd(savings["available_monthly"]))
+    await expect(box).to_contain_text(
+        f"{savings['applied_plans']} applied plan(s); measured {usd(savings['measured_monthly'])}"
+    )
+    await expect(box).to_contain_text(f"{savings['available_plans']} open plan(s)")
+
+    # The range selector drives the daily chart (and the movers): the last 30 days, today included.
+    await page.get_by_test_id("overview-range-select").select_option("30d")
+    start_30 = tomorrow - timedelta(days=30)
+    shown = f"{start_30.isoformat()} – {today.isoformat()}"
+    await expect(label).to_have_text(f"Showing {shown}")
+    chart = page.get_by_role("img", name=f"Daily cost {shown} against the period before", exact=False)
+    await expect(chart).to_be_visible()
+    await expect(page.get_by_role("img", name="Daily cost this month against last month", exact=False)).to_have_count(0)
+    await expect(page.get_by_role("region", name=f"Top movers by service, {shown}", exact=False)).to_be_visible()
+    # A custom range: both days included.
+    await page.get_by_test_id("overview-range-select").select_option("custom")
+    custom_start, custom_end = today - timedelta(days=9), today - timedelta(days=3)
+    await page.get_by_test_id("overview-range-start").fill(custom_start.isoformat())
+    await page.get_by_test_id("overview-range-end").fill(custom_end.isoformat())
+    shown = f"{custom_start.isoformat()} – {custom_end.isoformat()}"
+    await expect(label).to_have_text(f"Showing {shown}")
+    await expect(
+        page.get_by_role("img", name=f"Daily cost {shown} against the period before", exact=False)
+    ).to_be_visible()
+    # "This month to date" stays as it is whatever the range.
+    await expect(card(tab, "This month to date")).to_be_visible()
+    await tab.assert_fits()
+    await tab.screenshot("overview-range")
+    tab.assert_no_errors()

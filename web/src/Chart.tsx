@@ -10,8 +10,9 @@ export interface Line {
   dash?: number[];
 }
 
-export function LineChart({ x, lines, title, height = 260, format }: {
+export function LineChart({ x, lines, title, height = 260, format, axisLabel = "Day of month" }: {
   x: number[];
+  axisLabel?: string;
   lines: Line[];
   title: string;
   height?: number;
@@ -26,7 +27,7 @@ export function LineChart({ x, lines, title, height = 260, format }: {
       width: Math.max(element.clientWidth, 280),
       height,
       scales: { x: { time: false } },
-      axes: [{ label: "Day of month" }, { values: (_u, ticks) => ticks.map(format), size: 70 }],
+      axes: [{ label: axisLabel }, { values: (_u, ticks) => ticks.map(format), size: 70 }],
       series: [
         { label: "Day" },
         ...lines.map((l) => ({ label: l.label, stroke: l.color, width: 2, dash: l.dash, value: (_u: uPlot, v: number | null) => (v === null ? "–" : format(v)) })),
@@ -39,7 +40,7 @@ export function LineChart({ x, lines, title, height = 260, format }: {
       resize.disconnect();
       plot.destroy();
     };
-  }, [x, lines, height, format]);
+  }, [x, lines, height, format, axisLabel]);
 
   return <div ref={box} className="chart" role="img" aria-label={title} />;
 }

@@ -1,12 +1,21 @@
-// Overview: this month vs. last, daily cost, forecast to month end with its interval, budgets.
-import { useEffect, useMemo, type ReactNode } from "react";
+// Overview: this month vs. last, daily cost over a chosen range, forecast to month end with its interval, budgets,
+// savings achieved and available, and the top movers between the chosen range and the one before it.
+import { useEffect, useId, useMemo, useState, type ReactNode } from "react";
 import { useQuery } from "@tanstack/react-query";
 import type { ApiClient, CostForecast, Me } from "./api";
 import { lacks } from "./roles";
 import { LineChart, type Line } from "./Chart";
 import { Empty, Failure, Loading, NotAllowed } from "./States";
+import { Select, Table } from "./Controls";
 import {
   chartSeries,
+  groupTotals,
+  periodSeries,
+  rangeBounds,
+  topMovers,
+  type Period,
+  type RangeBounds,
+  type RangeKind,
   dailyCosts,
   formatChange,
   formatMoney,
@@ -14,10 +23,21 @@ import {
   monthBounds,
   monthEndForecast,
   monthSummary,
+  sumDays,
 } from "./shape";
+
+const RANGES: { value: RangeKind; label: string }[] = [
+  { value: "month", label: "This month" },
+  { value: "30d", label: "Last 30 days" },
+  { value: "90d", label: "Last 90 days" },
+  { value: "custom", label: "Custom" },
+];
 
 export function Overview({ client, me, lastTickAt = null }: { client: ApiClient; me: Me | undefined; lastTickAt?: number | null }) {
   const bounds = useMemo(() => monthBounds(new Date()), []);
+  const [kind, setKind] = useState<RangeKind>("month");
+  const [custom, setCustom] = useState({ start: bounds.thisStart, end: bounds.today });
+  const range = useMemo(() => rangeBounds(kind, bounds, custom), [kind, bounds, custom]);
   // Only what the key may read is asked for (a refused request would be a console error); the scopes come first.
   const costsDenied = lacks(me?.scopes, "read:costs");
   const forecastsDenied = lacks(me?.scopes, "read:forecasts");
@@ -46,6 +66,7 @@ export function Overview({ client, me, lastTickAt = null }: { client: ApiClient;
   return (
     <section aria-labelledby="overview-title">
       <h2 id="overview-title">Overview</h2>
+      <RangePicker kind={kind} onKind={setKind} custom={custom} onCustom={setCustom} range={range} today={bounds.today} />
       {me && costsDenied ? (
         <NotAllowed reason={`Costs: ${costsDenied}`} />
       ) : costs.isPending ? (
@@ -55,7 +76,10 @@ export function Overview({ client, me, lastTickAt = null }: { client: ApiClient;
       ) : currency === null || days === null ? (
         <Empty>No cost recorded last month or this month yet.</Empty>
       ) : (
-        <Spend days={days} currency={currency} forecast={forecast} bounds={bounds} />
+        <Spend days={days} currency={currency} forecast={forecast} bounds={bounds} monthChart={kind === "month"} />
+      )}
+      {kind !== "month" && range && costsDenied === null && currency !== null && (
+        <RangeChart client={client} range={range} currency={currency} />
       )}
       <ForecastCard
         denied={me ? forecastsDenied : null}
@@ -65,15 +89,18 @@ export function Overview({ client, me, lastTickAt = null }: { client: ApiClient;
         currency={currency}
       />
       <Budgets client={client} me={me} />
+      <SavingsCard client={client} me={me} />
+      <Movers client={client} me={me} range={range} />
     </section>
   );
 }
 
-function Spend({ days, currency, forecast, bounds }: {
+function Spend({ days, currency, forecast, bounds, monthChart }: {
   days: Map<string, bigint>;
   currency: string;
   forecast: CostForecast | null;
   bounds: ReturnType<typeof monthBounds>;
+  monthChart: boolean; // the daily chart of this month against last month (the range "This month")
 }) {
   const summary = monthSummary(days, bounds);
   const money = (n: bigint) => formatMoney(n, currency);
@@ -105,13 +132,17 @@ function Spend({ days, currency, forecast, bounds }: {
           <p className="figure">{money(summary.lastMonthTotal)}</p>
         </article>
       </div>
-      <h3>Daily cost ({currency})</h3>
-      <LineChart
-        x={series.dayOfMonth}
-        lines={lines}
-        format={format}
-        title={`Daily cost this month against last month, in ${currency}. This month to date ${money(summary.thisMonthToDate)}, last month ${money(summary.lastMonthTotal)}.`}
-      />
+      {monthChart && (
+        <>
+          <h3>Daily cost ({currency})</h3>
+          <LineChart
+            x={series.dayOfMonth}
+            lines={lines}
+            format={format}
+            title={`Daily cost this month against last month, in ${currency}. This month to date ${money(summary.thisMonthToDate)}, last month ${money(summary.lastMonthTotal)}.`}
+          />
+        </>
+      )}
     </>
   );
 }
@@ -200,6 +231,182 @@ function Budgets({ client, me }: { client: ApiClient; me: Me | undefined }) {
           })}
         </ul>
       )}
+    </section>
+  );
+}
+
+const compact = (v: number) => new Intl.NumberFormat("en-US", { notation: "compact", maximumFractionDigits: 1 }).format(v);
+
+/** The range the daily chart and the movers show: a preset, or a custom start–end (both days included). */
+function RangePicker({ kind, onKind, custom, onCustom, range, today }: {
+  kind: RangeKind;
+  onKind: (kind: RangeKind) => void;
+  custom: { start: string; end: string };
+  onCustom: (custom: { start: string; end: string }) => void;
+  range: RangeBounds | null;
+  today: string;
+}) {
+  const id = useId();
+  return (
+    <div className="range" role="group" aria-label="Time range" data-testid="overview-range">
+      <Select label="Range" value={kind} options={RANGES} onChange={onKind} testId="overview-range-select" />
+      {kind === "custom" && (
+        <>
+          <span className="field-inline">
+            <label htmlFor={`${id}-start`}>From</label>
+            <input id={`${id}-start`} type="date" max={today} value={custom.start} data-testid="overview-range-start"
+              onChange={(e) => onCustom({ ...custom, start: e.target.value })} />
+          </span>
+          <span className="field-inline">
+            <label htmlFor={`${id}-end`}>To</label>
+            <input id={`${id}-end`} type="date" max={today} value={custom.end} data-testid="overview-range-end"
+              onChange={(e) => onCustom({ ...custom, end: e.target.value })} />
+          </span>
+        </>
+      )}
+      <p className="help" role="status" aria-live="polite" data-testid="overview-range-label">
+        {range ? `Showing ${range.label}` : "Choose a start day on or before today and an end day on or after it."}
+      </p>
+    </div>
+  );
+}
+
+/** Daily cost over a range other than this month, against the period before it (aligned by day). */
+function RangeChart({ client, range, currency }: { client: ApiClient; range: RangeBounds; currency: string }) {
+  const { current, previous } = range;
+  const whole: Period = { start: previous.start, end: current.end };
+  const costs = useQuery({
+    queryKey: ["costs", whole.start, whole.end],
+    queryFn: () => client.costs({ start: whole.start, end: whole.end, granularity: "day" }),
+  });
+  const lines = useMemo<{ x: number[]; lines: Line[]; total: bigint } | null>(() => {
+    if (!costs.data) return null;
+    const days = dailyCosts(costs.data, currency);
+    const now = periodSeries(days, current);
+    const before = periodSeries(days, previous);
+    return {
+      total: sumDays(days, current.start, current.end),
+      x: now.x,
+      lines: [
+        { label: "Selected period", values: now.values, color: "#2563eb" },
+        { label: "Period before", values: now.x.map((_, i) => before.values[i] ?? null), color: "#9ca3af" },
+      ],
+    };
+  }, [costs.data, currency, current, previous]);
+  if (costs.isPending) return <Loading what="the daily cost" />;
+  if (costs.isError) return <Failure what="the daily cost" error={costs.error} retry={() => void costs.refetch()} />;
+  if (!lines) return null;
+  return (
+    <>
+      <h3>Daily cost ({currency})</h3>
+      <LineChart
+        x={lines.x}
+        lines={lines.lines}
+        format={compact}
+        axisLabel="Day of the range"
+        title={`Daily cost ${range.label} against the period before, in ${currency}. Total ${formatMoney(lines.total, currency)}.`}
+      />
+    </>
+  );
+}
+
+/** Savings achieved (applied plans: as planned, and measured from the ledger) and available (open plans). */
+function SavingsCard({ client, me }: { client: ApiClient; me: Me | undefined }) {
+  const denied = lacks(me?.scopes, "read:plans");
+  const savings = useQuery({ queryKey: ["savings"], queryFn: () => client.savings(), enabled: denied === null });
+  let body: ReactNode;
+  if (me && denied) body = <NotAllowed reason={denied} />;
+  else if (savings.isPending) body = <Loading what="the savings" />;
+  else if (savings.isError) body = <Failure what="the savings" error={savings.error} retry={() => void savings.refetch()} />;
+  else {
+    const s = savings.data;
+    const money = (v: string) => formatMoney(v, s.currency);
+    body = (
+      <dl className="savings">
+        <div>
+          <dt>Achieved a month</dt>
+          <dd>
+            <span className="figure" data-testid="savings-achieved">{money(s.achieved_monthly)}</span>
+            <span className="help">
+              {s.applied_plans} applied plan(s); measured {money(s.measured_monthly)} from {s.measured_plans}
+            </span>
+          </dd>
+        </div>
+        <div>
+          <dt>Available a month</dt>
+          <dd>
+            <span className="figure" data-testid="savings-available">{money(s.available_monthly)}</span>
+            <span className="help">
+              {s.available_plans} open plan(s); {money(s.recommended_monthly)} in every recommendation
+            </span>
+          </dd>
+        </div>
+      </dl>
+    );
+  }
+  return (
+    <article className="card wide" data-testid="overview-savings">
+      <h3>Savings</h3>
+      {body}
+    </article>
+  );
+}
+
+type MoverDimension = "service" | "tag:team";
+const MOVER_DIMENSIONS: { value: MoverDimension; label: string }[] = [
+  { value: "service", label: "Service" },
+  { value: "tag:team", label: "Team" },
+];
+
+/** The services (or teams) whose cost grew or fell most between the range and the period before it. */
+function Movers({ client, me, range }: { client: ApiClient; me: Me | undefined; range: RangeBounds | null }) {
+  const denied = lacks(me?.scopes, "read:costs");
+  const [dimension, setDimension] = useState<MoverDimension>("service");
+  const ask = (period: Period | undefined) => ({
+    queryKey: ["costs", period?.start, period?.end, dimension],
+    queryFn: () => client.costs({ start: period?.start ?? "", end: period?.end ?? "", granularity: "day" as const, group_by: [dimension] }),
+    enabled: denied === null && period !== undefined && period.start < period.end,
+  });
+  const now = useQuery(ask(range?.current));
+  const before = useQuery(ask(range?.previous));
+  const movers = useMemo(() => {
+    if (!now.data || !before.data) return null;
+    const currency = mainCurrency(now.data) ?? mainCurrency(before.data);
+    if (!currency) return { currency: null, rows: [] };
+    return { currency, rows: topMovers(groupTotals(now.data, currency, dimension), groupTotals(before.data, currency, dimension)) };
+  }, [now.data, before.data, dimension]);
+  const noun = dimension === "service" ? "Service" : "Team";
+
+  let body: ReactNode;
+  if (me && denied) body = <NotAllowed reason={`Costs: ${denied}`} />;
+  else if (!range) body = <Empty>Choose a valid range to compare.</Empty>;
+  else if (now.isError || before.isError) {
+    const failed = now.isError ? now : before;
+    body = <Failure what="the movers" error={failed.error} retry={() => void failed.refetch()} />;
+  } else if (!movers) body = <Loading what="the movers" />;
+  else if (!movers.currency || movers.rows.length === 0) body = <Empty>No {noun.toLowerCase()} cost changed between the two periods.</Empty>;
+  else {
+    const currency = movers.currency;
+    body = (
+      <Table caption={`Top movers by ${noun.toLowerCase()}, ${range.label} against the period before, in ${currency}`}
+        head={[noun, "This period", "Period before", "Change", "%"]} numeric={[1, 2, 3, 4]} testId="top-movers-table">
+        {movers.rows.map((m) => (
+          <tr key={m.name} className={m.change > 0n ? "up" : "down"}>
+            <th scope="row">{m.name}</th>
+            <td className="num">{formatMoney(m.current, currency)}</td>
+            <td className="num">{formatMoney(m.previous, currency)}</td>
+            <td className="num">{m.change > 0n ? "+" : ""}{formatMoney(m.change, currency)}</td>
+            <td className="num">{m.status === "new" ? "new" : formatChange(m.percent)}</td>
+          </tr>
+        ))}
+      </Table>
+    );
+  }
+  return (
+    <section aria-labelledby="movers-title" data-testid="top-movers">
+      <h3 id="movers-title">Top movers</h3>
+      <Select label="By" value={dimension} options={MOVER_DIMENSIONS} onChange={setDimension} testId="top-movers-by" />
+      {body}
     </section>
   );
 }

@@ -151,3 +151,104 @@ export function formatChange(change: number | null): string {
 export function monthEndForecast(forecasts: CostForecast[], currency: string): CostForecast | null {
   return forecasts.find((f) => f.scope === "total" && f.currency === currency) ?? null;
 }
+
+export type RangeKind = "month" | "30d" | "90d" | "custom";
+
+export interface Period {
+  start: string; // inclusive day
+  end: string; // exclusive day
+}
+
+export interface RangeBounds {
+  current: Period;
+  previous: Period; // the period before `current`, as many days long (this month: last month's same first days)
+  label: string; // "2026-11-01 – 2026-11-30" (both days included)
+}
+
+const daysBetween = (start: string, end: string): number => Math.round((Date.parse(end) - Date.parse(start)) / 86_400_000);
+
+/** The selected period and the one before it, in whole UTC days (end exclusive), or null when a custom range is
+ * not a valid range (missing, reversed, in the future). Today counts as a day of every range. */
+export function rangeBounds(kind: RangeKind, bounds: MonthBounds, custom?: { start: string; end: string }): RangeBounds | null {
+  const tomorrow = addDays(bounds.today, 1);
+  let current: Period;
+  let previous: Period;
+  if (kind === "month") {
+    current = { start: bounds.thisStart, end: tomorrow };
+    const sameDay = addDays(bounds.lastStart, daysBetween(bounds.thisStart, tomorrow));
+    previous = { start: bounds.lastStart, end: sameDay < bounds.thisStart ? sameDay : bounds.thisStart };
+  } else {
+    if (kind === "custom") {
+      const ok = /^\d{4}-\d{2}-\d{2}$/;
+      if (!custom || !ok.test(custom.start) || !ok.test(custom.end)) return null;
+      if (Number.isNaN(Date.parse(custom.start)) || Number.isNaN(Date.parse(custom.end))) return null;
+      if (custom.end < custom.start || custom.start > bounds.today) return null;
+      current = { start: custom.start, end: addDays(custom.end < bounds.today ? custom.end : bounds.today, 1) };
+    } else {
+      current = { start: addDays(tomorrow, kind === "30d" ? -30 : -90), end: tomorrow };
+    }
+    previous = { start: addDays(current.start, -daysBetween(current.start, current.end)), end: current.start };
+  }
+  return { current, previous, label: `${current.start} – ${addDays(current.end, -1)}` };
+}
+
+/** Cost per value of `dimension` over the whole answer in one currency, each day counted once (its bill where it
+ * has one, else its estimate, as `dailyCosts`). A missing value is "(none)". */
+export function groupTotals(costs: CostsResponse, currency: string, dimension: string): Map<string, bigint> {
+  const billed = new Map<string, bigint>();
+  const estimated = new Map<string, bigint>();
+  for (const row of costs.rows) {
+    if (row.group["currency"] !== currency) continue;
+    const key = `${row.group[dimension] ?? "(none)"}\u0000${row.period_start.slice(0, 10)}`;
+    const into = row.group["cost_kind"] === "estimated" ? estimated : billed;
+    into.set(key, (into.get(key) ?? 0n) + toNanos(row.cost));
+  }
+  const totals = new Map<string, bigint>();
+  for (const key of new Set([...billed.keys(), ...estimated.keys()])) {
+    const name = key.slice(0, key.indexOf("\u0000"));
+    totals.set(name, (totals.get(name) ?? 0n) + (billed.get(key) ?? estimated.get(key) ?? 0n));
+  }
+  return totals;
+}
+
+export interface Mover {
+  name: string;
+  current: bigint;
+  previous: bigint;
+  change: bigint; // current − previous
+  percent: number | null; // null when there was nothing before (new, or from zero)
+  status: "new" | "gone" | "changed";
+}
+
+/** The groups whose cost changed most between two periods, largest absolute change first (ties by name); groups
+ * that did not change are left out. */
+export function topMovers(current: Map<string, bigint>, previous: Map<string, bigint>, limit = 10): Mover[] {
+  const movers: Mover[] = [];
+  for (const name of new Set([...current.keys(), ...previous.keys()])) {
+    const now = current.get(name) ?? 0n;
+    const before = previous.get(name) ?? 0n;
+    const change = now - before;
+    if (change === 0n) continue;
+    const status = before === 0n ? "new" : now === 0n ? "gone" : "changed";
+    movers.push({ name, current: now, previous: before, change, percent: percentChange(now, before), status });
+  }
+  const abs = (n: bigint) => (n < 0n ? -n : n);
+  movers.sort((a, b) => {
+    const d = abs(b.change) - abs(a.change);
+    return d > 0n ? 1 : d < 0n ? -1 : a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+  });
+  return movers.slice(0, limit);
+}
+
+/** Daily values over a period (x: day number from 1), for a range other than this month. */
+export function periodSeries(days: Map<string, bigint>, period: Period): { x: number[]; values: (number | null)[]; days: string[] } {
+  const out = { x: [] as number[], values: [] as (number | null)[], days: [] as string[] };
+  const n = daysBetween(period.start, period.end);
+  for (let i = 0; i < n; i++) {
+    const day = addDays(period.start, i);
+    out.x.push(i + 1);
+    out.days.push(day);
+    out.values.push(nanosToNumber(days.get(day) ?? 0n));
+  }
+  return out;
+}
