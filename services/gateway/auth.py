@@ -117,7 +117,8 @@ class ApiKeyAuth:
             role = user.role
         return Principal(
             found.key_id, found.name, found.tenant_id, effective_scopes(scopes, role), found.user_id,
-            maker=found.created_by_identity,
+            maker=found.created_by_identity, follows_role=role is not None and not found.scopes,
+            expires_at=found.expires_at,
         )  # fmt: skip
 
     async def __call__(self, conn: HTTPConnection) -> Principal:

@@ -6,6 +6,7 @@ Every `/v1` route names the scope it needs; `admin` grants all. The operator's k
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 
@@ -52,6 +53,8 @@ class Principal:
     user_id: str | None = None
     operator: bool = False
     maker: str | None = None  # who made the key ("user:<id>", "key:<id>"), if recorded
+    follows_role: bool = False  # a person's key made without scopes: it acts with their role, whatever it becomes
+    expires_at: datetime | None = None  # when the key stops working (None: never)
 
     def may(self, scope: Scope) -> bool:
         return Scope.ADMIN in self.scopes or scope in self.scopes

@@ -298,6 +298,17 @@ async def test_an_approver_cannot_approve_what_they_asked_for(store_url: str, br
         assert own.status_code == 201, own.text
         bob_own = own.json()["key"]
         assert (await http.post("/v1/me/keys", headers=bearer(admin), json={"name": "x"})).status_code == 403
+        # A key limited to some scopes, and expiring, makes no key that may do more or live longer than itself.
+        users = {u["email"]: u["user_id"] for u in (await http.get("/v1/users", headers=bearer(admin))).json()["users"]}
+        soon = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+        narrow = await http.post("/v1/keys", headers=bearer(admin), json={
+            "name": "narrow", "user_id": users["bob@acme.test"], "scopes": ["read:costs"], "expires_at": soon})  # fmt: skip
+        assert narrow.status_code == 201, narrow.text
+        minted = await http.post("/v1/me/keys", headers=bearer(narrow.json()["key"]), json={"name": "wider?"})
+        assert minted.status_code == 201, minted.text
+        assert minted.json()["expires_at"] is not None
+        minted_me = (await http.get("/v1/me", headers=bearer(minted.json()["key"]))).json()
+        assert minted_me["scopes"] == ["read:costs"]
         me = (await http.get("/v1/me", headers=bearer(bob_own))).json()
         assert me["user_id"] and me["scopes"] == ["approve:plans", "read:anomalies", "read:budgets", "read:costs",
                                                   "read:forecasts", "read:plans", "read:policies"]  # fmt: skip

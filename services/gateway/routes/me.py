@@ -62,9 +62,14 @@ async def make_own_key(request: Request, body: OwnKeyIn) -> NewKeyOut:
     expires = None if body.expires_at is None else body.expires_at.astimezone(UTC)
     if expires is not None and expires <= datetime.now(UTC):
         raise HTTPException(422, "expires_at: must be in the future")
+    # A key never makes a key that may do more, or live longer, than itself: a key limited to some scopes makes
+    # keys with those scopes, and one that expires makes keys that expire no later.
+    if principal.expires_at is not None and (expires is None or expires > principal.expires_at):
+        expires = principal.expires_at
+    scopes = [] if principal.follows_role else sorted(s.value for s in principal.scopes)
     stores = stores_of(request)
     key, secret = await stores.api_keys.create(
-        body.name, [], principal.actor, expires, principal.user_id, principal.identity
+        body.name, scopes, principal.actor, expires, principal.user_id, principal.identity
     )
     await stores.audit.append([AuditEvent(key.created_at, principal.actor, f"key:{key.key_id}", "key_created",
                                           f"{key.name}: own key of user {principal.user_id}")])  # fmt: skip
