@@ -10,11 +10,12 @@ computed per report bucket, after every line of the bucket has been assigned (`a
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+
+import regex
 
 from outlay.allocation.normalise import normalise_key, normalise_value
 from outlay.allocation.rules import (
@@ -91,12 +92,35 @@ class Assignment:
 NOBODY = Assignment(AssignmentKind.UNALLOCATED, UNALLOCATED)
 
 
+# An admin's pattern runs on every resource id and usage type of a report: one that backtracks without end must
+# fail that report, not hold a thread for ever. `regex` reads Python's `re` syntax and bounds each match in time.
+PATTERN_TIMEOUT_S = 0.05
+
+
+class PatternTooSlow(ValueError):
+    """A rule's pattern took longer than PATTERN_TIMEOUT_S on one line: the rules must change."""
+
+    def __init__(self, pattern: str) -> None:
+        super().__init__(f"the pattern {pattern!r} took too long on one line (catastrophic backtracking?): change it")
+
+
+def _pattern(text: str) -> regex.Pattern[str]:
+    return regex.compile(text)
+
+
+def _found(pattern: regex.Pattern[str], text: str) -> bool:
+    try:
+        return pattern.search(text, timeout=PATTERN_TIMEOUT_S) is not None
+    except TimeoutError:
+        raise PatternTooSlow(pattern.pattern) from None
+
+
 class CompiledSelector:
     def __init__(self, selector: Selector) -> None:
         self._services = frozenset(s.casefold() for s in selector.services)
         self._charges = frozenset(c.casefold() for c in selector.charge_categories)
-        self._usage = [re.compile(p) for p in selector.usage_types]
-        self._resources = [re.compile(p) for p in selector.resources]
+        self._usage = [_pattern(p) for p in selector.usage_types]
+        self._resources = [_pattern(p) for p in selector.resources]
         self._accounts = frozenset(a.strip() for a in selector.accounts)
 
     def matches(self, key: LineKey) -> bool:
@@ -104,9 +128,9 @@ class CompiledSelector:
             return False
         if self._charges and key.charge_category.casefold() not in self._charges:
             return False
-        if self._usage and not any(p.search(key.usage_type) for p in self._usage):
+        if self._usage and not any(_found(p, key.usage_type) for p in self._usage):
             return False
-        if self._resources and not any(p.search(key.resource_id) for p in self._resources):
+        if self._resources and not any(_found(p, key.resource_id) for p in self._resources):
             return False
         return not self._accounts or key.sub_account_id in self._accounts or key.billing_account_id in self._accounts
 
@@ -123,7 +147,7 @@ class CompiledDimension:
         categories = rules.cost_categories
         self._category_keys = [COST_CATEGORY_PREFIX + normalise_key(n) for n in categories.names] if categories else []
         self._category_aliases = _aliases(categories.aliases) if categories else {}
-        self._resources = [(re.compile(r.pattern), normalise_value(r.value)) for r in rules.resources]
+        self._resources = [(_pattern(r.pattern), normalise_value(r.value)) for r in rules.resources]
         self._accounts = {a.strip(): normalise_value(v) for a, v in rules.accounts.items()}
         self.shared = [(rule, CompiledSelector(rule.match)) for rule in rules.shared]
         self.basis = {
@@ -181,7 +205,7 @@ class CompiledDimension:
         if not key.resource_id:
             return None
         for pattern, value in self._resources:
-            if pattern.search(key.resource_id):
+            if _found(pattern, key.resource_id):
                 return value
         return None
 

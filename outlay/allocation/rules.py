@@ -21,6 +21,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
+import regex
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from outlay.allocation.normalise import normalise_key, normalise_value
@@ -103,8 +104,8 @@ class ResourceRule(Strict):
     @classmethod
     def _compiles(cls, pattern: str) -> str:
         try:
-            re.compile(pattern)
-        except re.error as exc:
+            regex.compile(pattern)  # what the engine runs it with (outlay/allocation/engine.py)
+        except regex.error as exc:
             raise ValueError(f"not a valid regular expression: {exc}") from None
         return pattern
 
@@ -127,8 +128,8 @@ class Selector(Strict):
     def _compile(cls, patterns: list[str]) -> list[str]:
         for pattern in patterns:
             try:
-                re.compile(pattern)
-            except re.error as exc:
+                regex.compile(pattern)
+            except regex.error as exc:
                 raise ValueError(f"{pattern!r} is not a valid regular expression: {exc}") from None
         return patterns
 

@@ -100,6 +100,9 @@ def run_ask(question: str, api_url: str | None, fmt: str, console: Console, err:
     except AskFailed as exc:
         err.print(f"[red]{escape(str(exc))}[/]", highlight=False, soft_wrap=True)
         return 2
+    except Exception as exc:  # the store or the API failed in a way of its own: still exit 2, never 1 ("cannot answer")
+        err.print(f"[red]{escape(type(exc).__name__)}: {escape(str(exc))}[/]", highlight=False, soft_wrap=True)
+        return 2
     if fmt == "json":
         print(answer.model_dump_json(indent=2))  # plain stdout, to pipe
     else:

@@ -89,6 +89,9 @@ class BusinessMetric(BaseModel):
             raise ValueError("must be a finite number")
         if abs(value) >= MAX_ABS_VALUE:
             raise ValueError(f"must be below {MAX_ABS_VALUE:,.0f} in size")
+        exponent = value.as_tuple().exponent
+        if isinstance(exponent, int) and exponent < -9:  # 1e-999999999 would be a billion digits written out
+            raise ValueError("must have at most 9 decimal places")
         return value
 
     @field_validator("currency")

@@ -26,7 +26,11 @@ class MetricIn(BaseModel):
     currency: str | None = Field(default=None, description="ISO 4217; required for revenue")
     dimension: MetricDimension | None = Field(default=None, description="customer | feature; absent: the total")
     dimension_value: str | None = Field(default=None, description="Which customer or feature")
-    metric_id: str | None = Field(default=None, description="Your id for it; absent: derived from the natural key")
+    metric_id: str | None = Field(
+        default=None,
+        description="Refused when sent: the id is derived from the natural key (tenant, name, period, dimension), "
+        "so a figure posted again replaces the one stored",
+    )
 
 
 class MetricsIn(BaseModel):

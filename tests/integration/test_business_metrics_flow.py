@@ -191,6 +191,22 @@ async def test_bad_batches_are_refused_whole_naming_the_field(metrics_url: str, 
             "metrics.0.period_end"
         }
         assert _problem_fields(await post({**good, "name": "Orders!"})) == {"metrics.0.name"}
+        assert _problem_fields(await post({**good, "metric_id": "fix-1"})) == {"metrics.0.metric_id"}
+        assert _problem_fields(await post({**good, "value": "1e-999999999"})) == {"metrics.0.value"}
+        assert _problem_fields(await post({**good, "period_start": "9999-12-31T00:00:00Z"})) == {
+            "metrics.0.period_start"
+        }
+        assert _problem_fields(await post({**good, "period_start": "0001-01-01T00:30:00+01:00"})) == {
+            "metrics.0.period_start"
+        }
+        # A lone surrogate, as JSON may carry it (\\ud800): it could not even be encoded into the figure's id.
+        lone = '{"metrics": [{"name": "orders", "period_start": "2026-11-01", "grain": "day", "value": "3", ' + (
+            '"dimension": "customer", "dimension_value": "\\ud800"}]}'
+        )
+        raw = await http.post(
+            "/v1/business-metrics", headers={**bearer(acme), "Content-Type": "application/json"}, content=lone
+        )
+        assert _problem_fields(raw) == {"metrics.0.dimension_value"}
         assert _problem_fields(await post({**good, "name": "customers", "value": "-2"})) == {"metrics.0.value"}
         assert _problem_fields(await post({**good, "dimension": "customer"})) == {"metrics.0.dimension_value"}
         assert _problem_fields(await post({**good, "dimension": "team", "dimension_value": "x"})) == {

@@ -153,3 +153,15 @@ def test_report_totals_and_share() -> None:
     body = report.to_json()
     assert body["totals"][0]["values"][-1]["value"] == UNALLOCATED  # always listed, last
     assert body["totals"][0]["total"] == "0.000000300" and body["rules_version"] == 4
+
+
+def test_a_pattern_that_backtracks_without_end_fails_the_report_instead_of_hanging() -> None:
+    from outlay.allocation.engine import PatternTooSlow
+
+    key = LineKey("111", "", "us-east-1", "EC2", "a" * 60 + "!", ())
+    rules = {"resources": [{"pattern": "^(a|aa)+$", "value": "x"}]}
+    with pytest.raises(PatternTooSlow, match="took too long"):
+        allocate(rules, [CostLine(DAY, key, 1_000)])
+    # The same kind of rule, written without nested repetition, allocates the line.
+    allocated = totals(allocate({"resources": [{"pattern": "^a+!$", "value": "x"}]}, [CostLine(DAY, key, 1_000)])[0])
+    assert allocated["x"] == 1_000 and allocated[UNALLOCATED] == 0

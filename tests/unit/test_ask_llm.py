@@ -198,3 +198,22 @@ def test_settings_make_a_client_only_with_a_provider_and_a_key() -> None:
     assert KEY not in repr(Settings(OUTLAY_LLM_API_KEY=KEY)) and KEY not in str(
         Settings(OUTLAY_LLM_API_KEY=KEY).redacted()
     )
+
+
+@pytest.mark.parametrize("reply", [{"choices": [{"message": "hi"}]}, {"choices": [{"message": {"tool_calls": ["x"]}}]}])
+async def test_an_odd_chat_completion_falls_back_and_names_no_address(
+    provider: tuple[str, FakeProvider], reply: Any
+) -> None:
+    url, state = provider
+    state.reply = reply
+    answer = await ask("what did EC2 cost last week", NOW, Ledger(), HttpLlm("openai", KEY, base_url=url))
+    assert answer.source == "offline" and answer.answered
+    assert any("not a chat completion" in note for note in answer.notes), answer.notes
+
+
+async def test_the_provider_address_is_never_in_an_answer() -> None:
+    secret_url = "http://user:pw@127.0.0.1:9/v1?api-key=zzz"  # nothing listens on the discard port
+    answer = await ask(
+        "what did EC2 cost last week", NOW, Ledger(), HttpLlm("openai", KEY, base_url=secret_url, timeout=2)
+    )
+    assert "zzz" not in answer.model_dump_json() and "pw@" not in answer.model_dump_json()

@@ -79,17 +79,13 @@ class HttpLlm:
             async with httpx.AsyncClient(timeout=self._timeout, transport=self._transport) as client:
                 response = await client.post(url, headers=headers, json=body)
         except httpx.HTTPError as exc:
-            raise LlmInvalid(
-                f"the {self.provider} API at {self.base_url} is not reachable ({type(exc).__name__})"
-            ) from None
+            raise LlmInvalid(f"the configured {self.provider} API is not reachable ({type(exc).__name__})") from None
         if response.status_code != 200:
-            raise LlmInvalid(f"the {self.provider} API at {self.base_url} answered HTTP {response.status_code}")
+            raise LlmInvalid(f"the configured {self.provider} API answered HTTP {response.status_code}")
         try:
             return response.json()
-        except ValueError:
-            raise LlmInvalid(
-                f"the {self.provider} API at {self.base_url} answered something that is not JSON"
-            ) from None
+        except (ValueError, RecursionError):
+            raise LlmInvalid(f"the configured {self.provider} API answered something that is not JSON") from None
 
 
 def tool_input_anthropic(reply: Any, name: str) -> Any:
@@ -98,14 +94,21 @@ def tool_input_anthropic(reply: Any, name: str) -> Any:
         for block in reply["content"]:
             if block.get("type") == "tool_use" and block.get("name") == name:
                 return block["input"]
-    except (KeyError, TypeError, AttributeError):
+    except (KeyError, TypeError, AttributeError, RecursionError):
         pass
     raise LlmInvalid(f"the reply has no call of the {name} tool")
 
 
 def tool_input_openai(reply: Any, name: str) -> Any:
     """The arguments of the `name` tool call of a chat completion (a JSON string), or JSON content as a fallback
-    for servers that answer in the message instead."""
+    for servers that answer in the message instead. Any other shape is `LlmInvalid`, never an error of ours."""
+    try:
+        return _tool_input_openai(reply, name)
+    except (AttributeError, TypeError, RecursionError):
+        raise LlmInvalid("the reply is not a chat completion") from None
+
+
+def _tool_input_openai(reply: Any, name: str) -> Any:
     try:
         message = reply["choices"][0]["message"]
     except (KeyError, IndexError, TypeError):
@@ -116,7 +119,7 @@ def tool_input_openai(reply: Any, name: str) -> Any:
             arguments = function.get("arguments")
             try:
                 return json.loads(arguments) if isinstance(arguments, str) else arguments
-            except ValueError:
+            except (ValueError, RecursionError):
                 raise LlmInvalid("the tool call's arguments are not JSON") from None
     content = message.get("content")
     if isinstance(content, str) and content.strip().startswith("{"):

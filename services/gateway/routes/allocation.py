@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
+from outlay.allocation.engine import PatternTooSlow
 from outlay.allocation.periods import ReportGrain
 from outlay.allocation.rules import AllocationRules
 from outlay.store.allocation import RulesVersion, UnknownDimension, allocation_report, rules_json
@@ -141,4 +142,6 @@ async def get_allocation(
         )  # fmt: skip
     except UnknownDimension as exc:
         raise QueryError.single(exc.field, str(exc)) from None
+    except PatternTooSlow as exc:
+        raise QueryError.single("rules", str(exc)) from None
     return report.to_json()

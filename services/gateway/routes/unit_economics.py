@@ -79,17 +79,32 @@ def _errors_of(exc: ValidationError, where: str) -> list[FieldError]:
 
 def to_event(item: MetricIn, tenant_id: str, where: str) -> BusinessMetric:
     """The event of one posted figure, stamped with the caller's tenant; QueryError naming the field otherwise."""
-    start = _utc(item.period_start)
-    if item.period_end is not None:
-        end = _utc(item.period_end)
-    elif item.grain is not None:
-        end = start + GRAIN_LENGTH[item.grain]
-    else:
-        raise QueryError.single(f"{where}.grain", "give grain (hour or day) or period_end")
+    try:
+        start = _utc(item.period_start)
+    except OverflowError:
+        raise QueryError.single(f"{where}.period_start", "out of range") from None
+    try:
+        if item.period_end is not None:
+            end = _utc(item.period_end)
+        elif item.grain is not None:
+            end = start + GRAIN_LENGTH[item.grain]
+        else:
+            raise QueryError.single(f"{where}.grain", "give grain (hour or day) or period_end")
+    except OverflowError:  # a derived end names the start it came from
+        named = "period_end" if item.period_end is not None else "period_start"
+        raise QueryError.single(f"{where}.{named}", "out of range") from None
+    if item.metric_id is not None:
+        # One row per figure: an id of the sender's own would let the same hour be stored twice and counted twice.
+        raise QueryError.single(
+            f"{where}.metric_id", "is derived from the figure (tenant, name, period, dimension): do not send one"
+        )
+    for name, text in (("name", item.name), ("dimension_value", item.dimension_value)):
+        if text is not None and not text.isprintable():  # a lone surrogate cannot even be encoded for the id
+            raise QueryError.single(f"{where}.{name}", "must be printable text")
     if item.grain is not None and end - start != GRAIN_LENGTH[item.grain]:
         raise QueryError.single(f"{where}.period_end", f"does not make one {item.grain.value} from period_start")
     dimension = item.dimension.value if item.dimension else None
-    metric_id = item.metric_id or business_metric_id(tenant_id, item.name, start, end, dimension, item.dimension_value)
+    metric_id = business_metric_id(tenant_id, item.name, start, end, dimension, item.dimension_value)
     try:
         return BusinessMetric(
             metric_id=metric_id, tenant_id=tenant_id, name=item.name, period_start=start, period_end=end,
