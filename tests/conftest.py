@@ -146,10 +146,13 @@ def traced() -> Iterator[InMemorySpanExporter]:
         tracing.stop_tracing()
 
 
+# Test folders whose tests share one npm tree (npm ci deletes and rewrites node_modules): under pytest-xdist
+# (`make test` runs two workers) each folder's tests stay on one worker, one after the other.
+NPM_GROUPS = {"web": ROOT / "tests" / "web", "ide": ROOT / "tests" / "ide"}
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (`make test` runs two workers), the dashboard's tests stay on one worker: they share one
-    build of web/ (npm ci and vite write into the same tree) and one browser stack per session."""
-    web = ROOT / "tests" / "web"
     for item in items:
-        if item.path.is_relative_to(web):
-            item.add_marker(pytest.mark.xdist_group("web"))
+        for group, folder in NPM_GROUPS.items():
+            if item.path.is_relative_to(folder):
+                item.add_marker(pytest.mark.xdist_group(group))
