@@ -144,15 +144,3 @@ def traced() -> Iterator[InMemorySpanExporter]:
         yield _SPANS
     finally:
         tracing.stop_tracing()
-
-
-# Test folders whose tests share one npm tree (npm ci deletes and rewrites node_modules): under pytest-xdist
-# (`make test` runs two workers) each folder's tests stay on one worker, one after the other.
-NPM_GROUPS = {"web": ROOT / "tests" / "web", "ide": ROOT / "tests" / "ide"}
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        for group, folder in NPM_GROUPS.items():
-            if item.path.is_relative_to(folder):
-                item.add_marker(pytest.mark.xdist_group(group))

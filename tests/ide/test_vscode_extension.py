@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+# Under pytest-xdist (`make test`: two workers) these tests stay on one worker: they share one npm tree.
+pytestmark = pytest.mark.xdist_group("ide")
+
 ROOT = Path(__file__).resolve().parents[2]
 EXTENSION = ROOT / "ide" / "vscode"
 TIMEOUT_S = 600

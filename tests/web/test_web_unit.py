@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+# Under pytest-xdist (`make test`: two workers) these tests stay on one worker: they share one npm tree.
+pytestmark = pytest.mark.xdist_group("web")
+
 WEB = Path(__file__).resolve().parents[2] / "web"
 TIMEOUT_S = 300
 
