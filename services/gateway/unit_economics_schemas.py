@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from outlay.events.business_metric import MetricDimension, MetricGrain
+from outlay.text import printable
 
 MAX_BATCH = 5000
 
@@ -18,14 +20,19 @@ class MetricIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(description="customers | requests | orders | revenue, or a custom name")
+    # Printable text only: a lone surrogate could not even be encoded into the figure's id.
+    name: Annotated[str, AfterValidator(printable)] = Field(
+        description="customers | requests | orders | revenue, or a custom name"
+    )
     period_start: datetime = Field(description="A whole UTC hour, or midnight UTC for a day (no offset: UTC)")
     grain: MetricGrain | None = Field(default=None, description="hour | day (or give period_end)")
     period_end: datetime | None = Field(default=None, description="Exclusive; period_start + 1 hour or + 1 day")
     value: Decimal = Field(description="A decimal (a string keeps it exact)")
     currency: str | None = Field(default=None, description="ISO 4217; required for revenue")
     dimension: MetricDimension | None = Field(default=None, description="customer | feature; absent: the total")
-    dimension_value: str | None = Field(default=None, description="Which customer or feature")
+    dimension_value: Annotated[str, AfterValidator(printable)] | None = Field(
+        default=None, description="Which customer or feature"
+    )
     metric_id: str | None = Field(
         default=None,
         description="Refused when sent: the id is derived from the natural key (tenant, name, period, dimension), "

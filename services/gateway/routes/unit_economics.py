@@ -98,9 +98,6 @@ def to_event(item: MetricIn, tenant_id: str, where: str) -> BusinessMetric:
         raise QueryError.single(
             f"{where}.metric_id", "is derived from the figure (tenant, name, period, dimension): do not send one"
         )
-    for name, text in (("name", item.name), ("dimension_value", item.dimension_value)):
-        if text is not None and not text.isprintable():  # a lone surrogate cannot even be encoded for the id
-            raise QueryError.single(f"{where}.{name}", "must be printable text")
     if item.grain is not None and end - start != GRAIN_LENGTH[item.grain]:
         raise QueryError.single(f"{where}.period_end", f"does not make one {item.grain.value} from period_start")
     dimension = item.dimension.value if item.dimension else None
