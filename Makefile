@@ -32,7 +32,7 @@ vsix:
 	cd ide/vscode && npm ci --no-audit --no-fund && npx vsce package --skip-license --out outlay-vscode.vsix
 
 test: setup
-	$(VENV)/bin/pytest -q -p no:cacheprovider -n 2 --dist loadgroup --durations=20
+	$(VENV)/bin/pytest -q -p no:cacheprovider -n 2 --durations=20
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -26,7 +26,9 @@ Goal (issue 9): first_paint_s < 1.5 on localhost and js_kb_gzip < 300. Last line
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import gzip
+import hashlib
 import json
 import os
 import shutil
@@ -36,7 +38,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -107,20 +109,42 @@ def build_is_stale(web: Path = WEB) -> bool:
     return bool(_newer_than(index, [web / name for name in BUILD_INPUTS if (web / name).exists()]))
 
 
+@contextmanager
+def npm_tree_lock(tree: Path) -> Iterator[None]:
+    """One process at a time in an npm tree: `npm ci` deletes and rewrites node_modules and the build rewrites dist,
+    and the suite runs on two workers (`make test`) whose tests may both need the tree. The lock file sits in the
+    temporary directory, so neither the repository nor a packaged .vsix ever holds it."""
+    digest = hashlib.sha1(str(tree.resolve()).encode()).hexdigest()[:16]
+    with open(Path(tempfile.gettempdir()) / f"outlay-npm-{digest}.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _npm(tree: Path, timeout_s: float, *command: str) -> None:
+    done = subprocess.run(command, cwd=tree, capture_output=True, text=True, timeout=timeout_s, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed in {tree}:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
+
+
+def npm_installed(tree: Path, *, timeout_s: float = 600) -> None:
+    """`npm ci` in `tree` when node_modules is missing or older than the lock file, under `npm_tree_lock`. Raises
+    RuntimeError with npm's output when it fails."""
+    with npm_tree_lock(tree):
+        installed = tree / "node_modules" / ".package-lock.json"
+        if not installed.is_file() or _newer_than(installed, [tree / "package-lock.json"]):
+            _npm(tree, timeout_s, "npm", "ci", "--no-audit", "--no-fund")
+
+
 def build_dashboard(web: Path = WEB, *, force: bool = False, timeout_s: float = 600) -> None:
-    """`npm ci` when node_modules is missing or older than the lock file, then `npm run build` when the build is
-    stale (or `force`). Raises RuntimeError with npm's output when a step fails."""
-
-    def run(*command: str) -> None:
-        done = subprocess.run(command, cwd=web, capture_output=True, text=True, timeout=timeout_s, check=False)
-        if done.returncode != 0:
-            raise RuntimeError(f"{' '.join(command)} failed in {web}:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
-
-    installed = web / "node_modules" / ".package-lock.json"
-    if not installed.is_file() or _newer_than(installed, [web / "package-lock.json"]):
-        run("npm", "ci", "--no-audit", "--no-fund")
-    if force or build_is_stale(web):
-        run("npm", "run", "build")
+    """`npm_installed`, then `npm run build` when the build is stale (or `force`), under the same lock. Raises
+    RuntimeError with npm's output when a step fails."""
+    npm_installed(web, timeout_s=timeout_s)
+    with npm_tree_lock(web):
+        if force or build_is_stale(web):
+            _npm(web, timeout_s, "npm", "run", "build")
 
 
 # --- the running stack ------------------------------------------------------------------------------------------

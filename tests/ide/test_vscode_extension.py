@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-# Under pytest-xdist (`make test`: two workers) these tests stay on one worker: they share one npm tree.
-pytestmark = pytest.mark.xdist_group("ide")
+from bench.web import npm_installed
 
 ROOT = Path(__file__).resolve().parents[2]
 EXTENSION = ROOT / "ide" / "vscode"
@@ -32,9 +31,7 @@ def _run(*command: str) -> subprocess.CompletedProcess[str]:
 def _npm() -> None:
     if shutil.which("npm") is None or shutil.which("npx") is None:
         pytest.skip("npm is not on PATH: install Node.js 20 and npm to run the VS Code extension's tests")
-    if not (EXTENSION / "node_modules").is_dir():
-        installed = _run("npm", "ci", "--no-audit", "--no-fund")
-        assert installed.returncode == 0, f"npm ci failed:\n{installed.stdout}\n{installed.stderr}"
+    npm_installed(EXTENSION)  # raises with npm's output when `npm ci` fails
 
 
 # One test, not two: checks and packaging share one npm tree, and two workers running npm in it at once broke it.

@@ -8,11 +8,7 @@ from playwright.async_api import expect
 
 from tests.web.conftest import ANOMALY_SERVICES, Seeded, Tab, money_pattern, usd
 
-# Under pytest-xdist (`make test`: two workers) these tests stay on one worker: they share one npm tree.
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.xdist_group("web"),
-]  # through the running stack: broker, store, services, gateway, browser
+pytestmark = pytest.mark.e2e  # through the running stack: broker, store, services, gateway, browser
 
 
 async def test_anomaly_detail_matches_the_api_and_feedback_is_recorded(seeded: Seeded, tab: Tab) -> None:

@@ -33,11 +33,7 @@ from tests.web.conftest import (
     usd,
 )
 
-# Under pytest-xdist (`make test`: two workers) these tests stay on one worker: they share one npm tree.
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.xdist_group("web"),
-]  # through the running stack: broker, store, services, gateway, browser
+pytestmark = pytest.mark.e2e  # through the running stack: broker, store, services, gateway, browser
 LIVE_TIMEOUT_MS = 30_000  # Kafka → ledger → PostgreSQL → progress topic → gateway → WebSocket → page
 
 

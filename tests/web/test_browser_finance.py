@@ -15,11 +15,7 @@ from playwright.async_api import Locator, expect
 
 from tests.web.conftest import Seeded, Tab, usd
 
-# Under pytest-xdist (`make test`: two workers) these tests stay on one worker: they share one npm tree.
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.xdist_group("web"),
-]  # through the running stack: broker, store, services, gateway, browser
+pytestmark = pytest.mark.e2e  # through the running stack: broker, store, services, gateway, browser
 
 
 def this_month_range(today: date) -> tuple[str, str]:

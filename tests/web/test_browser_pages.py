@@ -11,11 +11,7 @@ from playwright.async_api import Locator, expect
 
 from tests.web.conftest import TIMEOUT_MS, Seeded, Tab
 
-# Under pytest-xdist (`make test`: two workers) these tests stay on one worker: they share one npm tree.
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.xdist_group("web"),
-]  # through the running stack: broker, store, services, gateway, browser
+pytestmark = pytest.mark.e2e  # through the running stack: broker, store, services, gateway, browser
 
 ISSUE_VIEWS = ("Overview", "Engineering", "Finance", "Anomalies", "Settings")  # issue 9's views, at least
 

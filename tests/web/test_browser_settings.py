@@ -16,11 +16,7 @@ from playwright.async_api import expect
 
 from tests.web.conftest import TIMEOUT_MS, Seeded, Tab, usd
 
-# Under pytest-xdist (`make test`: two workers) these tests stay on one worker: they share one npm tree.
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.xdist_group("web"),
-]  # through the running stack: broker, store, services, gateway, browser
+pytestmark = pytest.mark.e2e  # through the running stack: broker, store, services, gateway, browser
 
 SECRET = re.compile(r"\S{16,}")  # a secret shown once: long, no spaces
 DELIVERY_TIMEOUT_MS = 30_000  # the deliverer's queue, then the view's 5-s refresh of its deliveries

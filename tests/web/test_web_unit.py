@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-# Under pytest-xdist (`make test`: two workers) these tests stay on one worker: they share one npm tree.
-pytestmark = pytest.mark.xdist_group("web")
+from bench.web import npm_installed
 
 WEB = Path(__file__).resolve().parents[2] / "web"
 TIMEOUT_S = 300
@@ -23,8 +22,6 @@ def _run(*command: str) -> subprocess.CompletedProcess[str]:
 def test_vitest_suite_passes() -> None:
     if shutil.which("npm") is None or shutil.which("npx") is None:
         pytest.skip("npm is not on PATH: install Node.js 20 and npm to run the web dashboard's unit tests")
-    if not (WEB / "node_modules").is_dir():
-        installed = _run("npm", "ci", "--no-audit", "--no-fund")
-        assert installed.returncode == 0, f"npm ci failed:\n{installed.stdout}\n{installed.stderr}"
+    npm_installed(WEB)  # raises with npm's output when `npm ci` fails
     tests = _run("npx", "vitest", "run")
     assert tests.returncode == 0, f"vitest failed:\n{tests.stdout}\n{tests.stderr}"
