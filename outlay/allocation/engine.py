@@ -29,8 +29,7 @@ from outlay.allocation.rules import (
 )
 from outlay.allocation.split import scaled_weights, split_by_weights
 from outlay.events import UsageRecord
-
-COST_CATEGORY_PREFIX = "costcategory:"  # how a line carries an AWS Cost Category value: a tag under this key
+from outlay.events.usage import COST_CATEGORY_TAG_PREFIX
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +144,9 @@ class CompiledDimension:
         self._tag_keys = [normalise_key(k) for k in rules.tags.keys] if rules.tags else []
         self._tag_aliases = _aliases(rules.tags.aliases) if rules.tags else {}
         categories = rules.cost_categories
-        self._category_keys = [COST_CATEGORY_PREFIX + normalise_key(n) for n in categories.names] if categories else []
+        self._category_keys = (
+            [COST_CATEGORY_TAG_PREFIX + normalise_key(n) for n in categories.names] if categories else []
+        )
         self._category_aliases = _aliases(categories.aliases) if categories else {}
         self._resources = [(_pattern(r.pattern), normalise_value(r.value)) for r in rules.resources]
         self._accounts = {a.strip(): normalise_value(v) for a, v in rules.accounts.items()}

@@ -30,6 +30,12 @@ MAX_CHARGE_PERIOD = timedelta(days=366)
 Money = Annotated[Decimal, PlainSerializer(methodcaller("__format__", "f"), return_type=str, when_used="json")]
 
 
+# How a usage record carries an AWS Cost Category's value: a tag under this prefix plus the category's name
+# (`costcategory:Team` = "Payments"). Cost categories are AWS's own allocation rules; ingest copies them from CUR
+# and CUR 2.0 so that allocation rules can name them (`outlay.allocation`, `cost_categories.names`).
+COST_CATEGORY_TAG_PREFIX = "costcategory:"
+
+
 class CostKind(StrEnum):
     BILLED = "billed"  # from a provider's bill (CUR, CUR 2.0, FOCUS)
     ESTIMATED = "estimated"  # metered live: usage x catalogue price

@@ -19,6 +19,7 @@ import pytest
 from outlay.events import UsageRecord
 from outlay.money import cents
 from services.ingest.sources.base import ParsedRow, RejectedRow
+from services.ingest.sources.columns import canonical_cur_name
 from services.ingest.sources.detect import detect_format, parse_export, parser_for
 from services.ingest.sources.tabular import iter_table
 
@@ -293,3 +294,22 @@ def test_slash_tags_keep_case_and_aws_namespace() -> None:
     assert isinstance(record, UsageRecord)
     assert record.tags == {"Team": "web", "aws:createdBy": "Root"}
     assert record.effective_cost == record.list_cost == record.billed_cost == Decimal("0.5")
+
+
+def test_cost_category_columns_become_tags() -> None:
+    """Legacy CUR writes a column per AWS Cost Category (`costCategory/Team` in CSV, `cost_category_team` in Athena
+    parquet): each becomes the tag `costcategory:<Name>`, next to the resource tags; an empty cell is no category."""
+    header = [*SLASH_HEADER, "costCategory/Team", "costCategory/Cost Center"]
+    line = ["li-1", "2024-01-01T00:00:00Z/2024-01-01T01:00:00Z", "111", "222", "Usage", "2024-01-01T00:00:00Z",
+            "2024-01-01T01:00:00Z", "AmazonEC2", "1", "0.5", "USD", "web", "Root", "Payments", ""]  # fmt: skip
+    text = io.StringIO()
+    csv.writer(text).writerows([header, line])
+    (record,) = parse_export(io.BytesIO(text.getvalue().encode()), uri="x.csv", kind="csv")
+    assert isinstance(record, UsageRecord)
+    assert record.tags == {"Team": "web", "aws:createdBy": "Root", "costcategory:Team": "Payments"}
+    snake = [*(canonical_cur_name(c) for c in SLASH_HEADER[:11]), "cost_category_team"]
+    text = io.StringIO()
+    csv.writer(text).writerows([snake, [*line[:11], "Payments"]])
+    (record,) = parse_export(io.BytesIO(text.getvalue().encode()), uri="x.csv", kind="csv")
+    assert isinstance(record, UsageRecord)
+    assert record.tags == {"costcategory:team": "Payments"}

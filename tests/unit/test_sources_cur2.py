@@ -13,6 +13,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from outlay.allocation.engine import Allocator
+from outlay.allocation.rules import AllocationRules
 from outlay.events import UsageRecord
 from services.ingest.sources.base import RejectedRow
 from services.ingest.sources.detect import detect_format, parse_export
@@ -100,7 +102,12 @@ def test_list_cost_is_public_on_demand_else_unblended(records: list[UsageRecord]
 
 def test_tags_region_and_periods(records: list[UsageRecord]) -> None:
     ec2 = next(r for r in records if r.resource_id == "i-0a1b2c3d4e5f60001")
-    assert ec2.tags == {"team": "payments", "env": "prod", "aws:createdBy": "Root:111122223333"}
+    assert ec2.tags == {
+        "team": "payments",
+        "env": "prod",
+        "aws:createdBy": "Root:111122223333",
+        "costcategory:Team": "Payments",  # the cost_category map, as the tag allocation rules read
+    }
     assert ec2.region == "us-east-1"
     assert ec2.service == "AmazonEC2"
     assert ec2.service_category == "Compute"
@@ -135,3 +142,14 @@ def test_every_record_carries_the_tenant_the_file_is_parsed_for(path: Path) -> N
     assert {r.tenant_id for r in default} == {"default"} and {r.tenant_id for r in acme} == {"acme"}
     assert [r.model_copy(update={"tenant_id": "default"}) for r in acme] == default
     assert all(UsageRecord.model_validate_json(r.model_dump_json()) == r for r in acme)
+
+
+def test_cost_categories_reach_allocation(records: list[UsageRecord]) -> None:
+    """A `cost_categories` rule allocates by the map CUR 2.0 carries, and only the lines that have the category."""
+    rules = AllocationRules.model_validate({"dimensions": {"team": {"cost_categories": {"names": ["team"]}}}})
+    allocator = Allocator(rules)
+    labels = {r.resource_id: allocator.allocate(r)["team"].label for r in records if r.charge_category == "Usage"}
+    assert labels["i-0a1b2c3d4e5f60001"] == "payments"
+    assert sum(label == "payments" for label in labels.values()) == sum(
+        "costcategory:Team" in r.tags for r in records if r.charge_category == "Usage"
+    )

@@ -45,6 +45,10 @@ CUR2_MARKERS: frozenset[str] = frozenset(
 
 SLASH_TAG_PREFIX = "resourceTags/"
 SNAKE_TAG_PREFIX = "resource_tags_"
+# Legacy CUR writes one column per AWS Cost Category: `costCategory/Team` in CSV, `cost_category_team` in Athena
+# parquet. CUR 2.0 has one `cost_category` map column instead.
+SLASH_COST_CATEGORY_PREFIX = "costCategory/"
+SNAKE_COST_CATEGORY_PREFIX = "cost_category_"
 
 _CAPITAL = re.compile(r"(?<!^)([A-Z])")
 
@@ -78,6 +82,15 @@ def cur_tag_key(column: str) -> str | None:
         return key[len("user:") :] if key.startswith("user:") else key
     if column.startswith(SNAKE_TAG_PREFIX):
         return map_tag_key(column[len(SNAKE_TAG_PREFIX) :])
+    return None
+
+
+def cur_cost_category(column: str) -> str | None:
+    """The AWS Cost Category name a legacy CUR column carries, or None (`costCategory/Team` -> `Team`; Athena
+    lower-cases names, so `cost_category_team` -> `team`: allocation compares category names case-insensitively)."""
+    for prefix in (SLASH_COST_CATEGORY_PREFIX, SNAKE_COST_CATEGORY_PREFIX):
+        if column.startswith(prefix) and len(column) > len(prefix):
+            return column[len(prefix) :]
     return None
 
 

@@ -31,7 +31,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 
 from outlay.events import UsageRecord
-from outlay.events.usage import CostKind, checked_usage_record
+from outlay.events.usage import COST_CATEGORY_TAG_PREFIX, CostKind, checked_usage_record
 from outlay.tenancy import DEFAULT_TENANT
 from services.ingest.sources.aws_categories import service_category
 from services.ingest.sources.base import ParsedRow
@@ -44,7 +44,7 @@ from services.ingest.sources.cells import (
     required_text,
     text,
 )
-from services.ingest.sources.columns import CUR_REQUIRED, canonical_cur_columns, cur_tag_key
+from services.ingest.sources.columns import CUR_REQUIRED, canonical_cur_columns, cur_cost_category, cur_tag_key
 from services.ingest.sources.rowloop import FileScope, parse_rows
 
 _ZERO = Decimal(0)
@@ -93,8 +93,11 @@ class CurParser:
         self._col: dict[str, str | None] = {
             name: by_canonical.get(name) for name in (*CUR_REQUIRED, *_OPTIONAL, *self._extra_canonical())
         }
+        # Resource tags and cost categories (`costcategory:<Name>`, see COST_CATEGORY_TAG_PREFIX) both become tags.
         self._tag_columns: tuple[tuple[str, str], ...] = tuple(
             (column, key) for column in columns if (key := cur_tag_key(column)) is not None
+        ) + tuple(
+            (column, COST_CATEGORY_TAG_PREFIX + name) for column in columns if (name := cur_cost_category(column))
         )
         wanted = [c for c in self._col.values() if c is not None] + [c for c, _ in self._tag_columns]
         self.columns_needed: tuple[str, ...] = tuple(dict.fromkeys(wanted))
