@@ -20,7 +20,10 @@ from outlay.ask.validate import problems
 from outlay.ask.vocabulary import Vocabulary
 
 TOOL_NAME = "cost_query"
-TOOL_DESCRIPTION = "Run a query over the company's AWS cost ledger (or say the question cannot be answered)."
+TOOL_DESCRIPTION = (
+    "Run a query over the company's AWS cost ledger, unit economics or cost allocation (or say the question "
+    "cannot be answered)."
+)
 SYSTEM = """\
 You translate questions about a company's AWS costs into one call of the cost_query tool. You never answer with
 numbers yourself: Outlay runs the query and shows the numbers.
@@ -33,8 +36,23 @@ Rules:
 - Growth or "compared with" needs compare_to (default: the period just before, of the same length or calendar
   unit); rank by growth with order_by "change". "Top N" sets limit.
 - "Why did costs spike / go up" is intent "explain_spike" with compare_to the period before and group_by service.
-- If the question is not about cost this query can express (revenue, forecasts, budgets, savings, anything
-  else), call the tool with answerable false and a short reason.
+- `kind` says which API answers (default "cost": amounts from the cost ledger, everything above):
+  - "unit_cost": cost per customer or feature and per N of a business figure ("cost per customer for acme",
+    "cost per 1,000 requests"): business_metric is the figure divided by (null: requests), per the N (null:
+    1000 for requests, else 1), group_by at most ["tag:customer"] or ["tag:feature"], filters only on that same
+    dimension (values from the vocabulary), shared_by_usage true to split shared (untagged) cost across the
+    groups by their figure ("including shared costs split by usage").
+  - "gross_margin": revenue minus cost, optionally per customer or feature (group_by and filters as for
+    unit_cost); business_metric and per null.
+  - "correlation": how daily cost moves with a business figure (elasticity, correlation, the part of cost that
+    does not scale): business_metric is that figure (null: revenue); no group_by, filters or limit.
+  - "allocation": cost per owner under the allocation rules, unallocated cost included ("what share is
+    unallocated", "cost by team under the allocation rules"): allocate_by is one of the allocation dimensions
+    listed (team when not named and listed); no group_by or filters; limit for a top-N.
+  These kinds answer one period: no compare_to, no explain_spike, order_by "cost"; grain total (unit_cost and
+  gross_margin may also be day or hour). business_metric must be one of the business metrics listed.
+- If the question is not about something these queries can express (revenue on its own, forecasts, budgets,
+  savings, anything else), call the tool with answerable false and a short reason.
 """
 
 
@@ -76,6 +94,7 @@ def user_message(question: str, now: datetime, vocabulary: Vocabulary) -> str:
     return (
         f"Today is {today.isoformat()} ({today.strftime('%A')}), UTC.\n"
         f"Vocabulary (dimension or tag:KEY -> values):\n{json.dumps(vocabulary.summary(), sort_keys=True)}\n"
+        f"Business metrics posted and allocation dimensions:\n{json.dumps(vocabulary.business_summary(), sort_keys=True)}\n"
         f"Question: {question}"
     )
 

@@ -1,7 +1,9 @@
 """The offline parser: a question in English to a `StructuredQuery`, deterministically, or `CannotAnswer`.
 
-It works by recognisers that each claim the words they understand (dates, comparisons, services, regions,
-accounts, tags, groupings, top-N, growth, "why did it spike"). Every word left over must be one of the plain
+It works by recognisers that each claim the words they understand (unit economics and allocation first: "cost per
+1,000 requests", "gross margin", "how does cost move with revenue", "under the allocation rules"; then dates,
+comparisons, services, regions, accounts, tags, groupings, top-N, growth, "why did it spike"). Every word left
+over must be one of the plain
 words questions are made of ("what", "did", "we", "spend", ...): an unknown word means the question says
 something the parser did not understand, and it answers "I can't answer that" rather than a number for a
 different question. Values must be ones the tenant has (`Vocabulary`), so a filter never silently matches
@@ -13,21 +15,33 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
 
 from outlay.ask.dates import NUMBER_WORDS, DateHit, Unit, find_dates, number, previous, year_before
 from outlay.ask.model import (
+    MAX_PER,
+    UNIT_GROUPS,
+    UNIT_KINDS,
     AskGrain,
     Filter,
     Intent,
     Metric,
     OrderBy,
     Period,
+    QueryKind,
     StructuredQuery,
 )
-from outlay.ask.vocabulary import ENV_VALUE_ALIASES, REGION_ALIASES, SERVICE_ALIASES, TAG_KEY_WORDS, Vocabulary
+from outlay.ask.vocabulary import (
+    ENV_VALUE_ALIASES,
+    METRIC_WORDS,
+    REGION_ALIASES,
+    SERVICE_ALIASES,
+    TAG_KEY_WORDS,
+    Vocabulary,
+)
 
 DEFAULT_DAYS = 30  # a question without a period asks about the last 30 whole days
 DEFAULT_SPIKE_DAYS = 7  # "why did costs spike?" without a period looks at the last 7 days
@@ -43,24 +57,60 @@ class CannotAnswer:
     understood: dict[str, Any] = field(default_factory=dict)
 
 
-# Questions the cost API cannot answer, with where the answer lives instead.
+# Questions the query API cannot answer, with where the answer lives instead (checked on the words the unit-economics
+# and allocation recognisers left: "forecast our gross margin" is still a forecast).
 UNSUPPORTED: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern), reason)
     for pattern, reason in (
-        (r"\b(revenue|margins?|profit|profitab\w*|elasticity|correlat\w*|unit economics|unit costs?|"
-         r"per (?:1,?000 |thousand |million |a thousand )?(?:requests?|orders?|users?|transactions?|visits?)|"
-         r"cost per (?:request|order|user|transaction))\b",
-         "that needs business metrics (requests, orders, revenue), which Outlay does not hold yet"),
         (r"\b(forecasts?|predict\w*|projected|projection|next (?:day|week|month|quarter|year)|tomorrow|"
          r"will (?:we|i|it|our|my) )",
          "that is a forecast: ask GET /v1/forecasts (or the dashboard's forecast) instead"),
         (r"\bbudgets?\b", "budgets are answered by GET /v1/budgets and /v1/budgets/{id}/status"),
         (r"\b(savings?|save|recommend\w*|rightsiz\w*|reserved instances?|savings plans?|optimi[sz]\w*)\b",
          "savings and recommendations are answered by GET /v1/recommendations and /v1/savings"),
-        (r"\b(allocat\w*|unallocated|untagged|shared costs?)\b",
-         "cost allocation rules are not available yet"),
+        (r"\b(revenue|sales|profit\w*|unit economics|income|earn\w*)\b",
+         "revenue on its own is not a cost question: ask for the gross margin, the cost per N of a business "
+         "figure, or how cost moves with revenue"),
+        (r"\b(untagged|shared costs?)\b",
+         "ask 'what share of cost is unallocated' (under the allocation rules), or group the cost by a tag"),
     )
 )  # fmt: skip
+
+# Unit economics and allocation (see `_business`).
+GROSS_MARGIN = re.compile(r"\b(?:gross )?(?:margins?|profit(?:s|ability)?|profitable)\b")
+CORRELATION = re.compile(
+    r"\b(?:elasticity|elastic|correlat\w*|"
+    r"how (?:does|do|did) (?:our |the )?(?:aws )?(?:cost|costs|spend|spending|bill) "
+    r"(?:move|scale|grow|change|vary|track|go)|"
+    r"(?:cost|costs|spend) (?:moves?|scales?|grows?|tracks?|varies|vary) with|"
+    r"(?:fixed|non-scaling|flat) (?:part|share|portion) of (?:our |the )?(?:aws )?(?:cost|costs|spend)|"
+    r"(?:(?:what |which )?(?:part|share|portion) of (?:our |the )?(?:aws )?(?:cost|costs|spend) )?(?:that )?"
+    r"(?:does not|doesn't|do not|don't) (?:scale|grow|move))\b"
+)
+_PER_NUMBER = (
+    r"\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?k?|a thousand|one thousand|thousand|a million|one million|million|"
+    r"a hundred|one hundred|hundred|a billion|one billion|billion"
+)
+_METRIC_PHRASES = sorted({*METRIC_WORDS, "customers", "customer", "features"}, key=len, reverse=True)
+UNIT_PER = re.compile(
+    rf"\bper (?:(?P<n>{_PER_NUMBER}) )?(?P<word>"
+    + "|".join(re.escape(w) for w in _METRIC_PHRASES if " " in w)
+    + r"|[a-z][\w.-]*)(?![\w-])"
+)
+UNIT_GROUP = re.compile(r"\bper (?:customer|feature)\b")  # "cost per customer": each customer's unit cost line
+UNIT_WORDS = re.compile(r"\b(?:unit costs?|unit economics|cost per unit)\b")
+SHARED = re.compile(
+    r"\b(?:(?:including|include|with|incl|plus) (?:the )?shared (?:costs?|resources?)(?: split)?(?: by usage)?|"
+    r"shared (?:costs? )?split by usage|split (?:shared (?:costs? )?)?by usage|usage[- ]weighted|by_usage)\b"
+)
+ALLOCATION = re.compile(
+    r"\b(?:(?:under|with|using|by|from|per|according to|following) (?:the |our |my )?(?:cost )?(?:allocation )?"
+    r"rules|(?:cost )?allocation(?: rules?)?|allocated|allocates?|allocating|"
+    r"(?:(?:left|leave|leaves|remains?|remained|stays?|stayed) )?(?:unallocated|not allocated)|"
+    r"unassigned)\b"
+)
+SHARE_WORDS = re.compile(r"\b(?:share|shares|proportion|percentage|percent|fraction|portion|part|owners?)\b")
+_NAMED_NUMBERS = {"thousand": 1000, "hundred": 100, "million": 10**6, "billion": 10**9}
 
 COMPARE = re.compile(
     r"\b(?:compared (?:with|to)|in comparison (?:with|to)|compare[sd]?|comparing|vs\.?|versus|against|"
@@ -195,6 +245,7 @@ def normalise(question: str) -> str:
     text = question.strip().lower().replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", '"')
     text = text.replace("\u201d", '"').replace("\u2013", "-").replace("\u2014", " ")
     text = re.sub(r"(?<=\w)'s\b", "", text)  # possessives: "acme's" -> "acme"
+    text = re.sub(r"\bper-(?=[a-z])", "per ", text)  # "per-customer cost" is "cost per customer"
     text = re.sub(r"[?!;()\"]", " ", text)
     text = re.sub(r",(?!\d{3})", " ", text)  # commas, but not inside 1,000
     text = re.sub(r"\.(?=\s|$)(?<!\bn\.)(?<!\bvs\.)", " ", text)  # full stops, but not "n. virginia" or "vs."
@@ -227,6 +278,12 @@ class _Draft:
     limit: int | None = None
     plural: bool = False  # "which services": a ranking; "which service": one
     notes: list[str] = field(default_factory=list)
+    kind: QueryKind = QueryKind.COST
+    business_metric: str | None = None
+    per: int | None = None
+    shared_by_usage: bool = False
+    allocate_by: str | None = None
+    per_group: bool = False  # unit_cost only because of "cost per customer": a grouping, should nothing else fit
 
     def add_filter(self, dimension: str, *values: str) -> None:
         bucket = self.filters.setdefault(dimension, [])
@@ -238,6 +295,11 @@ class _Draft:
 
     def understood(self) -> dict[str, Any]:
         out: dict[str, Any] = {"intent": self.intent.value, "metric": self.metric.value}
+        if self.kind is not QueryKind.COST:
+            out["kind"] = self.kind.value
+        for name in ("business_metric", "per", "allocate_by"):
+            if getattr(self, name) is not None:
+                out[name] = getattr(self, name)
         if self.period is not None:
             out["period"] = self.period.model_dump(mode="json")
         if self.compare_to is not None:
@@ -274,8 +336,9 @@ def _understand(question: str, now: datetime, vocabulary: Vocabulary, draft: _Dr
     if not text.text:
         return CannotAnswer("the question is empty")
     try:
+        _business(text, vocabulary, draft)
         for pattern, reason in UNSUPPORTED:
-            if pattern.search(text.text):
+            if text.find(pattern):
                 raise _Refused(reason)
         _read(text, today_of(now), vocabulary, draft)
         unknown = [w for w in text.leftover() if w not in FILLER and not re.fullmatch(r"[\d.,$%]+", w)]
@@ -294,6 +357,15 @@ def _understand(question: str, now: datetime, vocabulary: Vocabulary, draft: _Dr
 
 def _read(text: _Text, today: date, vocabulary: Vocabulary, draft: _Draft) -> None:
     """Run every recogniser in order (the order matters: each claims its words before the next looks)."""
+    if draft.kind is QueryKind.ALLOCATION:
+        # GET /v1/allocation takes a period, a cost metric and one dimension of the rules: nothing else is read, so
+        # a service or a team named in the question is left over and refused rather than silently dropped.
+        _metric(text, draft)
+        _grain(text, draft)
+        _periods(text, today, draft)
+        _allocation_dimension(text, vocabulary, draft)
+        _ranking(text, draft)
+        return
     _intent(text, draft)
     _metric(text, draft)
     _grain(text, draft)
@@ -589,12 +661,12 @@ def _ranking(text: _Text, draft: _Draft) -> None:
             draft.descending = False
         if m["n"] or m["n2"]:
             draft.limit = number(m["n"] or m["n2"])
-        elif draft.limit is None and draft.group_by:
+        elif draft.limit is None and (draft.group_by or draft.allocate_by):
             draft.limit = DEFAULT_TOP
     for m in text.take(THE_MOST):
         if m["word"] == "least" and draft.order_by is OrderBy.COST:
             draft.descending = False
-        if draft.limit is None and draft.group_by:
+        if draft.limit is None and (draft.group_by or draft.allocate_by):
             draft.limit = DEFAULT_TOP if draft.plural else 1
     if draft.limit is not None and draft.limit < 1:
         raise _Refused("a top-N needs N of at least 1")
@@ -624,11 +696,26 @@ def _bare_values(text: _Text, vocabulary: Vocabulary, draft: _Draft) -> None:
 
 def _query(draft: _Draft) -> StructuredQuery | CannotAnswer:
     assert draft.period is not None  # _periods always sets one
-    if draft.limit is not None and not draft.group_by:
+    if draft.kind is QueryKind.UNIT_COST and draft.per_group and draft.business_metric is None:
+        others = [d for d in [*draft.filters, *draft.group_by] if d not in UNIT_GROUPS]
+        if others or draft.compare_to is not None or draft.intent is not Intent.COSTS:
+            # "cost per customer for team checkout", "... compared with last month", a tenant whose tag is
+            # `Customer`: GET /v1/unit-costs cannot filter, compare or read that tag; the cost grouped by the
+            # customer tag answers it, as before unit costs existed.
+            draft.kind = QueryKind.COST
+    if draft.kind in UNIT_KINDS and not draft.group_by:
+        # "what does acme cost per 1,000 requests": a customer named is that customer's line
+        draft.group_by.extend(d for d in draft.filters if d in UNIT_GROUPS)
+    if draft.kind is QueryKind.COST and draft.limit is not None and not draft.group_by:
         # "top 5" of nothing: the services are what people rank by default
         draft.group_by.append("service")
     try:
         return StructuredQuery(
+            kind=draft.kind,
+            business_metric=draft.business_metric,
+            per=draft.per,
+            shared_by_usage=draft.shared_by_usage,
+            allocate_by=draft.allocate_by,
             intent=draft.intent,
             metric=draft.metric,
             period=draft.period,
@@ -641,5 +728,115 @@ def _query(draft: _Draft) -> StructuredQuery | CannotAnswer:
             limit=draft.limit,
         )
     except ValidationError as exc:
-        problems = "; ".join(str(e["msg"]) for e in exc.errors())
+        problems = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
         return CannotAnswer(f"the question does not make a query I can run: {problems}", draft.understood())
+
+
+def _per_number(text: str | None) -> int:
+    """ "1,000" / "1000" / "1k" / "a thousand" / "million" -> the number (1 when none is given)."""
+    if not text:
+        return 1
+    words = text.split()
+    if words[-1] in _NAMED_NUMBERS:
+        return _NAMED_NUMBERS[words[-1]]
+    digits = text.replace(",", "")
+    multiplier = 1000 if digits.endswith("k") else 1
+    value = Decimal(digits.rstrip("k")) * multiplier  # exact: a float would round "per 10000000000000001"
+    if value != value.to_integral_value() or not 1 <= value <= MAX_PER:
+        raise _Refused(f"'per {text}' needs a whole number from 1 to {MAX_PER:,}")
+    return int(value)
+
+
+def _unknown_metric(word: str, vocabulary: Vocabulary) -> _Refused:
+    known = ", ".join(sorted(vocabulary.metrics)) or "none yet"
+    return _Refused(f"{word!r} is not a business metric you have posted (POST /v1/business-metrics; known: {known})")
+
+
+def _business(text: _Text, vocabulary: Vocabulary, draft: _Draft) -> None:
+    """Unit economics and allocation: which route answers, and the words only these questions have."""
+    if text.take(ALLOCATION):
+        draft.kind = QueryKind.ALLOCATION
+        text.take(SHARE_WORDS)  # "what share of cost is unallocated": the answer gives the share
+        return
+    if text.take(CORRELATION):
+        draft.kind = QueryKind.CORRELATION
+        draft.business_metric = _driver(text, vocabulary)
+        return
+    if text.take(GROSS_MARGIN):
+        draft.kind = QueryKind.GROSS_MARGIN
+    for m in text.find(UNIT_PER):
+        word, amount = m["word"], m["n"]
+        if amount is None and word in ("customer", "feature"):
+            continue  # "cost per customer": a grouping (below)
+        name = vocabulary.metric_for(word)
+        if name is None:
+            if word in METRIC_WORDS or word in ("customers", "features") or amount is not None:
+                raise _unknown_metric(word, vocabulary)
+            continue  # "per day", "per team": not a business figure
+        if draft.kind is QueryKind.GROSS_MARGIN:
+            raise _Refused("a gross margin is revenue minus cost: it is not divided by another figure")
+        if draft.business_metric not in (None, name):
+            raise _Refused("the question names two business figures to divide by; ask about one")
+        draft.kind, draft.business_metric, draft.per = QueryKind.UNIT_COST, name, _per_number(amount)
+        text.claim(m.start(), m.end())
+    unit_words = text.take(UNIT_WORDS)
+    if draft.kind is QueryKind.COST and unit_words:
+        draft.kind = QueryKind.UNIT_COST
+    elif draft.kind is QueryKind.COST and text.find(UNIT_GROUP):
+        draft.kind = QueryKind.UNIT_COST
+        draft.per_group = True
+    if draft.kind in UNIT_KINDS and text.take(SHARED):
+        draft.shared_by_usage = True
+
+
+def _driver(text: _Text, vocabulary: Vocabulary) -> str | None:
+    """The business figure a correlation question names ("with revenue", "to orders"); None: revenue."""
+    candidates = sorted({*METRIC_WORDS, *vocabulary.metrics}, key=len, reverse=True)
+    pattern = re.compile(r"(?<![\w-])(?P<word>" + "|".join(re.escape(w) for w in candidates) + r")(?![\w-])")
+    found = text.find(pattern)
+    if not found:
+        return None
+    m = found[0]
+    name = vocabulary.metric_for(m["word"])
+    if name is None:
+        raise _unknown_metric(m["word"], vocabulary)
+    text.claim(m.start(), m.end())
+    # "against revenue", "vs orders": the connector goes with the driver, or it would read as a comparison.
+    lead = re.search(r"\b(?:with|to|against|and|vs\.?|versus|on|by|of)\s+(?:(?:our|the|daily|total)\s+)?$",
+                     text.text[: m.start()])  # fmt: skip
+    if lead is not None and text.free(lead.start(), lead.end()):
+        text.claim(lead.start(), lead.end())
+    return name
+
+
+def _allocation_dimension(text: _Text, vocabulary: Vocabulary, draft: _Draft) -> None:
+    """The rules' dimension a question names ("by team", "to each product"), else team, else the rules' first."""
+    if not vocabulary.allocation:
+        raise _Refused("there are no allocation rules yet (PUT /v1/allocation/rules)")
+    found: list[str] = []
+    for m in re.finditer(r"[a-z][\w-]*", text.text):
+        if not text.free(m.start(), m.end()):
+            continue
+        name = vocabulary.allocation_dimension_for(m.group())
+        if name is not None:
+            found.append(name)
+            draft.plural = draft.plural or m.group() != name  # "which teams": a ranking; "which team": one
+            text.claim(m.start(), m.end())
+    for m in text.find(_GROUP_WORD):
+        # "by service under the allocation rules": a grouping the rules do not define (plain words otherwise)
+        if GROUP_LEAD.search(text.text[: m.start()]):
+            known = ", ".join(vocabulary.allocation) or "none"
+            raise _Refused(f"the allocation rules define no dimension {m['word']!r} (they define: {known})")
+    names = list(dict.fromkeys(found))
+    if len(names) > 1:
+        raise _Refused(f"the question names two allocation dimensions ({', '.join(names)}); ask about one")
+    if names:
+        draft.allocate_by = names[0]
+    else:
+        # Team is what people mean by "who owns it" when they do not say; otherwise the rules' first dimension.
+        draft.allocate_by = "team" if "team" in vocabulary.allocation else vocabulary.allocation[0]
+        if len(vocabulary.allocation) > 1:
+            draft.notes.append(
+                f"no allocation dimension named: by {draft.allocate_by} (your rules define "
+                f"{', '.join(vocabulary.allocation)})"
+            )

@@ -8,7 +8,15 @@ from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from outlay.ask.answer import explain, figures
-from outlay.ask.api import ApiRequest, requests_for
+from outlay.ask.api import ApiRequest, business_request, requests_for
+from outlay.ask.business_answer import (
+    allocation_totals,
+    correlation_figures,
+    explain_allocation,
+    explain_correlation,
+    explain_unit,
+    unit_lines,
+)
 from outlay.ask.llm import (
     SYSTEM,
     TOOL_DESCRIPTION,
@@ -19,7 +27,7 @@ from outlay.ask.llm import (
     tool_schema,
     user_message,
 )
-from outlay.ask.model import Answer, StructuredQuery
+from outlay.ask.model import UNIT_KINDS, Answer, QueryKind, StructuredQuery
 from outlay.ask.parser import CannotAnswer, understand
 from outlay.ask.validate import problems
 from outlay.ask.vocabulary import Vocabulary
@@ -34,7 +42,9 @@ class Refused(Exception):
 
 
 class CostData(Protocol):
-    """The public API, for one tenant: its vocabulary, `GET /v1/costs` bodies and `GET /v1/anomalies` items."""
+    """The public API, for one tenant: its vocabulary, `GET /v1/costs` bodies and `GET /v1/anomalies` items, and
+    the bodies of `GET /v1/unit-costs`, `GET /v1/unit-economics/correlation` and `GET /v1/allocation` (`business`,
+    for any of those three paths). Every method raises `Refused` when the API refuses the request."""
 
     async def vocabulary(self) -> Vocabulary: ...
 
@@ -43,6 +53,8 @@ class CostData(Protocol):
     async def anomalies(self, request: ApiRequest) -> list[dict[str, Any]] | None:
         """The items, or None when the caller may not read anomalies."""
         ...
+
+    async def business(self, request: ApiRequest) -> dict[str, Any]: ...
 
 
 async def ask(question: str, now: datetime, data: CostData, llm: LlmClient | None = None) -> Answer:
@@ -78,6 +90,8 @@ async def ask(question: str, now: datetime, data: CostData, llm: LlmClient | Non
 
 async def run(question: str, query: StructuredQuery, data: CostData, source: Source, notes: list[str]) -> Answer:
     """Run a valid query through the API and say what the numbers are."""
+    if query.kind is not QueryKind.COST:
+        return await run_business(question, query, data, source, notes)
     now_request, before_request, anomaly_request = requests_for(query)
     calls = [r.url() for r in (now_request, before_request, anomaly_request) if r is not None]
     try:
@@ -104,3 +118,30 @@ async def run(question: str, query: StructuredQuery, data: CostData, source: Sou
         api_calls=calls,
         notes=notes,
     )
+
+
+async def run_business(
+    question: str, query: StructuredQuery, data: CostData, source: Source, notes: list[str]
+) -> Answer:
+    """A unit-cost, gross-margin, correlation or allocation query: one request to its route, its figures shown."""
+    request = business_request(query)
+    calls = [request.url()]
+    try:
+        body = await data.business(request)
+    except Refused as exc:
+        return Answer(
+            question=question, answered=False, explanation=f"{CANNOT}: the API refused the query ({exc}).",
+            source=source, understood=query.model_dump(mode="json"), api_calls=calls, notes=notes,
+        )  # fmt: skip
+    answer = Answer(question=question, answered=True, explanation="", source=source, query=query, api_calls=calls,
+                    notes=notes)  # fmt: skip
+    if query.kind in UNIT_KINDS:
+        answer.unit_lines = unit_lines(query, body)
+        answer.explanation = explain_unit(query, body, answer.unit_lines, notes)
+    elif query.kind is QueryKind.CORRELATION:
+        answer.correlation = correlation_figures(body)
+        answer.explanation = explain_correlation(query, answer.correlation, notes)
+    else:
+        answer.allocation = allocation_totals(query, body)
+        answer.explanation = explain_allocation(query, body, answer.allocation, notes)
+    return answer

@@ -1,5 +1,6 @@
-"""What a tenant's costs can be asked about: the values of each dimension and tag key the store holds (loaded by
-an adapter, passed in here), and the common names people use for AWS services and regions.
+"""What a tenant's costs can be asked about: the values of each dimension and tag key the store holds, the business
+figures it has posted and the dimensions its allocation rules define (loaded by an adapter, passed in here), and
+the common names people use for AWS services and regions.
 
 A service is stored under whatever its source wrote: FOCUS exports and the live sources write the product name
 ("Amazon Elastic Compute Cloud"), CUR the product name or, without one, the product code ("AmazonEC2"); some
@@ -103,17 +104,68 @@ ENV_VALUE_ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 
+# Words people use for business figures (lower case) -> the names a tenant may have posted them under, most likely
+# first. A word here that names no posted figure is refused naming it, rather than read as something else.
+METRIC_WORDS: dict[str, tuple[str, ...]] = {
+    "request": ("requests",), "requests": ("requests",), "api request": ("requests",),
+    "api requests": ("requests",), "api call": ("api_calls", "requests"), "api calls": ("api_calls", "requests"),
+    "order": ("orders",), "orders": ("orders",), "revenue": ("revenue",), "sales": ("revenue", "sales"),
+    "user": ("users",), "users": ("users",), "active user": ("active_users", "users"),
+    "active users": ("active_users", "users"), "transaction": ("transactions",), "transactions": ("transactions",),
+    "visit": ("visits",), "visits": ("visits",), "session": ("sessions",), "sessions": ("sessions",),
+    "signup": ("signups",), "signups": ("signups",), "booking": ("bookings",), "bookings": ("bookings",),
+    "payment": ("payments",), "payments": ("payments",), "subscriber": ("subscribers",),
+    "subscribers": ("subscribers",), "page view": ("page_views", "pageviews"),
+    "page views": ("page_views", "pageviews"), "pageviews": ("pageviews", "page_views"),
+    "search": ("searches",), "searches": ("searches",), "message": ("messages",), "messages": ("messages",),
+    "event": ("events",), "events": ("events",), "job": ("jobs",), "jobs": ("jobs",),
+}  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Vocabulary:
-    """The tenant's values: per dimension (service, region, accounts, ...) and per tag key."""
+    """The tenant's values: per dimension (service, region, accounts, ...) and per tag key; the business figures it
+    has posted (name -> customer / feature -> values); the dimensions its current allocation rules define."""
 
     dimensions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     tags: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    metrics: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
+    allocation: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, dimensions: Mapping[str, list[str]], tags: Mapping[str, list[str]]) -> Vocabulary:
-        """From the store's listing (`GET /v1/costs/dimensions`' shape)."""
-        return cls(dimensions={k: tuple(v) for k, v in dimensions.items()}, tags={k: tuple(v) for k, v in tags.items()})
+    def of(
+        cls,
+        dimensions: Mapping[str, list[str]],
+        tags: Mapping[str, list[str]],
+        metrics: Mapping[str, Mapping[str, list[str]]] | None = None,
+        allocation: list[str] | tuple[str, ...] = (),
+    ) -> Vocabulary:
+        """From the store's listing (`GET /v1/costs/dimensions`' shape), the posted figures and the rules' dimensions."""
+        return cls(
+            dimensions={k: tuple(v) for k, v in dimensions.items()},
+            tags={k: tuple(v) for k, v in tags.items()},
+            metrics={name: {d: tuple(v) for d, v in by.items()} for name, by in (metrics or {}).items()},
+            allocation=tuple(allocation),
+        )
+
+    def metric_for(self, word: str) -> str | None:
+        """The posted business figure a word names ("requests", "request", "orders"), or None."""
+        lowered = word.lower()
+        candidates = (lowered, *METRIC_WORDS.get(lowered, ()), lowered + "s", lowered.replace(" ", "_"))
+        return next((name for name in candidates if name in self.metrics), None)
+
+    def metric_values(self, dimension: str) -> tuple[str, ...]:
+        """Every customer (or feature) some posted figure names."""
+        found = {v for by in self.metrics.values() for v in by.get(dimension, ())}
+        return tuple(sorted(found))
+
+    def allocation_dimension_for(self, word: str) -> str | None:
+        """The allocation rules' dimension a word names ("teams" -> "team"), or None."""
+        lowered = word.lower()
+        for candidate in (lowered, lowered[:-1] if lowered.endswith("s") else lowered):
+            if candidate in self.allocation:
+                return candidate
+        return None
 
     def values(self, dimension: str) -> tuple[str, ...]:
         if dimension.startswith("tag:"):
@@ -148,6 +200,11 @@ class Vocabulary:
         """The stored spelling of `value` in `dimension` (case-insensitive), or None."""
         lowered = value.lower()
         return next((v for v in self.values(dimension) if v.lower() == lowered), None)
+
+    def business_summary(self, limit: int = 50) -> dict[str, object]:
+        """The posted figures and the allocation rules' dimensions, bounded (for an LLM's prompt)."""
+        metrics = {name: {d: list(v[:limit]) for d, v in by.items()} for name, by in list(self.metrics.items())[:limit]}
+        return {"business_metrics": metrics, "allocation_dimensions": list(self.allocation)}
 
     def summary(self, limit: int = 50) -> dict[str, list[str]]:
         """A bounded listing (for an LLM's prompt): at most `limit` values of each dimension and tag key."""

@@ -83,6 +83,27 @@ class BusinessMetricStore(TenantScoped):
             for name, grain, period_start, value, currency, dimension, dimension_value in result
         ]
 
+    async def catalogue(self, start: datetime, end: datetime, limit: int = 10_000) -> dict[str, dict[str, list[str]]]:
+        """The names of this tenant's figures whose periods start in [start, end), each with the customers and
+        features its figures name (`POST /v1/ask` checks a question's metric and values against them). At most
+        `limit` (name, dimension, value) triples are read."""
+        r = BusinessMetricRow
+        stmt = (
+            select(r.name, r.dimension, r.dimension_value)
+            .where(self._mine(r), r.period_start >= to_naive_utc(start), r.period_start < to_naive_utc(end))
+            .distinct()
+            .order_by(r.name, r.dimension, r.dimension_value)
+            .limit(limit)
+        )
+        async with self._engine.connect() as conn:
+            result = (await conn.execute(stmt)).all()
+        out: dict[str, dict[str, list[str]]] = {}
+        for name, dimension, value in result:
+            by = out.setdefault(name, {})
+            if dimension:
+                by.setdefault(dimension, []).append(value)
+        return out
+
     async def count(self) -> int:
         """Rows this tenant has (tests and operators check replays with it)."""
         r = BusinessMetricRow

@@ -61,6 +61,7 @@ def test_questions_of_question_words(api_schema: schemathesis.BaseSchema) -> Non
         outcomes.append(body["answered"])
         if not body["answered"]:
             assert body["totals"] == [] and body["rows"] == [] and body["query"] is None
+            assert body["unit_lines"] == [] and body["allocation"] == [] and body["correlation"] is None
 
     fuzz()
     assert True in outcomes and False in outcomes  # both answers and refusals were reached

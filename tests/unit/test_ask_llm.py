@@ -26,7 +26,12 @@ from outlay.settings import Settings
 
 KEY = "sk-test-secret-key-0123456789"
 NOW = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)
-VOCAB = Vocabulary.of({"service": ["Amazon Elastic Compute Cloud", "AmazonEC2", "AmazonS3"]}, {"team": ["checkout"]})
+VOCAB = Vocabulary.of(
+    {"service": ["Amazon Elastic Compute Cloud", "AmazonEC2", "AmazonS3"]},
+    {"team": ["checkout"], "customer": ["acme"]},
+    {"requests": {"customer": ["acme"]}, "revenue": {}},
+    ["team"],
+)
 QUERY = {
     "intent": "costs",
     "period": {"start": "2026-11-23", "end": "2026-11-30"},
@@ -79,6 +84,7 @@ class Ledger:
 
     def __init__(self) -> None:
         self.requests: list[ApiRequest] = []
+        self.business_requests: list[ApiRequest] = []
 
     async def vocabulary(self) -> Vocabulary:
         return VOCAB
@@ -90,6 +96,15 @@ class Ledger:
 
     async def anomalies(self, request: ApiRequest) -> list[dict[str, Any]] | None:
         return []
+
+    async def business(self, request: ApiRequest) -> dict[str, Any]:
+        self.business_requests.append(request)
+        line = {
+            "kind": "group", "group": "acme", "currency": "USD", "cost": "30.000000000", "driver": "20000",
+            "unit_cost": "1.500000000", "revenue": None, "gross_margin": None, "gross_margin_pct": None,
+            "shared_cost": None, "periods": [],
+        }  # fmt: skip
+        return {"metric": "requests", "per": "1000", "lines": [line], "notes": []}
 
 
 def anthropic_reply(tool_input: Any) -> dict[str, Any]:
@@ -217,3 +232,63 @@ async def test_the_provider_address_is_never_in_an_answer() -> None:
         "what did EC2 cost last week", NOW, Ledger(), HttpLlm("openai", KEY, base_url=secret_url, timeout=2)
     )
     assert "zzz" not in answer.model_dump_json() and "pw@" not in answer.model_dump_json()
+
+
+UNIT_QUERY = {
+    "kind": "unit_cost",
+    "period": {"start": "2026-10-01", "end": "2026-11-01"},
+    "business_metric": "requests",
+    "per": 1000,
+    "group_by": ["tag:customer"],
+    "filters": [{"dimension": "tag:customer", "values": ["acme"]}],
+}
+
+
+async def test_the_schema_offers_every_kind_and_a_unit_query_runs_get_unit_costs(
+    provider: tuple[str, FakeProvider],
+) -> None:
+    url, state = provider
+    state.reply = anthropic_reply({"answerable": True, "query": UNIT_QUERY})
+    ledger = Ledger()
+    answer = await ask(
+        "cost per 1,000 requests for acme in October", NOW, ledger, HttpLlm("anthropic", KEY, base_url=url)
+    )
+    assert answer.answered and answer.source == "llm", answer.explanation
+    assert answer.query is not None and answer.query.kind.value == "unit_cost"
+    (request,) = ledger.business_requests
+    assert request.path == "/v1/unit-costs" and request.value("by") == "customer" and request.value("per") == "1000"
+    assert [(line.group, line.unit_cost) for line in answer.unit_lines] == [("acme", "1.500000000")]
+    assert ledger.requests == []  # no GET /v1/costs for a unit question
+    sent = state.seen[0]["body"]
+    schema = sent["tools"][0]["input_schema"]
+    kinds = schema["properties"]["query"]["anyOf"][0]["properties"]["kind"]["enum"]
+    assert set(kinds) == {"cost", "unit_cost", "gross_margin", "correlation", "allocation"}
+    content = sent["messages"][0]["content"]
+    assert '"requests"' in content and '"allocation_dimensions": ["team"]' in content
+
+
+@pytest.mark.parametrize(
+    ("query", "why"),
+    [
+        ({**UNIT_QUERY, "business_metric": "signups"}, "'signups' is not a business metric you have posted"),
+        ({"kind": "correlation", "period": UNIT_QUERY["period"], "business_metric": "orders"}, "'orders'"),
+        ({**UNIT_QUERY, "filters": [{"dimension": "tag:customer", "values": ["globex"]}]}, "'globex' not among"),
+        ({"kind": "allocation", "period": UNIT_QUERY["period"], "allocate_by": "product"}, "no dimension 'product'"),
+        ({**UNIT_QUERY, "group_by": ["service"], "filters": []}, "schema"),
+        ({"kind": "allocation", "period": UNIT_QUERY["period"]}, "schema"),
+        ({**QUERY, "per": 1000}, "schema"),
+    ],
+)
+async def test_an_invalid_business_query_from_the_model_is_not_run(
+    provider: tuple[str, FakeProvider], query: dict[str, Any], why: str
+) -> None:
+    url, state = provider
+    state.reply = anthropic_reply({"answerable": True, "query": query})
+    ledger = Ledger()
+    answer = await ask(
+        "cost per 1,000 requests for acme in October", NOW, ledger, HttpLlm("anthropic", KEY, base_url=url)
+    )
+    # The offline parser answered instead, and said why the model's query was not used.
+    assert answer.source == "offline" and any(why in note for note in answer.notes), answer.notes
+    assert answer.query is not None and answer.query.filters[0].values == ("acme",)
+    assert all(r.value("by") == "customer" for r in ledger.business_requests)
