@@ -13,12 +13,13 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 
 from outlay.money import from_nanos, to_nanos
 from outlay.spread import to_naive_utc
 from outlay.store.audit import Audit, append_entries
 from outlay.store.models import IacEstimateRow
+from outlay.store.pages import newest_first
 from outlay.store.tenant_scope import TenantScoped
 from outlay.store.upsert import dialect_insert
 from outlay.text import printable
@@ -162,14 +163,4 @@ class IacEstimateStore(TenantScoped):
         stmt = select(r.__table__).where(self._mine(r))
         if repository is not None:
             stmt = stmt.where(r.repository == repository)
-        if after is not None:
-            at, key = after
-            stmt = stmt.where(or_(r.reported_at < at, and_(r.reported_at == at, r.estimate_id < key)))
-        stmt = stmt.order_by(r.reported_at.desc(), r.estimate_id.desc()).limit(limit + 1)
-        async with self._engine.connect() as conn:
-            rows = (await conn.execute(stmt)).all()
-        found = [_estimate(row._mapping) for row in rows[:limit]]
-        if len(rows) <= limit:
-            return found, None
-        last = rows[limit - 1]._mapping
-        return found, (last["reported_at"], last["estimate_id"])
+        return await newest_first(self._engine, stmt, r.reported_at, r.estimate_id, limit, after, _estimate)

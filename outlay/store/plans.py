@@ -21,6 +21,7 @@ from outlay.events.usage import stable_record_id
 from outlay.money import from_nanos, to_nanos
 from outlay.spread import to_naive_utc
 from outlay.store.models import PlanRow, RecommendationRow
+from outlay.store.pages import newest_first
 from outlay.store.tenant_scope import TenantScoped
 
 
@@ -270,15 +271,10 @@ class PlanStore(TenantScoped):
         stmt = select(PlanRow.__table__).where(self._mine(PlanRow))
         if status is not None:
             stmt = stmt.where(PlanRow.status == status.value)
-        if after is not None:
-            at, plan_id = to_naive_utc(after[0]), after[1]
-            stmt = stmt.where(or_(PlanRow.updated_at < at, and_(PlanRow.updated_at == at, PlanRow.plan_id < plan_id)))
-        stmt = stmt.order_by(PlanRow.updated_at.desc(), PlanRow.plan_id.desc()).limit(limit + 1)
-        async with self._engine.connect() as conn:
-            rows = (await conn.execute(stmt)).all()
-        plans = [_plan(r._mapping) for r in rows[:limit]]
-        more = len(rows) > limit
-        return PlanPage(plans, (plans[-1].updated_at, plans[-1].plan_id) if more and plans else None)
+        plans, next_key = await newest_first(
+            self._engine, stmt, PlanRow.updated_at, PlanRow.plan_id, limit, after, _plan
+        )
+        return PlanPage(plans, next_key)
 
     async def savings(self) -> Savings:
         stmt = (
