@@ -80,7 +80,7 @@ async def store_url(pg_url: str) -> str:
     await conn.execute(
         "TRUNCATE usage_records, cost_rollups, cost_rollups_service, ingest_checkpoints, anomalies, budgets, plans, recommendations,"
         " audit_events, synced_prices, utilization_5m, api_keys, webhooks, webhook_deliveries, tenants, users, policies,"
-        " allocation_rules, business_metrics, iac_estimates"
+        " allocation_rules, business_metrics, iac_estimates, user_passwords, password_tokens, user_sessions, deployments"
         " RESTART IDENTITY"
     )
     await conn.close()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from outlay.kafka.embedded_broker import platform_bootstrap
 from outlay.kafka.producer import EventProducer
@@ -12,6 +14,12 @@ from outlay.process import tune_gc_for_streaming
 from outlay.settings import Settings, get_settings
 from outlay.telemetry import configure_logging, log_startup, start_metrics_server
 from outlay.telemetry.tracing import setup_tracing, shutdown_tracing
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from services.ingest.live.generator import DeployLabel
+    from services.ingest.live.runner import DeployReporter
 
 
 async def _run_live(settings: Settings, source: str, backfill_days: int, speedup: float) -> None:
@@ -25,19 +33,37 @@ async def _run_live(settings: Settings, source: str, backfill_days: int, speedup
     engine = make_engine(settings.store_url)
     try:
         catalogue = await load_catalogue(engine)  # prices from `outlay pricing sync`, where there are any
+        async with EventProducer(settings.kafka_bootstrap_servers, client_id=f"outlay-{source}") as producer:
+            await run_live(
+                producer,
+                source,
+                stop,
+                backfill_days=backfill_days,
+                speedup=speedup,
+                state_dir=settings.state_dir,
+                catalogue=catalogue,
+                tenant_id=settings.live_tenant,
+                on_deploys=deploy_recorder(engine, settings.live_tenant),
+            )
     finally:
         await engine.dispose()
-    async with EventProducer(settings.kafka_bootstrap_servers, client_id=f"outlay-{source}") as producer:
-        await run_live(
-            producer,
-            source,
-            stop,
-            backfill_days=backfill_days,
-            speedup=speedup,
-            state_dir=settings.state_dir,
-            catalogue=catalogue,
-            tenant_id=settings.live_tenant,
-        )
+
+
+def deploy_recorder(engine: AsyncEngine, tenant_id: str) -> DeployReporter:
+    """The demo company's CD pipeline: the generator's deploys go where a real pipeline's reports go (the
+    `deployments` table behind `POST /v1/deployments`), so the dashboard shows the cost step at each."""
+    from outlay.store.deployments import DeploymentIn, DeploymentStore
+
+    store = DeploymentStore(engine, tenant_id)
+
+    async def record(found: list[DeployLabel]) -> None:
+        now = datetime.now(UTC)
+        for deploy in found:
+            report = DeploymentIn(scope=deploy.scope, version=deploy.version, deployed_at=deploy.at,
+                                  description=f"{deploy.resource_id}: level x{deploy.level:.2f} (generated)")  # fmt: skip
+            await store.report(report, "generator (demo company)", now)
+
+    return record
 
 
 def run_service(name: str, backfill_days: int = 30, speedup: float = 1.0) -> None:

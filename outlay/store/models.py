@@ -32,6 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from outlay.store.exact_decimal import ExactDecimal
 from outlay.tenancy import DEFAULT_TENANT
 
 NAMING = {
@@ -499,7 +500,7 @@ class BusinessMetricRow(Base):
     grain: Mapped[str] = mapped_column(String(8))  # hour | day
     period_start: Mapped[datetime] = mapped_column(DateTime())
     period_end: Mapped[datetime] = mapped_column(DateTime())
-    value: Mapped[Any] = mapped_column(Numeric(38, 9, asdecimal=True))
+    value: Mapped[Any] = mapped_column(ExactDecimal(38, 9))  # exact on SQLite too (no float)
     currency: Mapped[str] = mapped_column(String(3), default="")
     dimension: Mapped[str] = mapped_column(String(16), default="")
     dimension_value: Mapped[str] = mapped_column(String(256), default="")
@@ -547,4 +548,76 @@ class IacEstimateRow(Base):
     __table_args__ = (
         Index("ix_iac_estimates_tenant_reported", "tenant_id", "reported_at"),
         Index("ix_iac_estimates_tenant_repository_reported", "tenant_id", "repository", "reported_at"),
+    )
+
+
+class UserPasswordRow(Base):
+    """A person's password, as a salted scrypt hash (`outlay.passwords`): never the password itself. A person without
+    a row here signs in with keys only."""
+
+    __tablename__ = "user_passwords"
+
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    set_at: Mapped[datetime] = mapped_column(DateTime())
+
+
+class PasswordTokenRow(Base):
+    """A one-time token an admin issues so a person sets (or resets) their password: the SHA-256 digest of its secret
+    (the secret has 256 random bits, shown once), when it stops working and when it was used."""
+
+    __tablename__ = "password_tokens"
+
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(String(32))
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime())
+    expires_at: Mapped[datetime] = mapped_column(DateTime())
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(), nullable=True)
+
+    # A new token replaces a person's unused ones: found by person.
+    __table_args__ = (Index("ix_password_tokens_tenant_user", "tenant_id", "user_id"),)
+
+
+class SessionRow(Base):
+    """A signed-in browser session: the digest of the cookie's random token (the token itself is never stored), whose
+    it is, when it was last used (the idle limit) and when it ends whatever happens (the absolute limit)."""
+
+    __tablename__ = "user_sessions"
+
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    session_id: Mapped[str] = mapped_column(String(32))  # a public id (audit trail, rate limit): not the secret
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime())
+    expires_at: Mapped[datetime] = mapped_column(DateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(), nullable=True)
+
+    # A new password ends a person's sessions: found by person.
+    __table_args__ = (Index("ix_user_sessions_tenant_user", "tenant_id", "user_id"),)
+
+
+class DeploymentRow(Base):
+    """A deploy as the pipeline that made it reported it (`POST /v1/deployments`): what cost scope it changed and
+    when, so the API can show the step in that scope's cost at the deploy (`outlay.deployments.cost_step`)."""
+
+    __tablename__ = "deployments"
+
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True, default=DEFAULT_TENANT)
+    deployment_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(1024))  # outlay.scopes: 'service=…', 'tag:app=checkout', …
+    version: Mapped[str] = mapped_column(String(200))
+    deployed_at: Mapped[datetime] = mapped_column(DateTime())  # naive UTC
+    description: Mapped[str] = mapped_column(String(500), default="")
+    url: Mapped[str] = mapped_column(String(2048), default="")
+    reported_by: Mapped[str] = mapped_column(String(300))
+    reported_at: Mapped[datetime] = mapped_column(DateTime())
+
+    # The list reads one tenant's deploys newest first, optionally of one scope.
+    __table_args__ = (
+        Index("ix_deployments_tenant_deployed", "tenant_id", "deployed_at"),
+        Index("ix_deployments_tenant_scope_deployed", "tenant_id", "scope", "deployed_at"),
     )

@@ -33,12 +33,14 @@ from services.gateway.routes import ask as ask_routes
 from services.gateway.routes import audit as audit_routes
 from services.gateway.routes import budgets as budget_routes
 from services.gateway.routes import costs, health
+from services.gateway.routes import deployments as deployment_routes
 from services.gateway.routes import forecasts as forecast_routes
 from services.gateway.routes import iac_estimates as iac_estimate_routes
 from services.gateway.routes import keys as key_routes
 from services.gateway.routes import me as me_routes
 from services.gateway.routes import plans as plan_routes
 from services.gateway.routes import policies as policy_routes
+from services.gateway.routes import session as session_routes
 from services.gateway.routes import stream as stream_routes
 from services.gateway.routes import tenants as tenant_routes
 from services.gateway.routes import unit_economics as unit_economics_routes
@@ -181,6 +183,8 @@ def create_app(
         (unit_economics_routes.ingest_router, Scope.WRITE_METRICS),  # business figures in
         (iac_estimate_routes.router, Scope.READ_COSTS),  # pull requests' cost changes, as CI reported them
         (iac_estimate_routes.ingest_router, Scope.WRITE_ESTIMATES),  # CI reports them
+        (deployment_routes.router, Scope.READ_COSTS),  # deploys with the step in cost each made
+        (deployment_routes.ingest_router, Scope.WRITE_DEPLOYMENTS),  # CD pipelines report them
         (ask_routes.router, Scope.READ_COSTS),  # explanations of spikes also read anomalies when the key may
         (anomaly_routes.router, Scope.READ_ANOMALIES),
         (forecast_routes.router, Scope.READ_FORECASTS),
@@ -196,14 +200,16 @@ def create_app(
         app.include_router(router, dependencies=[Depends(auth), Depends(requires(scope))])
     app.include_router(stream_routes.router, dependencies=[Depends(auth)])  # each topic checks its own scope
     app.include_router(me_routes.router, dependencies=[Depends(auth)])  # any key: about itself
+    app.state.login_throttle = session_routes.LoginThrottle()
+    app.include_router(session_routes.router)  # signing in is open: the e-mail and password are the credentials
     app.include_router(graphql_router(auth), prefix="/graphql")  # each field checks its own scope
     mount_web(app, web_dist)  # the dashboard at / (last: it answers only what no route above knows)
     _document_security(app)
     return app
 
 
-# Routes open without a key (orchestrators' probes and the metrics scraper).
-OPEN_PATHS = ("/healthz", "/readyz", "/metrics")
+# Routes open without a key (orchestrators' probes and the metrics scraper; signing in, whose body is the credential).
+OPEN_PATHS = ("/healthz", "/readyz", "/metrics", "/v1/session", "/v1/session/password")
 
 
 def document_security(openapi: dict[str, Any]) -> dict[str, Any]:

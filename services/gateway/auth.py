@@ -9,6 +9,15 @@ constant time and never logged. Without a configured key the gateway serves only
 Beside the operator's key, admins make keys with scopes and optional expiry (`POST /v1/keys`, shown once, stored
 as a digest); each route names the scope it needs (`requires`), and each key has a request rate
 (`OUTLAY_RATE_LIMIT_PER_MINUTE`; `429` with `Retry-After` beyond it).
+
+People also sign in with an e-mail and a password (`POST /v1/session`, services/gateway/routes/session.py): the
+browser then holds a random session token in an HttpOnly, SameSite=Strict cookie, and a request without a key is
+the cookie's person, with their role's scopes, in their tenant. A key, when one is presented, always wins (and a
+wrong key is a 401, never a fall back to the cookie). Since a browser sends cookies by itself, a cookie-authenticated
+request that changes something (POST, PUT, PATCH, DELETE) must carry the `X-Outlay-CSRF` header (which no other
+site's page can set without this gateway's CORS consent, and it gives none) and, when the browser says where it comes
+from (`Origin`, `Sec-Fetch-Site`), come from this gateway's own origin; a WebSocket handshake with the cookie must
+come from this origin (`Origin`, which browsers always send there). Otherwise: 403.
 """
 
 from __future__ import annotations
@@ -20,6 +29,7 @@ import math
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from fastapi import HTTPException, WebSocketException, status
 from starlette.requests import HTTPConnection
@@ -35,6 +45,44 @@ SCOPE_VALUES = frozenset(s.value for s in Scope)
 
 def _digest(key: str) -> bytes:
     return hashlib.sha256(key.encode()).digest()
+
+
+# The session cookie: `__Host-` when Secure (the browser then insists on Secure, Path=/ and no Domain, so no other
+# host or path can plant or shadow it); plainly named on plain-http loopback, where a browser keeps no Secure cookie.
+SESSION_COOKIE = "outlay_session"
+SECURE_SESSION_COOKIE = "__Host-outlay_session"
+CSRF_HEADER = "X-Outlay-CSRF"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+SESSION_KEY_PREFIX = "session-"  # a session's principal id reads "session-<session id>" (never its token)
+
+
+def session_token(conn: HTTPConnection) -> str | None:
+    """The session token the browser sent in its cookie, if any."""
+    token = conn.cookies.get(SECURE_SESSION_COOKIE) or conn.cookies.get(SESSION_COOKIE)
+    return token.strip() if token and token.strip() else None
+
+
+def _same_origin(origin: str, host: str) -> bool:
+    parts = urlsplit(origin)
+    return parts.scheme in ("http", "https") and bool(host) and parts.netloc.lower() == host.lower()
+
+
+def cross_site_refusal(conn: HTTPConnection, *, need_header: bool) -> str | None:
+    """Why a cookie-carrying request must be refused as possibly forged by another site, or None when it is this
+    gateway's own page. `need_header`: an HTTP request that changes something must carry `X-Outlay-CSRF`."""
+    websocket = conn.scope.get("type") == "websocket"
+    origin = conn.headers.get("origin")
+    host = conn.headers.get("host", "")
+    if websocket and origin is None:
+        return "a signed-in WebSocket must come from the dashboard's own page (no Origin header)"
+    if origin is not None and not _same_origin(origin, host):
+        return "the request comes from another origin than this gateway's (Origin header)"
+    fetch_site = conn.headers.get("sec-fetch-site")
+    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
+        return f"the browser says the request is {fetch_site} (Sec-Fetch-Site header)"
+    if need_header and not websocket and not conn.headers.get(CSRF_HEADER):
+        return f"a signed-in request that changes something needs the {CSRF_HEADER} header (cross-site protection)"
+    return None
 
 
 def presented_key(conn: HTTPConnection) -> str | None:
@@ -98,10 +146,16 @@ class ApiKeyAuth:
         return self._digest is not None
 
     async def principal(self, conn: HTTPConnection, key: str | None) -> Principal | None:
+        if key is None:
+            # No key: the session cookie's person, if it is an open session. (Without an operator key nothing is
+            # checked, but a signed-in person still acts as themselves, with their role.)
+            token = session_token(conn)
+            person = None if token is None else await self.session_principal(conn, token)
+            if person is not None:
+                return person
+            return LOCAL if self._digest is None else None
         if self._digest is None:
             return LOCAL
-        if key is None:
-            return None
         if hmac.compare_digest(_digest(key), self._digest):
             return OPERATOR
         stores: TenantStores | None = getattr(conn.app.state, "tenant_stores", None)
@@ -121,17 +175,44 @@ class ApiKeyAuth:
             expires_at=found.expires_at,
         )  # fmt: skip
 
+    async def session_principal(self, conn: HTTPConnection, token: str) -> Principal | None:
+        """The person whose open session `token` is, acting with their role as it is now; None when the session is
+        unknown, ended or expired, or its person is gone or disabled."""
+        stores: TenantStores | None = getattr(conn.app.state, "tenant_stores", None)
+        if stores is None:
+            return None
+        found = await stores.sign_ins.session(token, datetime.now(UTC))
+        if found is None:
+            return None
+        user = await stores.users.for_tenant(found.tenant_id).get(found.user_id)
+        if user is None or user.disabled_at is not None:
+            return None  # a disabled person is signed out at once, as their keys stop
+        conn.state.session = found
+        return Principal(
+            f"{SESSION_KEY_PREFIX}{found.session_id}", user.name or user.email, found.tenant_id,
+            effective_scopes(frozenset(), user.role), user.user_id, follows_role=True,
+        )  # fmt: skip
+
     async def __call__(self, conn: HTTPConnection) -> Principal:
         websocket = conn.scope.get("type") == "websocket"
+        conn.state.session = None
         principal = await self.principal(conn, presented_key(conn))
         if principal is None:
             if websocket:
-                raise WebSocketException(code=WS_POLICY_VIOLATION, reason="missing or invalid API key")
+                raise WebSocketException(code=WS_POLICY_VIOLATION, reason="missing or invalid API key or session")
             raise HTTPException(
                 status_code=status.HTTP_401_UNAUTHORIZED,
-                detail="missing or invalid API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'",
+                detail="missing or invalid API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>', "
+                "or sign in (POST /v1/session)",
                 headers={"WWW-Authenticate": "Bearer"},
             )
+        if conn.state.session is not None:  # the browser's cookie authenticated this: refuse what another site forged
+            method = "GET" if websocket else str(conn.scope.get("method", "GET")).upper()
+            refusal = cross_site_refusal(conn, need_header=method in UNSAFE_METHODS)
+            if refusal is not None:
+                if websocket:
+                    raise WebSocketException(code=WS_POLICY_VIOLATION, reason=refusal)
+                raise HTTPException(status.HTTP_403_FORBIDDEN, refusal)
         wait = self._limiter.take(principal.key_id)
         if wait > 0:
             if websocket:

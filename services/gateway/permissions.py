@@ -25,6 +25,7 @@ class Scope(StrEnum):
     WRITE_WEBHOOKS = "write:webhooks"  # subscriptions, their delivery logs, redelivery
     WRITE_METRICS = "write:metrics"  # business figures (POST /v1/business-metrics), for unit economics
     WRITE_ESTIMATES = "write:estimates"  # pull requests' IaC cost changes (POST /v1/iac/estimates), from CI
+    WRITE_DEPLOYMENTS = "write:deployments"  # deploys (POST /v1/deployments), from CD pipelines
     ADMIN = "admin"  # everything, and API keys
 
 
@@ -34,7 +35,7 @@ READS = frozenset(
 )  # fmt: skip
 ROLES: dict[str, frozenset[Scope]] = {
     "viewer": READS,
-    "engineer": READS | {Scope.WRITE_ANOMALIES, Scope.REQUEST_PLANS, Scope.WRITE_ESTIMATES},
+    "engineer": READS | {Scope.WRITE_ANOMALIES, Scope.REQUEST_PLANS, Scope.WRITE_ESTIMATES, Scope.WRITE_DEPLOYMENTS},
     "finance": READS | {Scope.WRITE_BUDGETS},
     "approver": READS | {Scope.APPROVE_PLANS},
     "admin": frozenset({Scope.ADMIN}),

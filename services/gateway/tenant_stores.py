@@ -16,9 +16,11 @@ from outlay.store.api_keys import ApiKeyStore
 from outlay.store.audit import AuditLog
 from outlay.store.budgets import BudgetStore
 from outlay.store.business_metrics import BusinessMetricStore
+from outlay.store.deployments import DeploymentStore
 from outlay.store.iac_estimates import IacEstimateStore
 from outlay.store.plans import PlanStore, RecommendationStore
 from outlay.store.policies import PolicyStore
+from outlay.store.sessions import SignInStore
 from outlay.store.tenants import UserStore
 from outlay.tenancy import DEFAULT_TENANT
 from services.gateway.anomalies.store import AnomalyStore
@@ -40,6 +42,8 @@ class TenantStores:
     allocation_lines: AllocationLinesStore
     business_metrics: BusinessMetricStore
     iac_estimates: IacEstimateStore
+    sign_ins: SignInStore  # passwords, set-password tokens, browser sessions
+    deployments: DeploymentStore
 
     @classmethod
     def open(cls, engine: AsyncEngine) -> TenantStores:
@@ -48,7 +52,7 @@ class TenantStores:
             CostStore(engine), AnomalyStore(engine), BudgetStore(engine), PlanStore(engine),
             RecommendationStore(engine), AuditLog(engine), ApiKeyStore(engine), UserStore(engine), PolicyStore(engine),
             AllocationRulesStore(engine), AllocationLinesStore(engine),
-            BusinessMetricStore(engine), IacEstimateStore(engine),
+            BusinessMetricStore(engine), IacEstimateStore(engine), SignInStore(engine), DeploymentStore(engine),
         )  # fmt: skip
 
     @property

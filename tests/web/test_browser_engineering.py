@@ -243,3 +243,31 @@ async def test_a_pull_requests_reported_cost_shows_in_engineering(seeded: Seeded
     await expect(row.get_by_role("cell").nth(2)).to_have_text("gate failed")
     await tab.screenshot("engineering-pull-requests")
     tab.assert_no_errors()
+
+
+async def test_a_reported_deploy_shows_with_the_step_it_made(seeded: Seeded, tab: Tab) -> None:
+    at = datetime.combine(seeded.stack.today - timedelta(days=3), datetime.min.time(), UTC) + timedelta(
+        hours=12, minutes=30
+    )
+    deploy = {"scope": "tag:team=checkout", "version": "v2.3.0", "deployed_at": at.isoformat(),
+              "url": "https://ci.example.com/runs/1"}  # fmt: skip
+    made = await seeded.http.post("/v1/deployments", json=deploy)  # what a CD pipeline sends
+    assert made.status_code == 201, made.text
+    (listed,) = [d for d in (await seeded.get("/v1/deployments"))["deployments"] if d["version"] == "v2.3.0"]
+    step = listed["cost_step"]
+    assert step is not None and step["settled"], listed
+
+    await tab.sign_in(seeded)
+    await tab.open_view("Engineering")
+    table = tab.page.get_by_role("region", name="Deployments and the step each made in cost")
+    row = table.get_by_role("row").filter(has=tab.page.get_by_role("link", name="v2.3.0", exact=True))
+    await expect(row.get_by_role("rowheader")).to_have_text("tag:team=checkout")
+    cells = row.get_by_role("cell")
+    await expect(cells.nth(2)).to_have_text(usd(step["hourly_before"]))
+    await expect(cells.nth(3)).to_have_text(usd(step["hourly_after"]))
+    change = Decimal(step["monthly_change"])
+    sign = "+" if change > 0 else "−" if change < 0 else ""
+    await expect(cells.nth(4)).to_have_text(sign + usd(str(abs(change))))
+    await expect(cells.nth(5)).to_have_text("24 h each side, billed")
+    await tab.screenshot("engineering-deployments")
+    tab.assert_no_errors()

@@ -1,6 +1,6 @@
 import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from "react";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
-import { createClient } from "./api";
+import { createClient, sessionStatus, signOut as endSession } from "./api";
 import { storedKey, storeKey } from "./session";
 import { SignIn } from "./SignIn";
 import { Overview } from "./Overview";
@@ -24,9 +24,20 @@ const STATUS_TEXT = {
   stopped: "Polling each minute",
 } as const;
 
+/** How this tab is signed in: an API key, or null for the e-mail-and-password session (the gateway's cookie). */
+interface Auth {
+  apiKey: string | null;
+}
+
 export function App() {
   const queries = useQueryClient();
-  const [apiKey, setApiKey] = useState<string | null>(storedKey);
+  const [auth, setAuth] = useState<Auth | null>(() => {
+    const key = storedKey();
+    return key ? { apiKey: key } : null;
+  });
+  // Without a key in this tab, ask the gateway whether the browser holds a session (the cookie is HttpOnly: only
+  // the gateway can tell); the sign-in page waits for the answer.
+  const [checking, setChecking] = useState(() => storedKey() === null);
   const [view, setView] = useState<View>(() => viewOf(window.location.hash));
   const [notice, setNotice] = useState<string | undefined>();
 
@@ -36,39 +47,75 @@ export function App() {
     return () => window.removeEventListener("hashchange", follow);
   }, []);
 
+  useEffect(() => {
+    if (!checking) return;
+    let current = true;
+    sessionStatus()
+      .then((status) => {
+        if (current && status.signed_in) setAuth({ apiKey: null });
+      })
+      .catch(() => undefined) // the gateway away: the sign-in page says so when someone signs in
+      .finally(() => {
+        if (current) setChecking(false);
+      });
+    return () => {
+      current = false;
+    };
+  }, [checking]);
+
+  const session = auth !== null && auth.apiKey === null;
   const signOut = useCallback(
-    (why?: string) => {
+    async (why?: string) => {
+      let notice = why;
+      if (session) {
+        // The session ends on the server, so the cookie (and any copy of it) is refused from now on.
+        try {
+          await endSession();
+        } catch (failure) {
+          notice = `Signed out of this tab, but the gateway could not be told (${failure instanceof Error ? failure.message : String(failure)}).`;
+        }
+      }
       storeKey(null);
       queries.clear();
-      setApiKey(null);
-      setNotice(why);
+      setAuth(null);
+      setNotice(notice);
     },
-    [queries],
+    [queries, session],
   );
 
-  // A key refused mid-session (revoked, expired) sends the person back to sign in.
+  // A key or session refused mid-way (revoked, expired, signed out elsewhere) sends the person back to sign in.
   const client = useMemo(() => {
-    if (!apiKey) return null;
+    if (!auth) return null;
     const fetchChecked: typeof fetch = async (...args) => {
       const response = await fetch(...args);
-      if (response.status === 401) signOut("The API key was refused: sign in again.");
+      if (response.status === 401) void signOut(auth.apiKey === null ? "Your session has ended: sign in again." : "The API key was refused: sign in again.");
       return response;
     };
-    return createClient(apiKey, fetchChecked);
-  }, [apiKey, signOut]);
+    return createClient(auth.apiKey, fetchChecked);
+  }, [auth, signOut]);
 
   const meQuery = useQuery({ queryKey: ["me"], queryFn: () => (client ? client.me() : Promise.reject(new Error("signed out"))), enabled: client !== null });
   const me = meQuery.data;
   const streaming = me !== undefined && may(me.scopes, "read:costs");
-  const live = useLiveStream(apiKey, streaming);
+  const live = useLiveStream(auth?.apiKey ?? null, client !== null && streaming);
 
   if (!client) {
+    if (checking) {
+      return (
+        <main className="signin">
+          <h1>Outlay</h1>
+          <p className="state" role="status">
+            Checking whether you are signed in…
+          </p>
+        </main>
+      );
+    }
     return (
       <SignIn
         notice={notice}
         onSignedIn={(key) => {
           storeKey(key);
-          setApiKey(key);
+          setAuth({ apiKey: key });
           setNotice(undefined);
         }}
       />
@@ -102,7 +149,7 @@ export function App() {
               {me.name}
             </span>
           )}
-          <button type="button" onClick={() => signOut()}>
+          <button type="button" onClick={() => void signOut()}>
             Sign out
           </button>
         </div>

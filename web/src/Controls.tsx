@@ -51,17 +51,19 @@ export function ExportCsv({ name, header, rows, label = "Export CSV", testId }: 
   );
 }
 
-/** A scrollable table with a caption (its accessible name). */
-export function Table({ caption, head, children, testId, numeric = [] }: {
+/** A scrollable table with a caption (its accessible name). `stacked`: on a narrow screen each row is a card, its
+ * cells labelled by their column (each `td` names it in `data-label`), so the table never scrolls sideways. */
+export function Table({ caption, head, children, testId, numeric = [], stacked = false }: {
   caption: string;
   head: string[];
   children: ReactNode;
   testId?: string;
   numeric?: number[]; // the columns of amounts, aligned right
+  stacked?: boolean;
 }) {
   return (
     <div className="table-wrap" role="region" aria-label={caption} tabIndex={0}>
-      <table data-testid={testId}>
+      <table data-testid={testId} className={stacked ? "stack" : undefined}>
         <caption className="visually-hidden">{caption}</caption>
         <thead>
           <tr>

@@ -5,6 +5,7 @@ import { useEffect, useMemo, useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import type { ApiClient, IacEstimate, Me, Plan, Recommendation } from "./api";
 import { ActionButton, Select, Table } from "./Controls";
+import { RecordedDeployments } from "./Deployments";
 import { allocation, currenciesOf, detectSteps, efficiencyScore, environmentKey, groupSeries, hourlyPoints, type Step } from "./groups";
 import { lacks, planActions } from "./roles";
 import { dailyCosts, formatMoney, mainCurrency, sumDays, toNanos } from "./shape";
@@ -27,6 +28,7 @@ export function Engineering({ client, me, live }: { client: ApiClient; me: Me | 
       ) : (
         <>
           <LiveCost client={client} live={live} />
+          <RecordedDeployments client={client} me={me} />
           <CostSteps client={client} />
           <Efficiency client={client} me={me} />
         </>
@@ -253,9 +255,9 @@ function CostSteps({ client }: { client: ApiClient }) {
 
   return (
     <section aria-labelledby="steps-title">
-      <h3 id="steps-title">Cost per deployment</h3>
+      <h3 id="steps-title">Steps found in cost</h3>
       <p className="help">
-        The API records no deployments, so these are steps found in each service's hourly cost over the last week, as a
+        For deploys no pipeline reported: steps found in each service's hourly cost over the last week, as a
         deployment makes them: hours from which the next 24 hours cost 15% more or less than the same hours a week
         before, while the 24 hours before matched their week-earlier hours (so the daily and weekly rhythms are not
         taken for steps). Before is the cost an hour a week earlier, after the cost an hour now (means over the 24

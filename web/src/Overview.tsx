@@ -2,7 +2,7 @@
 // savings achieved and available, and the top movers between the chosen range and the one before it.
 import { useEffect, useId, useMemo, useState, type ReactNode } from "react";
 import { useQuery } from "@tanstack/react-query";
-import type { ApiClient, CostForecast, Me } from "./api";
+import { ApiError, type ApiClient, type CostForecast, type Me } from "./api";
 import { lacks } from "./roles";
 import { LineChart, type Line } from "./Chart";
 import { Empty, Failure, Loading, NotAllowed } from "./States";
@@ -24,6 +24,7 @@ import {
   monthEndForecast,
   monthSummary,
   sumDays,
+  toNanos,
 } from "./shape";
 
 const RANGES: { value: RangeKind; label: string }[] = [
@@ -52,14 +53,14 @@ export function Overview({ client, me, lastTickAt = null }: { client: ApiClient;
   useEffect(() => {
     if (lastTickAt !== null) void refetch();
   }, [lastTickAt, refetch]);
+  const currency = costs.data ? mainCurrency(costs.data) : null;
+  // Asked once there is cost to forecast: a scope without cost history is a 404 (a console error), not an answer.
   const forecasts = useQuery({
     queryKey: ["forecasts", "total"],
     queryFn: () => client.forecasts("total"),
     retry: false,
-    enabled: forecastsDenied === null,
+    enabled: forecastsDenied === null && currency !== null,
   });
-
-  const currency = costs.data ? mainCurrency(costs.data) : null;
   const days = useMemo(() => (costs.data && currency ? dailyCosts(costs.data, currency) : null), [costs.data, currency]);
   const forecast = forecasts.data && currency ? monthEndForecast(forecasts.data.forecasts, currency) : null;
 
@@ -82,9 +83,11 @@ export function Overview({ client, me, lastTickAt = null }: { client: ApiClient;
         <RangeChart client={client} range={range} currency={currency} />
       )}
       <ForecastCard
-        denied={me ? forecastsDenied : null}
+        denied={me ? (forecastsDenied ?? (costsDenied ? `The forecast is read against the costs: ${costsDenied}` : null)) : null}
+        costs={costs.isPending ? "pending" : costs.isError ? "failed" : currency === null ? "none" : "ready"}
         pending={forecasts.isPending}
         error={forecasts.isError ? forecasts.error : null}
+        retry={() => void forecasts.refetch()}
         forecast={forecast}
         currency={currency}
       />
@@ -147,23 +150,23 @@ function Spend({ days, currency, forecast, bounds, monthChart }: {
   );
 }
 
-function ForecastCard({ denied, pending, error, forecast, currency }: {
+function ForecastCard({ denied, costs, pending, error, retry, forecast, currency }: {
   denied: string | null;
+  costs: "pending" | "failed" | "none" | "ready"; // the forecast is asked once the costs have a currency
   pending: boolean;
   error: unknown;
+  retry: () => void;
   forecast: CostForecast | null;
   currency: string | null;
 }) {
   let body: ReactNode;
   if (denied) body = <NotAllowed reason={denied} />;
-  else if (pending) body = <Loading what="the forecast" />;
-  else if (error || !forecast || !currency) {
-    body = (
-      <p className="state unavailable">
-        Forecast unavailable
-        {error instanceof Error ? `: ${error.message}` : forecast ? "" : " for this currency yet"}.
-      </p>
-    );
+  else if (costs === "failed") body = <p className="state unavailable">No forecast without the costs (they could not be loaded).</p>;
+  else if (costs === "none") body = <Empty>No forecast yet: the forecast needs cost history.</Empty>;
+  else if (costs === "pending" || pending) body = <Loading what="the forecast" />;
+  else if (error && !(error instanceof ApiError && error.status === 404)) body = <Failure what="the forecast" error={error} retry={retry} />;
+  else if (!forecast || !currency) {
+    body = <Empty>No forecast {currency ? `in ${currency} ` : ""}yet: the forecast needs a few days of cost.</Empty>;
   } else {
     const m = forecast.month_end;
     const money = (v: string) => formatMoney(v, currency);
@@ -208,28 +211,35 @@ function Budgets({ client, me }: { client: ApiClient; me: Me | undefined }) {
       ) : budgets.data.budgets.length === 0 ? (
         <Empty>No budgets yet (POST /v1/budgets makes one).</Empty>
       ) : (
-        <ul className="budgets">
-          {budgets.data.budgets.map((b) => {
-            const status = statusOf.get(b.budget_id);
-            const over = status?.variance ? !status.variance.startsWith("-") && Number(status.variance) > 0 : false;
-            return (
-              <li key={b.budget_id} className={over ? "over" : undefined}>
-                <strong>{b.name}</strong> <span className="help">{b.scope}, {b.period}</span>
-                <span>
-                  {status ? `${formatMoney(status.actual_to_date, b.currency)} of ` : ""}
-                  {formatMoney(b.amount, b.currency)}
-                </span>
-                <span className="help">
-                  {status
-                    ? status.summary
-                    : variance.isPending
-                      ? "Loading status…"
-                      : "Status unavailable (the forecast service did not answer)."}
-                </span>
-              </li>
-            );
-          })}
-        </ul>
+        <>
+          {variance.isError && (
+            <Failure what="the budgets' status (GET /v1/budgets/variance)" error={variance.error} retry={() => void variance.refetch()} />
+          )}
+          <ul className="budgets">
+            {budgets.data.budgets.map((b) => {
+              const status = statusOf.get(b.budget_id);
+              const over = status?.variance ? !status.variance.startsWith("-") && Number(status.variance) > 0 : false;
+              return (
+                <li key={b.budget_id} className={over ? "over" : undefined}>
+                  <strong>{b.name}</strong> <span className="help">{b.scope}, {b.period}</span>
+                  <span>
+                    {status ? `${formatMoney(status.actual_to_date, b.currency)} of ` : ""}
+                    {formatMoney(b.amount, b.currency)}
+                  </span>
+                  <span className="help">
+                    {status
+                      ? status.summary
+                      : variance.isPending
+                        ? "Loading status…"
+                        : variance.isError
+                          ? "Status unavailable."
+                          : "No status yet."}
+                  </span>
+                </li>
+              );
+            })}
+          </ul>
+        </>
       )}
     </section>
   );
@@ -318,7 +328,9 @@ function SavingsCard({ client, me }: { client: ApiClient; me: Me | undefined }) 
   if (me && denied) body = <NotAllowed reason={denied} />;
   else if (savings.isPending) body = <Loading what="the savings" />;
   else if (savings.isError) body = <Failure what="the savings" error={savings.error} retry={() => void savings.refetch()} />;
-  else {
+  else if (!savings.data.applied_plans && !savings.data.available_plans && toNanos(savings.data.recommended_monthly) === 0n) {
+    body = <Empty>No savings yet: no plan applied, none open, and no recommendation from the optimizer&apos;s latest scan.</Empty>;
+  } else {
     const s = savings.data;
     const money = (v: string) => formatMoney(v, s.currency);
     body = (
@@ -358,6 +370,8 @@ const MOVER_DIMENSIONS: { value: MoverDimension; label: string }[] = [
   { value: "tag:team", label: "Team" },
 ];
 
+const MOVER_COLUMNS = ["This period", "Period before", "Change", "%"] as const;
+
 /** The services (or teams) whose cost grew or fell most between the range and the period before it. */
 function Movers({ client, me, range }: { client: ApiClient; me: Me | undefined; range: RangeBounds | null }) {
   const denied = lacks(me?.scopes, "read:costs");
@@ -389,14 +403,14 @@ function Movers({ client, me, range }: { client: ApiClient; me: Me | undefined; 
     const currency = movers.currency;
     body = (
       <Table caption={`Top movers by ${noun.toLowerCase()}, ${range.label} against the period before, in ${currency}`}
-        head={[noun, "This period", "Period before", "Change", "%"]} numeric={[1, 2, 3, 4]} testId="top-movers-table">
+        head={[noun, ...MOVER_COLUMNS]} numeric={[1, 2, 3, 4]} testId="top-movers-table" stacked>
         {movers.rows.map((m) => (
           <tr key={m.name} className={m.change > 0n ? "up" : "down"}>
             <th scope="row">{m.name}</th>
-            <td className="num">{formatMoney(m.current, currency)}</td>
-            <td className="num">{formatMoney(m.previous, currency)}</td>
-            <td className="num">{m.change > 0n ? "+" : ""}{formatMoney(m.change, currency)}</td>
-            <td className="num">{m.status === "new" ? "new" : formatChange(m.percent)}</td>
+            <td className="num" data-label={MOVER_COLUMNS[0]}>{formatMoney(m.current, currency)}</td>
+            <td className="num" data-label={MOVER_COLUMNS[1]}>{formatMoney(m.previous, currency)}</td>
+            <td className="num" data-label={MOVER_COLUMNS[2]}>{m.change > 0n ? "+" : ""}{formatMoney(m.change, currency)}</td>
+            <td className="num" data-label={MOVER_COLUMNS[3]}>{m.status === "new" ? "new" : formatChange(m.percent)}</td>
           </tr>
         ))}
       </Table>

@@ -2,7 +2,7 @@
 // Each section asks only what the key's scopes allow, and each control the scopes forbid says why.
 import { useId, useState, type FormEvent, type ReactNode } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import type { ApiClient, Budget, Me, NewApiKey, Policy, PolicyKind, Webhook, WebhookEvent, WebhookInput } from "./api";
+import type { ApiClient, Budget, Me, NewApiKey, Policy, PolicyKind, User, Webhook, WebhookEvent, WebhookInput } from "./api";
 import { ActionButton, Table } from "./Controls";
 import { ALL_SCOPES, lacks, ROLE_NAMES, ROLES } from "./roles";
 import {
@@ -12,6 +12,7 @@ import {
   EMPTY_BUDGET,
   keyInput,
   keyState,
+  policyFields,
   policyInput,
   POLICY_KINDS,
   WEBHOOK_EVENTS,
@@ -218,7 +219,7 @@ function Policies({ client, me }: { client: ApiClient; me: Me | undefined }) {
   const readDenied = lacks(me?.scopes, "read:policies");
   const writeDenied = lacks(me?.scopes, "write:policies");
   const policies = useQuery({ queryKey: ["policies"], queryFn: () => client.policies(), enabled: !readDenied });
-  const [adding, setAdding] = useState(false);
+  const [editing, setEditing] = useState<Policy | "new" | null>(null);
   const refresh = () => queries.invalidateQueries({ queryKey: ["policies"] });
   const toggle = useMutation({
     mutationFn: (p: Policy) => client.replacePolicy(p.policy_id, { name: p.name, rule: p.rule, enabled: !p.enabled }),
@@ -233,8 +234,15 @@ function Policies({ client, me }: { client: ApiClient; me: Me | undefined }) {
         <NotAllowed reason={readDenied} />
       ) : (
         <>
-          <ActionButton label="New policy" reason={writeDenied} onClick={() => setAdding(true)} testId="new-policy" />
-          {adding && <PolicyEditor client={client} onDone={() => setAdding(false)} />}
+          <ActionButton label="New policy" reason={writeDenied} onClick={() => setEditing("new")} testId="new-policy" />
+          {editing && (
+            <PolicyEditor
+              key={editing === "new" ? "new" : editing.policy_id}
+              client={client}
+              policy={editing === "new" ? null : editing}
+              onDone={() => setEditing(null)}
+            />
+          )}
           {policies.isPending ? (
             <Loading what="policies" />
           ) : policies.isError ? (
@@ -253,6 +261,7 @@ function Policies({ client, me }: { client: ApiClient; me: Me | undefined }) {
                   </td>
                   <td>
                     <div className="actions">
+                      <ActionButton label={`Edit ${p.name}`} reason={writeDenied} onClick={() => setEditing(p)} className="small" quiet testId="edit-policy" />
                       <ActionButton
                         label={`${p.enabled ? "Disable" : "Enable"} ${p.name}`}
                         reason={writeDenied}
@@ -286,14 +295,16 @@ function Policies({ client, me }: { client: ApiClient; me: Me | undefined }) {
   );
 }
 
-function PolicyEditor({ client, onDone }: { client: ApiClient; onDone: () => void }) {
+function PolicyEditor({ client, policy, onDone }: { client: ApiClient; policy: Policy | null; onDone: () => void }) {
   const queries = useQueryClient();
-  const [name, setName] = useState("");
-  const [kind, setKind] = useState<PolicyKind>("required_tags");
-  const [fields, setFields] = useState<Record<string, string>>({});
+  const [name, setName] = useState(policy?.name ?? "");
+  const [kind, setKind] = useState<PolicyKind>(policy?.kind ?? "required_tags");
+  const [fields, setFields] = useState<Record<string, string>>(() => (policy ? policyFields(policy.rule) : {}));
   const [checked, setChecked] = useState<ReturnType<typeof policyInput> | null>(null);
   const save = useMutation({
-    mutationFn: (body: Parameters<ApiClient["createPolicy"]>[0]) => client.createPolicy(body),
+    // An edit replaces the policy (PUT): same id, the next version.
+    mutationFn: (body: Parameters<ApiClient["createPolicy"]>[0]) =>
+      policy ? client.replacePolicy(policy.policy_id, body) : client.createPolicy(body),
     onSuccess: async () => {
       await queries.invalidateQueries({ queryKey: ["policies"] });
       onDone();
@@ -302,12 +313,12 @@ function PolicyEditor({ client, onDone }: { client: ApiClient; onDone: () => voi
   const spec = POLICY_KINDS.find((k) => k.kind === kind) ?? POLICY_KINDS[0];
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    const result = policyInput(name, kind, fields);
+    const result = policyInput(name, kind, fields, policy?.enabled ?? true);
     setChecked(result);
     if (result.ok) save.mutate(result.value);
   };
   return (
-    <form className="editor" onSubmit={submit} aria-label="New policy" data-testid="policy-form">
+    <form className="editor" onSubmit={submit} aria-label={policy ? `Edit policy ${policy.name}` : "New policy"} data-testid="policy-form">
       <Field label="Name" error={errorFor(checked, "name")}>
         {(id, d) => <input id={id} aria-describedby={d} value={name} onChange={(e) => setName(e.target.value)} />}
       </Field>
@@ -336,7 +347,7 @@ function PolicyEditor({ client, onDone }: { client: ApiClient; onDone: () => voi
       ))}
       <div className="actions">
         <button type="submit" disabled={save.isPending}>
-          Create policy
+          {policy ? "Save policy" : "Create policy"}
         </button>
         <button type="button" onClick={onDone}>
           Cancel
@@ -357,7 +368,15 @@ function Webhooks({ client, me }: { client: ApiClient; me: Me | undefined }) {
   const [secret, setSecret] = useState<{ url: string; secret: string } | null>(null);
   const remove = useMutation({
     mutationFn: (id: string) => client.deleteWebhook(id),
-    onSuccess: () => queries.invalidateQueries({ queryKey: ["webhooks"] }),
+    // The deleted webhook leaves the list at once (its deliveries are not asked for again: they would be a 404),
+    // then the list is read again.
+    onSuccess: (_, id) => {
+      queries.setQueryData<Awaited<ReturnType<ApiClient["webhooks"]>>>(["webhooks"], (list) =>
+        list ? { ...list, webhooks: list.webhooks.filter((h) => h.webhook_id !== id) } : list,
+      );
+      queries.removeQueries({ queryKey: ["webhooks", id] });
+      return queries.invalidateQueries({ queryKey: ["webhooks"], exact: true });
+    },
   });
   return (
     <section aria-labelledby="webhooks-title">
@@ -471,7 +490,7 @@ function WebhookEditor({ client, onDone }: { client: ApiClient; onDone: (made?: 
   const save = useMutation({
     mutationFn: (body: WebhookInput) => client.createWebhook(body),
     onSuccess: async (made) => {
-      await queries.invalidateQueries({ queryKey: ["webhooks"] });
+      await queries.invalidateQueries({ queryKey: ["webhooks"], exact: true });
       onDone({ url: made.url, secret: made.secret });
     },
   });
@@ -602,6 +621,13 @@ function Keys({ client, me }: { client: ApiClient; me: Me | undefined }) {
         <KeyEditor
           client={client}
           users={users.data?.users.filter((u) => !u.disabled_at).map((u) => ({ id: u.user_id, label: `${u.name || u.email} (${u.role})` })) ?? []}
+          usersState={
+            users.isPending ? (
+              <Loading what="members" />
+            ) : users.isError ? (
+              <Failure what="members" error={users.error} retry={() => void users.refetch()} />
+            ) : null
+          }
           onDone={(key) => {
             setAdding(false);
             if (key) {
@@ -657,7 +683,12 @@ function Keys({ client, me }: { client: ApiClient; me: Me | undefined }) {
   );
 }
 
-function KeyEditor({ client, users, onDone }: { client: ApiClient; users: { id: string; label: string }[]; onDone: (key?: NewApiKey) => void }) {
+function KeyEditor({ client, users, usersState, onDone }: {
+  client: ApiClient;
+  users: { id: string; label: string }[];
+  usersState: ReactNode; // while the members load, or why they did not
+  onDone: (key?: NewApiKey) => void;
+}) {
   const [form, setForm] = useState({ name: "", role: "viewer", scopes: [] as string[], userId: "", expires: "" });
   const [checked, setChecked] = useState<ReturnType<typeof keyInput> | null>(null);
   const save = useMutation({ mutationFn: (body: Parameters<ApiClient["createKey"]>[0]) => client.createKey(body), onSuccess: (key) => onDone(key) });
@@ -684,6 +715,7 @@ function KeyEditor({ client, users, onDone }: { client: ApiClient; users: { id: 
           </select>
         )}
       </Field>
+      {usersState}
       <Field label="Role" error={errorFor(checked, "role")} help={form.role ? `Scopes: ${ROLES[form.role]?.join(", ") ?? ""}` : "Or tick scopes below."}>
         {(id, d) => (
           <select id={id} aria-describedby={d} value={form.role} onChange={(e) => setForm({ ...form, role: e.target.value })}>
@@ -737,6 +769,15 @@ function Members({ client, me }: { client: ApiClient; me: Me | undefined }) {
   const change = useMutation({
     mutationFn: ({ id, patch }: { id: string; patch: { role?: string; disabled?: boolean } }) => client.updateUser(id, patch),
     onSuccess: refresh,
+  });
+  // A set-password link is shown once, for the person it was issued to (the token works once, within its expiry).
+  const [link, setLink] = useState<{ email: string; url: string; expires: string } | null>(null);
+  const issue = useMutation({
+    mutationFn: (u: User) => client.issuePasswordToken(u.user_id),
+    onSuccess: async (token, u) => {
+      setLink({ email: u.email, url: `${window.location.origin}${token.set_password_path}`, expires: token.expires_at });
+      await refresh();
+    },
   });
   const [form, setForm] = useState({ email: "", name: "", role: "viewer" });
   const [formError, setFormError] = useState<string | null>(null);
@@ -802,7 +843,7 @@ function Members({ client, me }: { client: ApiClient; me: Me | undefined }) {
           ) : !users.data.users.length ? (
             <Empty>No members yet.</Empty>
           ) : (
-            <Table caption="Members" head={["Member", "Role", "State", "Actions"]} testId="members-table">
+            <Table caption="Members" head={["Member", "Role", "State", "Password", "Actions"]} testId="members-table">
               {users.data.users.map((u) => (
                 <tr key={u.user_id}>
                   <th scope="row">
@@ -826,7 +867,16 @@ function Members({ client, me }: { client: ApiClient; me: Me | undefined }) {
                     </select>
                   </td>
                   <td>{u.disabled_at ? `disabled ${u.disabled_at.slice(0, 10)}` : "active"}</td>
+                  <td>{u.has_password ? "set" : "none (API keys only)"}</td>
                   <td>
+                    <button
+                      type="button"
+                      className="small"
+                      disabled={issue.isPending || !!u.disabled_at}
+                      onClick={() => issue.mutate(u)}
+                    >
+                      {`Set-password link for ${u.email}`}
+                    </button>{" "}
                     <button
                       type="button"
                       className="small"
@@ -841,6 +891,16 @@ function Members({ client, me }: { client: ApiClient; me: Me | undefined }) {
             </Table>
           )}
           <Outcome pending={change.isPending} error={change.error} />
+          <Outcome pending={issue.isPending} error={issue.error} />
+          {link && (
+            <>
+              <ShownOnce title={`Set-password link for ${link.email}`} value={link.url} onDismiss={() => setLink(null)} testId="password-link" />
+              <p className="help">
+                Send it to {link.email}: it sets their password once, until {link.expires.slice(0, 16).replace("T", " ")} UTC; a newer
+                link replaces it.
+              </p>
+            </>
+          )}
         </>
       )}
     </section>

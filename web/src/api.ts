@@ -425,6 +425,31 @@ export interface User {
   role: string;
   created_at: string;
   disabled_at: string | null;
+  /** Whether they can sign in with their e-mail and a password (absent from older gateways). */
+  has_password?: boolean;
+}
+
+/** A one-time set-password token (POST /v1/users/{id}/password-token): shown once. */
+export interface PasswordToken {
+  user_id: string;
+  token: string;
+  expires_at: string;
+  /** "/#set-password=<token>": the dashboard's page that sets the password (append to the gateway's address). */
+  set_password_path: string;
+}
+
+/** GET/POST /v1/session: whether this browser is signed in with an e-mail and password, and as whom. */
+export interface SessionInfo {
+  signed_in: boolean;
+  tenant_id: string | null;
+  user_id: string | null;
+  email: string | null;
+  name: string | null;
+  role: string | null;
+  scopes: string[];
+  session_id: string | null;
+  idle_expires_at: string | null;
+  expires_at: string | null;
 }
 
 export interface Me {
@@ -454,6 +479,31 @@ export interface IacEstimate {
   resources_changed: number;
   verdict: "passed" | "failed" | "none";
   reported_at: string;
+}
+
+/** A deploy a pipeline reported (GET /v1/deployments), with the step it made in its scope's hourly cost. */
+export interface Deployment {
+  deployment_id: string;
+  scope: string;
+  version: string;
+  deployed_at: string;
+  description: string | null;
+  url: string | null;
+  reported_by: string;
+  reported_at: string;
+  cost_step: {
+    currency: string;
+    cost_kind: "billed" | "estimated";
+    window_hours: number;
+    hours_before: number;
+    hours_after: number;
+    hourly_before: Money;
+    hourly_after: Money;
+    hourly_change: Money;
+    monthly_change: Money;
+    change_share: number | null;
+    settled: boolean;
+  } | null;
 }
 
 /** A failed request: the HTTP status and the RFC 9457 problem's words when the API sent one. */
@@ -490,24 +540,73 @@ async function problemMessage(response: Response): Promise<string> {
   return `${response.status} ${response.statusText}`.trim();
 }
 
-export function createClient(apiKey: string, fetchImpl: typeof fetch = (...args) => fetch(...args)) {
-  async function request<T>(method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE", path: string, body?: unknown): Promise<T> {
-    const headers: Record<string, string> = { Authorization: `Bearer ${apiKey}`, Accept: "application/json" };
-    if (body !== undefined) headers["Content-Type"] = "application/json";
-    let response: Response;
-    try {
-      response = await fetchImpl(path, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-    } catch (error) {
-      throw new ApiError(0, `The API is not reachable (${error instanceof Error ? error.message : String(error)})`);
-    }
-    if (!response.ok) throw new ApiError(response.status, await problemMessage(response));
-    // 202 Accepted and 204 No Content may carry no body.
-    const text = await response.text();
-    return (text ? JSON.parse(text) : undefined) as T;
+type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+
+/** The header the gateway requires on every signed-in (cookie) request that changes something: no other site's page
+ * can set it, so a forged cross-site request is refused (services/gateway/auth.py). Sent on every session request. */
+export const CSRF_HEADER = "X-Outlay-CSRF";
+
+/** The headers of a request: the API key as a bearer token, or (null: the browser's session cookie) the CSRF header. */
+export function authHeaders(apiKey: string | null, withBody: boolean): Record<string, string> {
+  const headers: Record<string, string> = { Accept: "application/json" };
+  if (apiKey !== null) headers["Authorization"] = `Bearer ${apiKey}`;
+  else headers[CSRF_HEADER] = "1";
+  if (withBody) headers["Content-Type"] = "application/json";
+  return headers;
+}
+
+async function send<T>(fetchImpl: typeof fetch, apiKey: string | null, method: Method, path: string, body?: unknown): Promise<T> {
+  let response: Response;
+  try {
+    response = await fetchImpl(path, {
+      method,
+      headers: authHeaders(apiKey, body !== undefined),
+      body: body === undefined ? undefined : JSON.stringify(body),
+      // The session cookie goes to this origin only (it is SameSite=Strict and HttpOnly: no script reads it).
+      credentials: "same-origin",
+    });
+  } catch (error) {
+    throw new ApiError(0, `The API is not reachable (${error instanceof Error ? error.message : String(error)})`);
+  }
+  if (!response.ok) throw new ApiError(response.status, await problemMessage(response));
+  // 202 Accepted and 204 No Content may carry no body.
+  const text = await response.text();
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+const browserFetch: typeof fetch = (...args) => fetch(...args);
+
+/** Sign in with an e-mail and a password: the gateway sets the session cookie (POST /v1/session). `tenantId` is
+ * needed only when the e-mail and password sign in to several organisations (a 422 naming tenant_id says so). */
+export function signIn(email: string, password: string, tenantId?: string, fetchImpl: typeof fetch = browserFetch): Promise<SessionInfo> {
+  const body: Record<string, string> = { email, password };
+  if (tenantId) body["tenant_id"] = tenantId;
+  return send<SessionInfo>(fetchImpl, null, "POST", "/v1/session", body);
+}
+
+/** Whether this browser is signed in (GET /v1/session: 200 either way, so asking on load logs no failed request). */
+export function sessionStatus(fetchImpl: typeof fetch = browserFetch): Promise<SessionInfo> {
+  return send<SessionInfo>(fetchImpl, null, "GET", "/v1/session");
+}
+
+/** Sign out: the gateway ends the session (server-side) and drops the cookie. */
+export function signOut(fetchImpl: typeof fetch = browserFetch): Promise<undefined> {
+  return send<undefined>(fetchImpl, null, "DELETE", "/v1/session");
+}
+
+/** Set a password with the one-time token an admin issued; the e-mail it signs in with. */
+export function setPassword(
+  token: string,
+  password: string,
+  fetchImpl: typeof fetch = browserFetch,
+): Promise<{ tenant_id: string; user_id: string; email: string }> {
+  return send(fetchImpl, null, "POST", "/v1/session/password", { token, password });
+}
+
+/** The API as one caller: `apiKey` sends that key; null sends the browser's session cookie (signed in by `signIn`). */
+export function createClient(apiKey: string | null, fetchImpl: typeof fetch = browserFetch) {
+  function request<T>(method: Method, path: string, body?: unknown): Promise<T> {
+    return send<T>(fetchImpl, apiKey, method, path, body);
   }
 
   return {
@@ -543,6 +642,8 @@ export function createClient(apiKey: string, fetchImpl: typeof fetch = (...args)
     decidePlan: (planId: string, decision: "approve" | "reject", comment = "") =>
       request<Decision>("POST", `/v1/plans/${encodeURIComponent(planId)}/${decision}`, { comment }),
     savings: () => request<Savings>("GET", "/v1/savings"),
+    deployments: (scope?: string, limit = 20) =>
+      request<{ deployments: Deployment[]; next_cursor: string | null }>("GET", `/v1/deployments${queryString({ scope, limit })}`),
     iacEstimates: (repository?: string, limit = 20) =>
       request<{ estimates: IacEstimate[]; next_cursor: string | null }>("GET", `/v1/iac/estimates${queryString({ repository, limit })}`),
     policies: () => request<{ policies: Policy[]; next_cursor: string | null }>("GET", "/v1/policies?limit=500"),
@@ -567,6 +668,8 @@ export function createClient(apiKey: string, fetchImpl: typeof fetch = (...args)
     createUser: (user: { email: string; name: string; role: string }) => request<User>("POST", "/v1/users", user),
     updateUser: (userId: string, patch: { role?: string; disabled?: boolean }) =>
       request<User>("PATCH", `/v1/users/${encodeURIComponent(userId)}`, patch),
+    issuePasswordToken: (userId: string) =>
+      request<PasswordToken>("POST", `/v1/users/${encodeURIComponent(userId)}/password-token`),
   };
 }
 

@@ -15,7 +15,9 @@ export type Scope =
   | "read:policies"
   | "write:policies"
   | "write:webhooks"
+  | "write:metrics"
   | "write:estimates"
+  | "write:deployments"
   | "admin";
 
 const READS: Scope[] = ["read:costs", "read:anomalies", "read:forecasts", "read:budgets", "read:plans", "read:policies"];
@@ -23,7 +25,7 @@ const READS: Scope[] = ["read:costs", "read:anomalies", "read:forecasts", "read:
 /** The roles people get (POST /v1/users, POST /v1/keys with `role`), as sets of scopes. */
 export const ROLES: Record<string, Scope[]> = {
   viewer: READS,
-  engineer: [...READS, "write:anomalies", "request:plans", "write:estimates"],
+  engineer: [...READS, "write:anomalies", "request:plans", "write:estimates", "write:deployments"],
   finance: [...READS, "write:budgets"],
   approver: [...READS, "approve:plans"],
   admin: ["admin"],
@@ -39,7 +41,9 @@ export const ALL_SCOPES: Scope[] = [
   "approve:plans",
   "write:policies",
   "write:webhooks",
+  "write:metrics",
   "write:estimates",
+  "write:deployments",
   "admin",
 ];
 

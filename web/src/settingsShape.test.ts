@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { budgetForm, budgetInput, describeRule, EMPTY_BUDGET, keyInput, keyState, policyInput, webhookInput } from "./settingsShape";
+import { budgetForm, budgetInput, describeRule, EMPTY_BUDGET, keyInput, keyState, policyFields, policyInput, webhookInput } from "./settingsShape";
 
 describe("budgetInput", () => {
   const form = { ...EMPTY_BUDGET, name: " web team ", scope: "tag:team=web", amount: "5000", currency: "usd" };
@@ -89,5 +89,18 @@ describe("keyInput and keyState", () => {
     expect(keyState({ revoked_at: null, expires_at: null }, now)).toBe("active");
     expect(keyState({ revoked_at: "2026-11-01T00:00:00Z", expires_at: null }, now)).toBe("revoked");
     expect(keyState({ revoked_at: null, expires_at: "2026-11-30T11:59:59Z" }, now)).toBe("expired");
+  });
+});
+
+describe("policyFields", () => {
+  it("fills a policy's form from its rule, and the form gives the rule back", () => {
+    const rule = { kind: "auto_apply" as const, max_risk: "medium", max_monthly_saving: "500", kinds: ["delete_volume", "rightsize"] };
+    const fields = policyFields(rule);
+    expect(fields).toEqual({ max_risk: "medium", max_monthly_saving: "500", kinds: "delete_volume, rightsize" });
+    expect(policyInput("auto", "auto_apply", fields, false)).toEqual({ ok: true, value: { name: "auto", enabled: false, rule } });
+  });
+  it("leaves out what the rule does not set, and fields of no known kind", () => {
+    expect(policyFields({ kind: "anomaly_impact", min_impact: "50", min_impact_pct: null })).toEqual({ min_impact: "50" });
+    expect(policyFields({ kind: "unknown", keys: ["a"] })).toEqual({});
   });
 });

@@ -155,6 +155,18 @@ export function policyInput(name: string, kind: PolicyKind, fields: Record<strin
   return { ok: true, value: { name: trimmed, rule, enabled } };
 }
 
+/** A policy's rule as its kind's form fields (the inverse of `policyInput`): lists comma-separated. */
+export function policyFields(rule: Record<string, unknown>): Record<string, string> {
+  const spec = POLICY_KINDS.find((k) => k.kind === rule["kind"]);
+  const fields: Record<string, string> = {};
+  for (const { name } of spec?.fields ?? []) {
+    const value = rule[name];
+    if (Array.isArray(value)) fields[name] = value.map(String).join(", ");
+    else if (typeof value === "string" || typeof value === "number" || typeof value === "boolean") fields[name] = String(value);
+  }
+  return fields;
+}
+
 /** A rule in words: "keys: team, project". */
 export function describeRule(rule: Record<string, unknown>): string {
   return Object.entries(rule)

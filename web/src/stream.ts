@@ -177,10 +177,12 @@ export function backoffDelay(attempt: number, random: () => number = Math.random
   return Math.round(ceiling / 2 + (ceiling / 2) * Math.min(Math.max(random(), 0), 1));
 }
 
-/** ws://host/v1/stream?api_key=… (browsers cannot set headers on a WebSocket; the gateway takes the key here). */
-export function streamUrl(location: Pick<Location, "protocol" | "host">, apiKey: string): string {
+/** ws://host/v1/stream?api_key=… (browsers cannot set headers on a WebSocket; the gateway takes the key here); with
+ * no key (null), plain ws://host/v1/stream: the browser sends the session cookie with the handshake itself. */
+export function streamUrl(location: Pick<Location, "protocol" | "host">, apiKey: string | null): string {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-  return `${scheme}//${location.host}/v1/stream?api_key=${encodeURIComponent(apiKey)}`;
+  const base = `${scheme}//${location.host}/v1/stream`;
+  return apiKey === null ? base : `${base}?api_key=${encodeURIComponent(apiKey)}`;
 }
 
 export type StreamStatus = "connecting" | "live" | "reconnecting" | "refused" | "stopped";

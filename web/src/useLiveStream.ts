@@ -12,12 +12,13 @@ export interface LiveStream {
 
 const NONE: LiveCosts = new Map();
 
+/** `apiKey` null: the browser's session cookie authenticates the socket (sent with the handshake, same origin). */
 export function useLiveStream(apiKey: string | null, enabled: boolean): LiveStream {
   const [status, setStatus] = useState<{ status: StreamStatus; detail?: string }>({ status: "stopped" });
   const [ticks, setTicks] = useState<{ state: LiveCosts; at: number | null }>({ state: NONE, at: null });
 
   useEffect(() => {
-    if (!apiKey || !enabled || typeof WebSocket === "undefined") return;
+    if (!enabled || typeof WebSocket === "undefined") return;
     const connection = new StreamConnection({
       url: streamUrl(window.location, apiKey),
       // The browser's WebSocket has these members (its handlers take richer events than SocketLike names).

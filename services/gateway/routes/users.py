@@ -1,6 +1,8 @@
 """People of the caller's organisation (admin scope): POST /v1/users adds one with a role, GET /v1/users lists them,
-PATCH /v1/users/{id} changes a role or disables a person (their keys stop working at once). Keys for a person are
-made through POST /v1/keys with their `user_id`."""
+PATCH /v1/users/{id} changes a role or disables a person (their keys and sessions stop working at once). Keys for a
+person are made through POST /v1/keys with their `user_id`. POST /v1/users/{id}/password-token issues a one-time
+token (shown once, good for 3 days) with which the person sets their password (POST /v1/session/password) and then
+signs in to the dashboard with their e-mail (services/gateway/routes/session.py)."""
 
 from __future__ import annotations
 
@@ -55,6 +57,17 @@ class UserOut(BaseModel):
     role: str
     created_at: datetime
     disabled_at: datetime | None
+    has_password: bool = Field(default=False, description="Whether they can sign in with their e-mail and a password")
+
+
+class PasswordTokenOut(BaseModel):
+    user_id: str
+    token: str = Field(description="The one-time set-password token: shown this once, never again")
+    expires_at: datetime
+    set_password_path: str = Field(
+        description="The dashboard's page that sets the password with this token (append to the gateway's address); "
+        "the token is in the fragment, which browsers never send to a server or a proxy's log"
+    )
 
 
 class UsersOut(BaseModel):
@@ -62,9 +75,9 @@ class UsersOut(BaseModel):
     next_cursor: str | None = Field(default=None, description="Pass as `cursor` for the next page; null at the end")
 
 
-def _out(user: User) -> UserOut:
+def _out(user: User, has_password: bool = False) -> UserOut:
     return UserOut(user_id=user.user_id, email=user.email, name=user.name, role=user.role,
-                   created_at=user.created_at, disabled_at=user.disabled_at)  # fmt: skip
+                   created_at=user.created_at, disabled_at=user.disabled_at, has_password=has_password)  # fmt: skip
 
 
 @router.post("", status_code=201, response_model=UserOut, responses=PROBLEM_RESPONSES, summary="Add a person")
@@ -85,7 +98,8 @@ async def list_users(request: Request, ask: PageAsk = Depends(page_params)) -> U
     reject_unknown(request, PAGE_PARAMS)
     found = await stores_of(request).users.all()
     page, next_cursor = page_of(found, lambda u: (to_naive_utc(u.created_at), u.user_id), ask)
-    return UsersOut(users=[_out(u) for u in page], next_cursor=next_cursor)
+    with_password = await stores_of(request).sign_ins.with_password([u.user_id for u in page])
+    return UsersOut(users=[_out(u, u.user_id in with_password) for u in page], next_cursor=next_cursor)
 
 
 @router.patch("/{user_id}", response_model=UserOut, responses=PROBLEM_RESPONSES, summary="Change a role, or disable")
@@ -110,4 +124,26 @@ async def update_user(request: Request, body: UserPatch, user_id: str = _ID) -> 
     if changes:
         actor = principal_of(request).actor
         await stores.audit.append([AuditEvent(now, actor, f"user:{user_id}", "user_changed", "; ".join(changes))])
-    return _out(after)
+    return _out(after, bool(await stores.sign_ins.with_password([user_id])))
+
+
+@router.post(
+    "/{user_id}/password-token", status_code=201, response_model=PasswordTokenOut, responses=PROBLEM_RESPONSES,
+    summary="Issue a one-time token with which the person sets their password (shown once)",
+)  # fmt: skip
+async def issue_password_token(request: Request, user_id: str = _ID) -> PasswordTokenOut:
+    reject_unknown(request, frozenset())
+    stores, now = stores_of(request), datetime.now(UTC)
+    user = await stores.users.get(user_id)
+    if user is None:
+        raise HTTPException(404, f"no user with id {user_id!r}")
+    if user.disabled_at is not None:
+        raise HTTPException(409, f"user {user_id!r} is disabled: enable them first (PATCH /v1/users/{user_id})")
+    actor = principal_of(request).actor
+    token, expires = await stores.sign_ins.issue_password_token(user_id, actor, now)
+    # (the audit trail names who issued a token and for whom, never the token)
+    await stores.audit.append([AuditEvent(now, actor, f"user:{user_id}", "password_token_issued",
+                                          f"good until {expires.isoformat()}")])  # fmt: skip
+    return PasswordTokenOut(
+        user_id=user_id, token=token, expires_at=expires, set_password_path=f"/#set-password={token}"
+    )

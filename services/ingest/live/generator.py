@@ -346,6 +346,38 @@ def _record(profile: CompanyProfile, model: _SeriesModel, bucket: int, minutes: 
     )
 
 
+@dataclass(frozen=True)
+class DeployLabel:
+    """A deploy the generator made: a step in one series' level, as the company's CD pipeline would report it."""
+
+    series_id: str
+    at: datetime
+    level: float  # the series' level from then on (1.0 = its base)
+    workload: str
+    resource_id: str
+
+    @property
+    def scope(self) -> str:
+        """The cost scope it changes (`outlay.scopes`): the workload, by its tag."""
+        return f"tag:workload={self.workload}"
+
+    @property
+    def version(self) -> str:
+        return f"{self.workload}@{self.at:%Y%m%d.%H%M}"
+
+
+def deploys(profile: CompanyProfile, start: datetime, end: datetime) -> list[DeployLabel]:
+    """The deploys of every series in [start, end), by time."""
+    first, last = _aligned(start, end, 1)
+    out = []
+    for series in profile.series():
+        model = _SeriesModel(profile, series, first, last)
+        for minute, level in zip(model.deploy_minutes, model.deploy_levels, strict=True):
+            if first <= minute < last:
+                out.append(DeployLabel(series.series_id, _at(minute), level, series.spec.name, series.resource_id))
+    return sorted(out, key=lambda d: (d.at, d.series_id))
+
+
 def labels(profile: CompanyProfile, start: datetime, end: datetime) -> list[AnomalyLabel]:
     """The anomalies injected into any series that overlap [start, end), by start time."""
     first, last = _aligned(start, end, 1)

@@ -24,7 +24,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import islice
@@ -42,13 +42,14 @@ from outlay.spread import Grain, floor_to
 from outlay.tenancy import DEFAULT_TENANT, checked_tenant
 from services.ingest.live import coverage
 from services.ingest.live.coverage import DEFAULT_MAX_GAP, Coverage, CoverageFile
-from services.ingest.live.generator import CompanyProfile, generate, labels
+from services.ingest.live.generator import CompanyProfile, DeployLabel, deploys, generate, labels
 from services.ingest.live.metering import DeadLetterOnce, Inventory, meter_pass
 from services.ingest.live.profiles import demo_company
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+DeployReporter = Callable[[list[DeployLabel]], Awaitable[None]]
 MINUTE = timedelta(minutes=1)
 _CHUNK = 5000  # events per send_many during backfill: bounded memory, and a chance to stop between chunks
 # CloudWatch publishes a minute's datapoints a few minutes late; asking for an older minute finds them.
@@ -137,8 +138,12 @@ async def run_live(
     state_dir: Path | None = None,
     max_catchup: timedelta = DEFAULT_MAX_GAP,
     tenant_id: str = DEFAULT_TENANT,
+    on_deploys: DeployReporter | None = None,
 ) -> LiveStats:
     """Run a live source until `stop` is set. Returns (and updates in place, if given) the counts.
+
+    `on_deploys`: told of the generator's deploys (those of the backfilled history, then each minute's), as a
+    company's CD pipeline reports them to `POST /v1/deployments`; a failure there is logged, never stops the stream.
 
     `state_dir`: where the generator keeps which time it emitted as minutes, so restarts never count time
     twice (None: memory only). `max_catchup`: the longest outage a restart catches up minute by minute;
@@ -161,6 +166,7 @@ async def run_live(
         # Persisted before anything is sent: the spans decide every record's granularity (write-ahead).
         cov = state.put(coverage.at_start(state.load(), current, profile.history_minutes, max_catchup))
         stats.backfilled, cov = await _backfill(producer, profile, cov, state, current, backfill_days, stop, tenant_id)
+        await _report_deploys(on_deploys, profile, current - timedelta(days=backfill_days), current)
     else:
         if inventory is None:
             from outlay.aws.inventory import AwsInventory
@@ -183,6 +189,7 @@ async def run_live(
             if count < len(records):  # stopped halfway: the next run sends this minute again
                 break
             cov = state.put(cov.emitted(current, current + MINUTE))
+            await _report_deploys(on_deploys, profile, current, current + MINUTE)
         else:
             assert inventory is not None
             await _meter(producer, inventory, catalogue, current, billing_account_id, metrics_lag_minutes,
@@ -191,6 +198,20 @@ async def run_live(
         stats.last_minute = current
         current += MINUTE
     return stats
+
+
+async def _report_deploys(
+    on_deploys: DeployReporter | None, profile: CompanyProfile, start: datetime, end: datetime
+) -> None:
+    if on_deploys is None or start >= end:
+        return
+    found = deploys(profile, start, end)
+    if not found:
+        return
+    try:
+        await on_deploys(found)
+    except Exception:  # the store may be down: deploy markers are a nicety, the usage stream is not
+        log.warning("could not report %d deploys", len(found), exc_info=True)
 
 
 async def _meter(
