@@ -68,7 +68,8 @@ def test_under_the_minimum_impact_an_anomaly_is_recorded_not_alerted() -> None:
 
 
 def test_under_the_minimum_share_of_expected_cost_an_anomaly_is_recorded_not_alerted() -> None:
-    tracker = IncidentTracker(SERIES, settings=IncidentSettings(min_impact_ratio=Decimal("0.05")))
+    # The minimum share alone (no minimum change of the cause, tested below).
+    tracker = IncidentTracker(SERIES, settings=IncidentSettings(min_impact_ratio=Decimal("0.05"), min_change_ratio=0))
     # 104 vs 100 expected is 4%: recorded; the next point brings the incident to 12 / 200 = 6%: alerted.
     published = feed(tracker, [("104", "100", 0.999), ("108", "100", 0.999)])
     assert [p.alerted for p in published] == [False, True]
@@ -84,3 +85,45 @@ def test_severity_bands() -> None:
     assert severity(Decimal("-0.6"), Decimal("1")) is Severity.MEDIUM
     assert severity(Decimal("5"), Decimal("1")) is Severity.CRITICAL
     assert severity(Decimal("1"), Decimal("0")) is Severity.CRITICAL  # anything from nothing
+
+
+def test_a_small_change_of_the_series_and_its_cause_is_recorded_not_alerted() -> None:
+    """A deploy-sized step (10% of the series, its cause moved 20% of its own spend) is not alerted; a cause
+    that moved by 25% or more is, even when the series as a whole moved by 10% only."""
+    settings = IncidentSettings(min_change_ratio=0.25)
+    step = IncidentTracker(SERIES, settings=settings)
+    (opened,) = step.observe(
+        T0, Decimal("110"), Decimal("100"), 0.999, alert=True, root_cause=["r=a"], cause_change=0.2
+    )
+    assert not opened.alerted and opened.root_cause == ["r=a"]
+    tripled = IncidentTracker(SERIES, settings=settings)
+    (opened,) = tripled.observe(
+        T0, Decimal("110"), Decimal("100"), 0.999, alert=True, root_cause=["r=b"], cause_change=2.0
+    )
+    assert opened.alerted
+    # No narrower cause: the series' own change decides (30% of the expected cost).
+    alone = IncidentTracker(SERIES, settings=settings)
+    (opened,) = alone.observe(T0, Decimal("130"), Decimal("100"), 0.999, alert=True)
+    assert opened.alerted
+
+
+def test_an_incident_at_the_time_of_the_week_of_an_earlier_one_is_recorded_not_alerted() -> None:
+    tracker = IncidentTracker(SERIES)
+    week = timedelta(weeks=1)
+
+    def incident(at: datetime) -> CostAnomaly:
+        (opened,) = tracker.observe(at, Decimal("300"), Decimal("100"), 0.999, alert=True)
+        for minute in range(1, 4):  # three calm points close it
+            tracker.observe(at + timedelta(minutes=minute), Decimal("100"), Decimal("100"), 0.1, alert=False)
+        return opened
+
+    assert incident(T0).alerted  # the first: news
+    assert not incident(T0 + week + timedelta(minutes=7)).alerted  # the same time of the week (within 10 min)
+    assert not incident(T0 + 3 * week).alerted  # two weeks after the last one: still the weekly habit
+    assert incident(T0 + 3 * week + timedelta(hours=5)).alerted  # another time of the week: news
+    assert incident(T0 + 6 * week).alerted  # three weeks after the last at that time: forgotten, news again
+    # The memory travels with the state (a restarted worker keeps it).
+    restored = IncidentTracker(SERIES)
+    restored.restore_history(tracker.history_state())
+    (opened,) = restored.observe(T0 + 7 * week, Decimal("300"), Decimal("100"), 0.999, alert=True)
+    assert not opened.alerted

@@ -16,6 +16,7 @@ from outlay.events.usage import stable_record_id
 from services.anomaly.series.buckets import BucketSeries
 from services.anomaly.series.keys import SeriesContribution, SeriesSettings, contributions, usage_problem
 from services.anomaly.series.monitor import SeriesMonitor
+from services.anomaly.series.root_cause import CauseBaselines
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
@@ -217,3 +218,39 @@ def test_duplicates_and_out_of_order_lines_change_nothing() -> None:
     # A line far too late is dropped, not learnt: no false alert, no change to what was published.
     late = run(total_monitor(), records + [usage(10, "500", n=7)])
     assert late == in_order
+
+
+def calm(minutes: range, rds: str = "5") -> list[UsageRecord]:
+    """Two services with little noise (0.1%), like a database's hourly price: a few percent is many sigma."""
+    rng = random.Random(11)
+    out = []
+    for m in minutes:
+        out.append(usage(m, f"{10 * (1 + rng.gauss(0, 0.001)):.5f}"))
+        rds_cost = Decimal(rds) * Decimal(f"{1 + rng.gauss(0, 0.001):.5f}")
+        out.append(usage(m, f"{rds_cost:.5f}", service="AmazonRDS", region="eu-west-1", team="data"))
+    return out
+
+
+def test_a_deploy_sized_step_of_one_service_is_recorded_and_a_tripling_is_alerted() -> None:
+    """The total moves 7% when the database steps by 20% (its deploy), 67% when the database triples: the detector
+    opens an incident for both (each is many sigma on a calm series), and the cause's own change decides."""
+    stepped, tripled = total_monitor(), total_monitor()
+    for monitor in (stepped, tripled):
+        assert not any(a.alerted for a in run(monitor, calm(range(400))))
+    step = run(stepped, calm(range(400, 430), rds="6"))
+    assert step and "service=AmazonRDS" in step[0].root_cause  # found and explained ...
+    assert not any(a.alerted for a in step)  # ... but not alerted
+    spike = run(tripled, calm(range(400, 430), rds="15"))
+    assert spike and spike[0].alerted and "service=AmazonRDS" in spike[0].root_cause
+
+
+def test_the_cause_change_is_measured_against_the_causes_own_usual_spend() -> None:
+    causes = CauseBaselines(fading_factor=0.5)
+    causes.observe({"resource_id=a": 10.0, "resource_id=b": 100.0}, in_incident=False)
+    causes.observe({"resource_id=a": 30.0, "resource_id=b": 100.0, "resource_id=c": 1.0}, in_incident=True)
+    assert causes.change(["resource_id=a"]) == pytest.approx(2.0)  # 20 over its usual 10
+    assert causes.change(["resource_id=b"]) == 0.0
+    assert causes.change(["resource_id=c"]) == float("inf")  # new: it usually spends nothing
+    assert causes.change([]) == 0.0
+    causes.observe({"resource_id=a": 10.0}, in_incident=False)  # the incident is over: forgotten
+    assert causes.change(["resource_id=a"]) == 0.0

@@ -180,7 +180,13 @@ def test_the_worker_alerts_each_tenants_anomalies_by_its_own_threshold(worker: W
     # globex's never reaches 10,000: recorded, never alerted.
     assert abs(globex[-1].impact) < 10000 and not any(a.alerted for a in globex)
     for a in worker.published:
-        assert a.alerted == worker.thresholds.alerts(a.tenant_id, a.impact, a.expected_cost)
+        over = worker.thresholds.alerts(a.tenant_id, a.impact, a.expected_cost)
+        if a.series.endswith("minute|total"):
+            assert a.alerted == over  # the spike: its cause (EC2) moved by a multiple, the minimums decide
+        else:
+            # Other series may hold back an incident over the minimums whose cause changed too little (noise on
+            # a calm series: `IncidentSettings.min_change_ratio`), never alert one under them.
+            assert over or not a.alerted
 
 
 def test_new_thresholds_apply_to_a_series_the_worker_already_holds() -> None:

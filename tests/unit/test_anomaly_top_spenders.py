@@ -37,3 +37,29 @@ def test_a_resource_that_stops_spending_falls_out_of_the_top() -> None:
     assert top.is_top(resource_usage(0, "i-old", "1")) and not top.is_top(resource_usage(0, "i-new", "1"))
     top.observe([resource_usage(m, "i-new", "5") for m in range(60, 300, 60)])  # four hours later, i-old silent
     assert top.is_top(resource_usage(0, "i-new", "1")) and not top.is_top(resource_usage(0, "i-old", "1"))
+
+
+def test_a_resource_keeps_its_series_while_its_share_hovers_around_the_minimum() -> None:
+    """Entering takes 5% of the group's spend; a resource with a series keeps it down to 2%, so a share hovering at
+    5% does not drop the series for a while (its gap would be read as minutes of zero spend)."""
+    top = TopSpenders(TopSpenderSettings(top=5, min_share=0.05, keep_share=0.02, half_life=timedelta(hours=1)))
+    top.observe(
+        [
+            resource_usage(0, "db-big", "94", service="AmazonRDS"),
+            resource_usage(0, "db-small", "6", service="AmazonRDS"),
+        ]
+    )
+    assert top.is_top(resource_usage(0, "db-small", "1", service="AmazonRDS"))  # 6%: in
+    lower = [resource_usage(m, "db-big", "97", service="AmazonRDS") for m in range(60, 600, 60)]
+    top.observe(lower + [resource_usage(m, "db-small", "3", service="AmazonRDS") for m in range(60, 600, 60)])
+    assert top.is_top(resource_usage(0, "db-small", "1", service="AmazonRDS"))  # 3%: kept
+    newcomer = TopSpenders(TopSpenderSettings(top=5, min_share=0.05, keep_share=0.02))
+    newcomer.observe(
+        [
+            resource_usage(0, "db-big", "97", service="AmazonRDS"),
+            resource_usage(0, "db-small", "3", service="AmazonRDS"),
+        ]
+    )
+    assert not newcomer.is_top(resource_usage(0, "db-small", "1", service="AmazonRDS"))  # 3% without a series: out
+    top.observe([resource_usage(m, "db-big", "99", service="AmazonRDS") for m in range(600, 1200, 60)])
+    assert not top.is_top(resource_usage(0, "db-small", "1", service="AmazonRDS"))  # silent: below 2%, out

@@ -9,7 +9,7 @@ the start, so a replayed stream reproduces the same incidents.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -25,11 +25,36 @@ class IncidentSettings:
     # |impact| under this share of the expected cost: recorded, not alerted (AWS Cost Anomaly Detection has
     # the same pair of thresholds, absolute and percentage). Chosen on the labelled benchmark (docs/anomaly.md).
     min_impact_ratio: Decimal = Decimal("0.05")
+    # What explains the incident must have moved by at least this share of its own usual spend: the root cause's
+    # values (a resource, a usage type: `CauseBaselines.change`), or the series itself when nothing narrower
+    # explains it. A deploy or a resize steps one resource's cost by some percent and the detector, on a calm
+    # series, sees tens of standard deviations; a runaway, a forgotten instance or an outage moves it by a
+    # multiple. Judged at the cause, so a small resource tripling inside a large aggregate still alerts there.
+    # Chosen on seed 7 of the labelled benchmark (docs/anomaly.md): deploy steps there were 7-28%, labelled
+    # anomalies 28% and up.
+    min_change_ratio: float = 0.25
+    # An incident that starts within `recurring_within` of the time of the week an earlier incident of this series
+    # started, one to `recurring_weeks` weeks before, is the series' weekly habit, not news: recorded, not alerted.
+    # The weekly profile cannot learn a sharp weekly step (a weekend starting at midnight): it interpolates between
+    # hour slots, and half the step stays in the residual there, every week (seed 7 of the labelled benchmark:
+    # 10 of 25 false alarms; docs/anomaly.md). 0 weeks: off.
+    recurring_within: timedelta = timedelta(minutes=10)
+    recurring_weeks: int = 2
     # A tenant's sensitivity against the deployment's: its series alert at tail probability (1 − alert level) × this.
     tail_scale: float = 1.0
 
-    def alerts(self, impact: Decimal, expected: Decimal) -> bool:
-        """Whether an incident of this `impact` over `expected` cost is big enough to alert (else: recorded only)."""
+    def alerts(self, impact: Decimal, expected: Decimal, cause_change: float = 0.0) -> bool:
+        """Whether an incident of this `impact` over `expected` cost, whose root cause moved by `cause_change` of
+        its own usual spend (0: no narrower cause), is big enough to alert (else: recorded only)."""
+        if not self.meets_minimums(impact, expected):
+            return False
+        if self.min_change_ratio <= 0.0 or cause_change >= self.min_change_ratio:
+            return True
+        return abs(impact) >= Decimal(str(self.min_change_ratio)) * abs(expected)
+
+    def meets_minimums(self, impact: Decimal, expected: Decimal) -> bool:
+        """Whether `impact` over `expected` cost reaches the minimum impact and minimum share (what a tenant's
+        `anomaly_impact` policy sets); `alerts` also asks for a large enough change of the cause."""
         size = abs(impact)
         return size >= self.min_impact and size >= self.min_impact_ratio * abs(expected)
 
@@ -62,8 +87,13 @@ class _Open:
     peak: float = 0.0
     calm: int = 0
     root_cause: list[str] = field(default_factory=list)
+    cause_change: float = 0.0  # how much the root cause moved against its own usual spend (0: none named)
     feedback: FeedbackVerdict | None = None
     published: CostAnomaly | None = None
+    recurring: bool = False  # it started at the time of the week an earlier incident did (not alerted)
+
+
+WEEK = timedelta(weeks=1)
 
 
 @dataclass
@@ -74,6 +104,8 @@ class IncidentTracker:
     settings: IncidentSettings = field(default_factory=IncidentSettings)
     tenant_id: str = DEFAULT_TENANT  # the series' tenant, carried by every anomaly it publishes
     _open: _Open | None = None
+    # Starts of this series' incidents within the last `recurring_weeks` weeks (and `recurring_within`), oldest first.
+    recent_starts: list[datetime] = field(default_factory=list)
 
     @property
     def current(self) -> CostAnomaly | None:
@@ -89,14 +121,16 @@ class IncidentTracker:
         *,
         alert: bool,
         root_cause: list[str] | None = None,
+        cause_change: float = 0.0,
     ) -> list[CostAnomaly]:
-        """Feed one point; returns the states to publish (usually none)."""
+        """Feed one point; returns the states to publish (usually none). `cause_change`: how much `root_cause`
+        moved over the incident so far against its own usual spend (`CauseBaselines.change`)."""
         incident = self._open
         if incident is None:
             if not alert:
                 return []
             direction = AnomalyDirection.SPIKE if actual >= expected else AnomalyDirection.DROP
-            incident = self._open = _Open(start=at, direction=direction, last_seen=at)
+            incident = self._open = _Open(start=at, direction=direction, last_seen=at, recurring=self._recurs(at))
         elif likelihood < self.settings.close_level and not alert:
             incident.calm += 1
             if incident.calm >= self.settings.calm_points:
@@ -111,7 +145,24 @@ class IncidentTracker:
         incident.peak = max(incident.peak, likelihood)
         if root_cause is not None:
             incident.root_cause = root_cause
+            incident.cause_change = cause_change
         return self._publish_if_changed(incident)
+
+    def _recurs(self, start: datetime) -> bool:
+        """Whether an incident starting at `start` repeats an earlier one's time of the week; remembers `start`."""
+        s = self.settings
+        if s.recurring_weeks <= 0:
+            return False
+        within = s.recurring_within
+        recurring = any(
+            abs(start - earlier - weeks * WEEK) <= within
+            for earlier in self.recent_starts
+            for weeks in range(1, s.recurring_weeks + 1)
+        )
+        horizon = start - s.recurring_weeks * WEEK - within
+        self.recent_starts = [t for t in self.recent_starts if t >= horizon]
+        self.recent_starts.append(start)
+        return recurring
 
     def give_feedback(self, incident_id: str, verdict: FeedbackVerdict) -> list[CostAnomaly]:
         """Record a verdict on the ongoing incident (if it is the one meant). A false positive or a planned
@@ -153,7 +204,9 @@ class IncidentTracker:
             score=min(max(incident.peak, 0.0), 1.0),
             severity=severity(impact, incident.expected),
             root_cause=incident.root_cause,
-            alerted=self.settings.alerts(impact, incident.expected) and not quiet,
+            alerted=self.settings.alerts(impact, incident.expected, incident.cause_change)
+            and not quiet
+            and not incident.recurring,
             feedback=incident.feedback,
         )
 
@@ -171,9 +224,18 @@ class IncidentTracker:
             "peak": i.peak,
             "calm": i.calm,
             "root_cause": i.root_cause,
+            "cause_change": i.cause_change,
+            "recurring": i.recurring,
             "feedback": None if i.feedback is None else i.feedback.value,
             "published": None if i.published is None else i.published.model_dump(mode="json"),
         }
+
+    def history_state(self) -> list[str]:
+        """The recent incident starts (kept while calm too, unlike `state`)."""
+        return [t.isoformat() for t in self.recent_starts]
+
+    def restore_history(self, starts: list[str]) -> None:
+        self.recent_starts = [datetime.fromisoformat(t) for t in starts]
 
     def restore(self, state: dict[str, Any] | None) -> None:
         if state is None:
@@ -188,6 +250,8 @@ class IncidentTracker:
             peak=state["peak"],
             calm=state["calm"],
             root_cause=list(state["root_cause"]),
+            cause_change=state.get("cause_change", 0.0),  # absent from states saved before it existed
+            recurring=state.get("recurring", False),
             feedback=None if state["feedback"] is None else FeedbackVerdict(state["feedback"]),
             published=None if state["published"] is None else CostAnomaly.model_validate(state["published"]),
         )

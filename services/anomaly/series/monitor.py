@@ -78,11 +78,19 @@ class SeriesMonitor:
         self.season.learn(point.at, value, usual if self.settings.seasonal else None)
         self.causes.observe(point.breakdown, in_incident)
         root_cause = None
+        cause_change = 0.0
         if in_incident:
             impact_so_far = (ongoing.impact if ongoing else Decimal(0)) + point.amount - expected
             root_cause = self.causes.explain(float(impact_so_far))
+            cause_change = self.causes.change(root_cause)
         return self.incidents.observe(
-            point.at, point.amount, expected, seen.likelihood, alert=seen.alert, root_cause=root_cause
+            point.at,
+            point.amount,
+            expected,
+            seen.likelihood,
+            alert=seen.alert,
+            root_cause=root_cause,
+            cause_change=cause_change,
         )
 
     def use_incident_settings(self, settings: IncidentSettings) -> None:
@@ -114,6 +122,7 @@ class SeriesMonitor:
             "season": self.season.state(),
             "causes": self.causes.state(),
             "incident": self.incidents.state(),
+            "incident_starts": self.incidents.history_state(),
         }
 
     @classmethod
@@ -127,4 +136,5 @@ class SeriesMonitor:
             monitor.season = SeasonalProfile.from_state(buckets.step, state["season"])
         monitor.causes.restore(state["causes"])
         monitor.incidents.restore(state["incident"])
+        monitor.incidents.restore_history(state.get("incident_starts", []))  # absent from older states
         return monitor

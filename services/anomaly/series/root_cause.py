@@ -5,10 +5,15 @@ exponentially weighted baseline of its amount per bucket. During an incident, ea
 its baseline is summed; the explanation is, per dimension, the value that deviates most in the direction
 of the impact, kept when it accounts for at least `min_share` of the impact, largest share first. A value that
 usually carries (nearly) all of its dimension's spend is left out: it is the series itself, not a cause.
+
+`change` says how much the explaining values moved against their own usual spend over the incident (their
+baselines summed over its points): an aggregate series can move by 5% because one resource tripled, or because
+one resource stepped by 10%, and only the cause's own change tells the two apart (`IncidentSettings`).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,16 +27,21 @@ class CauseBaselines:
     min_share: float = 0.5
     means: dict[str, float] = field(default_factory=dict)
     deviation: dict[str, float] = field(default_factory=dict)  # summed over the ongoing incident
+    usual: dict[str, float] = field(default_factory=dict)  # the baselines, summed over the ongoing incident
 
     def observe(self, amounts: dict[str, float], in_incident: bool) -> None:
         """Learn one bucket's split; while an incident is open, first add up how far each value strayed."""
         means = self.means
         if in_incident:
             deviation = self.deviation
+            usual = self.usual
             for key in amounts.keys() | means.keys():
-                deviation[key] = deviation.get(key, 0.0) + amounts.get(key, 0.0) - means.get(key, 0.0)
+                mean = means.get(key, 0.0)
+                deviation[key] = deviation.get(key, 0.0) + amounts.get(key, 0.0) - mean
+                usual[key] = usual.get(key, 0.0) + mean
         elif self.deviation:
             self.deviation.clear()
+            self.usual.clear()
         # A value absent from this bucket moves toward 0; a new value starts at its first amount.
         a = self.fading_factor
         keep = 1.0 - a
@@ -63,9 +73,22 @@ class CauseBaselines:
         kept = sorted((share, key) for share, key in best.values() if share >= self.min_share)
         return [key for _, key in reversed(kept)]
 
+    def change(self, keys: list[str]) -> float:
+        """The largest relative change, over the ongoing incident, of the values `keys` (|summed deviation| over
+        summed baseline; infinite for a value that usually spends nothing, e.g. a new resource). 0 for none."""
+        largest = 0.0
+        for key in keys:
+            deviation = abs(self.deviation.get(key, 0.0))
+            usual = self.usual.get(key, 0.0)
+            moved = deviation / usual if usual > 0.0 else (math.inf if deviation > 0.0 else 0.0)
+            largest = max(largest, moved)
+        return largest
+
     def state(self) -> dict[str, Any]:
-        return {"means": self.means, "deviation": self.deviation}
+        return {"means": self.means, "deviation": self.deviation, "usual": self.usual}
 
     def restore(self, state: dict[str, Any]) -> None:
         self.means = dict(state["means"])
         self.deviation = dict(state["deviation"])
+        # A state saved before `usual` existed: an ongoing incident's causes count as new values (moved: inf).
+        self.usual = dict(state.get("usual", {}))

@@ -109,5 +109,7 @@ class TenantThresholds:
         return self.incident_settings(tenant_id).min_impact
 
     def alerts(self, tenant_id: str, impact: Decimal, expected: Decimal) -> bool:
-        """Whether an anomaly of `tenant_id` with this `impact` over `expected` cost is alerted."""
-        return self.incident_settings(tenant_id).alerts(impact, expected)
+        """Whether an anomaly of `tenant_id` with this `impact` over `expected` cost is over the tenant's minimums
+        (an alerted anomaly always is; the detector also asks for a large enough change of its root cause,
+        `IncidentSettings.alerts`, which a policy does not set)."""
+        return self.incident_settings(tenant_id).meets_minimums(impact, expected)
