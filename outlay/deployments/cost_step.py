@@ -3,7 +3,8 @@
 A deploy that adds instances, resizes a database or turns on a feature flag shows as a level change in the cost of
 what it deployed. The step is measured on whole hours: the mean hourly cost of the `window` hours after the deploy's
 hour against the `window` hours before it. The deploy's own hour is left out (it is half old, half new). Until the
-window after has elapsed the figure is provisional (`settled` is false) and uses the hours there are.
+window after has elapsed the figure is provisional (`settled` is false): the hours after that have passed are compared
+with the same hours a day earlier, so a deploy in the morning is not credited with the afternoon's daily peak.
 
 Hourly series from the ledger hold one cost kind each: a live estimate for recent hours, the bill once it lands. The
 step is measured on the bill when the bill covers every hour of both windows, else on the live estimate, so the two
@@ -21,6 +22,7 @@ from outlay.spread import Grain, floor_to
 HOURS_IN_MONTH = 730  # AWS's pricing convention (365 x 24 / 12), as the IaC estimates and price rules use
 DEFAULT_WINDOW_HOURS = 24
 HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,8 @@ class StepWindows:
 
     @property
     def first(self) -> datetime:
-        return self.before[0]
+        """The first hour a step may compare with (the window before, or a day before the first hour after)."""
+        return min(self.before[0], self.after[0] - DAY)
 
     @property
     def end(self) -> datetime:
@@ -80,21 +83,22 @@ def _mean(values: list[int]) -> int:
 
 
 def cost_step(hourly: Mapping[str, Mapping[datetime, int]], windows: StepWindows, now: datetime) -> CostStep | None:
-    """The step measured on `hourly` (cost kind -> hour -> nano-units; a missing hour had no cost), or None when
-    no hour before the deploy has passed yet (nothing to compare with).
+    """The step measured on `hourly` (cost kind -> hour -> nano-units; a missing hour had no cost), or None while no
+    whole hour after the deploy's has passed (nothing to compare yet).
 
     `now` decides which hours have passed: an hour counts once it has ended."""
-    passed_before = [h for h in windows.before if h + HOUR <= now]
     passed_after = [h for h in windows.after if h + HOUR <= now]
-    if not passed_before:
+    if not passed_after:
         return None
+    settled = len(passed_after) == len(windows.after)
+    compared = list(windows.before) if settled else [h - DAY for h in passed_after]
     billed = hourly.get("billed", {})
-    covered = all(h in billed for h in (*windows.before, *windows.after))
+    covered = all(h in billed for h in (*compared, *passed_after))
     kind = "billed" if covered else "estimated"
     series = billed if covered else hourly.get("estimated", {})
-    if not covered and not series:  # bills only, not yet covering both windows: the best there is
+    if not covered and not series:  # bills only, not yet covering the hours compared: the best there is
         kind, series = "billed", billed
-    before = [series.get(h, 0) for h in passed_before]
+    before = [series.get(h, 0) for h in compared]
     after = [series.get(h, 0) for h in passed_after]
     return CostStep(
         cost_kind=kind,
@@ -102,5 +106,5 @@ def cost_step(hourly: Mapping[str, Mapping[datetime, int]], windows: StepWindows
         hours_after=len(after),
         hourly_before=_mean(before),
         hourly_after=_mean(after),
-        settled=len(passed_after) == len(windows.after),
+        settled=settled,
     )

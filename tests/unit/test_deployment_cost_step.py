@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from outlay.deployments.cost_step import HOUR, cost_step, step_windows
+from outlay.deployments.cost_step import cost_step, step_windows
 
 AT = datetime(2026, 11, 20, 12, 30)
 NANOS = 1_000_000_000
@@ -57,13 +57,21 @@ def test_the_bill_wins_only_when_it_covers_both_windows() -> None:
     assert step.change_share == pytest.approx(-0.2)
 
 
-def test_a_recent_deploy_is_provisional_and_a_future_one_has_no_step() -> None:
+def test_a_recent_deploy_is_compared_with_the_same_hours_a_day_earlier() -> None:
     windows = step_windows(AT)
-    estimated = {**level(windows.before, NANOS), **level(windows.after, 2 * NANOS)}
+
+    # A daily cycle: $1 an hour at night, $3 in the afternoon (13:00-17:59), before and after the deploy alike.
+    def daily(hours: tuple[datetime, ...]) -> dict[datetime, int]:
+        return {h: (3 if 13 <= h.hour < 18 else 1) * NANOS for h in hours}
+
+    estimated = {**daily(windows.before), **daily(windows.after)}
     three_hours_on = datetime(2026, 11, 20, 16, 5)  # 13:00, 14:00 and 15:00 have ended
     step = cost_step({"estimated": estimated}, windows, three_hours_on)
-    assert step is not None and (step.hours_after, step.settled, step.hourly_after) == (3, False, 2 * NANOS)
-    assert cost_step({"estimated": estimated}, windows, windows.before[0] + HOUR - timedelta(seconds=1)) is None
+    assert step is not None and (step.hours_before, step.hours_after, step.settled) == (3, 3, False)
+    # The afternoon against yesterday's afternoon: no step, where the whole day before would have shown +100%.
+    assert (step.hourly_before, step.hourly_after, step.hourly_change) == (3 * NANOS, 3 * NANOS, 0)
+    assert cost_step({"estimated": estimated}, windows, datetime(2026, 11, 20, 13, 59)) is None  # no hour after yet
+    assert windows.first == min(windows.before[0], windows.after[0] - timedelta(days=1))
 
 
 def test_missing_hours_count_as_no_cost_and_money_stays_integer() -> None:

@@ -30,7 +30,8 @@ export function RecordedDeployments({ client, me }: { client: ApiClient; me: Me 
       <h3 id="deployments-title">Cost per deployment</h3>
       <p className="help">
         Deploys your pipelines reported, each with the step it made in the cost of what it deployed: the mean hourly cost
-        of the hours after the deploy's hour against as many hours before it; per month is the change over 730 hours.
+        of the hours after the deploy's hour against as many hours before it (while settling, the hours so far against the
+        same hours a day earlier); per month is the change over 730 hours.
       </p>
       {denied ? (
         <NotAllowed reason={denied} />
@@ -56,7 +57,7 @@ export function RecordedDeployments({ client, me }: { client: ApiClient; me: Me 
                 <td className="num">{step ? formatMoney(step.hourly_before, step.currency) : "–"}</td>
                 <td className="num">{step ? formatMoney(step.hourly_after, step.currency) : "–"}</td>
                 <td className={`num ${change > 0n ? "up" : change < 0n ? "down" : ""}`}>{step ? signedMoney(step.monthly_change, step.currency) : "–"}</td>
-                <td>{step ? stepStatus(step) : "no cost data before the deploy yet"}</td>
+                <td>{step ? stepStatus(step) : "not yet: no whole hour after the deploy has passed"}</td>
               </tr>
             );
           })}

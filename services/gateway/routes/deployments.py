@@ -40,11 +40,14 @@ class CostStepOut(BaseModel):
     hourly_change: str
     monthly_change: str = Field(description="hourly_change x 730 hours: a month at the new level")
     change_share: float | None = Field(description="hourly_change / hourly_before; null when nothing was spent before")
-    settled: bool = Field(description="False while the window after the deploy is still running")
+    settled: bool = Field(
+        description="False while the window after is still running: the hours after so far are then compared with "
+        "the same hours a day earlier"
+    )
 
 
 class DeploymentOut(Deployment):
-    cost_step: CostStepOut | None = Field(description="null until an hour before the deploy has cost data")
+    cost_step: CostStepOut | None = Field(description="null until a whole hour after the deploy's hour has passed")
 
 
 class DeploymentsOut(BaseModel):
