@@ -12,7 +12,7 @@ from outlay.events.business_metric import BusinessMetric
 from outlay.spread import to_naive_utc
 from outlay.store.models import BusinessMetricRow
 from outlay.store.tenant_scope import TenantScoped
-from outlay.store.upsert import dialect_insert
+from outlay.store.upsert import upsert
 from outlay.unit_economics.figures import MetricPoint
 
 _CHUNK = 2000  # rows per INSERT: far below PostgreSQL's 32,767 bound parameters at 11 columns
@@ -45,14 +45,8 @@ class BusinessMetricStore(TenantScoped):
         rows = list({m.metric_id: _row(m, now) for m in metrics if m.tenant_id == self.tenant_id}.values())
         if not rows:
             return 0
-        table = BusinessMetricRow.__table__
         async with self._engine.begin() as conn:
-            for i in range(0, len(rows), _CHUNK):
-                stmt = dialect_insert(conn, table)
-                stmt = stmt.on_conflict_do_update(
-                    index_elements=["tenant_id", "metric_id"], set_={c: stmt.excluded[c] for c in _REPLACED}
-                )
-                await conn.execute(stmt, rows[i : i + _CHUNK])
+            await upsert(conn, BusinessMetricRow.__table__, rows, ("tenant_id", "metric_id"), _REPLACED, _CHUNK)
         return len(rows)
 
     async def points(self, names: Sequence[str], start: datetime, end: datetime) -> list[MetricPoint]:

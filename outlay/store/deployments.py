@@ -20,7 +20,7 @@ from outlay.store.audit import Audit, append_entries
 from outlay.store.models import DeploymentRow
 from outlay.store.pages import newest_first
 from outlay.store.tenant_scope import TenantScoped
-from outlay.store.upsert import dialect_insert
+from outlay.store.upsert import upsert
 from outlay.text import printable
 
 Text = Annotated[str, AfterValidator(printable)]
@@ -113,11 +113,7 @@ class DeploymentStore(TenantScoped):
         }
         stored = _deployment(columns)
         async with self._engine.begin() as conn:
-            stmt = dialect_insert(conn, DeploymentRow.__table__)
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["tenant_id", "deployment_id"], set_={c: stmt.excluded[c] for c in _REPLACED}
-            )
-            await conn.execute(stmt, [columns])
+            await upsert(conn, DeploymentRow.__table__, [columns], ("tenant_id", "deployment_id"), _REPLACED)
             if audit is not None:
                 await append_entries(conn, self.tenant_id, audit(stored))
         return stored

@@ -21,7 +21,7 @@ from outlay.store.audit import Audit, append_entries
 from outlay.store.models import IacEstimateRow
 from outlay.store.pages import newest_first
 from outlay.store.tenant_scope import TenantScoped
-from outlay.store.upsert import dialect_insert
+from outlay.store.upsert import upsert
 from outlay.text import printable
 
 Verdict = Literal["passed", "failed", "none"]
@@ -145,11 +145,7 @@ class IacEstimateStore(TenantScoped):
         }
         stored = _estimate(columns)
         async with self._engine.begin() as conn:
-            stmt = dialect_insert(conn, IacEstimateRow.__table__)
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["tenant_id", "estimate_id"], set_={c: stmt.excluded[c] for c in _REPLACED}
-            )
-            await conn.execute(stmt, [columns])
+            await upsert(conn, IacEstimateRow.__table__, [columns], ("tenant_id", "estimate_id"), _REPLACED)
             if audit is not None:
                 await append_entries(conn, self.tenant_id, audit(stored))
         return stored

@@ -13,7 +13,7 @@ from outlay.pricing.catalogue import PriceCatalogue
 from outlay.pricing.price_list import SyncedPrice
 from outlay.spread import to_naive_utc
 from outlay.store.models import SyncedPriceRow
-from outlay.store.upsert import dialect_insert
+from outlay.store.upsert import upsert
 
 _CHUNK = 1000  # rows per INSERT statement (bind-parameter limits)
 
@@ -38,13 +38,8 @@ class SyncedPriceStore:
         }
         values = list(rows.values())
         async with self._engine.begin() as conn:
-            for i in range(0, len(values), _CHUNK):
-                stmt = dialect_insert(conn, SyncedPriceRow.__table__)
-                stmt = stmt.on_conflict_do_update(
-                    index_elements=["service", "item", "region"],
-                    set_={c: stmt.excluded[c] for c in ("usd", "unit", "attributes", "synced_at")},
-                )
-                await conn.execute(stmt, values[i : i + _CHUNK])
+            await upsert(conn, SyncedPriceRow.__table__, values, ("service", "item", "region"),
+                         ("usd", "unit", "attributes", "synced_at"), _CHUNK)  # fmt: skip
         return len(values)
 
     async def all(self) -> list[SyncedPrice]:
