@@ -76,6 +76,14 @@ async def test_the_keyboard_alone_reaches_every_view_gives_feedback_and_approves
     await keyboard.press("Enter")
     await expect(page.get_by_role("heading", level=2, name="Overview")).to_be_visible()
 
+    # From the top of the page, the first Tab stop skips to the content.
+    await page.evaluate("document.activeElement && document.activeElement.blur()")
+    await keyboard.press("Tab")
+    skip = page.get_by_role("button", name="Skip to content")
+    await expect(skip).to_be_focused()
+    await keyboard.press("Enter")
+    await expect(page.locator("main#content")).to_be_focused()
+
     # From the top of the page, Tab meets every view of the navigation in its order, each with a focus ring.
     await page.evaluate("document.activeElement && document.activeElement.blur()")
     met: list[str] = []

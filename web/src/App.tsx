@@ -129,6 +129,10 @@ export function App() {
 
   return (
     <div className="app">
+      {/* A button, not a "#content" link: the hash holds the view (/#/finance). */}
+      <button type="button" className="skip-link" onClick={() => document.getElementById("content")?.focus()}>
+        Skip to content
+      </button>
       <header className="top">
         <h1>Outlay</h1>
         <nav aria-label="Views">
@@ -154,7 +158,7 @@ export function App() {
           </button>
         </div>
       </header>
-      <main>
+      <main id="content" tabIndex={-1}>
         {meQuery.isError && <Failure what="what this key may do (GET /v1/me)" error={meQuery.error} retry={() => void meQuery.refetch()} />}
         <Suspense fallback={<Loading what="the view" />}>
           {view === "overview" ? (
