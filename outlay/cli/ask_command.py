@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 
 import httpx
 from rich.console import Console
@@ -89,6 +90,63 @@ def render(answer: Answer, console: Console) -> None:
                 cells += [row.previous or "", row.change or ""]
             table.add_row(*(escape(c) for c in cells))
         console.print(table)
+    _render_business(answer, console)
+
+
+def _figure(text: str) -> str:
+    """A decimal figure without its trailing zeros (`60.000000000` -> `60`): exact, and narrow enough for a terminal."""
+    try:
+        value = Decimal(text)
+    except (InvalidOperation, ValueError):
+        return text
+    return format(value.normalize(), "f") if value.is_finite() else text
+
+
+def _table(columns: list[str], rows: list[list[str]], numeric_from: int) -> Table:
+    """A table whose columns from `numeric_from` on are figures (right-aligned, trailing zeros dropped); cells are
+    escaped for rich and wrapped, never cut, on a narrow terminal."""
+    table = Table()
+    for i, column in enumerate(columns):
+        table.add_column(column, justify="right" if i >= numeric_from else "left", overflow="fold")
+    for row in rows:
+        table.add_row(*(escape(_figure(cell) if i >= numeric_from else cell) for i, cell in enumerate(row)))
+    return table
+
+
+def _render_business(answer: Answer, console: Console) -> None:
+    """Unit costs and margins, allocation and correlation answers, as the routes behind them give them."""
+    if answer.unit_lines:
+        periods = any(line.period_start for line in answer.unit_lines)
+        columns = (["period"] if periods else []) + [
+            "line",
+            "currency",
+            "cost",
+            "per",
+            "unit cost",
+            "revenue",
+            "margin",
+        ]
+        rows = [
+            ([line.period_start or ""] if periods else [])
+            + [line.group or f"({line.kind})", line.currency, line.cost, line.driver or "", line.unit_cost or "",
+               line.revenue or "", line.gross_margin_pct and f"{line.gross_margin_pct}%" or line.gross_margin or ""]
+            for line in answer.unit_lines
+        ]  # fmt: skip
+        console.print(_table(columns, rows, 3 if periods else 2))
+    for total in answer.allocation:
+        rows = [[v.value, v.direct, v.shared, v.total] for v in total.values]
+        share = "" if total.allocated_share is None else f", {total.allocated_share:.1%} allocated"
+        console.print(f"by {escape(total.dimension)} (rules v{total.rules_version}), {escape(total.currency)} "
+                      f"{escape(total.cost_kind)}: total {escape(total.total)}{share}")  # fmt: skip
+        console.print(_table([total.dimension, "direct", "shared", "total"], rows, 1))
+    figures = answer.correlation
+    if figures is not None:
+        rows = [["days", str(figures.days)],
+                ["correlation (Pearson)", "" if figures.pearson is None else f"{figures.pearson:.3f}"],
+                ["elasticity", "" if figures.elasticity is None else f"{figures.elasticity:.3f}"],
+                ["fixed cost per day", figures.fixed_cost_per_day or ""],
+                ["fixed share", "" if figures.fixed_share is None else f"{figures.fixed_share:.1%}"]]  # fmt: skip
+        console.print(_table([f"cost against {figures.driver}", "figure"], rows, 1))
 
 
 def run_ask(question: str, api_url: str | None, fmt: str, console: Console, err: Console) -> int:

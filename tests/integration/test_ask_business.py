@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -289,5 +290,9 @@ async def test_outlay_ask_on_the_local_sqlite_store(sqlite_url: str, monkeypatch
         assert (initech["cost"], initech["unit_cost"]) == ("150.000000000", "2.500000000")
         share = await asyncio.to_thread(runner.invoke, cli, ["ask", "what share of cost is unallocated last month?"])
         assert share.exit_code == 0 and "84.8% of gross cost allocated" in share.output, share.output
+        assert re.search(r"\(unallocated\)\s.*\d", share.output), share.output  # the owners' table, unallocated shown
+        table = await asyncio.to_thread(runner.invoke, cli, question[:2])  # the same question, as tables
+        assert table.exit_code == 0, table.output
+        assert re.search(r"initech\s.*│\s*150\s*│.*│\s*2\.5\s*│", table.output), table.output
     finally:
         get_settings.cache_clear()
