@@ -63,6 +63,12 @@ class StepWindows:
         """The first hour a step may compare with (the window before, or a day before the first hour after)."""
         return min(self.before[0], self.after[0] - DAY)
 
+    def day_before_deploy(self, hour: datetime) -> datetime:
+        """The same hour of the day on the last day before the deploy's hour (a window may be days long)."""
+        deploy_hour = self.after[0] - HOUR
+        days = (hour - deploy_hour) // DAY + 1  # enough whole days to land before the deploy's hour, never on it
+        return hour - days * DAY
+
     @property
     def end(self) -> datetime:
         """Just past the last hour after."""
@@ -91,7 +97,7 @@ def cost_step(hourly: Mapping[str, Mapping[datetime, int]], windows: StepWindows
     if not passed_after:
         return None
     settled = len(passed_after) == len(windows.after)
-    compared = list(windows.before) if settled else [h - DAY for h in passed_after]
+    compared = list(windows.before) if settled else [windows.day_before_deploy(h) for h in passed_after]
     billed = hourly.get("billed", {})
     covered = all(h in billed for h in (*compared, *passed_after))
     kind = "billed" if covered else "estimated"

@@ -40,7 +40,9 @@ class DeploymentIn(BaseModel):
     version: Text = Field(min_length=1, max_length=200, description="What was deployed: a version, tag or commit")
     deployed_at: AwareDatetime | None = Field(default=None, description="When (ISO 8601 with a zone); default now")
     description: Text | None = Field(default=None, max_length=500)
-    url: str | None = Field(default=None, max_length=2048, pattern=r"^https?://[^\s]+$", description="The run's page")
+    url: str | None = Field(
+        default=None, max_length=2048, pattern=r"^https?://[^\s\x00-\x1f\x7f]+$", description="The run's page"
+    )
 
     @field_validator("scope")
     @classmethod
@@ -48,13 +50,17 @@ class DeploymentIn(BaseModel):
         if value == "total":
             raise ValueError("a deploy changes part of the cost: name a service, an account or a tag value")
         parse_scope(value)  # raises naming the problem
-        return value
+        return printable(value)
 
     def at(self, now: datetime) -> datetime:
         """The deploy time in UTC (`now` when not given); ValueError naming `deployed_at` when implausible."""
-        at = now if self.deployed_at is None else self.deployed_at.astimezone(UTC)
+        problem = f"deployed_at: between {EARLIEST.date()} and now"
+        try:  # an offset can carry a date near year 1 or 9999 past what a datetime holds
+            at = now if self.deployed_at is None else self.deployed_at.astimezone(UTC)
+        except OverflowError:
+            raise ValueError(problem) from None
         if at < EARLIEST or at > now + MAX_AHEAD:
-            raise ValueError(f"deployed_at: between {EARLIEST.date()} and now")
+            raise ValueError(problem)
         return at
 
     def deployment_id(self, at: datetime) -> str:

@@ -561,6 +561,9 @@ class UserPasswordRow(Base):
     tenant_id: Mapped[str] = mapped_column(String(64))
     password_hash: Mapped[str] = mapped_column(String(255))
     set_at: Mapped[datetime] = mapped_column(DateTime())
+    # Who issued the token it was set with ("user:<id>", "key:<id>"): they could have set it themselves, so the
+    # approval rule treats them as possibly behind this person's sessions (as it does the maker of a key).
+    known_to: Mapped[str] = mapped_column(String(200), default="")
 
 
 class PasswordTokenRow(Base):
@@ -573,6 +576,7 @@ class PasswordTokenRow(Base):
     tenant_id: Mapped[str] = mapped_column(String(64))
     user_id: Mapped[str] = mapped_column(String(32))
     created_by: Mapped[str] = mapped_column(String(200), default="")
+    issued_by: Mapped[str] = mapped_column(String(200), default="")  # the issuer's identity ("user:<id>", "key:<id>")
     created_at: Mapped[datetime] = mapped_column(DateTime())
     expires_at: Mapped[datetime] = mapped_column(DateTime())
     used_at: Mapped[datetime | None] = mapped_column(DateTime(), nullable=True)

@@ -75,7 +75,7 @@ class SignInStore(TenantScoped):
     # --- bound to the tenant: what its admins do -----------------------------------------------------------------
 
     async def issue_password_token(
-        self, user_id: str, created_by: str, now: datetime, ttl: timedelta = TOKEN_TTL
+        self, user_id: str, created_by: str, now: datetime, ttl: timedelta = TOKEN_TTL, issued_by: str = ""
     ) -> tuple[str, datetime]:
         """A one-time token that lets `user_id` set their password, and when it stops working. Any earlier unused
         token of theirs stops working now: only the newest one an admin handed out counts."""
@@ -91,7 +91,8 @@ class SignInStore(TenantScoped):
             await conn.execute(
                 insert(PasswordTokenRow).values(
                     token_sha256=digest(secret), tenant_id=self.tenant_id, user_id=user_id,
-                    created_by=created_by[:200], created_at=to_naive_utc(now), expires_at=to_naive_utc(expires),
+                    created_by=created_by[:200], issued_by=issued_by[:200], created_at=to_naive_utc(now),
+                    expires_at=to_naive_utc(expires),
                     used_at=None,
                 )
             )  # fmt: skip
@@ -104,6 +105,13 @@ class SignInStore(TenantScoped):
         stmt = select(UserPasswordRow.user_id).where(self._mine(UserPasswordRow), UserPasswordRow.user_id.in_(user_ids))
         async with self._engine.connect() as conn:
             return {u for (u,) in await conn.execute(stmt)}
+
+    async def known_to(self, user_id: str) -> str | None:
+        """Who issued the token `user_id`'s password was set with (an identity), if anyone is recorded."""
+        stmt = select(UserPasswordRow.known_to).where(self._mine(UserPasswordRow), UserPasswordRow.user_id == user_id)
+        async with self._engine.connect() as conn:
+            found = (await conn.execute(stmt)).scalar()
+        return found or None
 
     async def start_session(
         self, user_id: str, now: datetime, max_age: timedelta = SESSION_MAX
@@ -147,6 +155,15 @@ class SignInStore(TenantScoped):
         async with self._engine.connect() as conn:
             return [Candidate(t, u, h) for t, u, h in await conn.execute(stmt)]
 
+    async def token_is_open(self, token: str, now: datetime) -> bool:
+        """Whether a set-password token exists, unused and unexpired (`set_password` checks again, atomically)."""
+        stmt = select(PasswordTokenRow.used_at, PasswordTokenRow.expires_at).where(
+            PasswordTokenRow.token_sha256 == digest(token)
+        )
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(stmt)).first()
+        return row is not None and row.used_at is None and row.expires_at > to_naive_utc(now)
+
     async def set_password(self, token: str, password_hash: str, now: datetime) -> tuple[str, str] | None:
         """Use a set-password token: the person's password becomes `password_hash` and their sessions end (whoever
         knew the old password is signed out). (tenant id, user id), or None when the token is unknown, used or
@@ -182,7 +199,11 @@ class SignInStore(TenantScoped):
             )
             await conn.execute(
                 insert(UserPasswordRow).values(
-                    user_id=row.user_id, tenant_id=row.tenant_id, password_hash=password_hash, set_at=naive_now
+                    user_id=row.user_id,
+                    tenant_id=row.tenant_id,
+                    password_hash=password_hash,
+                    set_at=naive_now,
+                    known_to=row.issued_by or "",
                 )
             )
             await conn.execute(

@@ -56,9 +56,17 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 SESSION_KEY_PREFIX = "session-"  # a session's principal id reads "session-<session id>" (never its token)
 
 
+def cookie_is_secure(conn: HTTPConnection) -> bool:
+    """Secure everywhere but plain http to a loopback address (there a browser would not keep a Secure cookie, and
+    the traffic never leaves the machine)."""
+    return not (conn.url.scheme in ("http", "ws") and is_loopback(conn.url.hostname or ""))
+
+
 def session_token(conn: HTTPConnection) -> str | None:
-    """The session token the browser sent in its cookie, if any."""
-    token = conn.cookies.get(SECURE_SESSION_COOKIE) or conn.cookies.get(SESSION_COOKIE)
+    """The session token the browser sent in the cookie this connection uses: only the `__Host-` one where cookies
+    are Secure, since a sibling host or a plain-http answer can plant the plain one (and sign a victim in to an
+    attacker's account)."""
+    token = conn.cookies.get(SECURE_SESSION_COOKIE if cookie_is_secure(conn) else SESSION_COOKIE)
     return token.strip() if token and token.strip() else None
 
 
@@ -188,9 +196,12 @@ class ApiKeyAuth:
         if user is None or user.disabled_at is not None:
             return None  # a disabled person is signed out at once, as their keys stop
         conn.state.session = found
+        # Whoever issued the token the password was set with could have set it themselves: like a key's maker, they
+        # may be behind this session (the approval rule refuses them an approval of their own request through it).
+        issuer = await stores.sign_ins.for_tenant(found.tenant_id).known_to(found.user_id)
         return Principal(
             f"{SESSION_KEY_PREFIX}{found.session_id}", user.name or user.email, found.tenant_id,
-            effective_scopes(frozenset(), user.role), user.user_id, follows_role=True,
+            effective_scopes(frozenset(), user.role), user.user_id, follows_role=True, password_issuer=issuer,
         )  # fmt: skip
 
     async def __call__(self, conn: HTTPConnection) -> Principal:

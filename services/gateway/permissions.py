@@ -56,6 +56,8 @@ class Principal:
     maker: str | None = None  # who made the key ("user:<id>", "key:<id>"), if recorded
     follows_role: bool = False  # a person's key made without scopes: it acts with their role, whatever it becomes
     expires_at: datetime | None = None  # when the key stops working (None: never)
+    # A session's: who issued the token its person's password was set with (they could have used it themselves).
+    password_issuer: str | None = None
 
     def may(self, scope: Scope) -> bool:
         return Scope.ADMIN in self.scopes or scope in self.scopes
@@ -76,6 +78,13 @@ class Principal:
         """Everyone who could be behind this call: the key's person and whoever made the key (they held its
         secret). The approval rule refuses an approval when these meet the asker's."""
         return frozenset(i for i in (self.identity, self.maker) if i)
+
+    @property
+    def approver_identities(self) -> frozenset[str]:
+        """`identities`, and for a session whoever issued its person's set-password token: an asker who could have
+        set the approver's password may not approve through that session. (Only on the approver's side: an admin who
+        issued everyone's tokens must not stop everyone else from approving each other.)"""
+        return self.identities | ({self.password_issuer} if self.password_issuer else frozenset())
 
 
 def effective_scopes(key_scopes: frozenset[Scope], role: str | None) -> frozenset[Scope]:

@@ -117,6 +117,9 @@ async def test_pages_and_tenants(gateway: tuple[httpx.AsyncClient, dict[str, str
         ({"version": ""}, "version"),
         ({"deployed_at": "2026-11-20T12:30:00"}, "deployed_at"),  # no zone
         ({"deployed_at": "2999-01-01T00:00:00Z"}, "deployed_at"),
+        ({"deployed_at": "0001-01-01T00:00:00+14:00"}, "deployed_at"),  # before year 1 in UTC: not a 500
+        ({"scope": "service=a\x01b"}, "scope"),
+        ({"url": "https://ci.example.com/\x00"}, "url"),
         ({"url": "javascript:alert(1)"}, "url"),
         ({"description": "bad\x00text"}, "description"),
         ({"extra": 1}, "extra"),
@@ -145,3 +148,5 @@ async def test_the_scope_is_enforced(gateway: tuple[httpx.AsyncClient, dict[str,
     assert (await http.get(PATH)).status_code == 401
     unknown = await http.get(PATH, headers=bearer(keys["acme"]), params={"scop": "x"})
     assert unknown.status_code == 422 and "scop" in unknown.text
+    too_many = await http.get(PATH, headers=bearer(keys["acme"]), params={"limit": 500})
+    assert too_many.status_code == 422 and too_many.json()["errors"][0]["field"] == "limit"

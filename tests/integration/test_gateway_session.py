@@ -195,8 +195,12 @@ async def test_off_loopback_the_cookie_is_secure_and_host_prefixed(gateway: Gate
         f.startswith("domain") for f in flags
     )
     token = cookie.split(";")[0].split("=", 1)[1]
-    me = await gateway.call("GET", "/v1/me", headers={"Cookie": f"__Host-outlay_session={token}"})
+    host = {"Host": "outlay.example.com"}  # where a browser sends a Secure cookie back
+    me = await gateway.call("GET", "/v1/me", headers={**host, "Cookie": f"__Host-outlay_session={token}"})
     assert me.status_code == 200 and me.json()["scopes"][0] == "read:anomalies"
+    # There the plain name is not read: a sibling host or a plain-http answer could have planted it.
+    planted = await gateway.call("GET", "/v1/me", headers={**host, "Cookie": f"outlay_session={token}"})
+    assert planted.status_code == 401
 
 
 async def test_a_wrong_password_and_an_unknown_email_get_the_same_answer(gateway: Gateway) -> None:
@@ -225,6 +229,10 @@ async def test_a_wrong_password_and_an_unknown_email_get_the_same_answer(gateway
     await gateway.call("PATCH", f"/v1/users/{user_id}", headers=bearer(OPERATOR), json_body={"disabled": True})
     assert (await gateway.call("GET", COSTS, session=session)).status_code == 401
     assert (await gateway.sign_in("vic@example.test")).json()["detail"] == "email or password is wrong"
+    # Enabled again, they sign in afresh: the sessions open before were ended, not just paused (a stolen cookie).
+    await gateway.call("PATCH", f"/v1/users/{user_id}", headers=bearer(OPERATOR), json_body={"disabled": False})
+    assert (await gateway.call("GET", COSTS, session=session)).status_code == 401
+    assert (await gateway.sign_in("vic@example.test")).status_code == 200
 
 
 async def test_repeated_failures_are_throttled_per_email_and_address(gateway: Gateway) -> None:
@@ -489,3 +497,48 @@ async def test_the_stores_work_on_both_dialects(dialect_url: str) -> None:
         assert await store.end_session(secret, NOW) is None  # once
     finally:
         await engine.dispose()
+
+
+async def test_an_admin_who_set_an_approvers_password_cannot_approve_their_own_request_through_it(
+    store_url: str, broker: str
+) -> None:
+    """Two people approve a plan: whoever issued the token an approver's password was set with could know that
+    password, so, like the maker of a key, they are refused an approval of their own request through that session."""
+    engine = make_engine(store_url)
+    try:
+        await PlanStore(engine).propose([_plan()], "us-east-1", NOW)
+    finally:
+        await engine.dispose()
+    app = create_app(Settings(DATABASE_URL=store_url, KAFKA_BOOTSTRAP_SERVERS=broker, OUTLAY_API_KEY=OPERATOR))
+    port = free_port()
+    async with serving(app, port, within=30), httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+        gateway = Gateway(app, http, port, store_url)
+        await gateway.person(OPERATOR, "boss@example.test", "admin")
+        made = await gateway.call("POST", "/v1/users", headers=bearer(OPERATOR),
+                                  json_body={"email": "ann@example.test", "role": "approver"})  # fmt: skip
+        ann_id = made.json()["user_id"]
+        boss = await gateway.session_of("boss@example.test")
+        plan = "/v1/plans/plan-session"
+        asked = await gateway.call("POST", f"{plan}/request-approval", session=boss, headers=CSRF, json_body={})
+        assert asked.status_code == 200, asked.text
+        token = await gateway.call("POST", f"/v1/users/{ann_id}/password-token", session=boss, headers=CSRF)
+        assert token.status_code == 201, token.text
+        done = await gateway.call("POST", "/v1/session/password", headers=CSRF,
+                                  json_body={"token": token.json()["token"], "password": "the boss knows this"})  # fmt: skip
+        assert done.status_code < 300, done.text
+        ann = await gateway.session_of("ann@example.test", "the boss knows this")
+        refused = await gateway.call("POST", f"{plan}/approve", session=ann, headers=CSRF, json_body={})
+        assert refused.status_code == 403, refused.text
+
+
+async def test_concurrent_wrong_passwords_are_throttled_as_they_arrive(store_url: str, broker: str) -> None:
+    """Guesses sent at once are counted before their passwords are checked: at most the limit get an answer."""
+    app = create_app(Settings(DATABASE_URL=store_url, KAFKA_BOOTSTRAP_SERVERS=broker, OUTLAY_API_KEY=OPERATOR))
+    port = free_port()
+    async with serving(app, port, within=30), httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+        gateway = Gateway(app, http, port, store_url)
+        await gateway.person(OPERATOR, "cara@example.test", "viewer")
+        body = {"email": "cara@example.test", "password": "not the right one at all"}
+        replies = await asyncio.gather(*(http.post("/v1/session", json=body, headers=CSRF) for _ in range(20)))
+        codes = sorted(r.status_code for r in replies)
+        assert codes.count(401) == LoginThrottle().failures and codes.count(429) == 20 - LoginThrottle().failures, codes

@@ -5,9 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import orjson
+
 from outlay.events import AnomalyDirection, CostAnomaly, Severity
 from outlay.events.anomaly import anomaly_id
 from services.anomaly.detection.incidents import IncidentSettings, IncidentTracker, severity
+from services.anomaly.series.root_cause import NEW_VALUE, CauseBaselines
 
 T0 = datetime(2026, 11, 29, 14, 0, tzinfo=UTC)
 SERIES = "billing_account_id=111122223333|service=Amazon Elastic Compute Cloud"
@@ -111,8 +114,8 @@ def test_an_incident_at_the_time_of_the_week_of_an_earlier_one_is_recorded_not_a
     tracker = IncidentTracker(SERIES)
     week = timedelta(weeks=1)
 
-    def incident(at: datetime) -> CostAnomaly:
-        (opened,) = tracker.observe(at, Decimal("300"), Decimal("100"), 0.999, alert=True)
+    def incident(at: datetime, actual: str = "140") -> CostAnomaly:
+        (opened,) = tracker.observe(at, Decimal(actual), Decimal("100"), 0.999, alert=True)
         for minute in range(1, 4):  # three calm points close it
             tracker.observe(at + timedelta(minutes=minute), Decimal("100"), Decimal("100"), 0.1, alert=False)
         return opened
@@ -122,8 +125,30 @@ def test_an_incident_at_the_time_of_the_week_of_an_earlier_one_is_recorded_not_a
     assert not incident(T0 + 3 * week).alerted  # two weeks after the last one: still the weekly habit
     assert incident(T0 + 3 * week + timedelta(hours=5)).alerted  # another time of the week: news
     assert incident(T0 + 6 * week).alerted  # three weeks after the last at that time: forgotten, news again
+    assert incident(T0 + 7 * week + timedelta(minutes=5), actual="1000").alerted  # a runaway is news at any time
     # The memory travels with the state (a restarted worker keeps it).
     restored = IncidentTracker(SERIES)
     restored.restore_history(tracker.history_state())
-    (opened,) = restored.observe(T0 + 7 * week, Decimal("300"), Decimal("100"), 0.999, alert=True)
+    (opened,) = restored.observe(T0 + 8 * week, Decimal("140"), Decimal("100"), 0.999, alert=True)
     assert not opened.alerted
+
+
+def test_an_open_incident_of_a_new_value_survives_the_tables_json() -> None:
+    """The faust table's codec (orjson) writes an infinity as null: a cause that usually spent nothing moved by
+    NEW_VALUE (finite), and a state saved with null still loads as 'moved without bound' and keeps working."""
+    causes = CauseBaselines()
+    causes.deviation = {"resource_id=i-new": 200.0}  # it moved, and it usually spends nothing (no `usual`)
+    moved = causes.change(["resource_id=i-new"])
+    assert moved == NEW_VALUE
+    tracker = IncidentTracker(SERIES)
+    tracker.observe(T0, Decimal("300"), Decimal("100"), 0.999, alert=True, root_cause=["resource_id=i-new"],
+                    cause_change=moved)  # fmt: skip
+    saved = orjson.loads(orjson.dumps(tracker.state()))
+    assert saved["cause_change"] == NEW_VALUE
+    for stored in (saved, {**saved, "cause_change": None}):
+        restored = IncidentTracker(SERIES)
+        restored.restore(stored)
+        current = restored.current
+        assert current is not None and current.alerted  # the state reads, and the incident is still alerted
+        closing = feed(restored, [("100", "100", 0.1)] * 3)
+        assert closing and closing[-1].end is not None  # and it closes as any incident does

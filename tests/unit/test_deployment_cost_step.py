@@ -82,3 +82,16 @@ def test_missing_hours_count_as_no_cost_and_money_stays_integer() -> None:
     assert step.change_share == pytest.approx(-2 / 3)
     nothing = cost_step({}, windows, AT + timedelta(days=1))
     assert nothing is not None and (nothing.hourly_before, nothing.change_share) == (0, None)
+
+
+def test_a_window_of_days_compares_each_hour_with_its_hour_before_the_deploy() -> None:
+    """$1 an hour before, $9 in the deploy's hour, $2 after; a 48-hour window 30 hours on: every hour after is
+    compared with the same hour on the day before the deploy, never with the deploy's hour or later ones."""
+    windows = step_windows(AT, 48)
+    deploy_hour = datetime(2026, 11, 20, 12)
+    hourly = {**level(windows.before, NANOS), deploy_hour: 9 * NANOS, **level(windows.after, 2 * NANOS)}
+    step = cost_step({"estimated": hourly}, windows, deploy_hour + timedelta(hours=31, minutes=5))
+    assert step is not None and (step.hours_after, step.settled) == (30, False)
+    assert (step.hourly_before, step.hourly_after) == (NANOS, 2 * NANOS)
+    assert step.change_share == pytest.approx(1.0)
+    assert windows.day_before_deploy(deploy_hour + timedelta(hours=25)) == deploy_hour - timedelta(hours=23)

@@ -8,6 +8,7 @@ the start, so a replayed stream reproduces the same incidents.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -40,6 +41,10 @@ class IncidentSettings:
     # 10 of 25 false alarms; docs/anomaly.md). 0 weeks: off.
     recurring_within: timedelta = timedelta(minutes=10)
     recurring_weeks: int = 2
+    # ... unless it is far larger than a habit: |impact| at least this share of the expected cost (a doubling, or a
+    # drop to a tenth) alerts whatever the time of the week (a blip last Monday at 09:00 must not hide a runaway
+    # starting this Monday at 09:05). The weekly edges it is for moved 20-40%.
+    recurring_max_ratio: Decimal = Decimal("0.9")
     # A tenant's sensitivity against the deployment's: its series alert at tail probability (1 − alert level) × this.
     tail_scale: float = 1.0
 
@@ -94,6 +99,11 @@ class _Open:
 
 
 WEEK = timedelta(weeks=1)
+
+
+def _cause_change(saved: Any) -> float:
+    """A saved `cause_change`: null (an infinity through JSON) means a value that usually spends nothing moved."""
+    return math.inf if saved is None else float(saved)
 
 
 @dataclass
@@ -206,7 +216,7 @@ class IncidentTracker:
             root_cause=incident.root_cause,
             alerted=self.settings.alerts(impact, incident.expected, incident.cause_change)
             and not quiet
-            and not incident.recurring,
+            and not (incident.recurring and abs(impact) < self.settings.recurring_max_ratio * abs(incident.expected)),
             feedback=incident.feedback,
         )
 
@@ -250,7 +260,8 @@ class IncidentTracker:
             peak=state["peak"],
             calm=state["calm"],
             root_cause=list(state["root_cause"]),
-            cause_change=state.get("cause_change", 0.0),  # absent from states saved before it existed
+            # Absent from states saved before it existed; null where a codec wrote an infinity (a new value moved).
+            cause_change=_cause_change(state.get("cause_change", 0.0)),
             recurring=state.get("recurring", False),
             feedback=None if state["feedback"] is None else FeedbackVerdict(state["feedback"]),
             published=None if state["published"] is None else CostAnomaly.model_validate(state["published"]),

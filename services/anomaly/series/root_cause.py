@@ -13,12 +13,16 @@ one resource stepped by 10%, and only the cause's own change tells the two apart
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 SOLE_VALUE_SHARE = 0.95  # a value this dominant is the whole series, not a cause within it
 MAX_VALUES = 200  # baselines kept per series: the largest spenders (a long tail cannot explain much)
+
+
+# The change of a value that usually spends nothing: larger than any threshold, and finite, because the state goes
+# through JSON (the faust table's codec writes an infinity as null).
+NEW_VALUE = 1e9
 
 
 @dataclass
@@ -75,13 +79,13 @@ class CauseBaselines:
 
     def change(self, keys: list[str]) -> float:
         """The largest relative change, over the ongoing incident, of the values `keys` (|summed deviation| over
-        summed baseline; infinite for a value that usually spends nothing, e.g. a new resource). 0 for none."""
+        summed baseline; NEW_VALUE for a value that usually spends nothing, e.g. a new resource). 0 for none."""
         largest = 0.0
         for key in keys:
             deviation = abs(self.deviation.get(key, 0.0))
             usual = self.usual.get(key, 0.0)
-            moved = deviation / usual if usual > 0.0 else (math.inf if deviation > 0.0 else 0.0)
-            largest = max(largest, moved)
+            moved = deviation / usual if usual > 0.0 else (NEW_VALUE if deviation > 0.0 else 0.0)
+            largest = max(largest, min(moved, NEW_VALUE))
         return largest
 
     def state(self) -> dict[str, Any]:

@@ -19,7 +19,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import faust
@@ -39,6 +39,7 @@ from services.anomaly.detection.detector import DetectorSettings
 from services.anomaly.detection.incidents import IncidentSettings
 from services.anomaly.series.keys import SeriesContribution, SeriesSettings, contributions, usage_problem
 from services.anomaly.series.monitor import MonitorSettings, SeriesMonitor
+from services.anomaly.series.silence import SilenceFiller
 from services.anomaly.series.tenants import feedback_series
 from services.anomaly.series.thresholds import ALERT_LEVEL_BY_SENSITIVITY, TenantThresholds
 from services.anomaly.series.top_spenders import TopSpenders
@@ -151,6 +152,7 @@ def create_app(settings: WorkerSettings) -> faust.App:
     cache = MonitorCache(settings.monitor)
     # In memory: after a restart the ranking is rebuilt from the next batches (the series' states are kept).
     top = TopSpenders()
+    silence = SilenceFiller()  # zeros for live series that stopped, so a cost that stops is a drop on time
     # Tenants' alert thresholds: read before the monitor's first message, then every `policy_refresh`.
     engine = make_engine(settings.store_url) if settings.store_url else None
     thresholds = ThresholdRefresher(
@@ -204,8 +206,10 @@ def create_app(settings: WorkerSettings) -> faust.App:
                     dead.append(dead_letter_for(message, problem[1], problem[0]))
         for letter in dead:
             await send(dead_letters, letter)
+        found = contributions(kept, settings.series, top)
+        silence.observe(found)
         by_series: dict[str, list[SeriesContribution]] = {}
-        for contribution in contributions(kept, settings.series, top):
+        for contribution in found + silence.zeros(datetime.now(UTC)):
             by_series.setdefault(contribution.series, []).append(contribution)
         for its_contributions in by_series.values():
             its_contributions.sort(key=lambda c: c.bucket)

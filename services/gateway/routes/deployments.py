@@ -18,11 +18,21 @@ from outlay.store.deployments import Deployment, DeploymentIn, DeploymentStore
 from services.gateway.audit_trail import entry_for
 from services.gateway.auth import principal_of
 from services.gateway.pagination import PAGE_PARAMS, PageAsk, page_params
-from services.gateway.query import CostQuery, Cursor, Filters, GroupKey, TimeRange, parse_group_by
+from services.gateway.query import (
+    CostQuery,
+    Cursor,
+    FieldError,
+    Filters,
+    GroupKey,
+    QueryError,
+    TimeRange,
+    parse_group_by,
+)
 from services.gateway.routes.costs import reject_unknown
 from services.gateway.schemas import PROBLEM_RESPONSES
 from services.gateway.tenant_stores import stores_of
 
+MAX_DEPLOYMENTS_PAGE = 50
 ingest_router = APIRouter(prefix="/v1/deployments", tags=["deployments"])
 router = APIRouter(prefix="/v1/deployments", tags=["deployments"])
 
@@ -143,7 +153,10 @@ async def list_deployments(
     window_hours: int = Query(DEFAULT_WINDOW_HOURS, ge=1, le=168, description="Hours compared on each side"),
 ) -> DeploymentsOut:
     reject_unknown(request, PAGE_PARAMS | {"scope", "window_hours"})
-    found, last = await _store(request).page(ask.limit, ask.after, scope)
+    limit = min(ask.limit, MAX_DEPLOYMENTS_PAGE)  # each deploy's step is one cost query
+    if "limit" in request.query_params and ask.limit > MAX_DEPLOYMENTS_PAGE:
+        raise QueryError([FieldError("limit", f"at most {MAX_DEPLOYMENTS_PAGE} deploys a page")])
+    found, last = await _store(request).page(limit, ask.after, scope)
     now = datetime.now(UTC)
     out = [DeploymentOut(**d.model_dump(), cost_step=await _cost_step(request, d, now, window_hours)) for d in found]
     return DeploymentsOut(deployments=out, next_cursor=None if last is None else Cursor(*last).encode())

@@ -251,7 +251,7 @@ async def _decide(request: Request, plan_id: str, decision: Decision, body: Deci
             f"plan {plan_id!r}: nobody has asked for its approval; someone asks first "
             f"(POST /v1/plans/{plan_id}/request-approval), then another approver decides",
         )
-    if decision is Decision.APPROVE and asked_by & principal.identities:
+    if decision is Decision.APPROVE and asked_by & principal.approver_identities:
         raise HTTPException(
             403,
             "whoever asked for a plan's approval cannot approve it, nor anyone with a key they made or that made "

@@ -43,8 +43,8 @@ from outlay.text import printable
 from services.gateway.auth import (
     SECURE_SESSION_COOKIE,
     SESSION_COOKIE,
+    cookie_is_secure,
     cross_site_refusal,
-    is_loopback,
     session_token,
 )
 from services.gateway.permissions import ROLES, effective_scopes
@@ -165,12 +165,6 @@ def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def cookie_is_secure(request: Request) -> bool:
-    """Secure everywhere but plain http to a loopback address (there a browser would not keep a Secure cookie, and
-    the traffic never leaves the machine)."""
-    return not (request.url.scheme == "http" and is_loopback(request.url.hostname or ""))
-
-
 def _template(request: Request) -> TenantStores:
     return request.app.state.tenant_stores  # type: ignore[no-any-return]
 
@@ -190,6 +184,9 @@ async def sign_in(request: Request, response: Response, body: SignInIn) -> Sessi
             429, f"too many failed sign-ins for this e-mail from this address: try again in {math.ceil(wait)} s",
             headers={"Retry-After": str(max(1, math.ceil(wait)))},
         )  # fmt: skip
+    # Counted as a failure now, before the password check (no await in between): concurrent guesses cannot all pass
+    # the check above while the first ones are still hashing. A success forgets the pair's failures.
+    throttle.failed(who)
     template = _template(request)
     candidates = await template.sign_ins.login_candidates(body.email, body.tenant_id)
     # scrypt takes ~50 ms of CPU: in a thread, so the gateway's other requests and streams go on meanwhile.
@@ -197,7 +194,6 @@ async def sign_in(request: Request, response: Response, body: SignInIn) -> Sessi
     if not candidates:
         await asyncio.to_thread(verify_password, body.password, decoy_hash())  # as long as a wrong password
     if not matched:
-        throttle.failed(who)
         raise HTTPException(401, WRONG)
     if len(matched) > 1:
         tenants = ", ".join(c.tenant_id for c in matched)
@@ -261,11 +257,15 @@ async def sign_out(request: Request) -> Response:
 async def set_password(request: Request, body: SetPasswordIn) -> PasswordSetOut:
     reject_unknown(request, frozenset())
     _refuse_cross_site(request, need_header=False)  # the token authenticates; a foreign page must still not post it
-    hashed = await asyncio.to_thread(hash_password, body.password)
     now = datetime.now(UTC)
+    refused = HTTPException(422, "token: unknown, already used or expired: ask an admin for a new one")
+    # Looked up before the (deliberately slow) hash: a made-up token costs a query, not 16 MiB of scrypt.
+    if not await _template(request).sign_ins.token_is_open(body.token, now):
+        raise refused
+    hashed = await asyncio.to_thread(hash_password, body.password)
     done = await _template(request).sign_ins.set_password(body.token, hashed, now)
-    if done is None:
-        raise HTTPException(422, "token: unknown, already used or expired: ask an admin for a new one")
+    if done is None:  # used by a request that raced this one
+        raise refused
     tenant_id, user_id = done
     stores = bind(request, tenant_id)
     user = await stores.users.get(user_id)

@@ -119,6 +119,8 @@ async def update_user(request: Request, body: UserPatch, user_id: str = _ID) -> 
     changes = [f"role {before.role} → {after.role}"] if after.role != before.role else []
     if after.disabled_at is not None and before.disabled_at is None:
         changes.append("disabled")
+        # Their sessions end now, not just while disabled: enabling them again must not revive a stolen cookie.
+        await stores.sign_ins.end_sessions_of(user_id, now)
     if after.disabled_at is None and before.disabled_at is not None:
         changes.append("enabled again")
     if changes:
@@ -139,8 +141,9 @@ async def issue_password_token(request: Request, user_id: str = _ID) -> Password
         raise HTTPException(404, f"no user with id {user_id!r}")
     if user.disabled_at is not None:
         raise HTTPException(409, f"user {user_id!r} is disabled: enable them first (PATCH /v1/users/{user_id})")
-    actor = principal_of(request).actor
-    token, expires = await stores.sign_ins.issue_password_token(user_id, actor, now)
+    principal = principal_of(request)
+    actor = principal.actor
+    token, expires = await stores.sign_ins.issue_password_token(user_id, actor, now, issued_by=principal.identity)
     # (the audit trail names who issued a token and for whom, never the token)
     await stores.audit.append([AuditEvent(now, actor, f"user:{user_id}", "password_token_issued",
                                           f"good until {expires.isoformat()}")])  # fmt: skip
