@@ -59,7 +59,12 @@ SESSION_KEY_PREFIX = "session-"  # a session's principal id reads "session-<sess
 def cookie_is_secure(conn: HTTPConnection) -> bool:
     """Secure everywhere but plain http to a loopback address (there a browser would not keep a Secure cookie, and
     the traffic never leaves the machine)."""
-    return not (conn.url.scheme in ("http", "ws") and is_loopback(conn.url.hostname or ""))
+    # From the scope, not `conn.url`: building the URL decodes the query string, which a bad request may not allow.
+    scheme = str(conn.scope.get("scheme", "http"))
+    host = urlsplit(f"//{conn.headers.get('host', '')}").hostname or ""
+    if not host and conn.scope.get("server"):
+        host = str(conn.scope["server"][0])
+    return not (scheme in ("http", "ws") and is_loopback(host))
 
 
 def session_token(conn: HTTPConnection) -> str | None:

@@ -16,7 +16,7 @@ from outlay.events.usage import stable_record_id
 from services.anomaly.series.buckets import BucketSeries
 from services.anomaly.series.keys import SeriesContribution, SeriesSettings, contributions, usage_problem
 from services.anomaly.series.monitor import SeriesMonitor
-from services.anomaly.series.root_cause import CauseBaselines
+from services.anomaly.series.root_cause import NEW_VALUE, CauseBaselines
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
@@ -250,7 +250,7 @@ def test_the_cause_change_is_measured_against_the_causes_own_usual_spend() -> No
     causes.observe({"resource_id=a": 30.0, "resource_id=b": 100.0, "resource_id=c": 1.0}, in_incident=True)
     assert causes.change(["resource_id=a"]) == pytest.approx(2.0)  # 20 over its usual 10
     assert causes.change(["resource_id=b"]) == 0.0
-    assert causes.change(["resource_id=c"]) == float("inf")  # new: it usually spends nothing
+    assert causes.change(["resource_id=c"]) == NEW_VALUE  # new: it usually spends nothing (finite: JSON-safe)
     assert causes.change([]) == 0.0
     causes.observe({"resource_id=a": 10.0}, in_incident=False)  # the incident is over: forgotten
     assert causes.change(["resource_id=a"]) == 0.0
