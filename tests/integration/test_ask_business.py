@@ -296,3 +296,59 @@ async def test_outlay_ask_on_the_local_sqlite_store(sqlite_url: str, monkeypatch
         assert re.search(r"initech\s.*│\s*150\s*│.*│\s*2\.5\s*│", table.output), table.output
     finally:
         get_settings.cache_clear()
+
+
+async def graphql(http: httpx.AsyncClient, key: str, query: str) -> dict[str, Any]:
+    reply = await http.post("/graphql", headers=bearer(key), json={"query": query})
+    assert reply.status_code == 200, reply.text
+    body: dict[str, Any] = reply.json()
+    return body
+
+
+async def test_graphql_answers_as_rest_does_for_the_callers_tenant(gateway: tuple[httpx.AsyncClient, Keys]) -> None:
+    """allocation, unitCosts, correlation and ask in GraphQL: REST's bodies, the caller's tenant only, arguments
+    named in errors."""
+    http, keys = gateway
+    assert (await http.put("/v1/allocation/rules", headers=bearer(keys.acme), json=RULES)).status_code == 200
+    start, end = LAST_MONTH.isoformat(), THIS_MONTH.isoformat()
+    window = f'start: "{start}", end: "{end}"'
+    got = (
+        await graphql(
+            http, keys.acme,
+            f"""{{ allocation(by: "team", {window}, grain: "month")
+                   unitCosts(metric: "requests", per: "1000", by: "customer", {window})
+                   correlation(driver: "revenue", {window})
+                   ask(question: "what share of cost is unallocated last month?") }}""",
+        )
+    )["data"]  # fmt: skip
+    params = {"start": start, "end": end}
+    rest_allocation = await http.get(
+        "/v1/allocation", params={**params, "by": "team", "grain": "month"}, headers=bearer(keys.acme)
+    )
+    assert got["allocation"] == rest_allocation.json()
+    assert got["allocation"]["totals"][0]["unallocated"] == "37.500000000"
+    rest_units = await http.get(
+        "/v1/unit-costs", params={**params, "metric": "requests", "per": "1000", "by": "customer"},
+        headers=bearer(keys.acme),
+    )  # fmt: skip
+    assert got["unitCosts"] == rest_units.json()
+    assert {line["group"] for line in got["unitCosts"]["lines"]} == {"initech", "hooli", None}
+    rest_correlation = await http.get(
+        "/v1/unit-economics/correlation", params={**params, "driver": "revenue"}, headers=bearer(keys.acme)
+    )
+    assert got["correlation"] == rest_correlation.json() and got["correlation"]["days"] == 5
+    assert got["ask"]["answered"] and got["ask"]["allocation"][0]["unallocated"] == "37.500000000"
+    # globex sees its own hooli (999 over 3,000 requests) and none of acme's customers.
+    theirs = (await graphql(http, keys.globex, f'{{ unitCosts(by: "customer", {window}) }}'))["data"]["unitCosts"]
+    assert {line["group"] for line in theirs["lines"]} == {"hooli", None}
+    assert next(line for line in theirs["lines"] if line["group"] == "hooli")["cost"] == "999.000000000"
+    # A bad argument is an error naming it, never a crash; so is an empty question.
+    for query, field in (
+        ('{ allocation(by: "team", grain: "fortnight") }', "grain:"),
+        ('{ allocation(by: "team", version: 0) }', "version:"),
+        ('{ unitCosts(by: "planet") }', "by:"),
+        ('{ correlation(start: "soon") }', "start:"),
+        ('{ ask(question: "") }', "question:"),
+    ):
+        bad = await graphql(http, keys.acme, query)
+        assert bad["data"] is None and bad["errors"][0]["message"].startswith(field), (query, bad)

@@ -31,8 +31,17 @@ MAX_ALIASES = 20
 MAX_TOKENS = 2000
 MAX_COST = 100_000
 MAX_PAGE = 500  # a page size given through a variable counts as the largest page (plans, anomalies)
-# Fields whose work is large whatever is selected: costs (up to 50,000 rows), dimensions (up to 400 days scanned).
-EXPENSIVE = {"costs": 20_000, "dimensions": 10_000}
+# Fields whose work is large whatever is selected: costs (up to 50,000 rows), dimensions (up to 400 days scanned),
+# allocation (up to 800 buckets of ledger lines), unit costs and correlation (a cost query plus business figures), ask
+# (several cost queries, perhaps an LLM call).
+EXPENSIVE = {
+    "costs": 20_000,
+    "dimensions": 10_000,
+    "allocation": 20_000,
+    "unitCosts": 20_000,
+    "correlation": 10_000,
+    "ask": 20_000,
+}
 DEFAULT_PAGE = 50  # a paged field (one with `first`) asked without it: the API's default page
 LIST_CAP = 200  # a top-level list without paging (recommendations): the most it is expected to hold
 NESTED_LIST = 50  # a list under a list (a plan's audit entries): the most a resolver returns (context.AUDIT_PER_PLAN)

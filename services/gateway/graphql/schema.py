@@ -16,6 +16,7 @@ from fastapi import HTTPException
 from pydantic import BaseModel, ValidationError
 from strawberry.scalars import JSON
 
+from outlay.allocation.periods import ReportGrain
 from outlay.events.plan import ActionPlan, Kind, PlanStatus
 from outlay.money import to_nanos
 from outlay.store.audit import AuditEntry
@@ -23,9 +24,19 @@ from outlay.store.plans import StoredRecommendation
 from services.gateway.anomalies.listing import parse_anomaly_query
 from services.gateway.graphql.context import BadArgument, GraphQLContext
 from services.gateway.permissions import Scope
-from services.gateway.query import Cursor, ErrorCollector, QueryError, build_query, parse_choice, parse_int_in
+from services.gateway.query import (
+    Cursor,
+    ErrorCollector,
+    Metric,
+    QueryError,
+    build_query,
+    parse_choice,
+    parse_int_in,
+)
 from services.gateway.report import iso, money
+from services.gateway.routes.allocation import get_allocation
 from services.gateway.routes.anomalies import FeedbackIn, give_feedback
+from services.gateway.routes.ask import AskIn, ask_question
 from services.gateway.routes.costs import get_dimensions
 from services.gateway.routes.forecasts import get_forecasts
 from services.gateway.routes.plans import (
@@ -36,6 +47,7 @@ from services.gateway.routes.plans import (
     reject_plan,
     request_approval,
 )
+from services.gateway.routes.unit_economics import get_correlation, get_unit_costs
 from services.gateway.schemas import ID_PATTERN
 
 Info = strawberry.Info[GraphQLContext, None]
@@ -323,6 +335,59 @@ class Query:
         except (QueryError, HTTPException) as exc:
             raise problem(exc) from None
         return _json(out.model_dump(mode="json")["forecasts"])
+
+    @strawberry.field(
+        description="Allocated cost per owner, shared parts and unallocated included (REST: GET /v1/allocation)"
+    )
+    async def allocation(
+        self, info: Info, by: str, start: str | None = None, end: str | None = None, grain: str | None = None,
+        metric: str | None = None, version: int | None = None,
+    ) -> JSON:  # fmt: skip
+        info.context.need(Scope.READ_COSTS)
+        try:
+            report_grain = parse_choice(ReportGrain, grain, ReportGrain.DAY, "grain")
+            cost_metric = parse_choice(Metric, metric, Metric.BILLED, "metric")
+            if version is not None and version < 1:
+                raise QueryError.single("version", "must be 1 or more")
+            report = await get_allocation(info.context.http, by, start, end, report_grain, cost_metric, version)
+        except (QueryError, HTTPException) as exc:
+            raise problem(exc) from None
+        return _json(report)
+
+    @strawberry.field(
+        description="Cost per customer, feature or 1,000 requests, and gross margin (REST: GET /v1/unit-costs)"
+    )
+    async def unit_costs(
+        self, info: Info, metric: str | None = None, per: str | None = None, by: str | None = None,
+        start: str | None = None, end: str | None = None, grain: str | None = None, cost_metric: str | None = None,
+        shared: str | None = None,
+    ) -> JSON:  # fmt: skip
+        info.context.need(Scope.READ_COSTS)
+        try:
+            answer = await get_unit_costs(info.context.http, metric, per, by, start, end, grain, cost_metric, shared)
+        except (QueryError, HTTPException) as exc:
+            raise problem(exc) from None
+        return _json(answer)
+
+    @strawberry.field(
+        description="How daily cost moves with a business figure (REST: GET /v1/unit-economics/correlation)"
+    )
+    async def correlation(
+        self, info: Info, driver: str | None = None, start: str | None = None, end: str | None = None,
+        cost_metric: str | None = None,
+    ) -> JSON:  # fmt: skip
+        info.context.need(Scope.READ_COSTS)
+        try:
+            answer = await get_correlation(info.context.http, driver, start, end, cost_metric)
+        except (QueryError, HTTPException) as exc:
+            raise problem(exc) from None
+        return _json(answer)
+
+    @strawberry.field(description="A question about cost in plain English, answered with numbers (REST: POST /v1/ask)")
+    async def ask(self, info: Info, question: str) -> JSON:
+        info.context.need(Scope.READ_COSTS)
+        body = _model(AskIn, "question", {"question": question})
+        return _json((await ask_question(info.context.http, body)).model_dump(mode="json"))
 
     @strawberry.field(description="Cost anomalies, newest first (REST: GET /v1/anomalies)")
     async def anomalies(
