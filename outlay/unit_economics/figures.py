@@ -9,6 +9,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
+from outlay.events.anomaly import AnomalyDirection, Severity
+
 NANOS = Decimal(1_000_000_000)
 # Figures that say how many there are at a time (a stock), not how many happened (a flow): their hours make a day
 # by the largest hour, and a range's figure is their mean; every other figure adds up.
@@ -112,3 +114,16 @@ def combine(name: str, values: Sequence[Decimal]) -> Decimal | None:
         return None
     total = sum(values, Decimal(0))
     return total / len(values) if name in GAUGE_METRICS else total
+
+
+@dataclass(frozen=True)
+class RatioAnomaly:
+    """A point of a unit-cost series where the anomaly service's detector opens an anomaly
+    (`services.anomaly.detection.ratios`)."""
+
+    period_start: datetime
+    actual: Decimal
+    expected: Decimal
+    likelihood: float
+    direction: AnomalyDirection
+    severity: Severity

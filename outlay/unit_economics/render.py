@@ -8,7 +8,7 @@ from decimal import Decimal, localcontext
 from typing import Any
 
 from outlay.unit_economics.correlation import Correlation
-from outlay.unit_economics.ratio_anomalies import RatioAnomaly
+from outlay.unit_economics.figures import RatioAnomaly
 from outlay.unit_economics.trends import Trend
 from outlay.unit_economics.unit_costs import Cell, Line
 

@@ -1,4 +1,4 @@
-"""Anomalies of unit-cost series, found by the anomaly service's detector (`outlay.unit_economics.ratio_anomalies`).
+"""Anomalies of unit-cost series, found by the anomaly service's detector (`services.anomaly.detection.ratios`).
 
 The figures quoted in that module's note are measured here: false alarms on noisy flat series and steps found."""
 
@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from outlay.events.anomaly import AnomalyDirection
 from outlay.unit_economics.figures import Grain
-from outlay.unit_economics.ratio_anomalies import ratio_anomalies
+from services.anomaly.detection.ratios import ratio_anomalies
 
 START = datetime(2026, 9, 1)
 STEP_DAY = 60

@@ -27,9 +27,9 @@ from outlay.events.topics import topic_for
 from outlay.spread import Grain as CostGrain
 from outlay.unit_economics.correlation import correlate
 from outlay.unit_economics.figures import STEP, By, CostCell, Grain, at_grain, billed_else_estimated
-from outlay.unit_economics.ratio_anomalies import ratio_anomalies
 from outlay.unit_economics.render import correlation_json, figure, iso, line_json, money
 from outlay.unit_economics.unit_costs import REVENUE, LineKind, Shared, UnitCostInputs, unit_costs
+from services.anomaly.detection.ratios import ratio_anomalies
 from services.gateway.auth import principal_of
 from services.gateway.event_sender import EventSender, Undelivered
 from services.gateway.query import (

@@ -1,10 +1,9 @@
 """Anomalies of unit-cost series (cost per 1,000 requests jumping while traffic is flat, cost per customer creeping
 up), found by the anomaly service's own online detector, run over each line's series in time order.
 
-The detector and the severity scale are imported from `services/anomaly/detection`, not re-made here: they are
-that service's plain-Python domain (no I/O, no Kafka), and one detector keeps "anomalous" meaning one thing in
-Outlay. (The shared package reaching into a service's domain is the price of not moving another team's code;
-moving `detection/` into `outlay/` would remove it.) The series are short (a day a point), so the settings differ
+It lives beside the cost worker's detector and severity scale, which it uses as they are: one detector keeps
+"anomalous" meaning one thing in Outlay. It is plain Python (no I/O, no Kafka); the gateway calls it on the lines of
+a unit-cost answer, and the answer's shape (`RatioAnomaly`) is unit economics' own (`outlay.unit_economics`). The series are short (a day a point), so the settings differ
 from the cost worker's `COST_DETECTOR` where measured (200 synthetic daily series, 5% noise, 46 scored days each,
 then a step; `tests/unit/test_unit_economics_anomalies.py` keeps the figures honest): the cost worker's settings
 with 14 learning points raised 187 false alarms and found a +50% step in 94 of 200 series; scoring each point
@@ -15,12 +14,11 @@ rule at half the learnt range, raised 5 false alarms and found the step in 200 o
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from outlay.events.anomaly import AnomalyDirection, Severity
-from outlay.unit_economics.figures import Grain
+from outlay.events.anomaly import AnomalyDirection
+from outlay.unit_economics.figures import Grain, RatioAnomaly
 from services.anomaly.detection.detector import DetectorSettings, SeriesDetector
 from services.anomaly.detection.incidents import severity
 
@@ -36,16 +34,6 @@ def ratio_detector_settings(grain: Grain) -> DetectorSettings:
         cap=50.0, sd_floor=0.0, range_tolerance=0.5, alert_growth=1.0, run_tolerance=None, daily_slots=0,
         learning_points=LEARNING_POINTS[grain], alert_level=ALERT_LEVEL, short_window=1, long_window=50,
     )  # fmt: skip
-
-
-@dataclass(frozen=True)
-class RatioAnomaly:
-    period_start: datetime
-    actual: Decimal
-    expected: Decimal
-    likelihood: float
-    direction: AnomalyDirection
-    severity: Severity
 
 
 def ratio_anomalies(points: Sequence[tuple[datetime, Decimal]], grain: Grain) -> list[RatioAnomaly]:
