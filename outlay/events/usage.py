@@ -217,6 +217,11 @@ class RecordIds:
         self._base = hashlib.blake2b((_id_text(prefix) + "\x1f").encode(), digest_size=16)
 
     def __call__(self, *rest: object) -> str:
+        return self.of_joined(_id_text(rest).encode())
+
+    def of_joined(self, joined: bytes) -> str:
+        """`self(*rest)` from its parts already joined as `__call__` joins them (str(part), "\\x1f" between) and
+        UTF-8 encoded: for callers that build that text for many records at once."""
         digest = self._base.copy()
-        digest.update(_id_text(rest).encode())
+        digest.update(joined)
         return digest.hexdigest()

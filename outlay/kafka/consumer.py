@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Generic, Protocol, TypeVar
@@ -28,6 +28,7 @@ from outlay.telemetry.tracing import KafkaHeaders
 log = logging.getLogger(__name__)
 
 E = TypeVar("E", bound=BaseModel)
+R = TypeVar("R")
 
 RAW_LIMIT = 4096  # characters of an undecodable value kept in the dead letter
 
@@ -41,10 +42,12 @@ class ConsumedBatch(Generic[E]):
     rejected: int = 0
     # Each message's headers, kept only while tracing (they carry the producers' trace contexts).
     headers: list[KafkaHeaders] = field(default_factory=list)
+    # Valid messages decoded by the caller's own decoder (`next_batch_decoded`), so not in `events`.
+    accepted: int = 0
 
     @property
     def messages(self) -> int:
-        return len(self.events) + self.rejected
+        return len(self.events) + self.accepted + self.rejected
 
     def __bool__(self) -> bool:
         return bool(self.offsets)
@@ -72,6 +75,11 @@ class KafkaMessage(Protocol):
     def value(self) -> bytes | None: ...
     @property
     def headers(self) -> KafkaHeaders: ...
+
+
+# Turns a fetch's messages into what the caller wants (say rows to write) and the dead letters of the
+# messages that do not decode; no I/O (it may run in a worker thread).
+BatchDecoder = Callable[[Sequence[KafkaMessage]], tuple[R, list[DeadLetter]]]
 
 
 def dead_letter_for(message: KafkaMessage, reason: str, field_name: str | None) -> DeadLetter:
@@ -185,13 +193,7 @@ class BatchConsumer(Generic[E]):
         Dead letters of the batch are delivered before this returns, so committing the batch
         afterwards never loses a bad message.
         """
-        fetched = await self._consumer.getmany(timeout_ms=timeout_ms, max_records=self.max_records)
-        batch: ConsumedBatch[E] = ConsumedBatch()
-        messages: list[ConsumerRecord[bytes, bytes]] = []
-        for tp, msgs in fetched.items():
-            if msgs:
-                messages.extend(msgs)
-                batch.offsets[tp] = msgs[-1].offset + 1
+        batch, messages = await self._fetch(timeout_ms)
         if not messages:
             return batch
         if self.decode_in_thread and len(messages) > 64:
@@ -199,6 +201,40 @@ class BatchConsumer(Generic[E]):
         else:
             events, dead = decode_messages(self.event, messages)
         batch.events = events
+        await self._received(batch, messages, dead)
+        return batch
+
+    async def next_batch_decoded(
+        self, decode: BatchDecoder[R], timeout_ms: int = 200
+    ) -> tuple[ConsumedBatch[E], R | None]:
+        """`next_batch`, but the caller's `decode` turns the raw messages into its own result (None
+        when nothing was fetched); the batch then carries no events, only offsets, headers and the
+        count of rejected messages. Dead letters are delivered before this returns, as for `next_batch`.
+        """
+        batch, messages = await self._fetch(timeout_ms)
+        if not messages:
+            return batch, None
+        if self.decode_in_thread and len(messages) > 64:
+            result, dead = await asyncio.to_thread(decode, messages)
+        else:
+            result, dead = decode(messages)
+        batch.accepted = len(messages) - len(dead)
+        await self._received(batch, messages, dead)
+        return batch, result
+
+    async def _fetch(self, timeout_ms: int) -> tuple[ConsumedBatch[E], list[ConsumerRecord[bytes, bytes]]]:
+        fetched = await self._consumer.getmany(timeout_ms=timeout_ms, max_records=self.max_records)
+        batch: ConsumedBatch[E] = ConsumedBatch()
+        messages: list[ConsumerRecord[bytes, bytes]] = []
+        for tp, msgs in fetched.items():
+            if msgs:
+                messages.extend(msgs)
+                batch.offsets[tp] = msgs[-1].offset + 1
+        return batch, messages
+
+    async def _received(
+        self, batch: ConsumedBatch[E], messages: list[ConsumerRecord[bytes, bytes]], dead: list[DeadLetter]
+    ) -> None:
         batch.rejected = len(dead)
         if tracing.enabled():
             batch.headers = [m.headers for m in messages]
@@ -206,7 +242,6 @@ class BatchConsumer(Generic[E]):
         metrics.count_events(self._group_id, self.topic.name, "in", len(messages))
         if dead:
             await self._dead_letter(dead)
-        return batch
 
     async def _dead_letter(self, dead: list[DeadLetter]) -> None:
         assert self._producer is not None, "start() the consumer first"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from types import TracebackType
 from typing import Protocol
 
@@ -87,25 +87,38 @@ class EventProducer:
         uses, so a key lands on the same partition whichever method sent it. Returns one delivery
         future per batch.
         """
+        return await self._traced(len(events), self._encoded_events(events))
+
+    async def send_encoded(self, topic: str, messages: Sequence[tuple[bytes, bytes]]) -> list[asyncio.Future[object]]:
+        """`send_batch` for messages already encoded: (key, value) pairs of one topic, exactly the bytes `send_batch`
+        would make of their events (`services.ingest.sources.cur_columnar` builds them column-wise)."""
+        return await self._traced(len(messages), ((topic, key, value) for key, value in messages))
+
+    def _encoded_events(self, events: Iterable[BaseModel]) -> Iterator[tuple[str, bytes, bytes]]:
+        for event in events:
+            keyed: KeyedEvent = event  # type: ignore[assignment]
+            yield topic_for(type(event)).name, keyed.key, keyed.model_dump_json().encode()
+
+    async def _traced(self, count: int, messages: Iterable[tuple[str, bytes, bytes]]) -> list[asyncio.Future[object]]:
         if not tracing.enabled():
-            return await self._send_batch(events, [])
-        with tracing.span("publish batch", tracing.SpanKind.PRODUCER, messages=len(events)):
+            return await self._send_batch(messages, [])
+        with tracing.span("publish batch", tracing.SpanKind.PRODUCER, messages=count):
             # One context for the whole batch: its messages are one piece of work (a chunk of a file).
-            return await self._send_batch(events, tracing.kafka_headers())
+            return await self._send_batch(messages, tracing.kafka_headers())
 
     async def _send_batch(
-        self, events: Sequence[BaseModel], headers: list[tuple[str, bytes]]
+        self, messages: Iterable[tuple[str, bytes, bytes]], headers: list[tuple[str, bytes]]
     ) -> list[asyncio.Future[object]]:
+        """Queue (topic, key, value) messages as whole record batches, one per (topic, partition)."""
         builders: dict[tuple[str, int], object] = {}
         futures: list[asyncio.Future[object]] = []
         counts: Counter[str] = Counter()
-        for event in events:
-            topic = topic_for(type(event)).name
+        cached = self._partition_cache.get
+        for topic, key, value in messages:
             counts[topic] += 1
-            keyed: KeyedEvent = event  # type: ignore[assignment]
-            key = keyed.key
-            partition = await self._partition(topic, key)
-            value = keyed.model_dump_json().encode()
+            partition = cached((topic, key))
+            if partition is None:
+                partition = await self._partition(topic, key)
             builder = builders.get((topic, partition))
             if builder is None:
                 builder = builders[(topic, partition)] = self._producer.create_batch()

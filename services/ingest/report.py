@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
@@ -38,6 +39,14 @@ class FileReport:
     def count_record(self, record: UsageRecord) -> None:
         self.accepted += 1
         self.cost[record.currency] = self.cost.get(record.currency, Decimal(0)) + record.billed_cost
+
+    def count_encoded(self, costs: Mapping[str, Sequence[Decimal]]) -> None:
+        """`count_record` for records sent already encoded: `costs` holds their billed costs per currency, each
+        currency's in row order. Adds them one by one in that order, as `count_record` would: same totals to the
+        last digit, even where the decimal context rounds."""
+        for currency, amounts in costs.items():
+            self.accepted += len(amounts)
+            self.cost[currency] = sum(amounts, self.cost.get(currency, Decimal(0)))
 
     def count_rejected(self, rejected: RejectedRow) -> None:
         self.rejected += 1

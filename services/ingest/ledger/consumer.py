@@ -18,6 +18,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 
 from outlay import telemetry
 from outlay.events import DeadLetter, LedgerProgress, UsageRecord
@@ -26,7 +27,8 @@ from outlay.kafka.producer import EventProducer
 from outlay.settings import get_settings
 from outlay.store.engine import make_engine
 from outlay.telemetry import tracing
-from services.ingest.ledger.writer import LedgerWriter, PreparedBatch, WriteResult, is_data_error
+from services.ingest.ledger.columnar import prepare_messages
+from services.ingest.ledger.writer import LedgerWriter, PreparedBatch, PreparedRows, WriteResult, is_data_error
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +49,7 @@ class LedgerStats:
 @dataclass
 class _Work:
     batch: ConsumedBatch[UsageRecord]
-    prepared: PreparedBatch
+    prepared: PreparedBatch | PreparedRows
 
 
 def progress_event(result: WriteResult) -> LedgerProgress | None:
@@ -80,19 +82,22 @@ def merge_results(results: Sequence[WriteResult]) -> WriteResult:
 async def write_isolating_bad_records(
     writer: LedgerWriter,
     records: Sequence[UsageRecord],
-    prepared: PreparedBatch | None,
+    prepared: PreparedBatch | PreparedRows | None,
     dead_letter: Callable[[UsageRecord, BaseException], Awaitable[None]],
 ) -> WriteResult:
     """Write the batch; if the store refuses its data (a value too long for a column, say), halve the
     batch until the offending records are alone, dead-letter them and write the rest.
 
-    A refused batch rolls back whole, so the halves never double count.
+    A refused batch rolls back whole, so the halves never double count. Column-wise rows
+    (PreparedRows, whose `records` may be empty) are decoded into records for the halving.
     """
     try:
         return await (writer.write_prepared(prepared) if prepared is not None else writer.write(records))
     except Exception as exc:
         if not is_data_error(exc):
             raise
+        if isinstance(prepared, PreparedRows):
+            records = prepared.accepted()
         if len(records) == 1:
             await dead_letter(records[0], exc)
             return WriteResult(0, 0, None, None)
@@ -153,11 +158,16 @@ async def _fetch(
     stop: asyncio.Event,
 ) -> None:
     while not stop.is_set():
-        batch = await consumer.next_batch(timeout_ms=200)
-        if not batch:
+        prepared: PreparedBatch | PreparedRows | None
+        if writer.copies:
+            # Straight from the messages' values to rows, column-wise (decoded and prepared in a thread).
+            batch, prepared = await consumer.next_batch_decoded(partial(prepare_messages, writer), timeout_ms=200)
+        else:
+            batch = await consumer.next_batch(timeout_ms=200)
+            # Rows and rollups are pure CPU: a thread keeps the loop free for the other batch's I/O.
+            prepared = await asyncio.to_thread(writer.prepare, batch.events) if batch else None
+        if not batch or prepared is None:
             continue
-        # Rows and rollups are pure CPU: a thread keeps the loop free for the other batch's I/O.
-        prepared = await asyncio.to_thread(writer.prepare, batch.events)
         await queue.put(_Work(batch, prepared))
     await queue.put(None)  # the sink drains what was fetched, then ends
 
@@ -184,7 +194,8 @@ async def _sink(
 
     while (work := await queue.get()) is not None:
         started = time.perf_counter()
-        with tracing.batch_span("ledger write", work.batch.headers, messages=len(work.batch.events)):
+        accepted = work.batch.messages - work.batch.rejected
+        with tracing.batch_span("ledger write", work.batch.headers, messages=accepted):
             result = await write_isolating_bad_records(writer, work.batch.events, work.prepared, refuse)
         if not await consumer.commit(work.batch):
             stats.commits_skipped += 1

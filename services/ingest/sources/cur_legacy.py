@@ -27,7 +27,9 @@ same ids, other partitions of the same delivery get other ids.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from outlay.events import UsageRecord
@@ -68,7 +70,6 @@ _OPTIONAL = (
     "savings_plan_used_commitment",
 )
 _USAGE_LINES = frozenset({"Usage", "DiscountedUsage", "SavingsPlanCoveredUsage"})
-_ZERO_EFFECTIVE = frozenset({"SavingsPlanNegation", "SavingsPlanUpfrontFee"})
 
 _MODEL_TO_CANONICAL = {
     "charge_period_start": "line_item_usage_start_date",
@@ -140,9 +141,6 @@ class CurParser:
     def _get(self, row: Mapping[str, object], canonical: str) -> object:
         return row.get(self._col[canonical])  # type: ignore[arg-type]  # None key: absent column
 
-    def _decimal(self, row: Mapping[str, object], canonical: str) -> Decimal | None:
-        return decimal(self._get(row, canonical), self._name(canonical))
-
     def record(self, row: Mapping[str, object], number: int, scope: FileScope) -> UsageRecord:
         # Hot path (335k rows for WorkshopCUR): names are resolved once in __init__; absent optional
         # columns are looked up under their canonical name, which no row has, so they read as None.
@@ -158,10 +156,7 @@ class CurParser:
         if quantity is not None and quantity < 0 and unblended > 0 and line_type in _USAGE_LINES:
             raise CellError(k_qty, f"negative usage {quantity} with a positive cost on a {line_type} line")
         public_cost = decimal(get(k_public), k_public)
-        product_code = text(get(k_code))
-        service = self._service(row) or product_code
-        if service is None:
-            raise CellError(k_code, "missing value")
+        service, category = self.service_of(row)
 
         occurrence = scope.occurrence(f"{line_item_id}\x1f{interval}")
         return checked_usage_record(
@@ -177,7 +172,7 @@ class CurParser:
             sub_account_id=text(get(k_account)),
             region=self._region(row),
             service=service,
-            service_category=service_category(product_code or service),
+            service_category=category,
             resource_id=text(get(k_resource)),
             usage_type=text(get(k_usage_type)),
             charge_category=line_type,
@@ -190,6 +185,26 @@ class CurParser:
             tags=self._tags(row),
         )
 
+    def service_of(self, row: Mapping[str, object]) -> tuple[str, str | None]:
+        """The row's service (the product name, else the product code) and its FOCUS category."""
+        code_column = self._name("line_item_product_code")
+        product_code = text(row.get(code_column))
+        service = self._service(row) or product_code
+        if service is None:
+            raise CellError(code_column, "missing value")
+        return service, service_category(product_code or service)
+
+    # The row rules the column-wise mapper (`cur_columnar`) applies to distinct cell combinations.
+    def region_of(self, row: Mapping[str, object]) -> str | None:
+        return self._region(row)
+
+    def tags_of(self, row: Mapping[str, object]) -> dict[str, str]:
+        return self._tags(row)
+
+    def period(self, start: object, end: object) -> tuple[datetime, datetime]:
+        """The whole-minute charge period of a row's start and end cells (see `cells.charge_period`)."""
+        return self._periods.period(start, end)
+
     def _service(self, row: Mapping[str, object]) -> str | None:
         return text(self._get(row, "product_product_name"))
 
@@ -200,43 +215,108 @@ class CurParser:
         tags: dict[str, str] = {}
         get = row.get
         for column, key in self._tag_columns:
-            value = get(column)
-            if value is None or value == "":  # most cells of a tag column are empty: skip them cheaply
-                continue
-            cleaned = text(value)
+            cleaned = tag_value(get(column))
             if cleaned is not None:
                 tags[key] = cleaned
         return tags
 
     def _effective_cost(self, row: Mapping[str, object], line_type: str, unblended: Decimal) -> Decimal:
-        """Amortized cost, per AWS's documented rule.
+        """Amortized cost: `EFFECTIVE_COST_RULES` applied to this row."""
+        rule = EFFECTIVE_COST_RULES.get(line_type)
+        if rule is None:
+            return unblended
+        return rule.apply(unblended, lambda name: self._get(row, name), self._name)
 
-        Source: AWS CUR Query Library (Well-Architected Labs, "CUR Query Library Helpers — Amortized
-        cost") and AWS's own CUR→FOCUS EffectiveCost mapping, which state per line item type:
-        SavingsPlanCoveredUsage → savingsPlan/SavingsPlanEffectiveCost; SavingsPlanRecurringFee →
-        TotalCommitmentToDate − UsedCommitment (the unused commitment); SavingsPlanNegation and
-        SavingsPlanUpfrontFee → 0; DiscountedUsage → reservation/EffectiveCost; RIFee →
-        UnusedAmortizedUpfrontFeeForBillingPeriod + UnusedRecurringFee; a Fee with a reservation ARN
-        (the RI upfront payment) → 0; anything else → unblended cost. When the columns a rule needs are
-        absent or empty, the unblended cost stands (the export did not carry the amortization).
-        """
-        value: Decimal | None
-        if line_type == "SavingsPlanCoveredUsage":
-            value = self._decimal(row, "savings_plan_savings_plan_effective_cost")
-        elif line_type == "DiscountedUsage":
-            value = self._decimal(row, "reservation_effective_cost")
-        elif line_type == "SavingsPlanRecurringFee":
-            total = self._decimal(row, "savings_plan_total_commitment_to_date")
-            used = self._decimal(row, "savings_plan_used_commitment")
-            value = None if total is None or used is None else total - used
-        elif line_type in _ZERO_EFFECTIVE:
-            value = _ZERO
-        elif line_type == "RIFee":
-            upfront = self._decimal(row, "reservation_unused_amortized_upfront_fee_for_billing_period")
-            recurring = self._decimal(row, "reservation_unused_recurring_fee")
-            value = None if upfront is None and recurring is None else (upfront or _ZERO) + (recurring or _ZERO)
-        elif line_type == "Fee" and text(self._get(row, "reservation_reservation_a_r_n")):
-            value = _ZERO
-        else:
-            value = unblended
+    @property
+    def tag_columns(self) -> tuple[tuple[str, str], ...]:
+        """(file column, tag key) of every tag the parser reads, in the order tags are written."""
+        return self._tag_columns
+
+    def column(self, canonical: str) -> str | None:
+        """The file's own name of a canonical column, or None when the file has no such column."""
+        return self._col.get(canonical)
+
+    def name(self, canonical: str) -> str:
+        """The column name as the file spells it (for messages), or the canonical one when absent."""
+        return self._name(canonical)
+
+
+def tag_value(value: object) -> str | None:
+    """A tag cell's value, or None when the row does not carry that tag."""
+    if value is None or value == "":  # most cells of a tag column are empty: skip them cheaply
+        return None
+    return text(value)
+
+
+def _first(amount: Decimal | None) -> Decimal | None:
+    return amount
+
+
+def _unused_commitment(total: Decimal | None, used: Decimal | None) -> Decimal | None:
+    return None if total is None or used is None else total - used
+
+
+def _unused_reservation(upfront: Decimal | None, recurring: Decimal | None) -> Decimal | None:
+    return None if upfront is None and recurring is None else (upfront or _ZERO) + (recurring or _ZERO)
+
+
+def _zero() -> Decimal:
+    return _ZERO
+
+
+@dataclass(frozen=True)
+class EffectiveCostRule:
+    """How one line item type's amortized cost is computed from its row.
+
+    `amounts` are the canonical columns read as amounts, in the order `amortized` takes them (and in which
+    their cell errors are raised); `only_with_text` makes the rule apply only when that column has text (else
+    the unblended cost stands). When `amortized` gives None (the export did not carry the amortization), the
+    unblended cost stands too.
+    """
+
+    amounts: tuple[str, ...]
+    amortized: Callable[..., Decimal | None]
+    only_with_text: str | None = None
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Every canonical column the rule reads."""
+        gate = () if self.only_with_text is None else (self.only_with_text,)
+        return gate + self.amounts
+
+    def apply(self, unblended: Decimal, cell: Callable[[str], object], name: Callable[[str], str]) -> Decimal:
+        """The effective cost of a row of this type: `cell(canonical)` is the row's raw cell, `name(canonical)`
+        the column name a cell error names."""
+        if self.only_with_text is not None and not text(cell(self.only_with_text)):
+            return unblended
+        value = self.amortized(*(decimal(cell(column), name(column)) for column in self.amounts))
         return unblended if value is None else value
+
+
+# Amortized cost, per AWS's documented rule, by line item type; any other type's is its unblended cost.
+#
+# Source: AWS CUR Query Library (Well-Architected Labs, "CUR Query Library Helpers — Amortized cost") and
+# AWS's own CUR→FOCUS EffectiveCost mapping, which state per line item type: SavingsPlanCoveredUsage →
+# savingsPlan/SavingsPlanEffectiveCost; SavingsPlanRecurringFee → TotalCommitmentToDate − UsedCommitment (the
+# unused commitment); SavingsPlanNegation and SavingsPlanUpfrontFee → 0; DiscountedUsage →
+# reservation/EffectiveCost; RIFee → UnusedAmortizedUpfrontFeeForBillingPeriod + UnusedRecurringFee; a Fee
+# with a reservation ARN (the RI upfront payment) → 0. When the columns a rule needs are absent or empty, the
+# unblended cost stands (the export did not carry the amortization). The row mapper (`CurParser`) and the
+# column-wise one (`cur_columnar`) both read this one table.
+EFFECTIVE_COST_RULES: dict[str, EffectiveCostRule] = {
+    "SavingsPlanCoveredUsage": EffectiveCostRule(("savings_plan_savings_plan_effective_cost",), _first),
+    "DiscountedUsage": EffectiveCostRule(("reservation_effective_cost",), _first),
+    "SavingsPlanRecurringFee": EffectiveCostRule(
+        ("savings_plan_total_commitment_to_date", "savings_plan_used_commitment"), _unused_commitment
+    ),
+    "SavingsPlanNegation": EffectiveCostRule((), _zero),
+    "SavingsPlanUpfrontFee": EffectiveCostRule((), _zero),
+    "RIFee": EffectiveCostRule(
+        (
+            "reservation_unused_amortized_upfront_fee_for_billing_period",
+            "reservation_unused_recurring_fee",
+        ),
+        _unused_reservation,
+    ),
+    "Fee": EffectiveCostRule((), _zero, only_with_text="reservation_reservation_a_r_n"),
+}
