@@ -150,7 +150,7 @@ async def test_a_row_the_store_refuses_is_isolated(store_url: str, writer: Ledge
 
     prepared, _ = prepare_messages(writer, messages(values))
     assert isinstance(prepared, PreparedRows)
-    result = await write_isolating_bad_records(writer, [], prepared, dead_letter)
+    result = await write_isolating_bad_records(writer, prepared, dead_letter)
     assert refused == ["rec-0000070"] and result.written == 119
     got = await contents(store_url)
     await empty(store_url)
@@ -160,5 +160,39 @@ async def test_a_row_the_store_refuses_is_isolated(store_url: str, writer: Ledge
         by_rows.append(record.record_id)
 
     decoded, _ = decode_messages(UsageRecord, messages(values))
-    assert await write_isolating_bad_records(writer, decoded, None, row_letter) == result
+    assert await write_isolating_bad_records(writer, writer.prepare(decoded), row_letter) == result
     assert by_rows == refused and await contents(store_url) == got
+
+
+async def isolate(writer: LedgerWriter, values: list[bytes | None]) -> tuple[WriteResult, list[str]]:
+    refused: list[str] = []
+
+    async def dead_letter(record: UsageRecord, exc: BaseException) -> None:
+        refused.append(record.record_id)
+
+    prepared, _ = prepare_messages(writer, messages(values))
+    return await write_isolating_bad_records(writer, prepared, dead_letter), refused
+
+
+async def test_a_refused_row_in_a_batch_that_took_the_record_path_loses_nothing_else(
+    store_url: str, writer: LedgerWriter
+) -> None:
+    """One tag set in two key orders sends the batch to the record path; a row the store then refuses is
+    dead-lettered alone and the other 99 are written (not the whole batch lost)."""
+    records = [usage(i).model_copy(update={"tags": {"a": "1", "b": "2"} if i % 2 else {"b": "2", "a": "1"}})
+               for i in range(100)]  # fmt: skip
+    records[40] = records[40].model_copy(update={"region": "r" * 300})  # longer than the column
+    result, refused = await isolate(writer, dumped(records))
+    assert refused == ["rec-0000040"] and result.written == 99
+    assert len((await contents(store_url))["usage_records"]) == 99
+
+
+async def test_a_refused_first_copy_of_an_id_does_not_hide_its_good_later_copy(
+    store_url: str, writer: LedgerWriter
+) -> None:
+    good = [usage(i) for i in range(6)]
+    bad_first = good[1].model_copy(update={"region": "r" * 300})
+    result, refused = await isolate(writer, dumped([good[0], bad_first, *good[1:]]))
+    assert refused == ["rec-0000001"] and result.written == 6
+    stored = {row[1]: row for row in (await contents(store_url))["usage_records"]}
+    assert set(stored) == {r.record_id for r in good} and "r" * 300 not in stored["rec-0000001"]

@@ -176,7 +176,7 @@ async def test_store_refused_record_is_isolated(store_url: str) -> None:
     good = [usage(i) for i in range(40)]
     bad = usage(99, resource="r" * 2000)
     try:
-        result = await write_isolating_bad_records(writer, [*good[:25], bad, *good[25:]], None, dead_letter)
+        result = await write_isolating_bad_records(writer, writer.prepare([*good[:25], bad, *good[25:]]), dead_letter)
     finally:
         await engine.dispose()
     assert refused == [bad.record_id]

@@ -280,6 +280,12 @@ EDGE_CASES: dict[str, bytes | None] = {
     "whitespace": b"   ",
     "empty": b"",
     "tombstone": None,
+    "year zero": _with(charge_period_start="0000-01-01T00:00:00Z", charge_period_end="0000-01-01T01:00:00Z"),
+    "deep arrays in tags": _good_text_with_tags('{"a":' + "[" * 1000 + "]" * 1000 + "}"),
+    "deep arrays in an extra field": _with(region="x").replace(
+        b'"region":"x"', b'"region":"x","extra":' + b"[" * 100_000 + b"]" * 100_000
+    ),
+    "many brackets in strings": _with(region="[" * 40, resource_id="{" * 40),
 }
 
 
@@ -352,3 +358,21 @@ def test_parse_tags_leaves_doubtful_text_to_the_model() -> None:
     assert list(parse_tags('{"b":"1","a":"2"}') or {}) == ["b", "a"]  # the key order is kept
     for text in ('{"a":"1","a":"2"}', '{"a":1}', '{"a":null}', '{"a":"\\ud800"}', "[]", "{"):
         assert parse_tags(text) is None
+
+
+def test_many_distinct_tag_keys_cost_what_they_cost_the_record_path(writer: LedgerWriter) -> None:
+    """pyarrow never builds a column per tag key (a hostile batch of 1,000 messages with 100 keys each took
+    1.4 GB that way): the batch stays column-wise and equal to the record path."""
+    records = [usage(i).model_copy(update={"tags": {f"k{i}-{j}": "v" for j in range(100)}}) for i in range(1000)]
+    prepared = assert_same(writer, dumped(records), columnar=True)
+    assert prepared is not None
+
+
+def test_a_surprise_in_the_column_wise_path_costs_speed_not_the_batch(
+    writer: LedgerWriter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(values: Any) -> Any:
+        raise OverflowError("a case nobody foresaw")
+
+    monkeypatch.setattr(columnar, "_parse", broken)
+    assert_same(writer, [*dumped([usage(i) for i in range(20)]), b"{nope"], columnar=False)

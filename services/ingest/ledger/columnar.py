@@ -17,6 +17,7 @@ is left to the model, which may still accept it.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -66,6 +67,8 @@ _SCHEMA = pa.schema([(name, pa.string()) for name in FIELDS if name != "tags"])
 # (its quotes would be escaped); pyarrow then confirms the message is one object whose members are
 # the model's fields, and a tags object holding no object, so the match is the top-level tags.
 _TAGS_LAST = r',"tags":(?P<tags>\{[^{}]*\})\}$'
+_NO_TAGS = ',"tags":{}}'
+_MAX_BRACKETS = 16  # "[" and "{" characters (in strings too) a message may hold and still be read by pyarrow
 _DATETIME = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:00Z$"  # whole minutes in UTC, as a dump writes them
 _DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 # Money as a dump writes it. Nine integer digits keep the nano-units inside int64; at most 28
@@ -78,7 +81,9 @@ _INT64_MAX = 2**63 - 1
 _MIN_CHUNK = 64  # a chunk pyarrow refuses is halved down to this size, then left to the model
 _KEY_REST = ROLLUP_KEY[2:]  # a rollup key without grain and bucket: the record's own fields
 _TIMESTAMP = pa.timestamp("s")
+_FIRST_INSTANT = datetime(1, 1, 1)  # Python's first: Arrow parses year 0, which no datetime holds
 
+log = logging.getLogger(__name__)
 TagSets = dict[str, tuple[dict[str, str], str]]  # tags hash -> (tags, JSON text the rows carry)
 
 
@@ -89,6 +94,17 @@ def prepare_messages(
 
     Same rows, rollups, summary and dead letters as `decode_messages` then `writer.prepare`. No I/O.
     """
+    try:
+        return _prepare_column_wise(writer, messages)
+    except Exception:  # noqa: BLE001 - a surprise of the fast path must cost speed, never the batch
+        log.exception("column-wise preparation failed: the batch takes the record path")
+        records, dead = decode_messages(UsageRecord, messages)
+        return writer.prepare(records), dead
+
+
+def _prepare_column_wise(
+    writer: LedgerWriter, messages: Sequence[KafkaMessage]
+) -> tuple[PreparedRows | PreparedBatch, list[DeadLetter]]:
     values = [m.value for m in messages]
     table, positions = _parse(values)
     fast = set(positions)
@@ -122,9 +138,16 @@ def _parse(values: list[bytes | None]) -> tuple[pa.Table, list[int]]:
     their positions in the batch."""
     text = _as_text(pa.array(values, pa.binary()))
     tags = pc.struct_field(pc.extract_regex(text, _TAGS_LAST), [0])
-    candidates = pc.indices_nonzero(pc.is_valid(tags)).to_pylist()
+    # A dump has two objects and no arrays; deep nesting is left to the model (pyarrow's reader recurses
+    # without a limit: 100,000 nested arrays crash the process).
+    nesting = pc.add(pc.count_substring(text, "["), pc.count_substring(text, "{"))
+    plain = pc.and_(pc.is_valid(tags), pc.less_equal(nesting, _MAX_BRACKETS))
+    candidates = pc.indices_nonzero(pc.fill_null(plain, False)).to_pylist()
+    # pyarrow reads the messages with an empty tags object: a struct field per distinct tag key would cost
+    # memory in messages x keys. The tags' own text is parsed once per distinct text (`parse_tags`).
+    lines = pc.replace_substring_regex(text, _TAGS_LAST, _NO_TAGS).cast(pa.binary()).to_pylist()
     tables, kept = [], []
-    for table, part in _read_chunks(values, candidates):
+    for table, part in _read_chunks(lines, candidates):
         tables.append(table.drop_columns(["tags"]))
         kept += part
     if not tables:
@@ -231,7 +254,7 @@ def parse_tags(text: str) -> dict[str, str] | None:
         return None  # decoders differ on lone surrogates
     try:
         pairs = json.loads(text, object_pairs_hook=_Pairs)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if not isinstance(pairs, _Pairs):
         return None
@@ -249,6 +272,7 @@ def _timestamp(texts: pa.ChunkedArray) -> pa.ChunkedArray:
     strict = pc.if_else(pc.match_substring_regex(distinct, _DATETIME), distinct, pa.scalar(None, pa.string()))
     parsed = pc.strptime(strict, format=_DATETIME_FORMAT, unit="s", error_is_null=True)
     same = pc.equal(pc.strftime(parsed, format=_DATETIME_FORMAT), strict)
+    same = pc.and_(same, pc.greater_equal(parsed, pa.scalar(_FIRST_INSTANT, _TIMESTAMP)))  # year 0: no datetime
     checked = pc.if_else(pc.fill_null(same, False), parsed, pa.scalar(None, _TIMESTAMP))
     return pc.take(checked, pc.index_in(texts, distinct))
 
@@ -293,6 +317,7 @@ def _prepare_rows(
 ) -> PreparedRows | None:
     """The batch's rows, or None when the columns cannot reproduce the record path exactly."""
     received = len(positions) + len(slow)
+    all_positions, all_slow = positions, slow  # for `accepted`: every valid message, duplicates included
     table, positions, slow = _dedupe(table, positions, slow)
     tag_sets = _tag_sets(table, [rec for _, rec in slow])
     if tag_sets is None:
@@ -312,7 +337,7 @@ def _prepare_rows(
         rollups=rollups,
         services=_service_table(rollups),
         result=_summary(received, table, [rec for _, rec in slow]),
-        accepted=lambda: _in_message_order(values, positions, slow),
+        accepted=lambda: _in_message_order(values, all_positions, all_slow),
     )
 
 

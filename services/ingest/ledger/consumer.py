@@ -81,29 +81,30 @@ def merge_results(results: Sequence[WriteResult]) -> WriteResult:
 
 async def write_isolating_bad_records(
     writer: LedgerWriter,
-    records: Sequence[UsageRecord],
-    prepared: PreparedBatch | PreparedRows | None,
+    prepared: PreparedBatch | PreparedRows,
     dead_letter: Callable[[UsageRecord, BaseException], Awaitable[None]],
 ) -> WriteResult:
     """Write the batch; if the store refuses its data (a value too long for a column, say), halve the
     batch until the offending records are alone, dead-letter them and write the rest.
 
-    A refused batch rolls back whole, so the halves never double count. Column-wise rows
-    (PreparedRows, whose `records` may be empty) are decoded into records for the halving.
+    A refused batch rolls back whole, so the halves never double count. The halves are made of every
+    valid record the batch received, duplicates included (a refused first copy of an id must not hide
+    a good later one), decoded anew when the batch was prepared column-wise.
     """
     try:
-        return await (writer.write_prepared(prepared) if prepared is not None else writer.write(records))
+        return await writer.write_prepared(prepared)
     except Exception as exc:
         if not is_data_error(exc):
             raise
-        if isinstance(prepared, PreparedRows):
-            records = prepared.accepted()
+        records = prepared.accepted()
         if len(records) == 1:
             await dead_letter(records[0], exc)
             return WriteResult(0, 0, None, None)
     mid = len(records) // 2
     halves = (records[:mid], records[mid:])
-    return merge_results([await write_isolating_bad_records(writer, h, None, dead_letter) for h in halves])
+    return merge_results(
+        [await write_isolating_bad_records(writer, writer.prepare(half), dead_letter) for half in halves]
+    )
 
 
 async def run_ledger(
@@ -196,7 +197,7 @@ async def _sink(
         started = time.perf_counter()
         accepted = work.batch.messages - work.batch.rejected
         with tracing.batch_span("ledger write", work.batch.headers, messages=accepted):
-            result = await write_isolating_bad_records(writer, work.batch.events, work.prepared, refuse)
+            result = await write_isolating_bad_records(writer, work.prepared, refuse)
         if not await consumer.commit(work.batch):
             stats.commits_skipped += 1
         elapsed = time.perf_counter() - started

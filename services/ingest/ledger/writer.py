@@ -185,6 +185,11 @@ class PreparedBatch:
     increments: dict[RollupKey, RollupIncrement]
     rollup_rows: list[Any]  # tuples in ROLLUP_COLUMNS order (COPY) or dicts (portable)
     service_rows: list[Any]  # tuples in SERVICE_ROLLUP_COLUMNS order (COPY) or dicts (portable)
+    given: Sequence[UsageRecord] = ()  # every record the batch was made of, duplicates included
+
+    def accepted(self) -> list[UsageRecord]:
+        """Every record the batch was made of, in order, duplicates included (as `PreparedRows.accepted`)."""
+        return list(self.given)
 
 
 @dataclass
@@ -266,6 +271,7 @@ class LedgerWriter:
             increments=acc.increments,
             rollup_rows=self._rollup_rows(acc.increments),
             service_rows=self._service_rows(acc.increments),
+            given=records,
         )
 
     @property
