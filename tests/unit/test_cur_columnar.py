@@ -19,7 +19,8 @@ from outlay.events.usage import RecordIds, stable_record_id
 from services.ingest.report import FileReport, FileStatus
 from services.ingest.sources import cur_columnar
 from services.ingest.sources.base import RejectedRow
-from services.ingest.sources.cur_columnar import MESSAGE_FIELDS, EncodedBatch, columnar_cur, encode_batches
+from services.ingest.sources.columns import CUR_REQUIRED
+from services.ingest.sources.cur_columnar import EncodedBatch, columnar_cur, encode_batches
 from services.ingest.sources.cur_legacy import EFFECTIVE_COST_RULES, CurParser
 from services.ingest.sources.detect import parser_for
 from services.ingest.sources.tabular import iter_table
@@ -73,10 +74,6 @@ def fast_run(path: Path, uri: str, tenant: str = "default", batch_size: int = 81
     return run
 
 
-def test_message_fields_are_the_models_in_order() -> None:
-    assert list(MESSAGE_FIELDS) == list(UsageRecord.model_fields)
-
-
 # --- WorkshopCUR ----------------------------------------------------------------------------------------
 
 
@@ -124,16 +121,7 @@ def test_workshop_cur_messages_are_the_row_paths_byte_for_byte(
 # --- synthetic files ------------------------------------------------------------------------------------
 
 SNAKE_TO_SLASH = {
-    "identity_line_item_id": "identity/LineItemId",
-    "identity_time_interval": "identity/TimeInterval",
-    "bill_payer_account_id": "bill/PayerAccountId",
-    "line_item_usage_account_id": "lineItem/UsageAccountId",
-    "line_item_line_item_type": "lineItem/LineItemType",
-    "line_item_usage_start_date": "lineItem/UsageStartDate",
-    "line_item_usage_end_date": "lineItem/UsageEndDate",
-    "line_item_product_code": "lineItem/ProductCode",
-    "line_item_unblended_cost": "lineItem/UnblendedCost",
-    "line_item_currency_code": "lineItem/CurrencyCode",
+    **CUR_REQUIRED,
     "product_product_name": "product/ProductName",
     "product_region": "product/region",
     "line_item_resource_id": "lineItem/ResourceId",

@@ -38,33 +38,6 @@ from services.ingest.sources.cur_legacy import EFFECTIVE_COST_RULES, CurParser, 
 from services.ingest.sources.rowloop import FileScope, parse_rows
 from services.ingest.sources.tabular import batch_row, batch_rows
 
-# The JSON fields the tail of a message writes, in `UsageRecord`'s field order (a test holds the two equal).
-MESSAGE_FIELDS = (
-    "record_id",
-    "tenant_id",
-    "source",
-    "source_ref",
-    "cost_kind",
-    "provider",
-    "charge_period_start",
-    "charge_period_end",
-    "billing_account_id",
-    "sub_account_id",
-    "region",
-    "service",
-    "service_category",
-    "resource_id",
-    "usage_type",
-    "charge_category",
-    "consumed_quantity",
-    "consumed_unit",
-    "billed_cost",
-    "effective_cost",
-    "list_cost",
-    "currency",
-    "tags",
-)
-
 Message = tuple[bytes, bytes]  # (Kafka key, value)
 
 
