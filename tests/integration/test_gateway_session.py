@@ -111,6 +111,23 @@ async def gateway(store_url: str) -> AsyncIterator[Gateway]:
         yield Gateway(app, http, port, store_url)
 
 
+@pytest.fixture
+async def planned(store_url: str, broker: str) -> AsyncIterator[Gateway]:
+    """A gateway that publishes decisions to a broker, over a store holding one proposed plan (`plan-session`)."""
+    engine = make_engine(store_url)
+    try:
+        await PlanStore(engine).propose([_plan()], "us-east-1", NOW)
+    finally:
+        await engine.dispose()
+    app = create_app(Settings(DATABASE_URL=store_url, KAFKA_BOOTSTRAP_SERVERS=broker, OUTLAY_API_KEY=OPERATOR))
+    port = free_port()
+    async with (
+        serving(app, port, within=30),
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http,
+    ):
+        yield Gateway(app, http, port, store_url)
+
+
 def _set_cookie(answer: httpx.Response) -> str:
     cookies = answer.headers.get_list("set-cookie")
     assert len(cookies) == 1, cookies
@@ -393,37 +410,29 @@ async def test_a_session_is_confined_to_its_tenant(gateway: Gateway) -> None:
     assert (await gateway.sign_in("ann@shared.test", tenant_id="initech")).status_code == 401
 
 
-async def test_every_role_keeps_its_permissions_in_a_session(store_url: str, broker: str) -> None:
-    engine = make_engine(store_url)
-    try:
-        await PlanStore(engine).propose([_plan()], "us-east-1", NOW)
-    finally:
-        await engine.dispose()
-    app = create_app(Settings(DATABASE_URL=store_url, KAFKA_BOOTSTRAP_SERVERS=broker, OUTLAY_API_KEY=OPERATOR))
-    port = free_port()
-    async with serving(app, port, within=30), httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-        gateway = Gateway(app, http, port, store_url)
-        ids = {role: await gateway.person(OPERATOR, f"{role}@example.test", role)
-               for role in ("viewer", "engineer", "approver")}  # fmt: skip
-        viewer, engineer, approver = [await gateway.session_of(f"{r}@example.test") for r in ids]
-        plan = "/v1/plans/plan-session"
-        assert (await gateway.call("GET", COSTS, session=viewer)).status_code == 200
-        for session, path in ((viewer, "approve"), (viewer, "request-approval"), (engineer, "approve")):
-            refused = await gateway.call("POST", f"{plan}/{path}", session=session, headers=CSRF, json_body={})
-            assert refused.status_code == 403, refused.text
-        assert (await gateway.call("GET", "/v1/users", session=viewer)).status_code == 403
-        asked = await gateway.call("POST", f"{plan}/request-approval", session=engineer, headers=CSRF,
-                                   json_body={"comment": "low risk"})  # fmt: skip
-        assert asked.status_code == 200 and asked.json()["requested_by"] == f"user:{ids['engineer']}", asked.text
-        approved = await gateway.call("POST", f"{plan}/approve", session=approver, headers=CSRF, json_body={})
-        assert approved.status_code == 202, approved.text
-        trail = (await gateway.call("GET", f"{plan}/audit", session=approver)).json()
-        actors = {e["event"]: e["actor"] for e in trail["entries"]}
-        assert f"user {ids['engineer']}" in actors["approval_requested"], trail
-        assert f"user {ids['approver']}" in actors["approve_requested"], trail
-        # A role change applies to open sessions at once.
-        await gateway.call("PATCH", f"/v1/users/{ids['viewer']}", headers=bearer(OPERATOR), json_body={"role": "admin"})
-        assert (await gateway.call("GET", "/v1/users", session=viewer)).status_code == 200
+async def test_every_role_keeps_its_permissions_in_a_session(planned: Gateway) -> None:
+    gateway = planned
+    ids = {role: await gateway.person(OPERATOR, f"{role}@example.test", role)
+           for role in ("viewer", "engineer", "approver")}  # fmt: skip
+    viewer, engineer, approver = [await gateway.session_of(f"{r}@example.test") for r in ids]
+    plan = "/v1/plans/plan-session"
+    assert (await gateway.call("GET", COSTS, session=viewer)).status_code == 200
+    for session, path in ((viewer, "approve"), (viewer, "request-approval"), (engineer, "approve")):
+        refused = await gateway.call("POST", f"{plan}/{path}", session=session, headers=CSRF, json_body={})
+        assert refused.status_code == 403, refused.text
+    assert (await gateway.call("GET", "/v1/users", session=viewer)).status_code == 403
+    asked = await gateway.call("POST", f"{plan}/request-approval", session=engineer, headers=CSRF,
+                               json_body={"comment": "low risk"})  # fmt: skip
+    assert asked.status_code == 200 and asked.json()["requested_by"] == f"user:{ids['engineer']}", asked.text
+    approved = await gateway.call("POST", f"{plan}/approve", session=approver, headers=CSRF, json_body={})
+    assert approved.status_code == 202, approved.text
+    trail = (await gateway.call("GET", f"{plan}/audit", session=approver)).json()
+    actors = {e["event"]: e["actor"] for e in trail["entries"]}
+    assert f"user {ids['engineer']}" in actors["approval_requested"], trail
+    assert f"user {ids['approver']}" in actors["approve_requested"], trail
+    # A role change applies to open sessions at once.
+    await gateway.call("PATCH", f"/v1/users/{ids['viewer']}", headers=bearer(OPERATOR), json_body={"role": "admin"})
+    assert (await gateway.call("GET", "/v1/users", session=viewer)).status_code == 200
 
 
 def _plan() -> ActionPlan:
@@ -500,45 +509,33 @@ async def test_the_stores_work_on_both_dialects(dialect_url: str) -> None:
 
 
 async def test_an_admin_who_set_an_approvers_password_cannot_approve_their_own_request_through_it(
-    store_url: str, broker: str
+    planned: Gateway,
 ) -> None:
     """Two people approve a plan: whoever issued the token an approver's password was set with could know that
     password, so, like the maker of a key, they are refused an approval of their own request through that session."""
-    engine = make_engine(store_url)
-    try:
-        await PlanStore(engine).propose([_plan()], "us-east-1", NOW)
-    finally:
-        await engine.dispose()
-    app = create_app(Settings(DATABASE_URL=store_url, KAFKA_BOOTSTRAP_SERVERS=broker, OUTLAY_API_KEY=OPERATOR))
-    port = free_port()
-    async with serving(app, port, within=30), httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-        gateway = Gateway(app, http, port, store_url)
-        await gateway.person(OPERATOR, "boss@example.test", "admin")
-        made = await gateway.call("POST", "/v1/users", headers=bearer(OPERATOR),
-                                  json_body={"email": "ann@example.test", "role": "approver"})  # fmt: skip
-        ann_id = made.json()["user_id"]
-        boss = await gateway.session_of("boss@example.test")
-        plan = "/v1/plans/plan-session"
-        asked = await gateway.call("POST", f"{plan}/request-approval", session=boss, headers=CSRF, json_body={})
-        assert asked.status_code == 200, asked.text
-        token = await gateway.call("POST", f"/v1/users/{ann_id}/password-token", session=boss, headers=CSRF)
-        assert token.status_code == 201, token.text
-        done = await gateway.call("POST", "/v1/session/password", headers=CSRF,
-                                  json_body={"token": token.json()["token"], "password": "the boss knows this"})  # fmt: skip
-        assert done.status_code < 300, done.text
-        ann = await gateway.session_of("ann@example.test", "the boss knows this")
-        refused = await gateway.call("POST", f"{plan}/approve", session=ann, headers=CSRF, json_body={})
-        assert refused.status_code == 403, refused.text
+    gateway = planned
+    await gateway.person(OPERATOR, "boss@example.test", "admin")
+    made = await gateway.call("POST", "/v1/users", headers=bearer(OPERATOR),
+                              json_body={"email": "ann@example.test", "role": "approver"})  # fmt: skip
+    ann_id = made.json()["user_id"]
+    boss = await gateway.session_of("boss@example.test")
+    plan = "/v1/plans/plan-session"
+    asked = await gateway.call("POST", f"{plan}/request-approval", session=boss, headers=CSRF, json_body={})
+    assert asked.status_code == 200, asked.text
+    token = await gateway.call("POST", f"/v1/users/{ann_id}/password-token", session=boss, headers=CSRF)
+    assert token.status_code == 201, token.text
+    done = await gateway.call("POST", "/v1/session/password", headers=CSRF,
+                              json_body={"token": token.json()["token"], "password": "the boss knows this"})  # fmt: skip
+    assert done.status_code < 300, done.text
+    ann = await gateway.session_of("ann@example.test", "the boss knows this")
+    refused = await gateway.call("POST", f"{plan}/approve", session=ann, headers=CSRF, json_body={})
+    assert refused.status_code == 403, refused.text
 
 
-async def test_concurrent_wrong_passwords_are_throttled_as_they_arrive(store_url: str, broker: str) -> None:
+async def test_concurrent_wrong_passwords_are_throttled_as_they_arrive(gateway: Gateway) -> None:
     """Guesses sent at once are counted before their passwords are checked: at most the limit get an answer."""
-    app = create_app(Settings(DATABASE_URL=store_url, KAFKA_BOOTSTRAP_SERVERS=broker, OUTLAY_API_KEY=OPERATOR))
-    port = free_port()
-    async with serving(app, port, within=30), httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-        gateway = Gateway(app, http, port, store_url)
-        await gateway.person(OPERATOR, "cara@example.test", "viewer")
-        body = {"email": "cara@example.test", "password": "not the right one at all"}
-        replies = await asyncio.gather(*(http.post("/v1/session", json=body, headers=CSRF) for _ in range(20)))
-        codes = sorted(r.status_code for r in replies)
-        assert codes.count(401) == LoginThrottle().failures and codes.count(429) == 20 - LoginThrottle().failures, codes
+    await gateway.person(OPERATOR, "cara@example.test", "viewer")
+    body = {"email": "cara@example.test", "password": "not the right one at all"}
+    replies = await asyncio.gather(*(gateway.http.post("/v1/session", json=body, headers=CSRF) for _ in range(20)))
+    codes = sorted(r.status_code for r in replies)
+    assert codes.count(401) == LoginThrottle().failures and codes.count(429) == 20 - LoginThrottle().failures, codes

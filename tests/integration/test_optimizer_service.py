@@ -36,7 +36,7 @@ from tests.integration.ingest_support import read_topic
 pytestmark = pytest.mark.e2e
 REGION = "ap-southeast-2"  # no other test launches instances here: the scan sees only this test's fleet
 DAYS = 14
-WITHIN = 90.0
+WITHIN = 180.0  # an upper bound for a failure, not a wait: a loaded CI machine took over 90 s
 FAMILIES = ["c6i", "m6i", "r6i"]
 
 

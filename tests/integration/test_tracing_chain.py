@@ -73,7 +73,9 @@ async def test_a_usage_batch_is_one_trace_from_producer_to_webhook_delivery(
             async def delivered() -> list[dict[str, str]]:
                 return [h for p, h, _ in receiver.received if p == "/hook" and "traceparent" in h]
 
-            [headers, *_] = await until(delivered, "a traced delivery")
+            # Two worker processes start first (the anomaly worker imports River and faust): far more than
+            # WITHIN on a loaded two-core machine.
+            [headers, *_] = await until(delivered, "a traced delivery", within=180)
     trace_id = f"{root.get_span_context().trace_id:032x}"
     assert headers["traceparent"].split("-")[1] == trace_id
     mine = [s for s in traced.get_finished_spans() if f"{s.context.trace_id:032x}" == trace_id]

@@ -73,8 +73,8 @@ def delivery_outcomes(outcome: str) -> float:
     return REGISTRY.get_sample_value("outlay_webhook_deliveries_total", {"outcome": outcome}) or 0.0
 
 
-async def until(check: Any, what: str) -> Any:
-    async with asyncio.timeout(WITHIN):
+async def until(check: Any, what: str, within: float = WITHIN) -> Any:
+    async with asyncio.timeout(within):
         while True:
             found = await check()
             if found:
