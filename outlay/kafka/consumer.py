@@ -9,6 +9,7 @@ batch can be committed, so a bad message never stops the stream and is never sil
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -164,9 +165,16 @@ class BatchConsumer(Generic[E]):
     async def start(self) -> BatchConsumer[E]:
         if self._producer is None:
             self._producer = EventProducer(self._bootstrap, client_id=f"{self._client_id}-dlq")
-        if self._owns_producer:
-            await self._producer.start()
-        await self._consumer.start()
+        try:
+            if self._owns_producer:
+                await self._producer.start()
+            await self._consumer.start()
+        except BaseException:
+            # A start cut short (cancelled at shutdown, broker away) leaves aiokafka's tasks running, and
+            # `async with` calls no __aexit__ when __aenter__ fails: they would retry a gone broker for ever.
+            with contextlib.suppress(Exception):
+                await self.stop()
+            raise
         return self
 
     async def stop(self) -> None:

@@ -45,9 +45,9 @@ async def read_range(
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap_servers, enable_auto_commit=False, auto_offset_reset="earliest"
     )
-    await consumer.start()
     found: list[ConsumerRecord[bytes, bytes]] = []
     try:
+        await consumer.start()  # inside the try: a start cut short still stops the client
         consumer.assign([tp])
         consumer.seek(tp, offsets.start)
         deadline = asyncio.get_running_loop().time() + timeout_s

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from types import TracebackType
@@ -47,7 +48,13 @@ class EventProducer:
         self._partition_cache: dict[tuple[str, bytes], int] = {}
 
     async def start(self) -> EventProducer:
-        await self._producer.start()
+        try:
+            await self._producer.start()
+        except BaseException:
+            # A start cut short would leave the client's tasks retrying (see BatchConsumer.start).
+            with contextlib.suppress(Exception):
+                await self._producer.stop()
+            raise
         return self
 
     async def stop(self) -> None:

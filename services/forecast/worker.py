@@ -147,10 +147,14 @@ class ProgressWatch:
         self.seen = 0  # progress events read
 
     async def start(self) -> None:
-        await self._consumer.start()
-        self._consumer.assign([self._partition])
-        await self._consumer.seek_to_end(self._partition)
-        await self._consumer.position(self._partition)
+        try:
+            await self._consumer.start()
+            self._consumer.assign([self._partition])
+            await self._consumer.seek_to_end(self._partition)
+            await self._consumer.position(self._partition)
+        except BaseException:
+            await self._consumer.stop()  # else a start cut short leaves the client's tasks running
+            raise
 
     async def stop(self) -> None:
         await self._consumer.stop()
