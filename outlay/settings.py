@@ -174,6 +174,11 @@ class Settings(BaseSettings):
     ledger_batch_size: int = Field(
         default=5000, alias="OUTLAY_LEDGER_BATCH", description="Usage records the ledger writes to the store per batch."
     )
+    allocation_group_id: str = Field(
+        default="outlay-allocation",
+        alias="OUTLAY_ALLOCATION_GROUP",
+        description="Consumer group of the allocation stage (usage → `outlay.usage.allocated.v1`).",
+    )
     # Anomaly worker: its consumer group (the faust app id), what it alerts on, and which tags make series.
     anomaly_group_id: str = Field(
         default="outlay-anomaly",

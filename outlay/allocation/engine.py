@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 
 import regex
 
@@ -29,6 +28,7 @@ from outlay.allocation.rules import (
 )
 from outlay.allocation.split import scaled_weights, split_by_weights
 from outlay.events import UsageRecord
+from outlay.events.allocated_usage import AssignmentKind
 from outlay.events.usage import COST_CATEGORY_TAG_PREFIX
 
 
@@ -69,12 +69,6 @@ def line_key_of(record: UsageRecord) -> LineKey:
         usage_type=record.usage_type or "",
         charge_category=record.charge_category,
     )
-
-
-class AssignmentKind(StrEnum):
-    DIRECT = "direct"
-    SHARED = "shared"
-    UNALLOCATED = "unallocated"
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,6 +44,9 @@ def default_services(backfill_days: int, live_source: str) -> list[ServiceSpec]:
         ServiceSpec("optimizer", ()),
         ServiceSpec("metrics", ()),  # business figures for unit economics
         ServiceSpec(live_source, ("--backfill-days", str(backfill_days))),
+        # Usage with its allocation, on outlay.usage.allocated.v1. Last: each process's metrics port is the base plus
+        # its index here, and the earlier services keep theirs.
+        ServiceSpec("allocation", ()),
     ]
 
 

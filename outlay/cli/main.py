@@ -44,6 +44,7 @@ def _main(
 
 class ServiceName(StrEnum):
     LEDGER = "ledger"
+    ALLOCATION = "allocation"  # each usage record with its allocation, on outlay.usage.allocated.v1
     ANOMALY = "anomaly"
     FORECAST = "forecast"
     OPTIMIZER = "optimizer"

@@ -87,6 +87,10 @@ def run_service(name: str, backfill_days: int = 30, speedup: float = 1.0) -> Non
             from services.ingest.ledger.main import run as run_ledger
 
             asyncio.run(run_ledger(settings))
+        elif name == "allocation":
+            from services.ingest.allocation.main import run as run_allocation
+
+            asyncio.run(run_allocation(settings))
         elif name == "anomaly":
             from services.anomaly.worker.main import run as run_anomaly
 

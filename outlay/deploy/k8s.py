@@ -53,7 +53,11 @@ IMAGE_REPOSITORY = "ghcr.io/outlay/outlay"
 # The demo generator runs only in development; every other `outlay services run NAME` runs in production.
 DEV_ONLY_SERVICES = frozenset({"generator"})
 # The topic each autoscaled consumer's group reads: more replicas than its partitions would sit idle.
-CONSUMED_TOPIC = {"outlay-ledger": "outlay.usage.v1", "outlay-anomaly": "outlay.usage.v1"}
+CONSUMED_TOPIC = {
+    "outlay-ledger": "outlay.usage.v1",
+    "outlay-allocation": "outlay.usage.v1",
+    "outlay-anomaly": "outlay.usage.v1",
+}
 # Consumer groups of the KEDA triggers, by Deployment: the Settings field whose default names the group.
 CONSUMER_GROUP_SETTING = {"outlay-ledger": "ledger_group_id", "outlay-anomaly": "anomaly_group_id"}
 # Container port names and the Settings field that decides the port the process listens on.

@@ -1,5 +1,6 @@
 """Every event Outlay puts on Kafka, defined once. Services import these; they never re-declare them."""
 
+from outlay.events.allocated_usage import AllocatedUsage, DimensionAssignment
 from outlay.events.anomaly import AnomalyDirection, AnomalyFeedback, CostAnomaly, FeedbackVerdict, Severity
 from outlay.events.budget_alert import BudgetAlert
 from outlay.events.business_metric import BusinessMetric
@@ -15,6 +16,7 @@ from outlay.events.utilization import UtilizationSample
 __all__ = [
     "TOPICS",
     "ActionPlan",
+    "AllocatedUsage",
     "AnomalyDirection",
     "AnomalyFeedback",
     "BudgetAlert",
@@ -23,6 +25,7 @@ __all__ = [
     "CostForecast",
     "CostKind",
     "DeadLetter",
+    "DimensionAssignment",
     "FeedbackVerdict",
     "ForecastBasis",
     "ForecastDay",

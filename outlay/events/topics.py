@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
+from outlay.events.allocated_usage import AllocatedUsage
 from outlay.events.anomaly import AnomalyFeedback, CostAnomaly
 from outlay.events.budget_alert import BudgetAlert
 from outlay.events.business_metric import BusinessMetric
@@ -36,6 +37,8 @@ class Topic:
 
 
 USAGE = Topic("outlay.usage.v1", UsageRecord, "billing_account_id|service")
+# The same key as USAGE: a series' allocated records keep their order on one partition, as its usage does.
+ALLOCATED_USAGE = Topic("outlay.usage.allocated.v1", AllocatedUsage, "usage.billing_account_id|usage.service")
 UTILIZATION = Topic("outlay.utilization.v1", UtilizationSample, "resource_id")
 INGEST_DLQ = Topic("outlay.ingest.dlq.v1", DeadLetter, "file", retention_days=30)  # to investigate and replay
 LEDGER_PROGRESS = Topic("outlay.ledger.progress.v1", LedgerProgress, "'ledger'", partitions=1, retention_days=1)
@@ -53,6 +56,7 @@ BUSINESS_METRICS = Topic(
 
 TOPICS: tuple[Topic, ...] = (
     USAGE,
+    ALLOCATED_USAGE,
     UTILIZATION,
     INGEST_DLQ,
     LEDGER_PROGRESS,
