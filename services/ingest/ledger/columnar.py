@@ -45,7 +45,7 @@ from services.ingest.ledger.writer import (
     PreparedBatch,
     PreparedRows,
     WriteResult,
-    _json,
+    tags_json,
     usage_values,
 )
 
@@ -381,10 +381,10 @@ def _tag_sets(table: pa.Table, records: list[UsageRecord]) -> TagSets | None:
     for raw in pc.unique(table["tags_text"]).to_pylist():
         tags = parse_tags(raw)
         assert tags is not None  # rows with other tags were left to the model
-        if sets.setdefault(tags_hash(tags), (tags, _json(tags)))[1] != _json(tags):
+        if sets.setdefault(tags_hash(tags), (tags, tags_json(tags)))[1] != tags_json(tags):
             return None
     for rec in records:
-        if sets.setdefault(tags_hash(rec.tags), (rec.tags, _json(rec.tags)))[1] != _json(rec.tags):
+        if sets.setdefault(tags_hash(rec.tags), (rec.tags, tags_json(rec.tags)))[1] != tags_json(rec.tags):
             return None
     return sets
 
@@ -413,7 +413,7 @@ def _record_rows(acc: RollupAccumulator, records: list[UsageRecord]) -> list[tup
     rows = []
     for rec in records:
         start, end = acc.naive_period(rec)
-        rows.append(usage_values(rec, start, end, acc.amounts(rec), _json(rec.tags)))
+        rows.append(usage_values(rec, start, end, acc.amounts(rec), tags_json(rec.tags)))
         acc.add_record(rec)
     return rows
 

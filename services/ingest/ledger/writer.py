@@ -167,7 +167,8 @@ def summarize(received: int, batch: Sequence[UsageRecord], written: Sequence[Usa
 _identity = operator.itemgetter(0, 1)  # (tenant_id, record_id): the first two USAGE_COLUMNS
 
 
-def _json(value: dict[str, str]) -> str:
+def tags_json(value: dict[str, str]) -> str:
+    """A tag set as the ledger stores it (usage rows and rollups): compact JSON, keys in the set's own order."""
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -255,7 +256,7 @@ class LedgerWriter:
             if self._copy:
                 tags: object = tag_text.get(digest)
                 if tags is None:
-                    tags = tag_text[digest] = _json(rec.tags)
+                    tags = tag_text[digest] = tags_json(rec.tags)
                 rows.append(usage_values(rec, start, end, amounts, tags))
             else:
                 rows.append(
@@ -344,7 +345,7 @@ class LedgerWriter:
             inc = increments[key]
             tags = tag_text.get(key.tags_hash)
             if tags is None:
-                tags = tag_text[key.tags_hash] = _json(inc.tags)
+                tags = tag_text[key.tags_hash] = tags_json(inc.tags)
             rows.append((*key, digest, tags, inc.billed_nanos, inc.effective_nanos, inc.list_nanos, inc.records))
         return rows
 
