@@ -10,7 +10,7 @@ cheaper to maintain and probe than one spanning long resource ids.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -111,16 +111,29 @@ class RollupKeyHasher:
         self._prefixes: dict[tuple[object, ...], Any] = {}
 
     def __call__(self, key: Sequence[object]) -> bytes:
-        rest = tuple(key[2:])
-        prefix = self._prefixes.get(rest)
-        if prefix is None:
-            prefix = self._prefixes[rest] = hashlib.blake2b(repr(rest).encode(), digest_size=16)
-        grain, period_start = key[0], key[1]
-        if not isinstance(period_start, datetime):
-            raise TypeError(f"rollup key period_start must be a datetime, not {type(period_start).__name__}")
-        digest = prefix.copy()
-        digest.update(f"{grain} {period_start.isoformat()}".encode())
-        return digest.digest()
+        return self.digests([key[0]], [key[1]], [tuple(key[2:])])[0]
+
+    def digests(
+        self, grains: Sequence[object], starts: Sequence[object], rests: Iterable[tuple[object, ...]]
+    ) -> list[bytes]:
+        """The digests of many keys given as their (grain, period_start) columns and the rest of each key: a
+        column-wise batch's rollups, each (grain, period) suffix encoded once."""
+        prefixes = self._prefixes
+        suffixes: dict[tuple[object, object], bytes] = {}
+        out = []
+        for grain, period_start, rest in zip(grains, starts, rests, strict=True):
+            prefix = prefixes.get(rest)
+            if prefix is None:
+                prefix = prefixes[rest] = hashlib.blake2b(repr(rest).encode(), digest_size=16)
+            suffix = suffixes.get((grain, period_start))
+            if suffix is None:
+                if not isinstance(period_start, datetime):
+                    raise TypeError(f"rollup key period_start must be a datetime, not {type(period_start).__name__}")
+                suffix = suffixes[(grain, period_start)] = f"{grain} {period_start.isoformat()}".encode()
+            digest = prefix.copy()
+            digest.update(suffix)
+            out.append(digest.digest())
+        return out
 
 
 def rollup_key_hash(key: Sequence[object]) -> bytes:

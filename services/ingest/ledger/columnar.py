@@ -66,8 +66,9 @@ _SCHEMA = pa.schema([(name, pa.string()) for name in FIELDS if name != "tags"])
 # The tags object closing the message, as a dump writes it. `,"tags":` cannot sit inside a string
 # (its quotes would be escaped); pyarrow then confirms the message is one object whose members are
 # the model's fields, and a tags object holding no object, so the match is the top-level tags.
-_TAGS_LAST = r',"tags":(?P<tags>\{[^{}]*\})\}$'
-_NO_TAGS = ',"tags":{}}'
+# A dump's last field is its tags object, flat (string values): `_cut_tags` takes it from its last `,"tags":{`.
+_TAGS_KEY = b',"tags":{'
+_NO_TAGS = b',"tags":{}}'
 _MAX_BRACKETS = 16  # "[" and "{" characters (in strings too) a message may hold and still be read by pyarrow
 _DATETIME = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:00Z$"  # whole minutes in UTC, as a dump writes them
 _DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
@@ -136,28 +137,45 @@ def _in_message_order(
 def _parse(values: list[bytes | None]) -> tuple[pa.Table, list[int]]:
     """The messages the fast path takes, as checked columns (plus `tags_text`, `start`, `end`), and
     their positions in the batch."""
-    text = _as_text(pa.array(values, pa.binary()))
-    tags = pc.struct_field(pc.extract_regex(text, _TAGS_LAST), [0])
-    # A dump has two objects and no arrays; deep nesting is left to the model (pyarrow's reader recurses
-    # without a limit: 100,000 nested arrays crash the process).
-    # (bytes.count per message: Arrow's count_substring cost four times as much.)
-    shallow = pa.array([v is not None and v.count(b"[") + v.count(b"{") <= _MAX_BRACKETS for v in values])
-    plain = pc.and_(pc.is_valid(tags), shallow)
-    candidates = pc.indices_nonzero(pc.fill_null(plain, False)).to_pylist()
+    text = _as_text(pa.array(values, pa.binary()))  # UTF-8 checked once: an invalid message is null
+    utf8 = pc.is_valid(text).to_pylist() if text.null_count else [True] * len(values)
+    cuts = {i: cut for i, v in enumerate(values) if utf8[i] and (cut := _cut_tags(v)) is not None}
+    candidates = list(cuts)
     # pyarrow reads the messages with an empty tags object: a struct field per distinct tag key would cost
     # memory in messages x keys. The tags' own text is parsed once per distinct text (`parse_tags`).
-    lines = pc.replace_substring_regex(text, _TAGS_LAST, _NO_TAGS).cast(pa.binary()).to_pylist()
+    lines: list[bytes | None] = [None] * len(values)
+    for i, (line, _) in cuts.items():
+        lines[i] = line
     tables, kept = [], []
     for table, part in _read_chunks(lines, candidates):
         tables.append(table.drop_columns(["tags"]))
         kept += part
     if not tables:
         return _empty(), []
-    table = pa.concat_tables(tables).append_column("tags_text", pc.take(tags, pa.array(kept, pa.int64())))
+    tags = pa.array([cuts[i][1] for i in kept], pa.binary()).cast(pa.string())
+    table = pa.concat_tables(tables).append_column("tags_text", tags)
     table = table.append_column("start", _timestamp(table["charge_period_start"]))
     table = table.append_column("end", _timestamp(table["charge_period_end"]))
     ok = _valid_rows(table)
     return table.filter(ok), [pos for pos, good in zip(kept, ok.to_pylist(), strict=True) if good]
+
+
+def _cut_tags(value: bytes | None) -> tuple[bytes, bytes] | None:
+    """(the message with an empty tags object, its tags object's text) when the message ends with a flat tags
+    object and holds few brackets; None leaves the message to the model.
+
+    A dump has two objects and no arrays; deep nesting is left to the model (pyarrow's reader recurses without
+    a limit: 100,000 nested arrays crash the process). Plain bytes methods, once per message: Arrow's regex and
+    substring kernels over the whole batch cost several times as much."""
+    if value is None or value.count(b"[") + value.count(b"{") > _MAX_BRACKETS or not value.endswith(b"}}"):
+        return None
+    at = value.rfind(_TAGS_KEY)
+    if at < 0:
+        return None
+    tags = value[at + len(_TAGS_KEY) - 1 : -1]  # from its "{" to its "}"
+    if b"{" in tags[1:] or b"}" in tags[:-1]:
+        return None  # an object inside the tags: not a flat tags object
+    return value[:at] + _NO_TAGS, tags
 
 
 def _empty() -> pa.Table:
@@ -480,7 +498,8 @@ def _rollup_table(parts: pa.Table, tag_sets: TagSets) -> pa.Table:
     """cost_rollups rows in ROLLUP_COLUMNS order, sorted by key_hash (the row path's lock order)."""
     sums = parts.group_by(list(ROLLUP_KEY), use_threads=False).aggregate([(n, "sum") for n in ROLLUP_AMOUNTS])
     hasher = RollupKeyHasher()  # per bucket; the key's other fields are hashed once per batch
-    digests = [hasher(key) for key in zip(*(sums[n].to_pylist() for n in ROLLUP_KEY), strict=True)]
+    rests = zip(*(sums[n].to_pylist() for n in ROLLUP_KEY[2:]), strict=True)
+    digests = hasher.digests(sums[ROLLUP_KEY[0]].to_pylist(), sums[ROLLUP_KEY[1]].to_pylist(), rests)
     distinct = pc.unique(sums["tags_hash"])
     texts = pa.array([tag_sets[h][1] for h in distinct.to_pylist()], pa.string())
     columns = {
