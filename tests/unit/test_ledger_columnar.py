@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from outlay.events import DeadLetter, UsageRecord
 from outlay.kafka.consumer import decode_messages
 from outlay.money import to_nanos
+from outlay.settings import Settings
 from services.ingest.ledger import columnar
 from services.ingest.ledger.columnar import parse_tags, prepare_messages, to_nanos_column, usage_tuples
 from services.ingest.ledger.writer import (
@@ -38,7 +39,7 @@ from services.ingest.sources.detect import parser_for
 from services.ingest.sources.tabular import iter_table
 from tests.integration.ledger_support import usage
 
-BATCH = 5000  # the ledger's batch size (outlay.settings ledger_batch_size)
+BATCH = Settings.model_fields["ledger_batch_size"].default  # the ledger's batch size
 
 
 @dataclass
@@ -156,14 +157,14 @@ def export_records(paths: Sequence[Path]) -> list[UsageRecord]:
 
 
 def test_workshop_cur_in_batches(writer: LedgerWriter, shared_data: Path, model_decodes: list[int]) -> None:
-    # December's 91,264 records, every third of its 19 batches: the three months share a schema, and all of
+    # December's 91,264 records, every fourth of its ledger batches: the three months share a schema, and all of
     # them took 72 s here.
     files = sorted((shared_data / "cur_samples" / "wa_labs_workshop_cur" / "cur" / "data").glob("*/month=12/*.parquet"))
     if not files:
         pytest.skip("WorkshopCUR parquet files not found")
     records = export_records(files)
     assert len(records) == 91_264
-    assert_same_in_batches(writer, dumped(records), model_decodes, every=3)
+    assert_same_in_batches(writer, dumped(records), model_decodes, every=4)
 
 
 def test_focus_sample_in_batches(writer: LedgerWriter, shared_data: Path, model_decodes: list[int]) -> None:
