@@ -23,10 +23,11 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from outlay.kafka.embedded_broker import EmbeddedBroker, free_port, wait_for_port
 from outlay.kafka.topics_admin import ensure_topics
-from outlay.store.engine import upgrade
+from outlay.store.engine import make_engine, upgrade
 from outlay.telemetry import tracing
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,6 +86,15 @@ async def store_url(pg_url: str) -> str:
     )
     await conn.close()
     return pg_url
+
+
+@pytest.fixture
+async def engine(store_url: str) -> AsyncIterator[AsyncEngine]:
+    """An engine on this test's PostgreSQL database (`store_url`), disposed after it (a module may define its own
+    `engine` on another database)."""
+    made = make_engine(store_url)
+    yield made
+    await made.dispose()
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-import pytest
 from aiokafka import AIOKafkaProducer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -22,7 +21,6 @@ from outlay.events import AllocatedUsage, UsageRecord
 from outlay.kafka.producer import EventProducer
 from outlay.settings import Settings
 from outlay.store.allocation import AllocationLinesStore, AllocationRulesStore, allocation_report
-from outlay.store.engine import make_engine
 from services.ingest.allocation.main import run as run_stage
 from services.ingest.allocation.stage import AllocationStats, run_allocation
 from tests.integration.gateway_fixtures import record, wait_for, write_ledger
@@ -85,13 +83,6 @@ def by_id(messages: list[dict[str, Any]]) -> dict[str, AllocatedUsage]:
 
 def labels(event: AllocatedUsage) -> dict[str, str]:
     return {name: a.label for name, a in event.allocation.items()}
-
-
-@pytest.fixture
-async def engine(store_url: str) -> AsyncIterator[AsyncEngine]:
-    made = make_engine(store_url)
-    yield made
-    await made.dispose()
 
 
 @contextlib.asynccontextmanager

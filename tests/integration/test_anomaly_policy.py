@@ -5,7 +5,7 @@ real store) alerts each tenant's anomalies by its own policy."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from pathlib import Path
 
@@ -24,13 +24,6 @@ from tests.unit.test_anomaly_series import usage
 from tests.unit.test_anomaly_tenants import ACME, of
 
 DEPLOYMENT = IncidentSettings()
-
-
-@pytest.fixture
-async def engine(store_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = make_engine(store_url)
-    yield engine
-    await engine.dispose()
 
 
 def threshold(min_impact: str, *, enabled: bool = True) -> PolicyIn:

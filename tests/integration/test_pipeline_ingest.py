@@ -16,7 +16,6 @@ from outlay.events import UsageRecord
 from outlay.events.topics import INGEST_DLQ, USAGE
 from outlay.kafka.producer import EventProducer
 from outlay.money import to_nanos
-from outlay.store.engine import make_engine
 from outlay.store.models import UsageRow
 from services.ingest.checkpoints import DONE, STARTED, CheckpointStore
 from services.ingest.ledger.writer import LedgerWriter
@@ -24,13 +23,6 @@ from services.ingest.locations import NoExportFiles
 from services.ingest.pipeline import checkpoint_key, ingest
 from services.ingest.report import FileStatus
 from tests.integration.ingest_support import expected_cost, focus_export, read_topic, test_readers, write_csv
-
-
-@pytest.fixture
-async def engine(store_url: str) -> AsyncIterator[AsyncEngine]:
-    eng = make_engine(store_url)
-    yield eng
-    await eng.dispose()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from outlay.events.topics import INGEST_DLQ, USAGE
 from outlay.kafka.producer import EventProducer
-from outlay.store.engine import make_engine
 from services.ingest.checkpoints import DONE, CheckpointStore
 from services.ingest.locations import NoExportFiles, opened, resolve, s3_client, s3_files
 from services.ingest.pipeline import ingest
@@ -31,13 +29,6 @@ def bucket(aws_env: str) -> str:
 @pytest.fixture
 def s3(aws_env: str) -> Any:
     return boto3.client("s3", endpoint_url=aws_env, region_name="us-east-1")
-
-
-@pytest.fixture
-async def engine(store_url: str) -> AsyncIterator[AsyncEngine]:
-    eng = make_engine(store_url)
-    yield eng
-    await eng.dispose()
 
 
 def upload(s3: Any, bucket: str, key: str, path: Path) -> None:
