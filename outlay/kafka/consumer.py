@@ -113,6 +113,22 @@ def decode_messages(event: type[E], messages: Sequence[KafkaMessage]) -> tuple[l
     return events, dead
 
 
+async def stop_consumer(consumer: AIOKafkaConsumer) -> None:
+    """`consumer.stop()`, with its client closed even when the stop fails part-way.
+
+    aiokafka's fetcher cancels its pending requests on close and awaits them unguarded: with the broker gone, that
+    re-raises their CancelledError and skips closing the client, whose metadata task then runs for the life of the
+    process. The error still propagates; only the client is not left behind."""
+    try:
+        await consumer.stop()
+    except BaseException:
+        client = getattr(consumer, "_client", None)  # no public way to close it alone
+        if client is not None:
+            with contextlib.suppress(Exception):
+                await client.close()
+        raise
+
+
 class BatchConsumer(Generic[E]):
     """Consumes one topic's events in a consumer group, in batches, committing only on request.
 
@@ -179,7 +195,7 @@ class BatchConsumer(Generic[E]):
 
     async def stop(self) -> None:
         try:
-            await self._consumer.stop()
+            await stop_consumer(self._consumer)
         finally:
             if self._owns_producer and self._producer is not None:
                 await self._producer.stop()

@@ -9,6 +9,8 @@ from collections.abc import Iterable
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from outlay.kafka.consumer import stop_consumer
+
 
 class GroupOffsets:
     """Reads `group`'s committed offsets; one admin connection, opened on first use."""
@@ -57,5 +59,5 @@ async def read_range(
             if await consumer.position(tp) >= offsets.stop:
                 break
     finally:
-        await consumer.stop()
+        await stop_consumer(consumer)
     return found

@@ -22,6 +22,7 @@ from outlay.budgets import Budget, BudgetStatus
 from outlay.events import CostKind, LedgerProgress
 from outlay.events.forecast import CostForecast
 from outlay.events.topics import LEDGER_PROGRESS
+from outlay.kafka.consumer import stop_consumer
 from outlay.kafka.producer import EventProducer
 from outlay.store.budgets import BudgetStore
 from outlay.store.tenants import TenantStore
@@ -153,11 +154,11 @@ class ProgressWatch:
             await self._consumer.seek_to_end(self._partition)
             await self._consumer.position(self._partition)
         except BaseException:
-            await self._consumer.stop()  # else a start cut short leaves the client's tasks running
+            await stop_consumer(self._consumer)  # else a start cut short leaves the client's tasks running
             raise
 
     async def stop(self) -> None:
-        await self._consumer.stop()
+        await stop_consumer(self._consumer)
 
     async def landed_tenants(self, timeout_s: float) -> set[str]:
         """The tenants whose billed cost progress events in the next `timeout_s` say was written."""

@@ -29,6 +29,7 @@ from outlay.events import CostAnomaly, CostForecast, LedgerProgress, Severity
 from outlay.events.budget_alert import BudgetAlert
 from outlay.events.plan import ActionPlan
 from outlay.events.topics import ANOMALIES, BUDGET_ALERTS, FORECASTS, LEDGER_PROGRESS, PLANS, Topic
+from outlay.kafka.consumer import stop_consumer
 from outlay.kafka.keep_running import keep_running
 from outlay.spread import Grain, floor_to, to_naive_utc
 from outlay.tenancy import DEFAULT_TENANT
@@ -340,7 +341,7 @@ class TopicFollower(Generic[E]):
                         self._heard()
         finally:
             with contextlib.suppress(Exception):
-                await consumer.stop()
+                await stop_consumer(consumer)
 
     @staticmethod
     async def _caught_up(consumer: AIOKafkaConsumer, partitions: list[TopicPartition]) -> bool:
