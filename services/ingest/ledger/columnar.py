@@ -45,6 +45,7 @@ from services.ingest.ledger.writer import (
     PreparedBatch,
     PreparedRows,
     WriteResult,
+    summary_of,
     tags_json,
     usage_values,
 )
@@ -521,27 +522,13 @@ def _service_table(rollups: pa.Table) -> pa.Table:
 
 
 def _summary(received: int, table: pa.Table, records: list[UsageRecord]) -> WriteResult:
-    """`summarize` of the unique rows, every one written."""
-    written = table.num_rows + len(records)
-    if not written:
-        return WriteResult(0, received, None, None)
-    starts = [r.charge_period_start for r in records]
-    ends = [r.charge_period_end for r in records]
-    kinds = {r.cost_kind.value for r in records}
-    tenants = {r.tenant_id for r in records}
-    if table.num_rows:
-        starts.append(_aware(pc.min(table["start"]).as_py()))
-        ends.append(_aware(pc.max(table["end"]).as_py()))
-        kinds.update(pc.unique(table["cost_kind"]).to_pylist())
-        tenants.update(pc.unique(table["tenant_id"]).to_pylist())
-    return WriteResult(
-        written=written,
-        duplicates=received - written,
-        period_start=min(starts),
-        period_end=max(ends),
-        cost_kinds=tuple(sorted(kinds)),
-        tenant_ids=tuple(sorted(tenants)),
-    )
+    """`summarize` of the unique rows, every one written: the distinct facts of the rows, read once per distinct
+    (start, end, kind, tenant) from the columns, with the records'."""
+    facts = {(r.charge_period_start, r.charge_period_end, r.cost_kind.value, r.tenant_id) for r in records}
+    distinct = table.group_by(["start", "end", "cost_kind", "tenant_id"], use_threads=False).aggregate([])
+    for start, end, kind, tenant in zip(*(distinct[n].to_pylist() for n in distinct.column_names), strict=True):
+        facts.add((_aware(start), _aware(end), kind, tenant))
+    return summary_of(received, table.num_rows + len(records), facts)
 
 
 def _aware(value: datetime) -> datetime:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import operator
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, overload
@@ -152,15 +152,25 @@ def dedupe(records: Sequence[UsageRecord]) -> list[UsageRecord]:
 
 def summarize(received: int, batch: Sequence[UsageRecord], written: Sequence[UsageRecord]) -> WriteResult:
     basis = written or batch
-    if not basis:
+    facts = {(r.charge_period_start, r.charge_period_end, r.cost_kind.value, r.tenant_id) for r in basis}
+    return summary_of(received, len(written), facts)
+
+
+RecordFacts = tuple[datetime, datetime, str, str]  # (period start, period end, cost kind, tenant) of a record
+
+
+def summary_of(received: int, written: int, facts: Collection[RecordFacts]) -> WriteResult:
+    """The `WriteResult` of `written` rows out of `received` records, from the distinct facts of the records it
+    speaks for (the written ones, or the whole batch when none was); both ledger paths summarise through it."""
+    if not facts:
         return WriteResult(0, received, None, None)
     return WriteResult(
-        written=len(written),
-        duplicates=received - len(written),
-        period_start=min(r.charge_period_start for r in basis),
-        period_end=max(r.charge_period_end for r in basis),
-        cost_kinds=tuple(sorted({r.cost_kind.value for r in basis})),
-        tenant_ids=tuple(sorted({r.tenant_id for r in basis})),
+        written=written,
+        duplicates=received - written,
+        period_start=min(f[0] for f in facts),
+        period_end=max(f[1] for f in facts),
+        cost_kinds=tuple(sorted({f[2] for f in facts})),
+        tenant_ids=tuple(sorted({f[3] for f in facts})),
     )
 
 
