@@ -18,7 +18,6 @@ negative-usage rule is the row mapper's alone), or a batch with a column type th
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,13 +28,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic_core import to_json
 
-from outlay.events import UsageRecord
 from outlay.events.usage import CostKind
 from outlay.tenancy import DEFAULT_TENANT
 from services.ingest.sources.base import ExportParser, ParsedRow, RejectedRow
 from services.ingest.sources.cells import currency, decimal, text
 from services.ingest.sources.cur_legacy import EFFECTIVE_COST_RULES, CurParser, EffectiveCostRule
-from services.ingest.sources.rowloop import FileScope, parse_rows
+from services.ingest.sources.rowloop import FileScope, parse_row
 from services.ingest.sources.tabular import batch_row, batch_rows
 
 Message = tuple[bytes, bytes]  # (Kafka key, value)
@@ -187,30 +185,9 @@ class _Encoder:
         return out
 
     def row_path(self, row: dict[str, object], number: int) -> ParsedRow:
-        """The row mapper on one row, inside `parse_rows`' own error handling (so a rejection is exactly the row
-        path's), with this file's scope and the row's number in the file."""
-        parsed = next(parse_rows(_InFile(self.parser, self.scope, number), iter([row]), self.scope.uri))
-        if isinstance(parsed, RejectedRow):
-            return dataclasses.replace(parsed, row=number)  # parse_rows numbered it 1: its own first row
-        return parsed
-
-
-class _InFile:
-    """`CurParser` as a `RowMapper` that maps rows with the file's scope and real row number, whatever scope and
-    number `parse_rows` passes (it sees one row at a time)."""
-
-    def __init__(self, parser: CurParser, scope: FileScope, number: int) -> None:
-        self.format = parser.format
-        self.columns_needed = parser.columns_needed
-        self._parser = parser
-        self._scope = scope
-        self._number = number
-
-    def record(self, row: Mapping[str, object], number: int, scope: FileScope) -> UsageRecord:
-        return self._parser.record(row, self._number, self._scope)
-
-    def source_column(self, model_field: str) -> str | None:
-        return self._parser.source_column(model_field)
+        """The row path's own mapping of one row (its error handling too: a rejection is exactly the row path's),
+        with this file's scope and the row's number in the file."""
+        return parse_row(self.parser, row, number, self.scope)
 
 
 def _add_parsed(out: EncodedBatch, parsed: ParsedRow) -> None:

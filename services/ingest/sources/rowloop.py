@@ -63,20 +63,24 @@ def parse_rows(
         table_rows.project(mapper.columns_needed)  # decode only what the mapper reads
     scope = FileScope(uri, mapper.format, tenant_id)
     for number, row in enumerate(table_rows, start=1):
-        if type(row) is MalformedRow:  # an exact class check: the cheapest test on the hot path
-            yield RejectedRow(row=number, field=None, reason=row.reason, raw=raw_row(row))
-            continue
-        try:
-            yield mapper.record(row, number, scope)
-        except CellError as exc:
-            yield RejectedRow(row=number, field=exc.column, reason=exc.reason, raw=raw_row(row))
-        except ValidationError as exc:
-            error = exc.errors()[0]
-            loc = error["loc"][0] if error["loc"] else None
-            column = mapper.source_column(str(loc)) if loc is not None else None
-            yield RejectedRow(row=number, field=column, reason=error["msg"], raw=raw_row(row))
-        except ArithmeticError as exc:  # OverflowError, decimal.Overflow, … : no cell check caught it
-            yield RejectedRow(row=number, field=None, reason=f"{type(exc).__name__}: {exc}", raw=raw_row(row))
+        yield parse_row(mapper, row, number, scope)
+
+
+def parse_row(mapper: RowMapper, row: dict[str, object], number: int, scope: FileScope) -> ParsedRow:
+    """Row `number` of the file in `scope`: its record, or a RejectedRow naming the source column."""
+    if type(row) is MalformedRow:  # an exact class check: the cheapest test on the hot path
+        return RejectedRow(row=number, field=None, reason=row.reason, raw=raw_row(row))
+    try:
+        return mapper.record(row, number, scope)
+    except CellError as exc:
+        return RejectedRow(row=number, field=exc.column, reason=exc.reason, raw=raw_row(row))
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        loc = error["loc"][0] if error["loc"] else None
+        column = mapper.source_column(str(loc)) if loc is not None else None
+        return RejectedRow(row=number, field=column, reason=error["msg"], raw=raw_row(row))
+    except ArithmeticError as exc:  # OverflowError, decimal.Overflow, … : no cell check caught it
+        return RejectedRow(row=number, field=None, reason=f"{type(exc).__name__}: {exc}", raw=raw_row(row))
 
 
 def file_name(uri: str) -> str:
