@@ -351,7 +351,7 @@ def _prepare_rows(
     table = table.append_column("tags_hash", _hashes(table["tags_text"]))
     usage = _usage_table(table, tag_sets, slow_usage)
     rollups = _rollup_table(_contributions(table, acc), tag_sets)
-    return PreparedRows(
+    return PreparedRows.encoded(
         received=received,
         usage=usage,
         rollups=rollups,

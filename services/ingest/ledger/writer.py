@@ -216,17 +216,34 @@ class PreparedRows:
     services: pa.Table  # SERVICE_ROLLUP_COLUMNS, sorted by key
     result: WriteResult  # the summary when every row is written
     accepted: Callable[[], list[UsageRecord]]
-    usage_csv: bytes = b""
-    rollup_csv: bytes = b""
-    service_csv: bytes = b""
+    usage_csv: bytes  # the three tables as PostgreSQL's CSV for COPY (`encoded`)
+    rollup_csv: bytes
+    service_csv: bytes
 
-    def __post_init__(self) -> None:
-        # Encoded here, in the preparing thread, not on the event loop that writes.
-        self.usage_csv = _csv(self.usage.select(list(USAGE_COLUMNS)))
-        hexed = pa.array(["\\x" + digest.hex() for digest in self.rollups["key_hash"].to_pylist()], pa.string())
-        rollups = self.rollups.select(list(ROLLUP_COLUMNS))
-        self.rollup_csv = _csv(rollups.set_column(ROLLUP_COLUMNS.index("key_hash"), "key_hash", hexed))
-        self.service_csv = _csv(self.services.select(list(SERVICE_ROLLUP_COLUMNS)))
+    @classmethod
+    def encoded(
+        cls,
+        received: int,
+        usage: pa.Table,
+        rollups: pa.Table,
+        services: pa.Table,
+        result: WriteResult,
+        accepted: Callable[[], list[UsageRecord]],
+    ) -> PreparedRows:
+        """The rows with their CSV, encoded now: in the preparing thread, not on the event loop that writes."""
+        hexed = pa.array(["\\x" + digest.hex() for digest in rollups["key_hash"].to_pylist()], pa.string())
+        rollup_columns = rollups.select(list(ROLLUP_COLUMNS))
+        return cls(
+            received,
+            usage,
+            rollups,
+            services,
+            result,
+            accepted,
+            usage_csv=_csv(usage.select(list(USAGE_COLUMNS))),
+            rollup_csv=_csv(rollup_columns.set_column(ROLLUP_COLUMNS.index("key_hash"), "key_hash", hexed)),
+            service_csv=_csv(services.select(list(SERVICE_ROLLUP_COLUMNS))),
+        )
 
     @property
     def unique(self) -> int:
