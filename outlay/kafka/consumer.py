@@ -118,14 +118,21 @@ async def stop_consumer(consumer: AIOKafkaConsumer) -> None:
 
     aiokafka's fetcher cancels its pending requests on close and awaits them unguarded: with the broker gone, that
     re-raises their CancelledError and skips closing the client, whose metadata task then runs for the life of the
-    process. The error still propagates; only the client is not left behind."""
+    process. Errors still propagate (a cancellation only when this task is being cancelled); only the client is
+    not left behind."""
     try:
         await consumer.stop()
-    except BaseException:
+    except BaseException as exc:
         client = getattr(consumer, "_client", None)  # no public way to close it alone
         if client is not None:
             with contextlib.suppress(Exception):
                 await client.close()
+        task = asyncio.current_task()
+        if isinstance(exc, asyncio.CancelledError) and task is not None and not task.cancelling():
+            # aiokafka's own requests' cancellation, not this task's: it must not pass for a shutdown (a retry loop
+            # would stop retrying, or replace the error that ended the consumer).
+            log.debug("a stopping consumer's pending requests were cancelled")
+            return
         raise
 
 

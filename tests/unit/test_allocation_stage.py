@@ -166,6 +166,38 @@ async def test_the_cache_compiles_a_tenants_allocator_afresh_after_many_records(
     assert cache.rule_reads == 1  # from the document already read
 
 
+class BrokenSource(MemorySource):
+    """A store whose rules of one tenant can no longer be read (a document an upgraded validator refuses)."""
+
+    def __init__(self, broken: str) -> None:
+        super().__init__()
+        self.broken = broken
+
+    async def rules(self, tenant: str, version: int) -> AllocationRules:
+        if tenant == self.broken:
+            raise ValueError("no longer valid")
+        return await super().rules(tenant, version)
+
+
+async def test_one_tenants_unreadable_rules_leave_the_others_allocated_and_its_last_good_rules_kept() -> None:
+    source, clock = BrokenSource("globex"), Clock()
+    source.put("acme", RULES)
+    source.put("globex", RULES)
+    cache = RulesCache(source, recheck_s=5.0, clock=clock)
+    first = await cache.for_tenants({"acme": 1, "globex": 1})
+    assert set(first) == {"acme"} and cache.failures == 1  # never read: globex's records are left out, counted
+    out = allocate_records([usage("a"), usage("g", tenant="globex")], first)
+    assert [e.usage.record_id for e in out.events] == ["a"] and out.unallocatable == 1
+    # Once read, a later failure keeps the rules as they were.
+    source.broken = "nobody"
+    clock.now += 5.0
+    read = await cache.for_tenants({"globex": 1})
+    source.broken, clock.now = "globex", clock.now + 5.0
+    source.put("globex", {"dimensions": {"team": {"tags": {"keys": ["squad"]}}}})
+    kept = await cache.for_tenants({"globex": 1})
+    assert kept["globex"] is read["globex"] and kept["globex"].version == 1 and cache.failures == 2
+
+
 @dataclass
 class Message:
     value: bytes | None
@@ -182,13 +214,17 @@ def test_messages_that_are_no_usage_record_are_skipped_and_logged_without_their_
     good = usage("ok", tags={"team": "checkout"}).model_dump_json().encode()
     invalid = json.loads(good)
     invalid["billed_cost"] = "hunter2-secret"
+    # Tag keys and unknown fields are the message's content too: a path through them is not logged.
+    bad_tag = {**json.loads(good), "tags": {"hunter2-key": 5}}
+    unknown = {**json.loads(good), "hunter2_field": "x"}
     messages = [
         Message(b"{not json hunter2-secret", 0), Message(None, 1),
         Message(json.dumps(invalid).encode(), 2), Message(good, 3),
+        Message(json.dumps(bad_tag).encode(), 4), Message(json.dumps(unknown).encode(), 5),
     ]  # fmt: skip
     with caplog.at_level(logging.WARNING):
         decoded, dead = decode_usage(messages)
-    assert [r.record_id for r in decoded.records] == ["ok"] and decoded.skipped == 3
+    assert [r.record_id for r in decoded.records] == ["ok"] and decoded.skipped == 5
     assert dead == []  # the ledger dead-letters these: a second letter each would only double the count
     assert "outlay.usage.v1/0/2" in caplog.text and "billed_cost" in caplog.text
     assert "hunter2" not in caplog.text

@@ -8,6 +8,7 @@ seconds. A record allocated in that window after a change still carries the old 
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ from typing import Protocol
 from outlay.allocation.engine import Allocator
 from outlay.allocation.rules import AllocationRules
 from services.ingest.allocation.core import TenantRules
+
+log = logging.getLogger(__name__)
 
 RECHECK_S = 5.0
 # The allocator memoises one assignment per distinct line key. A stream brings new resource ids for ever, so the
@@ -53,9 +56,11 @@ class RulesCache:
         self._entries: dict[str, _Entry] = {}
         self.version_reads = 0  # queries of versions (one per batch at most)
         self.rule_reads = 0  # rule documents read (one per tenant and new version)
+        self.failures = 0  # reads of a tenant's rules that failed (the store, or a document that no longer validates)
 
     async def for_tenants(self, counts: dict[str, int]) -> dict[str, TenantRules]:
-        """The rules of every tenant in `counts` (tenant → records of the batch about to be allocated)."""
+        """The rules of every tenant in `counts` (tenant → records of the batch about to be allocated), but a
+        tenant whose rules have never been read successfully."""
         now = self._clock()
         due = sorted(
             t for t in counts if t not in self._entries or now - self._entries[t].checked_at >= self._recheck_s
@@ -64,10 +69,21 @@ class RulesCache:
             self.version_reads += 1
             versions = await self._source.current_versions(due)
             for tenant in due:
-                await self._refresh(tenant, versions.get(tenant), now)
+                try:
+                    await self._refresh(tenant, versions.get(tenant), now)
+                except Exception as exc:  # noqa: BLE001 - one tenant's unreadable rules must not stop the others
+                    self.failures += 1
+                    # Kept as they were (retried after recheck_s); a tenant with none yet is left out of the batch.
+                    if tenant in self._entries:
+                        self._entries[tenant].checked_at = now
+                    log.error(
+                        "allocation rules of tenant %s unreadable (%s): kept as before", tenant, type(exc).__name__
+                    )
         out = {}
         for tenant, records in counts.items():
-            entry = self._entries[tenant]
+            entry = self._entries.get(tenant)
+            if entry is None:
+                continue  # its rules could not be read yet: the caller leaves its records out, counted
             entry.records += records
             if entry.document is not None and entry.records > MEMO_RECORDS:
                 entry.rules = TenantRules(entry.rules.version, Allocator(entry.document))

@@ -55,10 +55,14 @@ class Allocated:
 
 
 def allocate_records(records: Iterable[UsageRecord], rules: Mapping[str, TenantRules]) -> Allocated:
-    """Every record under its own tenant's rules (`rules` holds every tenant of the batch)."""
+    """Every record under its own tenant's rules; a tenant absent from `rules` (they could not be read) has its
+    records left out, counted."""
     out = Allocated()
     for record in records:
-        tenant_rules = rules[record.tenant_id]
+        tenant_rules = rules.get(record.tenant_id)
+        if tenant_rules is None:
+            out.unallocatable += 1
+            continue
         try:
             out.events.append(allocated(record, tenant_rules))
         except PatternTooSlow as exc:

@@ -39,6 +39,8 @@ def decode_usage(messages: Sequence[KafkaMessage]) -> tuple[Decoded, list[DeadLe
         except ValidationError as exc:
             out.skipped += 1
             first = exc.errors()[0] if exc.error_count() else None
-            path = ".".join(str(p) for p in first["loc"]) if first and first["loc"] else "(message)"
+            field = str(first["loc"][0]) if first and first["loc"] else None
+            # Only a field the model names: deeper parts of the path (tag keys) and unknown fields are the message's.
+            path = field if field in UsageRecord.model_fields else "(a field not in the model, or the message)"
             log.warning("skipped %s: not a UsageRecord (%d error(s), first at %s)", where, exc.error_count(), path)
     return out, []
