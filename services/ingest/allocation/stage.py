@@ -34,7 +34,7 @@ class AllocationStats:
     batches: int = 0
     published: int = 0
     skipped: int = 0  # messages that are no UsageRecord (the ledger dead-letters them)
-    unallocatable: int = 0  # records whose rules failed on them (a pattern too slow) or could not be read: not published
+    unallocatable: int = 0  # records whose rules failed (a pattern too slow) or could not be read: not published
     commits_skipped: int = 0  # commits lost to a rebalance (the new owner re-reads; nothing is lost)
 
 
