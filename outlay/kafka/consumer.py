@@ -13,6 +13,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from types import TracebackType
 from typing import Generic, Protocol, TypeVar
 
@@ -227,10 +228,7 @@ class BatchConsumer(Generic[E]):
         batch, messages = await self._fetch(timeout_ms)
         if not messages:
             return batch
-        if self.decode_in_thread and len(messages) > 64:
-            events, dead = await asyncio.to_thread(decode_messages, self.event, messages)
-        else:
-            events, dead = decode_messages(self.event, messages)
+        events, dead = await self._decode(partial(decode_messages, self.event), messages)
         batch.events = events
         await self._received(batch, messages, dead)
         return batch
@@ -245,13 +243,17 @@ class BatchConsumer(Generic[E]):
         batch, messages = await self._fetch(timeout_ms)
         if not messages:
             return batch, None
-        if self.decode_in_thread and len(messages) > 64:
-            result, dead = await asyncio.to_thread(decode, messages)
-        else:
-            result, dead = decode(messages)
+        result, dead = await self._decode(decode, messages)
         batch.accepted = len(messages) - len(dead)
         await self._received(batch, messages, dead)
         return batch, result
+
+    async def _decode(
+        self, decode: BatchDecoder[R], messages: list[ConsumerRecord[bytes, bytes]]
+    ) -> tuple[R, list[DeadLetter]]:
+        if self.decode_in_thread and len(messages) > 64:
+            return await asyncio.to_thread(decode, messages)
+        return decode(messages)
 
     async def _fetch(self, timeout_ms: int) -> tuple[ConsumedBatch[E], list[ConsumerRecord[bytes, bytes]]]:
         fetched = await self._consumer.getmany(timeout_ms=timeout_ms, max_records=self.max_records)

@@ -362,8 +362,11 @@ class LedgerWriter:
         # The increments hold each key once, so each bucket's digest is computed once per batch.
         # Sorted by digest, the order both paths upsert in: concurrent writers take row locks in
         # the same order (no deadlocks).
-        key_hash = RollupKeyHasher()
-        hashed = sorted((key_hash(key), key) for key in increments)
+        keys = list(increments)
+        digests = RollupKeyHasher().digests(
+            [k.grain for k in keys], [k.period_start for k in keys], [k[2:] for k in keys]
+        )
+        hashed = sorted(zip(digests, keys, strict=True))
         if not self._copy:
             return [rollup_row(key, digest, increments[key]) for digest, key in hashed]
         tag_text: dict[str, str] = {}  # one JSON text per tag set, not per bucket

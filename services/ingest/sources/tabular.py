@@ -250,8 +250,7 @@ def batch_rows(batch: pa.RecordBatch) -> Iterator[dict[str, object]]:
 
 def batch_row(batch: pa.RecordBatch, index: int) -> dict[str, object]:
     """Row `index` of a record batch, exactly as the row reader gives it (same names, same Python values)."""
-    row = batch.slice(index, 1)
-    return {name: _column_values(column)[0] for name, column in zip(row.schema.names, row.columns, strict=True)}
+    return next(batch_rows(batch.slice(index, 1)))
 
 
 def _column_values(column: pa.Array) -> list[object]:
