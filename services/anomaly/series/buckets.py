@@ -3,7 +3,10 @@ complete, and fill the buckets nothing arrived for with zero (no line in a minut
 
 A bucket closes when a contribution (to this series, or to the stream: `advance`) arrives `lateness` buckets
 or more after it; contributions for a bucket that has closed are late and are not learnt (they are counted, so
-the loss is visible). Within the lateness, out-of-order contributions join their bucket.
+the loss is visible). Within the lateness, out-of-order contributions join their bucket. A series fed by several
+usage partitions closes on the stream's watermark only (`advance`, `watermarks`), not on its own data; at most
+`MAX_OPEN` buckets wait for it (the oldest then closes anyway, counted as `forced`), so a partition whose reader
+lags far behind cannot grow the series' state without bound.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 MAX_GAP_FILL = 1440  # zero buckets filled at most between two data points (a day of minutes)
+MAX_OPEN = 720  # buckets a series closed by the watermark keeps open at most (12 hours of minutes)
 
 
 @dataclass
@@ -38,16 +42,25 @@ class BucketSeries:
     last_closed: datetime | None = None
     late: int = 0
     duplicates: int = 0
+    forced: int = 0  # buckets closed before the watermark passed them (more than MAX_OPEN were waiting)
 
-    def add(self, bucket: datetime, amount: Decimal, record_ids: list[str], breakdown: dict[str, float]) -> list[Point]:
-        """Add a contribution; returns the points it closed, oldest first."""
+    def add(
+        self,
+        bucket: datetime,
+        amount: Decimal,
+        record_ids: list[str],
+        breakdown: dict[str, float],
+        own_clock: bool = True,
+    ) -> list[Point]:
+        """Add a contribution; returns the points it closed, oldest first. With `own_clock` False (a series fed
+        by several usage partitions) it closes nothing by itself: the watermark does (`advance`)."""
         if self.last_closed is not None and bucket <= self.last_closed:
             self.late += 1
             return []
         entry = self.open.get(bucket)
         if entry is None:  # the common case: the first contribution to this bucket takes it whole
             self.open[bucket] = _Bucket(amount, set(record_ids), dict(breakdown))
-            return self.advance(bucket)
+            return self.advance(bucket) if own_clock else self._close_overflow()
         new_ids = [r for r in record_ids if r not in entry.record_ids]
         if len(new_ids) < len(record_ids):
             self.duplicates += 1
@@ -62,7 +75,20 @@ class BucketSeries:
         entry.amount += amount
         for k, v in breakdown.items():
             entry.breakdown[k] = entry.breakdown.get(k, 0.0) + v
-        return self.advance(bucket)
+        return self.advance(bucket) if own_clock else []
+
+    def closes_before(self, now: datetime) -> bool:
+        """Whether `advance(now)` would close or zero-fill anything."""
+        horizon = now - self.lateness * self.step
+        if self.last_closed is not None and self.last_closed + self.step <= horizon:
+            return True
+        return any(b <= horizon for b in self.open)
+
+    def _close_overflow(self) -> list[Point]:
+        if len(self.open) <= MAX_OPEN:
+            return []
+        self.forced += 1
+        return self._close_before(min(self.open))
 
     def advance(self, now: datetime) -> list[Point]:
         """Close what the stream's clock says is complete, even if this series got nothing since: a series
@@ -106,6 +132,7 @@ class BucketSeries:
             "last_closed": None if self.last_closed is None else self.last_closed.isoformat(),
             "late": self.late,
             "duplicates": self.duplicates,
+            "forced": self.forced,
         }
 
     @classmethod
@@ -122,4 +149,5 @@ class BucketSeries:
             last_closed=None if state["last_closed"] is None else datetime.fromisoformat(state["last_closed"]),
             late=state["late"],
             duplicates=state["duplicates"],
+            forced=state.get("forced", 0),  # absent from states written before the watermark
         )

@@ -11,7 +11,7 @@ yearly commitments) are one-off charges, not a rate, and feed no series.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -92,6 +92,14 @@ def series_of(
     return series
 
 
+def fed_by_one_partition(dimensions: dict[str, str]) -> bool:
+    """Whether a series' lines all come from one usage partition: its dimensions fix the usage key (account and
+    service, `UsageRecord.key`), so it sees its lines in their partition's order. Other series (total, tags,
+    resources) take lines from several partitions and close their buckets by the partitions' watermark
+    (`watermarks`)."""
+    return "billing_account_id" in dimensions and "service" in dimensions
+
+
 def causes_of(record: UsageRecord, settings: SeriesSettings) -> dict[str, str]:
     values = {d: getattr(record, d) for d in settings.cause_dimensions}
     values.update({f"tag:{k}": record.tags.get(k) for k in settings.tag_keys})
@@ -131,8 +139,9 @@ class _Partial:
 
 
 # Per series a record feeds: (series name with granularity, its dimensions, the breakdown labels
-# 'dimension=value' of the record's cause dimensions that are not the series' own)
-_Plan = list[tuple[str, dict[str, str], list[str]]]
+# 'dimension=value' of the record's cause dimensions that are not the series' own, whether the series is fed by
+# one usage partition only)
+_Plan = list[tuple[str, dict[str, str], list[str], bool]]
 
 
 class _BatchPlans:
@@ -167,6 +176,7 @@ class _BatchPlans:
                     qualified(record.tenant_id, f"{granularity}|{identity}"),
                     dims,
                     [f"{d}={v}" for d, v in causes.items() if d not in dims],
+                    fed_by_one_partition(dims),
                 )
                 for identity, dims in series_of(record, settings, own)
             ]
@@ -174,10 +184,16 @@ class _BatchPlans:
 
 
 def contributions(
-    records: Iterable[UsageRecord], settings: SeriesSettings, top: TopSpenders | None = None
+    records: Iterable[UsageRecord],
+    settings: SeriesSettings,
+    top: TopSpenders | None = None,
+    late: Collection[tuple[str, str]] = (),
 ) -> list[SeriesContribution]:
     """Sum a batch of records into one contribution per (series, bucket). Records must be checked first
-    (`usage_problem`). With `top`, the batch first updates the ranking, then top spenders get their series."""
+    (`usage_problem`). With `top`, the batch first updates the ranking, then top spenders get their series.
+    Records in `late` ((tenant, record id): late within their usage partition, `watermarks.PartitionReads`) feed
+    only the series fed by their partition alone: a series fed by several has closed their bucket already, or
+    would have, had the partitions been read in another order."""
     # First occurrence of each line: at-least-once delivery can put one line in a batch twice (a rebalance
     # re-fetches what was already buffered), and a contribution's ids cannot tell its amount apart. Record ids
     # are unique within a tenant only: two tenants' identical lines are two lines.
@@ -199,7 +215,10 @@ def contributions(
         cost = record.effective_cost
         cost_float = float(cost)
         record_id = record.record_id
-        for series, dims, labels in plans.plan(record, name):
+        pinned_only = bool(late) and (record.tenant_id, record_id) in late
+        for series, dims, labels, pinned in plans.plan(record, name):
+            if pinned_only and not pinned:
+                continue
             key = (series, seconds, bucket)
             partial = partials.get(key)
             if partial is None:

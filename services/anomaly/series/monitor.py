@@ -53,8 +53,16 @@ class SeriesMonitor:
         return cls(c.series, c.dimensions, timedelta(seconds=c.granularity_s), c.currency, settings)
 
     def add(self, c: SeriesContribution) -> list[CostAnomaly]:
-        """Add one contribution; returns the anomaly states to publish."""
+        """Add one contribution, closing buckets on the series' own data; returns the anomaly states to publish."""
         return self._learn_all(self.buckets.add(c.bucket, c.amount, c.record_ids, c.breakdown))
+
+    def add_held(self, c: SeriesContribution, watermark: datetime | None) -> list[CostAnomaly]:
+        """Add one contribution to a series fed by several usage partitions, closing buckets on the partitions'
+        `watermark` only (None: not known yet, close nothing); returns the anomaly states to publish."""
+        points = self.buckets.add(c.bucket, c.amount, c.record_ids, c.breakdown, own_clock=False)
+        if watermark is not None:
+            points += self.buckets.advance(watermark)
+        return self._learn_all(points)
 
     def advance(self, now: datetime) -> list[CostAnomaly]:
         """Close the buckets the stream's clock (`now`) says are complete; returns the states to publish."""

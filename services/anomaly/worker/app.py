@@ -11,13 +11,18 @@ tenant. Stage 2 (`monitor`) owns each series on exactly one worker: the table ho
 where the last one stopped, and anomaly ids are stable, so a replay updates anomalies instead of adding them.
 Whether an anomaly is alerted follows its tenant's `anomaly_impact` policy where it has one (`series/thresholds`),
 read from the store before the first series message and every minute after (`worker/policies`).
+A series fed by several usage partitions (total, tags, resources) closes its buckets on the partitions' watermark
+(`series/watermarks`): each split stage sends every series partition its read marks after each batch and every
+second, so a backfill shared by several workers learns exactly what one worker would.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -37,12 +42,20 @@ from outlay.store.engine import make_engine
 from outlay.telemetry import metrics, tracing
 from services.anomaly.detection.detector import DetectorSettings
 from services.anomaly.detection.incidents import IncidentSettings
-from services.anomaly.series.keys import SeriesContribution, SeriesSettings, contributions, usage_problem
+from services.anomaly.series.keys import (
+    SeriesContribution,
+    SeriesSettings,
+    contributions,
+    fed_by_one_partition,
+    granularity_of,
+    usage_problem,
+)
 from services.anomaly.series.monitor import MonitorSettings, SeriesMonitor
 from services.anomaly.series.silence import SilenceFiller
 from services.anomaly.series.tenants import feedback_series
 from services.anomaly.series.thresholds import ALERT_LEVEL_BY_SENSITIVITY, TenantThresholds
 from services.anomaly.series.top_spenders import TopSpenders
+from services.anomaly.series.watermarks import PartitionReads, UsageMarks, Watermarks
 from services.anomaly.worker.in_order import InOrder
 from services.anomaly.worker.messages import SeriesMessage
 from services.anomaly.worker.policies import REFRESH_EVERY, ThresholdRefresher, store_loader
@@ -60,6 +73,8 @@ COST_DETECTOR = DetectorSettings(
 SERIES_TOPIC = "outlay-anomaly-series"  # internal: created by faust with the app's partition count
 BATCH = 2000  # usage lines summed per stage-1 batch (at most)
 BATCH_WITHIN = timedelta(milliseconds=200)
+MARKS_EVERY = 1.0  # seconds: read marks are also sent this often without new usage (a caught-up partition)
+SWEEP_EVERY = 1.0  # seconds: how often a series partition's watermark closes the buckets of series with no news
 
 
 @dataclass(frozen=True)
@@ -165,10 +180,22 @@ def create_app(settings: WorkerSettings) -> faust.App:
     # partitions in offset order through `in_order` (worker/read_positions.py).
     in_order = InOrder(app, settings.bootstrap_servers, settings.app_id)
 
+    # Read marks: the split stage's, and per series partition those received and the series they hold back.
+    reads = PartitionReads(settings.monitor.lateness)
+    watermarks = Watermarks()
+    held = HeldSeries()
+    # A batch's positions, contributions and marks change together: marks sent between them could say a partition
+    # was read past lines whose contributions are not sent yet.
+    split_lock = asyncio.Lock()
+
     @app.on_partitions_revoked.connect
     async def forget_revoked(_app: Any, /, *args: Any, signal: Any, **_kwargs: Any) -> None:
         (revoked,) = args
         in_order.forget(revoked)
+        reads.forget(tp.partition for tp in revoked if tp.topic == USAGE.name)
+        series_partitions = [tp.partition for tp in revoked if tp.topic == series_topic.get_topic_name()]
+        watermarks.forget(series_partitions)
+        held.forget(series_partitions)
 
     @app.on_before_shutdown.connect
     async def close_offsets(_app: Any, /, *_args: Any, signal: Any, **_kwargs: Any) -> None:
@@ -184,9 +211,11 @@ def create_app(settings: WorkerSettings) -> faust.App:
             BATCH, within=BATCH_WITHIN.total_seconds()
         ):
             began = time.perf_counter()
-            messages = await in_order.messages(events)
-            with tracing.batch_span("anomaly split", [m.headers for m in messages], messages=len(messages)):
-                await split_batch(messages)
+            async with split_lock:
+                messages = await in_order.messages(events)
+                with tracing.batch_span("anomaly split", [m.headers for m in messages], messages=len(messages)):
+                    await split_batch(messages)
+                await send_marks()
             metrics.count_events(settings.app_id, USAGE.name, "in", len(messages))
             metrics.record_batch_seconds("anomaly split", time.perf_counter() - began)
             in_order.record_lag()
@@ -195,18 +224,24 @@ def create_app(settings: WorkerSettings) -> faust.App:
     async def split_batch(messages: list[KafkaMessage]) -> None:
         kept: list[UsageRecord] = []
         dead: list[DeadLetter] = []
+        late: set[tuple[str, str]] = set()
         for message in messages:
             records, refused = decode_messages(UsageRecord, [message])
             dead += refused
             for record in records:
                 problem = usage_problem(record)
-                if problem is None:
-                    kept.append(record)
-                else:
+                if problem is not None:
                     dead.append(dead_letter_for(message, problem[1], problem[0]))
+                    continue
+                kept.append(record)
+                granularity = granularity_of(record)
+                if granularity and reads.read(
+                    message.partition, record.tenant_id, granularity[0], record.charge_period_start
+                ):
+                    late.add((record.tenant_id, record.record_id))
         for letter in dead:
             await send(dead_letters, letter)
-        found = contributions(kept, settings.series, top)
+        found = contributions(kept, settings.series, top, late)
         silence.observe(found)
         by_series: dict[str, list[SeriesContribution]] = {}
         for contribution in found + silence.zeros(datetime.now(UTC)):
@@ -214,6 +249,25 @@ def create_app(settings: WorkerSettings) -> faust.App:
         for its_contributions in by_series.values():
             its_contributions.sort(key=lambda c: c.bucket)
             await send(series_topic, SeriesMessage(contributions=its_contributions))
+
+    async def send_marks() -> None:
+        """Tell every series partition how far each usage partition this worker owns has been read."""
+        owned = {tp for tp in app.consumer.assignment() if tp.topic == USAGE.name}
+        if not owned:
+            return
+        caught_up = await in_order.caught_up(owned)
+        marks = UsageMarks(
+            partitions=app.consumer.topic_partitions(USAGE.name) or settings.partitions,
+            marks=reads.marks({tp.partition: done for tp, done in caught_up.items()}),
+        )
+        value = SeriesMessage(marks=marks).model_dump_json().encode()
+        for partition in range(settings.partitions):
+            await series_topic.send(key=b"", value=value, partition=partition)
+
+    @app.timer(MARKS_EVERY)
+    async def send_marks_while_idle() -> None:
+        async with split_lock:
+            await send_marks()
 
     @app.agent(feedback)
     async def route_feedback(stream: StreamT[bytes]) -> AsyncIterator[None]:
@@ -241,11 +295,40 @@ def create_app(settings: WorkerSettings) -> faust.App:
             event = stream.current_event
             for delivered in [] if event is None else await in_order.messages([event]):
                 message = SeriesMessage.model_validate_json(delivered.value or b"")
-                with tracing.batch_span("anomaly monitor", [delivered.headers], series=message.series or ""):
-                    published = _apply(message, table, cache, settings.monitor, thresholds.current)
-                    for anomaly in published:
-                        await send(anomalies, anomaly)
+                partition = delivered.partition
+                if message.marks is not None:
+                    watermarks.update(partition, message.marks, time.monotonic())
+                    published = await sweep(partition)
+                else:
+                    with tracing.batch_span("anomaly monitor", [delivered.headers], series=message.series or ""):
+                        clock = functools.partial(watermarks.watermark, partition, now=time.monotonic())
+                        published = _apply(message, table, cache, settings.monitor, thresholds.current, clock)
+                    held.saw(partition, message)
+                for anomaly in published:
+                    await send(anomalies, anomaly)
             yield None
+
+    async def sweep(partition: int) -> list[CostAnomaly]:
+        """Close what the watermark allows in the partition's series fed by several usage partitions (at most
+        every SWEEP_EVERY): a series' last buckets must not wait for its next line."""
+        now = time.monotonic()
+        if not held.due(partition, now, SWEEP_EVERY):
+            return []
+        published: list[CostAnomaly] = []
+        for series in held.series(partition):
+            monitor = cache.get(series, table.get(series))
+            if monitor is None:
+                continue
+            step_s = int(monitor.buckets.step.total_seconds())
+            watermark = watermarks.watermark(partition, monitor.tenant_id, step_s, now)
+            if watermark is None or not monitor.buckets.closes_before(watermark):
+                continue
+            published += _with_thresholds(monitor, thresholds.current).advance(watermark)
+            _save(monitor, table, cache)
+            # One state per produce batch: the embedded broker's ListOffsets under-reports by up to one batch
+            # (DESIGN.md), so a restarted worker's recovery would stop short of a batch's later states.
+            await app.producer.flush()
+        return published
 
     @app.timer(settings.policy_refresh.total_seconds())
     async def refresh_thresholds() -> None:
@@ -259,6 +342,33 @@ def create_app(settings: WorkerSettings) -> faust.App:
             await store.dispose()
 
     return app
+
+
+class HeldSeries:
+    """Per series partition, the series there fed by several usage partitions (closed by the watermark), and
+    when that partition was last swept."""
+
+    def __init__(self) -> None:
+        self._series: dict[int, set[str]] = {}
+        self._swept: dict[int, float] = {}
+
+    def saw(self, partition: int, message: SeriesMessage) -> None:
+        if message.contributions and not fed_by_one_partition(message.contributions[0].dimensions):
+            self._series.setdefault(partition, set()).add(message.contributions[0].series)
+
+    def series(self, partition: int) -> list[str]:
+        return sorted(self._series.get(partition, ()))
+
+    def due(self, partition: int, now: float, every: float) -> bool:
+        if now - self._swept.get(partition, float("-inf")) < every:
+            return False
+        self._swept[partition] = now
+        return True
+
+    def forget(self, partitions: list[int]) -> None:
+        for partition in partitions:
+            self._series.pop(partition, None)
+            self._swept.pop(partition, None)
 
 
 def routed_feedback(feedback: AnomalyFeedback) -> AnomalyFeedback | None:
@@ -276,9 +386,12 @@ def _apply(
     cache: MonitorCache,
     settings: MonitorSettings,
     thresholds: TenantThresholds | None = None,
+    watermark: Callable[[str, int], datetime | None] | None = None,
 ) -> list[CostAnomaly]:
     """One series message applied to its series' monitor, which alerts by its tenant's `thresholds` (None: the
-    deployment's, `settings.incidents`, for every tenant)."""
+    deployment's, `settings.incidents`, for every tenant). A series fed by several usage partitions closes its
+    buckets on `watermark` ((tenant, granularity in seconds) → the partitions' watermark); without one, every
+    series closes on its own data."""
     series = message.series
     if series is None:
         return []
@@ -293,14 +406,26 @@ def _apply(
         if message.feedback.tenant_id != monitor.tenant_id:  # `routed_feedback` sends none such: kept out anyway
             log.warning("feedback of tenant %s on series %r ignored", message.feedback.tenant_id, series)
             return []
-    if thresholds is not None:
-        monitor.use_incident_settings(thresholds.incident_settings(monitor.tenant_id))
-    if message.contributions:
-        published = [anomaly for c in message.contributions for anomaly in monitor.add(c)]
-    else:
+    _with_thresholds(monitor, thresholds)
+    if not message.contributions:
         assert message.feedback is not None
         published = monitor.give_feedback(message.feedback)
-    stored = monitor.state()
-    table[series] = stored
-    cache.saved(series, stored, monitor)
+    elif watermark is None or fed_by_one_partition(monitor.incidents.dimensions):
+        published = [anomaly for c in message.contributions for anomaly in monitor.add(c)]
+    else:
+        at = watermark(monitor.tenant_id, message.contributions[0].granularity_s)
+        published = [anomaly for c in message.contributions for anomaly in monitor.add_held(c, at)]
+    _save(monitor, table, cache)
     return published
+
+
+def _with_thresholds(monitor: SeriesMonitor, thresholds: TenantThresholds | None) -> SeriesMonitor:
+    if thresholds is not None:
+        monitor.use_incident_settings(thresholds.incident_settings(monitor.tenant_id))
+    return monitor
+
+
+def _save(monitor: SeriesMonitor, table: Any, cache: MonitorCache) -> None:
+    stored = monitor.state()
+    table[monitor.series] = stored
+    cache.saved(monitor.series, stored, monitor)

@@ -31,6 +31,18 @@ class InOrder:
 
     def record_lag(self) -> None:
         """Each partition read so far: its high watermark (as of the last fetch) minus the next offset to read."""
+        lags = {(tp.topic, tp.partition): lag for tp, lag in self._lags().items()}
+        metrics.record_consumer_lag(self._group, lags)
+
+    async def caught_up(self, partitions: set[TP]) -> dict[TP, bool]:
+        """Whether each partition has been read to its end (as far as the last fetch knew). One nothing was
+        delivered from yet starts at the group's committed offset: a partition with nothing new is caught up
+        without a message."""
+        await self._start(partitions)
+        lags = self._lags()
+        return {tp: lags.get(tp, 1) <= 0 for tp in partitions}
+
+    def _lags(self) -> dict[TP, int]:
         lags = {}
         for tp, expected in self._positions.positions():
             try:
@@ -38,8 +50,8 @@ class InOrder:
             except Exception:  # no longer assigned (a rebalance under way): no figure this time
                 continue
             if highwater is not None:
-                lags[(tp.topic, tp.partition)] = highwater - expected
-        metrics.record_consumer_lag(self._group, lags)
+                lags[tp] = highwater - expected
+        return lags
 
     async def close(self) -> None:
         await self._offsets.close()

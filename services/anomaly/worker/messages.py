@@ -1,6 +1,8 @@
-"""The message on the worker's internal, series-keyed topic: contributions to a series, or feedback on it.
+"""The message on the worker's internal, series-keyed topic: contributions to a series, feedback on it, or a split
+stage's read marks (`series/watermarks.py`; sent to every partition, not keyed).
 
-Both travel on one topic so that, per series, feedback is applied in order with the data it is about. One
+All travel on one topic so that, per series, feedback is applied in order with the data it is about, and marks
+reach each partition after the contributions they speak for. One
 message carries all of a usage batch's contributions to its series, oldest bucket first: in a backfill a batch
 spans many buckets, and one message (one state write) per series and batch instead of one per bucket is most of
 the worker's throughput.
@@ -12,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from outlay.events.anomaly import AnomalyFeedback
 from services.anomaly.series.keys import SeriesContribution
+from services.anomaly.series.watermarks import UsageMarks
 
 
 class SeriesMessage(BaseModel):
@@ -19,11 +22,14 @@ class SeriesMessage(BaseModel):
 
     contributions: list[SeriesContribution] = Field(default_factory=list)
     feedback: AnomalyFeedback | None = None
+    marks: UsageMarks | None = None
 
     @model_validator(mode="after")
     def _one_series(self) -> SeriesMessage:
         if len({c.series for c in self.contributions}) > 1:
             raise ValueError("contributions of one message must all be to one series")
+        if sum((bool(self.contributions), self.feedback is not None, self.marks is not None)) > 1:
+            raise ValueError("a message carries contributions, feedback or marks, one of them")
         return self
 
     @property

@@ -1,0 +1,159 @@
+"""How far every usage partition has been read: what lets a series fed by several partitions close a bucket only
+once none of them can still send lines for it.
+
+A series pinned to one usage partition (an account and service: the usage key) closes a bucket on its own data,
+`lateness` buckets later, as its lines come in that partition's order. The total, tag and resource series take
+lines from every partition; in a backfill the partitions are read at different speeds (by one worker's fetches, and
+far more by two workers in one group), so closing those on their own data drops the lagging partitions' lines as
+late, and two workers would alert differently from one.
+
+So each split stage tells every partition of the series topic, after each batch it has sent and every second, how
+far it has read each usage partition it owns (`UsageMarks`): the newest bucket per tenant and granularity (a
+partition interleaves tenants' streams, each in its own time: one tenant's backfill beside another's live minutes),
+and whether it has read to the partition's end. Sent after the contributions they speak for, on the same partitions, the marks reach a
+monitor after those contributions. The monitor (`Watermarks`) closes a multi-partition series' buckets up to the
+slowest partition's newest bucket, less the lateness: a line arriving after that was late within its own partition
+too, which the split stage decides itself (`PartitionReads`), so what is learnt does not depend on how partitions
+were shared out or how fast each was read.
+
+A partition read to its end holds nothing back (nothing is waiting in it; a live stream is caught up most of the
+time). One not heard of for `stale_after` (its owner stopped, or no owner yet) stops holding back too, so the
+total series cannot stall behind a dead worker. One not read to its end that has shown no line of a tenant and
+granularity yet holds that tenant's series of that granularity back (such lines may still come): at most
+`buckets.MAX_OPEN` buckets, after which the oldest close anyway (counted). Plain Python, no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.anomaly.series.keys import bucket_of
+
+
+class ReadMark(BaseModel):
+    """How far one usage partition has been read, as of the contributions sent before this mark."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    partition: int = Field(ge=0)
+    newest: dict[str, dict[int, datetime]] = Field(
+        default_factory=dict, description="tenant → granularity (s) → newest bucket read"
+    )
+    caught_up: bool = Field(description="read to the partition's end, as far as the last fetch knew")
+
+
+class UsageMarks(BaseModel):
+    """One split stage's marks for the usage partitions it owns, sent to every partition of the series topic."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    partitions: int = Field(ge=1, description="how many partitions the usage topic has")
+    marks: list[ReadMark]
+
+
+@dataclass
+class PartitionReads:
+    """The split stage's side: the newest bucket per (usage partition, granularity) it has read, which lines are
+    late within their own partition, and the marks to send."""
+
+    lateness: int = 2
+    _newest: dict[int, dict[str, dict[int, datetime]]] = field(default_factory=dict)
+
+    def read(self, partition: int, tenant: str, step: timedelta, at: datetime) -> bool:
+        """Record a line of `tenant` in `partition`, of granularity `step`, starting at `at`; True when it is late
+        within its partition (its bucket is `lateness` or more behind the newest of that tenant and granularity
+        read there before it), so it may only feed series pinned to that partition."""
+        granularity_s = int(step.total_seconds())
+        bucket = bucket_of(at, step)
+        newest = self._newest.setdefault(partition, {}).setdefault(tenant, {})
+        before = newest.get(granularity_s)
+        if before is None or bucket > before:
+            newest[granularity_s] = bucket
+            return False
+        return bucket <= before - self.lateness * step
+
+    def marks(self, caught_up: dict[int, bool]) -> list[ReadMark]:
+        """Marks for the partitions owned (`caught_up`: each one → read to its end), read from or not."""
+        return [
+            ReadMark(partition=p, newest={t: dict(g) for t, g in self._newest.get(p, {}).items()}, caught_up=done)
+            for p, done in sorted(caught_up.items())
+        ]
+
+    def forget(self, partitions: Iterable[int]) -> None:
+        """Partitions no longer owned: whoever reads them next starts from their committed offsets."""
+        for partition in partitions:
+            self._newest.pop(partition, None)
+
+
+@dataclass
+class _Heard:
+    mark: ReadMark
+    at: float  # monotonic seconds when it came
+
+
+@dataclass
+class _SeriesPartition:
+    since: float  # when its first marks came: a partition never heard of holds back until stale_after past it
+    partitions: int
+    heard: dict[int, _Heard] = field(default_factory=dict)
+
+
+@dataclass
+class Watermarks:
+    """The monitor's side: per series-topic partition, the marks received on it, and the newest bucket a series
+    of a granularity fed by several usage partitions may close up to (less its lateness)."""
+
+    stale_after: float = 30.0  # seconds without news from a usage partition before it stops holding back
+    _by_series_partition: dict[int, _SeriesPartition] = field(default_factory=dict)
+
+    def update(self, series_partition: int, marks: UsageMarks, now: float) -> None:
+        known = self._by_series_partition.get(series_partition)
+        if known is None:
+            known = self._by_series_partition[series_partition] = _SeriesPartition(now, marks.partitions)
+        known.partitions = marks.partitions
+        for mark in marks.marks:
+            before = known.heard.get(mark.partition)
+            if before is not None:
+                # A worker that takes a partition over re-reads it from its committed offset: what was already
+                # known to be read stays read.
+                newest = {t: dict(g) for t, g in before.mark.newest.items()}
+                for tenant, granularities in mark.newest.items():
+                    known_tenant = newest.setdefault(tenant, {})
+                    for g, at in granularities.items():
+                        known_tenant[g] = max(at, known_tenant.get(g, at))
+                mark = mark.model_copy(update={"newest": newest})
+            known.heard[mark.partition] = _Heard(mark, now)
+
+    def watermark(self, series_partition: int, tenant: str, granularity_s: int, now: float) -> datetime | None:
+        """The newest bucket of the tenant's lines of this granularity that every usage partition which may still
+        send such lines has been read to (the newest read anywhere when none may); None while that is not known
+        (hold every bucket)."""
+        known = self._by_series_partition.get(series_partition)
+        if known is None:
+            return None
+        holding: list[datetime] = []
+        newest_anywhere: datetime | None = None
+        for p in range(known.partitions):
+            heard = known.heard.get(p)
+            if heard is None:
+                if now - known.since < self.stale_after:
+                    return None  # not heard of yet: it may hold anything
+                continue
+            at = heard.mark.newest.get(tenant, {}).get(granularity_s)
+            if at is not None and (newest_anywhere is None or at > newest_anywhere):
+                newest_anywhere = at
+            if heard.mark.caught_up or now - heard.at >= self.stale_after:
+                continue
+            if at is None:
+                return None  # unread lines there may be of this granularity
+            holding.append(at)
+        return min(holding) if holding else newest_anywhere
+
+    def forget(self, series_partitions: Iterable[int]) -> None:
+        """Series partitions no longer owned; if they come back, they wait for fresh marks."""
+        for partition in series_partitions:
+            self._by_series_partition.pop(partition, None)

@@ -1,0 +1,145 @@
+"""Scale-out on a backfill: with all usage already in the topic before any worker starts, one worker and two
+workers in one group end with the same series states, and no line is dropped as late.
+
+The live case (`test_anomaly_scale_out.py`) sends minute by minute, so every usage partition is read up to about
+the same minute before the next arrives. A backfill has no such pacing: each usage partition is read as fast as
+it is fetched, and a partition with many lines per minute lags in event time behind one with few (a fetch is
+bytes, not minutes). Here one service (AmazonEC2) has 20 lines a minute and the five others one each, so its
+partition falls far behind the others in event time. The total and team series take lines from several
+partitions, and without per-source-partition watermarks they close buckets on the fastest partition's minutes and
+drop the lagging one's lines as late (`buckets.late`), even with one worker; with two workers the loss also
+depends on how the partitions are split. With the watermarks, both deployments learn every line of every minute.
+
+The EC2 lines are four resources with five usage types each, interleaved, so every resource is a top spender
+from its first line in any batch split, and the four resource series are the same in both runs (20 resources of
+about 5% each would hover at the top-spender threshold, and which get series would depend on batch boundaries).
+"""
+
+from __future__ import annotations
+
+import random
+from contextlib import ExitStack
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiokafka.partitioner import DefaultPartitioner
+
+from outlay.events import CostKind, UsageRecord
+from outlay.events.usage import stable_record_id
+from outlay.kafka.embedded_broker import EmbeddedBroker
+from outlay.kafka.producer import EventProducer
+from outlay.kafka.topics_admin import ensure_topics
+from outlay.settings import Settings
+from tests.integration.test_anomaly_scale_out import (
+    ACCOUNT,
+    TEAM_OF,
+    Changelog,
+    exact_part,
+    root_cause_floats,
+    wait_for_group,
+)
+from tests.integration.test_anomaly_worker import TOTAL, anomaly_worker
+from tests.unit.test_anomaly_series import MINUTE, T0
+
+pytestmark = pytest.mark.e2e
+MINUTES = 240
+HEAVY = "AmazonEC2"
+RESOURCES = [f"i-{n:04d}" for n in range(1, 5)]
+USAGE_TYPES = ["BoxUsage", "EBS:VolumeUsage", "DataTransfer-Out", "DataTransfer-Regional", "EBS:SnapshotUsage"]
+
+
+def line(minute: int, service: str, resource: str | None = None, usage_type: str | None = None) -> UsageRecord:
+    rng = random.Random(f"{service}/{resource}/{usage_type}/{minute}")  # the same lines in both runs
+    cost = Decimal(f"{(2.0 + sorted(TEAM_OF).index(service)) * rng.uniform(0.8, 1.2):.6f}")
+    start = T0 + minute * MINUTE
+    return UsageRecord(
+        record_id=stable_record_id("backfill", service, resource, usage_type, minute),
+        source="generator",
+        cost_kind=CostKind.ESTIMATED,
+        charge_period_start=start,
+        charge_period_end=start + MINUTE,
+        billing_account_id=ACCOUNT,
+        region="us-east-1",
+        service=service,
+        resource_id=resource,
+        usage_type=usage_type,
+        billed_cost=cost,
+        effective_cost=cost,
+        list_cost=cost,
+        tags={"team": TEAM_OF[service]},
+    )
+
+
+def minute_lines(minute: int) -> list[UsageRecord]:
+    heavy = [line(minute, HEAVY, r, u) for u in USAGE_TYPES for r in RESOURCES]  # resources interleaved
+    return heavy + [line(minute, s) for s in TEAM_OF if s != HEAVY]
+
+
+SERIES = [  # every series this data must make
+    TOTAL,
+    *(f"minute|tag:team={team}" for team in sorted(set(TEAM_OF.values()))),
+    *(f"minute|billing_account_id={ACCOUNT}|service={s}" for s in TEAM_OF),
+    *(f"minute|resource_id={r}" for r in RESOURCES),
+]
+
+
+def feeds(record: UsageRecord) -> set[str]:
+    return {
+        TOTAL,
+        f"minute|tag:team={record.tags['team']}",
+        f"minute|billing_account_id={ACCOUNT}|service={record.service}",
+        f"minute|resource_id={record.resource_id}",
+    }
+
+
+def ids(series: str, minute: int) -> list[str]:
+    return sorted(r.record_id for r in minute_lines(minute) if series in feeds(r))
+
+
+def read_to_the_end(latest: dict[str, dict[str, Any]]) -> bool:
+    """Every series has closed its buckets up to the third-last minute and holds every line of the last two: all
+    usage has been read. (Not `points == MINUTES - 2`: that is asserted after, so a lost line fails an assert.)"""
+    closed = (T0 + (MINUTES - 3) * MINUTE).isoformat()
+    last_two = {m: (T0 + m * MINUTE).isoformat() for m in (MINUTES - 2, MINUTES - 1)}
+    for series in SERIES:
+        state = latest.get(series)
+        if state is None or state["buckets"]["last_closed"] != closed:
+            return False
+        if any(state["buckets"]["open"].get(at, {}).get("ids") != ids(series, m) for m, at in last_two.items()):
+            return False
+    return True
+
+
+async def backfilled_states(workers: int, logs: Path) -> dict[str, dict[str, Any]]:
+    with EmbeddedBroker() as broker:
+        bootstrap = broker.bootstrap_servers
+        await ensure_topics(bootstrap)
+        async with EventProducer(bootstrap) as producer:  # all of it before any worker starts
+            await producer.send_many([r for minute in range(MINUTES) for r in minute_lines(minute)])
+        with ExitStack() as stack:
+            for n in range(workers):
+                stack.enter_context(anomaly_worker(bootstrap, logs / f"backfill-{workers}-workers-{n}.log"))
+            await wait_for_group(bootstrap, workers)
+            async with Changelog.reading(bootstrap) as changelog:
+                await changelog.wait_for(read_to_the_end, f"every series read to minute {MINUTES - 1}")
+                return changelog.latest
+
+
+async def test_a_backfill_split_over_two_workers_ends_with_the_states_one_worker_does(tmp_path: Path) -> None:
+    partitions = list(range(Settings().topic_partitions))
+    used = {DefaultPartitioner()(f"{ACCOUNT}|{s}".encode(), partitions, partitions) for s in TEAM_OF}
+    assert used == set(partitions), "the services must cover every usage partition"
+
+    alone = await backfilled_states(1, tmp_path)
+    shared = await backfilled_states(2, tmp_path)
+
+    assert set(shared) == set(alone) and set(alone) >= set(SERIES), (sorted(alone), sorted(shared))
+    for run, states in (("one worker", alone), ("two workers", shared)):
+        lost = {s: (st["buckets"]["late"], st["points"]) for s, st in states.items() if st["buckets"]["late"]}
+        assert not lost, f"{run}: lines dropped as late (series: (late, points)): {lost}"
+        assert {s: states[s]["points"] for s in SERIES} == dict.fromkeys(SERIES, MINUTES - 2), run
+    for series, state in alone.items():
+        assert exact_part(shared[series]) == exact_part(state), series
+        assert root_cause_floats(shared[series]) == pytest.approx(root_cause_floats(state), rel=1e-9, abs=1e-12)
