@@ -4,9 +4,9 @@ complete, and fill the buckets nothing arrived for with zero (no line in a minut
 A bucket closes when a contribution (to this series, or to the stream: `advance`) arrives `lateness` buckets
 or more after it; contributions for a bucket that has closed are late and are not learnt (they are counted, so
 the loss is visible). Within the lateness, out-of-order contributions join their bucket. A series fed by several
-usage partitions closes on the stream's watermark only (`advance`, `watermarks`), not on its own data; at most
-`MAX_OPEN` buckets wait for it (the oldest then closes anyway, counted as `forced`), so a partition whose reader
-lags far behind cannot grow the series' state without bound.
+usage partitions closes on the stream's watermark only (`advance`, `watermarks`), not on its own data; what waits
+for it is bounded (`close_overflow`: the oldest buckets then close anyway, counted as `forced`), so a partition
+whose reader lags far behind cannot grow the series' state past what one changelog message holds.
 """
 
 from __future__ import annotations
@@ -18,6 +18,10 @@ from typing import Any
 
 MAX_GAP_FILL = 1440  # zero buckets filled at most between two data points (a day of minutes)
 MAX_OPEN = 720  # buckets a series closed by the watermark keeps open at most (12 hours of minutes)
+# The open buckets' share of the state's JSON at most: the state is one changelog message (1 MB at most). Estimated
+# from the ids (a stable record id and its quotes, ~40 bytes) and breakdown entries ('dimension=value': amount).
+MAX_OPEN_BYTES = 150_000
+ID_BYTES, BREAKDOWN_BYTES, BUCKET_BYTES = 48, 64, 96
 
 
 @dataclass
@@ -42,7 +46,7 @@ class BucketSeries:
     last_closed: datetime | None = None
     late: int = 0
     duplicates: int = 0
-    forced: int = 0  # buckets closed before the watermark passed them (more than MAX_OPEN were waiting)
+    forced: int = 0  # buckets closed before the watermark passed them (`close_overflow`)
 
     def add(
         self,
@@ -60,7 +64,7 @@ class BucketSeries:
         entry = self.open.get(bucket)
         if entry is None:  # the common case: the first contribution to this bucket takes it whole
             self.open[bucket] = _Bucket(amount, set(record_ids), dict(breakdown))
-            return self.advance(bucket) if own_clock else self._close_overflow()
+            return self.advance(bucket) if own_clock else []
         new_ids = [r for r in record_ids if r not in entry.record_ids]
         if len(new_ids) < len(record_ids):
             self.duplicates += 1
@@ -84,11 +88,22 @@ class BucketSeries:
             return True
         return any(b <= horizon for b in self.open)
 
-    def _close_overflow(self) -> list[Point]:
-        if len(self.open) <= MAX_OPEN:
-            return []
-        self.forced += 1
-        return self._close_before(min(self.open))
+    def close_overflow(self) -> list[Point]:
+        """Close the oldest open buckets, counted as forced, while more than MAX_OPEN are open or their estimated
+        size passes MAX_OPEN_BYTES (a series closed by the watermark, after each message)."""
+        sizes = {
+            b: BUCKET_BYTES + ID_BYTES * len(e.record_ids) + BREAKDOWN_BYTES * len(e.breakdown)
+            for b, e in self.open.items()
+        }
+        total = sum(sizes.values())
+        points: list[Point] = []
+        for bucket in sorted(sizes):
+            if len(self.open) <= 1 or (len(self.open) <= MAX_OPEN and total <= MAX_OPEN_BYTES):
+                break
+            self.forced += 1
+            total -= sizes[bucket]
+            points += self._close_before(bucket)
+        return points
 
     def advance(self, now: datetime) -> list[Point]:
         """Close what the stream's clock says is complete, even if this series got nothing since: a series

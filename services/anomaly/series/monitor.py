@@ -56,10 +56,13 @@ class SeriesMonitor:
         """Add one contribution, closing buckets on the series' own data; returns the anomaly states to publish."""
         return self._learn_all(self.buckets.add(c.bucket, c.amount, c.record_ids, c.breakdown))
 
-    def add_held(self, c: SeriesContribution, watermark: datetime | None) -> list[CostAnomaly]:
-        """Add one contribution to a series fed by several usage partitions, closing buckets on the partitions'
-        `watermark` only (None: not known yet, close nothing); returns the anomaly states to publish."""
-        points = self.buckets.add(c.bucket, c.amount, c.record_ids, c.breakdown, own_clock=False)
+    def add_held(self, contributions: list[SeriesContribution], watermark: datetime | None) -> list[CostAnomaly]:
+        """Add contributions to a series fed by several usage partitions, closing buckets on the partitions'
+        `watermark` only (None: not known yet, close nothing; and the oldest when too much waits); returns the
+        anomaly states to publish."""
+        for c in contributions:
+            self.buckets.add(c.bucket, c.amount, c.record_ids, c.breakdown, own_clock=False)
+        points = self.buckets.close_overflow()
         if watermark is not None:
             points += self.buckets.advance(watermark)
         return self._learn_all(points)

@@ -153,6 +153,14 @@ class Watermarks:
             holding.append(at)
         return min(holding) if holding else newest_anywhere
 
+    def live(self, series_partition: int) -> bool:
+        """Whether every usage partition was read to its end as of the marks last received (a live stream
+        between batches, not a backfill or a catch-up)."""
+        known = self._by_series_partition.get(series_partition)
+        if known is None or len(known.heard) < known.partitions:
+            return False
+        return all(heard.mark.caught_up for heard in known.heard.values())
+
     def forget(self, series_partitions: Iterable[int]) -> None:
         """Series partitions no longer owned; if they come back, they wait for fresh marks."""
         for partition in series_partitions:

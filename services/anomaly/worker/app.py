@@ -74,7 +74,10 @@ SERIES_TOPIC = "outlay-anomaly-series"  # internal: created by faust with the ap
 BATCH = 2000  # usage lines summed per stage-1 batch (at most)
 BATCH_WITHIN = timedelta(milliseconds=200)
 MARKS_EVERY = 1.0  # seconds: read marks are also sent this often without new usage (a caught-up partition)
-SWEEP_EVERY = 1.0  # seconds: how often a series partition's watermark closes the buckets of series with no news
+# Seconds between sweeps of a series partition (its watermark closing buckets of series with no news) while the
+# stream is behind: a sweep writes every series it closes, a second write per batch in a backfill. A live stream
+# (every usage partition read to its end) is swept on each mark, so its alerts are not held back.
+SWEEP_EVERY = 1.0
 
 
 @dataclass(frozen=True)
@@ -312,7 +315,7 @@ def create_app(settings: WorkerSettings) -> faust.App:
         """Close what the watermark allows in the partition's series fed by several usage partitions (at most
         every SWEEP_EVERY): a series' last buckets must not wait for its next line."""
         now = time.monotonic()
-        if not held.due(partition, now, SWEEP_EVERY):
+        if not held.due(partition, now, 0.0 if watermarks.live(partition) else SWEEP_EVERY):
             return []
         published: list[CostAnomaly] = []
         for series in held.series(partition):
@@ -414,7 +417,7 @@ def _apply(
         published = [anomaly for c in message.contributions for anomaly in monitor.add(c)]
     else:
         at = watermark(monitor.tenant_id, message.contributions[0].granularity_s)
-        published = [anomaly for c in message.contributions for anomaly in monitor.add_held(c, at)]
+        published = monitor.add_held(message.contributions, at)
     _save(monitor, table, cache)
     return published
 
