@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 from aiokafka.partitioner import DefaultPartitioner
 
-from outlay.events import CostKind, UsageRecord
+from outlay.events import UsageRecord
 from outlay.events.usage import stable_record_id
 from outlay.kafka.embedded_broker import EmbeddedBroker
 from outlay.kafka.producer import EventProducer
@@ -38,6 +38,7 @@ from tests.integration.test_anomaly_scale_out import (
     Changelog,
     exact_part,
     root_cause_floats,
+    team_usage,
     wait_for_group,
 )
 from tests.integration.test_anomaly_worker import TOTAL, anomaly_worker
@@ -53,22 +54,8 @@ USAGE_TYPES = ["BoxUsage", "EBS:VolumeUsage", "DataTransfer-Out", "DataTransfer-
 def line(minute: int, service: str, resource: str | None = None, usage_type: str | None = None) -> UsageRecord:
     rng = random.Random(f"{service}/{resource}/{usage_type}/{minute}")  # the same lines in both runs
     cost = Decimal(f"{(2.0 + sorted(TEAM_OF).index(service)) * rng.uniform(0.8, 1.2):.6f}")
-    start = T0 + minute * MINUTE
-    return UsageRecord(
-        record_id=stable_record_id("backfill", service, resource, usage_type, minute),
-        source="generator",
-        cost_kind=CostKind.ESTIMATED,
-        charge_period_start=start,
-        charge_period_end=start + MINUTE,
-        billing_account_id=ACCOUNT,
-        region="us-east-1",
-        service=service,
-        resource_id=resource,
-        usage_type=usage_type,
-        billed_cost=cost,
-        effective_cost=cost,
-        list_cost=cost,
-        tags={"team": TEAM_OF[service]},
+    return team_usage(
+        stable_record_id("backfill", service, resource, usage_type, minute), minute, service, cost, resource, usage_type
     )
 
 
@@ -139,6 +126,8 @@ async def test_a_backfill_split_over_two_workers_ends_with_the_states_one_worker
     for run, states in (("one worker", alone), ("two workers", shared)):
         lost = {s: (st["buckets"]["late"], st["points"]) for s, st in states.items() if st["buckets"]["late"]}
         assert not lost, f"{run}: lines dropped as late (series: (late, points)): {lost}"
+        forced = {s: st["buckets"]["forced"] for s, st in states.items() if st["buckets"]["forced"]}
+        assert not forced, f"{run}: buckets closed before the watermark passed them: {forced}"
         assert {s: states[s]["points"] for s in SERIES} == dict.fromkeys(SERIES, MINUTES - 2), run
     for series, state in alone.items():
         assert exact_part(shared[series]) == exact_part(state), series

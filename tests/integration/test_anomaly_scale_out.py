@@ -59,9 +59,21 @@ def line(minute: int, service: str) -> UsageRecord:
     rng = random.Random(f"{service}/{minute}")  # the same lines in both runs
     base = 2.0 + sorted(TEAM_OF).index(service)
     cost = Decimal(f"{base * (1 + 0.05 * rng.gauss(0, 1)) * (4 if service == 'AmazonEC2' and minute >= 30 else 1):.6f}")
+    return team_usage(stable_record_id("scale-out", service, minute), minute, service, cost)
+
+
+def team_usage(
+    record_id: str,
+    minute: int,
+    service: str,
+    cost: Decimal,
+    resource: str | None = None,
+    usage_type: str | None = None,
+) -> UsageRecord:
+    """A minute of one service's usage in the account, tagged with the service's team."""
     start = T0 + minute * MINUTE
     return UsageRecord(
-        record_id=stable_record_id("scale-out", service, minute),
+        record_id=record_id,
         source="generator",
         cost_kind=CostKind.ESTIMATED,
         charge_period_start=start,
@@ -69,6 +81,8 @@ def line(minute: int, service: str) -> UsageRecord:
         billing_account_id=ACCOUNT,
         region="us-east-1",
         service=service,
+        resource_id=resource,
+        usage_type=usage_type,
         billed_cost=cost,
         effective_cost=cost,
         list_cost=cost,

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from aiokafka.partitioner import DefaultPartitioner
 from pydantic import ValidationError
 
 from outlay.events import AnomalyFeedback, FeedbackVerdict
@@ -16,7 +17,7 @@ from services.anomaly.series.buckets import MAX_OPEN, MAX_OPEN_BYTES, BucketSeri
 from services.anomaly.series.keys import SeriesContribution, SeriesSettings, contributions, fed_by_one_partition
 from services.anomaly.series.monitor import MonitorSettings, SeriesMonitor
 from services.anomaly.series.watermarks import PartitionReads, ReadMark, UsageMarks, Watermarks
-from services.anomaly.worker.app import MonitorCache, _apply
+from services.anomaly.worker.app import MonitorCache, _apply, restored_held
 from services.anomaly.worker.messages import SeriesMessage
 from tests.unit.test_anomaly_series import MINUTE, T0, usage
 
@@ -87,15 +88,21 @@ def test_the_slowest_partition_that_may_still_send_lines_sets_the_watermark() ->
     assert w.watermark(0, "default", 60, now=5.0) == at(95)  # all caught up: the newest read anywhere
 
 
-def test_a_partition_without_lines_of_a_tenant_or_granularity_holds_them_back_until_read_to_its_end() -> None:
-    w = Watermarks()
-    w.update(0, marks(2, (0, minutes(50), False), (1, minutes(30, "acme"), False)), now=0.0)
-    assert w.watermark(0, "default", 60, now=1.0) is None  # partition 1 may still send default's minutes
-    assert w.watermark(0, "acme", 60, now=1.0) is None  # and partition 0 acme's
-    assert w.watermark(0, "default", 3600, now=1.0) is None  # and either hourly lines
-    w.update(0, marks(2, (1, minutes(30, "acme"), True)), now=2.0)
-    assert w.watermark(0, "default", 60, now=3.0) == at(50)
-    assert w.watermark(0, "acme", 60, now=3.0) is None  # partition 0 is still being read
+def test_a_partition_holds_a_tenant_back_only_while_it_sends_that_tenants_lines() -> None:
+    w = Watermarks(stale_after=30.0)
+    w.update(0, marks(3, (0, minutes(50), False), (1, minutes(30, "acme"), False), (2, {}, False)), now=0.0)
+    assert w.watermark(0, "default", 60, now=1.0) is None  # partition 2 has read nothing yet: it may hold anything
+    w.update(0, marks(3, (2, minutes(40), False)), now=1.0)
+    assert w.watermark(0, "default", 60, now=2.0) == at(40)  # partition 1 holds none of default's minutes
+    assert w.watermark(0, "acme", 60, now=2.0) == at(30)
+    assert w.watermark(0, "default", 3600, now=2.0) is None  # no hourly line read anywhere
+    # Partition 1 stays busy (another tenant's backfill) with no new acme line: after a while it stops holding
+    # acme back, and the newest acme minute read anywhere closes.
+    for t in range(10, 60, 10):
+        w.update(0, marks(3, (1, minutes(30, "acme") | minutes(t), False)), now=float(t))
+    assert w.watermark(0, "acme", 60, now=55.0) == at(30)
+    w.update(0, marks(3, (0, minutes(50) | minutes(45, "acme"), False)), now=56.0)
+    assert w.watermark(0, "acme", 60, now=57.0) == at(45)
 
 
 def test_a_partition_not_heard_of_for_a_while_stops_holding_back() -> None:
@@ -190,3 +197,16 @@ def test_the_worker_closes_held_series_on_the_watermark_and_pinned_ones_on_their
     (total,) = [c for c in contributions([usage(6, "1")], SeriesSettings()) if c.series == "minute|total"]
     _apply(SeriesMessage(contributions=[total]), table, cache, MonitorSettings(), watermark=lambda t, g: at(6))
     assert table["minute|total"]["points"] == 5
+
+
+def test_a_worker_that_takes_a_partition_over_sweeps_the_held_series_it_restored() -> None:
+    table: dict[str, dict[str, object]] = {}
+    cache = MonitorCache(MonitorSettings())
+    for c in contributions([usage(0, "1")], SeriesSettings()):
+        _apply(SeriesMessage(contributions=[c]), table, cache, MonitorSettings(), watermark=lambda t, g: None)
+    every = list(range(4))
+    partition = DefaultPartitioner()(b"minute|total", every, every)
+    found = restored_held(list(table.items()), partition, 4)
+    assert "minute|total" in found  # held, with its bucket open, on that partition
+    assert all(not s.startswith("minute|billing_account_id") for s in found)  # closes on its own data
+    assert all(DefaultPartitioner()(s.encode(), every, every) == partition for s in found)

@@ -97,6 +97,8 @@ class BucketSeries:
         }
         total = sum(sizes.values())
         points: list[Point] = []
+        if len(self.open) <= MAX_OPEN and total <= MAX_OPEN_BYTES:
+            return points
         for bucket in sorted(sizes):
             if len(self.open) <= 1 or (len(self.open) <= MAX_OPEN and total <= MAX_OPEN_BYTES):
                 break

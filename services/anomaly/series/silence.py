@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from services.anomaly.series.keys import SeriesContribution
+from services.anomaly.series.keys import SeriesContribution, fed_by_one_partition
 from services.anomaly.series.tenants import tenant_of
 
 LIVE_GRANULARITY_S = 60  # minute series: live metering and the generator's live minutes
@@ -46,7 +46,8 @@ class SilenceFiller:
     def observe(self, contributions: list[SeriesContribution]) -> None:
         """Remember the live series of a batch and move their tenants' clocks."""
         for c in contributions:
-            if c.granularity_s != LIVE_GRANULARITY_S:
+            # A series fed by several usage partitions gets its zeros from the partitions' watermark instead.
+            if c.granularity_s != LIVE_GRANULARITY_S or not fed_by_one_partition(c.dimensions):
                 continue
             tenant = tenant_of(c.series)
             if c.bucket > self._clock.get(tenant, c.bucket - timedelta(minutes=1)):

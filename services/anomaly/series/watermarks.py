@@ -18,9 +18,9 @@ were shared out or how fast each was read.
 
 A partition read to its end holds nothing back (nothing is waiting in it; a live stream is caught up most of the
 time). One not heard of for `stale_after` (its owner stopped, or no owner yet) stops holding back too, so the
-total series cannot stall behind a dead worker. One not read to its end that has shown no line of a tenant and
-granularity yet holds that tenant's series of that granularity back (such lines may still come): at most
-`buckets.MAX_OPEN` buckets, after which the oldest close anyway (counted). Plain Python, no I/O.
+total series cannot stall behind a dead worker; so does one that has read lines but none of a tenant's of that
+granularity, or none new for `stale_after` (a partition kept busy by another tenant's backfill must not stall a
+tenant that is not in it; such a tenant's lines, if they come, may then be late). Plain Python, no I/O.
 """
 
 from __future__ import annotations
@@ -93,6 +93,7 @@ class PartitionReads:
 class _Heard:
     mark: ReadMark
     at: float  # monotonic seconds when it came
+    advanced: dict[tuple[str, int], float] = field(default_factory=dict)  # (tenant, granularity) → when it moved
 
 
 @dataclass
@@ -117,6 +118,12 @@ class Watermarks:
         known.partitions = marks.partitions
         for mark in marks.marks:
             before = known.heard.get(mark.partition)
+            advanced = {} if before is None else before.advanced
+            for tenant, granularities in mark.newest.items():
+                for g, at in granularities.items():
+                    was = None if before is None else before.mark.newest.get(tenant, {}).get(g)
+                    if was is None or at > was:
+                        advanced[(tenant, g)] = now
             if before is not None:
                 # A worker that takes a partition over re-reads it from its committed offset: what was already
                 # known to be read stays read.
@@ -126,7 +133,7 @@ class Watermarks:
                     for g, at in granularities.items():
                         known_tenant[g] = max(at, known_tenant.get(g, at))
                 mark = mark.model_copy(update={"newest": newest})
-            known.heard[mark.partition] = _Heard(mark, now)
+            known.heard[mark.partition] = _Heard(mark, now, advanced)
 
     def watermark(self, series_partition: int, tenant: str, granularity_s: int, now: float) -> datetime | None:
         """The newest bucket of the tenant's lines of this granularity that every usage partition which may still
@@ -148,8 +155,12 @@ class Watermarks:
                 newest_anywhere = at
             if heard.mark.caught_up or now - heard.at >= self.stale_after:
                 continue
-            if at is None:
-                return None  # unread lines there may be of this granularity
+            if not heard.mark.newest:
+                return None  # nothing read there yet: it may hold anything
+            if at is None or now - heard.advanced.get((tenant, granularity_s), now) >= self.stale_after:
+                # None of the tenant's lines of this granularity there, or none for a while (another tenant's
+                # backfill keeps the partition busy): waiting for them would stall this tenant's series.
+                continue
             holding.append(at)
         return min(holding) if holding else newest_anywhere
 

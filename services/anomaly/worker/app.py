@@ -22,12 +22,13 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import faust
+from aiokafka.partitioner import DefaultPartitioner
 from faust.types import StreamT, TopicT
 
 from outlay.events.anomaly import AnomalyFeedback, CostAnomaly
@@ -317,7 +318,10 @@ def create_app(settings: WorkerSettings) -> faust.App:
         now = time.monotonic()
         if not held.due(partition, now, 0.0 if watermarks.live(partition) else SWEEP_EVERY):
             return []
+        if not held.knows(partition):  # first sweep since it was assigned: the states it restored hold some too
+            held.seed(partition, restored_held(table.items(), partition, settings.partitions))
         published: list[CostAnomaly] = []
+        last: SeriesMonitor | None = None
         for series in held.series(partition):
             monitor = cache.get(series, table.get(series))
             if monitor is None:
@@ -328,8 +332,12 @@ def create_app(settings: WorkerSettings) -> faust.App:
                 continue
             published += _with_thresholds(monitor, thresholds.current).advance(watermark)
             _save(monitor, table, cache)
-            # One state per produce batch: the embedded broker's ListOffsets under-reports by up to one batch
-            # (DESIGN.md), so a restarted worker's recovery would stop short of a batch's later states.
+            last = monitor
+        if last is not None:
+            # The last state alone in the last produce batch: the embedded broker's ListOffsets under-reports by up
+            # to one batch (DESIGN.md), so a restarted worker's recovery would stop short of a batch's later states.
+            await app.producer.flush()
+            _save(last, table, cache)
             await app.producer.flush()
         return published
 
@@ -354,10 +362,18 @@ class HeldSeries:
     def __init__(self) -> None:
         self._series: dict[int, set[str]] = {}
         self._swept: dict[int, float] = {}
+        self._seeded: set[int] = set()
 
     def saw(self, partition: int, message: SeriesMessage) -> None:
         if message.contributions and not fed_by_one_partition(message.contributions[0].dimensions):
             self._series.setdefault(partition, set()).add(message.contributions[0].series)
+
+    def knows(self, partition: int) -> bool:
+        return partition in self._seeded
+
+    def seed(self, partition: int, series: Iterable[str]) -> None:
+        self._seeded.add(partition)
+        self._series.setdefault(partition, set()).update(series)
 
     def series(self, partition: int) -> list[str]:
         return sorted(self._series.get(partition, ()))
@@ -372,6 +388,22 @@ class HeldSeries:
         for partition in partitions:
             self._series.pop(partition, None)
             self._swept.pop(partition, None)
+            self._seeded.discard(partition)
+
+
+def restored_held(states: Iterable[tuple[str, dict[str, Any]]], partition: int, partitions: int) -> list[str]:
+    """The series of a series-topic partition, among stored states, that wait for the watermark with buckets open
+    (a worker that restarted or took the partition over has seen no contribution of theirs yet)."""
+    partitioner = DefaultPartitioner()  # the producer's: a series' key decides its partition
+    every = list(range(partitions))
+    return [
+        series
+        for series, state in states
+        if state
+        and state["buckets"]["open"]
+        and not fed_by_one_partition(state["dimensions"])
+        and partitioner(series.encode(), every, every) == partition
+    ]
 
 
 def routed_feedback(feedback: AnomalyFeedback) -> AnomalyFeedback | None:

@@ -91,7 +91,8 @@ class InOrder:
         except Exception as exc:  # the broker did not answer: read from the first message delivered
             log.warning("committed offsets of %s not read (%r); reading from the first message", sorted(unknown), exc)
             return
-        for tp in unknown:
+        assigned = self._app.consumer.assignment()
+        for tp in unknown & assigned:  # one revoked while its offsets were read is not this worker's to start
             start = starts.get(tp)
             if start is not None:
                 self._positions.start(tp, start)
