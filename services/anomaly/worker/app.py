@@ -219,7 +219,8 @@ def create_app(settings: WorkerSettings) -> faust.App:
                 messages = await in_order.messages(events)
                 with tracing.batch_span("anomaly split", [m.headers for m in messages], messages=len(messages)):
                     await split_batch(messages)
-                await send_marks()
+                    # In the batch's trace: the buckets these marks let close, and their anomalies, belong to it.
+                    await send_marks()
             metrics.count_events(settings.app_id, USAGE.name, "in", len(messages))
             metrics.record_batch_seconds("anomaly split", time.perf_counter() - began)
             in_order.record_lag()
@@ -266,7 +267,7 @@ def create_app(settings: WorkerSettings) -> faust.App:
         )
         value = SeriesMessage(marks=marks).model_dump_json().encode()
         for partition in range(settings.partitions):
-            await series_topic.send(key=b"", value=value, partition=partition)
+            await series_topic.send(key=b"", value=value, partition=partition, headers=tracing.kafka_headers() or None)
 
     @app.timer(MARKS_EVERY)
     async def send_marks_while_idle() -> None:
@@ -300,16 +301,18 @@ def create_app(settings: WorkerSettings) -> faust.App:
             for delivered in [] if event is None else await in_order.messages([event]):
                 message = SeriesMessage.model_validate_json(delivered.value or b"")
                 partition = delivered.partition
+                # Anomalies are sent in the span of the message that published them (the batch's trace).
                 if message.marks is not None:
                     watermarks.update(partition, message.marks, time.monotonic())
-                    published = await sweep(partition)
-                else:
-                    with tracing.batch_span("anomaly monitor", [delivered.headers], series=message.series or ""):
-                        clock = functools.partial(watermarks.watermark, partition, now=time.monotonic())
-                        published = _apply(message, table, cache, settings.monitor, thresholds.current, clock)
-                    held.saw(partition, message)
-                for anomaly in published:
-                    await send(anomalies, anomaly)
+                    with tracing.batch_span("anomaly sweep", [delivered.headers], partition=partition):
+                        for anomaly in await sweep(partition):
+                            await send(anomalies, anomaly)
+                    continue
+                with tracing.batch_span("anomaly monitor", [delivered.headers], series=message.series or ""):
+                    clock = functools.partial(watermarks.watermark, partition, now=time.monotonic())
+                    for anomaly in _apply(message, table, cache, settings.monitor, thresholds.current, clock):
+                        await send(anomalies, anomaly)
+                held.saw(partition, message)
             yield None
 
     async def sweep(partition: int) -> list[CostAnomaly]:
