@@ -39,6 +39,8 @@ class InOrder:
         delivered from yet starts at the group's committed offset: a partition with nothing new is caught up
         without a message."""
         await self._start(partitions)
+        # One revoked while its offsets were read is not this worker's: it starts afresh if it comes back.
+        self._positions.forget(partitions - self._app.consumer.assignment())
         lags = self._lags()
         return {tp: lags.get(tp, 1) <= 0 for tp in partitions}
 
@@ -91,8 +93,7 @@ class InOrder:
         except Exception as exc:  # the broker did not answer: read from the first message delivered
             log.warning("committed offsets of %s not read (%r); reading from the first message", sorted(unknown), exc)
             return
-        assigned = self._app.consumer.assignment()
-        for tp in unknown & assigned:  # one revoked while its offsets were read is not this worker's to start
+        for tp in unknown:
             start = starts.get(tp)
             if start is not None:
                 self._positions.start(tp, start)
