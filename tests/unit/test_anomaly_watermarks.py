@@ -210,3 +210,13 @@ def test_a_worker_that_takes_a_partition_over_sweeps_the_held_series_it_restored
     assert "minute|total" in found  # held, with its bucket open, on that partition
     assert all(not s.startswith("minute|billing_account_id") for s in found)  # closes on its own data
     assert all(DefaultPartitioner()(s.encode(), every, every) == partition for s in found)
+
+
+def test_a_series_many_lines_long_is_sent_as_several_messages_in_order() -> None:
+    lines = [usage(minute, "1", n=n) for minute in range(30) for n in range(200)]
+    (total,) = [[c for c in contributions(lines, SeriesSettings()) if c.series == "minute|total"]]
+    messages = SeriesMessage.of(total, limit=50_000)
+    assert len(messages) > 1
+    assert [c for m in messages for c in m.contributions] == total  # every contribution, once, in order
+    assert all(len(m.model_dump_json()) < 2 * 50_000 for m in messages)
+    assert SeriesMessage.of(total[:1], limit=10) == [SeriesMessage(contributions=total[:1])]  # one is never split

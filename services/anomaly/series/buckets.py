@@ -24,6 +24,11 @@ MAX_OPEN_BYTES = 150_000
 ID_BYTES, BREAKDOWN_BYTES, BUCKET_BYTES = 48, 64, 96
 
 
+def estimated_bytes(record_ids: int, breakdown: int) -> int:
+    """About how much JSON a bucket (or a contribution) of that many line ids and breakdown entries takes."""
+    return BUCKET_BYTES + ID_BYTES * record_ids + BREAKDOWN_BYTES * breakdown
+
+
 @dataclass
 class Point:
     at: datetime
@@ -91,10 +96,7 @@ class BucketSeries:
     def close_overflow(self) -> list[Point]:
         """Close the oldest open buckets, counted as forced, while more than MAX_OPEN are open or their estimated
         size passes MAX_OPEN_BYTES (a series closed by the watermark, after each message)."""
-        sizes = {
-            b: BUCKET_BYTES + ID_BYTES * len(e.record_ids) + BREAKDOWN_BYTES * len(e.breakdown)
-            for b, e in self.open.items()
-        }
+        sizes = {b: estimated_bytes(len(e.record_ids), len(e.breakdown)) for b, e in self.open.items()}
         total = sum(sizes.values())
         points: list[Point] = []
         if len(self.open) <= MAX_OPEN and total <= MAX_OPEN_BYTES:

@@ -253,7 +253,8 @@ def create_app(settings: WorkerSettings) -> faust.App:
             by_series.setdefault(contribution.series, []).append(contribution)
         for its_contributions in by_series.values():
             its_contributions.sort(key=lambda c: c.bucket)
-            await send(series_topic, SeriesMessage(contributions=its_contributions))
+            for part in SeriesMessage.of(its_contributions):
+                await send(series_topic, part)
 
     async def send_marks() -> None:
         """Tell every series partition how far each usage partition this worker owns has been read."""

@@ -13,8 +13,11 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from outlay.events.anomaly import AnomalyFeedback
+from services.anomaly.series.buckets import estimated_bytes
 from services.anomaly.series.keys import SeriesContribution
 from services.anomaly.series.watermarks import UsageMarks
+
+MAX_MESSAGE_BYTES = 400_000  # a series message's estimated size at most (faust's messages: 1 MB)
 
 
 class SeriesMessage(BaseModel):
@@ -31,6 +34,24 @@ class SeriesMessage(BaseModel):
         if sum((bool(self.contributions), self.feedback is not None, self.marks is not None)) > 1:
             raise ValueError("a message carries contributions, feedback or marks, one of them")
         return self
+
+    @classmethod
+    def of(cls, contributions: list[SeriesContribution], limit: int = MAX_MESSAGE_BYTES) -> list[SeriesMessage]:
+        """One series' contributions as messages of about `limit` bytes at most, in order (a batch that read back
+        skipped offsets can hold far more than BATCH lines: one message for the total could pass faust's 1 MB)."""
+        messages: list[SeriesMessage] = []
+        chunk: list[SeriesContribution] = []
+        size = 0
+        for c in contributions:
+            its = estimated_bytes(len(c.record_ids), len(c.breakdown))
+            if chunk and size + its > limit:
+                messages.append(cls(contributions=chunk))
+                chunk, size = [], 0
+            chunk.append(c)
+            size += its
+        if chunk:
+            messages.append(cls(contributions=chunk))
+        return messages
 
     @property
     def series(self) -> str | None:
