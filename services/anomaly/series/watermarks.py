@@ -118,22 +118,18 @@ class Watermarks:
         known.partitions = marks.partitions
         for mark in marks.marks:
             before = known.heard.get(mark.partition)
+            # A worker that takes a partition over re-reads it from its committed offset: what was already known
+            # to be read stays read, and only a newer bucket counts as the tenant's lines moving on.
+            newest = {} if before is None else {t: dict(g) for t, g in before.mark.newest.items()}
             advanced = {} if before is None else before.advanced
             for tenant, granularities in mark.newest.items():
+                known_tenant = newest.setdefault(tenant, {})
                 for g, at in granularities.items():
-                    was = None if before is None else before.mark.newest.get(tenant, {}).get(g)
+                    was = known_tenant.get(g)
                     if was is None or at > was:
+                        known_tenant[g] = at
                         advanced[(tenant, g)] = now
-            if before is not None:
-                # A worker that takes a partition over re-reads it from its committed offset: what was already
-                # known to be read stays read.
-                newest = {t: dict(g) for t, g in before.mark.newest.items()}
-                for tenant, granularities in mark.newest.items():
-                    known_tenant = newest.setdefault(tenant, {})
-                    for g, at in granularities.items():
-                        known_tenant[g] = max(at, known_tenant.get(g, at))
-                mark = mark.model_copy(update={"newest": newest})
-            known.heard[mark.partition] = _Heard(mark, now, advanced)
+            known.heard[mark.partition] = _Heard(mark.model_copy(update={"newest": newest}), now, advanced)
 
     def watermark(self, series_partition: int, tenant: str, granularity_s: int, now: float) -> datetime | None:
         """The newest bucket of the tenant's lines of this granularity that every usage partition which may still
