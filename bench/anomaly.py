@@ -41,7 +41,6 @@ from typing import Any
 
 import websockets
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.partitioner import DefaultPartitioner
 from fastapi import FastAPI
 from rich.console import Console
 from rich.table import Table
@@ -50,7 +49,7 @@ from bench.ingest import peak_rss_mb_of_running
 from outlay.events import CostKind, UsageRecord
 from outlay.events.usage import stable_record_id
 from outlay.kafka.embedded_broker import EmbeddedBroker, free_port
-from outlay.kafka.producer import EventProducer
+from outlay.kafka.producer import EventProducer, key_partition
 from outlay.kafka.topics_admin import ensure_topics
 from outlay.settings import Settings
 from outlay.store.engine import upgrade
@@ -174,8 +173,8 @@ async def _worker_finishes(bootstrap: str, last_minute: datetime, within: float 
     first: float | None = None
     deadline = time.perf_counter() + within
     try:
-        partitions = list(range(Settings().topic_partitions))  # the worker's table partitions
-        tp = TopicPartition(CHANGELOG, DefaultPartitioner()(TOTAL_SERIES.encode(), partitions, partitions))
+        # The worker's table is partitioned like its series topic: by the series' key.
+        tp = TopicPartition(CHANGELOG, key_partition(TOTAL_SERIES.encode(), Settings().topic_partitions))
         consumer.assign([tp])
         await consumer.seek_to_beginning(tp)
         while time.perf_counter() < deadline:

@@ -18,6 +18,16 @@ from outlay.kafka.compression import use_fast_lz4
 from outlay.telemetry import metrics, tracing
 
 
+def key_partition(key: bytes, partitions: int) -> int:
+    """The partition of a topic of `partitions` partitions that Kafka's default partitioner (aiokafka's, so ours
+    and faust's producers) gives `key`."""
+    every = list(range(partitions))
+    return int(_PARTITIONER(key, every, every))
+
+
+_PARTITIONER = DefaultPartitioner()
+
+
 class KeyedEvent(Protocol):
     @property
     def key(self) -> bytes: ...
@@ -44,7 +54,6 @@ class EventProducer:
             max_batch_size=512 * 1024,
             max_request_size=4 * 1024 * 1024,
         )
-        self._partitioner = DefaultPartitioner()
         self._partition_cache: dict[tuple[str, bytes], int] = {}
 
     async def start(self) -> EventProducer:
@@ -143,8 +152,7 @@ class EventProducer:
         cached = self._partition_cache.get((topic, key))
         if cached is not None:
             return cached
-        partitions = sorted(await self._producer.partitions_for(topic))
-        partition = int(self._partitioner(key, partitions, partitions))
+        partition = key_partition(key, len(await self._producer.partitions_for(topic)))
         if len(self._partition_cache) > 100_000:  # keys are series ids; bound the cache anyway
             self._partition_cache.clear()
         self._partition_cache[(topic, key)] = partition

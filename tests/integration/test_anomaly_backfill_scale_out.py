@@ -24,20 +24,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiokafka.partitioner import DefaultPartitioner
 
 from outlay.events import UsageRecord
 from outlay.events.usage import stable_record_id
 from outlay.kafka.embedded_broker import EmbeddedBroker
 from outlay.kafka.producer import EventProducer
 from outlay.kafka.topics_admin import ensure_topics
-from outlay.settings import Settings
 from tests.integration.test_anomaly_scale_out import (
     ACCOUNT,
     TEAM_OF,
     Changelog,
-    exact_part,
-    root_cause_floats,
+    assert_same_states,
+    assert_services_cover_every_usage_partition,
     team_usage,
     wait_for_group,
 )
@@ -115,9 +113,7 @@ async def backfilled_states(workers: int, logs: Path) -> dict[str, dict[str, Any
 
 
 async def test_a_backfill_split_over_two_workers_ends_with_the_states_one_worker_does(tmp_path: Path) -> None:
-    partitions = list(range(Settings().topic_partitions))
-    used = {DefaultPartitioner()(f"{ACCOUNT}|{s}".encode(), partitions, partitions) for s in TEAM_OF}
-    assert used == set(partitions), "the services must cover every usage partition"
+    assert_services_cover_every_usage_partition()
 
     alone = await backfilled_states(1, tmp_path)
     shared = await backfilled_states(2, tmp_path)
@@ -129,6 +125,4 @@ async def test_a_backfill_split_over_two_workers_ends_with_the_states_one_worker
         forced = {s: st["buckets"].get("forced") for s, st in states.items() if st["buckets"].get("forced")}
         assert not forced, f"{run}: buckets closed before the watermark passed them: {forced}"
         assert {s: states[s]["points"] for s in SERIES} == dict.fromkeys(SERIES, MINUTES - 2), run
-    for series, state in alone.items():
-        assert exact_part(shared[series]) == exact_part(state), series
-        assert root_cause_floats(shared[series]) == pytest.approx(root_cause_floats(state), rel=1e-9, abs=1e-12)
+    assert_same_states(alone, shared)

@@ -9,10 +9,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from aiokafka.partitioner import DefaultPartitioner
 from pydantic import ValidationError
 
 from outlay.events import AnomalyFeedback, FeedbackVerdict
+from outlay.kafka.producer import key_partition
 from services.anomaly.series.buckets import MAX_OPEN, MAX_OPEN_BYTES, BucketSeries
 from services.anomaly.series.keys import SeriesContribution, SeriesSettings, contributions, fed_by_one_partition
 from services.anomaly.series.monitor import MonitorSettings, SeriesMonitor
@@ -204,12 +204,11 @@ def test_a_worker_that_takes_a_partition_over_sweeps_the_held_series_it_restored
     cache = MonitorCache(MonitorSettings())
     for c in contributions([usage(0, "1")], SeriesSettings()):
         _apply(SeriesMessage(contributions=[c]), table, cache, MonitorSettings(), watermark=lambda t, g: None)
-    every = list(range(4))
-    partition = DefaultPartitioner()(b"minute|total", every, every)
+    partition = key_partition(b"minute|total", 4)
     found = restored_held(list(table.items()), partition, 4)
     assert "minute|total" in found  # held, with its bucket open, on that partition
     assert all(not s.startswith("minute|billing_account_id") for s in found)  # closes on its own data
-    assert all(DefaultPartitioner()(s.encode(), every, every) == partition for s in found)
+    assert all(key_partition(s.encode(), 4) == partition for s in found)
 
 
 def test_a_series_many_lines_long_is_sent_as_several_messages_in_order() -> None:

@@ -28,7 +28,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import faust
-from aiokafka.partitioner import DefaultPartitioner
 from faust.types import StreamT, TopicT
 
 from outlay.events.anomaly import AnomalyFeedback, CostAnomaly
@@ -37,7 +36,7 @@ from outlay.events.topics import ANOMALIES, ANOMALY_FEEDBACK, INGEST_DLQ, USAGE
 from outlay.events.usage import UsageRecord
 from outlay.kafka.compression import use_fast_lz4
 from outlay.kafka.consumer import KafkaMessage, dead_letter_for, decode_messages
-from outlay.kafka.producer import KeyedEvent
+from outlay.kafka.producer import KeyedEvent, key_partition
 from outlay.settings import Settings
 from outlay.store.engine import make_engine
 from outlay.telemetry import metrics, tracing
@@ -398,15 +397,13 @@ class HeldSeries:
 def restored_held(states: Iterable[tuple[str, dict[str, Any]]], partition: int, partitions: int) -> list[str]:
     """The series of a series-topic partition, among stored states, that wait for the watermark with buckets open
     (a worker that restarted or took the partition over has seen no contribution of theirs yet)."""
-    partitioner = DefaultPartitioner()  # the producer's: a series' key decides its partition
-    every = list(range(partitions))
     return [
         series
         for series, state in states
         if state
         and state["buckets"]["open"]
         and not fed_by_one_partition(state["dimensions"])
-        and partitioner(series.encode(), every, every) == partition
+        and key_partition(series.encode(), partitions) == partition  # a series' key decides its partition
     ]
 
 
