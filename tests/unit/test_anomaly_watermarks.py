@@ -14,7 +14,14 @@ from pydantic import ValidationError
 from outlay.events import AnomalyFeedback, FeedbackVerdict
 from outlay.kafka.producer import key_partition
 from services.anomaly.series.buckets import MAX_OPEN, MAX_OPEN_BYTES, BucketSeries
-from services.anomaly.series.keys import SeriesContribution, SeriesSettings, contributions, fed_by_one_partition
+from services.anomaly.series.keys import (
+    LineKey,
+    SeriesContribution,
+    SeriesSettings,
+    bucket_of,
+    contributions,
+    fed_by_one_partition,
+)
 from services.anomaly.series.monitor import MonitorSettings, SeriesMonitor
 from services.anomaly.series.watermarks import PartitionReads, ReadMark, UsageMarks, Watermarks
 from services.anomaly.worker.app import MonitorCache, _apply, restored_held
@@ -39,19 +46,28 @@ def minutes(minute: int, tenant: str = "default") -> dict[str, dict[int, datetim
     return {tenant: {60: at(minute)}}
 
 
+def line(tenant: str, step: timedelta, start: datetime) -> LineKey:
+    return LineKey(tenant, int(step.total_seconds()), bucket_of(start, step))
+
+
 def test_a_line_is_late_within_its_partition_only_by_its_own_tenant_and_granularity() -> None:
     reads = PartitionReads(lateness=2)
-    assert not reads.read(0, "default", MINUTE, at(10))
-    assert not reads.read(0, "default", MINUTE, at(9))  # one behind: within the lateness
-    assert not reads.read(0, "default", MINUTE, at(9) + timedelta(seconds=30))  # the same bucket as 9
-    assert reads.read(0, "default", MINUTE, at(8))  # two behind the newest read there
-    assert not reads.read(1, "default", MINUTE, at(3))  # another partition has its own newest
-    assert not reads.read(0, "acme", MINUTE, at(1))  # another tenant's stream in the same partition
-    assert not reads.read(0, "default", HOUR, at(0))  # hourly lines beside minute lines
+    assert not reads.read(0, line("default", MINUTE, at(10)))
+    assert not reads.read(0, line("default", MINUTE, at(9)))  # one behind: within the lateness
+    assert not reads.read(0, line("default", MINUTE, at(9) + timedelta(seconds=30)))  # the same bucket as 9
+    assert reads.read(0, line("default", MINUTE, at(8)))  # two behind the newest read there
+    assert not reads.read(1, line("default", MINUTE, at(3)))  # another partition has its own newest
+    assert not reads.read(0, line("acme", MINUTE, at(1)))  # another tenant's stream in the same partition
+    assert not reads.read(0, line("default", HOUR, at(0)))  # hourly lines beside minute lines
     assert reads.marks({0: False, 2: True}) == [
         ReadMark(partition=0, newest={"default": {60: at(10), 3600: at(0)}, "acme": {60: at(1)}}, caught_up=False),
         ReadMark(partition=2, newest={}, caught_up=True),  # owned, nothing read from it yet
     ]
+    # A line held back by pacing counts as read: the partition sends nothing earlier that is not late in it.
+    assert reads.marks({0: False}, ahead={0: {"default": {60: at(30), 3600: at(-120)}}})[0].newest == {
+        "default": {60: at(30), 3600: at(0)},
+        "acme": {60: at(1)},
+    }
     reads.forget([0])
     assert reads.marks({0: False}) == [ReadMark(partition=0, newest={}, caught_up=False)]
 

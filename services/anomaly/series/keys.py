@@ -73,6 +73,24 @@ def bucket_of(at: datetime, step: timedelta) -> datetime:
     return at - (at - _EPOCH) % step
 
 
+@dataclass(frozen=True)
+class LineKey:
+    """Where a usage line falls in its tenant's time: what the split stage paces and judges lateness by."""
+
+    tenant: str
+    granularity_s: int
+    bucket: datetime
+
+
+def line_key(record: UsageRecord) -> LineKey | None:
+    """None for a line that feeds no series (longer than a day)."""
+    granularity = granularity_of(record)
+    if granularity is None:
+        return None
+    step = granularity[0]
+    return LineKey(record.tenant_id, int(step.total_seconds()), bucket_of(record.charge_period_start, step))
+
+
 def series_of(
     record: UsageRecord, settings: SeriesSettings, own_series: bool = False
 ) -> list[tuple[str, dict[str, str]]]:

@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.anomaly.series.keys import bucket_of
+from services.anomaly.series.keys import LineKey
 
 
 class ReadMark(BaseModel):
@@ -63,25 +63,32 @@ class PartitionReads:
     lateness: int = 2
     _newest: dict[int, dict[str, dict[int, datetime]]] = field(default_factory=dict)
 
-    def read(self, partition: int, tenant: str, step: timedelta, at: datetime) -> bool:
-        """Record a line of `tenant` in `partition`, of granularity `step`, starting at `at`; True when it is late
-        within its partition (its bucket is `lateness` or more behind the newest of that tenant and granularity
-        read there before it), so it may only feed series pinned to that partition."""
-        granularity_s = int(step.total_seconds())
-        bucket = bucket_of(at, step)
-        newest = self._newest.setdefault(partition, {}).setdefault(tenant, {})
-        before = newest.get(granularity_s)
-        if before is None or bucket > before:
-            newest[granularity_s] = bucket
+    def read(self, partition: int, line: LineKey) -> bool:
+        """Record a line read from `partition`; True when it is late within its partition (its bucket is
+        `lateness` or more behind the newest of that tenant and granularity read there before it), so it may
+        only feed series pinned to that partition."""
+        newest = self._newest.setdefault(partition, {}).setdefault(line.tenant, {})
+        before = newest.get(line.granularity_s)
+        if before is None or line.bucket > before:
+            newest[line.granularity_s] = line.bucket
             return False
-        return bucket <= before - self.lateness * step
+        return line.bucket <= before - self.lateness * timedelta(seconds=line.granularity_s)
 
-    def marks(self, caught_up: dict[int, bool]) -> list[ReadMark]:
-        """Marks for the partitions owned (`caught_up`: each one → read to its end), read from or not."""
-        return [
-            ReadMark(partition=p, newest={t: dict(g) for t, g in self._newest.get(p, {}).items()}, caught_up=done)
-            for p, done in sorted(caught_up.items())
-        ]
+    def marks(
+        self, caught_up: dict[int, bool], ahead: dict[int, dict[str, dict[int, datetime]]] | None = None
+    ) -> list[ReadMark]:
+        """Marks for the partitions owned (`caught_up`: each one → read to its end), read from or not; `ahead`:
+        per partition, buckets it is known to send nothing earlier than (the first line pacing holds back)."""
+        marks = []
+        for p, done in sorted(caught_up.items()):
+            newest = {t: dict(g) for t, g in self._newest.get(p, {}).items()}
+            for tenant, granularities in (ahead or {}).get(p, {}).items():
+                known = newest.setdefault(tenant, {})
+                for g, bucket in granularities.items():
+                    if g not in known or bucket > known[g]:
+                        known[g] = bucket
+            marks.append(ReadMark(partition=p, newest=newest, caught_up=done))
+        return marks
 
     def forget(self, partitions: Iterable[int]) -> None:
         """Partitions no longer owned: whoever reads them next starts from their committed offsets."""

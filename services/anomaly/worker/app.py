@@ -22,13 +22,13 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
-from dataclasses import dataclass, replace
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import faust
-from faust.types import StreamT, TopicT
+from faust.types import TP, EventT, StreamT, TopicT
 
 from outlay.events.anomaly import AnomalyFeedback, CostAnomaly
 from outlay.events.dead_letter import DeadLetter
@@ -43,14 +43,16 @@ from outlay.telemetry import metrics, tracing
 from services.anomaly.detection.detector import DetectorSettings
 from services.anomaly.detection.incidents import IncidentSettings
 from services.anomaly.series.keys import (
+    LineKey,
     SeriesContribution,
     SeriesSettings,
     contributions,
     fed_by_one_partition,
-    granularity_of,
+    line_key,
     usage_problem,
 )
 from services.anomaly.series.monitor import MonitorSettings, SeriesMonitor
+from services.anomaly.series.pacing import Pacer
 from services.anomaly.series.silence import SilenceFiller
 from services.anomaly.series.tenants import feedback_series
 from services.anomaly.series.thresholds import ALERT_LEVEL_BY_SENSITIVITY, TenantThresholds
@@ -78,6 +80,8 @@ MARKS_EVERY = 1.0  # seconds: read marks are also sent this often without new us
 # stream is behind: a sweep writes every series it closes, a second write per batch in a backfill. A live stream
 # (every usage partition read to its end) is swept on each mark, so its alerts are not held back.
 SWEEP_EVERY = 1.0
+PACE_EVERY = 0.1  # seconds: how often lines held back by pacing are looked at again without new usage
+PACED = -1  # the split stage's view in its `Watermarks` (the monitor's are keyed by series partition)
 
 
 @dataclass(frozen=True)
@@ -186,6 +190,11 @@ def create_app(settings: WorkerSettings) -> faust.App:
     # Read marks: the split stage's, and per series partition those received and the series they hold back.
     reads = PartitionReads(settings.monitor.lateness)
     watermarks = Watermarks()
+    # Pacing: usage lines waiting until the slowest partition is close enough, and every usage partition's
+    # position as the split stage sees it (the marks every monitor receives, and its own, fresher).
+    pacer: Pacer[Intake] = Pacer()
+    pace = Watermarks()
+    acks: list[Callable[[EventT], Awaitable[bool]]] = []  # the split stream's, once it runs
     held = HeldSeries()
     # A batch's positions, contributions and marks change together: marks sent between them could say a partition
     # was read past lines whose contributions are not sent yet.
@@ -195,7 +204,9 @@ def create_app(settings: WorkerSettings) -> faust.App:
     async def forget_revoked(_app: Any, /, *args: Any, signal: Any, **_kwargs: Any) -> None:
         (revoked,) = args
         in_order.forget(revoked)
-        reads.forget(tp.partition for tp in revoked if tp.topic == USAGE.name)
+        usage_partitions = [tp.partition for tp in revoked if tp.topic == USAGE.name]
+        reads.forget(usage_partitions)
+        pacer.forget(usage_partitions)  # unacked: their next owner reads them again from the committed offset
         series_partitions = [tp.partition for tp in revoked if tp.topic == series_topic.get_topic_name()]
         watermarks.forget(series_partitions)
         held.forget(series_partitions)
@@ -210,41 +221,59 @@ def create_app(settings: WorkerSettings) -> faust.App:
 
     @app.agent(usage)
     async def split(stream: StreamT[bytes]) -> AsyncIterator[None]:
-        async for events in stream.take_events(  # type: ignore[attr-defined]  # faust's stub lacks it
+        # Events are acked once processed, not as taken: pacing may hold one back across batches (series/pacing).
+        acks.append(stream.ack)
+        async for events in stream.noack_take(  # type: ignore[attr-defined]  # faust's stub lacks it
             BATCH, within=BATCH_WITHIN.total_seconds()
         ):
-            began = time.perf_counter()
             async with split_lock:
-                messages = await in_order.messages(events)
-                with tracing.batch_span("anomaly split", [m.headers for m in messages], messages=len(messages)):
-                    await split_batch(messages)
-                    # In the batch's trace: the buckets these marks let close, and their anomalies, belong to it.
-                    await send_marks()
-            metrics.count_events(settings.app_id, USAGE.name, "in", len(messages))
-            metrics.record_batch_seconds("anomaly split", time.perf_counter() - began)
+                for event in events:
+                    delivered = await in_order.messages([event])
+                    if not delivered:
+                        await stream.ack(event)  # a repeat of one processed before
+                    for message in delivered:  # those `in_order` read back first, then the event's own
+                        intake = Intake.of(message, event if message is delivered[-1] else None)
+                        pacer.offer(message.partition, intake, intake.keys())
+                await drain()
             in_order.record_lag()
             yield None
 
-    async def split_batch(messages: list[KafkaMessage]) -> None:
-        kept: list[UsageRecord] = []
-        dead: list[DeadLetter] = []
-        late: set[tuple[str, str]] = set()
-        for message in messages:
-            records, refused = decode_messages(UsageRecord, [message])
-            dead += refused
-            for record in records:
-                problem = usage_problem(record)
-                if problem is not None:
-                    dead.append(dead_letter_for(message, problem[1], problem[0]))
-                    continue
-                kept.append(record)
-                granularity = granularity_of(record)
-                if granularity and reads.read(
-                    message.partition, record.tenant_id, granularity[0], record.charge_period_start
-                ):
-                    late.add((record.tenant_id, record.record_id))
-        for letter in dead:
+    async def drain() -> None:
+        """Process what pacing lets through, a batch at a time, until it holds back all that is left."""
+        while True:
+            caught_up = await in_order.caught_up(owned_usage())
+            batch: list[Intake] = []
+            while len(batch) < BATCH:
+                # Each pass sees the positions the last one moved: a partition's lines are released as far as the
+                # slowest partition's position allows, which the lines released before may have moved.
+                now = time.monotonic()
+                pace.update(PACED, local_marks(caught_up), now)
+                released = pacer.release(functools.partial(pace.watermark, PACED, now=now), BATCH - len(batch))
+                if not released:
+                    break
+                for intake in released:  # lateness within a partition is judged in its order, as lines are released
+                    intake.late = {
+                        (k.tenant, r.record_id) for r, k in intake.lines if k and reads.read(intake.partition, k)
+                    }
+                batch += released
+            if not batch:
+                return
+            began = time.perf_counter()
+            with tracing.batch_span("anomaly split", [i.message.headers for i in batch], messages=len(batch)):
+                await split_batch(batch)
+                # In the batch's trace: the buckets these marks let close, and their anomalies, belong to it.
+                await send_marks()
+            for intake in batch:
+                if intake.event is not None:
+                    await acks[0](intake.event)
+            metrics.count_events(settings.app_id, USAGE.name, "in", len(batch))
+            metrics.record_batch_seconds("anomaly split", time.perf_counter() - began)
+
+    async def split_batch(batch: list[Intake]) -> None:
+        for letter in (letter for intake in batch for letter in intake.dead):
             await send(dead_letters, letter)
+        kept = [record for intake in batch for record, _key in intake.lines]
+        late = set().union(*(intake.late for intake in batch))
         found = contributions(kept, settings.series, top, late)
         silence.observe(found)
         by_series: dict[str, list[SeriesContribution]] = {}
@@ -255,19 +284,35 @@ def create_app(settings: WorkerSettings) -> faust.App:
             for part in SeriesMessage.of(its_contributions):
                 await send(series_topic, part)
 
+    def owned_usage() -> set[TP]:
+        return {tp for tp in app.consumer.assignment() if tp.topic == USAGE.name}
+
+    def local_marks(caught_up: dict[TP, bool]) -> UsageMarks:
+        """How far each usage partition this worker owns has been read, a line held back counting as read (it
+        will send nothing earlier): a partition with lines held back is not caught up."""
+        return UsageMarks(
+            partitions=app.consumer.topic_partitions(USAGE.name) or settings.partitions,
+            marks=reads.marks(
+                {tp.partition: done and not pacer.holds(tp.partition) for tp, done in caught_up.items()},
+                ahead=pacer.heads(),
+            ),
+        )
+
     async def send_marks() -> None:
         """Tell every series partition how far each usage partition this worker owns has been read."""
-        owned = {tp for tp in app.consumer.assignment() if tp.topic == USAGE.name}
+        owned = owned_usage()
         if not owned:
             return
-        caught_up = await in_order.caught_up(owned)
-        marks = UsageMarks(
-            partitions=app.consumer.topic_partitions(USAGE.name) or settings.partitions,
-            marks=reads.marks({tp.partition: done for tp, done in caught_up.items()}),
-        )
-        value = SeriesMessage(marks=marks).model_dump_json().encode()
+        value = SeriesMessage(marks=local_marks(await in_order.caught_up(owned))).model_dump_json().encode()
         for partition in range(settings.partitions):
             await series_topic.send(key=b"", value=value, partition=partition, headers=tracing.kafka_headers() or None)
+
+    @app.timer(PACE_EVERY)
+    async def release_paced() -> None:
+        """Lines held back move on as other workers' marks come in, without new usage for this worker."""
+        if pacer.waiting():
+            async with split_lock:
+                await drain()
 
     @app.timer(MARKS_EVERY)
     async def send_marks_while_idle() -> None:
@@ -304,6 +349,7 @@ def create_app(settings: WorkerSettings) -> faust.App:
                 # Anomalies are sent in the span of the message that published them (the batch's trace).
                 if message.marks is not None:
                     watermarks.update(partition, message.marks, time.monotonic())
+                    pace.update(PACED, message.marks, time.monotonic())
                     with tracing.batch_span("anomaly sweep", [delivered.headers], partition=partition):
                         for anomaly in await sweep(partition):
                             await send(anomalies, anomaly)
@@ -356,6 +402,37 @@ def create_app(settings: WorkerSettings) -> faust.App:
             await store.dispose()
 
     return app
+
+
+@dataclass
+class Intake:
+    """A usage message as read: its lines (checked, each with where it falls in time), its dead letters, and the
+    faust event to ack once it is processed (None for a message `in_order` read back)."""
+
+    message: KafkaMessage
+    lines: list[tuple[UsageRecord, LineKey | None]]
+    dead: list[DeadLetter]
+    event: EventT | None
+    late: set[tuple[str, str]] = field(default_factory=set)  # (tenant, record id) of lines late within the partition
+
+    @property
+    def partition(self) -> int:
+        return self.message.partition
+
+    @classmethod
+    def of(cls, message: KafkaMessage, event: EventT | None) -> Intake:
+        records, dead = decode_messages(UsageRecord, [message])
+        lines = []
+        for record in records:
+            problem = usage_problem(record)
+            if problem is None:
+                lines.append((record, line_key(record)))
+            else:
+                dead.append(dead_letter_for(message, problem[1], problem[0]))
+        return cls(message, lines, dead, event)
+
+    def keys(self) -> list[LineKey]:
+        return [key for _record, key in self.lines if key is not None]
 
 
 class HeldSeries:

@@ -1,0 +1,95 @@
+"""Pacing a backfill: the split stage holds back usage lines that are too far ahead of the slowest usage partition,
+so no series fed by several partitions has to keep more buckets open than it can hold.
+
+faust fetches every partition by bytes, not by time: in a backfill a partition of one line a minute is read days
+ahead of one of twenty lines a minute, and the total series would have to keep those days open until the slow
+partition caught up (`watermarks`). It cannot (`buckets.MAX_OPEN`, `MAX_OPEN_BYTES`): the oldest buckets would be
+closed early, and what is learnt would depend on how fast each partition happened to be read, so one worker and
+two would learn differently. With pacing, a line is processed only once its bucket is within `lead` buckets of
+where every usage partition that may still send lines of its tenant and granularity has been read (the
+`Watermarks` of the split stage's own view), so a backfill is learnt as a live stream would be, whoever reads it.
+
+Each partition's lines wait in their own queue, in offset order: a partition's order decides what is late within
+it, and a message is committed only after it is processed (the stage acks it then). The slowest partition is never
+held back (its head is its own position), so a single tenant's backfill always moves; a stall between tenants'
+backfills in the same partitions ends when a position stops moving for `Watermarks.stale_after` and stops counting.
+Plain Python, no I/O.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Generic, TypeVar
+
+from services.anomaly.series.keys import LineKey
+
+T = TypeVar("T")
+
+LEAD = 20  # buckets a line may be ahead of the slowest partition's position (of its granularity)
+
+
+@dataclass
+class _Waiting(Generic[T]):
+    item: T
+    keys: list[LineKey]
+
+
+# (tenant, granularity in seconds) → the slowest position lines of that kind may be paced by (None: hold them all)
+Slowest = Callable[[str, int], datetime | None]
+
+
+@dataclass
+class Pacer(Generic[T]):
+    lead: int = LEAD
+    _queues: dict[int, deque[_Waiting[T]]] = field(default_factory=dict)
+
+    def offer(self, partition: int, item: T, keys: list[LineKey]) -> None:
+        """Queue an item (a message and its lines) of a usage partition, behind those of it already waiting."""
+        self._queues.setdefault(partition, deque()).append(_Waiting(item, keys))
+
+    def holds(self, partition: int) -> bool:
+        return bool(self._queues.get(partition))
+
+    def waiting(self) -> int:
+        return sum(len(q) for q in self._queues.values())
+
+    def heads(self) -> dict[int, dict[str, dict[int, datetime]]]:
+        """Per partition with lines waiting, the bucket of its first waiting line (by tenant and granularity): the
+        partition will send nothing of that kind earlier than this that is not late within it, so it is read that
+        far as far as the watermark is concerned."""
+        heads: dict[int, dict[str, dict[int, datetime]]] = {}
+        for partition, queue in self._queues.items():
+            if queue and queue[0].keys:
+                key = min(queue[0].keys, key=lambda k: k.bucket)
+                heads[partition] = {key.tenant: {key.granularity_s: key.bucket}}
+        return heads
+
+    def release(self, slowest: Slowest, most: int) -> list[T]:
+        """The items that may be processed now (`most` at most), per partition in offset order: each partition's
+        queue up to its first item with a line more than `lead` buckets ahead of `slowest` of its kind."""
+        released: list[T] = []
+        limits: dict[tuple[str, int], datetime | None] = {}
+
+        def allowed(key: LineKey) -> bool:
+            kind = (key.tenant, key.granularity_s)
+            if kind not in limits:
+                position = slowest(*kind)
+                limits[kind] = None if position is None else position + self.lead * timedelta(seconds=kind[1])
+            limit = limits[kind]
+            return limit is not None and key.bucket <= limit
+
+        for queue in self._queues.values():
+            while queue and len(released) < most and all(allowed(key) for key in queue[0].keys):
+                released.append(queue.popleft().item)
+        return released
+
+    def forget(self, partitions: Iterable[int]) -> list[T]:
+        """Partitions no longer owned: their waiting items, dropped unprocessed (the next owner reads them again
+        from the committed offset)."""
+        dropped: list[T] = []
+        for partition in partitions:
+            dropped += [w.item for w in self._queues.pop(partition, ())]
+        return dropped

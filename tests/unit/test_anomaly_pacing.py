@@ -1,0 +1,92 @@
+"""Pacing a backfill (series/pacing.py): lines wait until the slowest usage partition is within the lead, each
+partition in its own order, and a backfill read at any relative speed still moves to its end."""
+
+from __future__ import annotations
+
+import functools
+from datetime import datetime, timedelta
+
+from services.anomaly.series.keys import LineKey
+from services.anomaly.series.pacing import Pacer
+from services.anomaly.series.watermarks import PartitionReads, UsageMarks, Watermarks
+from tests.unit.test_anomaly_series import T0
+
+VIEW = -1
+
+
+def at(minute: int) -> datetime:
+    return T0 + timedelta(minutes=minute)
+
+
+def key(minute: int, tenant: str = "default") -> LineKey:
+    return LineKey(tenant, 60, at(minute))
+
+
+def test_a_line_waits_while_it_is_more_than_the_lead_ahead_of_the_slowest_position() -> None:
+    pacer: Pacer[str] = Pacer(lead=5)
+    for minute in (0, 5, 6, 7):
+        pacer.offer(0, f"p0@{minute}", [key(minute)])
+    pacer.offer(1, "p1@1", [key(1)])
+    pacer.offer(1, "p1@1-acme", [key(1, "acme")])
+    slowest = {("default", 60): at(1), ("acme", 60): None}  # acme: a partition not heard of yet
+    released = pacer.release(lambda tenant, g: slowest[(tenant, g)], most=100)
+    # Up to minute 6 (1 + 5) from partition 0; acme waits, and so does what is behind it in partition 1.
+    assert released == ["p0@0", "p0@5", "p0@6", "p1@1"]
+    assert pacer.waiting() == 2 and pacer.holds(0) and pacer.holds(1)
+    assert pacer.heads() == {0: {"default": {60: at(7)}}, 1: {"acme": {60: at(1)}}}
+    slowest[("acme", 60)] = at(0)
+    assert pacer.release(lambda tenant, g: slowest[(tenant, g)], most=100) == ["p1@1-acme"]
+    assert pacer.release(lambda tenant, g: at(2), most=100) == ["p0@7"]
+    assert pacer.waiting() == 0 and pacer.heads() == {}
+
+
+def test_release_takes_at_most_the_batch_and_a_line_without_a_bucket_waits_for_nothing() -> None:
+    pacer: Pacer[int] = Pacer(lead=0)
+    for i in range(5):
+        pacer.offer(0, i, [key(0)])
+    pacer.offer(1, 99, [])  # a dead letter, or a line longer than a day
+    assert pacer.release(lambda tenant, g: at(0), most=3) == [0, 1, 2]
+    assert pacer.release(lambda tenant, g: None, most=3) == [99]
+    assert pacer.forget([0, 5]) == [3, 4]
+    assert pacer.waiting() == 0
+
+
+def run_backfill(lines: dict[int, list[int]], lead: int) -> tuple[list[tuple[int, int]], int]:
+    """Feed each partition's lines (minutes, in offset order) all at once and release pass after pass as the split
+    stage does; returns the (partition, minute) order lines were processed in and the widest span, in minutes,
+    between the newest line processed and the slowest partition still sending."""
+    pacer: Pacer[tuple[int, int]] = Pacer(lead=lead)
+    reads = PartitionReads()
+    view = Watermarks()
+    for partition, minutes in lines.items():
+        for minute in minutes:
+            pacer.offer(partition, (partition, minute), [key(minute)])
+    processed: list[tuple[int, int]] = []
+    widest = 0
+    for _pass in range(10_000):
+        caught_up = {p: not pacer.holds(p) for p in lines}
+        view.update(VIEW, UsageMarks(partitions=len(lines), marks=reads.marks(caught_up, pacer.heads())), 0.0)
+        released = pacer.release(functools.partial(view.watermark, VIEW, now=0.0), most=50)
+        if not released:
+            break
+        for partition, minute in released:
+            reads.read(partition, key(minute))
+        processed += released
+        # What a series fed by every partition holds open: from the slowest partition still sending (its first
+        # line waiting) to the newest line processed.
+        waiting = [pacer.heads()[q]["default"][60] for q in lines if pacer.holds(q)]
+        if waiting:
+            widest = max(widest, int((max(at(m) for _, m in processed) - min(waiting)) / timedelta(minutes=1)))
+    return processed, widest
+
+
+def test_a_backfill_is_processed_within_the_lead_whatever_each_partition_holds() -> None:
+    dense = [m for m in range(600) for _ in range(20)]  # twenty lines a minute
+    sparse = list(range(600))  # one a minute: read by bytes, it would be far ahead of the dense one
+    gappy = [0, 1, 2] + list(range(300, 600))  # nothing for five hours, then lines again
+    processed, widest = run_backfill({0: dense, 1: sparse, 2: gappy}, lead=10)
+    assert len(processed) == len(dense) + len(sparse) + len(gappy)  # it moves to the end: nothing stalls
+    assert widest <= 10
+    for partition in range(3):  # each partition in its own order
+        mine = [m for p, m in processed if p == partition]
+        assert mine == sorted(mine)
