@@ -30,3 +30,17 @@ def test_the_profile_learns_the_weekend_and_moves_smoothly_through_the_hour() ->
     factors = [profile.factor(wednesday_3am + m * MINUTE) for m in range(121)]
     assert max(abs(b - a) for a, b in zip(factors, factors[1:], strict=False)) < 0.01
     assert SeasonalProfile.from_state(MINUTE, profile.state()).factor(saturday_3am) == profile.factor(saturday_3am)
+
+
+def test_hours_learnt_as_nothing_but_zeros_still_give_a_factor_spend_can_be_divided_by() -> None:
+    # A resource stopped from 02:00 to 06:00 on its second day (its first day set the level): those hours' slots
+    # learn a ratio of 0, and a worker once divided the next such minute's spend by it (and stopped).
+    profile = SeasonalProfile(step=timedelta(minutes=1))
+    start = datetime(2026, 3, 2, tzinfo=UTC)
+    for minute in range(2 * 1440):
+        at = start + timedelta(minutes=minute)
+        profile.learn(at, 0.0 if minute >= 1440 and 2 <= at.hour < 6 else 1.0)
+    third_day = start + timedelta(days=2)
+    assert 0 < profile.factor(third_day + timedelta(hours=4)) < 0.01
+    assert profile.factor(third_day + timedelta(hours=12)) > 0.5
+    assert math.isfinite(5.0 / profile.factor(third_day + timedelta(hours=4)))

@@ -27,6 +27,7 @@ from typing import Any
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
 WEEK_OCCURRENCES_WEIGHT = 3.0  # a slot's factor moves by 1/3 of a new week's ratio
+MIN_FACTOR = 1e-9  # the least a moment's spend is usually, relative to the level (spend is divided by it)
 
 
 @dataclass
@@ -73,17 +74,20 @@ class SeasonalProfile:
         a level shift to the detector. A real step (a weekend starting at midnight) is smoothed
         over the hour around it; treating large differences as steps was tried and cost precision on the
         labelled benchmark (hour-boundary alerts on series with a wide daily swing).
+
+        Never below MIN_FACTOR: a slot learnt from nothing but zero minutes (a resource stopped for that hour) has
+        a factor of 0, and spend is divided by the factor (a worker divided by zero there and stopped).
         """
         if self.step >= DAY:
             slot = at.weekday() * 24
-            return self.week.factors[slot] if self.week.counts[slot] >= 1 else 1.0
+            return max(self.week.factors[slot], MIN_FACTOR) if self.week.counts[slot] >= 1 else 1.0
         position = at.hour + (at.minute + self._half_step_minutes) / 60 - 0.5  # hours since this slot's middle
         base = int(position // 1)
         weight = position - base
         weekday = at.weekday()
         lower = self._hour_factor(weekday, base)
         upper = self._hour_factor(weekday, base + 1)
-        return lower + weight * (upper - lower)
+        return max(lower + weight * (upper - lower), MIN_FACTOR)
 
     def _hour_factor(self, weekday: int, hour: int) -> float:
         """The factor of an hour slot (hour may be -1 or 24: the neighbouring day's), with fallbacks."""
@@ -102,7 +106,7 @@ class SeasonalProfile:
         else:
             alpha = 1.0 / self._daily_points
             usual = self.factor(at) if factor is None else factor
-            self.level += alpha * (value / max(usual, 1e-9) - self.level)
+            self.level += alpha * (value / usual - self.level)
         self.seen += 1
         if self.level <= 0.0 or self.seen <= self._daily_points:
             return  # no level yet (the first day sets it): nothing to compare the shape with
