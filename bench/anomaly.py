@@ -208,6 +208,7 @@ async def worker_throughput(days: int = 4) -> dict[str, Any]:
         with anomaly_worker(broker.bootstrap_servers, state) as worker:
             first, done = await _worker_finishes(broker.bootstrap_servers, records[-1].charge_period_start)
             rss = peak_rss_mb_of_running(worker.pid)
+            dropped = await _dropped(broker.bootstrap_servers)
     seconds = done - first
     return {
         "lines": len(records),
@@ -217,7 +218,24 @@ async def worker_throughput(days: int = 4) -> dict[str, Any]:
         "points_per_s": n_points / seconds,
         "bare_points_per_s": bare,
         "worker_rss_mb": rss,
+        **dropped,
     }
+
+
+async def _dropped(bootstrap: str) -> dict[str, int]:
+    """Over every series' latest state: contributions dropped as late and buckets closed before the watermark
+    passed them (`forced`): zero when the backfill was learnt as a live stream would be."""
+    consumer = AIOKafkaConsumer(CHANGELOG, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
+    await consumer.start()
+    latest: dict[bytes, bytes] = {}
+    try:
+        while batch := await consumer.getmany(timeout_ms=2000, max_records=5000):
+            for messages in batch.values():
+                latest.update((m.key, m.value) for m in messages if m.key is not None and m.value is not None)
+    finally:
+        await consumer.stop()
+    states = [json.loads(value)["buckets"] for value in latest.values()]
+    return {"late": sum(s["late"] for s in states), "forced": sum(s.get("forced", 0) for s in states)}
 
 
 @contextmanager
@@ -366,7 +384,8 @@ def main(days: int = 30) -> dict[str, Any]:
     console.print(
         f"worker: {speed['lines']:,} lines = {speed['points']:,} series points in {speed['seconds']:.1f} s: "
         f"{speed['points_per_s']:,.0f} points/s ({speed['lines_per_s']:,.0f} lines/s); River's bare loop "
-        f"{speed['bare_points_per_s']:,.0f} points/s; worker peak RSS {speed['worker_rss_mb']:.0f} MB"
+        f"{speed['bare_points_per_s']:,.0f} points/s; worker peak RSS {speed['worker_rss_mb']:.0f} MB; "
+        f"{speed['late']:,} contributions dropped as late, {speed['forced']:,} buckets closed early"
     )
     console.print("latency: usage produced → worker → gateway → WebSocket client…")
     timing = asyncio.run(latency())
@@ -378,6 +397,8 @@ def main(days: int = 30) -> dict[str, Any]:
         "lines_per_s": round(speed["lines_per_s"]),
         "ratio_vs_bare": round(speed["points_per_s"] / speed["bare_points_per_s"], 4),
         "worker_rss_mb": round(speed["worker_rss_mb"], 1),
+        "backfill_late": speed["late"],
+        "backfill_forced": speed["forced"],
         "precision": round(quality.precision, 3),
         "recall": round(quality.recall, 3),
         "median_delay_min": None if delay is None else round(delay, 1),

@@ -62,9 +62,9 @@ class SeriesMonitor:
         anomaly states to publish."""
         for c in contributions:
             self.buckets.add(c.bucket, c.amount, c.record_ids, c.breakdown, own_clock=False)
-        points = self.buckets.close_overflow()
-        if watermark is not None:
-            points += self.buckets.advance(watermark)
+        # What the watermark closes first: only what it cannot close yet counts towards the bound.
+        points = [] if watermark is None else self.buckets.advance(watermark)
+        points += self.buckets.close_overflow()
         return self._learn_all(points)
 
     def advance(self, now: datetime) -> list[CostAnomaly]:

@@ -28,7 +28,10 @@ from services.anomaly.series.keys import LineKey
 
 T = TypeVar("T")
 
-LEAD = 20  # buckets a line may be ahead of the slowest partition's position (of its granularity)
+# Buckets a line may be ahead of the slowest partition's position (of its granularity): a batch moves the watermark
+# by at most this, and a series fed by several partitions then holds about this many buckets open (the total of a
+# tenant of 25 lines a minute keeps about 75 buckets of minutes within `buckets.MAX_OPEN_BYTES`).
+LEAD = 30
 
 
 @dataclass
@@ -53,7 +56,10 @@ class Pacer(Generic[T]):
     def holds(self, partition: int) -> bool:
         return bool(self._queues.get(partition))
 
-    def waiting(self) -> int:
+    def waiting(self, partition: int | None = None) -> int:
+        """Items waiting, in one partition or in all."""
+        if partition is not None:
+            return len(self._queues.get(partition, ()))
         return sum(len(q) for q in self._queues.values())
 
     def heads(self) -> dict[int, dict[str, dict[int, datetime]]]:

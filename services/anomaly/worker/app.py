@@ -80,6 +80,7 @@ MARKS_EVERY = 1.0  # seconds: read marks are also sent this often without new us
 # stream is behind: a sweep writes every series it closes, a second write per batch in a backfill. A live stream
 # (every usage partition read to its end) is swept on each mark, so its alerts are not held back.
 SWEEP_EVERY = 1.0
+FETCH_UNTIL = 2 * BATCH  # lines of a partition waiting for pacing before it is no longer fetched
 PACE_EVERY = 0.1  # seconds: how often lines held back by pacing are looked at again without new usage
 PACED = -1  # the split stage's view in its `Watermarks` (the monitor's are keyed by series partition)
 
@@ -195,6 +196,7 @@ def create_app(settings: WorkerSettings) -> faust.App:
     pacer: Pacer[Intake] = Pacer()
     pace = Watermarks()
     acks: list[Callable[[EventT], Awaitable[bool]]] = []  # the split stream's, once it runs
+    throttled: set[TP] = set()  # usage partitions not fetched while their lines wait
     held = HeldSeries()
     # A batch's positions, contributions and marks change together: marks sent between them could say a partition
     # was read past lines whose contributions are not sent yet.
@@ -207,6 +209,7 @@ def create_app(settings: WorkerSettings) -> faust.App:
         usage_partitions = [tp.partition for tp in revoked if tp.topic == USAGE.name]
         reads.forget(usage_partitions)
         pacer.forget(usage_partitions)  # unacked: their next owner reads them again from the committed offset
+        throttled.difference_update(revoked)
         series_partitions = [tp.partition for tp in revoked if tp.topic == series_topic.get_topic_name()]
         watermarks.forget(series_partitions)
         held.forget(series_partitions)
@@ -241,23 +244,18 @@ def create_app(settings: WorkerSettings) -> faust.App:
     async def drain() -> None:
         """Process what pacing lets through, a batch at a time, until it holds back all that is left."""
         while True:
-            caught_up = await in_order.caught_up(owned_usage())
-            batch: list[Intake] = []
-            while len(batch) < BATCH:
-                # Each pass sees the positions the last one moved: a partition's lines are released as far as the
-                # slowest partition's position allows, which the lines released before may have moved.
-                now = time.monotonic()
-                pace.update(PACED, local_marks(caught_up), now)
-                released = pacer.release(functools.partial(pace.watermark, PACED, now=now), BATCH - len(batch))
-                if not released:
-                    break
-                for intake in released:  # lateness within a partition is judged in its order, as lines are released
-                    intake.late = {
-                        (k.tenant, r.record_id) for r, k in intake.lines if k and reads.read(intake.partition, k)
-                    }
-                batch += released
+            # Paced by the positions the last marks sent said (the ones the monitors close buckets by), so a batch
+            # reaches at most `pacing.LEAD` buckets past the watermark whatever its size.
+            now = time.monotonic()
+            pace.update(PACED, local_marks(await in_order.caught_up(owned_usage())), now)
+            batch = pacer.release(functools.partial(pace.watermark, PACED, now=now), BATCH)
             if not batch:
+                throttle_fetches()
                 return
+            for intake in batch:  # lateness within a partition is judged in its order, as lines are released
+                intake.late = {
+                    (k.tenant, r.record_id) for r, k in intake.lines if k and reads.read(intake.partition, k)
+                }
             began = time.perf_counter()
             with tracing.batch_span("anomaly split", [i.message.headers for i in batch], messages=len(batch)):
                 await split_batch(batch)
@@ -268,6 +266,19 @@ def create_app(settings: WorkerSettings) -> faust.App:
                     await acks[0](intake.event)
             metrics.count_events(settings.app_id, USAGE.name, "in", len(batch))
             metrics.record_batch_seconds("anomaly split", time.perf_counter() - began)
+
+    def throttle_fetches() -> None:
+        """Stop fetching a usage partition while many of its lines wait (it is far ahead), and fetch it again once
+        few do: what waits stays a few batches per partition, not the whole backfill. faust's own back-pressure
+        switch, which (unlike pausing a partition) still delivers what was fetched before it."""
+        for tp in owned_usage():
+            waiting = pacer.waiting(tp.partition)
+            if waiting > FETCH_UNTIL and tp not in throttled:
+                throttled.add(tp)
+                app.consumer.on_buffer_full(tp)
+            elif waiting <= BATCH and tp in throttled:
+                throttled.discard(tp)
+                app.consumer.on_buffer_drop(tp)
 
     async def split_batch(batch: list[Intake]) -> None:
         for letter in (letter for intake in batch for letter in intake.dead):
