@@ -20,7 +20,8 @@ MAX_GAP_FILL = 1440  # zero buckets filled at most between two data points (a da
 MAX_OPEN = 720  # buckets a series closed by the watermark keeps open at most (12 hours of minutes)
 # The open buckets' share of the state's JSON at most: the state is one changelog message (1 MB at most). Estimated
 # from the ids (a stable record id and its quotes, ~40 bytes) and breakdown entries ('dimension=value': amount).
-MAX_OPEN_BYTES = 150_000
+# Pacing keeps about `pacing.LEAD` buckets open: a total of 25 lines a minute over 50 resources takes ~4.5 KB a minute.
+MAX_OPEN_BYTES = 300_000
 ID_BYTES, BREAKDOWN_BYTES, BUCKET_BYTES = 48, 64, 96
 
 
