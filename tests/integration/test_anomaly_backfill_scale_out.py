@@ -18,6 +18,7 @@ about 5% each would hover at the top-spender threshold, and which get series wou
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from contextlib import ExitStack
 from decimal import Decimal
 from pathlib import Path
@@ -97,17 +98,29 @@ def read_to_the_end(latest: dict[str, dict[str, Any]]) -> bool:
     return True
 
 
-async def backfilled_states(workers: int, logs: Path) -> dict[str, dict[str, Any]]:
+def total_closed_past(minute: int) -> Callable[[dict[str, dict[str, Any]]], bool]:
+    at = (T0 + minute * MINUTE).isoformat()
+    return lambda latest: (latest.get(TOTAL, {}).get("buckets", {}).get("last_closed") or "") >= at
+
+
+async def backfilled_states(workers: int, logs: Path, join_at: int | None = None) -> dict[str, dict[str, Any]]:
+    """The states `workers` workers end with; with `join_at`, the second starts once the first has closed the
+    total's minute `join_at` (a rebalance in the middle of the backfill, lines held back by pacing)."""
     with EmbeddedBroker() as broker:
         bootstrap = broker.bootstrap_servers
         await ensure_topics(bootstrap)
         async with EventProducer(bootstrap) as producer:  # all of it before any worker starts
             await producer.send_many([r for minute in range(MINUTES) for r in minute_lines(minute)])
+        run = f"backfill-{workers}-workers{'' if join_at is None else '-joining'}"
         with ExitStack() as stack:
-            for n in range(workers):
-                stack.enter_context(anomaly_worker(bootstrap, logs / f"backfill-{workers}-workers-{n}.log"))
-            await wait_for_group(bootstrap, workers)
             async with Changelog.reading(bootstrap) as changelog:
+                for n in range(workers):
+                    if n and join_at is not None:
+                        await changelog.wait_for(total_closed_past(join_at), f"the total closed past minute {join_at}")
+                        assert not total_closed_past(MINUTES - 30)(changelog.latest), "joined too late to matter"
+                    stack.enter_context(anomaly_worker(bootstrap, logs / f"{run}-{n}.log"))
+                    if join_at is None or n:
+                        await wait_for_group(bootstrap, n + 1)
                 await changelog.wait_for(read_to_the_end, f"every series read to minute {MINUTES - 1}")
                 return changelog.latest
 
@@ -117,12 +130,14 @@ async def test_a_backfill_split_over_two_workers_ends_with_the_states_one_worker
 
     alone = await backfilled_states(1, tmp_path)
     shared = await backfilled_states(2, tmp_path)
+    joined = await backfilled_states(2, tmp_path, join_at=MINUTES // 3)
 
-    assert set(shared) == set(alone) and set(alone) >= set(SERIES), (sorted(alone), sorted(shared))
-    for run, states in (("one worker", alone), ("two workers", shared)):
+    assert set(shared) == set(alone) == set(joined) and set(alone) >= set(SERIES), (sorted(alone), sorted(shared))
+    for run, states in (("one worker", alone), ("two workers", shared), ("a worker joining", joined)):
         lost = {s: (st["buckets"]["late"], st["points"]) for s, st in states.items() if st["buckets"]["late"]}
         assert not lost, f"{run}: lines dropped as late (series: (late, points)): {lost}"
         forced = {s: st["buckets"].get("forced") for s, st in states.items() if st["buckets"].get("forced")}
         assert not forced, f"{run}: buckets closed before the watermark passed them: {forced}"
         assert {s: states[s]["points"] for s in SERIES} == dict.fromkeys(SERIES, MINUTES - 2), run
     assert_same_states(alone, shared)
+    assert_same_states(alone, joined)

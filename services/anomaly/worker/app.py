@@ -230,13 +230,18 @@ def create_app(settings: WorkerSettings) -> faust.App:
             BATCH, within=BATCH_WITHIN.total_seconds()
         ):
             async with split_lock:
+                taken: list[Intake] = []
                 for event in events:
                     delivered = await in_order.messages([event])
                     if not delivered:
                         await stream.ack(event)  # a repeat of one processed before
                     for message in delivered:  # those `in_order` read back first, then the event's own
-                        intake = Intake.of(message, event if message is delivered[-1] else None)
-                        pacer.offer(message.partition, intake, intake.keys())
+                        taken.append(Intake.of(message, event if message is delivered[-1] else None))
+                with tracing.batch_span("anomaly split", [i.message.headers for i in taken], messages=len(taken)):
+                    await split_pinned(taken)
+                for intake in taken:
+                    pacer.offer(intake.partition, intake, intake.keys())
+                    in_flight(intake.event, False)
                 await drain()
             in_order.record_lag()
             yield None
@@ -253,12 +258,13 @@ def create_app(settings: WorkerSettings) -> faust.App:
                 throttle_fetches()
                 return
             for intake in batch:  # lateness within a partition is judged in its order, as lines are released
+                in_flight(intake.event, True)
                 intake.late = {
                     (k.tenant, r.record_id) for r, k in intake.lines if k and reads.read(intake.partition, k)
                 }
             began = time.perf_counter()
             with tracing.batch_span("anomaly split", [i.message.headers for i in batch], messages=len(batch)):
-                await split_batch(batch)
+                await split_held(batch)
                 # In the batch's trace: the buckets these marks let close, and their anomalies, belong to it.
                 await send_marks()
             for intake in batch:
@@ -280,20 +286,42 @@ def create_app(settings: WorkerSettings) -> faust.App:
                 throttled.discard(tp)
                 app.consumer.on_buffer_drop(tp)
 
-    async def split_batch(batch: list[Intake]) -> None:
-        for letter in (letter for intake in batch for letter in intake.dead):
+    async def split_pinned(taken: list[Intake]) -> None:
+        """As read: dead letters, and the contributions to series fed by one usage partition, which close on their
+        own data (in that partition's order) and need no pacing."""
+        for letter in (letter for intake in taken for letter in intake.dead):
             await send(dead_letters, letter)
-        kept = [record for intake in batch for record, _key in intake.lines]
-        late = set().union(*(intake.late for intake in batch))
-        found = contributions(kept, settings.series, top, late)
+        found = contributions(_records(taken), settings.series, top, pinned=True)
         silence.observe(found)
+        await send_contributions(found + silence.zeros(datetime.now(UTC)))
+
+    async def split_held(batch: list[Intake]) -> None:
+        """As pacing releases them: the contributions to series fed by several usage partitions."""
+        late = set().union(*(intake.late for intake in batch))
+        await send_contributions(
+            contributions(_records(batch), settings.series, top, late, pinned=False, observe=False)
+        )
+
+    async def send_contributions(found: list[SeriesContribution]) -> None:
         by_series: dict[str, list[SeriesContribution]] = {}
-        for contribution in found + silence.zeros(datetime.now(UTC)):
+        for contribution in found:
             by_series.setdefault(contribution.series, []).append(contribution)
         for its_contributions in by_series.values():
             its_contributions.sort(key=lambda c: c.bucket)
             for part in SeriesMessage.of(its_contributions):
                 await send(series_topic, part)
+
+    def in_flight(event: EventT | None, processing: bool) -> None:
+        """faust waits, when partitions are revoked, until every event delivered is acked: one pacing holds back
+        is not being processed, and waiting for it would stall the rebalance (its next owner reads it again from
+        the committed offset). So a held event leaves faust's unacked set until it is released."""
+        if event is None:
+            return
+        unacked = app.consumer._unacked_messages  # type: ignore[attr-defined]  # faust keeps no public handle
+        if processing:
+            unacked.add(event.message)
+        else:
+            unacked.discard(event.message)
 
     def owned_usage() -> set[TP]:
         return {tp for tp in app.consumer.assignment() if tp.topic == USAGE.name}
@@ -444,6 +472,10 @@ class Intake:
 
     def keys(self) -> list[LineKey]:
         return [key for _record, key in self.lines if key is not None]
+
+
+def _records(intakes: list[Intake]) -> list[UsageRecord]:
+    return [record for intake in intakes for record, _key in intake.lines]
 
 
 class HeldSeries:
