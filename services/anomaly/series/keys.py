@@ -206,16 +206,12 @@ def contributions(
     settings: SeriesSettings,
     top: TopSpenders | None = None,
     late: Collection[tuple[str, str]] = (),
-    pinned: bool | None = None,
-    observe: bool = True,
 ) -> list[SeriesContribution]:
     """Sum a batch of records into one contribution per (series, bucket). Records must be checked first
     (`usage_problem`). With `top`, the batch first updates the ranking, then top spenders get their series.
     Records in `late` ((tenant, record id): late within their usage partition, `watermarks.PartitionReads`) feed
     only the series fed by their partition alone: a series fed by several has closed their bucket already, or
-    would have, had the partitions been read in another order. `pinned` True or False: only the series fed by
-    one usage partition (`fed_by_one_partition`), or only the others (the split stage sends them at different
-    times); None: all. `observe` False: the records have updated `top` already (in the call for the others)."""
+    would have, had the partitions been read in another order."""
     # First occurrence of each line: at-least-once delivery can put one line in a batch twice (a rebalance
     # re-fetches what was already buffered), and a contribution's ids cannot tell its amount apart. Record ids
     # are unique within a tenant only: two tenants' identical lines are two lines.
@@ -223,7 +219,7 @@ def contributions(
     for record in records:
         unique.setdefault((record.tenant_id, record.record_id), record)
     records = list(unique.values())
-    if top is not None and observe:
+    if top is not None:
         top.observe(records)
     plans = _BatchPlans(settings, top)
     partials: dict[tuple[str, int, datetime], _Partial] = {}
@@ -238,8 +234,8 @@ def contributions(
         cost_float = float(cost)
         record_id = record.record_id
         pinned_only = bool(late) and (record.tenant_id, record_id) in late
-        for series, dims, labels, one_partition in plans.plan(record, name):
-            if (pinned_only and not one_partition) or (pinned is not None and pinned != one_partition):
+        for series, dims, labels, pinned in plans.plan(record, name):
+            if pinned_only and not pinned:
                 continue
             key = (series, seconds, bucket)
             partial = partials.get(key)

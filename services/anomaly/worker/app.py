@@ -81,7 +81,7 @@ MARKS_EVERY = 1.0  # seconds: read marks are also sent this often without new us
 # (every usage partition read to its end) is swept on each mark, so its alerts are not held back.
 SWEEP_EVERY = 1.0
 FETCH_UNTIL = 2 * BATCH  # lines of a partition waiting for pacing before it is no longer fetched
-PACE_EVERY = 0.1  # seconds: how often lines held back by pacing are looked at again without new usage
+PACE_EVERY = 0.25  # seconds: how often lines held back by pacing are looked at again without new usage
 PACED = -1  # the split stage's view in its `Watermarks` (the monitor's are keyed by series partition)
 
 
@@ -230,18 +230,14 @@ def create_app(settings: WorkerSettings) -> faust.App:
             BATCH, within=BATCH_WITHIN.total_seconds()
         ):
             async with split_lock:
-                taken: list[Intake] = []
                 for event in events:
                     delivered = await in_order.messages([event])
                     if not delivered:
                         await stream.ack(event)  # a repeat of one processed before
                     for message in delivered:  # those `in_order` read back first, then the event's own
-                        taken.append(Intake.of(message, event if message is delivered[-1] else None))
-                with tracing.batch_span("anomaly split", [i.message.headers for i in taken], messages=len(taken)):
-                    await split_pinned(taken)
-                for intake in taken:
-                    pacer.offer(intake.partition, intake, intake.keys())
-                    in_flight(intake.event, False)
+                        intake = Intake.of(message, event if message is delivered[-1] else None)
+                        pacer.offer(message.partition, intake, intake.keys())
+                    in_flight(event, False)
                 await drain()
             in_order.record_lag()
             yield None
@@ -264,7 +260,7 @@ def create_app(settings: WorkerSettings) -> faust.App:
                 }
             began = time.perf_counter()
             with tracing.batch_span("anomaly split", [i.message.headers for i in batch], messages=len(batch)):
-                await split_held(batch)
+                await split_batch(batch)
                 # In the batch's trace: the buckets these marks let close, and their anomalies, belong to it.
                 await send_marks()
             for intake in batch:
@@ -286,25 +282,15 @@ def create_app(settings: WorkerSettings) -> faust.App:
                 throttled.discard(tp)
                 app.consumer.on_buffer_drop(tp)
 
-    async def split_pinned(taken: list[Intake]) -> None:
-        """As read: dead letters, and the contributions to series fed by one usage partition, which close on their
-        own data (in that partition's order) and need no pacing."""
-        for letter in (letter for intake in taken for letter in intake.dead):
+    async def split_batch(batch: list[Intake]) -> None:
+        for letter in (letter for intake in batch for letter in intake.dead):
             await send(dead_letters, letter)
-        found = contributions(_records(taken), settings.series, top, pinned=True)
-        silence.observe(found)
-        await send_contributions(found + silence.zeros(datetime.now(UTC)))
-
-    async def split_held(batch: list[Intake]) -> None:
-        """As pacing releases them: the contributions to series fed by several usage partitions."""
+        kept = [record for intake in batch for record, _key in intake.lines]
         late = set().union(*(intake.late for intake in batch))
-        await send_contributions(
-            contributions(_records(batch), settings.series, top, late, pinned=False, observe=False)
-        )
-
-    async def send_contributions(found: list[SeriesContribution]) -> None:
+        found = contributions(kept, settings.series, top, late)
+        silence.observe(found)
         by_series: dict[str, list[SeriesContribution]] = {}
-        for contribution in found:
+        for contribution in found + silence.zeros(datetime.now(UTC)):
             by_series.setdefault(contribution.series, []).append(contribution)
         for its_contributions in by_series.values():
             its_contributions.sort(key=lambda c: c.bucket)
@@ -472,10 +458,6 @@ class Intake:
 
     def keys(self) -> list[LineKey]:
         return [key for _record, key in self.lines if key is not None]
-
-
-def _records(intakes: list[Intake]) -> list[UsageRecord]:
-    return [record for intake in intakes for record, _key in intake.lines]
 
 
 class HeldSeries:
