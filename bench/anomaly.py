@@ -10,7 +10,9 @@
    worker process (`outlay services run anomaly`) reads them all. Timed from its first state write (start-up and
    group join excluded) until the total series' state covers the last minute. Series points per second, against
    River's bare detector loop (the worker's `ResidualScorer`, a River `AnomalyDetector`: score_one, learn_one)
-   over the very same series points in this process.
+   over the very same series points in this process. Then, over every series' last state, the contributions
+   dropped as late and the buckets closed before the watermark passed them (`backfill_late`, `backfill_forced`:
+   0 when the backfill was learnt as a live stream would be).
 3. Latency: the worker process and the gateway (uvicorn, its anomaly follower) run on the embedded broker; a
    WebSocket client subscribes to anomalies. Live-like usage (12 resources, one line per resource per simulated
    minute, a simulated minute every 50 ms) gets a 5x spike on one resource every 40 minutes after a warm-up. For

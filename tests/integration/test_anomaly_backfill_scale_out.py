@@ -1,14 +1,17 @@
-"""Scale-out on a backfill: with all usage already in the topic before any worker starts, one worker and two
-workers in one group end with the same series states, and no line is dropped as late.
+"""Scale-out on a backfill: with all usage already in the topic before any worker starts, one worker, two workers
+in one group, and a second worker joining halfway end with the same series states, and no line is dropped as late
+or closed early.
 
 The live case (`test_anomaly_scale_out.py`) sends minute by minute, so every usage partition is read up to about
-the same minute before the next arrives. A backfill has no such pacing: each usage partition is read as fast as
-it is fetched, and a partition with many lines per minute lags in event time behind one with few (a fetch is
-bytes, not minutes). Here one service (AmazonEC2) has 20 lines a minute and the five others one each, so its
-partition falls far behind the others in event time. The total and team series take lines from several
-partitions, and without per-source-partition watermarks they close buckets on the fastest partition's minutes and
-drop the lagging one's lines as late (`buckets.late`), even with one worker; with two workers the loss also
-depends on how the partitions are split. With the watermarks, both deployments learn every line of every minute.
+the same minute before the next arrives. A backfill has no such pacing of its own: each usage partition is read as
+fast as it is fetched, and a partition with many lines per minute lags in event time behind one with few (a fetch
+is bytes, not minutes). Here one service (AmazonEC2) has 20 lines a minute and the five others one each, so its
+partition falls hours behind the others in event time. The total and team series take lines from several
+partitions: without per-source-partition watermarks they close buckets on the fastest partition's minutes and
+drop the lagging one's lines as late (`buckets.late`), even with one worker; with watermarks but no pacing they
+must hold hours of buckets open, more than a series may (`buckets.MAX_OPEN_BYTES`), and close the oldest early
+(`buckets.forced`), differently in each deployment. With pacing (`series/pacing.py`), every deployment learns every
+line of every minute.
 
 The EC2 lines are four resources with five usage types each, interleaved, so every resource is a top spender
 from its first line in any batch split, and the four resource series are the same in both runs (20 resources of

@@ -29,8 +29,8 @@ from services.anomaly.series.keys import LineKey
 T = TypeVar("T")
 
 # Buckets a line may be ahead of the slowest partition's position (of its granularity): a batch moves the watermark
-# by at most this, and a series fed by several partitions then holds about this many buckets open (the total of a
-# tenant of 25 lines a minute keeps about 75 buckets of minutes within `buckets.MAX_OPEN_BYTES`).
+# by at most this, so a series fed by several partitions holds about this many buckets open (the demo company's
+# total, ~4.5 KB a minute, keeps ~150 KB of `buckets.MAX_OPEN_BYTES`). Smaller: more, smaller batches.
 LEAD = 30
 
 
