@@ -40,6 +40,29 @@ def test_a_line_waits_while_it_is_more_than_the_lead_ahead_of_the_slowest_positi
     assert pacer.waiting() == 0 and pacer.heads() == {}
 
 
+def test_every_kind_waiting_in_a_partition_counts_as_read_to_its_first_line() -> None:
+    # Partition 0 has acme's lines behind a default line that waits: it will send no acme line earlier than
+    # minute 3, so it must not hold acme's series (or partition 1's acme lines) back at what it read before.
+    pacer: Pacer[str] = Pacer(lead=5)
+    pacer.offer(0, "default@40", [key(40)])
+    pacer.offer(0, "acme@3", [key(3, "acme")])
+    pacer.offer(0, "acme@9", [key(9, "acme")])
+    pacer.offer(1, "acme@8", [key(8, "acme")])
+    assert pacer.heads() == {0: {"default": {60: at(40)}, "acme": {60: at(3)}}, 1: {"acme": {60: at(8)}}}
+    slowest = {("default", 60): at(30), ("acme", 60): at(3)}
+    assert pacer.release(lambda tenant, g: slowest[(tenant, g)], most=100) == ["acme@8"]
+    assert pacer.heads() == {0: {"default": {60: at(40)}, "acme": {60: at(3)}}}
+
+
+def test_an_item_without_lines_waits_behind_the_lines_held_before_it() -> None:
+    # A repeat of a held message is acked only once what waits before it is processed.
+    pacer: Pacer[str] = Pacer(lead=0)
+    pacer.offer(0, "held@9", [key(9)])
+    pacer.offer(0, "repeat", [])
+    assert pacer.release(lambda tenant, g: at(0), most=100) == []
+    assert pacer.release(lambda tenant, g: at(9), most=100) == ["held@9", "repeat"]
+
+
 def test_release_takes_at_most_the_batch_and_a_line_without_a_bucket_waits_for_nothing() -> None:
     pacer: Pacer[int] = Pacer(lead=0)
     for i in range(5):

@@ -48,10 +48,15 @@ Slowest = Callable[[str, int], datetime | None]
 class Pacer(Generic[T]):
     lead: int = LEAD
     _queues: dict[int, deque[_Waiting[T]]] = field(default_factory=dict)
+    # Per partition and kind (tenant, granularity), the buckets of its waiting lines of that kind, in queue order.
+    _kinds: dict[int, dict[tuple[str, int], deque[datetime]]] = field(default_factory=dict)
 
     def offer(self, partition: int, item: T, keys: list[LineKey]) -> None:
         """Queue an item (a message and its lines) of a usage partition, behind those of it already waiting."""
         self._queues.setdefault(partition, deque()).append(_Waiting(item, keys))
+        kinds = self._kinds.setdefault(partition, {})
+        for key in keys:
+            kinds.setdefault((key.tenant, key.granularity_s), deque()).append(key.bucket)
 
     def holds(self, partition: int) -> bool:
         return bool(self._queues.get(partition))
@@ -63,15 +68,16 @@ class Pacer(Generic[T]):
         return sum(len(q) for q in self._queues.values())
 
     def heads(self) -> dict[int, dict[str, dict[int, datetime]]]:
-        """Per partition with lines waiting, the bucket of its first waiting line (by tenant and granularity): the
-        partition will send nothing of that kind earlier than this that is not late within it, so it is read that
-        far as far as the watermark is concerned."""
-        heads: dict[int, dict[str, dict[int, datetime]]] = {}
-        for partition, queue in self._queues.items():
-            if queue and queue[0].keys:
-                key = min(queue[0].keys, key=lambda k: k.bucket)
-                heads[partition] = {key.tenant: {key.granularity_s: key.bucket}}
-        return heads
+        """Per partition, the bucket of its first waiting line of each tenant and granularity: the partition will
+        send nothing of that kind earlier than this that is not late within it, so it is read that far as far as
+        the watermark is concerned. Every kind waiting counts, not only the first line's: a partition whose first
+        line waits for another's lines of its kind must not hold back that other partition's first line of a
+        kind it has waiting further on (two kinds in opposite orders would stall each other)."""
+        return {
+            partition: heads
+            for partition, kinds in self._kinds.items()
+            if (heads := _by_tenant({kind: buckets[0] for kind, buckets in kinds.items() if buckets}))
+        }
 
     def release(self, slowest: Slowest, most: int) -> list[T]:
         """The items that may be processed now (`most` at most), per partition in offset order: each partition's
@@ -87,9 +93,13 @@ class Pacer(Generic[T]):
             limit = limits[kind]
             return limit is not None and key.bucket <= limit
 
-        for queue in self._queues.values():
+        for partition, queue in self._queues.items():
+            kinds = self._kinds.get(partition, {})
             while queue and len(released) < most and all(allowed(key) for key in queue[0].keys):
-                released.append(queue.popleft().item)
+                waited = queue.popleft()
+                for key in waited.keys:
+                    kinds[(key.tenant, key.granularity_s)].popleft()
+                released.append(waited.item)
         return released
 
     def forget(self, partitions: Iterable[int]) -> list[T]:
@@ -98,4 +108,12 @@ class Pacer(Generic[T]):
         dropped: list[T] = []
         for partition in partitions:
             dropped += [w.item for w in self._queues.pop(partition, ())]
+            self._kinds.pop(partition, None)
         return dropped
+
+
+def _by_tenant(buckets: dict[tuple[str, int], datetime]) -> dict[str, dict[int, datetime]]:
+    out: dict[str, dict[int, datetime]] = {}
+    for (tenant, granularity_s), bucket in buckets.items():
+        out.setdefault(tenant, {})[granularity_s] = bucket
+    return out

@@ -225,15 +225,19 @@ def create_app(settings: WorkerSettings) -> faust.App:
     @app.agent(usage)
     async def split(stream: StreamT[bytes]) -> AsyncIterator[None]:
         # Events are acked once processed, not as taken: pacing may hold one back across batches (series/pacing).
-        acks.append(stream.ack)
+        acks.append(stream.ack)  # the last: faust restarts a crashed agent with a new stream
         async for events in stream.noack_take(  # type: ignore[attr-defined]  # faust's stub lacks it
             BATCH, within=BATCH_WITHIN.total_seconds()
         ):
             async with split_lock:
                 for event in events:
                     delivered = await in_order.messages([event])
-                    if not delivered:
+                    if not delivered and not pacer.holds(event.message.partition):
                         await stream.ack(event)  # a repeat of one processed before
+                    elif not delivered:
+                        # A repeat of one maybe still held: acked only once what waits before it is processed, or
+                        # faust would count its offset done and commit past the held lines.
+                        pacer.offer(event.message.partition, Intake(event.message, [], [], event), [])
                     for message in delivered:  # those `in_order` read back first, then the event's own
                         intake = Intake.of(message, event if message is delivered[-1] else None)
                         pacer.offer(message.partition, intake, intake.keys())
@@ -244,7 +248,7 @@ def create_app(settings: WorkerSettings) -> faust.App:
 
     async def drain() -> None:
         """Process what pacing lets through, a batch at a time, until it holds back all that is left."""
-        while True:
+        while app.flow_control.is_active():  # not while partitions are being revoked: their lines go to the next owner
             # Paced by the positions the last marks sent said (the ones the monitors close buckets by), so a batch
             # reaches at most `pacing.LEAD` buckets past the watermark whatever its size.
             now = time.monotonic()
@@ -265,7 +269,7 @@ def create_app(settings: WorkerSettings) -> faust.App:
                 await send_marks()
             for intake in batch:
                 if intake.event is not None:
-                    await acks[0](intake.event)
+                    await acks[-1](intake.event)
             metrics.count_events(settings.app_id, USAGE.name, "in", len(batch))
             metrics.record_batch_seconds("anomaly split", time.perf_counter() - began)
 
@@ -275,7 +279,7 @@ def create_app(settings: WorkerSettings) -> faust.App:
         switch, which (unlike pausing a partition) still delivers what was fetched before it."""
         for tp in owned_usage():
             waiting = pacer.waiting(tp.partition)
-            if waiting > FETCH_UNTIL and tp not in throttled:
+            if waiting > FETCH_UNTIL:  # every time: faust's own back-pressure may have switched it back on
                 throttled.add(tp)
                 app.consumer.on_buffer_full(tp)
             elif waiting <= BATCH and tp in throttled:
