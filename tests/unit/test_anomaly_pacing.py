@@ -4,18 +4,14 @@ partition in its own order, and a backfill read at any relative speed still move
 from __future__ import annotations
 
 import functools
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from services.anomaly.series.keys import LineKey
 from services.anomaly.series.pacing import Pacer
 from services.anomaly.series.watermarks import PartitionReads, UsageMarks, Watermarks
-from tests.unit.test_anomaly_series import T0
+from tests.unit.test_anomaly_watermarks import at
 
 VIEW = -1
-
-
-def at(minute: int) -> datetime:
-    return T0 + timedelta(minutes=minute)
 
 
 def key(minute: int, tenant: str = "default") -> LineKey:
