@@ -11,13 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from types import TracebackType
 from typing import Generic, Protocol, TypeVar
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError
 from pydantic import BaseModel, ValidationError
 
@@ -161,6 +161,8 @@ class BatchConsumer(Generic[E]):
         max_poll_interval_ms: int = 300_000,
         auto_offset_reset: str = "earliest",
         decode_in_thread: bool = True,
+        fetch_max_wait_ms: int = 500,
+        on_revoked: Callable[[set[TopicPartition]], Awaitable[None]] | None = None,
     ) -> None:
         self.event = event
         self.topic = topic or topic_for(event)
@@ -174,7 +176,6 @@ class BatchConsumer(Generic[E]):
         self._producer = producer
         self._owns_producer = producer is None
         self._consumer = AIOKafkaConsumer(
-            self.topic.name,
             bootstrap_servers=bootstrap_servers,
             client_id=client_id,
             group_id=group_id,
@@ -184,7 +185,9 @@ class BatchConsumer(Generic[E]):
             heartbeat_interval_ms=heartbeat_interval_ms,
             rebalance_timeout_ms=rebalance_timeout_ms or session_timeout_ms,
             max_poll_interval_ms=max_poll_interval_ms,
+            fetch_max_wait_ms=fetch_max_wait_ms,
         )
+        self._consumer.subscribe([self.topic.name], listener=None if on_revoked is None else _OnRevoked(on_revoked))
 
     async def start(self) -> BatchConsumer[E]:
         if self._producer is None:
@@ -218,6 +221,29 @@ class BatchConsumer(Generic[E]):
 
     def assignment(self) -> set[TopicPartition]:
         return set(self._consumer.assignment())
+
+    def partitions(self) -> int | None:
+        """The topic's partition count, as the last metadata said (None before any)."""
+        found = self._consumer.partitions_for_topic(self.topic.name)
+        return len(found) if found else None
+
+    def pause(self, partitions: set[TopicPartition]) -> None:
+        """Fetch nothing more of `partitions` (nor return what was fetched) until they are resumed."""
+        self._consumer.pause(*(partitions & self.assignment()))
+
+    def resume(self, partitions: set[TopicPartition]) -> None:
+        self._consumer.resume(*(partitions & self.assignment()))
+
+    async def caught_up(self) -> dict[TopicPartition, bool]:
+        """Whether each assigned partition has been read to its end, as far as the last fetch knew."""
+        found = {}
+        for tp in self.assignment():
+            highwater = self._consumer.highwater(tp)
+            try:
+                found[tp] = highwater is not None and await self._consumer.position(tp) >= highwater
+            except IllegalStateError:  # revoked meanwhile (a rebalance under way)
+                continue
+        return found
 
     async def next_batch(self, timeout_ms: int = 200) -> ConsumedBatch[E]:
         """Fetch up to `max_records` messages (waiting at most `timeout_ms`) and decode them.
@@ -307,3 +333,16 @@ class BatchConsumer(Generic[E]):
             if highwater is not None:
                 lags[(tp.topic, tp.partition)] = highwater - offset
         metrics.record_consumer_lag(self._group_id, lags)
+
+
+class _OnRevoked(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka ships no type hints
+    """aiokafka calls it before a rebalance hands partitions on: the caller commits what it processed of them."""
+
+    def __init__(self, on_revoked: Callable[[set[TopicPartition]], Awaitable[None]]) -> None:
+        self._on_revoked = on_revoked
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        await self._on_revoked(set(revoked))
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        pass

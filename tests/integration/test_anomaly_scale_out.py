@@ -166,11 +166,13 @@ async def group_members(bootstrap: str, group: str) -> tuple[str, int]:
 
 
 async def wait_for_group(bootstrap: str, members: int) -> None:
-    group = Settings().anomaly_group_id
+    """Both of the workers' groups settled with `members` members: faust's, and the split stage's usage readers'."""
+    app_id = Settings().anomaly_group_id
     deadline = time.monotonic() + WITHIN
-    while (found := await group_members(bootstrap, group)) != ("Stable", members):
-        assert time.monotonic() < deadline, f"the worker group did not settle with {members} members: {found}"
-        await asyncio.sleep(0.2)  # polling the broker's view of the group, not a synchronisation by time
+    for group in (app_id, f"{app_id}-split"):
+        while (found := await group_members(bootstrap, group)) != ("Stable", members):
+            assert time.monotonic() < deadline, f"group {group} did not settle with {members} members: {found}"
+            await asyncio.sleep(0.2)  # polling the broker's view of the group, not a synchronisation by time
 
 
 async def final_states(workers: int, logs: Path) -> dict[str, dict[str, Any]]:

@@ -22,20 +22,21 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import faust
-from faust.types import TP, EventT, StreamT, TopicT
+from aiokafka import TopicPartition
+from faust.types import StreamT, TopicT
 
 from outlay.events.anomaly import AnomalyFeedback, CostAnomaly
 from outlay.events.dead_letter import DeadLetter
 from outlay.events.topics import ANOMALIES, ANOMALY_FEEDBACK, INGEST_DLQ, USAGE
 from outlay.events.usage import UsageRecord
 from outlay.kafka.compression import use_fast_lz4
-from outlay.kafka.consumer import KafkaMessage, dead_letter_for, decode_messages
+from outlay.kafka.consumer import BatchConsumer, ConsumedBatch, KafkaMessage, dead_letter_for, decode_messages
 from outlay.kafka.producer import KeyedEvent, key_partition
 from outlay.settings import Settings
 from outlay.store.engine import make_engine
@@ -61,7 +62,7 @@ from services.anomaly.series.watermarks import PartitionReads, UsageMarks, Water
 from services.anomaly.worker.in_order import InOrder
 from services.anomaly.worker.messages import SeriesMessage
 from services.anomaly.worker.policies import REFRESH_EVERY, ThresholdRefresher, store_loader
-from services.anomaly.worker.transport import SCHEME
+from services.anomaly.worker.transport import FETCH_MAX_WAIT_MS, SCHEME
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,7 @@ MARKS_EVERY = 1.0  # seconds: read marks are also sent this often without new us
 SWEEP_EVERY = 1.0
 FETCH_UNTIL = 2 * BATCH  # lines of a partition waiting for pacing before it is no longer fetched
 PACE_EVERY = 0.25  # seconds: how often lines held back by pacing are looked at again without new usage
+COMMIT_EVERY = 1.0  # seconds between commits of the usage lines processed (and at every rebalance and stop)
 PACED = -1  # the split stage's view in its `Watermarks` (the monitor's are keyed by series partition)
 
 
@@ -164,7 +166,6 @@ def create_app(settings: WorkerSettings) -> faust.App:
         producer_compression_type="lz4",
         web_enabled=False,
     )
-    usage = app.topic(USAGE.name, key_serializer="raw", value_serializer="raw")
     feedback = app.topic(ANOMALY_FEEDBACK.name, key_serializer="raw", value_serializer="raw")
     series_topic = app.topic(SERIES_TOPIC, internal=True, key_serializer="raw", value_serializer="raw")
     anomalies = app.topic(ANOMALIES.name, key_serializer="raw", value_serializer="raw")
@@ -195,8 +196,9 @@ def create_app(settings: WorkerSettings) -> faust.App:
     # position as the split stage sees it (the marks every monitor receives, and its own, fresher).
     pacer: Pacer[Intake] = Pacer()
     pace = Watermarks()
-    acks: list[Callable[[EventT], Awaitable[bool]]] = []  # the split stream's, once it runs
-    throttled: set[TP] = set()  # usage partitions not fetched while their lines wait
+    throttled: set[TopicPartition] = set()  # usage partitions not fetched while their lines wait
+    processed: dict[TopicPartition, int] = {}  # per usage partition, the offset after its last line processed
+    committed_at = [0.0]  # when `processed` was last committed (monotonic seconds)
     held = HeldSeries()
     # A batch's positions, contributions and marks change together: marks sent between them could say a partition
     # was read past lines whose contributions are not sent yet.
@@ -206,10 +208,6 @@ def create_app(settings: WorkerSettings) -> faust.App:
     async def forget_revoked(_app: Any, /, *args: Any, signal: Any, **_kwargs: Any) -> None:
         (revoked,) = args
         in_order.forget(revoked)
-        usage_partitions = [tp.partition for tp in revoked if tp.topic == USAGE.name]
-        reads.forget(usage_partitions)
-        pacer.forget(usage_partitions)  # unacked: their next owner reads them again from the committed offset
-        throttled.difference_update(revoked)
         series_partitions = [tp.partition for tp in revoked if tp.topic == series_topic.get_topic_name()]
         watermarks.forget(series_partitions)
         held.forget(series_partitions)
@@ -222,43 +220,66 @@ def create_app(settings: WorkerSettings) -> faust.App:
         # The current span's context travels with it (nothing when tracing is off).
         await topic.send(key=event.key, value=event.model_dump_json().encode(), headers=tracing.kafka_headers() or None)
 
-    @app.agent(usage)
-    async def split(stream: StreamT[bytes]) -> AsyncIterator[None]:
-        # Events are acked once processed, not as taken: pacing may hold one back across batches (series/pacing).
-        acks.append(stream.ack)  # the last: faust restarts a crashed agent with a new stream
-        async for events in stream.noack_take(  # type: ignore[attr-defined]  # faust's stub lacks it
-            BATCH, within=BATCH_WITHIN.total_seconds()
-        ):
-            async with split_lock:
-                for event in events:
-                    delivered = await in_order.messages([event])
-                    if not delivered and not pacer.holds(event.message.partition):
-                        await stream.ack(event)  # a repeat of one processed before
-                    elif not delivered:
-                        # A repeat of one maybe still held: acked only once what waits before it is processed, or
-                        # faust would count its offset done and commit past the held lines.
-                        pacer.offer(event.message.partition, Intake(event.message, [], [], event), [])
-                    for message in delivered:  # those `in_order` read back first, then the event's own
-                        intake = Intake.of(message, event if message is delivered[-1] else None)
-                        pacer.offer(message.partition, intake, intake.keys())
-                    in_flight(event, False)
-                await drain()
-            in_order.record_lag()
-            yield None
+    async def revoke_usage(revoked: set[TopicPartition]) -> None:
+        """Before a rebalance hands usage partitions on: commit what was processed of them and drop what pacing
+        held back (their next owner reads it from the committed offset)."""
+        async with split_lock:
+            await commit_processed(revoked)
+            partitions = [tp.partition for tp in revoked]
+            reads.forget(partitions)
+            pacer.forget(partitions)
+            throttled.difference_update(revoked)
+
+    readers: list[BatchConsumer[UsageRecord]] = []  # the split stage's, made once the app's loop runs (aiokafka's rule)
+
+    def usage_reader() -> BatchConsumer[UsageRecord]:
+        return readers[-1]
+
+    @app.task
+    async def split() -> None:
+        """Stage 1: usage read in batches, each line held until pacing lets it through (series/pacing)."""
+        readers.append(
+            BatchConsumer(
+                settings.bootstrap_servers,
+                UsageRecord,
+                f"{settings.app_id}-split",
+                topic=USAGE,
+                max_records=BATCH,
+                decode_in_thread=False,
+                fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
+                on_revoked=revoke_usage,
+            )
+        )
+        await usage_reader().start()
+        try:
+            while True:
+                # Fetched under the lock too: a fetch moves the reader's position, and marks sent between the fetch and
+                # the pacer's taking its lines would say their partition was read past lines not sent yet.
+                async with split_lock:
+                    _fetched, intakes = await usage_reader().next_batch_decoded(
+                        read_intakes, timeout_ms=int(BATCH_WITHIN.total_seconds() * 1000)
+                    )
+                    for intake in intakes or []:
+                        pacer.offer(intake.partition, intake, intake.keys())
+                    await drain()
+                    if time.monotonic() - committed_at[0] >= COMMIT_EVERY:
+                        await commit_processed()
+        finally:
+            await commit_processed()
+            await usage_reader().stop()
 
     async def drain() -> None:
         """Process what pacing lets through, a batch at a time, until it holds back all that is left."""
-        while app.flow_control.is_active():  # not while partitions are being revoked: their lines go to the next owner
+        while True:
             # Paced by the positions the last marks sent said (the ones the monitors close buckets by), so a batch
             # reaches at most `pacing.LEAD` buckets past the watermark whatever its size.
             now = time.monotonic()
-            pace.update(PACED, local_marks(await in_order.caught_up(owned_usage())), now)
+            pace.update(PACED, local_marks(await usage_reader().caught_up()), now)
             batch = pacer.release(functools.partial(pace.watermark, PACED, now=now), BATCH)
             if not batch:
                 throttle_fetches()
                 return
             for intake in batch:  # lateness within a partition is judged in its order, as lines are released
-                in_flight(intake.event, True)
                 intake.late = {
                     (k.tenant, r.record_id) for r, k in intake.lines if k and reads.read(intake.partition, k)
                 }
@@ -267,28 +288,31 @@ def create_app(settings: WorkerSettings) -> faust.App:
                 await split_batch(batch)
                 # In the batch's trace: the buckets these marks let close, and their anomalies, belong to it.
                 await send_marks()
-            for intake in batch:
-                if intake.event is not None:
-                    await acks[-1](intake.event)
-            metrics.count_events(settings.app_id, USAGE.name, "in", len(batch))
+            for intake in batch:  # released in offset order within each partition
+                processed[TopicPartition(USAGE.name, intake.partition)] = intake.message.offset + 1
             metrics.record_batch_seconds("anomaly split", time.perf_counter() - began)
+
+    async def commit_processed(partitions: set[TopicPartition] | None = None) -> None:
+        """Commit each usage partition up to its first line not processed (held lines come after it)."""
+        offsets = {tp: offset for tp, offset in processed.items() if partitions is None or tp in partitions}
+        for tp in offsets:
+            del processed[tp]
+        committed_at[0] = time.monotonic()
+        await usage_reader().commit(ConsumedBatch(offsets=offsets))
 
     def throttle_fetches() -> None:
         """Stop fetching a usage partition while many of its lines wait (it is far ahead), and fetch it again once
-        few do: what waits stays a few batches per partition, not the whole backfill. faust's own back-pressure
-        switch, which (unlike pausing a partition) still delivers what was fetched before it."""
-        for tp in owned_usage():
+        few do: what waits stays a few batches per partition, not the whole backfill."""
+        for tp in usage_reader().assignment():
             waiting = pacer.waiting(tp.partition)
-            if waiting > FETCH_UNTIL:  # every time: faust's own back-pressure may have switched it back on
+            if waiting > FETCH_UNTIL and tp not in throttled:
                 throttled.add(tp)
-                app.consumer.on_buffer_full(tp)
+                usage_reader().pause({tp})
             elif waiting <= BATCH and tp in throttled:
                 throttled.discard(tp)
-                app.consumer.on_buffer_drop(tp)
+                usage_reader().resume({tp})
 
     async def split_batch(batch: list[Intake]) -> None:
-        for letter in (letter for intake in batch for letter in intake.dead):
-            await send(dead_letters, letter)
         kept = [record for intake in batch for record, _key in intake.lines]
         late = set().union(*(intake.late for intake in batch))
         found = contributions(kept, settings.series, top, late)
@@ -301,26 +325,11 @@ def create_app(settings: WorkerSettings) -> faust.App:
             for part in SeriesMessage.of(its_contributions):
                 await send(series_topic, part)
 
-    def in_flight(event: EventT | None, processing: bool) -> None:
-        """faust waits, when partitions are revoked, until every event delivered is acked: one pacing holds back
-        is not being processed, and waiting for it would stall the rebalance (its next owner reads it again from
-        the committed offset). So a held event leaves faust's unacked set until it is released."""
-        if event is None:
-            return
-        unacked = app.consumer._unacked_messages  # type: ignore[attr-defined]  # faust keeps no public handle
-        if processing:
-            unacked.add(event.message)
-        else:
-            unacked.discard(event.message)
-
-    def owned_usage() -> set[TP]:
-        return {tp for tp in app.consumer.assignment() if tp.topic == USAGE.name}
-
-    def local_marks(caught_up: dict[TP, bool]) -> UsageMarks:
+    def local_marks(caught_up: dict[TopicPartition, bool]) -> UsageMarks:
         """How far each usage partition this worker owns has been read, a line held back counting as read (it
         will send nothing earlier): a partition with lines held back is not caught up."""
         return UsageMarks(
-            partitions=app.consumer.topic_partitions(USAGE.name) or settings.partitions,
+            partitions=usage_reader().partitions() or settings.partitions,
             marks=reads.marks(
                 {tp.partition: done and not pacer.holds(tp.partition) for tp, done in caught_up.items()},
                 ahead=pacer.heads(),
@@ -329,10 +338,9 @@ def create_app(settings: WorkerSettings) -> faust.App:
 
     async def send_marks() -> None:
         """Tell every series partition how far each usage partition this worker owns has been read."""
-        owned = owned_usage()
-        if not owned:
+        if not readers or not usage_reader().assignment():
             return
-        value = SeriesMessage(marks=local_marks(await in_order.caught_up(owned))).model_dump_json().encode()
+        value = SeriesMessage(marks=local_marks(await usage_reader().caught_up())).model_dump_json().encode()
         for partition in range(settings.partitions):
             await series_topic.send(key=b"", value=value, partition=partition, headers=tracing.kafka_headers() or None)
 
@@ -347,6 +355,7 @@ def create_app(settings: WorkerSettings) -> faust.App:
     async def send_marks_while_idle() -> None:
         async with split_lock:
             await send_marks()
+        in_order.record_lag()
 
     @app.agent(feedback)
     async def route_feedback(stream: StreamT[bytes]) -> AsyncIterator[None]:
@@ -372,7 +381,8 @@ def create_app(settings: WorkerSettings) -> faust.App:
         async for _value in stream:
             # The series message, and before it any of its partition's that faust did not deliver.
             event = stream.current_event
-            for delivered in [] if event is None else await in_order.messages([event]):
+            messages = [] if event is None else await in_order.messages([event])
+            for delivered in messages:
                 message = SeriesMessage.model_validate_json(delivered.value or b"")
                 partition = delivered.partition
                 # Anomalies are sent in the span of the message that published them (the batch's trace).
@@ -388,6 +398,7 @@ def create_app(settings: WorkerSettings) -> faust.App:
                     for anomaly in _apply(message, table, cache, settings.monitor, thresholds.current, clock):
                         await send(anomalies, anomaly)
                 held.saw(partition, message)
+            await in_order.processed(messages)
             yield None
 
     async def sweep(partition: int) -> list[CostAnomaly]:
@@ -435,13 +446,10 @@ def create_app(settings: WorkerSettings) -> faust.App:
 
 @dataclass
 class Intake:
-    """A usage message as read: its lines (checked, each with where it falls in time), its dead letters, and the
-    faust event to ack once it is processed (None for a message `in_order` read back)."""
+    """A usage message as read: its lines (checked, each with where it falls in time)."""
 
     message: KafkaMessage
     lines: list[tuple[UsageRecord, LineKey | None]]
-    dead: list[DeadLetter]
-    event: EventT | None
     late: set[tuple[str, str]] = field(default_factory=set)  # (tenant, record id) of lines late within the partition
 
     @property
@@ -449,7 +457,8 @@ class Intake:
         return self.message.partition
 
     @classmethod
-    def of(cls, message: KafkaMessage, event: EventT | None) -> Intake:
+    def of(cls, message: KafkaMessage) -> tuple[Intake, list[DeadLetter]]:
+        """The message's intake, and the dead letters of what it holds that cannot be learnt."""
         records, dead = decode_messages(UsageRecord, [message])
         lines = []
         for record in records:
@@ -458,10 +467,20 @@ class Intake:
                 lines.append((record, line_key(record)))
             else:
                 dead.append(dead_letter_for(message, problem[1], problem[0]))
-        return cls(message, lines, dead, event)
+        return cls(message, lines), dead
 
     def keys(self) -> list[LineKey]:
         return [key for _record, key in self.lines if key is not None]
+
+
+def read_intakes(messages: Sequence[KafkaMessage]) -> tuple[list[Intake], list[DeadLetter]]:
+    """The split stage's decoder: every message's intake, and the dead letters of them all."""
+    intakes, dead = [], []
+    for message in messages:
+        intake, its_dead = Intake.of(message)
+        intakes.append(intake)
+        dead += its_dead
+    return intakes, dead
 
 
 class HeldSeries:

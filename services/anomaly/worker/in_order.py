@@ -8,6 +8,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from aiokafka.structs import ConsumerRecord
 from faust.types import TP, AppT, EventT
 
 from outlay.kafka.consumer import KafkaMessage
@@ -33,16 +34,6 @@ class InOrder:
         """Each partition read so far: its high watermark (as of the last fetch) minus the next offset to read."""
         lags = {(tp.topic, tp.partition): lag for tp, lag in self._lags().items()}
         metrics.record_consumer_lag(self._group, lags)
-
-    async def caught_up(self, partitions: set[TP]) -> dict[TP, bool]:
-        """Whether each partition has been read to its end (as far as the last fetch knew). One nothing was
-        delivered from yet starts at the group's committed offset: a partition with nothing new is caught up
-        without a message."""
-        await self._start(partitions)
-        # One revoked while its offsets were read is not this worker's: it starts afresh if it comes back.
-        self._positions.forget(partitions - self._app.consumer.assignment())
-        lags = self._lags()
-        return {tp: lags.get(tp, 1) <= 0 for tp in partitions}
 
     def _lags(self) -> dict[TP, int]:
         lags = {}
@@ -71,6 +62,15 @@ class InOrder:
                 found += await self._read_back(message.tp, missing)
             found.append(message)
         return found
+
+    async def processed(self, messages: Iterable[KafkaMessage]) -> None:
+        """Tell faust the messages read back among `messages` are processed. It commits a partition only up to its
+        first offset not acked, and it never delivered these to be acked: the group's offset would stay before the
+        first one for good, and the next owner after a rebalance would read everything since again."""
+        for message in messages:
+            if isinstance(message, ConsumerRecord):  # read back here; faust's own are acked through their events
+                tp = TP(message.topic, message.partition)
+                await self._app.consumer._add_gap(tp, message.offset, message.offset)  # type: ignore[attr-defined]
 
     async def _read_back(self, tp: TP, missing: range) -> list[KafkaMessage]:
         log.warning("%s[%d]: offsets %d-%d were not delivered; reading them", *tp, missing.start, missing.stop - 1)
