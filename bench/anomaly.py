@@ -326,7 +326,9 @@ async def _measure_latency(bootstrap: str, state: Path) -> tuple[list[float], li
             # Warm-up at full speed (no timing): the detectors learn their first 300 points.
             warm = [live_line(m, r, 1.0, rng) for m in range(WARM_UP_MINUTES) for r in range(LATENCY_RESOURCES)]
             await asyncio.gather(*await producer.send_batch(warm))
-            await asyncio.sleep(5)  # let the worker absorb the warm-up before the timed part (not a sync)
+            # The timed part starts once the worker has absorbed the warm-up (a worker starting from nothing catches up
+            # first: counted in the latencies, that measured its start, not the live path).
+            await _worker_finishes(bootstrap, END + timedelta(minutes=WARM_UP_MINUTES - 1), within=300)
             for minute in range(WARM_UP_MINUTES, last_minute):
                 into = (minute - WARM_UP_MINUTES) % SPIKE_EVERY
                 spiking = (minute - WARM_UP_MINUTES) // SPIKE_EVERY % LATENCY_RESOURCES

@@ -188,6 +188,11 @@ class Settings(BaseSettings):
         alias="OUTLAY_ANOMALY_GROUP",
         description="Consumer group (faust app id) of the anomaly worker.",
     )
+    anomaly_split_group_id: str = Field(
+        default="outlay-anomaly-split",
+        alias="OUTLAY_ANOMALY_SPLIT_GROUP",
+        description="Consumer group in which the anomaly worker's split stage reads outlay.usage.v1.",
+    )
     anomaly_min_impact: Decimal = Field(
         default=Decimal("0"),
         ge=0,

@@ -59,7 +59,7 @@ CONSUMED_TOPIC = {
     "outlay-anomaly": "outlay.usage.v1",
 }
 # Consumer groups of the KEDA triggers, by Deployment: the Settings field whose default names the group.
-CONSUMER_GROUP_SETTING = {"outlay-ledger": "ledger_group_id", "outlay-anomaly": "anomaly_group_id"}
+CONSUMER_GROUP_SETTING = {"outlay-ledger": "ledger_group_id", "outlay-anomaly": "anomaly_split_group_id"}
 # Container port names and the Settings field that decides the port the process listens on.
 PORT_SETTINGS = {"http": "api_port", "grpc": "forecast_grpc_port", "metrics": "metrics_port"}
 # Bind addresses that must not stay on loopback when the port is served to other pods.

@@ -167,9 +167,8 @@ async def group_members(bootstrap: str, group: str) -> tuple[str, int]:
 
 async def wait_for_group(bootstrap: str, members: int) -> None:
     """Both of the workers' groups settled with `members` members: faust's, and the split stage's usage readers'."""
-    app_id = Settings().anomaly_group_id
     deadline = time.monotonic() + WITHIN
-    for group in (app_id, f"{app_id}-split"):
+    for group in (Settings().anomaly_group_id, Settings().anomaly_split_group_id):
         while (found := await group_members(bootstrap, group)) != ("Stable", members):
             assert time.monotonic() < deadline, f"group {group} did not settle with {members} members: {found}"
             await asyncio.sleep(0.2)  # polling the broker's view of the group, not a synchronisation by time

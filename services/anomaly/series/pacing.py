@@ -1,7 +1,7 @@
 """Pacing a backfill: the split stage holds back usage lines that are too far ahead of the slowest usage partition,
 so no series fed by several partitions has to keep more buckets open than it can hold.
 
-faust fetches every partition by bytes, not by time: in a backfill a partition of one line a minute is read days
+A consumer fetches every partition by bytes, not by time: in a backfill a partition of one line a minute is read days
 ahead of one of twenty lines a minute, and the total series would have to keep those days open until the slow
 partition caught up (`watermarks`). It cannot (`buckets.MAX_OPEN`, `MAX_OPEN_BYTES`): the oldest buckets would be
 closed early, and what is learnt would depend on how fast each partition happened to be read, so one worker and
@@ -10,7 +10,7 @@ where every usage partition that may still send lines of its tenant and granular
 `Watermarks` of the split stage's own view), so a backfill is learnt as a live stream would be, whoever reads it.
 
 Each partition's lines wait in their own queue, in offset order: a partition's order decides what is late within
-it, and a message is committed only after it is processed (the stage acks it then). The slowest partition is never
+it, and a partition is committed only up to its first line not processed. The slowest partition is never
 held back (its head is its own position), so a single tenant's backfill always moves; a stall between tenants'
 backfills in the same partitions ends when a position stops moving for `Watermarks.stale_after` and stops counting.
 Plain Python, no I/O.

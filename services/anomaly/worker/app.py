@@ -1,7 +1,9 @@
 """The faust app: usage → per-series contributions (repartitioned by series) → series monitors kept in a
 changelog-backed table → `outlay.anomalies.v1`.
 
-Stage 1 (`split`) reads `outlay.usage.v1` in batches, sends bad lines (undecodable, NaN or negative cost) to
+Stage 1 (`split`) reads `outlay.usage.v1` in batches in its own consumer group (`anomaly_split_group_id`, an aiokafka
+`BatchConsumer`, not a faust agent: faust hands each message to an agent through tasks of its own, ~200 µs a
+message on the 2-core machine, and this stage needs none of faust's tables), sends bad lines (undecodable, NaN or negative cost) to
 the DLQ, and sums each batch into one contribution per (series, bucket), sent to the internal topic keyed by
 series. Feedback from `outlay.anomaly_feedback.v1` joins the same topic, so it reaches the worker that owns
 its series; a verdict is routed within its own tenant only (`tenants.feedback_series`). Series names carry
@@ -91,6 +93,7 @@ PACED = -1  # the split stage's view in its `Watermarks` (the monitor's are keye
 class WorkerSettings:
     bootstrap_servers: str
     app_id: str
+    split_group: str  # the split stage's consumer group (it reads usage outside faust)
     partitions: int
     replication: int
     series: SeriesSettings
@@ -105,6 +108,7 @@ class WorkerSettings:
         return cls(
             bootstrap_servers=settings.kafka_bootstrap_servers,
             app_id=settings.anomaly_group_id,
+            split_group=settings.anomaly_split_group_id,
             partitions=settings.topic_partitions,
             replication=settings.topic_replication,
             series=series_settings(settings),
@@ -185,7 +189,7 @@ def create_app(settings: WorkerSettings) -> faust.App:
         alert_level=settings.monitor.detector.alert_level,
     )
 
-    # faust can deliver a message twice or drop one while a worker starts or rebalances: each stage reads its
+    # faust can deliver a message twice or drop one while a worker starts or rebalances: the monitor reads its
     # partitions in offset order through `in_order` (worker/read_positions.py).
     in_order = InOrder(app, settings.bootstrap_servers, settings.app_id)
 
@@ -230,6 +234,9 @@ def create_app(settings: WorkerSettings) -> faust.App:
             pacer.forget(partitions)
             throttled.difference_update(revoked)
 
+    # A live stream's fetches bring a few lines each: batches are gathered as faust's `take` did, as each batch
+    # sends marks to every series partition (and a live partition is swept on each).
+    window = BatchWindow(BATCH, BATCH_WITHIN.total_seconds())
     readers: list[BatchConsumer[UsageRecord]] = []  # the split stage's, made once the app's loop runs (aiokafka's rule)
 
     def usage_reader() -> BatchConsumer[UsageRecord]:
@@ -242,7 +249,7 @@ def create_app(settings: WorkerSettings) -> faust.App:
             BatchConsumer(
                 settings.bootstrap_servers,
                 UsageRecord,
-                f"{settings.app_id}-split",
+                settings.split_group,
                 topic=USAGE,
                 max_records=BATCH,
                 decode_in_thread=False,
@@ -257,11 +264,14 @@ def create_app(settings: WorkerSettings) -> faust.App:
                 # the pacer's taking its lines would say their partition was read past lines not sent yet.
                 async with split_lock:
                     _fetched, intakes = await usage_reader().next_batch_decoded(
-                        read_intakes, timeout_ms=int(BATCH_WITHIN.total_seconds() * 1000)
+                        read_intakes, timeout_ms=int(window.wait(time.monotonic()) * 1000)
                     )
                     for intake in intakes or []:
                         pacer.offer(intake.partition, intake, intake.keys())
-                    await drain()
+                    window.took(len(intakes or ()), time.monotonic())
+                    if window.full(time.monotonic()):
+                        window.close()
+                        await drain()
                     if time.monotonic() - committed_at[0] >= COMMIT_EVERY:
                         await commit_processed()
         finally:
@@ -347,7 +357,7 @@ def create_app(settings: WorkerSettings) -> faust.App:
     @app.timer(PACE_EVERY)
     async def release_paced() -> None:
         """Lines held back move on as other workers' marks come in, without new usage for this worker."""
-        if pacer.waiting():
+        if pacer.waiting() and not window.opened:  # not a batch being gathered: it is drained when gathered
             async with split_lock:
                 await drain()
 
@@ -481,6 +491,31 @@ def read_intakes(messages: Sequence[KafkaMessage]) -> tuple[list[Intake], list[D
         intakes.append(intake)
         dead += its_dead
     return intakes, dead
+
+
+@dataclass
+class BatchWindow:
+    """The split stage's batch being gathered: from its first line, until `size` lines or `within` seconds."""
+
+    size: int
+    within: float
+    opened: float | None = None  # when its first line came (monotonic seconds); None: nothing gathered
+    taken: int = 0
+
+    def took(self, lines: int, now: float) -> None:
+        if lines:
+            self.taken += lines
+            self.opened = now if self.opened is None else self.opened
+
+    def wait(self, now: float) -> float:
+        """How long the next fetch may wait for lines: the window's rest, or a whole window before the first."""
+        return self.within if self.opened is None else max(0.0, self.opened + self.within - now)
+
+    def full(self, now: float) -> bool:
+        return self.opened is not None and (self.taken >= self.size or now - self.opened >= self.within)
+
+    def close(self) -> None:
+        self.opened, self.taken = None, 0
 
 
 class HeldSeries:
