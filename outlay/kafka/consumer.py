@@ -240,9 +240,14 @@ class BatchConsumer(Generic[E]):
         for tp in self.assignment():
             highwater = self._consumer.highwater(tp)
             try:
-                found[tp] = highwater is not None and await self._consumer.position(tp) >= highwater
+                # A position not known yet (just assigned) is waited for only briefly: not caught up meanwhile.
+                found[tp] = (
+                    highwater is not None and await asyncio.wait_for(self._consumer.position(tp), 0.05) >= highwater
+                )
             except IllegalStateError:  # revoked meanwhile (a rebalance under way)
                 continue
+            except TimeoutError:
+                found[tp] = False
         return found
 
     async def next_batch(self, timeout_ms: int = 200) -> ConsumedBatch[E]:
@@ -274,6 +279,25 @@ class BatchConsumer(Generic[E]):
         await self._received(batch, messages, dead)
         return batch, result
 
+    async def next_batch_held(
+        self, decode: BatchDecoder[R], timeout_ms: int = 200
+    ) -> tuple[ConsumedBatch[E], R | None, list[DeadLetter]]:
+        """`next_batch_decoded` with its dead letters handed back, not sent: the caller resumes straight after the
+        fetch (`decode` runs in this task, and nothing is awaited after the fetch), so what it does with the result
+        before its own next await is one step with the fetch. It sends the dead letters (`send_dead_letters`)
+        before committing the batch."""
+        batch, messages = await self._fetch(timeout_ms)
+        if not messages:
+            return batch, None, []
+        result, dead = decode(messages)
+        batch.accepted = len(messages) - len(dead)
+        self._counted(batch, messages, dead)
+        return batch, result, dead
+
+    async def send_dead_letters(self, dead: list[DeadLetter]) -> None:
+        if dead:
+            await self._dead_letter(dead)
+
     async def _decode(
         self, decode: BatchDecoder[R], messages: list[ConsumerRecord[bytes, bytes]]
     ) -> tuple[R, list[DeadLetter]]:
@@ -294,13 +318,17 @@ class BatchConsumer(Generic[E]):
     async def _received(
         self, batch: ConsumedBatch[E], messages: list[ConsumerRecord[bytes, bytes]], dead: list[DeadLetter]
     ) -> None:
+        self._counted(batch, messages, dead)
+        await self.send_dead_letters(dead)
+
+    def _counted(
+        self, batch: ConsumedBatch[E], messages: list[ConsumerRecord[bytes, bytes]], dead: list[DeadLetter]
+    ) -> None:
         batch.rejected = len(dead)
         if tracing.enabled():
             batch.headers = [m.headers for m in messages]
         self.consumed += len(messages)
         metrics.count_events(self._group_id, self.topic.name, "in", len(messages))
-        if dead:
-            await self._dead_letter(dead)
 
     async def _dead_letter(self, dead: list[DeadLetter]) -> None:
         assert self._producer is not None, "start() the consumer first"

@@ -228,11 +228,16 @@ def create_app(settings: WorkerSettings) -> faust.App:
         """Before a rebalance hands usage partitions on: commit what was processed of them and drop what pacing
         held back (their next owner reads it from the committed offset)."""
         async with split_lock:
-            await commit_processed(revoked)
-            partitions = [tp.partition for tp in revoked]
-            reads.forget(partitions)
-            pacer.forget(partitions)
-            throttled.difference_update(revoked)
+            try:
+                await commit_processed(revoked)
+            finally:  # aiokafka logs a listener's error and goes on: these are no longer this worker's either way
+                partitions = [tp.partition for tp in revoked]
+                reads.forget(partitions)
+                pacer.forget(partitions)
+                throttled.difference_update(revoked)
+                for tp in revoked:
+                    processed.pop(tp, None)
+                window.close()
 
     # A live stream's fetches bring a few lines each: batches are gathered as faust's `take` did, as each batch
     # sends marks to every series partition (and a live partition is swept on each).
@@ -260,23 +265,29 @@ def create_app(settings: WorkerSettings) -> faust.App:
         await usage_reader().start()
         try:
             while True:
-                # Fetched under the lock too: a fetch moves the reader's position, and marks sent between the fetch and
-                # the pacer's taking its lines would say their partition was read past lines not sent yet.
-                async with split_lock:
-                    _fetched, intakes = await usage_reader().next_batch_decoded(
-                        read_intakes, timeout_ms=int(window.wait(time.monotonic()) * 1000)
-                    )
-                    for intake in intakes or []:
-                        pacer.offer(intake.partition, intake, intake.keys())
-                    window.took(len(intakes or ()), time.monotonic())
-                    if window.full(time.monotonic()):
-                        window.close()
+                # The fetch and the pacer's taking its lines are one step (nothing awaited between them): a fetch moves
+                # the reader's position, and marks sent in between would say a partition was read past lines not
+                # sent yet. Not under the lock: aiokafka's fetch waits out a rebalance, whose listener takes the lock.
+                _fetched, intakes, dead = await usage_reader().next_batch_held(
+                    read_intakes, timeout_ms=int(window.wait(time.monotonic()) * 1000)
+                )
+                for intake in intakes or []:
+                    pacer.offer(intake.partition, intake, intake.keys())
+                window.took(len(intakes or ()), time.monotonic())
+                await usage_reader().send_dead_letters(dead)  # before their offsets can be committed
+                if window.full(time.monotonic()):
+                    window.close()
+                    async with split_lock:
                         await drain()
-                    if time.monotonic() - committed_at[0] >= COMMIT_EVERY:
+                if time.monotonic() - committed_at[0] >= COMMIT_EVERY:
+                    async with split_lock:
                         await commit_processed()
         finally:
-            await commit_processed()
-            await usage_reader().stop()
+            try:
+                async with split_lock:
+                    await commit_processed()
+            finally:
+                await usage_reader().stop()
 
     async def drain() -> None:
         """Process what pacing lets through, a batch at a time, until it holds back all that is left."""
@@ -303,12 +314,17 @@ def create_app(settings: WorkerSettings) -> faust.App:
             metrics.record_batch_seconds("anomaly split", time.perf_counter() - began)
 
     async def commit_processed(partitions: set[TopicPartition] | None = None) -> None:
-        """Commit each usage partition up to its first line not processed (held lines come after it)."""
-        offsets = {tp: offset for tp, offset in processed.items() if partitions is None or tp in partitions}
-        for tp in offsets:
-            del processed[tp]
+        """Commit each usage partition up to its first line not processed (held lines come after it), once what those
+        lines sent is on the broker."""
         committed_at[0] = time.monotonic()
-        await usage_reader().commit(ConsumedBatch(offsets=offsets))
+        offsets = {tp: offset for tp, offset in processed.items() if partitions is None or tp in partitions}
+        if not offsets:
+            return
+        await app.producer.flush()
+        if await usage_reader().commit(ConsumedBatch(offsets=offsets)):
+            for tp, offset in offsets.items():
+                if processed.get(tp) == offset:  # not moved on meanwhile
+                    del processed[tp]
 
     def throttle_fetches() -> None:
         """Stop fetching a usage partition while many of its lines wait (it is far ahead), and fetch it again once
