@@ -234,6 +234,10 @@ class BatchConsumer(Generic[E]):
     def resume(self, partitions: set[TopicPartition]) -> None:
         self._consumer.resume(*(partitions & self.assignment()))
 
+    def paused(self) -> set[TopicPartition]:
+        """The assigned partitions paused (a new assignment starts with none)."""
+        return set(self._consumer.paused())
+
     async def caught_up(self) -> dict[TopicPartition, bool]:
         """Whether each assigned partition has been read to its end, as far as the last fetch knew."""
         found = {}

@@ -86,11 +86,13 @@ async def test_the_split_stage_reader_on_the_real_broker() -> None:
             assert (await first.caught_up()).get(tp) is True
 
             first.pause({tp})
+            assert first.paused() == {tp}
             async with EventProducer(bootstrap) as producer:
                 await producer.send_many([usage(m, "2.0") for m in (6, 7)])
             _batch, paused, _dead = await first.next_batch_held(decode_usage, timeout_ms=1500)
             assert not paused, "a paused partition delivered lines"
             first.resume({tp})
+            assert first.paused() == set()
             more: list[UsageRecord] = []
 
             async def resumed() -> bool:

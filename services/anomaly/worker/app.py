@@ -200,7 +200,6 @@ def create_app(settings: WorkerSettings) -> faust.App:
     # position as the split stage sees it (the marks every monitor receives, and its own, fresher).
     pacer: Pacer[Intake] = Pacer()
     pace = Watermarks()
-    throttled: set[TopicPartition] = set()  # usage partitions not fetched while their lines wait
     processed: dict[TopicPartition, int] = {}  # per usage partition, the offset after its last line processed
     committed_at = [0.0]  # when `processed` was last committed (monotonic seconds)
     held = HeldSeries()
@@ -234,7 +233,6 @@ def create_app(settings: WorkerSettings) -> faust.App:
                 partitions = [tp.partition for tp in revoked]
                 reads.forget(partitions)
                 pacer.forget(partitions)
-                throttled.difference_update(revoked)
                 for tp in revoked:
                     processed.pop(tp, None)
                 window.close()
@@ -329,13 +327,12 @@ def create_app(settings: WorkerSettings) -> faust.App:
     def throttle_fetches() -> None:
         """Stop fetching a usage partition while many of its lines wait (it is far ahead), and fetch it again once
         few do: what waits stays a few batches per partition, not the whole backfill."""
+        paused = usage_reader().paused()
         for tp in usage_reader().assignment():
             waiting = pacer.waiting(tp.partition)
-            if waiting > FETCH_UNTIL and tp not in throttled:
-                throttled.add(tp)
+            if waiting > FETCH_UNTIL and tp not in paused:
                 usage_reader().pause({tp})
-            elif waiting <= BATCH and tp in throttled:
-                throttled.discard(tp)
+            elif waiting <= BATCH and tp in paused:
                 usage_reader().resume({tp})
 
     async def split_batch(batch: list[Intake]) -> None:
