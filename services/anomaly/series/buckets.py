@@ -19,9 +19,10 @@ from typing import Any
 MAX_GAP_FILL = 1440  # zero buckets filled at most between two data points (a day of minutes)
 MAX_OPEN = 720  # buckets a series closed by the watermark keeps open at most (12 hours of minutes)
 # The open buckets' share of the state's JSON at most: the state is one changelog message (1 MB at most). Estimated
-# from the ids (a stable record id and its quotes, ~40 bytes) and breakdown entries ('dimension=value': amount).
-# Pacing keeps about `pacing.LEAD` buckets open: a total of 25 lines a minute over 50 resources takes ~4.5 KB a minute.
-MAX_OPEN_BYTES = 300_000
+# from the ids (a stable record id and its quotes, ~40 bytes) and breakdown entries ('dimension=value': amount), both
+# over what they take (the demo company's total: ~4.5 KB a minute estimated, 3.9 KB written). Pacing plans to keep
+# half of it open (`pacing.Leads`), as many buckets as that holds of the tenant's largest.
+MAX_OPEN_BYTES = 600_000
 ID_BYTES, BREAKDOWN_BYTES, BUCKET_BYTES = 48, 64, 96
 
 

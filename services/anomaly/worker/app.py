@@ -55,7 +55,7 @@ from services.anomaly.series.keys import (
     usage_problem,
 )
 from services.anomaly.series.monitor import MonitorSettings, SeriesMonitor
-from services.anomaly.series.pacing import Pacer
+from services.anomaly.series.pacing import Leads, Pacer
 from services.anomaly.series.silence import SilenceFiller
 from services.anomaly.series.tenants import feedback_series
 from services.anomaly.series.thresholds import ALERT_LEVEL_BY_SENSITIVITY, TenantThresholds
@@ -198,7 +198,8 @@ def create_app(settings: WorkerSettings) -> faust.App:
     watermarks = Watermarks()
     # Pacing: usage lines waiting until the slowest partition is close enough, and every usage partition's
     # position as the split stage sees it (the marks every monitor receives, and its own, fresher).
-    pacer: Pacer[Intake] = Pacer()
+    leads = Leads(lateness=settings.monitor.lateness)  # per tenant and granularity, from the sizes of its buckets
+    pacer: Pacer[Intake] = Pacer(lead=leads)
     pace = Watermarks()
     processed: dict[TopicPartition, int] = {}  # per usage partition, the offset after its last line processed
     committed_at = [0.0]  # when `processed` was last committed (monotonic seconds)
@@ -291,7 +292,7 @@ def create_app(settings: WorkerSettings) -> faust.App:
         """Process what pacing lets through, a batch at a time, until it holds back all that is left."""
         while True:
             # Paced by the positions the last marks sent said (the ones the monitors close buckets by), so a batch
-            # reaches at most `pacing.LEAD` buckets past the watermark whatever its size.
+            # reaches at most its kind's lead (`pacing.Leads`) past the watermark whatever its size.
             now = time.monotonic()
             pace.update(PACED, local_marks(await usage_reader().caught_up()), now)
             batch = pacer.release(functools.partial(pace.watermark, PACED, now=now), BATCH)
@@ -339,6 +340,9 @@ def create_app(settings: WorkerSettings) -> faust.App:
         kept = [record for intake in batch for record, _key in intake.lines]
         late = set().union(*(intake.late for intake in batch))
         found = contributions(kept, settings.series, top, late)
+        # This worker's partitions send about their share of each bucket's lines.
+        owned = len(usage_reader().assignment())
+        leads.observe(found, share=owned / (usage_reader().partitions() or settings.partitions) if owned else 1.0)
         silence.observe(found)
         by_series: dict[str, list[SeriesContribution]] = {}
         for contribution in found + silence.zeros(datetime.now(UTC)):
