@@ -50,7 +50,8 @@ Kind = tuple[str, int]  # (tenant, granularity in seconds)
 
 class Leads:
     """How many buckets ahead of the slowest partition each kind's lines may be processed: `LEAD`, or fewer when that
-    kind's buckets are large, from the contributions the split stage made (`observe`)."""
+    kind's buckets are large, from the contributions the split stage made (`observe`). A kind not seen yet gets `LEAD`:
+    its first batch (at most the split stage's batch of lines, so within the bound) is what sizes it."""
 
     def __init__(self, most: int = LEAD, budget: int = int(MAX_OPEN_BYTES * OPEN_SHARE), lateness: int = 2) -> None:
         self.most = most

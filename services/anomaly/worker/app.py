@@ -246,6 +246,10 @@ def create_app(settings: WorkerSettings) -> faust.App:
     def usage_reader() -> BatchConsumer[UsageRecord]:
         return readers[-1]
 
+    def usage_partitions() -> int:
+        """The usage topic's partitions (the settings' count until the reader has seen the topic)."""
+        return usage_reader().partitions() or settings.partitions
+
     @app.task
     async def split() -> None:
         """Stage 1: usage read in batches, each line held until pacing lets it through (series/pacing)."""
@@ -342,7 +346,7 @@ def create_app(settings: WorkerSettings) -> faust.App:
         found = contributions(kept, settings.series, top, late)
         # This worker's partitions send about their share of each bucket's lines.
         owned = len(usage_reader().assignment())
-        leads.observe(found, share=owned / (usage_reader().partitions() or settings.partitions) if owned else 1.0)
+        leads.observe(found, share=owned / usage_partitions() if owned else 1.0)
         silence.observe(found)
         by_series: dict[str, list[SeriesContribution]] = {}
         for contribution in found + silence.zeros(datetime.now(UTC)):
@@ -356,7 +360,7 @@ def create_app(settings: WorkerSettings) -> faust.App:
         """How far each usage partition this worker owns has been read, a line held back counting as read (it
         will send nothing earlier): a partition with lines held back is not caught up."""
         return UsageMarks(
-            partitions=usage_reader().partitions() or settings.partitions,
+            partitions=usage_partitions(),
             marks=reads.marks(
                 {tp.partition: done and not pacer.holds(tp.partition) for tp, done in caught_up.items()},
                 ahead=pacer.heads(),
